@@ -1,0 +1,145 @@
+//! The checked spec: what the code generator consumes. Every name in it is a valid, unique
+//! identifier and every type is resolved, so consumers never re-validate.
+//!
+//! Built only by the checker (`check::check`); it has no spans because nothing downstream
+//! reports errors against the source.
+
+/// A spec that passed every check. Items keep their declaration order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSpec {
+    /// File name the spec was read from (e.g. `student.lmspc`), for generated headers.
+    pub source_name: String,
+    /// Dotted namespace, e.g. `com.pcthingz.libmedium.student`.
+    pub namespace: String,
+    /// The class name, e.g. `StudentSystem`.
+    pub class: String,
+    /// The `socket` base folder, if the spec names one.
+    pub socket: Option<String>,
+    pub models: Vec<Model>,
+    pub exceptions: Vec<Exception>,
+    pub methods: Vec<Method>,
+    pub events: Vec<Event>,
+}
+
+/// Documentation lines taken from the comment lines directly above an item, without the
+/// comment markers and with one leading space stripped.
+pub type Doc = Vec<String>;
+
+/// `model Name{ … }`: a struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    pub name: String,
+    pub doc: Doc,
+    pub fields: Vec<Field>,
+}
+
+/// A model member, or a method/event parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub doc: Doc,
+    pub ty: Type,
+}
+
+/// `exception Name`: a typed error a method can raise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub name: String,
+    pub doc: Doc,
+}
+
+/// `method name(params): Ret`: a call from app to daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Method {
+    pub name: String,
+    pub doc: Doc,
+    pub params: Vec<Field>,
+    /// `None` when the method returns nothing.
+    pub returns: Option<Type>,
+}
+
+/// `event name(params)`: pushed by the daemon to all apps or one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub name: String,
+    pub doc: Doc,
+    pub params: Vec<Field>,
+}
+
+/// A resolved type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Type {
+    Primitive(Primitive),
+    /// A model declared in the same spec (anywhere in the file).
+    Model(String),
+    /// `*T`.
+    List(Box<Type>),
+}
+
+/// The spec language's built-in types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Primitive {
+    Boolean,
+    Int8,
+    Uint8,
+    Int16,
+    Uint16,
+    Int32,
+    Uint32,
+    Int64,
+    Uint64,
+    Float,
+    Double,
+    String,
+    Binary,
+}
+
+impl Primitive {
+    /// Every primitive, in the order the spec language documents them.
+    pub const ALL: [Primitive; 13] = [
+        Primitive::Boolean,
+        Primitive::Int8,
+        Primitive::Uint8,
+        Primitive::Int16,
+        Primitive::Uint16,
+        Primitive::Int32,
+        Primitive::Uint32,
+        Primitive::Int64,
+        Primitive::Uint64,
+        Primitive::Float,
+        Primitive::Double,
+        Primitive::String,
+        Primitive::Binary,
+    ];
+
+    /// The keyword that names this type in a spec.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Primitive::Boolean => "boolean",
+            Primitive::Int8 => "int8",
+            Primitive::Uint8 => "uint8",
+            Primitive::Int16 => "int16",
+            Primitive::Uint16 => "uint16",
+            Primitive::Int32 => "int32",
+            Primitive::Uint32 => "uint32",
+            Primitive::Int64 => "int64",
+            Primitive::Uint64 => "uint64",
+            Primitive::Float => "float",
+            Primitive::Double => "double",
+            Primitive::String => "string",
+            Primitive::Binary => "binary",
+        }
+    }
+
+    /// The primitive a keyword names, if any.
+    pub fn from_keyword(word: &str) -> Option<Primitive> {
+        Primitive::ALL.into_iter().find(|p| p.keyword() == word)
+    }
+}
+
+impl CheckedSpec {
+    /// The model with this name. Every `Type::Model` in a checked spec resolves.
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}

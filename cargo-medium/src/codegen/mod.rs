@@ -1,0 +1,1 @@
+//! Code generation: checked spec → files in memory. Never touches the disk.

@@ -1,0 +1,1 @@
+//! Diagnostics: the one error type every stage reports, rendered like rustc.

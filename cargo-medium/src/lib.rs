@@ -1,0 +1,10 @@
+//! cargo-medium: the spec front end, code generator and scaffolder behind `cargo medium`.
+//!
+//! Data flows one way: [`spec`] (text → AST with spans) → [`check`] (AST → [`check::CheckedSpec`])
+//! → [`codegen`] (checked spec → files in memory) → `scaffold`/`sync` (files → disk). Only the
+//! last stage does I/O. [`diagnostic`] is the one error type every stage reports with.
+
+pub mod check;
+pub mod codegen;
+pub mod diagnostic;
+pub mod spec;
