@@ -7,4 +7,6 @@
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
+pub mod shell;
 pub mod spec;
+pub mod spec_file;

@@ -1,0 +1,154 @@
+//! The command-line definition (clap derive). Parsing only: no behaviour here.
+
+use std::path::PathBuf;
+
+use cargo_medium::shell::Verbosity;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Typed, spec-driven IPC between Linux daemons and apps over Unix sockets.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-medium",
+    bin_name = "cargo medium",
+    version,
+    propagate_version = true,
+    after_help = "Run `cargo medium help <COMMAND>` for more on a command."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes, spelled as cargo spells them.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print nothing but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (repeat for even more)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Coloring of the output
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        env = "CARGO_TERM_COLOR",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+    /// Path to the workspace's Cargo.toml (default: found from the current directory)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, _) => Verbosity::Verbose,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorWhen> for anstream::ColorChoice {
+    fn from(when: ColorWhen) -> Self {
+        match when {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace (or add crates to the current one) from a spec
+    New(NewArgs),
+    /// Regenerate protocol crates after their specs changed
+    Sync(SyncArgs),
+    /// Check specs and report every error
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The spec file (`.lmspc`)
+    pub spec: PathBuf,
+    /// Where to create the workspace (default: the class name in kebab case)
+    pub path: Option<PathBuf>,
+    /// Base name of the crates (default: the class name in kebab case)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Do not create the example app crate
+    #[arg(long)]
+    pub no_app: bool,
+    /// Initialize a new repository for the given version control system
+    #[arg(long, value_enum, default_value = "git")]
+    pub vcs: Vcs,
+    /// medium-runtime to depend on: a path to its crate, or a version requirement
+    #[arg(long, value_name = "PATH|VERSION")]
+    pub runtime: Option<String>,
+    /// Show what would be written, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Vcs {
+    Git,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Write nothing; fail (exit 101) and list the files that are out of date
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// Show what would change, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec files to check
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn color_and_verbosity_are_global() {
+        let cli = Cli::try_parse_from(["cargo-medium", "check", "a.lmspc", "-q", "--color=never"])
+            .unwrap();
+        assert_eq!(cli.global.verbosity(), Verbosity::Quiet);
+        assert_eq!(cli.global.color, ColorWhen::Never);
+    }
+
+    #[test]
+    fn quiet_and_verbose_conflict() {
+        let err = Cli::try_parse_from(["cargo-medium", "-q", "-v", "check", "a.lmspc"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}
