@@ -9,4 +9,3 @@ pub mod codegen;
 pub mod diagnostic;
 pub mod shell;
 pub mod spec;
-pub mod spec_file;
