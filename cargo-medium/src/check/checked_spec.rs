@@ -143,3 +143,23 @@ impl CheckedSpec {
         self.models.iter().find(|m| m.name == name)
     }
 }
+
+impl CheckedSpec {
+    /// What the spec declares, for status lines: `1 model, 1 exception, 2 methods, 1 event`.
+    pub fn summary(&self) -> String {
+        let count = |n: usize, noun: &str| {
+            if n == 1 {
+                format!("1 {noun}")
+            } else {
+                format!("{n} {noun}s")
+            }
+        };
+        format!(
+            "{}, {}, {}, {}",
+            count(self.models.len(), "model"),
+            count(self.exceptions.len(), "exception"),
+            count(self.methods.len(), "method"),
+            count(self.events.len(), "event"),
+        )
+    }
+}

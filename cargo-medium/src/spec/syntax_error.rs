@@ -1,0 +1,170 @@
+//! Turns a pest error into a [`Diagnostic`] that says, in the language's own words, what was
+//! expected and what was found. Users never see pest's rule names.
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::parser::Rule;
+use crate::diagnostic::{Diagnostic, ErrorCode, Span, join_list};
+
+/// What a parse error may say was expected. Order matters: it is the order of the list shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Expected {
+    Item,
+    Name,
+    Member,
+    Param,
+    Type,
+    NamespacePath,
+    SocketPath,
+    Token(&'static str),
+    EndOfLine,
+    EndOfFile,
+}
+
+const KEYWORDS: [&str; 7] = [
+    "namespace",
+    "class",
+    "socket",
+    "model",
+    "exception",
+    "method",
+    "event",
+];
+
+impl Expected {
+    /// What a rule stands for in a message; `None` for rules too generic to be worth naming
+    /// (a comment or blank line is always acceptable where an item is).
+    fn of(rule: Rule) -> Option<Expected> {
+        Some(match rule {
+            Rule::namespace_decl
+            | Rule::class_decl
+            | Rule::socket_decl
+            | Rule::model_decl
+            | Rule::exception_decl
+            | Rule::method_decl
+            | Rule::event_decl
+            | Rule::kw_namespace
+            | Rule::kw_class
+            | Rule::kw_socket
+            | Rule::kw_model
+            | Rule::kw_exception
+            | Rule::kw_method
+            | Rule::kw_event => Expected::Item,
+            Rule::name => Expected::Name,
+            Rule::member => Expected::Member,
+            Rule::param => Expected::Param,
+            Rule::ty | Rule::type_name => Expected::Type,
+            Rule::namespace_path => Expected::NamespacePath,
+            Rule::socket_path => Expected::SocketPath,
+            Rule::colon => Expected::Token(":"),
+            Rule::comma => Expected::Token(","),
+            Rule::open_paren => Expected::Token("("),
+            Rule::close_paren => Expected::Token(")"),
+            Rule::open_brace => Expected::Token("{"),
+            Rule::close_brace => Expected::Token("}"),
+            Rule::line_end => Expected::EndOfLine,
+            Rule::EOI => Expected::EndOfFile,
+            Rule::spec
+            | Rule::comment_line
+            | Rule::comment
+            | Rule::blank_line
+            | Rule::WHITESPACE
+            | Rule::entry
+            | Rule::statement
+            | Rule::trailing_comment
+            | Rule::token_char
+            | Rule::value_char
+            | Rule::model_entry
+            | Rule::params => return None,
+        })
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Expected::Item => format!(
+                "an item ({})",
+                join_list(&KEYWORDS.map(|keyword| format!("`{keyword}`")), "or")
+            ),
+            Expected::Name => "a name".to_owned(),
+            Expected::Member => "a member `name: type`".to_owned(),
+            Expected::Param => "a parameter `name: type`".to_owned(),
+            Expected::Type => "a type such as `string`, `*T` or a model name".to_owned(),
+            Expected::NamespacePath => {
+                "a dotted namespace such as `com.example.student`".to_owned()
+            }
+            Expected::SocketPath => "a socket folder such as `/run/student`".to_owned(),
+            Expected::Token(token) => format!("`{token}`"),
+            Expected::EndOfLine => "end of line".to_owned(),
+            Expected::EndOfFile => "end of file".to_owned(),
+        }
+    }
+}
+
+/// The diagnostic for a pest error on `text`.
+pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
+    let position = match error.location {
+        InputLocation::Pos(position) => position,
+        InputLocation::Span((start, _)) => start,
+    };
+    let mut expected: Vec<Expected> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives
+            .iter()
+            .filter_map(|&rule| Expected::of(rule))
+            .collect(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort();
+    expected.dedup();
+    // Where an item may start, so may the end of the file; saying so adds nothing.
+    if expected.contains(&Expected::Item) {
+        expected.retain(|e| *e != Expected::EndOfFile);
+    }
+    let (found, span) = found_at(text, position);
+    let wanted = join_list(
+        &expected.iter().map(|e| e.describe()).collect::<Vec<_>>(),
+        "or",
+    );
+    let (message, label) = if wanted.is_empty() {
+        (format!("unexpected {found}"), "unexpected here".to_owned())
+    } else {
+        (
+            format!("expected {wanted}, found {found}"),
+            format!("expected {wanted}"),
+        )
+    };
+    let mut diagnostic = Diagnostic::new(ErrorCode::Syntax, message, span.clone(), label);
+    let word = &text[span];
+    if expected.contains(&Expected::Item) {
+        if let Some(keyword) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(word)) {
+            diagnostic = diagnostic.with_help(format!("keywords are lowercase: write `{keyword}`"));
+        }
+    }
+    if word == "}" && expected.contains(&Expected::EndOfLine) {
+        diagnostic = diagnostic.with_help("a model's closing `}` goes on a line of its own");
+    }
+    diagnostic
+}
+
+/// Describes the input at `position` ("`foo`", "end of line", "end of file") and the span to
+/// underline: the whole word there, or the single delimiter.
+fn found_at(text: &str, position: usize) -> (String, Span) {
+    let rest = text.get(position..).unwrap_or("");
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let position = position + (rest.len() - trimmed.len());
+    let rest = trimmed;
+    let Some(first) = rest.chars().next() else {
+        return ("end of file".to_owned(), text.len()..text.len());
+    };
+    if first == '\n' || first == '\r' {
+        return ("end of line".to_owned(), position..position);
+    }
+    let is_delimiter = |c: char| c.is_whitespace() || "(){}:,*".contains(c);
+    let word_len = rest.find(is_delimiter).unwrap_or(rest.len());
+    let len = if word_len == 0 {
+        first.len_utf8()
+    } else {
+        word_len
+    };
+    let span = position..position + len;
+    (format!("`{}`", &text[span.clone()]), span)
+}

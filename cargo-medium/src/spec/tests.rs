@@ -1,0 +1,1 @@
+//! Parser tests: every grammar rule, on hand-written specs and the example spec.
