@@ -1,2 +1,43 @@
 //! The runtime under every cargo-medium protocol crate: Unix-socket transport, framing,
-//! handshake, calls, events and daemon lifecycle. It never generates code.
+//! handshake, calls, events and daemon lifecycle. It never generates code; generated protocol
+//! crates are thin typed wrappers over [`Client`], [`Daemon`] and [`Dispatch`], and a service
+//! can be written by hand against the same API. The wire format is specified in PROTOCOL.md.
+
+mod application;
+pub mod blocking;
+mod client;
+mod connection;
+mod daemon;
+mod dispatch;
+mod error;
+mod event_stream;
+mod exception;
+mod frame;
+mod handle;
+mod listener;
+mod lossy;
+mod message;
+mod peer;
+mod protocol_info;
+mod reply;
+mod socket_path;
+
+pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
+pub use client::{Client, ClientOptions};
+pub use daemon::{Daemon, DaemonOptions};
+pub use dispatch::{Call, Dispatch};
+pub use error::{BoxError, Error, PeerIdentity};
+pub use event_stream::{EventError, EventStream};
+pub use exception::{
+    CallError, ErrorCode, ExceptionSet, NoException, ProtocolError, RemoteException,
+};
+pub use frame::DEFAULT_MAX_FRAME_LEN;
+pub use handle::{DaemonHandle, EmitError};
+pub use protocol_info::ProtocolInfo;
+pub use reply::{HandlerError, Reply, decode_args};
+pub use socket_path::{SOCKET_DIR_ENV, socket_path};
+
+// Re-exported so generated crates depend on medium-runtime alone.
+pub use futures;
+pub use serde;
+pub use serde_bytes;

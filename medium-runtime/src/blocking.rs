@@ -1,0 +1,122 @@
+//! A blocking client for programs without an async runtime (plain `fn main`), LibMedium's
+//! plain calls. It owns a one-worker tokio runtime that keeps the connection's reader and
+//! writer running between calls.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::{self, ClientOptions};
+use crate::error::Error;
+use crate::event_stream::{EventError, EventStream};
+use crate::exception::{CallError, ExceptionSet};
+use crate::protocol_info::ProtocolInfo;
+
+/// A blocking connection to a daemon. Cheap to clone. Do not use it from inside an async task
+/// (it blocks the thread); use the async [`crate::Client`] there.
+#[derive(Debug, Clone)]
+pub struct Client {
+    // Declared before `runtime` so the connection is dropped while the runtime still runs.
+    inner: client::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Client {
+    /// Connects to the daemon at [`crate::socket_path`]`(info)`.
+    pub fn connect(info: &'static ProtocolInfo) -> Result<Client, Error> {
+        Client::connect_with(info, ClientOptions::default())
+    }
+
+    /// Connects to the daemon at `path`.
+    pub fn connect_to(
+        info: &'static ProtocolInfo,
+        path: impl AsRef<Path>,
+    ) -> Result<Client, Error> {
+        let options = ClientOptions {
+            socket_path: Some(path.as_ref().to_owned()),
+            ..ClientOptions::default()
+        };
+        Client::connect_with(info, options)
+    }
+
+    /// Connects with explicit options.
+    pub fn connect_with(
+        info: &'static ProtocolInfo,
+        options: ClientOptions,
+    ) -> Result<Client, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("medium-client")
+            .enable_all()
+            .build()?;
+        let inner = runtime.block_on(client::Client::connect_with(info, options))?;
+        Ok(Client {
+            inner,
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// Calls `method` with positional `args` and waits for the reply.
+    pub fn call<A, R, E>(&self, method: &str, args: &A) -> Result<R, CallError<E>>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+        E: ExceptionSet,
+    {
+        self.runtime.block_on(self.inner.call(method, args))
+    }
+
+    /// Calls `method`, failing with [`Error::Timeout`] after `timeout`.
+    pub fn call_with_timeout<A, R, E>(
+        &self,
+        method: &str,
+        args: &A,
+        timeout: Duration,
+    ) -> Result<R, CallError<E>>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+        E: ExceptionSet,
+    {
+        self.runtime
+            .block_on(self.inner.call_with_timeout(method, args, timeout))
+    }
+
+    /// Subscribes to `event`; the iterator blocks for each next occurrence and ends when the
+    /// connection closes.
+    pub fn subscribe<T: DeserializeOwned + Send + 'static>(&self, event: &str) -> EventIter<T> {
+        EventIter {
+            stream: self.inner.subscribe(event),
+            runtime: self.runtime.clone(),
+        }
+    }
+
+    /// The socket this client is connected to.
+    pub fn socket_path(&self) -> &Path {
+        self.inner.socket_path()
+    }
+
+    /// The async client underneath, e.g. to hand to async code.
+    pub fn as_async(&self) -> &client::Client {
+        &self.inner
+    }
+}
+
+/// Blocking iterator over one subscribed event.
+#[derive(Debug)]
+pub struct EventIter<T> {
+    stream: EventStream<T>,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl<T: DeserializeOwned> Iterator for EventIter<T> {
+    type Item = Result<T, EventError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime.block_on(self.stream.next())
+    }
+}

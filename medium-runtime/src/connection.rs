@@ -1,0 +1,278 @@
+//! The daemon's side of one connection: handshake, then a reader loop that dispatches calls as
+//! their own tasks, and a writer task that drains the connection's queue. Bad input ends this
+//! connection only (after a fatal-error frame when there is something useful to say).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{FutureExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::application::{Application, PeerCredentials};
+use crate::daemon::DaemonOptions;
+use crate::dispatch::{Call, Dispatch};
+use crate::error::{Error, PeerIdentity};
+use crate::exception::{ErrorCode, ProtocolError};
+use crate::frame::{FrameDecoder, write_frames};
+use crate::handle::DaemonHandle;
+use crate::lossy::LossySender;
+use crate::message::{self, ToDaemon, WIRE_VERSION};
+use crate::peer::Peer;
+use crate::protocol_info::ProtocolInfo;
+use crate::reply::Reply;
+
+/// What every connection of one daemon shares.
+#[derive(Debug)]
+pub(crate) struct Context<D> {
+    pub(crate) info: &'static ProtocolInfo,
+    pub(crate) options: DaemonOptions,
+    pub(crate) dispatch: Arc<D>,
+    pub(crate) handle: DaemonHandle,
+    /// Call handler tasks, awaited (up to the grace period) on shutdown.
+    pub(crate) calls: TaskTracker,
+    /// Connection reader/writer tasks.
+    pub(crate) tasks: TaskTracker,
+    /// Cancelled when the grace period is over: abandons unfinished calls and blocked writes.
+    pub(crate) hard_stop: CancellationToken,
+}
+
+type Frames = FramedRead<OwnedReadHalf, FrameDecoder>;
+
+/// Serves one accepted connection until the peer leaves, misbehaves or the daemon stops.
+pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) {
+    let id = cx.handle.next_application_id();
+    let credentials = match stream.peer_cred() {
+        Ok(c) => PeerCredentials {
+            pid: c.pid().and_then(|p| u32::try_from(p).ok()),
+            uid: c.uid(),
+            gid: c.gid(),
+        },
+        Err(e) => {
+            tracing::warn!(%id, error = %e, "cannot read peer credentials; dropping connection");
+            return;
+        }
+    };
+    let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
+    async move {
+        let (read, mut write) = stream.into_split();
+        let mut frames = FramedRead::new(read, FrameDecoder::new(cx.options.max_frame_len));
+        if let Err(reason) = handshake(&mut frames, &mut write, cx.info, &cx.options).await {
+            tracing::info!(%reason, "handshake failed");
+            return;
+        }
+        let application = Application { id, credentials };
+        let (tx, rx) = mpsc::channel(cx.options.event_queue_len.max(2));
+        let peer = Arc::new(Peer::new(application, LossySender::new(tx)));
+        let hard_stop = cx.hard_stop.clone();
+        cx.tasks.spawn(
+            async move {
+                tokio::select! {
+                    result = write_frames(rx, write) => {
+                        if let Err(e) = result {
+                            tracing::debug!(error = %e, "write failed");
+                        }
+                    }
+                    () = hard_stop.cancelled() => {}
+                }
+            }
+            .in_current_span(),
+        );
+        tracing::debug!("connected");
+        cx.handle.attach(peer.clone());
+        read_loop(&mut frames, &peer, &cx).await;
+        cx.handle.detach(id);
+        tracing::debug!("disconnected");
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Reads the hello and answers it. `Err` carries why the connection is refused.
+async fn handshake(
+    frames: &mut Frames,
+    write: &mut OwnedWriteHalf,
+    info: &ProtocolInfo,
+    options: &DaemonOptions,
+) -> Result<(), String> {
+    let first = match tokio::time::timeout(options.handshake_timeout, frames.next()).await {
+        Err(_) => return Err("no handshake in time".into()),
+        Ok(None) => return Err("closed before the handshake".into()),
+        Ok(Some(frame)) => frame,
+    };
+    let ours = PeerIdentity {
+        namespace: info.namespace.to_owned(),
+        class: info.class.to_owned(),
+        fingerprint: info.fingerprint.to_owned(),
+    };
+    let answer = match first.and_then(|f| ToDaemon::decode(&f)) {
+        Ok(ToDaemon::Hello { version, .. }) if version != WIRE_VERSION => Err(message::refused(
+            &ProtocolError::new(
+                ErrorCode::UnsupportedVersion,
+                format!("daemon speaks wire protocol {WIRE_VERSION}, not {version}"),
+            ),
+            &ours,
+        )),
+        Ok(ToDaemon::Hello { identity, .. }) if identity != ours => Err(message::refused(
+            &ProtocolError::new(
+                ErrorCode::HandshakeMismatch,
+                format!("daemon speaks {ours}, application was built for {identity}"),
+            ),
+            &ours,
+        )),
+        Ok(ToDaemon::Hello { .. }) => Ok(message::welcome()),
+        Ok(_) => Err(message::fatal(&ProtocolError::new(
+            ErrorCode::Malformed,
+            "expected a handshake first",
+        ))),
+        Err(e) => Err(fatal_for(&e)),
+    };
+    let (frame, outcome) = match answer {
+        Ok(frame) => (frame, Ok(())),
+        Err(frame) => (frame, Err("refused".to_owned())),
+    };
+    // A peer that does not read cannot hold the handshake forever.
+    match tokio::time::timeout(options.handshake_timeout, write.write_all(&frame)).await {
+        Ok(Ok(())) => outcome,
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("peer does not read".into()),
+    }
+}
+
+/// The fatal-error frame describing a read failure.
+fn fatal_for(e: &Error) -> Bytes {
+    let code = match e {
+        Error::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+        _ => ErrorCode::Malformed,
+    };
+    message::fatal(&ProtocolError::new(code, e.to_string()))
+}
+
+async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<Context<D>>) {
+    let in_flight = Arc::new(Semaphore::new(cx.options.max_in_flight_calls.max(1)));
+    let shutdown = cx.handle.shared.shutdown.clone();
+    loop {
+        let frame = tokio::select! {
+            () = shutdown.cancelled() => return,
+            frame = frames.next() => frame,
+        };
+        let message = match frame {
+            None => return,
+            Some(Ok(frame)) => ToDaemon::decode(&frame),
+            Some(Err(Error::Io(e))) => {
+                tracing::debug!(error = %e, "read failed");
+                return;
+            }
+            Some(Err(e)) => Err(e),
+        };
+        match message {
+            Ok(ToDaemon::Call {
+                id,
+                method,
+                args,
+                builtin,
+            }) => {
+                // Not reading further while the limit is reached is what bounds a
+                // connection's memory: replies are never dropped, so calls must wait instead.
+                let permit = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    permit = in_flight.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                };
+                spawn_call(cx, peer, permit, id, method, args, builtin);
+            }
+            Ok(ToDaemon::Subscribe(event)) => peer.set_subscribed(event, true),
+            Ok(ToDaemon::Unsubscribe(event)) => peer.set_subscribed(event, false),
+            Ok(ToDaemon::Hello { .. }) => {
+                let error = Error::Malformed("handshake sent twice".into());
+                disconnect(peer, &error);
+                return;
+            }
+            Err(error) => {
+                disconnect(peer, &error);
+                return;
+            }
+        }
+    }
+}
+
+/// Tells the peer why it is being disconnected, if its queue has room, and logs it.
+fn disconnect(peer: &Peer, error: &Error) {
+    tracing::warn!(%error, "disconnecting misbehaving application");
+    let _ = peer.queue.lossless().try_send(fatal_for(error));
+}
+
+fn spawn_call<D: Dispatch>(
+    cx: &Arc<Context<D>>,
+    peer: &Arc<Peer>,
+    permit: OwnedSemaphorePermit,
+    id: u64,
+    method: String,
+    args: Bytes,
+    builtin: bool,
+) {
+    let span = tracing::debug_span!("call", id, %method);
+    let peer = peer.clone();
+    let max_frame_len = cx.options.max_frame_len;
+    let hard_stop = cx.hard_stop.clone();
+    let reply = if builtin {
+        // Reserved for runtime requests such as introspection (PROTOCOL.md); none exist yet.
+        futures::future::ready(Reply::protocol_error(ProtocolError::new(
+            ErrorCode::UnknownMethod,
+            format!("unknown built-in request `{method}`"),
+        )))
+        .boxed()
+    } else {
+        let call = Call {
+            method,
+            args,
+            application: peer.application.clone(),
+            daemon: cx.handle.clone(),
+        };
+        handle_call(cx.dispatch.clone(), call).boxed()
+    };
+    cx.calls.spawn(
+        async move {
+            let reply = tokio::select! {
+                reply = reply => reply,
+                () = hard_stop.cancelled() => return,
+            };
+            let frame = reply.into_frame(id, max_frame_len);
+            // Waits for room rather than dropping: a reply is never lost while the peer reads.
+            let _ = peer.queue.lossless().send(frame).await;
+            drop(permit);
+        }
+        .instrument(span),
+    );
+}
+
+async fn handle_call<D: Dispatch>(dispatch: Arc<D>, call: Call) -> Reply {
+    let method = call.method.clone();
+    let panicked = |what: &str| {
+        tracing::error!(method, "handler panicked");
+        Reply::protocol_error(ProtocolError::new(
+            ErrorCode::HandlerPanicked,
+            format!("daemon {what} for `{method}` panicked"),
+        ))
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))) {
+        Ok(Some(future)) => match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(reply) => reply,
+            Err(_) => panicked("handler"),
+        },
+        Ok(None) => Reply::protocol_error(ProtocolError::new(
+            ErrorCode::UnknownMethod,
+            format!("daemon has no method `{method}`"),
+        )),
+        Err(_) => panicked("dispatch"),
+    }
+}

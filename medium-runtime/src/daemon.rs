@@ -1,0 +1,219 @@
+//! `Daemon`: binds (or inherits) the socket, accepts connections, runs the user's background
+//! future beside them, and shuts down gracefully on SIGINT/SIGTERM, `DaemonHandle::shutdown`
+//! or a failed background future.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::connection::{self, Context};
+use crate::dispatch::Dispatch;
+use crate::error::{BoxError, Error};
+use crate::frame::DEFAULT_MAX_FRAME_LEN;
+use crate::handle::DaemonHandle;
+use crate::listener;
+use crate::protocol_info::ProtocolInfo;
+use crate::socket_path::socket_path;
+
+/// Limits and policies of a daemon. `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Largest frame body accepted or sent (default 16 MiB).
+    pub max_frame_len: usize,
+    /// Frames queued per connection before events are dropped for it (default 1024).
+    pub event_queue_len: usize,
+    /// Calls of one connection handled at once; further calls wait unread (default 256).
+    pub max_in_flight_calls: usize,
+    /// Permission bits of the socket file (default 0o600).
+    pub socket_mode: u32,
+    /// How long shutdown waits for in-flight calls (default 5 s).
+    pub grace_period: Duration,
+    /// How long a new connection may take to complete its handshake (default 5 s).
+    pub handshake_timeout: Duration,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            event_queue_len: 1024,
+            max_in_flight_calls: 256,
+            socket_mode: 0o600,
+            grace_period: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A daemon serving one protocol on one socket.
+#[derive(Debug)]
+pub struct Daemon<D: Dispatch> {
+    info: &'static ProtocolInfo,
+    dispatch: Arc<D>,
+    path: Option<PathBuf>,
+    listener: Option<std::os::unix::net::UnixListener>,
+    options: DaemonOptions,
+    handle: DaemonHandle,
+}
+
+/// Where the listener came from, which decides whether shutdown removes a socket file.
+enum Listening {
+    Bound(PathBuf),
+    Given,
+}
+
+impl<D: Dispatch> Daemon<D> {
+    /// A daemon for `info` that routes calls to `dispatch`.
+    pub fn new(info: &'static ProtocolInfo, dispatch: D) -> Daemon<D> {
+        Daemon {
+            info,
+            dispatch: Arc::new(dispatch),
+            path: None,
+            listener: None,
+            options: DaemonOptions::default(),
+            handle: DaemonHandle::new(),
+        }
+    }
+
+    /// Binds at `path` instead of [`socket_path`]'s answer.
+    pub fn socket_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Serves on an already-bound listener (tests, custom setups). Its socket file is left in
+    /// place at exit.
+    pub fn listener(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Replaces the limits and policies.
+    pub fn options(mut self, options: DaemonOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A handle for emitting events, listing applications and shutting down; usable before
+    /// `serve` starts.
+    pub fn handle(&self) -> DaemonHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until shutdown. The listener is, in order: one given with [`Daemon::listener`],
+    /// the socket systemd passed (`LISTEN_PID` = our pid, `LISTEN_FDS` >= 1, fd 3), or a fresh
+    /// bind at the socket path.
+    ///
+    /// `background` runs beside serving (LibMedium's `run()`). If it returns `Ok`, the daemon
+    /// keeps serving. If it returns `Err` (or panics), the daemon logs it, shuts down gracefully
+    /// and returns [`Error::Background`].
+    ///
+    /// Shutdown (SIGINT, SIGTERM, [`DaemonHandle::shutdown`] or a failed background future):
+    /// stop accepting, remove the socket file if this daemon bound it, stop reading from
+    /// connections, let in-flight calls finish and their replies flush within the grace period,
+    /// then close every connection.
+    pub async fn serve_with<F>(mut self, background: F) -> Result<(), Error>
+    where
+        F: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let (listener, listening) = self.take_listener()?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let cx = Arc::new(Context {
+            info: self.info,
+            options: self.options,
+            dispatch: self.dispatch,
+            handle: self.handle.clone(),
+            calls: TaskTracker::new(),
+            tasks: TaskTracker::new(),
+            hard_stop: CancellationToken::new(),
+        });
+        let shutdown = self.handle.shared.shutdown.clone();
+        let mut background = tokio::spawn(background.in_current_span());
+        let mut background_running = true;
+        let mut outcome = Ok(());
+        if let Listening::Bound(path) = &listening {
+            tracing::info!(path = %path.display(), "daemon listening");
+        }
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
+                finished = &mut background, if background_running => {
+                    background_running = false;
+                    let failure = match finished {
+                        Ok(Ok(())) => continue,
+                        Ok(Err(e)) => e,
+                        Err(e) => format!("background task panicked: {e}").into(),
+                    };
+                    tracing::error!(error = %failure, "background task failed; shutting down");
+                    outcome = Err(Error::Background(failure));
+                    break;
+                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        cx.tasks.spawn(connection::serve(stream, cx.clone()));
+                    }
+                    Err(e) => {
+                        // Usually fd exhaustion: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+        drop(listener);
+        if let Listening::Bound(path) = &listening {
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove socket");
+            }
+        }
+        background.abort();
+        let deadline = tokio::time::Instant::now() + cx.options.grace_period;
+        cx.calls.close();
+        if tokio::time::timeout_at(deadline, cx.calls.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over; abandoning unfinished calls");
+        }
+        cx.tasks.close();
+        let _ = tokio::time::timeout_at(deadline, cx.tasks.wait()).await;
+        cx.hard_stop.cancel();
+        cx.calls.wait().await;
+        cx.tasks.wait().await;
+        outcome
+    }
+
+    /// [`Daemon::serve_with`] without background work.
+    pub async fn serve(self) -> Result<(), Error> {
+        self.serve_with(async { Ok(()) }).await
+    }
+
+    fn take_listener(&mut self) -> Result<(std::os::unix::net::UnixListener, Listening), Error> {
+        if let Some(listener) = self.listener.take() {
+            return Ok((listener, Listening::Given));
+        }
+        if let Some(listener) = listener::systemd_listener() {
+            tracing::info!("using the socket passed by systemd");
+            return Ok((listener, Listening::Given));
+        }
+        let path = match &self.path {
+            Some(path) => path.clone(),
+            None => socket_path(self.info)?,
+        };
+        let listener = listener::bind(&path, self.options.socket_mode)?;
+        Ok((listener, Listening::Bound(path)))
+    }
+}

@@ -1,0 +1,50 @@
+//! The seam between the runtime and a service: the runtime decodes a call frame into a `Call`
+//! and asks the service's `Dispatch` for a future producing the `Reply`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+
+use crate::application::Application;
+use crate::handle::DaemonHandle;
+use crate::reply::Reply;
+
+/// Routes calls to a service. Generated code implements it; so can a hand-written service.
+pub trait Dispatch: Send + Sync + 'static {
+    /// Returns the future that handles `call`, or `None` when there is no such method (the
+    /// runtime then replies `UnknownMethod`). The runtime runs the future as its own task and
+    /// turns a panic (here or in the future) into a `HandlerPanicked` reply.
+    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>>;
+}
+
+/// One incoming method call.
+#[derive(Debug)]
+pub struct Call {
+    pub(crate) method: String,
+    pub(crate) args: Bytes,
+    pub(crate) application: Application,
+    pub(crate) daemon: DaemonHandle,
+}
+
+impl Call {
+    /// The method's spec name.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The arguments: one MessagePack array, decode with [`crate::decode_args`].
+    pub fn args(&self) -> &[u8] {
+        &self.args
+    }
+
+    /// The application that made the call.
+    pub fn application(&self) -> &Application {
+        &self.application
+    }
+
+    /// The daemon serving the call, e.g. to emit events from a handler.
+    pub fn daemon(&self) -> &DaemonHandle {
+        &self.daemon
+    }
+}

@@ -1,0 +1,127 @@
+//! The runtime's one error type, shared by client and daemon. Messages are written for the
+//! person running the app or daemon: they name the socket path and say what to do next.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::exception::ProtocolError;
+
+/// A boxed error from user code (the daemon's background future).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Who a peer claims to be in the handshake: enough to tell two builds of a protocol apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// Dotted namespace of the spec, e.g. `com.pcthingz.libmedium.student`.
+    pub namespace: String,
+    /// Class name of the spec, e.g. `StudentSystem`.
+    pub class: String,
+    /// Lowercase hex SHA-256 of the canonical spec.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Display for PeerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The first 8 hex digits are plenty for a human to compare two builds.
+        let short = self.fingerprint.get(..8).unwrap_or(&self.fingerprint);
+        write!(
+            f,
+            "{}.{} (fingerprint {short}…)",
+            self.namespace, self.class
+        )
+    }
+}
+
+/// Everything that can go wrong in the runtime outside a single call's own reply.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing listens on the socket path.
+    #[error("no daemon at {}: is it running? start the daemon first", .path.display())]
+    NotRunning {
+        /// The socket path that was tried.
+        path: PathBuf,
+    },
+    /// Another live daemon answers on the socket path.
+    #[error("a daemon is already running at {}", .path.display())]
+    AlreadyRunning {
+        /// The socket path in use.
+        path: PathBuf,
+    },
+    /// The socket path exists but is not a socket (or is a symlink); it is never deleted.
+    #[error("{} exists and is not a socket; refusing to replace it", .path.display())]
+    NotASocket {
+        /// The offending path.
+        path: PathBuf,
+    },
+    /// The daemon speaks another protocol or another build of this one.
+    #[error("daemon at {} speaks {daemon}, this app was built for {app}: rebuild one of them", .path.display())]
+    HandshakeMismatch {
+        /// The socket path of the daemon.
+        path: PathBuf,
+        /// What the daemon says it is.
+        daemon: Box<PeerIdentity>,
+        /// What this app was built for.
+        app: Box<PeerIdentity>,
+    },
+    /// The peer on the socket does not speak the medium protocol.
+    #[error("{} is not a medium daemon socket: {detail}", .path.display())]
+    NotMedium {
+        /// The socket path.
+        path: PathBuf,
+        /// What the peer did instead of answering the handshake.
+        detail: String,
+    },
+    /// The daemon refused the connection or closed it with a reason.
+    #[error("daemon closed the connection: {0}")]
+    Rejected(ProtocolError),
+    /// The connection to the daemon is gone (daemon exited, or the client was closed).
+    #[error("connection to the daemon closed")]
+    ConnectionClosed,
+    /// A call got no reply in time. The connection stays usable.
+    #[error("call to `{method}` timed out after {after:?}")]
+    Timeout {
+        /// The method called.
+        method: String,
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+    /// A frame's length prefix exceeds the configured maximum.
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// Announced length.
+        len: usize,
+        /// Configured maximum.
+        max: usize,
+    },
+    /// A frame did not hold a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A value could not be decoded into the expected Rust type.
+    #[error("could not decode value: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+    /// A value could not be encoded.
+    #[error("could not encode value: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    /// No base folder for the socket could be found.
+    #[error(
+        "no socket folder: set MEDIUM_SOCKET_DIR or XDG_RUNTIME_DIR, or give the spec a `socket` folder"
+    )]
+    NoSocketDir,
+    /// An I/O operation on a path failed.
+    #[error("{action} {}: {source}", .path.display())]
+    Path {
+        /// What was being done, e.g. `cannot bind`.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Any other I/O failure.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The daemon's background future failed; the daemon shut down because of it.
+    #[error("background task failed: {0}")]
+    Background(BoxError),
+}

@@ -1,0 +1,156 @@
+//! `DaemonHandle`: the cheap, clonable view of a daemon that handlers and background work use
+//! to list applications, emit events and request shutdown. Emitting never waits on a client.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use futures::stream::BoxStream;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::application::{Application, ApplicationEvent, ApplicationId};
+use crate::message;
+use crate::peer::Peer;
+
+/// How many connect/disconnect notifications a slow `application_events` stream may fall behind.
+const APP_EVENT_BUFFER: usize = 1024;
+
+/// Why `DaemonHandle::emit_to` could not queue an event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The application is not (or no longer) connected.
+    #[error("{0} is not connected")]
+    NotConnected(ApplicationId),
+    /// The event's arguments could not be encoded.
+    #[error("could not encode event: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+}
+
+/// A handle to a running (or about to run) daemon. Clones share the daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) peers: RwLock<HashMap<ApplicationId, Arc<Peer>>>,
+    pub(crate) app_events: broadcast::Sender<ApplicationEvent>,
+    pub(crate) shutdown: CancellationToken,
+    next_id: AtomicU64,
+}
+
+impl DaemonHandle {
+    pub(crate) fn new() -> DaemonHandle {
+        DaemonHandle {
+            shared: Arc::new(Shared {
+                peers: RwLock::default(),
+                app_events: broadcast::channel(APP_EVENT_BUFFER).0,
+                shutdown: CancellationToken::new(),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub(crate) fn next_application_id(&self) -> ApplicationId {
+        ApplicationId(self.shared.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Registers a connection that finished its handshake and announces it.
+    pub(crate) fn attach(&self, peer: Arc<Peer>) {
+        let app = peer.application.clone();
+        self.write_peers().insert(app.id, peer);
+        // No receivers is fine: nobody asked for application events.
+        let _ = self
+            .shared
+            .app_events
+            .send(ApplicationEvent::Connected(app));
+    }
+
+    /// Forgets a connection and announces its departure.
+    pub(crate) fn detach(&self, id: ApplicationId) {
+        if let Some(peer) = self.write_peers().remove(&id) {
+            let _ = self
+                .shared
+                .app_events
+                .send(ApplicationEvent::Disconnected(peer.application.clone()));
+        }
+    }
+
+    /// The connected applications, in connection order.
+    pub fn applications(&self) -> Vec<Application> {
+        let mut apps: Vec<_> = self
+            .read_peers()
+            .values()
+            .map(|p| p.application.clone())
+            .collect();
+        apps.sort_by_key(|a| a.id);
+        apps
+    }
+
+    /// Encodes the event once and queues it to every application subscribed to `event`.
+    /// Returns how many queued it; an application whose queue is full misses it and is told it
+    /// lagged (PROTOCOL.md, "Overflow policy"). Logs and returns 0 if `args` cannot be encoded.
+    pub fn emit<A: Serialize + ?Sized>(&self, event: &str, args: &A) -> usize {
+        let frame = match message::event(event, args) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::error!(event, error = %e, "cannot encode event");
+                return 0;
+            }
+        };
+        let peers = self.read_peers();
+        peers
+            .values()
+            .filter(|p| p.offer_event(event, &frame))
+            .count()
+    }
+
+    /// Queues the event to one application. `Ok(false)` when it is not subscribed to `event` or
+    /// its queue is full (it will be told it lagged).
+    pub fn emit_to<A: Serialize + ?Sized>(
+        &self,
+        app: ApplicationId,
+        event: &str,
+        args: &A,
+    ) -> Result<bool, EmitError> {
+        let peer = self
+            .read_peers()
+            .get(&app)
+            .cloned()
+            .ok_or(EmitError::NotConnected(app))?;
+        let frame = message::event(event, args)?;
+        Ok(peer.offer_event(event, &frame))
+    }
+
+    /// Connect and disconnect notifications from now on. A stream that falls more than 1024
+    /// notifications behind skips the oldest ones.
+    pub fn application_events(&self) -> BoxStream<'static, ApplicationEvent> {
+        let rx = self.shared.app_events.subscribe();
+        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => return Some((event, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
+    }
+
+    /// Asks the daemon to shut down gracefully, as SIGTERM does.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+    }
+
+    fn read_peers(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ApplicationId, Arc<Peer>>> {
+        self.shared.peers.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_peers(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ApplicationId, Arc<Peer>>> {
+        self.shared.peers.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

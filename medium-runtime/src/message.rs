@@ -1,0 +1,453 @@
+//! The message kinds of the wire protocol (PROTOCOL.md): each frame body is a MessagePack array
+//! whose first element is the kind tag. Encoding writes straight into the frame buffer and
+//! decoding borrows values out of the frame (`Bytes::slice`), so payloads are never copied.
+//! No I/O here.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::error::{Error, PeerIdentity};
+use crate::exception::{ErrorCode, ProtocolError, RemoteException};
+use crate::frame::PREFIX_LEN;
+
+/// Version of the wire protocol described in PROTOCOL.md.
+pub(crate) const WIRE_VERSION: u32 = 1;
+/// First string of a handshake, so a daemon can tell a medium client from stray bytes.
+pub(crate) const MAGIC: &str = "medium";
+
+/// Kind tags of messages an application sends.
+mod to_daemon {
+    pub(super) const HELLO: u64 = 0;
+    pub(super) const CALL: u64 = 1;
+    pub(super) const SUBSCRIBE: u64 = 2;
+    pub(super) const UNSUBSCRIBE: u64 = 3;
+    pub(super) const BUILTIN: u64 = 4;
+}
+
+/// Kind tags of messages a daemon sends.
+mod to_app {
+    pub(super) const WELCOME: u64 = 0;
+    pub(super) const REFUSED: u64 = 1;
+    pub(super) const VALUE: u64 = 2;
+    pub(super) const EXCEPTION: u64 = 3;
+    pub(super) const ERROR: u64 = 4;
+    pub(super) const EVENT: u64 = 5;
+    pub(super) const LAGGED: u64 = 6;
+    pub(super) const FATAL: u64 = 7;
+}
+
+/// A decoded application → daemon message.
+#[derive(Debug)]
+pub(crate) enum ToDaemon {
+    Hello {
+        version: u32,
+        identity: PeerIdentity,
+    },
+    /// A user method call, or (when `builtin`) a reserved runtime request.
+    Call {
+        id: u64,
+        method: String,
+        args: Bytes,
+        builtin: bool,
+    },
+    Subscribe(String),
+    Unsubscribe(String),
+}
+
+/// A decoded daemon → application message.
+#[derive(Debug)]
+pub(crate) enum ToApp {
+    Welcome,
+    Refused {
+        error: ProtocolError,
+        daemon: PeerIdentity,
+    },
+    Value {
+        id: u64,
+        value: Bytes,
+    },
+    Exception {
+        id: u64,
+        exception: RemoteException,
+    },
+    Error {
+        id: u64,
+        error: ProtocolError,
+    },
+    Event {
+        name: String,
+        args: Bytes,
+    },
+    Lagged(u64),
+    Fatal(ProtocolError),
+}
+
+impl ToDaemon {
+    pub(crate) fn decode(frame: &Bytes) -> Result<ToDaemon, Error> {
+        let mut r = Reader::new(frame);
+        let len = r.array()?;
+        let kind = r.uint()?;
+        let message = match (kind, len) {
+            (to_daemon::HELLO, 6..) => {
+                if r.str()? != MAGIC {
+                    return Err(malformed("handshake does not start with \"medium\""));
+                }
+                let version = r.u32()?;
+                ToDaemon::Hello {
+                    version,
+                    identity: r.identity()?,
+                }
+            }
+            (to_daemon::CALL | to_daemon::BUILTIN, 4) => ToDaemon::Call {
+                id: r.uint()?,
+                method: r.str()?.to_owned(),
+                args: r.rest(frame)?,
+                builtin: kind == to_daemon::BUILTIN,
+            },
+            (to_daemon::SUBSCRIBE, 2) => ToDaemon::Subscribe(r.str()?.to_owned()),
+            (to_daemon::UNSUBSCRIBE, 2) => ToDaemon::Unsubscribe(r.str()?.to_owned()),
+            _ => {
+                return Err(malformed(format!(
+                    "unknown message kind {kind} of length {len}"
+                )));
+            }
+        };
+        Ok(message)
+    }
+}
+
+impl ToApp {
+    pub(crate) fn decode(frame: &Bytes) -> Result<ToApp, Error> {
+        let mut r = Reader::new(frame);
+        let len = r.array()?;
+        let kind = r.uint()?;
+        let message = match (kind, len) {
+            (to_app::WELCOME, 4..) => {
+                if r.str()? != MAGIC {
+                    return Err(malformed("welcome does not start with \"medium\""));
+                }
+                ToApp::Welcome
+            }
+            (to_app::REFUSED, 6..) => ToApp::Refused {
+                error: r.protocol_error()?,
+                daemon: r.identity()?,
+            },
+            (to_app::VALUE, 3) => ToApp::Value {
+                id: r.uint()?,
+                value: r.rest(frame)?,
+            },
+            (to_app::EXCEPTION, 4..) => ToApp::Exception {
+                id: r.uint()?,
+                exception: RemoteException {
+                    name: r.str()?.to_owned(),
+                    message: r.str()?.to_owned(),
+                },
+            },
+            (to_app::ERROR, 4) => ToApp::Error {
+                id: r.uint()?,
+                error: r.protocol_error()?,
+            },
+            (to_app::EVENT, 3) => ToApp::Event {
+                name: r.str()?.to_owned(),
+                args: r.rest(frame)?,
+            },
+            (to_app::LAGGED, 2) => ToApp::Lagged(r.uint()?),
+            (to_app::FATAL, 3) => ToApp::Fatal(r.protocol_error()?),
+            _ => {
+                return Err(malformed(format!(
+                    "unknown message kind {kind} of length {len}"
+                )));
+            }
+        };
+        Ok(message)
+    }
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+pub(crate) fn hello(identity: &PeerIdentity) -> Bytes {
+    let mut f = FrameBuf::new(6, to_daemon::HELLO);
+    f.str(MAGIC);
+    f.uint(u64::from(WIRE_VERSION));
+    f.identity(identity);
+    f.finish()
+}
+
+/// A call frame; `Err` when the arguments do not serialize.
+pub(crate) fn call<A: Serialize + ?Sized>(
+    id: u64,
+    method: &str,
+    args: &A,
+) -> Result<Bytes, rmp_serde::encode::Error> {
+    let mut f = FrameBuf::new(4, to_daemon::CALL);
+    f.uint(id);
+    f.str(method);
+    f.value(args)?;
+    Ok(f.finish())
+}
+
+pub(crate) fn subscribe(event: &str, on: bool) -> Bytes {
+    let kind = if on {
+        to_daemon::SUBSCRIBE
+    } else {
+        to_daemon::UNSUBSCRIBE
+    };
+    let mut f = FrameBuf::new(2, kind);
+    f.str(event);
+    f.finish()
+}
+
+pub(crate) fn welcome() -> Bytes {
+    let mut f = FrameBuf::new(4, to_app::WELCOME);
+    f.str(MAGIC);
+    f.uint(u64::from(WIRE_VERSION));
+    f.str(env!("CARGO_PKG_VERSION"));
+    f.finish()
+}
+
+pub(crate) fn refused(error: &ProtocolError, daemon: &PeerIdentity) -> Bytes {
+    let mut f = FrameBuf::new(6, to_app::REFUSED);
+    f.protocol_error(error);
+    f.identity(daemon);
+    f.finish()
+}
+
+pub(crate) fn exception(id: u64, exception: &RemoteException) -> Bytes {
+    let mut f = FrameBuf::new(4, to_app::EXCEPTION);
+    f.uint(id);
+    f.str(&exception.name);
+    f.str(&exception.message);
+    f.finish()
+}
+
+pub(crate) fn call_error(id: u64, error: &ProtocolError) -> Bytes {
+    let mut f = FrameBuf::new(4, to_app::ERROR);
+    f.uint(id);
+    f.protocol_error(error);
+    f.finish()
+}
+
+pub(crate) fn event<A: Serialize + ?Sized>(
+    name: &str,
+    args: &A,
+) -> Result<Bytes, rmp_serde::encode::Error> {
+    let mut f = FrameBuf::new(3, to_app::EVENT);
+    f.str(name);
+    f.value(args)?;
+    Ok(f.finish())
+}
+
+pub(crate) fn lagged(dropped: u64) -> Bytes {
+    let mut f = FrameBuf::new(2, to_app::LAGGED);
+    f.uint(dropped);
+    f.finish()
+}
+
+pub(crate) fn fatal(error: &ProtocolError) -> Bytes {
+    let mut f = FrameBuf::new(3, to_app::FATAL);
+    f.protocol_error(error);
+    f.finish()
+}
+
+/// Header of a value reply with the id as a fixed-width uint64, so a handler can serialize its
+/// value before the runtime knows (or fills in) the request id: prefix, `[`, kind, `0xcf` id.
+const VALUE_HEADER: [u8; PREFIX_LEN + 11] = [
+    0,
+    0,
+    0,
+    0,
+    0x93,
+    to_app::VALUE as u8,
+    0xcf,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+];
+const VALUE_ID_AT: usize = PREFIX_LEN + 3;
+
+/// A serialized reply value inside a complete frame buffer that waits for its request id.
+#[derive(Debug)]
+pub(crate) struct ValueFrame(Vec<u8>);
+
+impl ValueFrame {
+    pub(crate) fn encode<T: Serialize + ?Sized>(
+        value: &T,
+    ) -> Result<ValueFrame, rmp_serde::encode::Error> {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(&VALUE_HEADER);
+        rmp_serde::encode::write_named(&mut buf, value)?;
+        Ok(ValueFrame(buf))
+    }
+
+    /// Body length of the finished frame.
+    pub(crate) fn body_len(&self) -> usize {
+        self.0.len() - PREFIX_LEN
+    }
+
+    pub(crate) fn finish(mut self, id: u64) -> Bytes {
+        self.0[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
+        FrameBuf(self.0).finish()
+    }
+}
+
+/// A frame being written: length placeholder, then the body.
+struct FrameBuf(Vec<u8>);
+
+impl FrameBuf {
+    fn new(len: u32, kind: u64) -> FrameBuf {
+        let mut f = FrameBuf(Vec::with_capacity(64));
+        f.0.extend_from_slice(&[0; PREFIX_LEN]);
+        rmp::encode::write_array_len(&mut f.0, len).expect("writing to a Vec cannot fail");
+        f.uint(kind);
+        f
+    }
+
+    fn uint(&mut self, v: u64) {
+        rmp::encode::write_uint(&mut self.0, v).expect("writing to a Vec cannot fail");
+    }
+
+    fn str(&mut self, s: &str) {
+        rmp::encode::write_str(&mut self.0, s).expect("writing to a Vec cannot fail");
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), rmp_serde::encode::Error> {
+        rmp_serde::encode::write_named(&mut self.0, v)
+    }
+
+    fn identity(&mut self, id: &PeerIdentity) {
+        self.str(&id.namespace);
+        self.str(&id.class);
+        self.str(&id.fingerprint);
+    }
+
+    fn protocol_error(&mut self, e: &ProtocolError) {
+        self.uint(u64::from(e.code.as_u32()));
+        self.str(&e.message);
+    }
+
+    fn finish(mut self) -> Bytes {
+        // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
+        let body = u32::try_from(self.0.len() - PREFIX_LEN).unwrap_or(u32::MAX);
+        self.0[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
+        Bytes::from(self.0)
+    }
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+fn malformed(what: impl Into<String>) -> Error {
+    Error::Malformed(what.into())
+}
+
+/// Reads the leading fields of a message, borrowing from the frame.
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(frame: &'a [u8]) -> Reader<'a> {
+        Reader { buf: frame }
+    }
+
+    fn array(&mut self) -> Result<u32, Error> {
+        rmp::decode::read_array_len(&mut self.buf)
+            .map_err(|e| malformed(format!("expected an array: {e}")))
+    }
+
+    fn uint(&mut self) -> Result<u64, Error> {
+        rmp::decode::read_int(&mut self.buf)
+            .map_err(|e| malformed(format!("expected an unsigned integer: {e}")))
+    }
+
+    fn u32(&mut self) -> Result<u32, Error> {
+        let v = self.uint()?;
+        u32::try_from(v).map_err(|_| malformed(format!("{v} does not fit in 32 bits")))
+    }
+
+    fn str(&mut self) -> Result<&'a str, Error> {
+        let buf: &'a [u8] = self.buf;
+        let (s, rest) = rmp::decode::read_str_from_slice(buf)
+            .map_err(|e| malformed(format!("expected a string: {e}")))?;
+        self.buf = rest;
+        Ok(s)
+    }
+
+    fn identity(&mut self) -> Result<PeerIdentity, Error> {
+        Ok(PeerIdentity {
+            namespace: self.str()?.to_owned(),
+            class: self.str()?.to_owned(),
+            fingerprint: self.str()?.to_owned(),
+        })
+    }
+
+    fn protocol_error(&mut self) -> Result<ProtocolError, Error> {
+        let code = ErrorCode::from_u32(self.u32()?);
+        Ok(ProtocolError::new(code, self.str()?))
+    }
+
+    /// The rest of the frame: the message's last element, a MessagePack value of any type.
+    fn rest(&self, frame: &Bytes) -> Result<Bytes, Error> {
+        if self.buf.is_empty() {
+            return Err(malformed("message is missing its value"));
+        }
+        Ok(frame.slice(frame.len() - self.buf.len()..))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(frame: Bytes) -> Bytes {
+        frame.slice(PREFIX_LEN..)
+    }
+
+    #[test]
+    fn call_round_trips_with_args_borrowed_from_the_frame() {
+        let frame = body(call(7, "get", &("x", 3u8)).unwrap());
+        let ToDaemon::Call {
+            id,
+            method,
+            args,
+            builtin,
+        } = ToDaemon::decode(&frame).unwrap()
+        else {
+            panic!("not a call");
+        };
+        assert_eq!((id, method.as_str(), builtin), (7, "get", false));
+        let decoded: (String, u8) = rmp_serde::from_slice(&args).unwrap();
+        assert_eq!(decoded, ("x".to_owned(), 3));
+    }
+
+    #[test]
+    fn value_frame_gets_its_id_filled_in() {
+        let frame = body(ValueFrame::encode(&"ok").unwrap().finish(u64::MAX - 1));
+        let ToApp::Value { id, value } = ToApp::decode(&frame).unwrap() else {
+            panic!("not a value");
+        };
+        assert_eq!(id, u64::MAX - 1);
+        assert_eq!(rmp_serde::from_slice::<String>(&value).unwrap(), "ok");
+    }
+
+    #[test]
+    fn length_prefix_matches_body() {
+        let frame = lagged(3);
+        let len = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+        assert_eq!(len, frame.len() - PREFIX_LEN);
+    }
+
+    #[test]
+    fn unknown_kind_is_malformed() {
+        let frame = body(lagged(3));
+        assert!(matches!(ToDaemon::decode(&frame), Err(Error::Malformed(_))));
+        assert!(matches!(
+            ToApp::decode(&Bytes::from_static(b"\xc1")),
+            Err(Error::Malformed(_))
+        ));
+    }
+}

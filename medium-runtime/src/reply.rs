@@ -1,0 +1,123 @@
+//! What a handler hands back to the runtime: a value, a typed exception or a protocol error.
+//! Values are serialized straight into their reply frame, so the runtime only stamps the id.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
+use crate::message::{self, ValueFrame};
+
+/// The outcome of one dispatched call. Build it with the constructors below.
+#[derive(Debug)]
+pub struct Reply(ReplyKind);
+
+#[derive(Debug)]
+enum ReplyKind {
+    Value(ValueFrame),
+    Exception(RemoteException),
+    Error(ProtocolError),
+}
+
+/// A server-side handler failure: a spec exception, or one of the runtime-reported cases.
+#[derive(Debug)]
+pub enum HandlerError<E> {
+    /// A typed exception of the protocol; reaches the client as `CallError::Exception`.
+    Exception(E),
+    /// The method exists in the spec but the daemon has no implementation yet.
+    NotImplemented {
+        /// The method's spec name.
+        method: &'static str,
+    },
+    /// Any other failure; reaches the client as `CallError::Protocol` with code `Internal`.
+    Internal(String),
+}
+
+impl<E> From<E> for HandlerError<E> {
+    fn from(e: E) -> Self {
+        HandlerError::Exception(e)
+    }
+}
+
+impl Reply {
+    /// A successful value.
+    pub fn value<T: Serialize + ?Sized>(value: &T) -> Reply {
+        match ValueFrame::encode(value) {
+            Ok(frame) => Reply(ReplyKind::Value(frame)),
+            Err(e) => Reply::protocol_error(ProtocolError::new(
+                ErrorCode::Internal,
+                format!("daemon could not encode its reply: {e}"),
+            )),
+        }
+    }
+
+    /// A typed exception in wire form.
+    pub fn exception(exception: RemoteException) -> Reply {
+        Reply(ReplyKind::Exception(exception))
+    }
+
+    /// A protocol error (the caller sees `CallError::Protocol`).
+    pub fn protocol_error(error: ProtocolError) -> Reply {
+        Reply(ReplyKind::Error(error))
+    }
+
+    /// The reply for a handler's `Result` whose error is a spec exception.
+    pub fn from_result<T: Serialize, E: ExceptionSet>(result: Result<T, E>) -> Reply {
+        match result {
+            Ok(value) => Reply::value(&value),
+            Err(e) => Reply::exception(e.to_remote()),
+        }
+    }
+
+    /// The reply for a handler's `Result` whose error is a [`HandlerError`].
+    pub fn from_handler<T: Serialize, E: ExceptionSet>(
+        result: Result<T, HandlerError<E>>,
+    ) -> Reply {
+        match result {
+            Ok(value) => Reply::value(&value),
+            Err(HandlerError::Exception(e)) => Reply::exception(e.to_remote()),
+            Err(HandlerError::NotImplemented { method }) => Reply::not_implemented(method),
+            Err(HandlerError::Internal(message)) => {
+                Reply::protocol_error(ProtocolError::new(ErrorCode::Internal, message))
+            }
+        }
+    }
+
+    /// Protocol error `NotImplemented`: "daemon does not implement `method` yet".
+    pub fn not_implemented(method: &str) -> Reply {
+        Reply::protocol_error(ProtocolError::new(
+            ErrorCode::NotImplemented,
+            format!("daemon does not implement `{method}` yet"),
+        ))
+    }
+
+    /// The complete reply frame for request `id`; a value over `max_frame_len` becomes an error.
+    pub(crate) fn into_frame(self, id: u64, max_frame_len: usize) -> Bytes {
+        match self.0 {
+            ReplyKind::Value(frame) if frame.body_len() > max_frame_len => message::call_error(
+                id,
+                &ProtocolError::new(
+                    ErrorCode::FrameTooLarge,
+                    format!(
+                        "reply of {} bytes exceeds the limit of {max_frame_len} bytes",
+                        frame.body_len()
+                    ),
+                ),
+            ),
+            ReplyKind::Value(frame) => frame.finish(id),
+            ReplyKind::Exception(e) => message::exception(id, &e),
+            ReplyKind::Error(e) => message::call_error(id, &e),
+        }
+    }
+}
+
+/// Decodes the positional arguments of a call (a MessagePack array) into a tuple, or gives the
+/// `BadArguments` reply to send back.
+pub fn decode_args<T: DeserializeOwned>(args: &[u8]) -> Result<T, Reply> {
+    rmp_serde::from_slice(args).map_err(|e| {
+        Reply::protocol_error(ProtocolError::new(
+            ErrorCode::BadArguments,
+            format!("arguments do not match the method's parameters: {e}"),
+        ))
+    })
+}
