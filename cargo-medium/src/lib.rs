@@ -7,5 +7,7 @@
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
+pub mod manifest;
 pub mod shell;
 pub mod spec;
+pub mod writer;

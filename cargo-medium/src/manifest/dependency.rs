@@ -1,0 +1,207 @@
+//! [`DependencySource`]: what a `[workspace.dependencies]` entry says, and [`RuntimeSource`]: where
+//! scaffolded crates get `medium-runtime` from.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Array, InlineTable, Value};
+
+/// The value of one `[workspace.dependencies]` entry we add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DependencySource {
+    /// `"0.3"`, or `{ version = "1", features = ["full"] }` when features are given.
+    Registry {
+        version: String,
+        features: Vec<String>,
+    },
+    /// `{ path = "student-system-protocol" }`.
+    Path(String),
+}
+
+impl DependencySource {
+    pub fn version(version: &str) -> DependencySource {
+        DependencySource::Registry {
+            version: version.to_owned(),
+            features: Vec::new(),
+        }
+    }
+
+    pub fn with_features(version: &str, features: &[&str]) -> DependencySource {
+        DependencySource::Registry {
+            version: version.to_owned(),
+            features: features.iter().map(|&f| f.to_owned()).collect(),
+        }
+    }
+
+    /// The default source of a third-party crate that scaffolded crates inherit from the
+    /// workspace, or `None` if cargo-medium never generates a dependency on it.
+    pub fn third_party(name: &str) -> Option<DependencySource> {
+        Some(match name {
+            "futures" => DependencySource::version("0.3"),
+            "serde" => DependencySource::with_features("1", &["derive"]),
+            "serde_bytes" => DependencySource::version("0.11"),
+            "tokio" => DependencySource::with_features("1", &["full"]),
+            "tracing" => DependencySource::version("0.1"),
+            "tracing-subscriber" => DependencySource::with_features("0.3", &["env-filter"]),
+            _ => return None,
+        })
+    }
+
+    /// The TOML value, formatted the way `cargo add` would write it.
+    pub fn to_value(&self) -> Value {
+        match self {
+            DependencySource::Registry { version, features } if features.is_empty() => {
+                Value::from(version.as_str())
+            }
+            DependencySource::Registry { version, features } => {
+                let mut table = InlineTable::new();
+                table.insert("version", Value::from(version.as_str()));
+                table.insert("features", Value::Array(Array::from_iter(features.iter())));
+                Value::InlineTable(table)
+            }
+            DependencySource::Path(path) => {
+                let mut table = InlineTable::new();
+                table.insert("path", Value::from(path.as_str()));
+                Value::InlineTable(table)
+            }
+        }
+    }
+}
+
+/// Why a `--runtime` argument was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeSourceError {
+    #[error(
+        "`--runtime {0}` is neither a directory nor a version requirement (like `0.1` or `=0.1.2`)"
+    )]
+    Neither(String),
+    #[error("`--runtime {}` has no Cargo.toml: expected the medium-runtime crate's directory", .0.display())]
+    NotACrate(PathBuf),
+    #[error("could not resolve `--runtime {}`: {source}", path.display())]
+    Unresolvable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where scaffolded crates get `medium-runtime` from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeSource {
+    /// A local checkout of the crate, written as an absolute path.
+    Path(PathBuf),
+    /// A crates.io version requirement.
+    Version(String),
+}
+
+impl RuntimeSource {
+    /// Reads `--runtime PATH|VERSION`: an existing directory is a path, anything else must parse
+    /// as a version requirement.
+    pub fn parse(arg: &str, cwd: &Path) -> Result<RuntimeSource, RuntimeSourceError> {
+        let path = cwd.join(arg);
+        if path.is_dir() {
+            if !path.join("Cargo.toml").is_file() {
+                return Err(RuntimeSourceError::NotACrate(path));
+            }
+            return path
+                .canonicalize()
+                .map(RuntimeSource::Path)
+                .map_err(|source| RuntimeSourceError::Unresolvable { path, source });
+        }
+        match semver::VersionReq::parse(arg) {
+            Ok(_) => Ok(RuntimeSource::Version(arg.to_owned())),
+            Err(_) => Err(RuntimeSourceError::Neither(arg.to_owned())),
+        }
+    }
+
+    /// The runtime next to the checkout this binary was built from, when it still exists (so
+    /// `cargo install --path cargo-medium` then `new` builds offline); else this version.
+    pub fn for_this_build() -> RuntimeSource {
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medium-runtime");
+        match checkout.join("Cargo.toml").is_file() {
+            true => match checkout.canonicalize() {
+                Ok(path) => RuntimeSource::Path(path),
+                Err(_) => RuntimeSource::Version(env!("CARGO_PKG_VERSION").to_owned()),
+            },
+            false => RuntimeSource::Version(env!("CARGO_PKG_VERSION").to_owned()),
+        }
+    }
+
+    pub fn dependency(&self) -> DependencySource {
+        match self {
+            RuntimeSource::Path(path) => DependencySource::Path(path.display().to_string()),
+            RuntimeSource::Version(version) => DependencySource::version(version),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_values_are_written_like_cargo_add_writes_them() {
+        let cases = [
+            (DependencySource::version("0.3"), r#""0.3""#),
+            (
+                DependencySource::with_features("1", &["full"]),
+                r#"{ version = "1", features = ["full"] }"#,
+            ),
+            (
+                DependencySource::Path("proto".into()),
+                r#"{ path = "proto" }"#,
+            ),
+        ];
+        for (source, expected) in cases {
+            let mut value = source.to_value();
+            value.decor_mut().clear();
+            assert_eq!(value.to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn runtime_directory_becomes_an_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rt")).unwrap();
+        std::fs::write(dir.path().join("rt/Cargo.toml"), "").unwrap();
+        let source = RuntimeSource::parse("rt", dir.path()).unwrap();
+        assert_eq!(
+            source,
+            RuntimeSource::Path(dir.path().join("rt").canonicalize().unwrap())
+        );
+    }
+
+    #[test]
+    fn runtime_directory_without_a_manifest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = RuntimeSource::parse(".", dir.path()).unwrap_err();
+        assert!(matches!(err, RuntimeSourceError::NotACrate(_)), "{err}");
+    }
+
+    #[test]
+    fn runtime_version_requirement_is_kept_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = RuntimeSource::parse("=0.1.2", dir.path()).unwrap();
+        assert_eq!(source, RuntimeSource::Version("=0.1.2".into()));
+    }
+
+    #[test]
+    fn runtime_argument_that_is_neither_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = RuntimeSource::parse("../nowhere", dir.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`--runtime ../nowhere` is neither a directory nor a version requirement (like `0.1` or `=0.1.2`)"
+        );
+    }
+
+    #[test]
+    fn runtime_of_this_build_is_the_checkout_next_to_it() {
+        let expected = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../medium-runtime")
+            .canonicalize()
+            .unwrap();
+        assert_eq!(
+            RuntimeSource::for_this_build(),
+            RuntimeSource::Path(expected)
+        );
+    }
+}

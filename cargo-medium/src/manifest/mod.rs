@@ -1,0 +1,18 @@
+//! The workspace root manifest (`Cargo.toml`): finding it, reading the protocols recorded in
+//! `[workspace.metadata.medium]`, and adding members, dependencies and records to it.
+//!
+//! Edits go through `toml_edit` and only ever *add*: the user's comments, key order and formatting
+//! survive byte for byte, and a table we did not create is never reformatted. Apart from reading
+//! manifests while locating the workspace, this module does no I/O; writing is the caller's job.
+
+mod dependency;
+mod protocol_entry;
+mod requirements;
+mod workspace;
+mod workspace_manifest;
+
+pub use dependency::{DependencySource, RuntimeSource, RuntimeSourceError};
+pub use protocol_entry::ProtocolEntry;
+pub use requirements::{Requirements, RequirementsError};
+pub use workspace::{Workspace, WorkspaceError};
+pub use workspace_manifest::{ManifestChange, ManifestError, WorkspaceManifest};

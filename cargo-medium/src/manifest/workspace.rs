@@ -1,0 +1,145 @@
+//! [`Workspace`]: a workspace root found from a directory or a `--manifest-path`.
+//!
+//! Found by walking up the directory tree rather than with `cargo metadata`: that needs no
+//! subprocess, works offline, and still works when a member's directory is missing — which is
+//! exactly when `cargo medium sync` is asked to recreate it.
+
+use std::path::{Path, PathBuf};
+
+use super::{ManifestError, WorkspaceManifest};
+
+/// Why no workspace could be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error(
+        "could not find a workspace `Cargo.toml` in `{}` or any parent directory",
+        .0.display()
+    )]
+    NotFound(PathBuf),
+    #[error("could not read `{}`: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid manifest `{}`: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: ManifestError,
+    },
+}
+
+/// A workspace root: its directory and its parsed manifest.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub manifest_path: PathBuf,
+    /// The manifest as read, to tell whether an edit changed anything.
+    pub original: String,
+    pub manifest: WorkspaceManifest,
+}
+
+impl Workspace {
+    /// The nearest workspace root at or above `dir`, if any. A package manifest on the way up is
+    /// skipped, as cargo does when looking for a package's workspace.
+    pub fn find(dir: &Path) -> Result<Option<Workspace>, WorkspaceError> {
+        for ancestor in dir.ancestors() {
+            let manifest_path = ancestor.join("Cargo.toml");
+            if !manifest_path.is_file() {
+                continue;
+            }
+            match Workspace::open(&manifest_path) {
+                Ok(workspace) => return Ok(Some(workspace)),
+                Err(WorkspaceError::Invalid {
+                    source: ManifestError::NotAWorkspace,
+                    ..
+                }) => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The workspace of `--manifest-path`: that manifest if it is a workspace root, else the one
+    /// above the package it names.
+    pub fn for_manifest_path(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
+        let text = read(manifest_path)?;
+        if WorkspaceManifest::parse(&text).is_ok() {
+            return Workspace::open(manifest_path);
+        }
+        let dir = manifest_path.parent().unwrap_or(Path::new("."));
+        Workspace::find(dir)?.ok_or_else(|| WorkspaceError::NotFound(dir.to_owned()))
+    }
+
+    /// The nearest workspace root at or above `dir`, or an error saying none was found.
+    pub fn require(dir: &Path) -> Result<Workspace, WorkspaceError> {
+        Workspace::find(dir)?.ok_or_else(|| WorkspaceError::NotFound(dir.to_owned()))
+    }
+
+    fn open(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
+        let original = read(manifest_path)?;
+        let manifest =
+            WorkspaceManifest::parse(&original).map_err(|source| WorkspaceError::Invalid {
+                path: manifest_path.to_owned(),
+                source,
+            })?;
+        let root = manifest_path.parent().unwrap_or(Path::new(".")).to_owned();
+        Ok(Workspace {
+            root,
+            manifest_path: manifest_path.to_owned(),
+            original,
+            manifest,
+        })
+    }
+
+    /// The edited manifest, if the edits changed it.
+    pub fn manifest_if_changed(&self) -> Option<String> {
+        let text = self.manifest.to_string();
+        (text != self.original).then_some(text)
+    }
+}
+
+fn read(path: &Path) -> Result<String, WorkspaceError> {
+    std::fs::read_to_string(path).map_err(|source| WorkspaceError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_is_found_from_a_member_subdirectory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"m\"]\n").unwrap();
+        std::fs::create_dir_all(root.join("m/src")).unwrap();
+        std::fs::write(root.join("m/Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        let workspace = Workspace::find(&root.join("m/src")).unwrap().unwrap();
+        assert_eq!(workspace.root, root);
+        let workspace = Workspace::for_manifest_path(&root.join("m/Cargo.toml")).unwrap();
+        assert_eq!(workspace.root, root);
+    }
+
+    #[test]
+    fn no_workspace_above_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        assert!(Workspace::find(dir.path()).unwrap().is_none());
+    }
+
+    #[test]
+    fn broken_manifest_on_the_way_up_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[workspace\n").unwrap();
+        let err = Workspace::find(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "invalid manifest `{}`",
+                dir.path().join("Cargo.toml").display()
+            )),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! [`WorkspaceManifest`]: a workspace root `Cargo.toml`, edited only by adding.
+//!
+//! Existing items keep their comments, order and formatting; new items are formatted the way
+//! their neighbours are (a member appended to a multi-line `members` array goes on its own line
+//! with the same indentation, after any comment on the previous line).
+
+use std::fmt;
+
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, Value, value};
+
+use super::{ProtocolEntry, Requirements};
+
+/// Why a workspace manifest could not be read or extended.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("not valid TOML: {0}")]
+    Toml(#[from] toml_edit::TomlError),
+    #[error("it has no `[workspace]` table, so it is not a workspace root")]
+    NotAWorkspace,
+    #[error("`{key}` is not {expected}")]
+    WrongType {
+        key: &'static str,
+        expected: &'static str,
+    },
+    #[error("record {number} of `[[workspace.metadata.medium.protocols]]` is invalid: {reason}")]
+    BadRecord { number: usize, reason: String },
+}
+
+/// One thing added to a manifest, for status lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestChange {
+    Member(String),
+    PackageKey(String),
+    Dependency(String),
+    Protocol(String),
+}
+
+impl fmt::Display for ManifestChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestChange::Member(name) => write!(f, "member `{name}`"),
+            ManifestChange::PackageKey(key) => write!(f, "`workspace.package.{key}`"),
+            ManifestChange::Dependency(name) => write!(f, "workspace dependency `{name}`"),
+            ManifestChange::Protocol(spec) => write!(f, "protocol record for `{spec}`"),
+        }
+    }
+}
+
+/// A parsed workspace root manifest.
+#[derive(Debug, Clone)]
+pub struct WorkspaceManifest {
+    doc: DocumentMut,
+}
+
+impl WorkspaceManifest {
+    pub fn parse(text: &str) -> Result<WorkspaceManifest, ManifestError> {
+        let doc: DocumentMut = text.parse()?;
+        if !doc.get("workspace").is_some_and(Item::is_table_like) {
+            return Err(ManifestError::NotAWorkspace);
+        }
+        Ok(WorkspaceManifest { doc })
+    }
+
+    /// The protocols recorded by `cargo medium new`, in record order.
+    pub fn protocols(&self) -> Result<Vec<ProtocolEntry>, ManifestError> {
+        let Some(item) = self.doc["workspace"]
+            .get("metadata")
+            .and_then(|metadata| metadata.get("medium"))
+            .and_then(|medium| medium.get("protocols"))
+        else {
+            return Ok(Vec::new());
+        };
+        let records = item.as_array_of_tables().ok_or(ManifestError::WrongType {
+            key: "workspace.metadata.medium.protocols",
+            expected: "an array of tables (`[[workspace.metadata.medium.protocols]]`)",
+        })?;
+        records
+            .iter()
+            .enumerate()
+            .map(|(index, table)| {
+                ProtocolEntry::from_table(table).map_err(|reason| ManifestError::BadRecord {
+                    number: index + 1,
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds whatever of `requirements` is missing, returning what was added. Existing entries win,
+    /// even when they differ from ours: the user may have pinned another version on purpose.
+    pub fn add_requirements(
+        &mut self,
+        requirements: &Requirements,
+    ) -> Result<Vec<ManifestChange>, ManifestError> {
+        let mut changes = Vec::new();
+        for member in &requirements.members {
+            if self.add_member(member)? {
+                changes.push(ManifestChange::Member(member.clone()));
+            }
+        }
+        for (key, default) in &requirements.package_keys {
+            if self.add_package_key(key, default)? {
+                changes.push(ManifestChange::PackageKey(key.clone()));
+            }
+        }
+        for (name, source) in &requirements.dependencies {
+            let dependencies = self.workspace_table("dependencies", "workspace.dependencies")?;
+            if !dependencies.contains_key(name) {
+                dependencies.insert(name, Item::Value(source.to_value()));
+                changes.push(ManifestChange::Dependency(name.clone()));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Records a protocol unless its spec is already recorded; `Ok(true)` if it was added.
+    pub fn add_protocol(&mut self, entry: &ProtocolEntry) -> Result<bool, ManifestError> {
+        if self
+            .protocols()?
+            .iter()
+            .any(|known| known.spec == entry.spec)
+        {
+            return Ok(false);
+        }
+        let metadata = implicit_table(self.workspace_mut(), "metadata", "workspace.metadata")?;
+        let medium = implicit_table(metadata, "medium", "workspace.metadata.medium")?;
+        let records = medium
+            .entry("protocols")
+            .or_insert_with(|| Item::ArrayOfTables(ArrayOfTables::new()));
+        let records = records
+            .as_array_of_tables_mut()
+            .ok_or(ManifestError::WrongType {
+                key: "workspace.metadata.medium.protocols",
+                expected: "an array of tables",
+            })?;
+        records.push(entry.to_table());
+        Ok(true)
+    }
+
+    fn add_member(&mut self, member: &str) -> Result<bool, ManifestError> {
+        let members = self
+            .workspace_mut()
+            .entry("members")
+            .or_insert_with(|| value(Array::new()));
+        let members = members.as_array_mut().ok_or(ManifestError::WrongType {
+            key: "workspace.members",
+            expected: "an array",
+        })?;
+        let present = members
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|pattern| covers(pattern, member));
+        if !present {
+            push_in_layout(members, member);
+        }
+        Ok(!present)
+    }
+
+    fn add_package_key(&mut self, key: &str, default: &str) -> Result<bool, ManifestError> {
+        let package = self.workspace_table("package", "workspace.package")?;
+        if package.contains_key(key) {
+            return Ok(false);
+        }
+        package.insert(key, value(default));
+        Ok(true)
+    }
+
+    fn workspace_mut(&mut self) -> &mut Table {
+        self.doc["workspace"]
+            .as_table_mut()
+            .expect("`parse` checked that `workspace` is a table")
+    }
+
+    /// `[workspace.<key>]`, created (as a header of ours) when missing.
+    fn workspace_table(
+        &mut self,
+        key: &str,
+        dotted: &'static str,
+    ) -> Result<&mut Table, ManifestError> {
+        self.workspace_mut()
+            .entry(key)
+            .or_insert_with(|| Item::Table(Table::new()))
+            .as_table_mut()
+            .ok_or(ManifestError::WrongType {
+                key: dotted,
+                expected: "a table",
+            })
+    }
+}
+
+impl fmt::Display for WorkspaceManifest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.doc.fmt(f)
+    }
+}
+
+/// `parent.key` as a table that prints no header of its own when we create it.
+fn implicit_table<'t>(
+    parent: &'t mut Table,
+    key: &str,
+    dotted: &'static str,
+) -> Result<&'t mut Table, ManifestError> {
+    parent
+        .entry(key)
+        .or_insert_with(|| {
+            let mut table = Table::new();
+            table.set_implicit(true);
+            Item::Table(table)
+        })
+        .as_table_mut()
+        .ok_or(ManifestError::WrongType {
+            key: dotted,
+            expected: "a table",
+        })
+}
+
+/// Whether a `members` pattern already includes `member`, a directory directly under the root.
+fn covers(pattern: &str, member: &str) -> bool {
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+    match pattern.split_once('*') {
+        None => pattern == member,
+        Some((prefix, suffix)) => {
+            !pattern.contains('/')
+                && !suffix.contains('*')
+                && member.len() >= prefix.len() + suffix.len()
+                && member.starts_with(prefix)
+                && member.ends_with(suffix)
+        }
+    }
+}
+
+/// Appends `text` to `array`. A multi-line array (its closing bracket on its own line) gets the
+/// new element on a new line, indented like the last one; anything after the last element's
+/// comma on its line (a comment) stays on that line.
+fn push_in_layout(array: &mut Array, text: &str) {
+    let trailing = array.trailing().as_str().unwrap_or("").to_owned();
+    let Some(newline) = trailing.find('\n') else {
+        array.push(text);
+        return;
+    };
+    let indent = array
+        .iter()
+        .last()
+        .and_then(|last| last.decor().prefix()?.as_str())
+        .and_then(|prefix| prefix.rsplit_once('\n'))
+        .map_or("    ", |(_, indent)| indent)
+        .to_owned();
+    let (same_line, rest) = trailing.split_at(newline + 1);
+    let mut element = Value::from(text);
+    element
+        .decor_mut()
+        .set_prefix(format!("{same_line}{indent}"));
+    element.decor_mut().set_suffix("");
+    if array.is_empty() {
+        array.set_trailing_comma(true);
+    }
+    array.push_formatted(element);
+    array.set_trailing(format!("\n{rest}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{DependencySource, RuntimeSource};
+
+    fn requirements(members: &[&str]) -> Requirements {
+        Requirements {
+            members: members.iter().map(|&m| m.to_owned()).collect(),
+            package_keys: vec![("edition".into(), "2024".into())],
+            dependencies: vec![
+                (
+                    "medium-runtime".into(),
+                    RuntimeSource::Version("0.1".into()).dependency(),
+                ),
+                (
+                    "tokio".into(),
+                    DependencySource::with_features("1", &["full"]),
+                ),
+            ],
+        }
+    }
+
+    fn entry() -> ProtocolEntry {
+        ProtocolEntry {
+            spec: "student.lmspc".into(),
+            protocol: "student-system-protocol".into(),
+            daemon: Some("student-system-daemon".into()),
+            app: Some("student-system-app".into()),
+        }
+    }
+
+    fn patched(text: &str, members: &[&str]) -> (String, Vec<ManifestChange>) {
+        let mut manifest = WorkspaceManifest::parse(text).unwrap();
+        let mut changes = manifest.add_requirements(&requirements(members)).unwrap();
+        if manifest.add_protocol(&entry()).unwrap() {
+            changes.push(ManifestChange::Protocol(entry().spec));
+        }
+        (manifest.to_string(), changes)
+    }
+
+    #[test]
+    fn odd_formatting_and_comments_survive_and_additions_follow_the_layout() {
+        let before = r#"# My workspace.
+[workspace]
+resolver="2"   # old resolver on purpose
+members = [
+  "core",     # the core
+  "cli",   # the CLI
+]
+
+[workspace.package]
+edition   =   "2021"    # not yet
+
+[workspace.dependencies]
+tokio={version="1.40",features=["rt"]}  # pinned
+
+[profile.release]
+lto = true
+"#;
+        let (after, changes) = patched(before, &["p-protocol", "p-daemon"]);
+        assert_eq!(
+            after,
+            r#"# My workspace.
+[workspace]
+resolver="2"   # old resolver on purpose
+members = [
+  "core",     # the core
+  "cli",   # the CLI
+  "p-protocol",
+  "p-daemon",
+]
+
+[workspace.package]
+edition   =   "2021"    # not yet
+
+[workspace.dependencies]
+tokio={version="1.40",features=["rt"]}  # pinned
+medium-runtime = "0.1"
+
+[[workspace.metadata.medium.protocols]]
+spec = "student.lmspc"
+protocol = "student-system-protocol"
+daemon = "student-system-daemon"
+app = "student-system-app"
+
+[profile.release]
+lto = true
+"#
+        );
+        assert_eq!(
+            changes,
+            [
+                ManifestChange::Member("p-protocol".into()),
+                ManifestChange::Member("p-daemon".into()),
+                ManifestChange::Dependency("medium-runtime".into()),
+                ManifestChange::Protocol("student.lmspc".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_tables_are_created_after_the_workspace() {
+        let before = "[workspace]\nmembers = [\n]\n";
+        let (after, _) = patched(before, &["a"]);
+        assert_eq!(
+            after,
+            r#"[workspace]
+members = [
+    "a",
+]
+
+[workspace.package]
+edition = "2024"
+
+[workspace.dependencies]
+medium-runtime = "0.1"
+tokio = { version = "1", features = ["full"] }
+
+[[workspace.metadata.medium.protocols]]
+spec = "student.lmspc"
+protocol = "student-system-protocol"
+daemon = "student-system-daemon"
+app = "student-system-app"
+"#
+        );
+    }
+
+    #[test]
+    fn single_line_members_stay_on_one_line() {
+        let mut manifest = WorkspaceManifest::parse("[workspace]\nmembers = [\"a\"]\n").unwrap();
+        manifest.add_requirements(&requirements(&["b"])).unwrap();
+        assert!(
+            manifest
+                .to_string()
+                .starts_with("[workspace]\nmembers = [\"a\", \"b\"]\n"),
+            "{manifest}"
+        );
+    }
+
+    #[test]
+    fn members_matched_by_a_glob_are_not_added_again() {
+        let mut manifest = WorkspaceManifest::parse("[workspace]\nmembers = [\"p-*\"]\n").unwrap();
+        let changes = manifest
+            .add_requirements(&requirements(&["p-daemon"]))
+            .unwrap();
+        assert!(!changes.contains(&ManifestChange::Member("p-daemon".into())));
+    }
+
+    #[test]
+    fn patching_twice_changes_nothing_the_second_time() {
+        let (once, _) = patched("[workspace]\n", &["a", "b"]);
+        let (twice, changes) = patched(&once, &["a", "b"]);
+        assert_eq!(twice, once);
+        assert_eq!(changes, []);
+    }
+
+    #[test]
+    fn recorded_protocols_are_read_back() {
+        let (text, _) = patched("[workspace]\n", &[]);
+        let manifest = WorkspaceManifest::parse(&text).unwrap();
+        assert_eq!(manifest.protocols().unwrap(), [entry()]);
+    }
+
+    #[test]
+    fn package_manifest_is_not_a_workspace() {
+        let err = WorkspaceManifest::parse("[package]\nname = \"x\"\n").unwrap_err();
+        assert!(matches!(err, ManifestError::NotAWorkspace));
+    }
+
+    #[test]
+    fn bad_record_is_reported_by_number() {
+        let text = "[workspace]\n[[workspace.metadata.medium.protocols]]\nspec = \"a\"\nprotocol = \"b\"\n\
+                    [[workspace.metadata.medium.protocols]]\nspec = \"c\"\n";
+        let err = WorkspaceManifest::parse(text)
+            .unwrap()
+            .protocols()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "record 2 of `[[workspace.metadata.medium.protocols]]` is invalid: missing the `protocol` key"
+        );
+    }
+}

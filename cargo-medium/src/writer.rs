@@ -1,0 +1,264 @@
+//! [`Writer`]: every change `new` and `sync` make to the disk goes through here.
+//!
+//! Files are replaced atomically (written to a temporary file in the same directory, flushed to
+//! disk, then renamed over the target), so a failure leaves the old file intact. A new directory
+//! tree is built under a hidden name next to its destination and renamed into place at the end,
+//! so a failure leaves no half-made workspace. `--dry-run` uses the same code with
+//! [`WriteMode::DryRun`]: callers run unchanged and only the writes are skipped.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Whether writes happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Write,
+    DryRun,
+}
+
+/// A disk operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("could not {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("`git init` failed in `{}`: {message}", dir.display())]
+    GitInit { dir: PathBuf, message: String },
+}
+
+/// Writes files, or, in dry-run mode, does everything but.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer {
+    mode: WriteMode,
+}
+
+impl Writer {
+    pub fn new(mode: WriteMode) -> Writer {
+        Writer { mode }
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        self.mode == WriteMode::DryRun
+    }
+
+    /// Creates or replaces `path` atomically, creating missing parent directories.
+    pub fn write_file(&self, path: &Path, contents: &str) -> Result<(), WriteError> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        let dir = parent(path);
+        fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
+        replace_atomically(path, contents.as_bytes()).map_err(io_error("write", path))
+    }
+
+    /// Creates directory `dir` — absent or empty — holding `files` (paths relative to `dir`), in
+    /// one step.
+    pub fn create_tree<'f>(
+        &self,
+        dir: &Path,
+        files: impl IntoIterator<Item = (&'f Path, &'f str)>,
+    ) -> Result<(), WriteError> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        let parent = parent(dir);
+        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        let staging = parent.join(temporary_name(dir));
+        fs::create_dir(&staging).map_err(io_error("create directory", &staging))?;
+        let built = fill(&staging, files).and_then(|()| {
+            // rename(2) replaces an empty directory, which is what an empty target is allowed to be.
+            fs::rename(&staging, dir).map_err(io_error("create directory", dir))
+        });
+        if built.is_err() {
+            // Best effort: the original error is the one worth reporting.
+            let _ = fs::remove_dir_all(&staging);
+        }
+        built
+    }
+
+    /// Runs `git init` in `dir`, unless it is already inside a git work tree (like `cargo new`).
+    pub fn init_git(&self, dir: &Path) -> Result<(), WriteError> {
+        if self.is_dry_run() || dir.ancestors().skip(1).any(|a| a.join(".git").exists()) {
+            return Ok(());
+        }
+        let output = Command::new("git")
+            .args(["init", "--quiet"])
+            .current_dir(dir)
+            .output()
+            .map_err(|err| WriteError::GitInit {
+                dir: dir.to_owned(),
+                message: err.to_string(),
+            })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(WriteError::GitInit {
+                dir: dir.to_owned(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
+    }
+}
+
+fn fill<'f>(
+    staging: &Path,
+    files: impl IntoIterator<Item = (&'f Path, &'f str)>,
+) -> Result<(), WriteError> {
+    for (relative, contents) in files {
+        let path = staging.join(relative);
+        let dir = parent(&path);
+        fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
+        fs::write(&path, contents).map_err(io_error("write", &path))?;
+    }
+    Ok(())
+}
+
+fn replace_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = parent(path);
+    let temporary = dir.join(temporary_name(path));
+    // `create_new` gives the usual permissions (0666 minus the umask), which a replaced file then
+    // trades for its predecessor's.
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(contents)?;
+            if let Ok(old) = fs::metadata(path) {
+                file.set_permissions(old.permissions())?;
+            }
+            file.sync_all()
+        })
+        .and_then(|()| fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+        return written;
+    }
+    // Make the rename itself durable; a failure here cannot undo it, so it is not an error.
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// `.name.<pid>.<n>.tmp`: hidden, unique within this process and unlikely to clash with others.
+fn temporary_name(path: &Path) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(".{name}.{}.{n}.tmp", std::process::id())
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_owned();
+    move |source| WriteError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replacing_a_file_keeps_its_permissions_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sh");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o751)).unwrap();
+        Writer::new(WriteMode::Write)
+            .write_file(&path, "new")
+            .unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o751
+        );
+        assert_eq!(names_in(dir.path()), ["run.sh"]);
+    }
+
+    #[test]
+    fn failed_write_leaves_the_old_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should go makes the final rename fail.
+        let path = dir.path().join("taken");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("inside"), "x").unwrap();
+        let err = Writer::new(WriteMode::Write)
+            .write_file(&path, "new")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("could not write"), "{err}");
+        assert_eq!(names_in(dir.path()), ["taken"]);
+        assert_eq!(names_in(&path), ["inside"]);
+    }
+
+    #[test]
+    fn tree_is_created_whole_in_an_empty_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ws");
+        fs::create_dir(&target).unwrap();
+        let files = [(Path::new("a/b.txt"), "b"), (Path::new("c.txt"), "c")];
+        Writer::new(WriteMode::Write)
+            .create_tree(&target, files)
+            .unwrap();
+        assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "b");
+        assert_eq!(names_in(dir.path()), ["ws"]);
+        assert_eq!(names_in(&target), ["a", "c.txt"]);
+    }
+
+    #[test]
+    fn tree_is_not_created_over_a_non_empty_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ws");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("mine.txt"), "mine").unwrap();
+        let files = [(Path::new("c.txt"), "c")];
+        assert!(
+            Writer::new(WriteMode::Write)
+                .create_tree(&target, files)
+                .is_err()
+        );
+        assert_eq!(names_in(dir.path()), ["ws"]);
+        assert_eq!(names_in(&target), ["mine.txt"]);
+    }
+
+    #[test]
+    fn dry_run_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Writer::new(WriteMode::DryRun);
+        writer.write_file(&dir.path().join("f"), "x").unwrap();
+        writer
+            .create_tree(&dir.path().join("t"), [(Path::new("g"), "y")])
+            .unwrap();
+        writer.init_git(dir.path()).unwrap();
+        assert!(names_in(dir.path()).is_empty());
+    }
+}
