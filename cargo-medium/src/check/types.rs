@@ -93,6 +93,11 @@ impl<'a> TypeResolver<'a> {
                 "`{name}` is an exception: methods raise exceptions, they are not values"
             ));
         }
+        if let Some(base) = name.strip_suffix('?') {
+            return diagnostic.with_help(format!(
+                "optional types (`{base}?`) are not supported; every value is required"
+            ));
+        }
         match self.suggestion(name) {
             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.with_help(

@@ -2,6 +2,7 @@
 //! [`Diagnostic`] into text.
 
 use annotate_snippets::{Annotation, Level, Renderer, Snippet};
+use anstyle::{AnsiColor, Effects};
 
 use super::{Diagnostic, Span};
 
@@ -12,8 +13,10 @@ pub(super) fn render_all(
     diagnostics: &[Diagnostic],
     color: bool,
 ) -> String {
+    // Secondary labels are drawn at the `Warning` level: it is the one annotate-snippets draws
+    // like rustc's secondary labels (`-` underline, no prefix); rustc colours them blue.
     let renderer = if color {
-        Renderer::styled()
+        Renderer::styled().warning(AnsiColor::BrightBlue.on_default().effects(Effects::BOLD))
     } else {
         Renderer::plain()
     };
@@ -44,7 +47,7 @@ fn render_one(renderer: &Renderer, source_name: &str, source: &str, d: &Diagnost
         .annotations(
             d.secondary
                 .iter()
-                .map(|label| annotation(Level::Info, source, &label.span, &label.message)),
+                .map(|label| annotation(Level::Warning, source, &label.span, &label.message)),
         );
     let message = Level::Error
         .title(&d.message)

@@ -119,6 +119,18 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
     if expected.contains(&Expected::Item) {
         expected.retain(|e| *e != Expected::EndOfFile);
     }
+    // Inside a model, pest names the member's first token; the member is what is missing.
+    if expected.contains(&Expected::Token("}")) {
+        for e in &mut expected {
+            if *e == Expected::Name {
+                *e = Expected::Member;
+            }
+        }
+    }
+    // Where a line may end, so may the file; "end of line" says it.
+    if expected.contains(&Expected::EndOfLine) {
+        expected.retain(|e| *e != Expected::EndOfFile);
+    }
     let (found, span) = found_at(text, position);
     let wanted = join_list(
         &expected.iter().map(|e| e.describe()).collect::<Vec<_>>(),
@@ -132,29 +144,51 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
             format!("expected {wanted}"),
         )
     };
-    let mut diagnostic = Diagnostic::new(ErrorCode::Syntax, message, span.clone(), label);
-    let word = &text[span];
+    let diagnostic = Diagnostic::new(ErrorCode::Syntax, message, span.clone(), label);
+    match hint(text, &span, &expected) {
+        Some(help) => diagnostic.with_help(help),
+        None => diagnostic,
+    }
+}
+
+/// Advice for the mistakes people make most, recognised from what was found where.
+fn hint(text: &str, span: &Span, expected: &[Expected]) -> Option<String> {
+    let found = &text[span.clone()];
+    let before = &text[..span.start];
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
     if expected.contains(&Expected::Item) {
-        if let Some(keyword) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(word)) {
-            diagnostic = diagnostic.with_help(format!("keywords are lowercase: write `{keyword}`"));
+        if let Some(keyword) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(found)) {
+            return Some(format!("keywords are lowercase: write `{keyword}`"));
         }
     }
-    if word == "}" && expected.contains(&Expected::EndOfLine) {
-        diagnostic = diagnostic.with_help("a model's closing `}` goes on a line of its own");
+    if expected.contains(&Expected::Type) && line.ends_with('*') && found.trim().is_empty() {
+        return Some("write list types without spaces, e.g. `*string`".to_owned());
     }
-    diagnostic
+    if expected.contains(&Expected::EndOfLine) {
+        if found == "}" {
+            return Some("a model's closing `}` goes on a line of its own".to_owned());
+        }
+        if found == ":" && line.trim_start().starts_with("event") {
+            return Some("events have no return type: nobody answers an event".to_owned());
+        }
+    }
+    None
 }
 
 /// Describes the input at `position` ("`foo`", "end of line", "end of file") and the span to
 /// underline: the whole word there, or the single delimiter.
 fn found_at(text: &str, position: usize) -> (String, Span) {
     let rest = text.get(position..).unwrap_or("");
-    let trimmed = rest.trim_start_matches([' ', '\t']);
-    let position = position + (rest.len() - trimmed.len());
-    let rest = trimmed;
     let Some(first) = rest.chars().next() else {
-        return ("end of file".to_owned(), text.len()..text.len());
+        // Point just after the last thing written, as rustc does, not at a line past it.
+        let end = text.trim_end().len();
+        return ("end of file".to_owned(), end..end);
     };
+    // Pest stops inside a token on a space only where spaces are not allowed (`* string`).
+    if first == ' ' || first == '\t' {
+        let len = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        return ("a space".to_owned(), position..position + len);
+    }
     if first == '\n' || first == '\r' {
         return ("end of line".to_owned(), position..position);
     }
