@@ -1,0 +1,74 @@
+//! A medium daemon written by hand, without code generation: it serves `echo(text)` and
+//! `sleep(ms)` and emits `echoed(text)` to subscribers. Run it with a socket path, or none to
+//! use the standard location (`$MEDIUM_SOCKET_DIR` or `$XDG_RUNTIME_DIR`, then
+//! `com.example.echo/socket`):
+//!
+//! ```text
+//! cargo run -p medium-runtime --example echo_daemon -- /tmp/echo/socket
+//! ```
+//!
+//! The runtime's lifecycle tests run this binary as a real daemon process.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use medium_runtime::{Call, Daemon, Dispatch, NoException, ProtocolInfo, Reply, decode_args};
+
+const ECHO: ProtocolInfo = ProtocolInfo {
+    namespace: "com.example.echo",
+    class: "Echo",
+    fingerprint: "e40e000000000000000000000000000000000000000000000000000000000000",
+    socket_base: None,
+};
+
+struct Echo;
+
+impl Dispatch for Echo {
+    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+        match call.method() {
+            "echo" => Some(
+                async move {
+                    match decode_args::<(String,)>(call.args()) {
+                        Ok((text,)) => {
+                            call.daemon().emit("echoed", &(&text,));
+                            Reply::from_result(Ok::<_, NoException>(text))
+                        }
+                        Err(reply) => reply,
+                    }
+                }
+                .boxed(),
+            ),
+            "sleep" => Some(
+                async move {
+                    match decode_args::<(u64,)>(call.args()) {
+                        Ok((ms,)) => {
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
+                            Reply::value(&ms)
+                        }
+                        Err(reply) => reply,
+                    }
+                }
+                .boxed(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let mut daemon = Daemon::new(&ECHO, Echo);
+    if let Some(path) = std::env::args_os().nth(1) {
+        daemon = daemon.socket_path(path);
+    }
+    match daemon.serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo_daemon: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

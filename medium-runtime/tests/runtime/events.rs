@@ -1,0 +1,234 @@
+//! Events: to all subscribers, to one application, only when subscribed, and what a slow
+//! consumer costs everyone else (nothing) and itself (a lagged notice).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use medium_runtime::{CallError, DaemonOptions, EmitError, Error, EventError, NoException};
+use serde_bytes::ByteBuf;
+use tokio::io::AsyncWriteExt;
+
+use crate::support::{TestDaemon, frame, raw_client, read_frame};
+
+/// A call answered after a subscribe proves the daemon has registered the subscription.
+async fn sync(client: &medium_runtime::Client) {
+    let _: u32 = client
+        .call::<_, _, NoException>("sleep", &(0u64, 0u32))
+        .await
+        .unwrap();
+}
+
+async fn next<T: serde::de::DeserializeOwned>(stream: &mut medium_runtime::EventStream<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("event within 5 s")
+        .expect("stream open")
+        .expect("decodable event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emit_reaches_every_subscribed_application_and_no_other() {
+    let daemon = TestDaemon::start().await;
+    let (a, b, c) = (
+        daemon.client().await,
+        daemon.client().await,
+        daemon.client().await,
+    );
+    let mut a_added = a.subscribe::<(String, u32)>("added");
+    let mut b_added = b.subscribe::<(String, u32)>("added");
+    let mut c_removed = c.subscribe::<(String,)>("removed");
+    for client in [&a, &b, &c] {
+        sync(client).await;
+    }
+    assert_eq!(daemon.handle.emit("added", &("x", 1u32)), 2);
+    assert_eq!(daemon.handle.emit("removed", &("y",)), 1);
+    assert_eq!(next(&mut a_added).await, ("x".to_owned(), 1));
+    assert_eq!(next(&mut b_added).await, ("x".to_owned(), 1));
+    assert_eq!(next(&mut c_removed).await, ("y".to_owned(),));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emit_to_reaches_only_that_application() {
+    let daemon = TestDaemon::start().await;
+    let (a, b) = (daemon.client().await, daemon.client().await);
+    let mut a_ping = a.subscribe::<(u32,)>("ping");
+    let mut b_ping = b.subscribe::<(u32,)>("ping");
+    sync(&a).await;
+    // A handler emits to its caller: only `b` hears it.
+    let queued: bool = b
+        .call::<_, _, NoException>("emit_to_me", &("ping", 7u32))
+        .await
+        .unwrap();
+    assert!(queued);
+    assert_eq!(next(&mut b_ping).await, (7,));
+    assert_eq!(daemon.handle.emit("ping", &(8u32,)), 2);
+    assert_eq!(
+        next(&mut a_ping).await,
+        (8,),
+        "`a` never got the event sent to `b`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emit_to_a_gone_application_is_an_error() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon.client().await;
+    daemon.wait_for_apps(1).await;
+    let id = daemon.handle.applications()[0].id();
+    client.close().await;
+    daemon.wait_for_apps(0).await;
+    let err = daemon.handle.emit_to(id, "ping", &(1u32,)).unwrap_err();
+    assert!(matches!(err, EmitError::NotConnected(gone) if gone == id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_stream_unsubscribes() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon.client().await;
+    let first = client.subscribe::<(u32,)>("ping");
+    let mut second = client.subscribe::<(u32,)>("ping");
+    sync(&client).await;
+    drop(first);
+    sync(&client).await;
+    assert_eq!(
+        daemon.handle.emit("ping", &(1u32,)),
+        1,
+        "one stream still wants it"
+    );
+    assert_eq!(next(&mut second).await, (1,));
+    drop(second);
+    sync(&client).await;
+    assert_eq!(daemon.handle.emit("ping", &(2u32,)), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_consumer_does_not_delay_others_and_is_told_how_much_it_lagged() {
+    const QUEUE: usize = 8;
+    const EVENTS: usize = 300;
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        event_queue_len: QUEUE,
+        ..DaemonOptions::default()
+    })
+    .await;
+    // The slow consumer: subscribes, proves the subscription with a call, then stops reading.
+    let mut slow = raw_client(&daemon.path).await;
+    let subscribe = [0x92, 0x02, 0xa3, b'b', b'i', b'g'];
+    let call = [
+        0x94, 0x01, 0x01, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
+    ];
+    slow.write_all(&[frame(&subscribe), frame(&call)].concat())
+        .await
+        .unwrap();
+    assert_eq!(
+        &read_frame(&mut slow).await.unwrap()[..2],
+        &[0x93, 0x02],
+        "the reply"
+    );
+
+    let fast = daemon.client().await;
+    let mut events = fast.subscribe::<(ByteBuf,)>("big");
+    sync(&fast).await;
+    let payload = ByteBuf::from(vec![1u8; 64 * 1024]);
+    let started = Instant::now();
+    let mut queued_for_slow = 0;
+    for i in 0..EVENTS {
+        let queued = daemon.handle.emit("big", &(&payload,));
+        assert!(queued >= 1, "fast client missed event {i}");
+        queued_for_slow += queued - 1;
+        assert_eq!(next(&mut events).await.0.len(), payload.len());
+        if i == EVENTS / 2 {
+            sync(&fast).await;
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "fan-out stalled: {:?}",
+        started.elapsed()
+    );
+    // Bounded: the queue plus what the kernel socket buffer absorbed, never all 300.
+    assert!(
+        queued_for_slow <= QUEUE + 16,
+        "{queued_for_slow} events queued for a stalled client"
+    );
+
+    // The slow consumer wakes up: it gets what was queued, then the lag count before the next.
+    for _ in 0..queued_for_slow {
+        assert_eq!(&read_frame(&mut slow).await.unwrap()[..2], &[0x93, 0x05]);
+    }
+    assert_eq!(daemon.handle.emit("big", &(&payload,)), 2);
+    let lagged = read_frame(&mut slow).await.unwrap();
+    assert_eq!(&lagged[..2], &[0x92, 0x06]);
+    let dropped: u64 = rmp::decode::read_int(&mut &lagged[2..]).unwrap();
+    assert_eq!(dropped as usize, EVENTS - queued_for_slow);
+    assert_eq!(&read_frame(&mut slow).await.unwrap()[..2], &[0x93, 0x05]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_does_not_poll_its_stream_sees_lagged_then_events() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon
+        .client_with(medium_runtime::ClientOptions {
+            event_buffer: 4,
+            ..medium_runtime::ClientOptions::default()
+        })
+        .await;
+    let mut stream = client.subscribe::<(u32,)>("n");
+    sync(&client).await;
+    for i in 0..10u32 {
+        daemon.handle.emit("n", &(i,));
+    }
+    sync(&client).await; // all 10 events have reached the client by now
+    for expected in 0..4 {
+        assert_eq!(next(&mut stream).await, (expected,));
+    }
+    daemon.handle.emit("n", &(10u32,));
+    match tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+    {
+        Some(Err(EventError::Lagged { dropped })) => assert_eq!(dropped, 6),
+        other => panic!("expected a lagged notice, got {other:?}"),
+    }
+    assert_eq!(next(&mut stream).await, (10,));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_going_away_fails_pending_calls_and_ends_event_streams() {
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        grace_period: Duration::from_millis(100),
+        ..DaemonOptions::default()
+    })
+    .await;
+    let client = daemon.client().await;
+    let mut stream = client.subscribe::<(u32,)>("n");
+    sync(&client).await;
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .call::<_, u32, NoException>("sleep", &(10_000u64, 1u32))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    daemon.handle.shutdown();
+    let err = pending.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, CallError::Transport(Error::ConnectionClosed)),
+        "{err:?}"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap();
+    assert!(end.is_none(), "stream should end");
+    let err = client
+        .call::<_, u32, NoException>("sleep", &(0u64, 1u32))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Transport(Error::ConnectionClosed)),
+        "{err:?}"
+    );
+    daemon.task.await.unwrap().unwrap();
+    assert!(!daemon.path.exists(), "socket removed");
+}

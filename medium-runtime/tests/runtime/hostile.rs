@@ -1,0 +1,170 @@
+//! Hostile or confused peers: each misbehaving connection is dropped, the daemon keeps serving
+//! the others, and a client facing something that is not a medium daemon says so.
+
+use std::time::Duration;
+
+use medium_runtime::{Client, Error, NoException, ProtocolInfo};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::support::{INFO, TestDaemon, frame, hello_body, raw_client, read_frame};
+
+/// Runs `attack` against the daemon and checks that an existing and a new client still work.
+async fn survives(attack: impl AsyncFnOnce(&TestDaemon)) {
+    let daemon = TestDaemon::start().await;
+    let bystander = daemon.client().await;
+    attack(&daemon).await;
+    let tag: u32 = bystander
+        .call::<_, _, NoException>("sleep", &(0u64, 1u32))
+        .await
+        .unwrap();
+    assert_eq!(tag, 1);
+    let newcomer = daemon.client().await;
+    let tag: u32 = newcomer
+        .call::<_, _, NoException>("sleep", &(0u64, 2u32))
+        .await
+        .unwrap();
+    assert_eq!(tag, 2);
+}
+
+/// Reads the fatal frame the daemon sends before disconnecting: `[7, code, message]`.
+async fn fatal_code(stream: &mut UnixStream) -> u8 {
+    let body = tokio::time::timeout(Duration::from_secs(5), read_frame(stream))
+        .await
+        .unwrap()
+        .expect("a fatal-error frame");
+    assert_eq!(&body[..2], &[0x93, 0x07], "fatal-error frame");
+    assert!(read_frame(stream).await.is_none(), "then disconnected");
+    body[2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_frame_then_hang_up_is_survived() {
+    survives(async |d: &TestDaemon| {
+        let mut s = raw_client(&d.path).await;
+        s.write_all(&[0, 0, 0, 50, 0x94, 0x01]).await.unwrap();
+        drop(s);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_length_prefix_is_refused_before_allocation() {
+    survives(async |d: &TestDaemon| {
+        let mut s = raw_client(&d.path).await;
+        s.write_all(&[0xff, 0xff, 0xff, 0xf0]).await.unwrap();
+        assert_eq!(fatal_code(&mut s).await, 7);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_after_the_handshake_is_refused() {
+    survives(async |d: &TestDaemon| {
+        let mut s = raw_client(&d.path).await;
+        s.write_all(&frame(b"\xc1\xffnot msgpack")).await.unwrap();
+        assert_eq!(fatal_code(&mut s).await, 6);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_instead_of_a_handshake_is_refused() {
+    survives(async |d: &TestDaemon| {
+        let mut s = UnixStream::connect(&d.path).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        // "GET " as a length prefix is far over the limit.
+        assert_eq!(fatal_code(&mut s).await, 7);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_before_the_handshake_is_refused() {
+    survives(async |d: &TestDaemon| {
+        let mut s = UnixStream::connect(&d.path).await.unwrap();
+        let call = [0x94, 0x01, 0x01, 0xa1, b'x', 0x90];
+        s.write_all(&frame(&call)).await.unwrap();
+        assert_eq!(fatal_code(&mut s).await, 6);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_handshake_is_refused() {
+    survives(async |d: &TestDaemon| {
+        let mut s = raw_client(&d.path).await;
+        s.write_all(&frame(&hello_body())).await.unwrap();
+        assert_eq!(fatal_code(&mut s).await, 6);
+    })
+    .await;
+}
+
+const OTHER_BUILD: ProtocolInfo = ProtocolInfo {
+    fingerprint: "91c0d2e400000000000000000000000000000000000000000000000000000000",
+    ..INFO
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mismatched_fingerprint_is_refused_naming_both_sides() {
+    survives(async |d: &TestDaemon| {
+        let err = Client::connect_to(&OTHER_BUILD, &d.path).await.unwrap_err();
+        assert!(matches!(err, Error::HandshakeMismatch { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "daemon at {} speaks com.example.test.TestSystem (fingerprint 3f2a9c1b…), \
+                 this app was built for com.example.test.TestSystem (fingerprint 91c0d2e4…): \
+                 rebuild one of them",
+                d.path.display()
+            )
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_that_answers_garbage_is_not_medium() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("socket");
+    let listener = UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let err = Client::connect_to(&INFO, &path).await.unwrap_err();
+    assert!(matches!(err, Error::NotMedium { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{} is not a medium daemon socket", path.display()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_that_hangs_up_is_not_medium() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("socket");
+    let listener = UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        drop(s);
+    });
+    let err = Client::connect_to(&INFO, &path).await.unwrap_err();
+    assert!(matches!(err, Error::NotMedium { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absent_daemon_names_the_socket_and_says_to_start_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("socket");
+    let err = Client::connect_to(&INFO, &path).await.unwrap_err();
+    assert!(matches!(err, Error::NotRunning { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no daemon at {}: is it running? start the daemon first",
+            path.display()
+        )
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests of medium-runtime over real Unix sockets (and, for the lifecycle, a real
+//! daemon process: `examples/echo_daemon.rs`). Every test gets its own temp-dir socket.
+
+mod apps;
+mod calls;
+mod errors;
+mod events;
+mod hostile;
+mod lifecycle;
+mod support;
+mod values;

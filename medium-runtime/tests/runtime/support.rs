@@ -1,0 +1,263 @@
+//! Shared test fixtures: a hand-written service (no code generation), a daemon on a socket in
+//! its own temp dir, and raw-socket helpers for speaking (or abusing) the wire format.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use medium_runtime::{
+    Call, Client, ClientOptions, Daemon, DaemonHandle, DaemonOptions, Dispatch, ExceptionSet,
+    HandlerError, ProtocolInfo, RemoteException, Reply, decode_args,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+pub const INFO: ProtocolInfo = ProtocolInfo {
+    namespace: "com.example.test",
+    class: "TestSystem",
+    fingerprint: "3f2a9c1b00000000000000000000000000000000000000000000000000000000",
+    socket_base: None,
+};
+
+/// The exceptions of the test protocol, as generated code would write them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TestError {
+    #[error("student not found: {0}")]
+    StudentNotFound(String),
+}
+
+impl ExceptionSet for TestError {
+    fn to_remote(&self) -> RemoteException {
+        match self {
+            TestError::StudentNotFound(m) => RemoteException {
+                name: "StudentNotFound".into(),
+                message: m.clone(),
+            },
+        }
+    }
+    fn from_remote(e: RemoteException) -> Result<Self, RemoteException> {
+        match e.name.as_str() {
+            "StudentNotFound" => Ok(TestError::StudentNotFound(e.message)),
+            _ => Err(e),
+        }
+    }
+}
+
+/// What `whoami` answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Whoami {
+    pub app: u64,
+    pub pid: Option<u32>,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A service implemented directly against `Dispatch`, the way generated code does it.
+pub struct TestService;
+
+fn handle<A, T, F, Fut>(call: Call, f: F) -> BoxFuture<'static, Reply>
+where
+    A: serde::de::DeserializeOwned + Send + 'static,
+    T: Serialize + 'static,
+    F: FnOnce(Call, A) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, HandlerError<TestError>>> + Send + 'static,
+{
+    async move {
+        match decode_args::<A>(call.args()) {
+            Ok(args) => Reply::from_handler(f(call, args).await),
+            Err(reply) => reply,
+        }
+    }
+    .boxed()
+}
+
+impl Dispatch for TestService {
+    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+        Some(match call.method() {
+            "echo_all" => handle(call, |_, (v,): (AllTypes,)| async move { Ok(v) }),
+            "raw_args" => {
+                let raw = serde_bytes::ByteBuf::from(call.args().to_vec());
+                handle(
+                    call,
+                    move |_, _: serde::de::IgnoredAny| async move { Ok(raw) },
+                )
+            }
+            "sleep" => handle(call, |_, (ms, tag): (u64, u32)| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(tag)
+            }),
+            "find" => handle(call, |_, (name,): (String,)| async move {
+                Err::<(), _>(TestError::StudentNotFound(name).into())
+            }),
+            "unfinished" => handle(call, |_, (): ()| async move {
+                Err::<(), _>(HandlerError::NotImplemented {
+                    method: "unfinished",
+                })
+            }),
+            "broken" => handle(call, |_, (): ()| async move {
+                Err::<(), _>(HandlerError::Internal("database is on fire".into()))
+            }),
+            "panic" => handle(call, |_, (): ()| async move {
+                if true {
+                    panic!("handler bug");
+                }
+                Ok(())
+            }),
+            "whoami" => handle(call, |call, (): ()| async move {
+                let creds = call.application().credentials();
+                Ok(Whoami {
+                    app: call.application().id().get(),
+                    pid: creds.pid,
+                    uid: creds.uid,
+                    gid: creds.gid,
+                })
+            }),
+            "emit_to_me" => handle(call, |call, (event, value): (String, u32)| async move {
+                let id = call.application().id();
+                call.daemon()
+                    .emit_to(id, &event, &(value,))
+                    .map_err(|e| HandlerError::Internal(e.to_string()))
+            }),
+            _ => return None,
+        })
+    }
+}
+
+/// Every MessagePack shape the spec language maps to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllTypes {
+    pub flag: bool,
+    pub i8_min: i8,
+    pub u8_max: u8,
+    pub i16_min: i16,
+    pub u16_max: u16,
+    pub i32_min: i32,
+    pub u32_max: u32,
+    pub i64_min: i64,
+    pub u64_max: u64,
+    pub float: f32,
+    pub double: f64,
+    pub text: String,
+    #[serde(with = "serde_bytes")]
+    pub blob: Vec<u8>,
+    pub grid: Vec<Vec<i32>>,
+    pub inner: Inner,
+    pub inners: Vec<Vec<Inner>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inner {
+    pub name: String,
+    pub tags: Vec<String>,
+}
+
+/// A daemon serving `TestService` on a socket in its own temp dir.
+pub struct TestDaemon {
+    pub handle: DaemonHandle,
+    pub path: PathBuf,
+    pub task: tokio::task::JoinHandle<Result<(), medium_runtime::Error>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDaemon {
+    pub async fn start() -> TestDaemon {
+        TestDaemon::start_with(DaemonOptions::default()).await
+    }
+
+    pub async fn start_with(options: DaemonOptions) -> TestDaemon {
+        TestDaemon::start_full(options, async { Ok(()) }).await
+    }
+
+    pub async fn start_full(
+        options: DaemonOptions,
+        background: impl Future<Output = Result<(), medium_runtime::BoxError>> + Send + 'static,
+    ) -> TestDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(INFO.namespace).join("socket");
+        let daemon = Daemon::new(&INFO, TestService)
+            .socket_path(&path)
+            .options(options);
+        let handle = daemon.handle();
+        let task = tokio::spawn(daemon.serve_with(background));
+        wait_for_socket(&path).await;
+        TestDaemon {
+            handle,
+            path,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect_to(&INFO, &self.path).await.unwrap()
+    }
+
+    pub async fn client_with(&self, options: ClientOptions) -> Client {
+        let options = ClientOptions {
+            socket_path: Some(self.path.clone()),
+            ..options
+        };
+        Client::connect_with(&INFO, options).await.unwrap()
+    }
+
+    /// Waits until `n` applications are connected (handshakes finish asynchronously).
+    pub async fn wait_for_apps(&self, n: usize) {
+        eventually(|| self.handle.applications().len() == n).await;
+    }
+}
+
+pub async fn wait_for_socket(path: &std::path::Path) {
+    eventually(|| std::os::unix::net::UnixStream::connect(path).is_ok()).await;
+}
+
+/// Polls `condition` for up to 10 s.
+pub async fn eventually(mut condition: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached within 10 s");
+}
+
+/// A frame with the 4-byte big-endian length prefix.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+/// The body of a valid hello for `INFO`.
+pub fn hello_body() -> Vec<u8> {
+    let mut b = Vec::new();
+    rmp::encode::write_array_len(&mut b, 6).unwrap();
+    rmp::encode::write_uint(&mut b, 0).unwrap();
+    rmp::encode::write_str(&mut b, "medium").unwrap();
+    rmp::encode::write_uint(&mut b, 1).unwrap();
+    rmp::encode::write_str(&mut b, INFO.namespace).unwrap();
+    rmp::encode::write_str(&mut b, INFO.class).unwrap();
+    rmp::encode::write_str(&mut b, INFO.fingerprint).unwrap();
+    b
+}
+
+/// Reads one frame body from a raw socket; `None` at end of stream.
+pub async fn read_frame(stream: &mut UnixStream) -> Option<Vec<u8>> {
+    let mut len = [0; 4];
+    stream.read_exact(&mut len).await.ok()?;
+    let mut body = vec![0; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+/// Connects a raw socket and completes the handshake by hand.
+pub async fn raw_client(path: &std::path::Path) -> UnixStream {
+    let mut stream = UnixStream::connect(path).await.unwrap();
+    stream.write_all(&frame(&hello_body())).await.unwrap();
+    let welcome = read_frame(&mut stream).await.unwrap();
+    assert_eq!(&welcome[..2], &[0x94, 0x00], "expected a welcome");
+    stream
+}
