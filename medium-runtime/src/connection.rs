@@ -64,7 +64,12 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
     async move {
         let (read, mut write) = stream.into_split();
         let mut frames = FramedRead::new(read, FrameDecoder::new(cx.options.max_frame_len));
-        if let Err(reason) = handshake(&mut frames, &mut write, cx.info, &cx.options).await {
+        let shutdown = cx.handle.shared.shutdown.clone();
+        let handshake = tokio::select! {
+            result = handshake(&mut frames, &mut write, cx.info, &cx.options) => result,
+            () = shutdown.cancelled() => Err("daemon is shutting down".into()),
+        };
+        if let Err(reason) = handshake {
             tracing::info!(%reason, "handshake failed");
             return;
         }
@@ -242,13 +247,15 @@ fn spawn_call<D: Dispatch>(
     };
     cx.calls.spawn(
         async move {
-            let reply = tokio::select! {
-                reply = reply => reply,
-                () = hard_stop.cancelled() => return,
+            let answer = async {
+                let frame = reply.await.into_frame(id, max_frame_len);
+                // Waits for room rather than dropping: a reply is never lost while the peer reads.
+                let _ = peer.queue.lossless().send(frame).await;
             };
-            let frame = reply.into_frame(id, max_frame_len);
-            // Waits for room rather than dropping: a reply is never lost while the peer reads.
-            let _ = peer.queue.lossless().send(frame).await;
+            tokio::select! {
+                () = answer => {}
+                () = hard_stop.cancelled() => {}
+            }
             drop(permit);
         }
         .instrument(span),

@@ -178,3 +178,54 @@ async fn sigterm_finishes_the_call_in_flight_then_removes_the_socket() {
     let err = Client::connect_to(&ECHO, &path).await.unwrap_err();
     assert!(matches!(err, Error::NotRunning { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_socket_is_served_and_left_in_place() {
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let fd = listener.as_raw_fd();
+    // `exec` keeps the shell's pid, so `$$` is the daemon's pid, as systemd would set it.
+    let mut command = Command::new("sh");
+    command
+        .args([
+            "-c",
+            "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" /nonexistent/ignored",
+        ])
+        .arg(echo_daemon_binary())
+        .stderr(Stdio::piped());
+    // SAFETY: dup2 and fcntl are async-signal-safe, and the closure touches nothing else.
+    unsafe {
+        command.pre_exec(move || {
+            // dup2 clears close-on-exec on the copy; if the listener already is fd 3, clear it.
+            let rc = match fd {
+                3 => libc::fcntl(3, libc::F_SETFD, 0),
+                _ => libc::dup2(fd, 3),
+            };
+            match rc {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            }
+        });
+    }
+    let daemon = DaemonProcess(command.spawn().unwrap());
+    drop(listener);
+    let client = Client::connect_to(&ECHO, &path).await.unwrap();
+    let text: String = client
+        .call::<_, _, NoException>("echo", &("activated",))
+        .await
+        .unwrap();
+    assert_eq!(text, "activated");
+    daemon.signal(libc::SIGTERM);
+    let (ok, stderr) = tokio::task::spawn_blocking(move || daemon.finish())
+        .await
+        .unwrap();
+    assert!(ok, "clean exit; stderr: {stderr}");
+    assert!(
+        path.exists(),
+        "an inherited socket belongs to systemd and stays"
+    );
+}
