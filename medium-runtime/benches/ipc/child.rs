@@ -1,0 +1,129 @@
+//! Daemons run in child processes (this bench binary re-executed with `--child`), so the
+//! memory read from /proc is the daemon's alone and never includes the client side's.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::side::BenchResult;
+
+/// The argument that turns this binary into a daemon child.
+pub const CHILD_FLAG: &str = "--child";
+
+/// How long a child may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which daemon a child runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A `medium_runtime::Daemon` with the bench's hand-written dispatch.
+    Ours,
+    /// The raw-socket baseline server.
+    Raw,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ours => "ours",
+            Role::Raw => "raw",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Ours, Role::Raw]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A running daemon child; killed when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    /// Starts a child running `role` with its sockets in `dir`, and waits until `ready` (the
+    /// last socket it binds) exists. Waiting on the path rather than connecting keeps the
+    /// idle-memory reading free of any connection's traces.
+    pub async fn spawn(role: Role, dir: &Path, ready: &Path) -> BenchResult<Daemon> {
+        let child = Command::new(std::env::current_exe()?)
+            .arg(CHILD_FLAG)
+            .arg(role.as_str())
+            .arg(dir)
+            // The child exits when this pipe closes, even if the bench is killed outright.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        let mut daemon = Daemon { child };
+        let start = Instant::now();
+        while !ready.exists() {
+            if let Some(status) = daemon.child.try_wait()? {
+                return Err(format!("{} daemon exited at start: {status}", role.as_str()).into());
+            }
+            if start.elapsed() > START_TIMEOUT {
+                return Err(
+                    format!("{} daemon did not bind {}", role.as_str(), ready.display()).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(daemon)
+    }
+
+    /// The child's resident set size in KiB, from /proc.
+    pub fn rss_kib(&self) -> BenchResult<u64> {
+        rss_kib(&format!("/proc/{}/status", self.child.id()))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Already gone is fine: there is nothing else to clean up.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `VmRSS` of a /proc status file, in KiB.
+fn rss_kib(status_path: &str) -> BenchResult<u64> {
+    let status = std::fs::read_to_string(status_path)?;
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .ok_or_else(|| format!("no VmRSS in {status_path}"))?;
+    let kib = line.trim().trim_end_matches("kB").trim();
+    Ok(kib.parse()?)
+}
+
+/// In a child: exit as soon as the parent's end of stdin closes.
+pub fn exit_with_parent() {
+    std::thread::spawn(|| {
+        // EOF or an error both mean the parent is gone.
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+}
+
+/// Makes sure this process (and the children, which inherit it) may open `needed` files.
+/// Returns the soft limit in force afterwards.
+pub fn ensure_open_files(needed: u64) -> BenchResult<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass and reads nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    if limit.rlim_cur >= needed {
+        return Ok(limit.rlim_cur);
+    }
+    limit.rlim_cur = needed.min(limit.rlim_max);
+    // SAFETY: setrlimit only reads the struct we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(limit.rlim_cur)
+}

@@ -1,0 +1,274 @@
+//! Our side: a `medium_runtime::Daemon` with a hand-written `Dispatch` (no generated code)
+//! serving `get_student(id: string): Student`, `echo_bytes(data: binary): binary` and
+//! `fire(count: uint32): uint32`, which emits `student_added(time: double, info: Student)`
+//! `count` times; and the client half using `medium_runtime::Client`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use medium_runtime::{
+    Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle, DaemonOptions,
+    Dispatch, EventError, NoException, ProtocolInfo, Reply, decode_args,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_bytes::ByteBuf;
+use tokio::task::JoinSet;
+
+use crate::child::{Daemon, Role};
+use crate::side::{BenchResult, FanOut, Side, Tally};
+use crate::wire::{BULK_LEN, STUDENT_ID, Student, StudentAdded, student, student_added};
+
+/// The bench's protocol. The fingerprint only has to match between the two ends.
+static INFO: ProtocolInfo = ProtocolInfo {
+    namespace: "bench.medium.ipc",
+    class: "IpcBench",
+    fingerprint: "0000000000000000000000000000000000000000000000000000000000000000",
+    socket_base: None,
+};
+
+/// Socket file of our daemon inside the bench's directory.
+const SOCKET: &str = "ours.sock";
+
+/// Event queue per connection (daemon) and per stream (client). The defaults (1024) would drop
+/// most of a 100 000-event burst by design (the lag policy), and then the case would measure
+/// dropping rather than delivery; queues only allocate as they fill, so idle memory is unchanged.
+const EVENT_QUEUE: usize = 1 << 17;
+
+/// Events emitted between yields, so connection writers run while `fire` emits.
+const EMIT_BURST: u32 = 64;
+
+/// Hand-written routing, as a generated protocol crate would do it.
+#[derive(Debug)]
+struct BenchService;
+
+impl Dispatch for BenchService {
+    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+        match call.method() {
+            "get_student" => Some(handle(
+                &call,
+                |(id,): (String,)| async move { student(&id) },
+            )),
+            "echo_bytes" => Some(handle(&call, |(data,): (ByteBuf,)| async move { data })),
+            "fire" => {
+                let daemon = call.daemon().clone();
+                Some(handle(&call, |(count,): (u32,)| async move {
+                    fire(&daemon, count).await
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Decodes the call's arguments and runs `handler` on them in the returned future.
+fn handle<A, T, F>(
+    call: &Call,
+    handler: impl FnOnce(A) -> F + Send + 'static,
+) -> BoxFuture<'static, Reply>
+where
+    A: DeserializeOwned + Send + 'static,
+    T: Serialize,
+    F: Future<Output = T> + Send,
+{
+    let args = decode_args::<A>(call.args());
+    Box::pin(async move {
+        match args {
+            Ok(args) => Reply::from_result::<T, NoException>(Ok(handler(args).await)),
+            Err(reply) => reply,
+        }
+    })
+}
+
+/// Emits `student_added` `count` times; returns how many apps the first one reached.
+async fn fire(daemon: &DaemonHandle, count: u32) -> u32 {
+    let event = student_added();
+    let mut reached = 0;
+    for i in 0..count {
+        let n = daemon.emit("student_added", &event);
+        if i == 0 {
+            reached = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if i % EMIT_BURST == EMIT_BURST - 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    reached
+}
+
+/// Runs our daemon in this (child) process until it is killed.
+pub async fn serve(dir: &Path) -> BenchResult<()> {
+    let options = DaemonOptions {
+        event_queue_len: EVENT_QUEUE,
+        ..DaemonOptions::default()
+    };
+    RuntimeDaemon::new(&INFO, BenchService)
+        .socket_path(dir.join(SOCKET))
+        .options(options)
+        .serve()
+        .await?;
+    Ok(())
+}
+
+/// The client half of our side, talking to our daemon child.
+#[derive(Debug)]
+pub struct OursSide {
+    daemon: Daemon,
+    path: PathBuf,
+}
+
+impl OursSide {
+    /// Starts our daemon child and waits until it listens.
+    pub async fn start(dir: &Path) -> BenchResult<OursSide> {
+        let path = dir.join(SOCKET);
+        let daemon = Daemon::spawn(Role::Ours, dir, &path).await?;
+        Ok(OursSide { daemon, path })
+    }
+
+    async fn client(&self) -> BenchResult<Client> {
+        Ok(Client::connect_to(&INFO, &self.path).await?)
+    }
+}
+
+async fn get_student(client: &Client) -> Result<Student, CallError<NoException>> {
+    client.call("get_student", &(STUDENT_ID,)).await
+}
+
+/// Keeps `window` calls in flight on one connection until `calls` replies arrived.
+async fn pipeline(client: Client, window: usize, calls: usize) -> BenchResult<()> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut sent = 0;
+    while sent < window.min(calls) {
+        in_flight.push(get_student(&client));
+        sent += 1;
+    }
+    while let Some(reply) = in_flight.next().await {
+        reply?;
+        if sent < calls {
+            in_flight.push(get_student(&client));
+            sent += 1;
+        }
+    }
+    Ok(())
+}
+
+impl Side for OursSide {
+    type Idle = Vec<Client>;
+
+    fn daemon(&self) -> &Daemon {
+        &self.daemon
+    }
+
+    async fn sequential(&self, calls: usize) -> BenchResult<Vec<Duration>> {
+        let client = self.client().await?;
+        let expected = student(STUDENT_ID);
+        let mut latencies = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let start = Instant::now();
+            let reply = get_student(&client).await?;
+            latencies.push(start.elapsed());
+            if reply != expected {
+                return Err(format!("get_student returned {reply:?}").into());
+            }
+        }
+        Ok(latencies)
+    }
+
+    async fn pipelined(&self, conns: usize, window: usize, calls: usize) -> BenchResult<Duration> {
+        let mut clients = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            clients.push(self.client().await?);
+        }
+        let start = Instant::now();
+        let mut tasks = JoinSet::new();
+        for client in clients {
+            tasks.spawn(pipeline(client, window, calls));
+        }
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
+        Ok(start.elapsed())
+    }
+
+    async fn fan_out(&self, apps: usize, events: usize) -> BenchResult<FanOut> {
+        let tally = Arc::new(Tally::new(events));
+        let options = ClientOptions {
+            socket_path: Some(self.path.clone()),
+            event_buffer: EVENT_QUEUE,
+            ..ClientOptions::default()
+        };
+        let mut readers = JoinSet::new();
+        for _ in 0..apps {
+            let client = Client::connect_with(&INFO, options.clone()).await?;
+            let mut stream = client.subscribe::<StudentAdded>("student_added");
+            // The daemon reads a connection's frames in order, so once this call returns the
+            // subscription sent before it is in place.
+            get_student(&client).await?;
+            let tally = tally.clone();
+            readers.spawn(async move {
+                let (mut delivered, mut dropped) = (0, 0);
+                while delivered + dropped < tally.per_app {
+                    match stream.next().await {
+                        Some(Ok(_)) => delivered += 1,
+                        Some(Err(EventError::Lagged { dropped: n })) => dropped += n,
+                        Some(Err(e)) => return Err(e.to_string()),
+                        None => break,
+                    }
+                }
+                tally.app_done(delivered, dropped);
+                // The client lives as long as its stream is read.
+                drop(client);
+                Ok(())
+            });
+        }
+        let control = self.client().await?;
+        let start = Instant::now();
+        let reached: u32 = control
+            .call::<_, _, NoException>("fire", &(u32::try_from(events)?,))
+            .await?;
+        tally.wait_for(apps).await?;
+        let elapsed = start.elapsed();
+        while let Some(done) = readers.join_next().await {
+            done??;
+        }
+        Ok(tally.fan_out(elapsed, reached as usize))
+    }
+
+    async fn bulk(&self, round_trips: usize) -> BenchResult<Duration> {
+        let client = self.client().await?;
+        let data = vec![0xa5; BULK_LEN];
+        let start = Instant::now();
+        for _ in 0..round_trips {
+            let back: ByteBuf = client
+                .call::<_, _, NoException>("echo_bytes", &(serde_bytes::Bytes::new(&data),))
+                .await?;
+            if back.len() != BULK_LEN {
+                return Err(format!("echo_bytes returned {} bytes", back.len()).into());
+            }
+        }
+        Ok(start.elapsed())
+    }
+
+    async fn connect(&self, count: usize) -> BenchResult<Duration> {
+        let start = Instant::now();
+        for _ in 0..count {
+            let client = self.client().await?;
+            get_student(&client).await?;
+            client.close().await;
+        }
+        Ok(start.elapsed())
+    }
+
+    async fn hold_idle(&self, count: usize) -> BenchResult<Vec<Client>> {
+        let mut held = Vec::with_capacity(count);
+        for _ in 0..count {
+            let client = self.client().await?;
+            get_student(&client).await?;
+            held.push(client);
+        }
+        Ok(held)
+    }
+}

@@ -1,0 +1,173 @@
+//! The payloads every case moves, shared by both sides so that ours and the baseline carry the
+//! same msgpack bytes: the `Student` model, the `student_added` event, and length-prefixed
+//! framing for the raw baseline. Encoding matches the runtime's (`to_vec_named`).
+
+use bytes::{Buf, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
+use tokio::net::UnixStream;
+
+/// The model `get_student` returns and `student_added` carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Student {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub age: u8,
+    #[serde(with = "serde_bytes")]
+    pub photo: Vec<u8>,
+}
+
+/// The id every `get_student` call asks for.
+pub const STUDENT_ID: &str = "s-000042";
+
+/// A small thumbnail: enough that `binary` handling is on the path, small enough to stay a
+/// "small message".
+const PHOTO_LEN: usize = 64;
+
+/// Payload of the bulk case.
+pub const BULK_LEN: usize = 1024 * 1024;
+
+/// Bytes of the frame length prefix.
+const PREFIX_LEN: usize = 4;
+
+/// The student the daemon returns for `id`.
+pub fn student(id: &str) -> Student {
+    Student {
+        id: id.to_owned(),
+        first_name: "Ada".to_owned(),
+        last_name: "Lovelace".to_owned(),
+        age: 36,
+        photo: (0..PHOTO_LEN).map(|i| i as u8).collect(),
+    }
+}
+
+/// Args of the `student_added(time: f64, info: Student)` event.
+pub type StudentAdded = (f64, Student);
+
+/// The event the fan-out case fires.
+pub fn student_added() -> StudentAdded {
+    (1_700_000_000.25, student(STUDENT_ID))
+}
+
+/// Msgpack bodies as the runtime puts them on the wire: args are a positional array, models
+/// are maps keyed by field name.
+#[derive(Debug, Clone)]
+pub struct Bodies {
+    /// Args of `get_student(STUDENT_ID)`.
+    pub request: Vec<u8>,
+    /// The `Student` it returns.
+    pub reply: Vec<u8>,
+    /// Args of one `student_added` event.
+    pub event: Vec<u8>,
+}
+
+impl Bodies {
+    pub fn new() -> Bodies {
+        Bodies {
+            request: encode(&(STUDENT_ID,)),
+            reply: encode(&student(STUDENT_ID)),
+            event: encode(&student_added()),
+        }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("bench payloads always encode")
+}
+
+/// `count` copies of `body`, each behind a 4-byte big-endian length.
+pub fn frames(body: &[u8], count: usize) -> Vec<u8> {
+    let len = u32::try_from(body.len()).expect("bench frames are far below 4 GiB");
+    let mut out = Vec::with_capacity((PREFIX_LEN + body.len()) * count);
+    for _ in 0..count {
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// Reads length-prefixed frames from a raw socket into one reused buffer.
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    buf: BytesMut,
+}
+
+/// Read granularity: one syscall can bring in many small frames.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl FrameReader {
+    /// Reads once (waiting for data) and consumes every complete frame now buffered, returning
+    /// the bytes they span (prefixes included) and how many there were. `None` at end of stream.
+    pub async fn read_batch(&mut self, stream: &mut UnixStream) -> std::io::Result<Option<Batch>> {
+        loop {
+            let batch = self.complete_frames();
+            if batch.count > 0 {
+                return Ok(Some(batch));
+            }
+            self.buf.reserve(READ_CHUNK.max(batch.needed));
+            if stream.read_buf(&mut self.buf).await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Waits for exactly one more frame and returns its body. `None` at end of stream.
+    pub async fn read_one(&mut self, stream: &mut UnixStream) -> std::io::Result<Option<BytesMut>> {
+        loop {
+            if let Some(len) = self
+                .frame_len()
+                .filter(|len| self.buf.len() >= PREFIX_LEN + len)
+            {
+                self.buf.advance(PREFIX_LEN);
+                return Ok(Some(self.buf.split_to(len)));
+            }
+            self.buf.reserve(READ_CHUNK);
+            if stream.read_buf(&mut self.buf).await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The bytes a `read_batch` found, prefixes included: echoing them needs no copy.
+    pub fn batch_bytes(&self, batch: &Batch) -> &[u8] {
+        &self.buf[..batch.bytes]
+    }
+
+    /// Drops the bytes of the last `read_batch`.
+    pub fn consume(&mut self, batch: &Batch) {
+        self.buf.advance(batch.bytes);
+    }
+
+    fn frame_len(&self) -> Option<usize> {
+        let prefix = self.buf.get(..PREFIX_LEN)?;
+        Some(u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize)
+    }
+
+    fn complete_frames(&self) -> Batch {
+        let mut batch = Batch::default();
+        let mut rest = &self.buf[..];
+        while let Some(prefix) = rest.get(..PREFIX_LEN) {
+            let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            if rest.len() < PREFIX_LEN + len {
+                batch.needed = PREFIX_LEN + len - rest.len();
+                break;
+            }
+            batch.count += 1;
+            batch.bytes += PREFIX_LEN + len;
+            rest = &rest[PREFIX_LEN + len..];
+        }
+        batch
+    }
+}
+
+/// The complete frames found at the front of a [`FrameReader`]'s buffer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Batch {
+    /// How many frames.
+    pub count: usize,
+    /// Bytes they span, prefixes included.
+    pub bytes: usize,
+    /// Bytes still missing for the next, partial frame.
+    needed: usize,
+}
