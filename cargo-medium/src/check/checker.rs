@@ -8,11 +8,11 @@ use super::names::{Case, Scope, is_identifier, not_an_identifier};
 use super::recursion::{ModelEdges, find_cycles};
 use super::types::TypeResolver;
 use crate::diagnostic::{Diagnostic, ErrorCode};
-use crate::spec::ast::{FieldDecl, Header, Item, SpecFile, TypeRef};
+use crate::spec::ast::{FieldDecl, Header, Item, Spec, TypeRef};
 
 /// Checks a parsed spec read from `source_name`. On failure returns all diagnostics found, not
 /// just the first.
-pub fn check(file: &SpecFile, source_name: &str) -> Result<CheckedSpec, Vec<Diagnostic>> {
+pub fn check(file: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     let headers = Headers::collect(file, &mut diagnostics);
     declare_items(file, &mut diagnostics);
@@ -159,7 +159,7 @@ impl Checker<'_> {
 }
 
 /// Puts the models, exceptions, methods and events in their shared scope.
-fn declare_items(file: &SpecFile, diagnostics: &mut Vec<Diagnostic>) {
+fn declare_items(file: &Spec, diagnostics: &mut Vec<Diagnostic>) {
     let mut scope = Scope::items();
     for item in &file.items {
         let (kind, case) = match item {
@@ -184,7 +184,7 @@ struct Headers<'a> {
 }
 
 impl<'a> Headers<'a> {
-    fn collect(file: &'a SpecFile, diagnostics: &mut Vec<Diagnostic>) -> Self {
+    fn collect(file: &'a Spec, diagnostics: &mut Vec<Diagnostic>) -> Self {
         let mut headers = Headers::default();
         for item in &file.items {
             let (slot, header, keyword) = match item {

@@ -23,3 +23,6 @@ pub fn check_source(source_name: &str, text: &str) -> Result<CheckedSpec, Diagno
     let file = crate::spec::parse(source_name, text)?;
     check(&file, source_name).map_err(|errors| Diagnostics::new(source_name, text, errors))
 }
+
+#[cfg(test)]
+mod tests;

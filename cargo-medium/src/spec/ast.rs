@@ -1,7 +1,7 @@
 //! The syntax tree of one spec file, exactly as written: names are unvalidated text and types
 //! are unresolved, each with the byte span it came from so the checker can point at it.
 //!
-//! Nothing here is checked; [`crate::check`] turns a [`SpecFile`] into a
+//! Nothing here is checked; [`crate::check`] turns a [`Spec`] into a
 //! [`crate::check::CheckedSpec`].
 
 use std::ops::Range;
@@ -15,7 +15,7 @@ pub type Doc = Vec<String>;
 
 /// A parsed spec file: its items in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecFile {
+pub struct Spec {
     pub items: Vec<Item>,
 }
 

@@ -5,7 +5,7 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::ast::{
-    Doc, EventDecl, ExceptionDecl, FieldDecl, Header, Item, MethodDecl, ModelDecl, Name, SpecFile,
+    Doc, EventDecl, ExceptionDecl, FieldDecl, Header, Item, MethodDecl, ModelDecl, Name, Spec,
     TypeRef,
 };
 use super::syntax_error;
@@ -19,7 +19,7 @@ pub(super) struct SpecParser;
 ///
 /// Only syntax is checked here; a syntax error stops parsing, so the result holds exactly one
 /// diagnostic. Semantic checks are [`crate::check`]'s.
-pub fn parse(source_name: &str, text: &str) -> Result<SpecFile, Diagnostics> {
+pub fn parse(source_name: &str, text: &str) -> Result<Spec, Diagnostics> {
     let pairs = SpecParser::parse(Rule::spec, text).map_err(|error| {
         Diagnostics::new(
             source_name,
@@ -51,7 +51,7 @@ pub fn parse(source_name: &str, text: &str) -> Result<SpecFile, Diagnostics> {
         docs.take();
         items.push(item);
     }
-    Ok(SpecFile { items })
+    Ok(Spec { items })
 }
 
 /// Gathers the run of full-line comments directly above the next item; a blank line breaks

@@ -8,7 +8,10 @@ use super::{spec_files, specs_dir};
 fn every_invalid_spec_renders_its_reviewed_diagnostics() {
     insta::glob!("../../../tests/specs/invalid", "*.lmspc", |path| {
         let text = std::fs::read_to_string(path).expect("readable spec");
-        let name = path.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name");
         let diagnostics = match check_source(name, &text) {
             Ok(_) => panic!("{name} is in the invalid corpus but checks fine"),
             Err(diagnostics) => diagnostics,

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The repository's `tests/specs/<kind>/` folder.
 fn specs_dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/specs").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/specs")
+        .join(kind)
 }
 
 /// Every `.lmspc` file directly in `dir`, sorted by name.

@@ -11,7 +11,11 @@ fn every_valid_spec_and_the_example_check_cleanly() {
     for path in files {
         let text = std::fs::read_to_string(&path).expect("readable spec");
         if let Err(diagnostics) = check_source("spec.lmspc", &text) {
-            panic!("{} fails to check:\n{}", path.display(), diagnostics.render(false));
+            panic!(
+                "{} fails to check:\n{}",
+                path.display(),
+                diagnostics.render(false)
+            );
         }
     }
 }
