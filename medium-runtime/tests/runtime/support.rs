@@ -126,8 +126,12 @@ impl Dispatch for TestService {
     }
 }
 
-/// Every MessagePack shape the spec language maps to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every MessagePack shape the spec language maps to, derived the way generated code does it:
+/// through the runtime's re-exports only.
+#[derive(
+    Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
+)]
+#[serde(crate = "medium_runtime::serde")]
 pub struct AllTypes {
     pub flag: bool,
     pub i8_min: i8,
@@ -141,14 +145,17 @@ pub struct AllTypes {
     pub float: f32,
     pub double: f64,
     pub text: String,
-    #[serde(with = "serde_bytes")]
+    #[serde(with = "medium_runtime::serde_bytes")]
     pub blob: Vec<u8>,
     pub grid: Vec<Vec<i32>>,
     pub inner: Inner,
     pub inners: Vec<Vec<Inner>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
+)]
+#[serde(crate = "medium_runtime::serde")]
 pub struct Inner {
     pub name: String,
     pub tags: Vec<String>,
