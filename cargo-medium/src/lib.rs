@@ -10,4 +10,5 @@ pub mod diagnostic;
 pub mod manifest;
 pub mod shell;
 pub mod spec;
+pub mod spec_file;
 pub mod writer;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ManifestError, WorkspaceManifest};
+use super::{ManifestChange, ManifestError, ProtocolEntry, Requirements, WorkspaceManifest};
 
 /// Why no workspace could be opened.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,15 @@ pub enum WorkspaceError {
 pub struct Workspace {
     pub root: PathBuf,
     pub manifest_path: PathBuf,
-    /// The manifest as read, to tell whether an edit changed anything.
-    pub original: String,
     pub manifest: WorkspaceManifest,
+}
+
+/// A new text for a workspace manifest, and what it adds.
+#[derive(Debug, Clone)]
+pub struct ManifestUpdate {
+    pub path: PathBuf,
+    pub contents: String,
+    pub changes: Vec<ManifestChange>,
 }
 
 impl Workspace {
@@ -76,25 +82,52 @@ impl Workspace {
     }
 
     fn open(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
-        let original = read(manifest_path)?;
-        let manifest =
-            WorkspaceManifest::parse(&original).map_err(|source| WorkspaceError::Invalid {
+        let manifest = WorkspaceManifest::parse(&read(manifest_path)?).map_err(|source| {
+            WorkspaceError::Invalid {
                 path: manifest_path.to_owned(),
                 source,
-            })?;
+            }
+        })?;
         let root = manifest_path.parent().unwrap_or(Path::new(".")).to_owned();
         Ok(Workspace {
             root,
             manifest_path: manifest_path.to_owned(),
-            original,
             manifest,
         })
     }
 
-    /// The edited manifest, if the edits changed it.
-    pub fn manifest_if_changed(&self) -> Option<String> {
-        let text = self.manifest.to_string();
-        (text != self.original).then_some(text)
+    /// The protocols recorded in the manifest.
+    pub fn protocols(&self) -> Result<Vec<ProtocolEntry>, WorkspaceError> {
+        self.manifest
+            .protocols()
+            .map_err(|source| WorkspaceError::Invalid {
+                path: self.manifest_path.clone(),
+                source,
+            })
+    }
+
+    /// The manifest with whatever it lacks of each protocol's requirements and record, or
+    /// `None` when it lacks nothing.
+    pub fn manifest_update<'a>(
+        &self,
+        protocols: impl IntoIterator<Item = (&'a Requirements, &'a ProtocolEntry)>,
+    ) -> Result<Option<ManifestUpdate>, WorkspaceError> {
+        let mut manifest = self.manifest.clone();
+        let mut changes = Vec::new();
+        for (requirements, entry) in protocols {
+            let added = manifest.add_all(requirements, entry).map_err(|source| {
+                WorkspaceError::Invalid {
+                    path: self.manifest_path.clone(),
+                    source,
+                }
+            })?;
+            changes.extend(added);
+        }
+        Ok((!changes.is_empty()).then(|| ManifestUpdate {
+            path: self.manifest_path.clone(),
+            contents: manifest.to_string(),
+            changes,
+        }))
     }
 }
 

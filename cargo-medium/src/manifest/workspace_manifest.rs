@@ -113,6 +113,19 @@ impl WorkspaceManifest {
         Ok(changes)
     }
 
+    /// Adds the requirements, then the protocol record, returning everything that was added.
+    pub fn add_all(
+        &mut self,
+        requirements: &Requirements,
+        entry: &ProtocolEntry,
+    ) -> Result<Vec<ManifestChange>, ManifestError> {
+        let mut changes = self.add_requirements(requirements)?;
+        if self.add_protocol(entry)? {
+            changes.push(ManifestChange::Protocol(entry.spec.clone()));
+        }
+        Ok(changes)
+    }
+
     /// Records a protocol unless its spec is already recorded; `Ok(true)` if it was added.
     pub fn add_protocol(&mut self, entry: &ProtocolEntry) -> Result<bool, ManifestError> {
         if self
@@ -291,10 +304,7 @@ mod tests {
 
     fn patched(text: &str, members: &[&str]) -> (String, Vec<ManifestChange>) {
         let mut manifest = WorkspaceManifest::parse(text).unwrap();
-        let mut changes = manifest.add_requirements(&requirements(members)).unwrap();
-        if manifest.add_protocol(&entry()).unwrap() {
-            changes.push(ManifestChange::Protocol(entry().spec));
-        }
+        let changes = manifest.add_all(&requirements(members), &entry()).unwrap();
         (manifest.to_string(), changes)
     }
 

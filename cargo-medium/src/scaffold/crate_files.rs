@@ -1,0 +1,32 @@
+//! [`CrateFiles`]: the files of one crate, still in memory, and who owns them.
+
+use std::path::Path;
+
+use crate::codegen::GeneratedFile;
+
+/// Who may rewrite a crate's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Rewritten by `cargo medium sync` whenever the spec changes.
+    Generated,
+    /// Written once by `cargo medium new`, then the user's.
+    User,
+}
+
+/// One crate about to be written: its name (also its directory under the workspace root).
+#[derive(Debug, Clone)]
+pub struct CrateFiles {
+    pub name: String,
+    pub ownership: Ownership,
+    pub files: Vec<GeneratedFile>,
+}
+
+impl CrateFiles {
+    /// The crate's `Cargo.toml`, or an empty text if the generator made none.
+    pub fn manifest(&self) -> &str {
+        self.files
+            .iter()
+            .find(|file| file.path == Path::new("Cargo.toml"))
+            .map_or("", |file| &file.contents)
+    }
+}

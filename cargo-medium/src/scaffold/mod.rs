@@ -1,0 +1,16 @@
+//! `cargo medium new`: turns a checked spec into a plan — a new workspace, or new crates in an
+//! existing one — and writes it through a [`crate::writer::Writer`].
+//!
+//! Planning reads the destination but writes nothing, so a plan that fails (a non-empty
+//! directory, a spec already recorded) leaves the disk untouched. The protocol crate is
+//! generated; the daemon and app crates are the user's from the moment they are written, and
+//! only `new` ever writes them.
+
+mod crate_files;
+mod scaffold_error;
+mod scaffold_plan;
+mod workspace_templates;
+
+pub use crate_files::{CrateFiles, Ownership};
+pub use scaffold_error::ScaffoldError;
+pub use scaffold_plan::{Destination, NewOptions, Scaffold};

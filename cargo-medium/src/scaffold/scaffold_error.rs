@@ -1,0 +1,37 @@
+//! [`ScaffoldError`]: why `cargo medium new` refused to plan or write.
+
+use std::path::PathBuf;
+
+use crate::manifest::{ManifestError, RequirementsError, WorkspaceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error(
+        "`{0}` is not a valid crate name: use ASCII letters, digits and `-`, starting with a letter"
+    )]
+    InvalidName(String),
+    #[error("destination `{}` already exists and is not an empty directory", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("`{}` already exists in the workspace; pick another base name with `--name`", .0.display())]
+    CrateDirTaken(PathBuf),
+    #[error(
+        "`{spec}` is already recorded in `{}`; run `cargo medium sync` to regenerate its crate",
+        manifest.display()
+    )]
+    AlreadyRecorded { spec: String, manifest: PathBuf },
+    #[error("`{}` already exists and is a different spec", .0.display())]
+    SpecNameTaken(PathBuf),
+    #[error("could not read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    Requirements(#[from] RequirementsError),
+    #[error("the workspace manifest template is invalid: {0}")]
+    ManifestTemplate(#[from] ManifestError),
+    #[error("a workspace template failed to render: {0}")]
+    Template(#[from] minijinja::Error),
+}

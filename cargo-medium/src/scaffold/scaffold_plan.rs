@@ -1,0 +1,374 @@
+//! [`Scaffold`]: everything `cargo medium new` will write, planned before anything is.
+
+use std::path::{Path, PathBuf};
+
+use heck::ToKebabCase;
+
+use super::workspace_templates::{WorkspaceContext, WorkspaceTemplates};
+use super::{CrateFiles, Ownership, ScaffoldError};
+use crate::check::CheckedSpec;
+use crate::codegen::{self, CrateNames, GeneratedFile};
+use crate::manifest::{
+    ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
+};
+use crate::spec_file::SpecFile;
+use crate::writer::{WriteError, Writer};
+
+/// How `new` was asked to name and equip the crates.
+#[derive(Debug, Clone)]
+pub struct NewOptions {
+    /// `--name`: the crates' base name, kebab-cased (default: the class).
+    pub name: Option<String>,
+    /// False with `--no-app`.
+    pub with_app: bool,
+    pub runtime: RuntimeSource,
+}
+
+/// Where the crates go.
+#[derive(Debug)]
+pub enum Destination {
+    /// A new workspace in this directory, which must be absent or empty.
+    NewWorkspace(PathBuf),
+    /// A new workspace in a directory named after the crates' base name, inside this one.
+    NewWorkspaceIn(PathBuf),
+    /// New crates in an existing workspace, whose manifest gains members and records.
+    Existing(Workspace),
+}
+
+/// A planned `cargo medium new`.
+#[derive(Debug)]
+pub struct Scaffold {
+    root: PathBuf,
+    new_workspace: bool,
+    entry: ProtocolEntry,
+    crates: Vec<CrateFiles>,
+    /// Files directly under the root: the spec copy, and for a new workspace its manifest,
+    /// README and `.gitignore`.
+    root_files: Vec<GeneratedFile>,
+    /// For an existing workspace: its patched manifest.
+    manifest_update: Option<ManifestUpdate>,
+}
+
+impl Scaffold {
+    /// Plans the crates of `spec` (read from `spec_file`) at `destination`, reading but not
+    /// writing the disk.
+    pub fn plan(
+        spec_file: &SpecFile,
+        spec: &CheckedSpec,
+        destination: Destination,
+        options: &NewOptions,
+    ) -> Result<Scaffold, ScaffoldError> {
+        let base = base_name(options.name.as_deref(), &spec.class)?;
+        // Kebab case is idempotent, so the class rule also names crates from `--name`.
+        let names = CrateNames::from_class(&base);
+        let (root, workspace) = match destination {
+            Destination::NewWorkspace(root) => (root, None),
+            Destination::NewWorkspaceIn(parent) => (parent.join(&base), None),
+            Destination::Existing(workspace) => (workspace.root.clone(), Some(workspace)),
+        };
+        let mut crate_names = vec![&names.protocol, &names.daemon];
+        if options.with_app {
+            crate_names.push(&names.app);
+        }
+
+        let (spec_path, spec_copy) = match &workspace {
+            None => {
+                if !is_absent_or_empty(&root) {
+                    return Err(ScaffoldError::NotEmpty(root));
+                }
+                let name = file_name(spec_file.path());
+                let copy = GeneratedFile {
+                    path: name.clone().into(),
+                    contents: spec_file.text().to_owned(),
+                };
+                (name, Some(copy))
+            }
+            Some(workspace) => {
+                let (spec_path, spec_copy) = place_spec(spec_file, &workspace.root)?;
+                if workspace
+                    .protocols()?
+                    .iter()
+                    .any(|known| known.spec == spec_path)
+                {
+                    return Err(ScaffoldError::AlreadyRecorded {
+                        spec: spec_path,
+                        manifest: workspace.manifest_path.clone(),
+                    });
+                }
+                for name in &crate_names {
+                    let dir = root.join(name);
+                    if !is_absent_or_empty(&dir) {
+                        return Err(ScaffoldError::CrateDirTaken(dir));
+                    }
+                }
+                (spec_path, spec_copy)
+            }
+        };
+
+        // Generated headers name the spec as the workspace records it, so that `sync`, run from
+        // anywhere, regenerates the same bytes.
+        let spec = CheckedSpec {
+            source_name: spec_path.clone(),
+            ..spec.clone()
+        };
+        let crates = crates_of(&spec, &names, options.with_app);
+        let manifests: Vec<(&str, &str)> = crates
+            .iter()
+            .map(|krate| (krate.name.as_str(), krate.manifest()))
+            .collect();
+        let requirements = Requirements::of_crates(&manifests, &options.runtime)?;
+        let entry = ProtocolEntry {
+            spec: spec_path,
+            protocol: names.protocol.clone(),
+            daemon: Some(names.daemon.clone()),
+            app: options.with_app.then(|| names.app.clone()),
+        };
+
+        let new_workspace = workspace.is_none();
+        let (root_files, manifest_update) = match workspace {
+            None => {
+                let mut files = render_workspace_files(&spec, &base, &entry, &requirements)?;
+                files.extend(spec_copy);
+                (files, None)
+            }
+            Some(workspace) => (
+                spec_copy.into_iter().collect(),
+                workspace.manifest_update([(&requirements, &entry)])?,
+            ),
+        };
+        Ok(Scaffold {
+            root,
+            new_workspace,
+            entry,
+            crates,
+            root_files,
+            manifest_update,
+        })
+    }
+
+    /// The workspace root (new or existing).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn is_new_workspace(&self) -> bool {
+        self.new_workspace
+    }
+
+    /// The record this scaffold adds to `[workspace.metadata.medium]`.
+    pub fn entry(&self) -> &ProtocolEntry {
+        &self.entry
+    }
+
+    pub fn crates(&self) -> &[CrateFiles] {
+        &self.crates
+    }
+
+    pub fn manifest_update(&self) -> Option<&ManifestUpdate> {
+        self.manifest_update.as_ref()
+    }
+
+    /// Every file this scaffold creates, relative to the root, in writing order; the patched
+    /// manifest of an existing workspace (see [`Scaffold::manifest_update`]) comes last.
+    pub fn files(&self) -> Vec<(PathBuf, &str)> {
+        let crate_files = self.crates.iter().flat_map(|krate| {
+            krate.files.iter().map(|file| {
+                (
+                    Path::new(&krate.name).join(&file.path),
+                    file.contents.as_str(),
+                )
+            })
+        });
+        let root_files = self
+            .root_files
+            .iter()
+            .map(|file| (file.path.clone(), file.contents.as_str()));
+        crate_files.chain(root_files).collect()
+    }
+
+    /// Writes the plan: a new workspace in one step; in an existing workspace each crate in one
+    /// step, then the spec copy, then — last, so a failure before leaves it untouched — the
+    /// manifest.
+    pub fn write(&self, writer: &Writer) -> Result<(), WriteError> {
+        if self.new_workspace {
+            let files = self.files();
+            return writer.create_tree(
+                &self.root,
+                files
+                    .iter()
+                    .map(|(path, contents)| (path.as_path(), *contents)),
+            );
+        }
+        for krate in &self.crates {
+            writer.create_tree(
+                &self.root.join(&krate.name),
+                krate
+                    .files
+                    .iter()
+                    .map(|file| (file.path.as_path(), file.contents.as_str())),
+            )?;
+        }
+        for file in &self.root_files {
+            writer.write_file(&self.root.join(&file.path), &file.contents)?;
+        }
+        if let Some(update) = &self.manifest_update {
+            writer.write_file(&update.path, &update.contents)?;
+        }
+        Ok(())
+    }
+}
+
+fn crates_of(spec: &CheckedSpec, names: &CrateNames, with_app: bool) -> Vec<CrateFiles> {
+    let mut crates = vec![
+        CrateFiles {
+            name: names.protocol.clone(),
+            ownership: Ownership::Generated,
+            files: codegen::rust::protocol_crate(spec, names),
+        },
+        CrateFiles {
+            name: names.daemon.clone(),
+            ownership: Ownership::User,
+            files: codegen::rust::daemon_crate(spec, names),
+        },
+    ];
+    if with_app {
+        crates.push(CrateFiles {
+            name: names.app.clone(),
+            ownership: Ownership::User,
+            files: codegen::rust::app_crate(spec, names),
+        });
+    }
+    crates
+}
+
+/// The root files of a new workspace; its manifest is the template's skeleton filled in by the
+/// same patcher that extends existing workspaces.
+fn render_workspace_files(
+    spec: &CheckedSpec,
+    base: &str,
+    entry: &ProtocolEntry,
+    requirements: &Requirements,
+) -> Result<Vec<GeneratedFile>, ScaffoldError> {
+    let context = WorkspaceContext {
+        name: base,
+        spec: &entry.spec,
+        class: &spec.class,
+        namespace: &spec.namespace,
+        socket: spec.socket.as_deref(),
+        protocol: &entry.protocol,
+        daemon: entry.daemon.as_deref().unwrap_or_default(),
+        app: entry.app.as_deref(),
+    };
+    let mut files = Vec::new();
+    for (path, mut contents) in WorkspaceTemplates::new()?.render(&context)? {
+        if path == "Cargo.toml" {
+            let mut manifest = WorkspaceManifest::parse(&contents)?;
+            manifest.add_all(requirements, entry)?;
+            contents = manifest.to_string();
+        }
+        files.push(GeneratedFile {
+            path: path.into(),
+            contents,
+        });
+    }
+    Ok(files)
+}
+
+/// Where the spec is recorded, and the copy to write if any. A spec already inside the
+/// workspace is recorded where it is (one source of truth); one from elsewhere is copied to the
+/// root, unless an identical file is already there.
+fn place_spec(
+    spec_file: &SpecFile,
+    root: &Path,
+) -> Result<(String, Option<GeneratedFile>), ScaffoldError> {
+    let canonical = |path: &Path| {
+        path.canonicalize().map_err(|source| ScaffoldError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    if let Ok(inside) = canonical(spec_file.path())?.strip_prefix(canonical(root)?) {
+        let relative: Vec<_> = inside
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        return Ok((relative.join("/"), None));
+    }
+    let name = file_name(spec_file.path());
+    let target = root.join(&name);
+    match std::fs::read_to_string(&target) {
+        Ok(existing) if existing == spec_file.text() => Ok((name, None)),
+        Ok(_) => Err(ScaffoldError::SpecNameTaken(target)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let copy = GeneratedFile {
+                path: name.clone().into(),
+                contents: spec_file.text().to_owned(),
+            };
+            Ok((name, Some(copy)))
+        }
+        Err(source) => Err(ScaffoldError::Io {
+            path: target,
+            source,
+        }),
+    }
+}
+
+/// `--name` or the class, in kebab case, if it makes a valid crate name.
+fn base_name(name: Option<&str>, class: &str) -> Result<String, ScaffoldError> {
+    let given = name.unwrap_or(class);
+    let base = given.to_kebab_case();
+    let valid = base.starts_with(|c: char| c.is_ascii_alphabetic())
+        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(base)
+    } else {
+        Err(ScaffoldError::InvalidName(given.to_owned()))
+    }
+}
+
+fn is_absent_or_empty(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || "spec.lmspc".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_name_is_the_class_in_kebab_case() {
+        assert_eq!(base_name(None, "StudentSystem").unwrap(), "student-system");
+        assert_eq!(
+            base_name(Some("my_app"), "StudentSystem").unwrap(),
+            "my-app"
+        );
+    }
+
+    #[test]
+    fn base_name_that_is_no_crate_name_is_refused() {
+        let err = base_name(Some("9lives"), "X").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`9lives` is not a valid crate name: use ASCII letters, digits and `-`, starting with a letter"
+        );
+    }
+
+    #[test]
+    fn only_absent_or_empty_directories_are_destinations() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(is_absent_or_empty(&dir.path().join("absent")));
+        assert!(is_absent_or_empty(dir.path()));
+        std::fs::write(dir.path().join("f"), "").unwrap();
+        assert!(!is_absent_or_empty(dir.path()));
+        assert!(!is_absent_or_empty(&dir.path().join("f")));
+    }
+}

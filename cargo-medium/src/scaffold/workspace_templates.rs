@@ -1,0 +1,151 @@
+//! [`WorkspaceTemplates`]: the files of a new workspace that are not crates — its root
+//! `Cargo.toml` skeleton, `README.md` and `.gitignore` — rendered from `templates/workspace/`,
+//! which is embedded in the binary.
+
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+
+/// Template name, file it renders, template text.
+const TEMPLATES: [(&str, &str, &str); 3] = [
+    (
+        "Cargo.toml",
+        "Cargo.toml",
+        include_str!("../../../templates/workspace/Cargo.toml.jinja"),
+    ),
+    (
+        "README.md",
+        "README.md",
+        include_str!("../../../templates/workspace/README.md.jinja"),
+    ),
+    (
+        "gitignore",
+        ".gitignore",
+        include_str!("../../../templates/workspace/gitignore"),
+    ),
+];
+
+/// What the workspace templates may refer to.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceContext<'a> {
+    /// The crates' base name, e.g. `student-system`.
+    pub name: &'a str,
+    /// The spec, relative to the workspace root.
+    pub spec: &'a str,
+    pub class: &'a str,
+    pub namespace: &'a str,
+    pub socket: Option<&'a str>,
+    pub protocol: &'a str,
+    pub daemon: &'a str,
+    pub app: Option<&'a str>,
+}
+
+/// The embedded workspace templates, with undefined variables treated as errors.
+#[derive(Debug)]
+pub struct WorkspaceTemplates {
+    env: Environment<'static>,
+}
+
+impl WorkspaceTemplates {
+    pub fn new() -> Result<WorkspaceTemplates, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        for (name, _, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(WorkspaceTemplates { env })
+    }
+
+    /// Every workspace file as (path relative to the workspace root, contents). The manifest is
+    /// a skeleton the manifest patcher then fills in.
+    pub fn render(
+        &self,
+        context: &WorkspaceContext<'_>,
+    ) -> Result<Vec<(&'static str, String)>, minijinja::Error> {
+        let WorkspaceContext {
+            name,
+            spec,
+            class,
+            namespace,
+            socket,
+            protocol,
+            daemon,
+            app,
+        } = *context;
+        let values: Value =
+            context! { name, spec, class, namespace, socket, protocol, daemon, app };
+        TEMPLATES
+            .iter()
+            .map(|&(name, file, _)| Ok((file, self.env.get_template(name)?.render(&values)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(app: Option<&str>) -> WorkspaceContext<'_> {
+        WorkspaceContext {
+            name: "student-system",
+            spec: "student.lmspc",
+            class: "StudentSystem",
+            namespace: "com.example.student",
+            socket: None,
+            protocol: "student-system-protocol",
+            daemon: "student-system-daemon",
+            app,
+        }
+    }
+
+    fn readme(app: Option<&str>) -> String {
+        let files = WorkspaceTemplates::new()
+            .unwrap()
+            .render(&context(app))
+            .unwrap();
+        files
+            .into_iter()
+            .find(|(file, _)| *file == "README.md")
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn readme_tells_how_to_run_daemon_and_app() {
+        let readme = readme(Some("student-system-app"));
+        assert!(
+            readme.contains("cargo run -p student-system-daemon\n"),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("cargo run -p student-system-app\n"),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("`<dir>/com.example.student/socket`"),
+            "{readme}"
+        );
+        assert!(readme.ends_with("out of date with the spec.\n"), "{readme}");
+    }
+
+    #[test]
+    fn readme_without_an_app_does_not_mention_one() {
+        let readme = readme(None);
+        assert!(!readme.contains("-app"), "{readme}");
+    }
+
+    #[test]
+    fn manifest_skeleton_is_a_workspace_with_an_empty_member_list() {
+        let files = WorkspaceTemplates::new()
+            .unwrap()
+            .render(&context(None))
+            .unwrap();
+        let (_, manifest) = files
+            .iter()
+            .find(|(file, _)| *file == "Cargo.toml")
+            .unwrap();
+        assert!(
+            manifest.ends_with("[workspace]\nresolver = \"3\"\nmembers = [\n]\n"),
+            "{manifest}"
+        );
+    }
+}

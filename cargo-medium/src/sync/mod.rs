@@ -1,0 +1,15 @@
+//! `cargo medium sync`: regenerates every protocol crate recorded in the workspace manifest from
+//! its spec and works out which files changed, then writes only those.
+//!
+//! Every spec is checked before anything is generated, and everything is planned before
+//! anything is written: a spec error or a conflict leaves the disk untouched. Only files of
+//! protocol crates are ever written, plus additions to the workspace manifest; daemon and app
+//! crates are the user's and are never read for writing. A file that would be rewritten but does
+//! not carry the `@generated` header is the user's too: sync refuses instead of overwriting it.
+
+mod server_methods;
+mod sync_error;
+mod sync_plan;
+
+pub use sync_error::SyncError;
+pub use sync_plan::{CrateSync, FileChange, SyncPlan};
