@@ -148,7 +148,8 @@ mod tests {
 
     #[test]
     fn quiet_and_verbose_conflict() {
-        let err = Cli::try_parse_from(["cargo-medium", "-q", "-v", "check", "a.lmspc"]).unwrap_err();
+        let err =
+            Cli::try_parse_from(["cargo-medium", "-q", "-v", "check", "a.lmspc"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

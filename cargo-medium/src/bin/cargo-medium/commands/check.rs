@@ -1,9 +1,57 @@
-//! `cargo medium check FILE…`.
+//! `cargo medium check FILE…`: parse and check each spec, print every diagnostic, and a
+//! one-line summary per good file.
+
+use std::path::Path;
 
 use cargo_medium::shell::Shell;
+use cargo_medium::spec_file::SpecFile;
 
 use crate::cli::CheckArgs;
+use crate::commands::AlreadyReported;
 
-pub fn run(_args: &CheckArgs, _shell: &mut Shell) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo medium check` is not implemented yet")
+pub fn run(args: &CheckArgs, shell: &mut Shell) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for path in &args.files {
+        if !check_one(path, shell) {
+            failed += 1;
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        _ => Err(AlreadyReported.into()),
+    }
+}
+
+/// Checks one file and reports the outcome; returns whether it was good.
+fn check_one(path: &Path, shell: &mut Shell) -> bool {
+    let file = match SpecFile::read(path) {
+        Ok(file) => file,
+        Err(err) => {
+            shell.error(err);
+            return false;
+        }
+    };
+    match file.check() {
+        Ok(spec) => {
+            shell.status(
+                "Checked",
+                format!("{}: {}", file.display_name(), spec.summary()),
+            );
+            true
+        }
+        Err(diagnostics) => {
+            // A blank line sets the summary apart from the last diagnostic, as rustc does.
+            shell.print_raw(&format!(
+                "{}\n",
+                diagnostics.render(shell.stderr_has_color())
+            ));
+            let count = diagnostics.len();
+            let plural = if count == 1 { "" } else { "s" };
+            shell.error(format!(
+                "could not check `{}` due to {count} previous error{plural}",
+                file.display_name()
+            ));
+            false
+        }
+    }
 }

@@ -1,0 +1,21 @@
+//! CLI tests: run the real `cargo-medium` binary and check what a user sees — stdout, stderr and
+//! the exit code. One test binary; one module per command.
+
+mod check;
+mod global;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// `cargo-medium` with colour off and run from `dir`, so output is stable.
+pub fn cargo_medium(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cargo-medium").unwrap();
+    cmd.current_dir(dir).env("CARGO_TERM_COLOR", "never");
+    cmd
+}
+
+/// The repository's example spec.
+pub fn example_spec() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/student.lmspc")
+}

@@ -1,0 +1,358 @@
+//! `cargo medium new`: what a user sees, and what lands on disk.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+use crate::{cargo_medium, example_spec};
+
+/// A temporary directory holding a copy of the example spec as `student.lmspc`.
+fn dir_with_spec() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    dir
+}
+
+/// Every file under `dir`, relative and sorted, skipping `.git`.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap() == ".git" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn manifest(root: &Path) -> toml_edit::DocumentMut {
+    fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn has_files(tree: &[String], wanted: &[&str]) -> bool {
+    wanted.iter().all(|file| tree.iter().any(|have| have == file))
+}
+
+#[test]
+fn new_creates_a_workspace_named_after_the_class() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--vcs", "none"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(
+            "     Created student-system-protocol (generated from student.lmspc)\n\
+             \x20    Created student-system-daemon (yours: the daemon)\n\
+             \x20    Created student-system-app (yours: an example app)\n\
+             \x20    Created workspace `student-system`\n\
+             note: start the daemon with `cd student-system && cargo run -p student-system-daemon`, \
+             then run the app in another terminal with `cargo run -p student-system-app`\n",
+        );
+    let root = dir.path().join("student-system");
+    let files = tree(&root);
+    assert!(
+        has_files(
+            &files,
+            &[
+                ".gitignore",
+                "Cargo.toml",
+                "README.md",
+                "student.lmspc",
+                "student-system-protocol/Cargo.toml",
+                "student-system-daemon/Cargo.toml",
+                "student-system-app/Cargo.toml",
+            ]
+        ),
+        "{files:#?}"
+    );
+    assert!(!root.join(".git").exists());
+    assert_eq!(
+        fs::read_to_string(root.join("student.lmspc")).unwrap(),
+        fs::read_to_string(example_spec()).unwrap()
+    );
+    let manifest = manifest(&root);
+    let members: Vec<_> = manifest["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        members,
+        ["student-system-protocol", "student-system-daemon", "student-system-app"]
+    );
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert_eq!(record["spec"].as_str(), Some("student.lmspc"));
+    assert_eq!(record["protocol"].as_str(), Some("student-system-protocol"));
+    assert_eq!(record["daemon"].as_str(), Some("student-system-daemon"));
+    assert_eq!(record["app"].as_str(), Some("student-system-app"));
+}
+
+#[test]
+fn new_with_git_initializes_a_repository() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--vcs", "git"])
+        .assert()
+        .success();
+    assert!(dir.path().join("student-system/.git").is_dir());
+}
+
+#[test]
+fn new_depends_on_the_runtime_of_this_checkout_by_default() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--vcs", "none"])
+        .assert()
+        .success();
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medium-runtime")
+        .canonicalize()
+        .unwrap();
+    let manifest = manifest(&dir.path().join("student-system"));
+    let dependency = &manifest["workspace"]["dependencies"]["medium-runtime"];
+    assert_eq!(dependency["path"].as_str(), Some(runtime.to_str().unwrap()));
+}
+
+#[test]
+fn new_with_a_runtime_version_writes_that_requirement() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--vcs", "none", "--runtime", "0.1"])
+        .assert()
+        .success();
+    let manifest = manifest(&dir.path().join("student-system"));
+    assert_eq!(
+        manifest["workspace"]["dependencies"]["medium-runtime"].as_str(),
+        Some("0.1")
+    );
+}
+
+#[test]
+fn new_refuses_a_runtime_that_is_neither_a_directory_nor_a_version() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--runtime", "latest!"])
+        .assert()
+        .code(101)
+        .stderr(
+            "error: `--runtime latest!` is neither a directory nor a version requirement \
+             (like `0.1` or `=0.1.2`)\n",
+        );
+    assert_eq!(tree(dir.path()), ["student.lmspc"]);
+}
+
+#[test]
+fn new_with_path_name_and_no_app_uses_them() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "out/school", "--name", "school", "--no-app"])
+        .args(["--vcs", "none"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: start the daemon with `cd out/school && cargo run -p school-daemon`\n",
+        ));
+    let root = dir.path().join("out/school");
+    let files = tree(&root);
+    assert!(
+        has_files(&files, &["school-protocol/Cargo.toml", "school-daemon/Cargo.toml"]),
+        "{files:#?}"
+    );
+    assert!(!files.iter().any(|file| file.starts_with("school-app")), "{files:#?}");
+    let manifest = manifest(&root);
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert!(record.get("app").is_none());
+}
+
+#[test]
+fn new_refuses_a_non_empty_directory_and_leaves_it_alone() {
+    let dir = dir_with_spec();
+    fs::create_dir(dir.path().join("student-system")).unwrap();
+    fs::write(dir.path().join("student-system/notes.txt"), "mine").unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc"])
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: destination `{}` already exists and is not an empty directory\n",
+            dir.path().join("student-system").display()
+        ));
+    assert_eq!(tree(dir.path()), ["student-system/notes.txt", "student.lmspc"]);
+}
+
+#[test]
+fn new_fills_an_existing_empty_directory() {
+    let dir = dir_with_spec();
+    fs::create_dir(dir.path().join("here")).unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "here", "--vcs", "none"])
+        .assert()
+        .success();
+    assert!(dir.path().join("here/Cargo.toml").is_file());
+}
+
+#[test]
+fn new_with_a_bad_spec_prints_diagnostics_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("bad.lmspc"),
+        "namespace a.b\nclass Bad\nmethod get(id: strng)\n",
+    )
+    .unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "bad.lmspc"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("bad.lmspc:3:"))
+        .stderr(predicate::str::ends_with(
+            "error: `bad.lmspc` has errors; nothing was written\n",
+        ));
+    assert_eq!(tree(dir.path()), ["bad.lmspc"]);
+}
+
+#[test]
+fn new_with_a_missing_spec_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "nowhere.lmspc"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::starts_with(
+            "error: could not read spec `nowhere.lmspc`: ",
+        ));
+}
+
+#[test]
+fn dry_run_lists_every_file_and_writes_nothing() {
+    let dir = dir_with_spec();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("     Writing student-system/Cargo.toml\n"))
+        .stderr(predicate::str::contains(
+            "     Writing student-system/student-system-daemon/Cargo.toml\n",
+        ))
+        .stderr(predicate::str::contains("     Writing student-system/student.lmspc\n"))
+        .stderr(predicate::str::ends_with(
+            "warning: aborting due to dry run: nothing was written\n",
+        ));
+    assert_eq!(tree(dir.path()), ["student.lmspc"]);
+}
+
+/// A workspace with a member of its own, the spec in a `specs/` folder inside it.
+fn existing_workspace() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\n    \"tool\",\n]\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("tool/src")).unwrap();
+    fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\n").unwrap();
+    fs::create_dir(root.join("specs")).unwrap();
+    fs::copy(example_spec(), root.join("specs/student.lmspc")).unwrap();
+    (dir, root)
+}
+
+#[test]
+fn new_inside_a_workspace_adds_the_crates_to_it() {
+    let (_dir, root) = existing_workspace();
+    cargo_medium(&root.join("tool/src"))
+        .args(["new", "../../specs/student.lmspc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "    Updating {}: added member `student-system-protocol`, member \
+             `student-system-daemon`, member `student-system-app`, `workspace.package.version`",
+            root.join("Cargo.toml").display()
+        )))
+        .stderr(predicate::str::contains(
+            "protocol record for `specs/student.lmspc`\n",
+        ));
+    let files = tree(&root);
+    assert!(
+        has_files(
+            &files,
+            &["student-system-protocol/Cargo.toml", "student-system-app/Cargo.toml"]
+        ),
+        "{files:#?}"
+    );
+    // The spec already lives in the workspace: recorded where it is, not copied; and an
+    // existing workspace gets no README, .gitignore or repository.
+    assert!(!files.iter().any(|f| f == "student.lmspc" || f == "README.md" || f == ".gitignore"));
+    assert!(!root.join(".git").exists());
+    let manifest = manifest(&root);
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert_eq!(record["spec"].as_str(), Some("specs/student.lmspc"));
+    assert_eq!(manifest["workspace"]["members"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn new_copies_a_spec_from_outside_into_the_workspace_root() {
+    let (_dir, root) = existing_workspace();
+    cargo_medium(&root)
+        .arg("new")
+        .arg(example_spec())
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read_to_string(root.join("student.lmspc")).unwrap(),
+        fs::read_to_string(example_spec()).unwrap()
+    );
+    let manifest = manifest(&root);
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert_eq!(record["spec"].as_str(), Some("student.lmspc"));
+}
+
+#[test]
+fn new_with_manifest_path_adds_to_that_workspace() {
+    let (_dir, root) = existing_workspace();
+    let elsewhere = tempfile::tempdir().unwrap();
+    cargo_medium(elsewhere.path())
+        .arg("new")
+        .arg(root.join("specs/student.lmspc"))
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .assert()
+        .success();
+    assert!(root.join("student-system-daemon/Cargo.toml").is_file());
+    assert!(tree(elsewhere.path()).is_empty());
+}
+
+#[test]
+fn new_of_a_spec_already_in_the_workspace_is_refused() {
+    let (_dir, root) = existing_workspace();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success();
+    let before = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc", "--name", "other"])
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: `specs/student.lmspc` is already recorded in `{}`; run `cargo medium sync` \
+             to regenerate its crate\n",
+            root.join("Cargo.toml").display()
+        ));
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
+    assert!(!root.join("other-daemon").exists());
+}

@@ -1,0 +1,224 @@
+//! `cargo medium sync`: regenerates protocol crates, and nothing else.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+use crate::{cargo_medium, example_spec};
+
+/// A method the example spec does not have, to make its protocol crate stale.
+const NEW_METHOD: &str = "method count_students(): uint32\n";
+
+/// A workspace made by `new` from the example spec, and its root.
+fn scaffolded() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_medium(dir.path())
+        .arg("new")
+        .arg(example_spec())
+        .args(["ws", "--vcs", "none"])
+        .assert()
+        .success();
+    let root = dir.path().join("ws");
+    (dir, root)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut contents = fs::read_to_string(path).unwrap();
+    contents.push_str(text);
+    fs::write(path, contents).unwrap();
+}
+
+/// Every file of a crate with its contents, sorted by path.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                let contents = fs::read_to_string(&path).unwrap();
+                out.push((path, contents));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn sync_right_after_new_finds_everything_fresh_from_a_subdirectory() {
+    let (_dir, root) = scaffolded();
+    cargo_medium(&root.join("student-system-daemon/src"))
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr("       Fresh student-system-protocol\n");
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .success()
+        .stderr("       Fresh every generated crate matches its spec\n");
+}
+
+#[test]
+fn check_fails_listing_stale_files_and_passes_after_sync() {
+    let (_dir, root) = scaffolded();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains("out of date with the specs:\n"))
+        .stderr(predicate::str::contains("    student-system-protocol/"))
+        .stderr(predicate::str::ends_with(
+            "note: run `cargo medium sync` to update them\n",
+        ));
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::starts_with(
+            "    Updating student-system-protocol (",
+        ))
+        .stderr(predicate::str::contains(
+            "note: `count_students` was added to student.lmspc: implement it in \
+             `student-system-daemon`\n",
+        ));
+    cargo_medium(&root).args(["sync", "--check"]).assert().success();
+}
+
+#[test]
+fn sync_leaves_user_daemon_and_app_untouched() {
+    let (_dir, root) = scaffolded();
+    // The user edits their crates, then the spec.
+    append(&root.join("student-system-daemon/Cargo.toml"), "# mine\n");
+    append(&root.join("student-system-app/Cargo.toml"), "# mine\n");
+    let daemon = snapshot(&root.join("student-system-daemon"));
+    let app = snapshot(&root.join("student-system-app"));
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root).arg("sync").assert().success();
+    assert_eq!(snapshot(&root.join("student-system-daemon")), daemon);
+    assert_eq!(snapshot(&root.join("student-system-app")), app);
+}
+
+#[test]
+fn dry_run_lists_what_would_change_and_writes_nothing() {
+    let (_dir, root) = scaffolded();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    let protocol = snapshot(&root.join("student-system-protocol"));
+    cargo_medium(&root)
+        .args(["sync", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("     Writing student-system-protocol/"))
+        .stderr(predicate::str::ends_with(
+            "warning: aborting due to dry run: nothing was written\n",
+        ));
+    assert_eq!(snapshot(&root.join("student-system-protocol")), protocol);
+    cargo_medium(&root).args(["sync", "--check"]).assert().code(101);
+}
+
+#[test]
+fn spec_error_aborts_with_the_diagnostic_and_writes_nothing() {
+    let (_dir, root) = scaffolded();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    append(&root.join("student.lmspc"), "event broken(x: nothing)\n");
+    let before = snapshot(&root);
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("student.lmspc:"))
+        .stderr(predicate::str::contains("nothing"))
+        .stderr(predicate::str::ends_with(
+            "error: could not sync: fix the spec errors above; nothing was written\n",
+        ));
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn sync_refuses_to_overwrite_a_file_that_was_not_generated() {
+    let (_dir, root) = scaffolded();
+    let lib = root.join("student-system-protocol/src/lib.rs");
+    fs::write(&lib, "// my own code\n").unwrap();
+    let before = snapshot(&root);
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: `{}` would be overwritten, but it was not generated (it has no `@generated` \
+             header); sync never overwrites your files: move it out of the way and run `cargo \
+             medium sync` again\n",
+            lib.display()
+        ));
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn sync_recreates_a_deleted_protocol_crate_and_its_membership() {
+    let (_dir, root) = scaffolded();
+    let protocol = snapshot(&root.join("student-system-protocol"));
+    fs::remove_dir_all(root.join("student-system-protocol")).unwrap();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let without_member = manifest.replace("    \"student-system-protocol\",\n", "");
+    assert_ne!(without_member, manifest);
+    fs::write(root.join("Cargo.toml"), without_member).unwrap();
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "    Updating Cargo.toml: added member `student-system-protocol`\n",
+        ));
+    assert_eq!(snapshot(&root.join("student-system-protocol")), protocol);
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), manifest.replace(
+        "    \"student-system-protocol\",\n    \"student-system-daemon\",\n    \"student-system-app\",\n",
+        "    \"student-system-daemon\",\n    \"student-system-app\",\n    \"student-system-protocol\",\n",
+    ));
+}
+
+#[test]
+fn sync_with_manifest_path_works_from_anywhere() {
+    let (dir, root) = scaffolded();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(dir.path())
+        .args(["sync", "--manifest-path", "ws/Cargo.toml"])
+        .assert()
+        .success();
+    cargo_medium(dir.path())
+        .args(["sync", "--check", "--manifest-path", "ws/student-system-app/Cargo.toml"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn sync_outside_a_workspace_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_medium(dir.path())
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: could not find a workspace `Cargo.toml` in `{}` or any parent directory\n",
+            dir.path().display()
+        ));
+}
+
+#[test]
+fn sync_in_a_workspace_without_protocols_says_how_to_add_one() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    cargo_medium(dir.path())
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(
+            "records no protocols (no `[[workspace.metadata.medium.protocols]]`); add one with \
+             `cargo medium new SPEC`\n",
+        ));
+}
