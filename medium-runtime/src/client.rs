@@ -1,6 +1,6 @@
 //! The async client: one connection to a daemon, shared by every clone of `Client`. A reader
-//! task routes replies to waiting calls and events to subscribed streams; a writer task batches
-//! outgoing frames. Dropping a call future forgets its reply; the connection stays usable.
+//! task routes replies to waiting calls and events to subscribed streams; calls write their
+//! frame directly when the socket is free (see `outbox`). Dropping a call future forgets its reply; the connection stays usable.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -24,9 +24,10 @@ use tracing::Instrument;
 use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
-use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, PREFIX_LEN, write_frames};
+use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, PREFIX_LEN};
 use crate::lossy::LossySender;
 use crate::message::{self, ToApp};
+use crate::outbox::{Outbox, OutboxSender};
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
 
@@ -69,7 +70,7 @@ pub struct Client {
 pub(crate) struct Link {
     path: PathBuf,
     options: ClientOptions,
-    out: mpsc::UnboundedSender<Bytes>,
+    out: OutboxSender,
     routes: Arc<Mutex<Routes>>,
     next_id: AtomicU64,
     closer: CancellationToken,
@@ -148,7 +149,8 @@ impl Client {
         )
         .await?;
 
-        let (out, out_rx) = mpsc::unbounded_channel();
+        // Only calls and subscriptions go out; the application bounds how many it makes.
+        let (out, writer) = Outbox::open(write, usize::MAX);
         let routes = Arc::new(Mutex::new(Routes::default()));
         let closer = CancellationToken::new();
         let span = tracing::debug_span!("client", path = %path.display());
@@ -156,9 +158,7 @@ impl Client {
         tokio::spawn(
             async move {
                 tokio::select! {
-                    result = write_frames(out_rx, write) => if let Err(e) = result {
-                        tracing::debug!(error = %e, "write failed");
-                    },
+                    () = writer => {}
                     () = writer_closer.cancelled() => {}
                 }
             }
@@ -235,7 +235,7 @@ impl Client {
         }
         // Removes the pending entry if this future is dropped (cancelled or timed out).
         let pending = PendingCall { link, id };
-        if link.out.send(frame).is_err() {
+        if !link.out.send(frame) {
             return Err(Error::ConnectionClosed.into());
         }
         let response = match timeout {
@@ -277,6 +277,7 @@ impl Client {
 
     /// Closes the connection now, for every clone: pending calls fail, event streams end.
     pub async fn close(self) {
+        self.link.out.close();
         self.link.closer.cancel();
     }
 }
@@ -300,7 +301,7 @@ impl Link {
         let subscribers = routes.subscriptions.entry(event.to_owned()).or_default();
         if subscribers.is_empty() {
             // Sent under the lock so subscribe/unsubscribe frames keep the order of the calls.
-            let _ = self.out.send(message::subscribe(event, true));
+            self.out.send(message::subscribe(event, true));
         }
         subscribers.push((id, sender));
         Some(Subscription::new(self.clone(), event.to_owned(), id))
@@ -315,7 +316,7 @@ impl Link {
         subscribers.retain(|(sub, _)| *sub != id);
         if subscribers.is_empty() {
             routes.subscriptions.remove(event);
-            let _ = self.out.send(message::subscribe(event, false));
+            self.out.send(message::subscribe(event, false));
         }
     }
 }

@@ -4,13 +4,14 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,10 +22,10 @@ use crate::daemon::DaemonOptions;
 use crate::dispatch::{Call, Dispatch};
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError};
-use crate::frame::{FrameDecoder, write_frames};
+use crate::frame::FrameDecoder;
 use crate::handle::DaemonHandle;
-use crate::lossy::LossySender;
 use crate::message::{self, ToDaemon, WIRE_VERSION};
+use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
@@ -74,17 +75,13 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
             return;
         }
         let application = Application { id, credentials };
-        let (tx, rx) = mpsc::channel(cx.options.event_queue_len.max(2));
-        let peer = Arc::new(Peer::new(application, LossySender::new(tx)));
+        let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
+        let peer = Arc::new(Peer::new(application, outbox));
         let hard_stop = cx.hard_stop.clone();
         cx.tasks.spawn(
             async move {
                 tokio::select! {
-                    result = write_frames(rx, write) => {
-                        if let Err(e) = result {
-                            tracing::debug!(error = %e, "write failed");
-                        }
-                    }
+                    () = writer => {}
                     () = hard_stop.cancelled() => {}
                 }
             }
@@ -164,9 +161,15 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let in_flight = Arc::new(Semaphore::new(cx.options.max_in_flight_calls.max(1)));
     let shutdown = cx.handle.shared.shutdown.clone();
     loop {
+        // Not reading while the outgoing queue is full is what bounds the replies a peer that
+        // does not read can pile up: replies are never dropped.
+        let next = async {
+            peer.outbox.wait_for_room().await;
+            frames.next().await
+        };
         let frame = tokio::select! {
             () = shutdown.cancelled() => return,
-            frame = frames.next() => frame,
+            frame = next => frame,
         };
         let message = match frame {
             None => return,
@@ -184,8 +187,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
-                // Not reading further while the limit is reached is what bounds a
-                // connection's memory: replies are never dropped, so calls must wait instead.
+                // At the limit, stop reading: further calls wait unread (back-pressure).
                 let permit = tokio::select! {
                     () = shutdown.cancelled() => return,
                     permit = in_flight.clone().acquire_owned() => match permit {
@@ -193,7 +195,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                         Err(_) => return,
                     },
                 };
-                spawn_call(cx, peer, permit, id, method, args, builtin);
+                start_call(cx, peer, permit, id, method, args, builtin).await;
             }
             Ok(ToDaemon::Subscribe(event)) => peer.set_subscribed(event, true),
             Ok(ToDaemon::Unsubscribe(event)) => peer.set_subscribed(event, false),
@@ -213,10 +215,12 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
 /// Tells the peer why it is being disconnected, if its queue has room, and logs it.
 fn disconnect(peer: &Peer, error: &Error) {
     tracing::warn!(%error, "disconnecting misbehaving application");
-    let _ = peer.queue.lossless().try_send(fatal_for(error));
+    peer.outbox.send(fatal_for(error));
 }
 
-fn spawn_call<D: Dispatch>(
+/// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
+/// task switch; one that has to wait continues as its own task.
+async fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
     permit: OwnedSemaphorePermit,
@@ -226,10 +230,8 @@ fn spawn_call<D: Dispatch>(
     builtin: bool,
 ) {
     let span = tracing::debug_span!("call", id, %method);
-    let peer = peer.clone();
     let max_frame_len = cx.options.max_frame_len;
-    let hard_stop = cx.hard_stop.clone();
-    let reply = if builtin {
+    let mut reply = if builtin {
         // Reserved for runtime requests such as introspection (PROTOCOL.md); none exist yet.
         futures::future::ready(Reply::protocol_error(ProtocolError::new(
             ErrorCode::UnknownMethod,
@@ -243,23 +245,25 @@ fn spawn_call<D: Dispatch>(
             application: peer.application.clone(),
             daemon: cx.handle.clone(),
         };
-        handle_call(cx.dispatch.clone(), call).boxed()
+        handle_call(cx.dispatch.clone(), call)
+            .instrument(span)
+            .boxed()
     };
-    cx.calls.spawn(
-        async move {
-            let answer = async {
-                let frame = reply.await.into_frame(id, max_frame_len);
-                // Waits for room rather than dropping: a reply is never lost while the peer reads.
-                let _ = peer.queue.lossless().send(frame).await;
-            };
-            tokio::select! {
-                () = answer => {}
-                () = hard_stop.cancelled() => {}
+    if let Poll::Ready(reply) = futures::poll!(reply.as_mut()) {
+        peer.outbox.send(reply.into_frame(id, max_frame_len));
+        return;
+    }
+    let peer = peer.clone();
+    let hard_stop = cx.hard_stop.clone();
+    cx.calls.spawn(async move {
+        tokio::select! {
+            reply = reply => {
+                peer.outbox.send(reply.into_frame(id, max_frame_len));
             }
-            drop(permit);
+            () = hard_stop.cancelled() => {}
         }
-        .instrument(span),
-    );
+        drop(permit);
+    });
 }
 
 async fn handle_call<D: Dispatch>(dispatch: Arc<D>, call: Call) -> Reply {

@@ -17,6 +17,7 @@ mod handle;
 mod listener;
 mod lossy;
 mod message;
+mod outbox;
 mod peer;
 mod protocol_info;
 mod reply;

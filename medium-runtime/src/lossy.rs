@@ -1,12 +1,13 @@
-//! A bounded queue sender for droppable traffic (events). When the queue is full the item is
-//! dropped and counted; the next item that fits is preceded by one "lagged" notice carrying the
-//! count. Used by the daemon per connection and by the client per event stream.
+//! The overflow policy for droppable traffic (events), in one place: when a bounded queue is
+//! full the item is dropped and counted; the next item that fits is preceded by one "lagged"
+//! notice carrying the count. Used by the daemon's per-connection outbox and by the client's
+//! per-stream event buffer.
 
 use std::sync::Mutex;
 
 use tokio::sync::mpsc;
 
-/// What happened to an item offered to a [`LossySender`].
+/// What happened to an item offered to a bounded queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivery {
     Queued,
@@ -14,59 +15,68 @@ pub(crate) enum Delivery {
     Closed,
 }
 
+/// Items dropped since the last lagged notice.
+#[derive(Debug, Default)]
+pub(crate) struct LagCounter {
+    dropped: u64,
+}
+
+impl LagCounter {
+    /// Decides about one item given `free` queue slots. `None`: drop it (counted). `Some(n)`:
+    /// queue it, preceded by a notice of `n` drops when `n > 0`. A notice needs its own slot
+    /// because a notice without the item behind it would be reported again.
+    pub(crate) fn admit(&mut self, free: usize) -> Option<u64> {
+        let needed = if self.dropped > 0 { 2 } else { 1 };
+        if free >= needed {
+            Some(std::mem::take(&mut self.dropped))
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+            None
+        }
+    }
+
+    /// Records `n` items lost elsewhere, to be reported with the next notice.
+    pub(crate) fn add(&mut self, n: u64) {
+        self.dropped = self.dropped.saturating_add(n);
+    }
+}
+
+/// A bounded channel sender that applies the overflow policy instead of waiting.
 #[derive(Debug)]
 pub(crate) struct LossySender<T> {
     tx: mpsc::Sender<T>,
-    /// Items dropped since the last lagged notice went out. The lock also keeps notice and item
-    /// adjacent in the queue when several emitters race.
-    dropped: Mutex<u64>,
+    lag: Mutex<LagCounter>,
 }
 
 impl<T> LossySender<T> {
     pub(crate) fn new(tx: mpsc::Sender<T>) -> LossySender<T> {
         LossySender {
             tx,
-            dropped: Mutex::new(0),
+            lag: Mutex::default(),
         }
-    }
-
-    /// The underlying sender, for traffic that must not be dropped (it waits for room instead).
-    pub(crate) fn lossless(&self) -> &mpsc::Sender<T> {
-        &self.tx
     }
 
     /// Records `n` items lost upstream, to be reported with the next lagged notice.
     pub(crate) fn add_dropped(&self, n: u64) {
-        let mut dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
-        *dropped = dropped.saturating_add(n);
+        self.lag.lock().unwrap_or_else(|p| p.into_inner()).add(n);
     }
 
     /// Queues `item`, preceded by `notice(count)` if items were dropped before; never waits.
     pub(crate) fn send(&self, item: T, notice: impl FnOnce(u64) -> T) -> Delivery {
-        let mut dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
-        if *dropped == 0 {
-            return match self.tx.try_send(item) {
-                Ok(()) => Delivery::Queued,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    *dropped = 1;
-                    Delivery::Dropped
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
-            };
+        // The lock makes this the only sender, so free slots can only grow until we send.
+        let mut lag = self.lag.lock().unwrap_or_else(|p| p.into_inner());
+        if self.tx.is_closed() {
+            return Delivery::Closed;
         }
-        // Both slots or neither: a notice without its item would be reported twice.
-        match (self.tx.try_reserve(), self.tx.try_reserve()) {
-            (Ok(first), Ok(second)) => {
-                first.send(notice(*dropped));
-                second.send(item);
-                *dropped = 0;
-                Delivery::Queued
-            }
-            _ if self.tx.is_closed() => Delivery::Closed,
-            _ => {
-                *dropped = dropped.saturating_add(1);
-                Delivery::Dropped
-            }
+        let Some(dropped) = lag.admit(self.tx.capacity()) else {
+            return Delivery::Dropped;
+        };
+        if dropped > 0 && self.tx.try_send(notice(dropped)).is_err() {
+            return Delivery::Closed;
+        }
+        match self.tx.try_send(item) {
+            Ok(()) => Delivery::Queued,
+            Err(_) => Delivery::Closed,
         }
     }
 }
@@ -98,5 +108,14 @@ mod tests {
         let (tx, rx) = mpsc::channel(1);
         drop(rx);
         assert_eq!(LossySender::new(tx).send(1, |_| 0), Delivery::Closed);
+    }
+
+    #[test]
+    fn lag_counter_needs_room_for_notice_and_item() {
+        let mut lag = LagCounter::default();
+        assert_eq!(lag.admit(1), Some(0));
+        assert_eq!(lag.admit(0), None);
+        assert_eq!(lag.admit(1), None);
+        assert_eq!(lag.admit(2), Some(2));
     }
 }

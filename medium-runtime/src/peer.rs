@@ -7,22 +7,23 @@ use std::sync::RwLock;
 use bytes::Bytes;
 
 use crate::application::Application;
-use crate::lossy::{Delivery, LossySender};
+use crate::lossy::Delivery;
 use crate::message;
+use crate::outbox::OutboxSender;
 
 #[derive(Debug)]
 pub(crate) struct Peer {
     pub(crate) application: Application,
-    /// Frames for the connection's writer task: events go in lossily, replies losslessly.
-    pub(crate) queue: LossySender<Bytes>,
+    /// The connection's outgoing frames: events go in lossily, replies losslessly.
+    pub(crate) outbox: OutboxSender,
     subscriptions: RwLock<HashSet<String>>,
 }
 
 impl Peer {
-    pub(crate) fn new(application: Application, queue: LossySender<Bytes>) -> Peer {
+    pub(crate) fn new(application: Application, outbox: OutboxSender) -> Peer {
         Peer {
             application,
-            queue,
+            outbox,
             subscriptions: RwLock::default(),
         }
     }
@@ -47,6 +48,6 @@ impl Peer {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains(event);
-        subscribed && self.queue.send(frame.clone(), message::lagged) == Delivery::Queued
+        subscribed && self.outbox.send_lossy(frame.clone(), message::lagged) == Delivery::Queued
     }
 }
