@@ -1,6 +1,7 @@
-//! The daemon's side of one connection: handshake, then a reader loop that dispatches calls as
-//! their own tasks, and a writer task that drains the connection's queue. Bad input ends this
-//! connection only (after a fatal-error frame when there is something useful to say).
+//! The daemon's side of one connection: handshake, then a reader loop that dispatches calls
+//! (each continuing as its own task once it has to wait) and sends through the connection's
+//! `Outbox`. Bad input ends this connection only (after a fatal-error frame when there is
+//! something useful to say).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

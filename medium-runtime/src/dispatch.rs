@@ -13,8 +13,10 @@ use crate::reply::Reply;
 /// Routes calls to a service. Generated code implements it; so can a hand-written service.
 pub trait Dispatch: Send + Sync + 'static {
     /// Returns the future that handles `call`, or `None` when there is no such method (the
-    /// runtime then replies `UnknownMethod`). The runtime runs the future as its own task and
-    /// turns a panic (here or in the future) into a `HandlerPanicked` reply.
+    /// runtime then replies `UnknownMethod`). The runtime polls the future once on the
+    /// connection's reader and, if it is not done, moves it to its own task, so a slow handler
+    /// never blocks other calls (a handler that blocks its thread without awaiting still does).
+    /// A panic, here or in the future, becomes a `HandlerPanicked` reply.
     fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>>;
 }
 

@@ -168,3 +168,44 @@ async fn absent_daemon_names_the_socket_and_says_to_start_it() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_never_reads_its_replies_is_throttled_not_buffered() {
+    let daemon = TestDaemon::start_with(medium_runtime::DaemonOptions {
+        event_queue_len: 4,
+        max_in_flight_calls: 4,
+        ..medium_runtime::DaemonOptions::default()
+    })
+    .await;
+    let bystander = daemon.client().await;
+    let flood = raw_client(&daemon.path).await;
+    // Whole frames back to back, so writing the buffer cyclically keeps the framing intact.
+    let call = frame(&[
+        0x94, 0x01, 0x01, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
+    ]);
+    let buffer = call.repeat(4096);
+    let (mut offset, mut sent) = (0, 0usize);
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), flood.writable()).await {
+            Err(_) => break, // the daemon stopped reading from us
+            Ok(ready) => ready.unwrap(),
+        }
+        match flood.try_write(&buffer[offset..]) {
+            Ok(n) => {
+                sent += n;
+                offset = (offset + n) % buffer.len();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            sent < 64 << 20,
+            "daemon kept reading calls whose replies nobody reads"
+        );
+    }
+    let tag: u32 = bystander
+        .call::<_, _, NoException>("sleep", &(0u64, 6u32))
+        .await
+        .unwrap();
+    assert_eq!(tag, 6);
+}
