@@ -127,6 +127,10 @@ impl<D: Dispatch> Daemon<D> {
         let listener = tokio::net::UnixListener::from_std(listener)?;
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
+        self.handle.shared.max_frame_len.store(
+            self.options.max_frame_len,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let cx = Arc::new(Context {
             info: self.info,
             options: self.options,

@@ -9,6 +9,11 @@ use crate::error::Error;
 /// Bytes of the length prefix.
 pub(crate) const PREFIX_LEN: usize = 4;
 
+/// Read buffer of a fresh connection.
+const INITIAL_CAPACITY: usize = 8 * 1024;
+/// A read buffer larger than this is replaced by a fresh one once it is empty.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
 /// Default largest frame body accepted: 16 MiB.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
@@ -45,7 +50,13 @@ impl Decoder for FrameDecoder {
             return Ok(None);
         }
         src.advance(PREFIX_LEN);
-        Ok(Some(src.split_to(len).freeze()))
+        let frame = src.split_to(len).freeze();
+        if src.is_empty() && src.capacity() > KEEP_CAPACITY {
+            // The rest of a big frame's allocation would otherwise stay pinned by this idle
+            // connection for as long as it lives.
+            *src = BytesMut::with_capacity(INITIAL_CAPACITY);
+        }
+        Ok(Some(frame))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, Error> {
@@ -87,6 +98,16 @@ mod tests {
         src.extend_from_slice(b"bc\0\0\0\x01z");
         assert_eq!(dec.decode(&mut src).unwrap().unwrap(), &b"abc"[..]);
         assert_eq!(dec.decode(&mut src).unwrap().unwrap(), &b"z"[..]);
+    }
+
+    #[test]
+    fn buffer_of_a_big_frame_is_released_once_drained() {
+        let mut dec = FrameDecoder::new(1 << 20);
+        let mut src = BytesMut::with_capacity(PREFIX_LEN + 500_000);
+        src.extend_from_slice(&500_000u32.to_be_bytes());
+        src.resize(PREFIX_LEN + 500_000, 7);
+        assert_eq!(dec.decode(&mut src).unwrap().unwrap().len(), 500_000);
+        assert!(src.capacity() <= INITIAL_CAPACITY);
     }
 
     #[test]

@@ -2,15 +2,17 @@
 //! to list applications, emit events and request shutdown. Emitting never waits on a client.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
 use futures::stream::BoxStream;
 use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::application::{Application, ApplicationEvent, ApplicationId};
+use crate::frame::{DEFAULT_MAX_FRAME_LEN, PREFIX_LEN};
 use crate::message;
 use crate::peer::Peer;
 
@@ -27,6 +29,14 @@ pub enum EmitError {
     /// The event's arguments could not be encoded.
     #[error("could not encode event: {0}")]
     Encode(#[from] rmp_serde::encode::Error),
+    /// The encoded event exceeds the daemon's frame limit.
+    #[error("event of {len} bytes exceeds the frame limit of {max} bytes")]
+    TooLarge {
+        /// Encoded size.
+        len: usize,
+        /// `DaemonOptions::max_frame_len`.
+        max: usize,
+    },
 }
 
 /// A handle to a running (or about to run) daemon. Clones share the daemon.
@@ -40,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) peers: RwLock<HashMap<ApplicationId, Arc<Peer>>>,
     pub(crate) app_events: broadcast::Sender<ApplicationEvent>,
     pub(crate) shutdown: CancellationToken,
+    /// `DaemonOptions::max_frame_len`, set when serving starts.
+    pub(crate) max_frame_len: AtomicUsize,
     next_id: AtomicU64,
 }
 
@@ -50,6 +62,7 @@ impl DaemonHandle {
                 peers: RwLock::default(),
                 app_events: broadcast::channel(APP_EVENT_BUFFER).0,
                 shutdown: CancellationToken::new(),
+                max_frame_len: AtomicUsize::new(DEFAULT_MAX_FRAME_LEN),
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -93,12 +106,13 @@ impl DaemonHandle {
 
     /// Encodes the event once and queues it to every application subscribed to `event`.
     /// Returns how many queued it; an application whose queue is full misses it and is told it
-    /// lagged (PROTOCOL.md, "Overflow policy"). Logs and returns 0 if `args` cannot be encoded.
+    /// lagged (PROTOCOL.md, "Overflow policy"). Logs and returns 0 if `args` cannot be encoded
+    /// or exceed the frame limit.
     pub fn emit<A: Serialize + ?Sized>(&self, event: &str, args: &A) -> usize {
-        let frame = match message::event(event, args) {
+        let frame = match self.encode_event(event, args) {
             Ok(frame) => frame,
             Err(e) => {
-                tracing::error!(event, error = %e, "cannot encode event");
+                tracing::error!(event, error = %e, "cannot emit event");
                 return 0;
             }
         };
@@ -122,8 +136,22 @@ impl DaemonHandle {
             .get(&app)
             .cloned()
             .ok_or(EmitError::NotConnected(app))?;
-        let frame = message::event(event, args)?;
+        let frame = self.encode_event(event, args)?;
         Ok(peer.offer_event(event, &frame))
+    }
+
+    fn encode_event<A: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &A,
+    ) -> Result<Bytes, EmitError> {
+        let frame = message::event(event, args)?;
+        let max = self.shared.max_frame_len.load(Ordering::Relaxed);
+        let len = frame.len() - PREFIX_LEN;
+        if len > max {
+            return Err(EmitError::TooLarge { len, max });
+        }
+        Ok(frame)
     }
 
     /// Connect and disconnect notifications from now on. A stream that falls more than 1024

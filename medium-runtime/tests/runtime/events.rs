@@ -232,3 +232,26 @@ async fn daemon_going_away_fails_pending_calls_and_ends_event_streams() {
     daemon.task.await.unwrap().unwrap();
     assert!(!daemon.path.exists(), "socket removed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_over_the_frame_limit_is_refused_and_connection_survives() {
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        max_frame_len: 1024,
+        ..DaemonOptions::default()
+    })
+    .await;
+    let client = daemon.client().await;
+    let mut stream = client.subscribe::<(ByteBuf,)>("big");
+    sync(&client).await;
+    let id = daemon.handle.applications()[0].id();
+    let big = ByteBuf::from(vec![0u8; 2048]);
+    assert_eq!(daemon.handle.emit("big", &(&big,)), 0);
+    let err = daemon.handle.emit_to(id, "big", &(&big,)).unwrap_err();
+    assert!(
+        matches!(err, EmitError::TooLarge { max: 1024, .. }),
+        "{err:?}"
+    );
+    let small = ByteBuf::from(vec![1u8; 16]);
+    assert_eq!(daemon.handle.emit("big", &(&small,)), 1);
+    assert_eq!(next(&mut stream).await.0, small);
+}
