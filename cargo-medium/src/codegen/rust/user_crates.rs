@@ -1,0 +1,200 @@
+//! The user-owned daemon and app crates, rendered from the minijinja templates in
+//! `templates/daemon` and `templates/app` (embedded at build time, strict undefined).
+//!
+//! The templates hold the structure and prose; this module computes what depends on the
+//! spec: names, placeholder arguments and signatures laid out the way rustfmt would.
+
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+
+use super::layout::{await_chain, doc, signature, struct_literal};
+use super::names::{NameTable, ProtocolNames, field_names, unraw};
+use super::types::TypeStyle;
+use crate::check::{CheckedSpec, Primitive, Type};
+use crate::codegen::{CrateNames, GeneratedFile};
+
+/// Which user-owned crate to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UserCrate {
+    Daemon,
+    App,
+}
+
+/// `(path in the crate, template source)` for each crate's files.
+const DAEMON_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../../../templates/daemon/Cargo.toml.jinja"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../../../../templates/daemon/src/main.rs.jinja"),
+    ),
+];
+const APP_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../../../templates/app/Cargo.toml.jinja"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../../../../templates/app/src/main.rs.jinja"),
+    ),
+];
+
+pub(super) fn render(
+    which: UserCrate,
+    spec: &CheckedSpec,
+    names: &ProtocolNames,
+    crates: &CrateNames,
+) -> Vec<GeneratedFile> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    let templates = match which {
+        UserCrate::Daemon => DAEMON_TEMPLATES,
+        UserCrate::App => APP_TEMPLATES,
+    };
+    let ctx = match which {
+        UserCrate::Daemon => daemon_context(spec, names, crates),
+        UserCrate::App => app_context(spec, names, crates),
+    };
+    templates
+        .iter()
+        .map(|(path, source)| {
+            // The templates are part of this crate and tested for every spec shape; a
+            // failure here is a bug in them, not a user error.
+            let contents = env
+                .render_str(source, &ctx)
+                .unwrap_or_else(|err| panic!("template for {path} does not render: {err:#}"));
+            GeneratedFile::new(*path, contents)
+        })
+        .collect()
+}
+
+/// What both templates share.
+fn common_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
+    context! {
+        class => spec.class,
+        spec_file => spec.source_name,
+        crates => context! {
+            protocol => crates.protocol,
+            daemon => crates.daemon,
+            app => crates.app,
+        },
+        protocol_ident => crates.protocol_ident(),
+        service => names.service,
+        server => names.server,
+        connection => names.connection,
+    }
+}
+
+fn daemon_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
+    let ty = TypeStyle::user(names);
+    let methods: Vec<Value> = spec
+        .methods
+        .iter()
+        .zip(&names.methods)
+        .map(|(method, name)| {
+            let mut params = vec!["&self".to_owned(), format!("_cx: &protocol::{}", names.context)];
+            params.extend(
+                method
+                    .params
+                    .iter()
+                    .zip(field_names(&method.params))
+                    .map(|(param, named)| format!("_{}: {}", unraw(&named.rust), ty.owned(&param.ty))),
+            );
+            let returns = method
+                .returns
+                .as_ref()
+                .map_or_else(|| "()".to_owned(), |ret| ty.owned(ret));
+            let ret = format!("protocol::{}<{returns}>", names.result);
+            // `signature` is the `async fn …(…) -> … {` line(s), indented for the impl block.
+            let not_implemented = struct_literal(
+                2,
+                "Err(",
+                "medium_runtime::HandlerError::NotImplemented",
+                &format!("method: \"{}\"", name.wire),
+                ")",
+            );
+            context! {
+                wire => name.wire,
+                doc => doc(1, &method.doc),
+                not_implemented => not_implemented,
+                signature => signature(1, &format!("async fn {}", name.rust), &params, Some(&ret), " {"),
+            }
+        })
+        .collect();
+    let run_signature = signature(
+        1,
+        "async fn run",
+        &[
+            "&self".to_owned(),
+            format!("events: protocol::{}", names.events),
+        ],
+        Some("Result<(), medium_runtime::BoxError>"),
+        " {",
+    );
+    let daemon_struct = format!("{}Daemon", names.service.trim_end_matches('_'));
+    context! {
+        ..common_context(spec, names, crates),
+        ..context! {
+            methods => methods,
+            run_signature => run_signature,
+            daemon_struct => daemon_struct,
+        }
+    }
+}
+
+fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
+    let ty = TypeStyle::user(names);
+    let mut locals =
+        NameTable::with_reserved(&["connection", "err", "event", "result", "socket", "value"]);
+    // Each event's stream lives in a local named after it.
+    let events: Vec<Value> = names
+        .events_methods
+        .iter()
+        .map(|name| {
+            context! {
+                wire => name.wire,
+                rust => name.rust,
+                local => locals.claim(unraw(&name.rust)),
+            }
+        })
+        .collect();
+    let first = spec
+        .methods
+        .first()
+        .zip(names.methods.first())
+        .map(|(method, name)| {
+            let args: Vec<String> = method
+                .params
+                .iter()
+                .map(|param| placeholder(&ty, &param.ty))
+                .collect();
+            context! {
+                wire => name.wire,
+                call => await_chain(1, "let result = ", "connection", &name.rust, &args, ";"),
+            }
+        });
+    context! {
+        ..common_context(spec, names, crates),
+        ..context! {
+            events => events,
+            first => first,
+        }
+    }
+}
+
+/// A placeholder argument of a client method's parameter type.
+fn placeholder(ty: &TypeStyle<'_>, param: &Type) -> String {
+    match param {
+        Type::Primitive(Primitive::Boolean) => "false".to_owned(),
+        Type::Primitive(Primitive::Float | Primitive::Double) => "0.0".to_owned(),
+        Type::Primitive(Primitive::String) => "\"example\"".to_owned(),
+        Type::Primitive(Primitive::Binary) | Type::List(_) => "&[]".to_owned(),
+        Type::Primitive(_) => "0".to_owned(),
+        Type::Model(name) => format!("&{}::default()", ty.model(name)),
+    }
+}

@@ -1,0 +1,7 @@
+//! Code generation tests: every valid spec in `tests/specs/valid/` generates a protocol crate
+//! and user-owned crates that are snapshotted and formatted the way rustfmt wants them.
+//! (That they compile and pass clippy is checked by the root package's e2e suite.)
+
+mod formatting;
+mod snapshots;
+mod support;

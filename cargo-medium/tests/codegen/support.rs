@@ -1,0 +1,44 @@
+//! Shared helpers: load a spec and generate all three crates for it.
+
+use std::path::Path;
+
+use cargo_medium::check::{CheckedSpec, check_source};
+use cargo_medium::codegen::{CrateNames, GeneratedFile, rust};
+
+/// Reads and checks a spec file; panics with the diagnostics when it is invalid.
+pub fn load(path: &Path) -> CheckedSpec {
+    let text = std::fs::read_to_string(path).expect("spec file is readable");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("spec file has a name");
+    match check_source(name, &text) {
+        Ok(spec) => spec,
+        Err(diagnostics) => panic!("{} is not valid: {diagnostics:?}", path.display()),
+    }
+}
+
+/// The generated crates for a spec: `(crate name, files)` for protocol, daemon and app.
+pub fn generate(spec: &CheckedSpec) -> Vec<(String, Vec<GeneratedFile>)> {
+    let names = CrateNames::from_class(&spec.class);
+    vec![
+        (names.protocol.clone(), rust::protocol_crate(spec, &names)),
+        (names.daemon.clone(), rust::daemon_crate(spec, &names)),
+        (names.app.clone(), rust::app_crate(spec, &names)),
+    ]
+}
+
+/// All files of some crates as one text, each under a `==> crate/path <==` header.
+pub fn concat(crates: &[(String, Vec<GeneratedFile>)]) -> String {
+    let mut out = String::new();
+    for (name, files) in crates {
+        for file in files {
+            out += &format!(
+                "==> {name}/{} <==\n{}\n",
+                file.path.display(),
+                file.contents
+            );
+        }
+    }
+    out
+}
