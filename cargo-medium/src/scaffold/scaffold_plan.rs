@@ -32,7 +32,7 @@ pub enum Destination {
     /// A new workspace in a directory named after the crates' base name, inside this one.
     NewWorkspaceIn(PathBuf),
     /// New crates in an existing workspace, whose manifest gains members and records.
-    Existing(Workspace),
+    Existing(Box<Workspace>),
 }
 
 /// A planned `cargo medium new`.
@@ -64,7 +64,7 @@ impl Scaffold {
         let (root, workspace) = match destination {
             Destination::NewWorkspace(root) => (root, None),
             Destination::NewWorkspaceIn(parent) => (parent.join(&base), None),
-            Destination::Existing(workspace) => (workspace.root.clone(), Some(workspace)),
+            Destination::Existing(workspace) => (workspace.root.clone(), Some(*workspace)),
         };
         let mut crate_names = vec![&names.protocol, &names.daemon];
         if options.with_app {

@@ -3,6 +3,8 @@
 
 mod check;
 mod global;
+mod new;
+mod sync;
 
 use std::path::{Path, PathBuf};
 

@@ -43,7 +43,9 @@ fn manifest(root: &Path) -> toml_edit::DocumentMut {
 }
 
 fn has_files(tree: &[String], wanted: &[&str]) -> bool {
-    wanted.iter().all(|file| tree.iter().any(|have| have == file))
+    wanted
+        .iter()
+        .all(|file| tree.iter().any(|have| have == file))
 }
 
 #[test]
@@ -93,7 +95,11 @@ fn new_creates_a_workspace_named_after_the_class() {
         .collect();
     assert_eq!(
         members,
-        ["student-system-protocol", "student-system-daemon", "student-system-app"]
+        [
+            "student-system-protocol",
+            "student-system-daemon",
+            "student-system-app"
+        ]
     );
     let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
     assert_eq!(record["spec"].as_str(), Some("student.lmspc"));
@@ -160,7 +166,14 @@ fn new_refuses_a_runtime_that_is_neither_a_directory_nor_a_version() {
 fn new_with_path_name_and_no_app_uses_them() {
     let dir = dir_with_spec();
     cargo_medium(dir.path())
-        .args(["new", "student.lmspc", "out/school", "--name", "school", "--no-app"])
+        .args([
+            "new",
+            "student.lmspc",
+            "out/school",
+            "--name",
+            "school",
+            "--no-app",
+        ])
         .args(["--vcs", "none"])
         .assert()
         .success()
@@ -170,10 +183,16 @@ fn new_with_path_name_and_no_app_uses_them() {
     let root = dir.path().join("out/school");
     let files = tree(&root);
     assert!(
-        has_files(&files, &["school-protocol/Cargo.toml", "school-daemon/Cargo.toml"]),
+        has_files(
+            &files,
+            &["school-protocol/Cargo.toml", "school-daemon/Cargo.toml"]
+        ),
         "{files:#?}"
     );
-    assert!(!files.iter().any(|file| file.starts_with("school-app")), "{files:#?}");
+    assert!(
+        !files.iter().any(|file| file.starts_with("school-app")),
+        "{files:#?}"
+    );
     let manifest = manifest(&root);
     let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
     assert!(record.get("app").is_none());
@@ -192,7 +211,10 @@ fn new_refuses_a_non_empty_directory_and_leaves_it_alone() {
             "error: destination `{}` already exists and is not an empty directory\n",
             dir.path().join("student-system").display()
         ));
-    assert_eq!(tree(dir.path()), ["student-system/notes.txt", "student.lmspc"]);
+    assert_eq!(
+        tree(dir.path()),
+        ["student-system/notes.txt", "student.lmspc"]
+    );
 }
 
 #[test]
@@ -244,11 +266,15 @@ fn dry_run_lists_every_file_and_writes_nothing() {
         .args(["new", "student.lmspc", "--dry-run"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("     Writing student-system/Cargo.toml\n"))
+        .stderr(predicate::str::contains(
+            "     Writing student-system/Cargo.toml\n",
+        ))
         .stderr(predicate::str::contains(
             "     Writing student-system/student-system-daemon/Cargo.toml\n",
         ))
-        .stderr(predicate::str::contains("     Writing student-system/student.lmspc\n"))
+        .stderr(predicate::str::contains(
+            "     Writing student-system/student.lmspc\n",
+        ))
         .stderr(predicate::str::ends_with(
             "warning: aborting due to dry run: nothing was written\n",
         ));
@@ -290,18 +316,28 @@ fn new_inside_a_workspace_adds_the_crates_to_it() {
     assert!(
         has_files(
             &files,
-            &["student-system-protocol/Cargo.toml", "student-system-app/Cargo.toml"]
+            &[
+                "student-system-protocol/Cargo.toml",
+                "student-system-app/Cargo.toml"
+            ]
         ),
         "{files:#?}"
     );
     // The spec already lives in the workspace: recorded where it is, not copied; and an
     // existing workspace gets no README, .gitignore or repository.
-    assert!(!files.iter().any(|f| f == "student.lmspc" || f == "README.md" || f == ".gitignore"));
+    assert!(
+        !files
+            .iter()
+            .any(|f| f == "student.lmspc" || f == "README.md" || f == ".gitignore")
+    );
     assert!(!root.join(".git").exists());
     let manifest = manifest(&root);
     let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
     assert_eq!(record["spec"].as_str(), Some("specs/student.lmspc"));
-    assert_eq!(manifest["workspace"]["members"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        manifest["workspace"]["members"].as_array().unwrap().len(),
+        4
+    );
 }
 
 #[test]

@@ -88,7 +88,10 @@ fn check_fails_listing_stale_files_and_passes_after_sync() {
             "note: `count_students` was added to student.lmspc: implement it in \
              `student-system-daemon`\n",
         ));
-    cargo_medium(&root).args(["sync", "--check"]).assert().success();
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -114,12 +117,17 @@ fn dry_run_lists_what_would_change_and_writes_nothing() {
         .args(["sync", "--dry-run"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("     Writing student-system-protocol/"))
+        .stderr(predicate::str::contains(
+            "     Writing student-system-protocol/",
+        ))
         .stderr(predicate::str::ends_with(
             "warning: aborting due to dry run: nothing was written\n",
         ));
     assert_eq!(snapshot(&root.join("student-system-protocol")), protocol);
-    cargo_medium(&root).args(["sync", "--check"]).assert().code(101);
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101);
 }
 
 #[test]
@@ -191,7 +199,12 @@ fn sync_with_manifest_path_works_from_anywhere() {
         .assert()
         .success();
     cargo_medium(dir.path())
-        .args(["sync", "--check", "--manifest-path", "ws/student-system-app/Cargo.toml"])
+        .args([
+            "sync",
+            "--check",
+            "--manifest-path",
+            "ws/student-system-app/Cargo.toml",
+        ])
         .assert()
         .success();
 }

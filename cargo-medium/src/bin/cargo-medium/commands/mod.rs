@@ -3,6 +3,7 @@
 
 mod check;
 mod new;
+mod shown_path;
 mod sync;
 
 use cargo_medium::shell::Shell;

@@ -1,9 +1,122 @@
-//! `cargo medium new SPEC [PATH]`.
+//! `cargo medium new SPEC [PATH]`: a new workspace, or new crates in the workspace around the
+//! current directory.
 
-use cargo_medium::shell::Shell;
+use std::path::Path;
 
-use crate::cli::{GlobalArgs, NewArgs};
+use anyhow::Context;
+use cargo_medium::manifest::{RuntimeSource, Workspace};
+use cargo_medium::scaffold::{Destination, NewOptions, Ownership, Scaffold};
+use cargo_medium::shell::{Shell, Verbosity};
+use cargo_medium::spec_file::SpecFile;
+use cargo_medium::writer::{WriteMode, Writer};
 
-pub fn run(_args: &NewArgs, _global: &GlobalArgs, _shell: &mut Shell) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo medium new` is not implemented yet")
+use super::AlreadyReported;
+use super::shown_path::shown_path;
+use crate::cli::{GlobalArgs, NewArgs, Vcs};
+
+pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let runtime = match &args.runtime {
+        Some(arg) => RuntimeSource::parse(arg, &cwd)?,
+        None => RuntimeSource::for_this_build(),
+    };
+    let spec_file = SpecFile::read(&args.spec)?;
+    let spec = match spec_file.check() {
+        Ok(spec) => spec,
+        Err(diagnostics) => {
+            shell.print_raw(&diagnostics.render(shell.stderr_has_color()));
+            shell.error(format!(
+                "`{}` has errors; nothing was written",
+                spec_file.display_name()
+            ));
+            return Err(AlreadyReported.into());
+        }
+    };
+
+    let destination = match (&args.path, &global.manifest_path) {
+        (Some(path), _) => Destination::NewWorkspace(cwd.join(path)),
+        (None, Some(manifest_path)) => Destination::Existing(Box::new(
+            Workspace::for_manifest_path(&cwd.join(manifest_path))?,
+        )),
+        (None, None) => match Workspace::find(&cwd)? {
+            Some(workspace) => Destination::Existing(Box::new(workspace)),
+            None => Destination::NewWorkspaceIn(cwd.clone()),
+        },
+    };
+    let options = NewOptions {
+        name: args.name.clone(),
+        with_app: !args.no_app,
+        runtime,
+    };
+    let scaffold = Scaffold::plan(&spec_file, &spec, destination, &options)?;
+
+    let writer = Writer::new(if args.dry_run {
+        WriteMode::DryRun
+    } else {
+        WriteMode::Write
+    });
+    scaffold.write(&writer)?;
+    if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
+        if let Err(err) = writer.init_git(scaffold.root()) {
+            shell.warn(err);
+        }
+    }
+
+    report(shell, &scaffold, &cwd, args.dry_run);
+    if args.dry_run {
+        shell.warn("aborting due to dry run: nothing was written");
+    } else {
+        next_steps(shell, &scaffold, &cwd);
+    }
+    Ok(())
+}
+
+/// Status lines for what was (or, in a dry run, would have been) written.
+fn report(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path, dry_run: bool) {
+    let entry = scaffold.entry();
+    for krate in scaffold.crates() {
+        let role = match krate.ownership {
+            Ownership::Generated => format!("generated from {}", entry.spec),
+            Ownership::User if Some(&krate.name) == entry.daemon.as_ref() => {
+                "yours: the daemon".to_owned()
+            }
+            Ownership::User => "yours: an example app".to_owned(),
+        };
+        shell.status("Created", format!("{} ({role})", krate.name));
+    }
+    let root = shown_path(scaffold.root(), cwd);
+    if scaffold.is_new_workspace() {
+        shell.status("Created", format!("workspace `{root}`"));
+    }
+    if let Some(update) = scaffold.manifest_update() {
+        let changes: Vec<String> = update.changes.iter().map(ToString::to_string).collect();
+        shell.status(
+            "Updating",
+            format!(
+                "{}: added {}",
+                shown_path(&update.path, cwd),
+                changes.join(", ")
+            ),
+        );
+    }
+    if dry_run || shell.verbosity() >= Verbosity::Verbose {
+        for (path, _) in scaffold.files() {
+            let path = shown_path(&scaffold.root().join(path), cwd);
+            shell.status("Writing", path);
+        }
+    }
+}
+
+fn next_steps(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path) {
+    let cd = match shown_path(scaffold.root(), cwd) {
+        root if root == "." => String::new(),
+        root => format!("cd {root} && "),
+    };
+    let entry = scaffold.entry();
+    let daemon = entry.daemon.as_deref().unwrap_or(&entry.protocol);
+    let mut steps = format!("start the daemon with `{cd}cargo run -p {daemon}`");
+    if let Some(app) = &entry.app {
+        steps += &format!(", then run the app in another terminal with `cargo run -p {app}`");
+    }
+    shell.note(steps);
 }

@@ -1,9 +1,93 @@
-//! `cargo medium sync`.
+//! `cargo medium sync`: regenerate the workspace's protocol crates from their specs.
 
-use cargo_medium::shell::Shell;
+use anyhow::Context;
+use cargo_medium::manifest::{RuntimeSource, Workspace};
+use cargo_medium::shell::{Shell, Verbosity};
+use cargo_medium::sync::{SyncError, SyncPlan};
+use cargo_medium::writer::{WriteMode, Writer};
 
+use super::AlreadyReported;
+use super::shown_path::shown_path;
 use crate::cli::{GlobalArgs, SyncArgs};
 
-pub fn run(_args: &SyncArgs, _global: &GlobalArgs, _shell: &mut Shell) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo medium sync` is not implemented yet")
+pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let workspace = match &global.manifest_path {
+        Some(manifest_path) => Workspace::for_manifest_path(&cwd.join(manifest_path))?,
+        None => Workspace::require(&cwd)?,
+    };
+    let plan = match SyncPlan::plan(&workspace, &RuntimeSource::for_this_build()) {
+        Ok(plan) => plan,
+        Err(SyncError::InvalidSpecs(all)) => {
+            for diagnostics in &all {
+                shell.print_raw(&diagnostics.render(shell.stderr_has_color()));
+            }
+            shell.error("could not sync: fix the spec errors above; nothing was written");
+            return Err(AlreadyReported.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
+
+    if args.check {
+        let stale = plan.stale_paths();
+        if stale.is_empty() {
+            shell.status("Fresh", "every generated crate matches its spec");
+            return Ok(());
+        }
+        shell.error(format!(
+            "{} file{} out of date with the specs:",
+            stale.len(),
+            if stale.len() == 1 { " is" } else { "s are" }
+        ));
+        for path in stale {
+            shell.print_raw(&format!("    {}\n", shown_path(path, &cwd)));
+        }
+        shell.note("run `cargo medium sync` to update them");
+        return Err(AlreadyReported.into());
+    }
+
+    let writer = Writer::new(if args.dry_run {
+        WriteMode::DryRun
+    } else {
+        WriteMode::Write
+    });
+    plan.write(&writer)?;
+
+    let list_files = args.dry_run || shell.verbosity() >= Verbosity::Verbose;
+    for krate in &plan.crates {
+        let name = &krate.entry.protocol;
+        match krate.changes.len() {
+            0 => shell.status("Fresh", name),
+            1 => shell.status("Updating", format!("{name} (1 file)")),
+            n => shell.status("Updating", format!("{name} ({n} files)")),
+        }
+        if list_files {
+            for change in &krate.changes {
+                let verb = if change.exists { "Writing" } else { "Creating" };
+                shell.status(verb, shown_path(&change.path, &cwd));
+            }
+        }
+        let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
+        for method in &krate.added_methods {
+            shell.note(format!(
+                "`{method}` was added to {}: implement it in `{daemon}`",
+                krate.entry.spec
+            ));
+        }
+    }
+    if let Some(update) = &plan.manifest_update {
+        let changes: Vec<String> = update.changes.iter().map(ToString::to_string).collect();
+        shell.status(
+            "Updating",
+            format!(
+                "{}: added {}",
+                shown_path(&update.path, &cwd),
+                changes.join(", ")
+            ),
+        );
+    }
+    if args.dry_run {
+        shell.warn("aborting due to dry run: nothing was written");
+    }
+    Ok(())
 }
