@@ -6,6 +6,10 @@ use anstyle::{AnsiColor, Effects};
 
 use super::{Diagnostic, Span};
 
+/// A terminal width no source line reaches, yet small enough that the renderer's arithmetic on
+/// it cannot overflow.
+const NEVER_CUT_WIDTH: usize = 1 << 30;
+
 /// Renders each diagnostic, separated by blank lines, ending with a newline.
 pub(super) fn render_all(
     source_name: &str,
@@ -19,13 +23,19 @@ pub(super) fn render_all(
         Renderer::styled().warning(AnsiColor::BrightBlue.on_default().effects(Effects::BOLD))
     } else {
         Renderer::plain()
-    };
+    }
+    // annotate-snippets 0.11's code for cutting lines wider than the terminal can underflow and
+    // panic (found by fuzzing: a long tab-indented line); spec lines are short, so never cut.
+    .term_width(NEVER_CUT_WIDTH);
+    // annotate-snippets widens a tab to four columns on the source line but not under it, so
+    // carets would drift left; a space is one byte like a tab, so every span stays valid.
+    let source = source.replace('\t', " ");
     let mut out = String::new();
     for (index, diagnostic) in diagnostics.iter().enumerate() {
         if index > 0 {
             out.push_str("\n\n");
         }
-        out.push_str(&render_one(&renderer, source_name, source, diagnostic));
+        out.push_str(&render_one(&renderer, source_name, &source, diagnostic));
     }
     if !out.is_empty() {
         out.push('\n');
@@ -72,4 +82,39 @@ fn annotation<'a>(level: Level, source: &str, span: &Span, label: &'a str) -> An
 fn clamp(span: &Span, source: &str) -> Span {
     let end = span.end.min(source.len());
     span.start.min(end)..end
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::{Diagnostic, Diagnostics, ErrorCode};
+
+    #[test]
+    fn caret_lines_up_under_a_tab_indented_span() {
+        let source = "model M{\n\t\tx: unit8\n}\n";
+        let start = source.find("unit8").expect("in source");
+        let diagnostic =
+            Diagnostic::new(ErrorCode::UnknownType, "unknown", start..start + 5, "here");
+        let rendered = Diagnostics::new("t.lmspc", source, vec![diagnostic]).render(false);
+        let lines: Vec<&str> = rendered.lines().collect();
+        let code_line = lines
+            .iter()
+            .find(|l| l.contains("unit8"))
+            .expect("code line");
+        let caret_line = lines.iter().find(|l| l.contains('^')).expect("caret line");
+        assert_eq!(
+            code_line.find("unit8"),
+            caret_line.find("^^^^^"),
+            "{rendered}"
+        );
+        assert!(rendered.contains(" --> t.lmspc:2:6"), "{rendered}");
+    }
+
+    #[test]
+    fn a_diagnostic_at_the_end_of_the_file_still_shows_a_line() {
+        let source = "model M{\n    x: string";
+        let end = source.len();
+        let diagnostic = Diagnostic::new(ErrorCode::Syntax, "expected `}`", end..end + 3, "");
+        let rendered = Diagnostics::new("t.lmspc", source, vec![diagnostic]).render(false);
+        assert!(rendered.contains("2 |     x: string"), "{rendered}");
+    }
 }

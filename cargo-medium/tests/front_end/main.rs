@@ -3,6 +3,7 @@
 //! fingerprint's sensitivity.
 
 mod fingerprint;
+mod fuzz_regressions;
 mod invalid_specs;
 mod valid_specs;
 
