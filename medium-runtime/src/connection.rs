@@ -213,7 +213,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     }
 }
 
-/// Tells the peer why it is being disconnected, if its queue has room, and logs it.
+/// Tells the peer why it is being disconnected (sent before the connection closes) and logs it.
 fn disconnect(peer: &Peer, error: &Error) {
     tracing::warn!(%error, "disconnecting misbehaving application");
     peer.outbox.send(fatal_for(error));
