@@ -1,1 +1,9 @@
 //! End-to-end tests: drive the real `cargo-medium` binary, build and run what it scaffolds.
+//!
+//! One test binary with modules (faster to link than one per file); [`support`] holds what
+//! every test needs: paths, a shared target dir, cargo invocations, unique package names.
+
+mod generated_code_compiles;
+mod new_into_workspace;
+mod support;
+mod sync_flow;
