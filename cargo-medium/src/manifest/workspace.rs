@@ -44,6 +44,44 @@ pub struct ManifestUpdate {
     pub changes: Vec<ManifestChange>,
 }
 
+impl ManifestUpdate {
+    /// `member `a`, 5 workspace dependencies and the protocol record for `s.lmspc``: what the
+    /// update adds, one kind at a time, counted when there are several.
+    pub fn summary(&self) -> String {
+        let count = |kind: fn(&ManifestChange) -> bool| {
+            let of_kind: Vec<_> = self.changes.iter().filter(|c| kind(c)).collect();
+            match of_kind.as_slice() {
+                [] => None,
+                [one] => Some(one.to_string()),
+                many => Some(format!("{} {}", many.len(), plural(many[0]))),
+            }
+        };
+        let parts: Vec<String> = [
+            count(|c| matches!(c, ManifestChange::Member(_))),
+            count(|c| matches!(c, ManifestChange::PackageKey(_))),
+            count(|c| matches!(c, ManifestChange::Dependency(_))),
+            count(|c| matches!(c, ManifestChange::Protocol(_))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match parts.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => "nothing".to_owned(),
+        }
+    }
+}
+
+fn plural(change: &ManifestChange) -> &'static str {
+    match change {
+        ManifestChange::Member(_) => "members",
+        ManifestChange::PackageKey(_) => "`workspace.package` keys",
+        ManifestChange::Dependency(_) => "workspace dependencies",
+        ManifestChange::Protocol(_) => "protocol records",
+    }
+}
+
 impl Workspace {
     /// The nearest workspace root at or above `dir`, if any. A package manifest on the way up is
     /// skipped, as cargo does when looking for a package's workspace.
@@ -153,6 +191,27 @@ mod tests {
         assert_eq!(workspace.root, root);
         let workspace = Workspace::for_manifest_path(&root.join("m/Cargo.toml")).unwrap();
         assert_eq!(workspace.root, root);
+    }
+
+    #[test]
+    fn update_summary_counts_each_kind_of_addition() {
+        let update = |changes| ManifestUpdate {
+            path: PathBuf::from("Cargo.toml"),
+            contents: String::new(),
+            changes,
+        };
+        let many = update(vec![
+            ManifestChange::Member("a".into()),
+            ManifestChange::Member("b".into()),
+            ManifestChange::Dependency("tokio".into()),
+            ManifestChange::Protocol("s.lmspc".into()),
+        ]);
+        assert_eq!(
+            many.summary(),
+            "2 members, workspace dependency `tokio` and protocol record for `s.lmspc`"
+        );
+        let one = update(vec![ManifestChange::Member("a".into())]);
+        assert_eq!(one.summary(), "member `a`");
     }
 
     #[test]

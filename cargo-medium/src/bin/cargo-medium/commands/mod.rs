@@ -3,7 +3,7 @@
 
 mod check;
 mod new;
-mod shown_path;
+mod report;
 mod sync;
 
 use cargo_medium::shell::Shell;

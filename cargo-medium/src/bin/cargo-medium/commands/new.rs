@@ -11,7 +11,7 @@ use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
 
 use super::AlreadyReported;
-use super::shown_path::shown_path;
+use super::report::{self, shown_path};
 use crate::cli::{GlobalArgs, NewArgs, Vcs};
 
 pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
@@ -64,7 +64,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
 
     report(shell, &scaffold, &cwd, args.dry_run);
     if args.dry_run {
-        shell.warn("aborting due to dry run: nothing was written");
+        report::dry_run_done(shell);
     } else {
         next_steps(shell, &scaffold, &cwd);
     }
@@ -89,15 +89,7 @@ fn report(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path, dry_run: bool) {
         shell.status("Created", format!("workspace `{root}`"));
     }
     if let Some(update) = scaffold.manifest_update() {
-        let changes: Vec<String> = update.changes.iter().map(ToString::to_string).collect();
-        shell.status(
-            "Updating",
-            format!(
-                "{}: added {}",
-                shown_path(&update.path, cwd),
-                changes.join(", ")
-            ),
-        );
+        report::manifest_update(shell, update, cwd);
     }
     if dry_run || shell.verbosity() >= Verbosity::Verbose {
         for (path, _) in scaffold.files() {

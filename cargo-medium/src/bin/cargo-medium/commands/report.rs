@@ -1,7 +1,24 @@
-//! Paths as status lines show them: relative to the current directory when inside it, so
-//! output reads like the commands the user typed.
+//! How `new` and `sync` tell the user what they wrote: paths relative to the current
+//! directory (so output reads like the commands the user typed), manifest additions, dry runs.
 
 use std::path::{Component, Path};
+
+use cargo_medium::manifest::ManifestUpdate;
+use cargo_medium::shell::Shell;
+
+/// `Updating Cargo.toml: added …`, and with `-v` one line per addition.
+pub fn manifest_update(shell: &mut Shell, update: &ManifestUpdate, cwd: &Path) {
+    let path = shown_path(&update.path, cwd);
+    shell.status("Updating", format!("{path}: added {}", update.summary()));
+    for change in &update.changes {
+        shell.verbose_status("Adding", format!("{change} to {path}"));
+    }
+}
+
+/// The last line of a dry run, as cargo words it.
+pub fn dry_run_done(shell: &mut Shell) {
+    shell.warn("aborting due to dry run: nothing was written");
+}
 
 /// `path` relative to `cwd` if it lies under it, else as given.
 pub fn shown_path(path: &Path, cwd: &Path) -> String {

@@ -7,7 +7,7 @@ use cargo_medium::sync::{SyncError, SyncPlan};
 use cargo_medium::writer::{WriteMode, Writer};
 
 use super::AlreadyReported;
-use super::shown_path::shown_path;
+use super::report::{self, shown_path};
 use crate::cli::{GlobalArgs, SyncArgs};
 
 pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
@@ -76,18 +76,10 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         }
     }
     if let Some(update) = &plan.manifest_update {
-        let changes: Vec<String> = update.changes.iter().map(ToString::to_string).collect();
-        shell.status(
-            "Updating",
-            format!(
-                "{}: added {}",
-                shown_path(&update.path, &cwd),
-                changes.join(", ")
-            ),
-        );
+        report::manifest_update(shell, update, &cwd);
     }
     if args.dry_run {
-        shell.warn("aborting due to dry run: nothing was written");
+        report::dry_run_done(shell);
     }
     Ok(())
 }
