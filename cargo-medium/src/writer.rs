@@ -58,7 +58,9 @@ impl Writer {
     }
 
     /// Creates directory `dir` — absent or empty — holding `files` (paths relative to `dir`), in
-    /// one step.
+    /// one step: built under a hidden name next to `dir`, then renamed into place. An existing
+    /// empty `dir` is kept (it may be a shell's current directory) and receives the top-level
+    /// entries instead, each by rename.
     pub fn create_tree<'f>(
         &self,
         dir: &Path,
@@ -72,13 +74,14 @@ impl Writer {
         let staging = parent.join(temporary_name(dir));
         fs::create_dir(&staging).map_err(io_error("create directory", &staging))?;
         let built = fill(&staging, files).and_then(|()| {
-            // rename(2) replaces an empty directory, which is what an empty target is allowed to be.
-            fs::rename(&staging, dir).map_err(io_error("create directory", dir))
+            if dir.is_dir() {
+                move_entries(&staging, dir)
+            } else {
+                fs::rename(&staging, dir).map_err(io_error("create directory", dir))
+            }
         });
-        if built.is_err() {
-            // Best effort: the original error is the one worth reporting.
-            let _ = fs::remove_dir_all(&staging);
-        }
+        // Best effort: the original error is the one worth reporting.
+        let _ = fs::remove_dir_all(&staging);
         built
     }
 
@@ -115,6 +118,37 @@ fn fill<'f>(
         let dir = parent(&path);
         fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
         fs::write(&path, contents).map_err(io_error("write", &path))?;
+    }
+    Ok(())
+}
+
+/// Moves every entry of `from` into the empty directory `to`; on failure moves back what was
+/// moved, so `to` is left empty.
+fn move_entries(from: &Path, to: &Path) -> Result<(), WriteError> {
+    let not_empty = fs::read_dir(to)
+        .map_err(io_error("read directory", to))?
+        .next()
+        .is_some();
+    if not_empty {
+        // A rename into a non-empty directory could replace a file of the user's.
+        let source = io::Error::from(io::ErrorKind::DirectoryNotEmpty);
+        return Err(io_error("create directory", to)(source));
+    }
+    let entries: Vec<_> = fs::read_dir(from)
+        .and_then(|entries| entries.map(|entry| Ok(entry?.file_name())).collect())
+        .map_err(io_error("read directory", from))?;
+    for (done, name) in entries.iter().enumerate() {
+        let target = to.join(name);
+        if let Err(source) = fs::rename(from.join(name), &target) {
+            for name in &entries[..done] {
+                let _ = fs::rename(to.join(name), from.join(name));
+            }
+            return Err(WriteError::Io {
+                action: "create",
+                path: target,
+                source,
+            });
+        }
     }
     Ok(())
 }
@@ -232,6 +266,22 @@ mod tests {
         assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "b");
         assert_eq!(names_in(dir.path()), ["ws"]);
         assert_eq!(names_in(&target), ["a", "c.txt"]);
+    }
+
+    #[test]
+    fn existing_empty_directory_is_kept_and_filled() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ws");
+        fs::create_dir(&target).unwrap();
+        let inode = fs::metadata(&target).unwrap().ino();
+        let files = [(Path::new("a/b.txt"), "b")];
+        Writer::new(WriteMode::Write)
+            .create_tree(&target, files)
+            .unwrap();
+        assert_eq!(fs::metadata(&target).unwrap().ino(), inode);
+        assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "b");
+        assert_eq!(names_in(dir.path()), ["ws"]);
     }
 
     #[test]

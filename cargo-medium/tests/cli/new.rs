@@ -389,3 +389,37 @@ fn new_of_a_spec_already_in_the_workspace_is_refused() {
     assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
     assert!(!root.join("other-daemon").exists());
 }
+
+#[test]
+fn new_into_the_current_empty_directory_fills_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("here");
+    fs::create_dir(&here).unwrap();
+    cargo_medium(&here)
+        .arg("new")
+        .arg(example_spec())
+        .args([".", "--vcs", "none"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: start the daemon with `cargo run -p student-system-daemon`",
+        ));
+    assert!(here.join("Cargo.toml").is_file());
+    assert!(here.join("student-system-daemon/src/main.rs").is_file());
+}
+
+#[test]
+fn dry_run_inside_a_workspace_leaves_its_manifest_alone() {
+    let (_dir, root) = existing_workspace();
+    let before = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("    Updating Cargo.toml: added 3 members"))
+        .stderr(predicate::str::contains(
+            "     Writing student-system-protocol/src/lib.rs\n",
+        ));
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
+    assert!(!root.join("student-system-protocol").exists());
+}

@@ -34,7 +34,8 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     };
 
     let destination = match (&args.path, &global.manifest_path) {
-        (Some(path), _) => Destination::NewWorkspace(cwd.join(path)),
+        // Without `.` components, so `new spec .` names the current directory itself.
+        (Some(path), _) => Destination::NewWorkspace(cwd.join(path).components().collect()),
         (None, Some(manifest_path)) => Destination::Existing(Box::new(
             Workspace::for_manifest_path(&cwd.join(manifest_path))?,
         )),
