@@ -416,7 +416,9 @@ fn dry_run_inside_a_workspace_leaves_its_manifest_alone() {
         .args(["new", "specs/student.lmspc", "--dry-run"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("    Updating Cargo.toml: added 3 members"))
+        .stderr(predicate::str::contains(
+            "    Updating Cargo.toml: added 3 members",
+        ))
         .stderr(predicate::str::contains(
             "     Writing student-system-protocol/src/lib.rs\n",
         ));
