@@ -57,6 +57,17 @@ impl Writer {
         replace_atomically(path, contents.as_bytes()).map_err(io_error("write", path))
     }
 
+    /// Removes the file at `path`; one that is already gone is fine.
+    pub fn remove_file(&self, path: &Path) -> Result<(), WriteError> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        match fs::remove_file(path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(io_error("remove", path)(err)),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates directory `dir` — absent or empty — holding `files` (paths relative to `dir`), in
     /// one step: built under a hidden name next to `dir`, then renamed into place. An existing
     /// empty `dir` is kept (it may be a shell's current directory) and receives the top-level
@@ -310,5 +321,8 @@ mod tests {
             .unwrap();
         writer.init_git(dir.path()).unwrap();
         assert!(names_in(dir.path()).is_empty());
+        fs::write(dir.path().join("kept"), "x").unwrap();
+        writer.remove_file(&dir.path().join("kept")).unwrap();
+        assert_eq!(names_in(dir.path()), ["kept"]);
     }
 }

@@ -4,12 +4,16 @@
 //! Every spec is checked before anything is generated, and everything is planned before
 //! anything is written: a spec error or a conflict leaves the disk untouched. Only files of
 //! protocol crates are ever written, plus additions to the workspace manifest; daemon and app
-//! crates are the user's and are never read for writing. A file that would be rewritten but does
-//! not carry the `@generated` header is the user's too: sync refuses instead of overwriting it.
+//! crates are the user's and are never opened for writing. A file that would be rewritten but
+//! does not carry the `@generated` header is the user's too: sync refuses instead of overwriting
+//! it. Files in a protocol crate that carry the header but are no longer generated are removed;
+//! files without it are left alone.
 
+mod file_change;
 mod server_methods;
 mod sync_error;
 mod sync_plan;
 
+pub use file_change::FileChange;
 pub use sync_error::SyncError;
-pub use sync_plan::{CrateSync, FileChange, SyncPlan};
+pub use sync_plan::{CrateSync, SyncPlan};

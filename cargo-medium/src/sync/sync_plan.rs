@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::SyncError;
 use super::server_methods::server_methods;
+use super::{FileChange, SyncError};
 use crate::check::CheckedSpec;
 use crate::codegen::{self, CrateNames, GeneratedFile};
 use crate::manifest::{ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace};
@@ -15,20 +15,12 @@ const GENERATED_MARKER: &str = "@generated";
 /// How many lines from the top the marker may appear on (after a shebang, an attribute…).
 const MARKER_LINES: usize = 5;
 
-/// A file whose contents must change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
-    pub path: PathBuf,
-    pub contents: String,
-    /// False when the file does not exist yet.
-    pub exists: bool,
-}
-
 /// One protocol crate and what sync would change in it.
 #[derive(Debug, Clone)]
 pub struct CrateSync {
     pub entry: ProtocolEntry,
-    /// Changed or missing files, in generation order; empty when the crate is fresh.
+    /// Changed or missing files in generation order, then obsolete ones; empty when the crate
+    /// is fresh.
     pub changes: Vec<FileChange>,
     /// Server methods the spec gained since the crate was last generated: the daemon must now
     /// implement them.
@@ -96,22 +88,22 @@ impl SyncPlan {
         self.manifest_update.is_none() && self.crates.iter().all(|c| c.changes.is_empty())
     }
 
-    /// Every file sync would write.
+    /// Every file sync would write or remove.
     pub fn stale_paths(&self) -> Vec<&Path> {
         let files = self
             .crates
             .iter()
             .flat_map(|c| &c.changes)
-            .map(|c| c.path.as_path());
+            .map(FileChange::path);
         files
             .chain(self.manifest_update.iter().map(|u| u.path.as_path()))
             .collect()
     }
 
-    /// Writes each changed file atomically, the manifest last.
+    /// Writes each changed file atomically and removes obsolete ones, the manifest last.
     pub fn write(&self, writer: &Writer) -> Result<(), WriteError> {
         for change in self.crates.iter().flat_map(|c| &c.changes) {
-            writer.write_file(&change.path, &change.contents)?;
+            change.apply(writer)?;
         }
         if let Some(update) = &self.manifest_update {
             writer.write_file(&update.path, &update.contents)?;
@@ -156,15 +148,21 @@ fn compare(
             }
         }
         if !unchanged {
-            changes.push(FileChange {
-                path,
-                contents: file.contents.clone(),
-                exists: old.is_some(),
+            let contents = file.contents.clone();
+            changes.push(match &old {
+                Some(_) => FileChange::Update { path, contents },
+                None => FileChange::Create { path, contents },
             });
         }
         if let Some(old) = old.filter(|_| is_rust(&file.path)) {
             old_sources.push(old);
         }
+    }
+    for (path, old) in obsolete_files(&dir, files)? {
+        if is_rust(&path) {
+            old_sources.push(old);
+        }
+        changes.push(FileChange::Remove { path });
     }
     let new_sources = files
         .iter()
@@ -183,6 +181,55 @@ fn compare(
         changes,
         added_methods,
     })
+}
+
+/// Files under the crate directory that carry the generated marker but are no longer generated
+/// (a newer cargo-medium laid the crate out differently), with their contents, sorted. Build
+/// output and hidden directories are not looked into.
+fn obsolete_files(
+    dir: &Path,
+    files: &[GeneratedFile],
+) -> Result<Vec<(PathBuf, String)>, SyncError> {
+    let mut obsolete = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(SyncError::Io {
+                    path: current,
+                    source,
+                });
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| SyncError::Io {
+                path: current.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" && !name.to_string_lossy().starts_with('.') {
+                    pending.push(path);
+                }
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            if files.iter().any(|file| file.path == relative) {
+                continue;
+            }
+            // Unreadable or binary files are not ours to judge, so they stay.
+            if let Ok(contents) = std::fs::read_to_string(&path) {
+                if is_generated(&contents) {
+                    obsolete.push((path, contents));
+                }
+            }
+        }
+    }
+    obsolete.sort();
+    Ok(obsolete)
 }
 
 fn is_generated(contents: &str) -> bool {

@@ -63,8 +63,7 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         }
         if list_files {
             for change in &krate.changes {
-                let verb = if change.exists { "Writing" } else { "Creating" };
-                shell.status(verb, shown_path(&change.path, &cwd));
+                shell.status(change.verb(), shown_path(change.path(), &cwd));
             }
         }
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
