@@ -8,104 +8,52 @@ use super::names::{Case, Scope, is_identifier, not_an_identifier};
 use super::recursion::{ModelEdges, find_cycles};
 use super::types::TypeResolver;
 use crate::diagnostic::{Diagnostic, ErrorCode};
-use crate::spec::ast::{FieldDecl, Header, Item, Spec, TypeRef};
+use crate::spec::ast::{EventDecl, FieldDecl, Header, Item, MethodDecl, ModelDecl, Spec, TypeRef};
 
 /// Checks a parsed spec read from `source_name`. On failure returns all diagnostics found, not
 /// just the first.
-pub fn check(file: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnostic>> {
+pub fn check(spec: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
-    let headers = Headers::collect(file, &mut diagnostics);
-    declare_items(file, &mut diagnostics);
-
-    let resolver = TypeResolver::new(
-        file.items.iter().filter_map(|item| match item {
-            Item::Model(model) => Some(model.name.text.as_str()),
-            _ => None,
-        }),
-        file.items.iter().filter_map(|item| match item {
-            Item::Exception(exception) => Some(exception.name.text.as_str()),
-            _ => None,
-        }),
-    );
+    let headers = Headers::collect(spec, &mut diagnostics);
+    declare_items(spec, &mut diagnostics);
     let mut checker = Checker {
-        resolver,
+        resolver: TypeResolver::new(
+            spec.items.iter().filter_map(|item| match item {
+                Item::Model(model) => Some(model.name.text.as_str()),
+                _ => None,
+            }),
+            spec.items.iter().filter_map(|item| match item {
+                Item::Exception(exception) => Some(exception.name.text.as_str()),
+                _ => None,
+            }),
+        ),
         diagnostics,
+        model_edges: Vec::new(),
     };
-    let mut spec_items = SpecItems::default();
-    let mut model_edges = Vec::new();
-    for item in &file.items {
+    let mut checked = CheckedItems::default();
+    for item in &spec.items {
         match item {
             Item::Namespace(_) | Item::Class(_) | Item::Socket(_) => {}
-            Item::Model(model) => {
-                let owner = format!("model `{}`", model.name.text);
-                let fields = checker.fields(&model.members, owner, "member");
-                model_edges.push(ModelEdges {
-                    name: &model.name.text,
-                    contains: model
-                        .members
-                        .iter()
-                        .zip(&fields)
-                        .filter(|(decl, field)| {
-                            decl.ty.list_depth == 0
-                                && matches!(
-                                    field,
-                                    Some(Field {
-                                        ty: Type::Model(_),
-                                        ..
-                                    })
-                                )
-                        })
-                        .map(|(decl, _)| (decl.ty.name.text.as_str(), decl.ty.span.clone()))
-                        .collect(),
-                });
-                spec_items.models.push(Model {
-                    name: model.name.text.clone(),
-                    doc: model.doc.clone(),
-                    fields: fields.into_iter().flatten().collect(),
-                });
-            }
-            Item::Exception(exception) => spec_items.exceptions.push(Exception {
+            Item::Model(model) => checked.models.push(checker.model(model)),
+            Item::Exception(exception) => checked.exceptions.push(Exception {
                 name: exception.name.text.clone(),
                 doc: exception.doc.clone(),
             }),
-            Item::Method(method) => {
-                let owner = format!("method `{}`", method.name.text);
-                let params = checker.fields(&method.params, owner, "parameter");
-                let returns = method.returns.as_ref().and_then(|ty| checker.resolve(ty));
-                spec_items.methods.push(Method {
-                    name: method.name.text.clone(),
-                    doc: method.doc.clone(),
-                    params: params.into_iter().flatten().collect(),
-                    returns,
-                });
-            }
-            Item::Event(event) => {
-                let owner = format!("event `{}`", event.name.text);
-                let params = checker.fields(&event.params, owner, "parameter");
-                spec_items.events.push(Event {
-                    name: event.name.text.clone(),
-                    doc: event.doc.clone(),
-                    params: params.into_iter().flatten().collect(),
-                });
-            }
+            Item::Method(method) => checked.methods.push(checker.method(method)),
+            Item::Event(event) => checked.events.push(checker.event(event)),
         }
     }
-    // Only the first of two same-named models can be looked up; the duplicate is reported.
-    let mut seen = HashSet::new();
-    model_edges.retain(|model| seen.insert(model.name));
-    let mut diagnostics = checker.diagnostics;
-    diagnostics.extend(find_cycles(&model_edges));
-
+    let diagnostics = checker.finish();
     match (headers.namespace, headers.class) {
         (Some(namespace), Some(class)) if diagnostics.is_empty() => Ok(CheckedSpec {
             source_name: source_name.to_owned(),
             namespace: namespace.value.text.clone(),
             class: class.value.text.clone(),
             socket: headers.socket.map(|socket| socket.value.text.clone()),
-            models: spec_items.models,
-            exceptions: spec_items.exceptions,
-            methods: spec_items.methods,
-            events: spec_items.events,
+            models: checked.models,
+            exceptions: checked.exceptions,
+            methods: checked.methods,
+            events: checked.events,
         }),
         _ => Err(diagnostics),
     }
@@ -113,21 +61,70 @@ pub fn check(file: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnost
 
 /// The checked items, gathered in declaration order.
 #[derive(Debug, Default)]
-struct SpecItems {
+struct CheckedItems {
     models: Vec<Model>,
     exceptions: Vec<Exception>,
     methods: Vec<Method>,
     events: Vec<Event>,
 }
 
-/// Type resolution and field checks, collecting diagnostics as they go.
+/// Checks items one by one, collecting diagnostics and the model containment graph.
 #[derive(Debug)]
 struct Checker<'a> {
     resolver: TypeResolver<'a>,
     diagnostics: Vec<Diagnostic>,
+    model_edges: Vec<ModelEdges<'a>>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn model(&mut self, model: &'a ModelDecl) -> Model {
+        let owner = format!("model `{}`", model.name.text);
+        let fields = self.fields(&model.members, owner, "member");
+        // A member whose type is a model, not in a list, makes the model contain that model.
+        let contains = model
+            .members
+            .iter()
+            .zip(&fields)
+            .filter(|(decl, field)| {
+                decl.ty.list_depth == 0
+                    && field
+                        .as_ref()
+                        .is_some_and(|field| matches!(field.ty, Type::Model(_)))
+            })
+            .map(|(decl, _)| (decl.ty.name.text.as_str(), decl.ty.span.clone()))
+            .collect();
+        self.model_edges.push(ModelEdges {
+            name: &model.name.text,
+            contains,
+        });
+        Model {
+            name: model.name.text.clone(),
+            doc: model.doc.clone(),
+            fields: fields.into_iter().flatten().collect(),
+        }
+    }
+
+    fn method(&mut self, method: &MethodDecl) -> Method {
+        let owner = format!("method `{}`", method.name.text);
+        let params = self.fields(&method.params, owner, "parameter");
+        Method {
+            name: method.name.text.clone(),
+            doc: method.doc.clone(),
+            params: params.into_iter().flatten().collect(),
+            returns: method.returns.as_ref().and_then(|ty| self.resolve(ty)),
+        }
+    }
+
+    fn event(&mut self, event: &EventDecl) -> Event {
+        let owner = format!("event `{}`", event.name.text);
+        let params = self.fields(&event.params, owner, "parameter");
+        Event {
+            name: event.name.text.clone(),
+            doc: event.doc.clone(),
+            params: params.into_iter().flatten().collect(),
+        }
+    }
+
     fn resolve(&mut self, ty: &TypeRef) -> Option<Type> {
         self.resolver
             .resolve(ty)
@@ -156,12 +153,21 @@ impl Checker<'_> {
             })
             .collect()
     }
+
+    /// Runs the whole-spec recursion check and returns every diagnostic.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        // Only the first of two same-named models is looked up; the duplicate is reported.
+        let mut seen = HashSet::new();
+        self.model_edges.retain(|model| seen.insert(model.name));
+        self.diagnostics.extend(find_cycles(&self.model_edges));
+        self.diagnostics
+    }
 }
 
 /// Puts the models, exceptions, methods and events in their shared scope.
-fn declare_items(file: &Spec, diagnostics: &mut Vec<Diagnostic>) {
+fn declare_items(spec: &Spec, diagnostics: &mut Vec<Diagnostic>) {
     let mut scope = Scope::items();
-    for item in &file.items {
+    for item in &spec.items {
         let (kind, case) = match item {
             Item::Namespace(_) | Item::Class(_) | Item::Socket(_) => continue,
             Item::Model(_) => ("model", Case::UpperCamel),
@@ -184,9 +190,9 @@ struct Headers<'a> {
 }
 
 impl<'a> Headers<'a> {
-    fn collect(file: &'a Spec, diagnostics: &mut Vec<Diagnostic>) -> Self {
+    fn collect(spec: &'a Spec, diagnostics: &mut Vec<Diagnostic>) -> Self {
         let mut headers = Headers::default();
-        for item in &file.items {
+        for item in &spec.items {
             let (slot, header, keyword) = match item {
                 Item::Namespace(header) => {
                     check_namespace(header, diagnostics);

@@ -78,14 +78,13 @@ impl<'a> Scope<'a> {
     }
 
     /// Declares `name` as a `kind` ("model", "member", …) that generated code writes in `case`.
-    /// Returns whether it is the first declaration of a valid name.
     pub(super) fn declare(
         &mut self,
         name: &'a Name,
         kind: &'static str,
         case: Case,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> bool {
+    ) {
         let valid = is_identifier(&name.text);
         if !valid {
             diagnostics.push(not_an_identifier(name));
@@ -94,14 +93,14 @@ impl<'a> Scope<'a> {
             Entry::Occupied(first) => {
                 let (first, first_kind) = *first.get();
                 diagnostics.push(self.duplicate(name, first, first_kind, kind));
-                return false;
+                return;
             }
             Entry::Vacant(slot) => {
                 slot.insert((name, kind));
             }
         }
         if !valid {
-            return false;
+            return;
         }
         match self.converted.entry((case, case.convert(&name.text))) {
             Entry::Occupied(first) => {
@@ -127,11 +126,9 @@ impl<'a> Scope<'a> {
                         case.kinds()
                     )),
                 );
-                false
             }
             Entry::Vacant(slot) => {
                 slot.insert(name);
-                true
             }
         }
     }

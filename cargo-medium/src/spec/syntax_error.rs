@@ -115,8 +115,8 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
     };
     expected.sort();
     expected.dedup();
-    // Where an item may start, so may the end of the file; saying so adds nothing.
-    if expected.contains(&Expected::Item) {
+    // Where an item may start or a line end, so may the file; saying so adds nothing.
+    if expected.contains(&Expected::Item) || expected.contains(&Expected::EndOfLine) {
         expected.retain(|e| *e != Expected::EndOfFile);
     }
     // Inside a model, pest names the member's first token; the member is what is missing.
@@ -126,10 +126,6 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
                 *e = Expected::Member;
             }
         }
-    }
-    // Where a line may end, so may the file; "end of line" says it.
-    if expected.contains(&Expected::EndOfLine) {
-        expected.retain(|e| *e != Expected::EndOfFile);
     }
     let (found, span) = found_at(text, position);
     let wanted = join_list(

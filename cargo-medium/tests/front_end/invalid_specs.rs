@@ -44,3 +44,15 @@ fn colour_is_only_used_when_asked_for() {
     assert!(diagnostics.render(true).contains('\u{1b}'));
     assert!(!diagnostics.render(false).contains('\u{1b}'));
 }
+
+#[test]
+fn grammar_md_lists_every_error_code_with_its_description() {
+    let grammar = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../GRAMMAR.md"),
+    )
+    .expect("GRAMMAR.md at the repository root");
+    for code in cargo_medium::diagnostic::ErrorCode::ALL {
+        let row = format!("| {} | {} |", code.as_str(), code.description());
+        assert!(grammar.contains(&row), "GRAMMAR.md lacks the row `{row}`");
+    }
+}
