@@ -128,6 +128,21 @@ mod tests {
     }
 
     #[test]
+    fn readme_names_the_specs_socket_folder_when_it_has_one() {
+        let context = WorkspaceContext {
+            socket: Some("/run/student"),
+            ..context(None)
+        };
+        let files = WorkspaceTemplates::new().unwrap().render(&context).unwrap();
+        let (_, readme) = files.iter().find(|(file, _)| *file == "README.md").unwrap();
+        assert!(
+            readme.contains("else `/run/student` (the spec's `socket` folder).\n"),
+            "{readme}"
+        );
+        assert!(!readme.contains("XDG_RUNTIME_DIR"), "{readme}");
+    }
+
+    #[test]
     fn readme_without_an_app_does_not_mention_one() {
         let readme = readme(None);
         assert!(!readme.contains("-app"), "{readme}");
