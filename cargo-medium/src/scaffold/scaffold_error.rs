@@ -21,6 +21,11 @@ pub enum ScaffoldError {
     AlreadyRecorded { spec: String, manifest: PathBuf },
     #[error("`{}` already exists and is a different spec", .0.display())]
     SpecNameTaken(PathBuf),
+    #[error(
+        "the spec's file name `{0}` is also the name of a file or crate of the new workspace; \
+         rename the spec"
+    )]
+    SpecNameClash(String),
     #[error("could not read `{}`: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -128,6 +128,15 @@ impl Scaffold {
         let (root_files, manifest_update) = match workspace {
             None => {
                 let mut files = render_workspace_files(&spec, &base, &entry, &requirements)?;
+                // A spec named like another root file (`README.md`) or a crate would replace it.
+                let taken = |path: &Path| {
+                    files.iter().any(|file| file.path == path)
+                        || crate_names.iter().any(|name| Path::new(name) == path)
+                };
+                if let Some(copy) = spec_copy.as_ref().filter(|copy| taken(&copy.path)) {
+                    let name = copy.path.display().to_string();
+                    return Err(ScaffoldError::SpecNameClash(name));
+                }
                 files.extend(spec_copy);
                 (files, None)
             }

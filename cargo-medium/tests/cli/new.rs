@@ -425,3 +425,18 @@ fn dry_run_inside_a_workspace_leaves_its_manifest_alone() {
     assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
     assert!(!root.join("student-system-protocol").exists());
 }
+
+#[test]
+fn spec_named_like_a_workspace_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(example_spec(), dir.path().join("README.md")).unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "README.md"])
+        .assert()
+        .code(101)
+        .stderr(
+            "error: the spec's file name `README.md` is also the name of a file or crate of the \
+             new workspace; rename the spec\n",
+        );
+    assert_eq!(tree(dir.path()), ["README.md"]);
+}
