@@ -440,3 +440,15 @@ fn spec_named_like_a_workspace_file_is_refused() {
         );
     assert_eq!(tree(dir.path()), ["README.md"]);
 }
+
+#[test]
+fn new_inside_a_git_repository_does_not_nest_another() {
+    let dir = dir_with_spec();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "--vcs", "git"])
+        .assert()
+        .success();
+    assert!(dir.path().join("student-system/Cargo.toml").is_file());
+    assert!(!dir.path().join("student-system/.git").exists());
+}
