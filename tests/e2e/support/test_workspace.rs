@@ -40,6 +40,11 @@ impl TestWorkspace {
         self.dir.path()
     }
 
+    /// The member packages, in the order they were added.
+    pub fn members(&self) -> &[String] {
+        &self.members
+    }
+
     /// Writes a crate's files into `<workspace>/<name>/` and makes it a member.
     pub fn add_crate(&mut self, name: &str, files: &[GeneratedFile]) {
         for file in files {

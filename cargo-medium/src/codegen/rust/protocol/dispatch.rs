@@ -5,7 +5,7 @@
 use super::Generator;
 use crate::check::Method;
 use crate::codegen::rust::layout::{arm, call, signature};
-use crate::codegen::rust::names::{Named, field_names};
+use crate::codegen::rust::names::{Named, field_names, unraw};
 use crate::codegen::rust::types::is_binary;
 
 const BOX_FUTURE: &str = "rt::futures::future::BoxFuture<'static, rt::Reply>";
@@ -43,7 +43,7 @@ impl Generator<'_> {
                 out += &arm(
                     3,
                     &format!("\"{}\"", name.wire),
-                    &format!("Some({}(service, call))", name.rust),
+                    &format!("Some({}(service, call))", handler_name(name)),
                 );
             }
             out += "            _ => None,\n        }\n";
@@ -62,7 +62,7 @@ impl Generator<'_> {
         let mut out = format!("/// Runs `{}`.\n", name.wire);
         out += &signature(
             0,
-            &format!("fn {}<S: {service}>", name.rust),
+            &format!("fn {}<S: {service}>", handler_name(name)),
             &["service: Arc<S>".to_owned(), "call: rt::Call".to_owned()],
             Some(BOX_FUTURE),
             " {",
@@ -111,4 +111,10 @@ impl Generator<'_> {
         }
         out + "    })\n}\n"
     }
+}
+
+/// The handler function of a method: prefixed, so it never shadows (or is shadowed by) the
+/// locals `service` and `call`.
+fn handler_name(method: &Named) -> String {
+    format!("handle_{}", unraw(&method.rust))
 }

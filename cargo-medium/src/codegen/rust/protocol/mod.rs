@@ -135,7 +135,12 @@ impl<'a> Generator<'a> {
         }
         out += "    reason = \"names, parameter lists, types and docs come from the spec\"\n)]\n\n";
         out += "pub mod blocking;\nmod client;\nmod dispatch;\npub mod events;\nmod exceptions;\nmod models;\nmod server;\n\n";
-        out += "pub use client::*;\npub use exceptions::*;\npub use models::*;\npub use server::*;\n\n";
+        out += "pub use client::*;\npub use exceptions::*;\n";
+        // A glob of an empty module would be an unused import.
+        if !spec.models.is_empty() {
+            out += "pub use models::*;\n";
+        }
+        out += "pub use server::*;\n\n";
         out += "/// SHA-256 fingerprint of the canonical spec. The handshake refuses a daemon built from\n";
         out += "/// another version of the spec.\n";
         out += &format!(
