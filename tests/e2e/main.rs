@@ -4,6 +4,7 @@
 //! every test needs: paths, a shared target dir, cargo invocations, unique package names.
 
 mod generated_code_compiles;
+mod generated_code_round_trips;
 mod new_into_workspace;
 mod support;
 mod sync_flow;
