@@ -1,7 +1,7 @@
 //! Values survive a real round trip through the generated code: a daemon implementing the
 //! generated trait and the async and blocking clients, over a Unix socket, for the spec with
 //! the trickiest encodings (`tests/specs/valid/lists.lmspc`: nested lists, lists of models,
-//! `binary` alone and in lists, a call without arguments, an event with lists).
+//! `binary` alone and in lists, a call without arguments, an event with lists, an exception).
 
 use cargo_medium::check::check_source;
 use cargo_medium::codegen::{CrateNames, GeneratedFile, rust};
@@ -29,6 +29,9 @@ impl protocol::Lists for Echo {
         Ok(items)
     }
     async fn blobs(&self, _cx: &Cx, items: Vec<ByteBuf>) -> Res<Vec<ByteBuf>> {
+        if items.is_empty() {
+            return Err(protocol::ListsError::EmptyInput("no blobs".to_owned()).into());
+        }
         Ok(items)
     }
     async fn blob(&self, _cx: &Cx, data: Vec<u8>) -> Res<Vec<u8>> {
@@ -58,6 +61,12 @@ async fn main() {
     assert_eq!(connection.nested(&rows).await.unwrap(), rows);
     let blobs = vec![ByteBuf::from(vec![0, 255]), ByteBuf::new()];
     assert_eq!(connection.blobs(&blobs).await.unwrap(), blobs);
+    match connection.blobs(&[]).await {
+        Err(medium_runtime::CallError::Exception(protocol::ListsError::EmptyInput(message))) => {
+            assert_eq!(message, "no blobs")
+        }
+        other => panic!("expected the EmptyInput exception, got {other:?}"),
+    }
     assert_eq!(connection.blob(&[1, 2, 3]).await.unwrap(), [3, 2, 1]);
     let cells = vec![vec![vec![1.5, -2.0]], vec![]];
     assert_eq!(connection.grid(&cells).await.unwrap(), cells);
