@@ -2,14 +2,14 @@
 //! repetitions interleaved (baseline, ours, baseline, ours …) so that machine noise hits both
 //! alike, and reports the median over repetitions.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::ours::OursSide;
 use crate::raw::RawSide;
 use crate::report::{Better, CaseResult, Goal};
 use crate::side::{BenchResult, Side};
 use crate::stats::{median, per_second, percentile_us};
-use crate::wire::BULK_LEN;
+use crate::wire::{BULK_LEN, Bodies, StudentAdded};
 
 /// Case names, in the order the issue fixes for the output.
 pub const CASES: [&str; 8] = [
@@ -27,6 +27,8 @@ pub const CASES: [&str; 8] = [
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
     pub reps: usize,
+    /// Repetitions of the fan-out case, the longest by far.
+    pub fanout_reps: usize,
     pub latency_calls: usize,
     /// Calls per connection in the pipelined cases.
     pub pipelined_calls: usize,
@@ -50,6 +52,7 @@ impl Scale {
     pub fn full() -> Scale {
         Scale {
             reps: 5,
+            fanout_reps: 3,
             latency_calls: 5_000,
             pipelined_calls: 20_000,
             fanout_events: 100_000,
@@ -63,6 +66,7 @@ impl Scale {
     pub fn quick() -> Scale {
         Scale {
             reps: 1,
+            fanout_reps: 1,
             latency_calls: 100,
             pipelined_calls: 200,
             fanout_events: 200,
@@ -81,7 +85,7 @@ pub struct Bench {
     pub scale: Scale,
 }
 
-/// Runs `rep` on the baseline then on ours, `reps` times.
+/// Runs `baseline` then `ours`, `reps` times.
 async fn interleave<T>(
     reps: usize,
     mut baseline: impl AsyncFnMut() -> BenchResult<T>,
@@ -202,7 +206,7 @@ impl Bench {
     async fn fan_out(&self) -> BenchResult<CaseResult> {
         let events = self.scale.fanout_events;
         let (b, o) = interleave(
-            self.scale.reps,
+            self.scale.fanout_reps,
             async || self.raw.fan_out(FANOUT_APPS, events).await,
             async || self.ours.fan_out(FANOUT_APPS, events).await,
         )
@@ -226,6 +230,10 @@ impl Bench {
         let dropped: u64 = o.iter().map(|f| f.dropped).sum();
         result.notes.push(format!(
             "{events} events x {FANOUT_APPS} apps per round; dropped (lagged): {dropped}"
+        ));
+        result.notes.push(format!(
+            "decoding one event into (f64, Student) alone costs {:.0} ns here: work ours does per delivery, the byte-only baseline not",
+            event_decode_ns()
         ));
         Ok(result)
     }
@@ -263,6 +271,18 @@ impl Bench {
             },
         ])
     }
+}
+
+/// Nanoseconds to decode one `student_added` body into its Rust type, in this process.
+fn event_decode_ns() -> f64 {
+    const N: u32 = 100_000;
+    let body = Bodies::new().event;
+    let start = Instant::now();
+    for _ in 0..N {
+        let event: Result<StudentAdded, _> = rmp_serde::from_slice(std::hint::black_box(&body));
+        std::hint::black_box(event.is_ok());
+    }
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(N)
 }
 
 /// The side's daemon RSS while `n` idle connections are open.
