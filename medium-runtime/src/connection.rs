@@ -110,11 +110,7 @@ async fn handshake(
         Ok(None) => return Err("closed before the handshake".into()),
         Ok(Some(frame)) => frame,
     };
-    let ours = PeerIdentity {
-        namespace: info.namespace.to_owned(),
-        class: info.class.to_owned(),
-        fingerprint: info.fingerprint.to_owned(),
-    };
+    let ours = PeerIdentity::of(info);
     let answer = match first.and_then(|f| ToDaemon::decode(&f)) {
         Ok(ToDaemon::Hello { version, .. }) if version != WIRE_VERSION => Err(message::refused(
             &ProtocolError::new(
@@ -213,10 +209,11 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     }
 }
 
-/// Tells the peer why it is being disconnected (sent before the connection closes) and logs it.
+/// Tells the peer why it is being disconnected and logs it. The fatal frame is the last one the
+/// peer gets: replies of its calls still running are discarded (PROTOCOL.md §5).
 fn disconnect(peer: &Peer, error: &Error) {
     tracing::warn!(%error, "disconnecting misbehaving application");
-    peer.outbox.send(fatal_for(error));
+    peer.outbox.send_final(fatal_for(error));
 }
 
 /// Runs a call's handler: polled once right here, so a handler that finishes at once costs no

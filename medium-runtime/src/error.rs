@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::exception::ProtocolError;
+use crate::protocol_info::ProtocolInfo;
 
 /// A boxed error from user code (the daemon's background future).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -18,6 +19,17 @@ pub struct PeerIdentity {
     pub class: String,
     /// Lowercase hex SHA-256 of the canonical spec.
     pub fingerprint: String,
+}
+
+impl PeerIdentity {
+    /// The identity a build of `info` presents in the handshake.
+    pub(crate) fn of(info: &ProtocolInfo) -> PeerIdentity {
+        PeerIdentity {
+            namespace: info.namespace.to_owned(),
+            class: info.class.to_owned(),
+            fingerprint: info.fingerprint.to_owned(),
+        }
+    }
 }
 
 impl std::fmt::Display for PeerIdentity {

@@ -13,6 +13,8 @@ pub(crate) const PREFIX_LEN: usize = 4;
 const INITIAL_CAPACITY: usize = 8 * 1024;
 /// A read buffer larger than this is replaced by a fresh one once it is empty.
 const KEEP_CAPACITY: usize = 64 * 1024;
+/// Most a partial frame grows the read buffer by ahead of the bytes that fill it.
+const GROW_AHEAD: usize = 64 * 1024;
 
 /// Default largest frame body accepted: 16 MiB.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
@@ -46,7 +48,9 @@ impl Decoder for FrameDecoder {
             });
         }
         if src.len() < PREFIX_LEN + len {
-            src.reserve(PREFIX_LEN + len - src.len());
+            // Grow with the bytes that actually arrive, not with the announced length: a peer
+            // announcing a big frame and then trickling (or sending nothing) pins little memory.
+            src.reserve((PREFIX_LEN + len - src.len()).min(GROW_AHEAD));
             return Ok(None);
         }
         src.advance(PREFIX_LEN);
@@ -88,6 +92,20 @@ mod tests {
             }
         ));
         assert_eq!(src.capacity(), cap);
+    }
+
+    #[test]
+    fn announced_length_does_not_reserve_ahead_of_the_bytes() {
+        let mut dec = FrameDecoder::new(DEFAULT_MAX_FRAME_LEN);
+        let mut src = BytesMut::new();
+        src.extend_from_slice(&(DEFAULT_MAX_FRAME_LEN as u32).to_be_bytes());
+        src.extend_from_slice(&[1; 100]);
+        assert!(dec.decode(&mut src).unwrap().is_none());
+        assert!(
+            src.capacity() <= 2 * (GROW_AHEAD + 104),
+            "{}",
+            src.capacity()
+        );
     }
 
     #[test]

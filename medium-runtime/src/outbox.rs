@@ -34,6 +34,9 @@ struct State {
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
     closed: bool,
+    /// A final frame is queued: nothing more is accepted, and the writer closes the socket's
+    /// write side once the queue is drained.
+    sealed: bool,
     senders: usize,
     lag: LagCounter,
 }
@@ -107,7 +110,8 @@ impl Outbox {
         loop {
             let idle = {
                 let mut state = self.lock();
-                if state.closed || (state.queue.is_empty() && state.senders == 0) {
+                if state.closed || (state.queue.is_empty() && (state.senders == 0 || state.sealed))
+                {
                     break;
                 }
                 if state.queue.is_empty() {
@@ -156,18 +160,30 @@ impl OutboxSender {
     /// Returns false if the connection is closed.
     pub(crate) fn send(&self, frame: Bytes) -> bool {
         let mut state = self.0.lock();
-        if state.closed {
+        if state.closed || state.sealed {
             return false;
         }
         self.0.enqueue(&mut state, frame);
         true
     }
 
+    /// Queues the connection's last frame (a fatal error): later frames, such as replies of
+    /// calls still running or events, are discarded, and the write side closes after it.
+    pub(crate) fn send_final(&self, frame: Bytes) {
+        let mut state = self.0.lock();
+        if state.closed || state.sealed {
+            return;
+        }
+        self.0.enqueue(&mut state, frame);
+        state.sealed = true;
+        self.0.wake_writer.notify_one();
+    }
+
     /// Queues an event frame unless the queue is full; then it is dropped and counted, and the
     /// next event that fits is preceded by `notice(count)`.
     pub(crate) fn send_lossy(&self, frame: Bytes, notice: impl FnOnce(u64) -> Bytes) -> Delivery {
         let mut state = self.0.lock();
-        if state.closed {
+        if state.closed || state.sealed {
             return Delivery::Closed;
         }
         let free = self.0.capacity.saturating_sub(state.queue.len());

@@ -1,0 +1,186 @@
+//! Entry points for the fuzz targets in `fuzz/` (not a public API: hidden from the docs, may
+//! change at any time). Each one plays one side of a connection with arbitrary bytes against the
+//! real other side (framing, message decoding and the connection state machine) over an
+//! in-process socket pair, on a current-thread runtime shared by all inputs. Nothing here may
+//! sleep or time out: a hang is a finding.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use serde::de::IgnoredAny;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::{Client, ClientOptions};
+use crate::connection::{self, Context};
+use crate::daemon::DaemonOptions;
+use crate::dispatch::{Call, Dispatch};
+use crate::error::PeerIdentity;
+use crate::exception::NoException;
+use crate::frame::PREFIX_LEN;
+use crate::handle::DaemonHandle;
+use crate::message::{self, ToApp};
+use crate::protocol_info::ProtocolInfo;
+use crate::reply::{Reply, decode_args};
+
+const FUZZ: ProtocolInfo = ProtocolInfo {
+    namespace: "com.example.fuzz",
+    class: "Fuzz",
+    fingerprint: "f022000000000000000000000000000000000000000000000000000000000000",
+    socket_base: None,
+};
+
+thread_local! {
+    /// One runtime per thread (libFuzzer uses one; parallel tests use several).
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime builds");
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    RUNTIME.with(|runtime| runtime.block_on(future))
+}
+
+/// A service with one method per way a handler can answer: at once, after yielding (so the call
+/// moves to its own task), or with an event. (No panicking handler: libFuzzer's panic hook
+/// aborts even on a caught panic; `tests/runtime/errors.rs` covers that path.)
+struct FuzzService;
+
+impl Dispatch for FuzzService {
+    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+        Some(match call.method() {
+            "echo" => async move {
+                match decode_args::<(String,)>(call.args()) {
+                    Ok((text,)) => Reply::value(&text),
+                    Err(reply) => reply,
+                }
+            }
+            .boxed(),
+            "later" => async move {
+                tokio::task::yield_now().await;
+                Reply::value(&call.args().len())
+            }
+            .boxed(),
+            "emit" => async move {
+                let sent = call.daemon().emit("tick", &(call.args().len(),));
+                Reply::value(&sent)
+            }
+            .boxed(),
+            _ => return None,
+        })
+    }
+}
+
+/// Sends `input` (after a valid `HELLO` when `handshake`) to a daemon connection as an
+/// application would, then closes the sending side and reads everything the daemon answers.
+///
+/// Panics if the daemon panics, or if its answer is not a sequence of whole frames that each
+/// decode as a daemon → application message with nothing after a `FATAL`.
+pub fn feed_server(input: &[u8], handshake: bool) {
+    block_on(async {
+        let (daemon_end, app_end) = UnixStream::pair().expect("socketpair");
+        let cx = Arc::new(Context {
+            info: &FUZZ,
+            options: DaemonOptions {
+                // Long enough never to fire: input ends with end-of-stream anyway.
+                handshake_timeout: Duration::from_secs(60),
+                ..DaemonOptions::default()
+            },
+            dispatch: Arc::new(FuzzService),
+            handle: DaemonHandle::new(),
+            calls: TaskTracker::new(),
+            tasks: TaskTracker::new(),
+            hard_stop: CancellationToken::new(),
+        });
+        let app = async {
+            let (mut read, mut write) = app_end.into_split();
+            let mut sent = Vec::with_capacity(input.len() + 128);
+            if handshake {
+                sent.extend_from_slice(&message::hello(&PeerIdentity::of(&FUZZ)));
+            }
+            sent.extend_from_slice(input);
+            let sending = async {
+                // The daemon may hang up before taking everything: that is a valid outcome.
+                let _ = write.write_all(&sent).await;
+                let _ = write.shutdown().await;
+            };
+            let mut answer = Vec::new();
+            let (_, read) = tokio::join!(sending, read.read_to_end(&mut answer));
+            // A reset connection still ends the exchange; what arrived before it is checked.
+            drop(read);
+            answer
+        };
+        let ((), answer) = tokio::join!(connection::serve(daemon_end, cx.clone()), app);
+        cx.calls.close();
+        cx.calls.wait().await;
+        cx.tasks.close();
+        cx.tasks.wait().await;
+        check_daemon_answer(&answer);
+    });
+}
+
+/// Checks that `bytes` is a sequence of whole, decodable daemon frames, `FATAL` only last.
+fn check_daemon_answer(mut bytes: &[u8]) {
+    let mut fatal_seen = false;
+    while !bytes.is_empty() {
+        assert!(!fatal_seen, "daemon sent frames after FATAL");
+        assert!(bytes.len() >= PREFIX_LEN, "daemon sent a partial prefix");
+        let len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        let body = bytes
+            .get(PREFIX_LEN..PREFIX_LEN + len)
+            .expect("daemon sent a partial frame");
+        match ToApp::decode(&Bytes::copy_from_slice(body)) {
+            Ok(ToApp::Fatal(_)) => fatal_seen = true,
+            Ok(_) => {}
+            Err(e) => panic!("daemon sent an undecodable frame: {e}"),
+        }
+        bytes = &bytes[PREFIX_LEN + len..];
+    }
+}
+
+/// Connects a client to a peer that sends `input` (after a valid `WELCOME` when `handshake`)
+/// and then closes, while the client calls a method and reads an event stream. Every outcome
+/// is fine except a panic or a hang: the call must end and the stream must finish.
+pub fn feed_client(input: &[u8], handshake: bool) {
+    block_on(async {
+        let (app_end, daemon_end) = UnixStream::pair().expect("socketpair");
+        let mut sent = Vec::with_capacity(input.len() + 32);
+        if handshake {
+            sent.extend_from_slice(&message::welcome());
+        }
+        sent.extend_from_slice(input);
+        let daemon = tokio::spawn(async move {
+            let (mut read, mut write) = daemon_end.into_split();
+            let sending = async {
+                let _ = write.write_all(&sent).await;
+                let _ = write.shutdown().await;
+            };
+            // Drains what the client sends so its writes never block.
+            let draining = async {
+                let _ = read.read_to_end(&mut Vec::new()).await;
+            };
+            tokio::join!(sending, draining);
+        });
+        let options = ClientOptions {
+            handshake_timeout: Duration::from_secs(60),
+            ..ClientOptions::default()
+        };
+        if let Ok(client) = Client::start(&FUZZ, app_end, PathBuf::from("fuzz"), options).await {
+            let mut events = client.subscribe::<(String, u64)>("tick");
+            let calls = futures::future::join(
+                client.call::<_, IgnoredAny, NoException>("echo", &("x",)),
+                client.call::<_, String, NoException>("echo", &("y",)),
+            );
+            let (_, _) = calls.await;
+            while events.next().await.is_some() {}
+        }
+        daemon.await.expect("fake daemon task");
+    });
+}

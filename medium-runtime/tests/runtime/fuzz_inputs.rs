@@ -1,0 +1,57 @@
+//! Replays inputs through the fuzz targets' entry points (`medium_runtime::fuzzing`), so the
+//! fuzzing harness itself is tested and every crashing input a fuzz run finds stays fixed.
+//! `(input, handshake)` pairs; see `fuzz/README.md`.
+
+use medium_runtime::fuzzing::{feed_client, feed_server};
+
+use crate::support::frame;
+
+/// Frames an application might send after its handshake: calls of every fuzz-service method,
+/// a subscribe, an unknown built-in, then garbage.
+fn busy_application() -> Vec<u8> {
+    let mut input = Vec::new();
+    for body in [
+        &b"\x92\x02\xa4tick"[..],
+        b"\x94\x01\x01\xa4echo\x91\xa2hi",
+        b"\x94\x01\x02\xa5later\x90",
+        b"\x94\x01\x03\xa4emit\x90",
+        b"\x94\x04\x04\xa4list\x90",
+        b"\x94\x01\x05\xa4echo\x91\x2a",
+        b"\x92\x03\xa4tick",
+        b"\xc1",
+    ] {
+        input.extend(frame(body));
+    }
+    input
+}
+
+#[test]
+fn daemon_side_survives_seed_inputs() {
+    feed_server(&[], false);
+    feed_server(&[], true);
+    feed_server(&busy_application(), true);
+    feed_server(&busy_application(), false);
+    feed_server(&[0xff, 0xff, 0xff, 0xff], true);
+    feed_server(&[0x00, 0xff, 0xff, 0xf0, 1, 2, 3], true);
+    feed_server(&frame(b"\x96\x00\xa6medium\x01\xa1a\xa1b\xa1c"), false);
+}
+
+#[test]
+fn client_side_survives_seed_inputs() {
+    feed_client(&[], false);
+    feed_client(&[], true);
+    let mut daemon = Vec::new();
+    for body in [
+        &b"\x93\x02\x01\xa1x"[..],
+        b"\x93\x05\xa4tick\x92\xa1a\x07",
+        b"\x92\x06\x05",
+        b"\x93\x05\xa4tick\x92\xa1b\x08",
+        b"\x94\x03\x02\xa4Oops\xa2no",
+        b"\x93\x07\x06\xa3bye",
+    ] {
+        daemon.extend(frame(body));
+    }
+    feed_client(&daemon, true);
+    feed_client(&daemon, false);
+    feed_client(&[0xff, 0xff, 0xff, 0xff], true);
+}
