@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{self, ClientOptions};
+use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::error::Error;
 use crate::event_stream::{EventError, EventStream};
 use crate::exception::{CallError, ExceptionSet};
@@ -98,6 +98,21 @@ impl Client {
     /// The socket this client is connected to.
     pub fn socket_path(&self) -> &Path {
         self.inner.socket_path()
+    }
+
+    /// Whether the connection has ended; see [`crate::Client::is_closed`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// A new connection to the same daemon; see [`crate::Client::reconnect`]. Blocks while it
+    /// retries.
+    pub fn reconnect(&self, policy: &ReconnectPolicy) -> Result<Client, Error> {
+        let inner = self.runtime.block_on(self.inner.reconnect(policy))?;
+        Ok(Client {
+            inner,
+            runtime: self.runtime.clone(),
+        })
     }
 
     /// The async client underneath, e.g. to hand to async code.

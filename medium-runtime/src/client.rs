@@ -58,6 +58,28 @@ impl Default for ClientOptions {
     }
 }
 
+/// How [`Client::reconnect`] retries while the daemon is not (yet) back. `Default`: 20 attempts,
+/// 50 ms after the first failure, doubling up to 1 s between attempts (about 15 s in all).
+#[derive(Debug, Clone)]
+pub struct ReconnectPolicy {
+    /// Connection attempts before giving up; 0 counts as 1.
+    pub attempts: u32,
+    /// Wait after the first failed attempt; it doubles after each further failure.
+    pub initial_delay: Duration,
+    /// Longest wait between two attempts.
+    pub max_delay: Duration,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            attempts: 20,
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
 /// A connection to a daemon. Cheap to clone; the connection closes when the last clone and the
 /// last `EventStream` are dropped, or on [`Client::close`].
 #[derive(Debug, Clone)]
@@ -68,6 +90,7 @@ pub struct Client {
 /// The shared connection state that calls and subscriptions use.
 #[derive(Debug)]
 pub(crate) struct Link {
+    info: &'static ProtocolInfo,
     path: PathBuf,
     options: ClientOptions,
     out: OutboxSender,
@@ -133,18 +156,23 @@ impl Client {
                     source,
                 },
             })?;
+        Client::start(info, stream, path, options).await
+    }
+
+    /// Runs the handshake on a connected stream and starts the connection's reader and writer.
+    pub(crate) async fn start(
+        info: &'static ProtocolInfo,
+        stream: UnixStream,
+        path: PathBuf,
+        options: ClientOptions,
+    ) -> Result<Client, Error> {
         let (read, mut write) = stream.into_split();
         let mut frames = FramedRead::new(read, FrameDecoder::new(options.max_frame_len));
-        let app = PeerIdentity {
-            namespace: info.namespace.to_owned(),
-            class: info.class.to_owned(),
-            fingerprint: info.fingerprint.to_owned(),
-        };
         handshake(
             &mut frames,
             &mut write,
             &path,
-            app,
+            PeerIdentity::of(info),
             options.handshake_timeout,
         )
         .await?;
@@ -167,6 +195,7 @@ impl Client {
         tokio::spawn(read_loop(frames, routes.clone(), closer.clone()).instrument(span));
         Ok(Client {
             link: Arc::new(Link {
+                info,
                 path,
                 options,
                 out,
@@ -273,6 +302,48 @@ impl Client {
     /// The socket this client is connected to.
     pub fn socket_path(&self) -> &Path {
         &self.link.path
+    }
+
+    /// Whether the connection has ended (daemon gone, daemon closed it, or [`Client::close`]):
+    /// calls then fail at once and event streams have ended. Time to [`Client::reconnect`].
+    pub fn is_closed(&self) -> bool {
+        self.link.routes().closed
+    }
+
+    /// Opens a new connection to the same socket, for the same protocol, with the same options,
+    /// e.g. after the daemon restarted. It runs the handshake again, so a daemon rebuilt from a
+    /// changed spec is reported as [`Error::HandshakeMismatch`] (not retried).
+    ///
+    /// While no daemon answers yet ([`Error::NotRunning`], a connection dropped during the
+    /// handshake, or another I/O error) it retries following `policy` and returns the last error
+    /// when the attempts run out. Other errors are returned at once.
+    ///
+    /// This client and its clones stay closed: calls that were pending on it have failed and its
+    /// event streams have ended. Use the returned client from now on and subscribe again there.
+    pub async fn reconnect(&self, policy: &ReconnectPolicy) -> Result<Client, Error> {
+        let options = ClientOptions {
+            socket_path: Some(self.link.path.clone()),
+            ..self.link.options.clone()
+        };
+        let mut delay = policy.initial_delay;
+        let mut attempts_left = policy.attempts.max(1);
+        loop {
+            attempts_left -= 1;
+            match Client::connect_with(self.link.info, options.clone()).await {
+                Ok(client) => return Ok(client),
+                Err(
+                    e @ (Error::NotRunning { .. }
+                    | Error::NotMedium { .. }
+                    | Error::Path { .. }
+                    | Error::Io(_)),
+                ) if attempts_left > 0 => {
+                    tracing::debug!(error = %e, ?delay, "daemon not back yet; retrying");
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(policy.max_delay);
+        }
     }
 
     /// Closes the connection now, for every clone: pending calls fail, event streams end.

@@ -13,6 +13,8 @@ mod error;
 mod event_stream;
 mod exception;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod listener;
 mod lossy;
@@ -24,7 +26,7 @@ mod reply;
 mod socket_path;
 
 pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
-pub use client::{Client, ClientOptions};
+pub use client::{Client, ClientOptions, ReconnectPolicy};
 pub use daemon::{Daemon, DaemonOptions};
 pub use dispatch::{Call, Dispatch};
 pub use error::{BoxError, Error, PeerIdentity};

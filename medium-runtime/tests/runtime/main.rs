@@ -3,9 +3,13 @@
 
 mod apps;
 mod calls;
+mod echo_process;
 mod errors;
 mod events;
+mod faults;
+mod fuzz_inputs;
 mod hostile;
 mod lifecycle;
+mod load;
 mod support;
 mod values;

@@ -106,6 +106,8 @@ impl Dispatch for TestService {
                 }
                 Ok(())
             }),
+            // Panics in `dispatch` itself, before any future exists.
+            "panic_in_dispatch" => panic!("dispatch bug"),
             "whoami" => handle(call, |call, (): ()| async move {
                 let creds = call.application().credentials();
                 Ok(Whoami {
