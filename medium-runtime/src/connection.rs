@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -64,7 +64,11 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
     };
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
-        let (read, mut write) = stream.into_split();
+        let (mut read, mut write) = stream.into_split();
+        if !peer_allowed(&cx.options, credentials.uid) {
+            refuse_peer(&mut read, &mut write, &credentials, &cx.options).await;
+            return;
+        }
         let mut frames = FramedRead::new(read, FrameDecoder::new(cx.options.max_frame_len));
         let shutdown = cx.handle.shared.shutdown.clone();
         let handshake = tokio::select! {
@@ -97,6 +101,38 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
     .instrument(span)
     .await;
 }
+
+fn peer_allowed(options: &DaemonOptions, uid: u32) -> bool {
+    options
+        .allowed_uids
+        .as_ref()
+        .is_none_or(|allowed| allowed.contains(&uid))
+}
+
+/// Tells a peer whose uid is not allowed so, before reading anything it sent.
+async fn refuse_peer(
+    read: &mut OwnedReadHalf,
+    write: &mut OwnedWriteHalf,
+    credentials: &PeerCredentials,
+    options: &DaemonOptions,
+) {
+    tracing::warn!("peer uid is not allowed; disconnecting");
+    let refusal = message::fatal(&ProtocolError::new(
+        ErrorCode::PeerNotAllowed,
+        format!("uid {} is not allowed to use this daemon", credentials.uid),
+    ));
+    let goodbye = async {
+        write.write_all(&refusal).await?;
+        write.shutdown().await?;
+        // Closing with the peer's hello unread would make its read fail with a reset before
+        // it sees the refusal: discard (a bounded amount of) its bytes until it hangs up.
+        tokio::io::copy(&mut read.take(REFUSED_DRAIN_LIMIT), &mut tokio::io::sink()).await
+    };
+    let _ = tokio::time::timeout(options.handshake_timeout, goodbye).await;
+}
+
+/// Most bytes read (and discarded) from a refused peer.
+const REFUSED_DRAIN_LIMIT: u64 = 64 * 1024;
 
 /// Reads the hello and answers it. `Err` carries why the connection is refused.
 async fn handshake(
@@ -154,8 +190,45 @@ fn fatal_for(e: &Error) -> Bytes {
     message::fatal(&ProtocolError::new(code, e.to_string()))
 }
 
+/// What one connection may have running at once: a number of calls, and a number of bytes of
+/// their frames (a running call keeps its frame alive through its arguments).
+struct CallBudget {
+    calls: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+    max_bytes: u32,
+}
+
+/// A running call's share of its connection's [`CallBudget`], returned when dropped.
+struct CallPermit {
+    _call: OwnedSemaphorePermit,
+    _bytes: OwnedSemaphorePermit,
+}
+
+impl CallBudget {
+    fn new(options: &DaemonOptions) -> CallBudget {
+        let max_bytes = u32::try_from(options.max_in_flight_bytes.max(1)).unwrap_or(u32::MAX);
+        CallBudget {
+            calls: Arc::new(Semaphore::new(options.max_in_flight_calls.max(1))),
+            bytes: Arc::new(Semaphore::new(max_bytes as usize)),
+            max_bytes,
+        }
+    }
+
+    /// Waits for room for a call whose frame has `frame_len` bytes. A frame larger than the
+    /// whole byte budget takes all of it, so it still runs, alone.
+    async fn acquire(&self, frame_len: usize) -> Option<CallPermit> {
+        let bytes = u32::try_from(frame_len)
+            .unwrap_or(u32::MAX)
+            .min(self.max_bytes);
+        Some(CallPermit {
+            _call: self.calls.clone().acquire_owned().await.ok()?,
+            _bytes: self.bytes.clone().acquire_many_owned(bytes).await.ok()?,
+        })
+    }
+}
+
 async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<Context<D>>) {
-    let in_flight = Arc::new(Semaphore::new(cx.options.max_in_flight_calls.max(1)));
+    let budget = CallBudget::new(&cx.options);
     let shutdown = cx.handle.shared.shutdown.clone();
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
@@ -168,9 +241,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
             () = shutdown.cancelled() => return,
             frame = next => frame,
         };
+        let mut frame_len = 0;
         let message = match frame {
             None => return,
-            Some(Ok(frame)) => ToDaemon::decode(&frame),
+            Some(Ok(frame)) => {
+                frame_len = frame.len();
+                ToDaemon::decode(&frame)
+            }
             Some(Err(Error::Io(e))) => {
                 tracing::debug!(error = %e, "read failed");
                 return;
@@ -187,9 +264,9 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 // At the limit, stop reading: further calls wait unread (back-pressure).
                 let permit = tokio::select! {
                     () = shutdown.cancelled() => return,
-                    permit = in_flight.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => return,
+                    permit = budget.acquire(frame_len) => match permit {
+                        Some(permit) => permit,
+                        None => return,
                     },
                 };
                 start_call(cx, peer, permit, id, method, args, builtin).await;
@@ -221,7 +298,7 @@ fn disconnect(peer: &Peer, error: &Error) {
 async fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
-    permit: OwnedSemaphorePermit,
+    permit: CallPermit,
     id: u64,
     method: String,
     args: Bytes,

@@ -30,12 +30,20 @@ pub struct DaemonOptions {
     pub event_queue_len: usize,
     /// Calls of one connection handled at once; further calls wait unread (default 256).
     pub max_in_flight_calls: usize,
+    /// Frame bytes of one connection's calls handled at once, each call counted by its frame
+    /// size (at most `max_frame_len`); further calls wait unread (default 64 MiB). Bounds what a
+    /// connection can make the daemon hold for calls still running (SECURITY.md).
+    pub max_in_flight_bytes: usize,
     /// Permission bits of the socket file (default 0o600).
     pub socket_mode: u32,
     /// How long shutdown waits for in-flight calls (default 5 s).
     pub grace_period: Duration,
     /// How long a new connection may take to complete its handshake (default 5 s).
     pub handshake_timeout: Duration,
+    /// When set, only peers whose uid (from `SO_PEERCRED`) is listed may connect; others get a
+    /// `FATAL` frame with code `PeerNotAllowed` before the handshake and are disconnected
+    /// (default `None`: anyone who can open the socket, see `socket_mode`).
+    pub allowed_uids: Option<Vec<u32>>,
 }
 
 impl Default for DaemonOptions {
@@ -44,9 +52,11 @@ impl Default for DaemonOptions {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             event_queue_len: 1024,
             max_in_flight_calls: 256,
+            max_in_flight_bytes: 64 << 20,
             socket_mode: 0o600,
             grace_period: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            allowed_uids: None,
         }
     }
 }

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     HandshakeMismatch,
     /// 9: the handshake asked for a wire-protocol version the daemon does not speak.
     UnsupportedVersion,
+    /// 10: the peer's uid is not in the daemon's allow-list (`DaemonOptions::allowed_uids`).
+    PeerNotAllowed,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -73,6 +75,7 @@ impl ErrorCode {
             ErrorCode::FrameTooLarge => 7,
             ErrorCode::HandshakeMismatch => 8,
             ErrorCode::UnsupportedVersion => 9,
+            ErrorCode::PeerNotAllowed => 10,
             ErrorCode::Other(code) => code,
         }
     }
@@ -89,6 +92,7 @@ impl ErrorCode {
             7 => ErrorCode::FrameTooLarge,
             8 => ErrorCode::HandshakeMismatch,
             9 => ErrorCode::UnsupportedVersion,
+            10 => ErrorCode::PeerNotAllowed,
             other => ErrorCode::Other(other),
         }
     }

@@ -11,5 +11,6 @@ mod fuzz_inputs;
 mod hostile;
 mod lifecycle;
 mod load;
+mod security;
 mod support;
 mod values;
