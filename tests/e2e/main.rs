@@ -3,8 +3,10 @@
 //! One test binary with modules (faster to link than one per file); [`support`] holds what
 //! every test needs: paths, a shared target dir, cargo invocations, unique package names.
 
+mod fingerprint_mismatch;
 mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
+mod student_daemon;
 mod support;
 mod sync_flow;

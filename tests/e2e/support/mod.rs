@@ -7,10 +7,14 @@
 
 mod cargo;
 mod cargo_medium;
+mod spawned;
+mod student_workspace;
 mod test_workspace;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;
+pub use spawned::Spawned;
+pub use student_workspace::StudentWorkspace;
 pub use test_workspace::TestWorkspace;
 
 use std::path::PathBuf;
