@@ -9,7 +9,7 @@ use crate::support::{TestWorkspace, run_ok, unique_name, valid_specs};
 
 #[test]
 fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
-    let mut workspace = TestWorkspace::new();
+    let mut workspace = TestWorkspace::new(&unique_name("codegen", "all-specs"));
     for path in valid_specs() {
         let text = std::fs::read_to_string(&path).expect("spec is readable");
         let file_name = path

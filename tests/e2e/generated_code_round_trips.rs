@@ -110,7 +110,7 @@ fn lists_models_and_binary_round_trip_through_generated_daemon_and_clients() {
         daemon: format!("{stem}-daemon"),
         app: format!("{stem}-check"),
     };
-    let mut workspace = TestWorkspace::new();
+    let mut workspace = TestWorkspace::new(&stem);
     workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(&spec, &names));
     let manifest = format!(
         "[package]\nname = \"{}\"\nversion.workspace = true\nedition.workspace = true\n\n\

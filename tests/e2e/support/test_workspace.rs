@@ -1,34 +1,36 @@
-//! [`TestWorkspace`]: a temporary Cargo workspace holding generated crates, with the root
-//! manifest `cargo medium new` would write (runtime by path, shared dependencies).
+//! [`TestWorkspace`]: a Cargo workspace holding generated crates, with the root manifest
+//! `cargo medium new` would write (runtime by path, shared dependencies).
+//!
+//! It lives at a fixed place under the shared target dir (`target/e2e/workspaces/<name>`) and
+//! files are only rewritten when their content changes, so a rerun rebuilds only what changed
+//! instead of every generated crate.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cargo_medium::codegen::GeneratedFile;
-use tempfile::TempDir;
 
-use super::{Cargo, checkout_root, runtime_path};
+use super::{Cargo, checkout_root, runtime_path, shared_target_dir};
 
-/// A workspace in a temp dir, removed on drop.
+/// A workspace under the shared target dir, named uniquely by its test.
 #[derive(Debug)]
 pub struct TestWorkspace {
-    dir: TempDir,
+    dir: PathBuf,
     members: Vec<String>,
     protocols: Vec<String>,
 }
 
 impl TestWorkspace {
-    pub fn new() -> TestWorkspace {
-        let dir = tempfile::Builder::new()
-            .prefix("medium-e2e-")
-            .tempdir()
-            .expect("temp dir can be created");
-        // Same versions as the checkout, so offline builds find every crate in the cache.
-        std::fs::copy(
-            checkout_root().join("Cargo.lock"),
-            dir.path().join("Cargo.lock"),
-        )
-        .expect("the checkout's Cargo.lock can be copied");
+    /// The workspace `name` (use [`super::unique_name`]); created when missing.
+    pub fn new(name: &str) -> TestWorkspace {
+        let dir = shared_target_dir().join("workspaces").join(name);
+        std::fs::create_dir_all(&dir).expect("workspace dir can be created");
+        let lock = dir.join("Cargo.lock");
+        if !lock.exists() {
+            // Same versions as the checkout, so offline builds find every crate in the cache.
+            std::fs::copy(checkout_root().join("Cargo.lock"), &lock)
+                .expect("the checkout's Cargo.lock can be copied");
+        }
         TestWorkspace {
             dir,
             members: Vec::new(),
@@ -37,7 +39,7 @@ impl TestWorkspace {
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// The member packages, in the order they were added.
@@ -51,7 +53,7 @@ impl TestWorkspace {
             let path = self.path().join(name).join(&file.path);
             let parent = path.parent().expect("generated paths have a parent");
             std::fs::create_dir_all(parent).expect("crate dir can be created");
-            std::fs::write(&path, &file.contents).expect("generated file can be written");
+            write_if_changed(&path, &file.contents);
         }
         self.members.push(name.to_owned());
     }
@@ -83,7 +85,17 @@ impl TestWorkspace {
             writeln!(manifest, "{protocol} = {{ path = \"{protocol}\" }}")
                 .expect("writing to a String");
         }
-        std::fs::write(self.path().join("Cargo.toml"), manifest).expect("manifest can be written");
+        write_if_changed(&self.path().join("Cargo.toml"), &manifest);
         Cargo::new(self.path())
     }
+}
+
+/// Writes `contents` unless the file already holds exactly that (keeping its mtime, which
+/// cargo's freshness check uses).
+fn write_if_changed(path: &Path, contents: &str) {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return;
+    }
+    std::fs::write(path, contents)
+        .unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
 }
