@@ -6,7 +6,8 @@
 //! emitters. The rules mirror rustfmt's `max_width` (100), `fn_call_width` (60) and
 //! `chain_width` (60) and `struct_lit_width` (18) heuristics.
 
-const MAX_WIDTH: usize = 100;
+/// rustfmt's `max_width`: the longest line, indentation included (newline excluded).
+pub(crate) const MAX_WIDTH: usize = 100;
 const FN_CALL_WIDTH: usize = 60;
 const CHAIN_WIDTH: usize = 60;
 const STRUCT_LIT_WIDTH: usize = 18;

@@ -7,7 +7,7 @@
 
 use super::Generator;
 use crate::check::Event;
-use crate::codegen::rust::layout::{call, pad, return_fits, signature};
+use crate::codegen::rust::layout::{MAX_WIDTH, call, pad, return_fits, signature};
 use crate::codegen::rust::names::{Named, field_names};
 
 impl Generator<'_> {
@@ -111,7 +111,7 @@ impl Generator<'_> {
         let background = format!(
             "        let background = async move {{ <S as {service}>::run(&service, events).await }};\n"
         );
-        if background.len() <= 101 {
+        if background.trim_end().len() <= MAX_WIDTH {
             out += &background;
         } else {
             out += &format!(
@@ -243,7 +243,7 @@ impl Generator<'_> {
 /// `{head} {ty}` on one line when it fits, else the type on the next line (rustfmt's layout).
 fn type_alias(head: &str, ty: &str) -> String {
     let one_line = format!("{head} {ty}\n");
-    if one_line.len() <= 101 {
+    if one_line.trim_end().len() <= MAX_WIDTH {
         one_line
     } else {
         format!("{head}\n{}{ty}\n", pad(1))
