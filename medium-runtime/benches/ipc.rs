@@ -155,7 +155,22 @@ fn run_bench(json: bool, full: bool, filters: &[String]) -> BenchResult<()> {
             println!("{}", result.json());
         }
     } else {
+        println!("{}", machine());
         print!("{}", report::table(&ordered));
     }
     Ok(())
+}
+
+/// The conditions of the run, for the table: figures only compare within one machine.
+fn machine() -> String {
+    let cpus = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let online = cpus.lines().filter(|l| l.starts_with("processor")).count();
+    let model = cpus
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim())
+        .to_owned();
+    let allowed = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("machine: {online} CPUs ({model}); this run may use {allowed} of them")
 }
