@@ -11,6 +11,9 @@ use crate::codegen::rust::layout::{call, signature};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
 
+/// The longest tuple serde can serialize.
+const MAX_SERDE_TUPLE: usize = 16;
+
 /// Which connection is being generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Flavor {
@@ -217,6 +220,34 @@ impl Generator<'_> {
             }
         }
         let items: Vec<String> = names.iter().map(|named| named.rust.clone()).collect();
-        out + &call(2, "let args = (", &items, ";", true)
+        if params.len() <= MAX_SERDE_TUPLE {
+            return out + &call(2, "let args = (", &items, ";", true);
+        }
+        // serde implements tuples up to 16 elements; a tuple struct encodes the same array.
+        let fields: Vec<String> = params
+            .iter()
+            .map(|param| {
+                if is_binary(&param.ty) {
+                    "&'a rt::serde_bytes::Bytes".to_owned()
+                } else {
+                    self.ty.borrowed(&param.ty).replace('&', "&'a ")
+                }
+            })
+            .collect();
+        let lifetime = if fields.iter().any(|field| field.contains("'a")) {
+            "<'a>"
+        } else {
+            ""
+        };
+        out += "        #[derive(rt::serde::Serialize)]\n";
+        out += "        #[serde(crate = \"::medium_runtime::serde\")]\n";
+        // rustfmt's layout of long tuple structs is not worth predicting for this rare shape.
+        out += "        #[rustfmt::skip]\n";
+        out += &format!("        struct Args{lifetime}(\n");
+        for field in &fields {
+            out += &format!("            {field},\n");
+        }
+        out += "        );\n";
+        out + &call(2, "let args = Args(", &items, ";", false)
     }
 }
