@@ -145,12 +145,15 @@ fn scaffolded_student_workspace_builds_clean_and_its_daemon_serves_two_apps() {
     );
     first.send_line("update s2 Cy");
     assert_eq!(first.wait_for_line("answer", is_answer), "update s2: ok");
-    for app in [&mut first, &mut second] {
-        assert_eq!(
-            app.wait_for_line("event", is_event),
-            "event student_added s2 Cy"
-        );
-    }
+    assert_eq!(
+        first.wait_for_line("event", is_event),
+        "event student_added s2 Cy"
+    );
+    assert_eq!(
+        second.wait_for_line("event", is_event),
+        "event student_added s2 Cy",
+        "the draft sent `.to` the first app reached the second"
+    );
 
     // The blocking client, from a plain `fn main`: a model and the typed exception.
     let mut blocking = Spawned::spawn(
