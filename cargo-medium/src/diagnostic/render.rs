@@ -30,12 +30,19 @@ pub(super) fn render_all(
     // annotate-snippets widens a tab to four columns on the source line but not under it, so
     // carets would drift left; a space is one byte like a tab, so every span stays valid.
     let source = source.replace('\t', " ");
+    let lines = LineStarts::new(&source);
     let mut out = String::new();
     for (index, diagnostic) in diagnostics.iter().enumerate() {
         if index > 0 {
             out.push_str("\n\n");
         }
-        out.push_str(&render_one(&renderer, source_name, &source, diagnostic));
+        out.push_str(&render_one(
+            &renderer,
+            source_name,
+            &source,
+            &lines,
+            diagnostic,
+        ));
     }
     if !out.is_empty() {
         out.push('\n');
@@ -43,21 +50,42 @@ pub(super) fn render_all(
     out
 }
 
-fn render_one(renderer: &Renderer, source_name: &str, source: &str, d: &Diagnostic) -> String {
-    let snippet = Snippet::source(source)
+fn render_one(
+    renderer: &Renderer,
+    source_name: &str,
+    source: &str,
+    lines: &LineStarts,
+    d: &Diagnostic,
+) -> String {
+    // Hand the renderer only the lines the labels touch: it scans all it is given, and a spec
+    // with many errors would otherwise be scanned whole once per error.
+    let spans = || {
+        std::iter::once(&d.primary.span)
+            .chain(d.secondary.iter().map(|label| &label.span))
+            .map(|span| clamp(span, source))
+    };
+    let low = spans().map(|span| span.start).min().unwrap_or(0);
+    let high = spans().map(|span| span.end).max().unwrap_or(0);
+    let first_line = lines.line_of(low);
+    let start = lines.start(first_line);
+    let end = lines.end(lines.line_of(high), source);
+    let shift = |span: &Span| {
+        let span = clamp(span, source);
+        span.start - start..span.end - start
+    };
+    let snippet = Snippet::source(&source[start..end])
         .origin(source_name)
-        .line_start(1)
+        .line_start(first_line + 1)
         .fold(true)
         .annotation(annotation(
             Level::Error,
-            source,
-            &d.primary.span,
+            shift(&d.primary.span),
             &d.primary.message,
         ))
         .annotations(
             d.secondary
                 .iter()
-                .map(|label| annotation(Level::Warning, source, &label.span, &label.message)),
+                .map(|label| annotation(Level::Warning, shift(&label.span), &label.message)),
         );
     let message = Level::Error
         .title(&d.message)
@@ -67,9 +95,38 @@ fn render_one(renderer: &Renderer, source_name: &str, source: &str, d: &Diagnost
     renderer.render(message).to_string()
 }
 
+/// Where each line of a source starts, to cut a diagnostic's lines out of it.
+#[derive(Debug)]
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(source: &str) -> Self {
+        LineStarts(
+            std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        )
+    }
+
+    /// The index of the line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        // The first line starts at 0, so at least one start is <= offset.
+        self.0.partition_point(|&start| start <= offset) - 1
+    }
+
+    fn start(&self, line: usize) -> usize {
+        self.0[line]
+    }
+
+    /// The byte after the line's line break (or the end of the source).
+    fn end(&self, line: usize, source: &str) -> usize {
+        self.0.get(line + 1).copied().unwrap_or(source.len())
+    }
+}
+
 /// An underline at `span`, with `label` under it unless empty.
-fn annotation<'a>(level: Level, source: &str, span: &Span, label: &'a str) -> Annotation<'a> {
-    let annotation = level.span(clamp(span, source));
+fn annotation(level: Level, span: Span, label: &str) -> Annotation<'_> {
+    let annotation = level.span(span);
     if label.is_empty() {
         annotation
     } else {

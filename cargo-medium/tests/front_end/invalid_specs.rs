@@ -56,3 +56,22 @@ fn grammar_md_lists_every_error_code_with_its_description() {
         assert!(grammar.contains(&row), "GRAMMAR.md lacks the row `{row}`");
     }
 }
+
+#[test]
+fn hundreds_of_errors_are_all_reported_each_at_its_own_line() {
+    use std::fmt::Write as _;
+    let mut text = String::from("namespace com.example.many\nclass Many\n");
+    for i in 0..600 {
+        let _ = writeln!(text, "method m{i}(x: unit8)");
+    }
+    let start = std::time::Instant::now();
+    let diagnostics = check_source("many.lmspc", &text).expect_err("600 unknown types");
+    let rendered = diagnostics.render(false);
+    let elapsed = start.elapsed();
+    assert_eq!(diagnostics.len(), 600);
+    assert_eq!(rendered.matches("error[E0003]").count(), 600);
+    assert!(rendered.contains("--> many.lmspc:602:16\n"));
+    assert!(rendered.contains("602 | method m599(x: unit8)\n"));
+    // Rendering scans only each error's own lines; whole-file scans would be quadratic.
+    assert!(elapsed.as_secs() < 5, "took {elapsed:?}");
+}
