@@ -71,7 +71,10 @@ mod tests {
     fn missing_file_names_the_path() {
         let err = SpecFile::read(Path::new("/nonexistent/x.lmspc")).unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with("could not read spec `/nonexistent/x.lmspc`: "), "{message}");
+        assert!(
+            message.starts_with("could not read spec `/nonexistent/x.lmspc`: "),
+            "{message}"
+        );
     }
 
     #[test]
@@ -80,6 +83,9 @@ mod tests {
         let path = dir.path().join("bad.lmspc");
         std::fs::write(&path, b"namespace a\xff").unwrap();
         let err = SpecFile::read(&path).unwrap_err();
-        assert!(matches!(err, SpecFileError::NotUtf8 { offset: 11, .. }), "{err:?}");
+        assert!(
+            matches!(err, SpecFileError::NotUtf8 { offset: 11, .. }),
+            "{err:?}"
+        );
     }
 }
