@@ -7,6 +7,7 @@
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
+pub mod diff;
 pub mod manifest;
 pub mod scaffold;
 pub mod shell;

@@ -64,6 +64,13 @@ impl CheckedSpec {
     }
 }
 
+impl Type {
+    /// The type in spec syntax: `**uint8`, `Student`.
+    pub fn spec_text(&self) -> String {
+        TypeText(self).to_string()
+    }
+}
+
 /// A type in spec syntax: `**uint8`.
 struct TypeText<'a>(&'a Type);
 
