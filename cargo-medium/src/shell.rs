@@ -1,7 +1,7 @@
 //! Cargo-style terminal output: status lines (`     Created …`) and `error:`/`warning:` messages
 //! on stderr, with verbosity and colour choices applied in one place.
 //!
-//! Every command prints through a [`Shell`]; nothing else in the crate writes to stderr.
+//! Every command prints through a [`Shell`]; nothing else in the crate writes to stderr or stdout.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -85,6 +85,13 @@ impl Shell {
     pub fn print_raw(&mut self, text: &str) {
         // A closed stderr leaves nowhere to report the failure, so it is ignored, as cargo does.
         let _ = self.stderr.write_all(text.as_bytes());
+    }
+
+    /// A command's product (a report the user may pipe or redirect) on stdout, uncoloured and
+    /// shown even with `-q`, as `cargo tree` prints its tree.
+    pub fn out(&mut self, text: &str) {
+        // A closed stdout (`| head`) is the reader's choice, not an error.
+        let _ = std::io::stdout().write_all(text.as_bytes());
     }
 
     fn print_line(&mut self, label: &str, style: Style, justified: bool, message: impl Display) {

@@ -82,9 +82,18 @@ impl ItemChange {
 /// One difference inside a model, method or event. Types are in spec syntax (`*Student`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
-    Added { name: String, ty: String },
-    Removed { name: String, ty: String },
-    Retyped { name: String, ty: Changed<String> },
+    Added {
+        name: String,
+        ty: String,
+    },
+    Removed {
+        name: String,
+        ty: String,
+    },
+    Retyped {
+        name: String,
+        ty: Changed<String>,
+    },
     /// The members both versions share are in another order: values are encoded by position,
     /// so this breaks the wire format as surely as a type change.
     Reordered(Changed<Vec<String>>),

@@ -23,7 +23,10 @@ fn diff_after(from: &str, to: &str) -> SpecDiff {
 /// The report without its last (fingerprint) line.
 fn report_body(diff: &SpecDiff) -> String {
     let text = diff.to_string();
-    let body = text.trim_end().rsplit_once('\n').map_or("", |(body, _)| body);
+    let body = text
+        .trim_end()
+        .rsplit_once('\n')
+        .map_or("", |(body, _)| body);
     format!("{body}\n")
 }
 

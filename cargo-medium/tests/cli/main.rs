@@ -2,6 +2,7 @@
 //! the exit code. One test binary; one module per command.
 
 mod check;
+mod diff;
 mod global;
 mod new;
 mod sync;

@@ -79,6 +79,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Check specs and report every error
     Check(CheckArgs),
+    /// Show how a spec's protocol changed between two versions of it
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +127,17 @@ pub struct CheckArgs {
     /// Spec files to check
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old version of the spec
+    pub old: PathBuf,
+    /// The new version of the spec
+    pub new: PathBuf,
+    /// Exit with 1 when the protocols differ (as `git diff --exit-code`), 0 when they do not
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[cfg(test)]

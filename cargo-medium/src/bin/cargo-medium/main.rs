@@ -17,6 +17,8 @@ use crate::cli::Cli;
 const FAILURE: u8 = 101;
 /// Exit code for a command line that could not be parsed.
 const USAGE: u8 = 1;
+/// Exit code of `diff --exit-code` when the specs differ, as git's.
+const DIFFERENT: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(args_without_subcommand_name(std::env::args_os())) {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let mut shell = Shell::new(cli.global.verbosity(), cli.global.color.into());
     match commands::run(&cli, &mut shell) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<commands::ProtocolsDiffer>() => ExitCode::from(DIFFERENT),
         Err(err) => {
             if !err.is::<commands::AlreadyReported>() {
                 shell.error(format!("{err:#}"));

@@ -2,6 +2,7 @@
 //! through the [`Shell`].
 
 mod check;
+mod diff;
 mod new;
 mod report;
 mod sync;
@@ -16,10 +17,17 @@ use crate::cli::{Cli, Command};
 #[error("errors were already reported")]
 pub struct AlreadyReported;
 
+/// Returned by `diff --exit-code` when the specs differ: not a failure, so `main` exits with 1
+/// (as `git diff --exit-code`) instead of 101.
+#[derive(Debug, thiserror::Error)]
+#[error("the protocols differ")]
+pub struct ProtocolsDiffer;
+
 pub fn run(cli: &Cli, shell: &mut Shell) -> anyhow::Result<()> {
     match &cli.command {
         Command::New(args) => new::run(args, &cli.global, shell),
         Command::Sync(args) => sync::run(args, &cli.global, shell),
         Command::Check(args) => check::run(args, shell),
+        Command::Diff(args) => diff::run(args, shell),
     }
 }
