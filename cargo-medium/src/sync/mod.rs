@@ -10,6 +10,7 @@
 //! files without it are left alone.
 
 mod file_change;
+mod recorded_spec;
 mod server_methods;
 mod sync_error;
 mod sync_plan;

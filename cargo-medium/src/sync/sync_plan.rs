@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::recorded_spec::recorded_spec;
 use super::server_methods::server_methods;
 use super::{FileChange, SyncError};
 use crate::check::CheckedSpec;
 use crate::codegen::{self, CrateNames, GeneratedFile};
+use crate::diff::SpecDiff;
 use crate::manifest::{ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace};
 use crate::spec_file::SpecFile;
 use crate::writer::{WriteError, Writer};
@@ -26,6 +28,9 @@ pub struct CrateSync {
     /// Server methods the spec gained since the crate was last generated: the daemon must now
     /// implement them.
     pub added_methods: Vec<String>,
+    /// How the protocol changed since the crate was last generated, when it did and the crate
+    /// records the spec it was generated from.
+    pub spec_diff: Option<SpecDiff>,
 }
 
 /// A planned `cargo medium sync`.
@@ -75,7 +80,7 @@ impl SyncPlan {
                 &[(&entry.protocol, manifest)],
                 runtime,
             )?);
-            crates.push(compare(&workspace.root, entry, &spec.class, &files)?);
+            crates.push(compare(&workspace.root, entry, spec, &files)?);
         }
         let manifest_update =
             workspace.manifest_update(requirements.iter().zip(crates.iter().map(|c| &c.entry)))?;
@@ -127,7 +132,7 @@ fn crate_names(entry: &ProtocolEntry, spec: &CheckedSpec) -> CrateNames {
 fn compare(
     root: &Path,
     entry: ProtocolEntry,
-    class: &str,
+    spec: &CheckedSpec,
     files: &[GeneratedFile],
 ) -> Result<CrateSync, SyncError> {
     let dir = entry.protocol_dir(root);
@@ -170,17 +175,23 @@ fn compare(
         .filter(|file| is_rust(&file.path))
         .map(|file| file.contents.as_str());
     let old_sources = old_sources.iter().map(String::as_str);
-    let added_methods = match (
-        server_methods(old_sources, class),
-        server_methods(new_sources, class),
-    ) {
-        (Some(old), Some(new)) => new.difference(&old).cloned().collect(),
-        _ => Vec::new(),
+    let spec_diff = recorded_spec(old_sources.clone(), &entry.spec)
+        .map(|old| SpecDiff::between(&old, spec))
+        .filter(|diff| !diff.is_empty());
+    // Crates generated before they recorded their spec still name their new methods, read
+    // from the old and new server traits.
+    let added_methods = match (&spec_diff, server_methods(old_sources, &spec.class)) {
+        (Some(diff), _) => diff.added_methods().map(str::to_owned).collect(),
+        (None, Some(old)) => server_methods(new_sources, &spec.class)
+            .map(|new| new.difference(&old).cloned().collect())
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
     };
     Ok(CrateSync {
         entry,
         changes,
         added_methods,
+        spec_diff,
     })
 }
 

@@ -104,3 +104,37 @@ fn missing_spec_is_named_and_fails() {
             "error: could not read spec `absent.lmspc`: ",
         ));
 }
+
+#[test]
+fn sync_and_sync_check_print_what_changed_since_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_medium(dir.path())
+        .arg("new")
+        .arg(example_spec())
+        .args(["ws", "--vcs", "none"])
+        .assert()
+        .success();
+    let root = dir.path().join("ws");
+    let spec = root.join("student.lmspc");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("photo: binary\n", "")).unwrap();
+    let report = "     Changed student.lmspc since student-system-protocol was last generated:\n\
+                  \x20            ~ model Student\n\
+                  \x20                - field photo: binary\n\
+                  \x20            fingerprint ";
+    for args in [&["sync", "--check"][..], &["sync"]] {
+        cargo_medium(&root)
+            .args(args)
+            .assert()
+            .stderr(predicate::str::contains(report))
+            .stderr(predicate::str::contains(
+                ": rebuild the daemon and every app together\n",
+            ));
+    }
+    // Once synced, the crate records the new spec: nothing is reported any more.
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr("       Fresh student-system-protocol\n");
+}

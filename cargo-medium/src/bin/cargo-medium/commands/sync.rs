@@ -3,7 +3,7 @@
 use anyhow::Context;
 use cargo_medium::manifest::{RuntimeSource, Workspace};
 use cargo_medium::shell::{Shell, Verbosity};
-use cargo_medium::sync::{SyncError, SyncPlan};
+use cargo_medium::sync::{CrateSync, SyncError, SyncPlan};
 use cargo_medium::writer::{WriteMode, Writer};
 
 use super::AlreadyReported;
@@ -42,6 +42,9 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         for path in stale {
             shell.print_raw(&format!("    {}\n", shown_path(path, &cwd)));
         }
+        for krate in &plan.crates {
+            spec_changes(shell, krate);
+        }
         shell.note("run `cargo medium sync` to update them");
         return Err(AlreadyReported.into());
     }
@@ -66,6 +69,7 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
                 shell.status(change.verb(), shown_path(change.path(), &cwd));
             }
         }
+        spec_changes(shell, krate);
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
         for method in &krate.added_methods {
             shell.note(format!(
@@ -81,4 +85,24 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         report::dry_run_done(shell);
     }
     Ok(())
+}
+
+/// What changed in the protocol since the crate was last generated, if it did.
+fn spec_changes(shell: &mut Shell, krate: &CrateSync) {
+    let Some(diff) = &krate.spec_diff else {
+        return;
+    };
+    shell.status(
+        "Changed",
+        format!(
+            "{} since {} was last generated:",
+            krate.entry.spec, krate.entry.protocol
+        ),
+    );
+    if shell.verbosity() > Verbosity::Quiet {
+        // Indented under the status line's message, as a continuation of it.
+        for line in diff.to_string().lines() {
+            shell.print_raw(&format!("{:13}{line}\n", ""));
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Layout of the crate (root items are re-exported from private modules, so helper code never
 //! shares a scope with models that shadow prelude names):
-//! `lib.rs` (docs, `PROTOCOL`, `FINGERPRINT`), `models.rs`, `exceptions.rs`, `client.rs`,
+//! `lib.rs` (docs, `PROTOCOL`, `FINGERPRINT`, `SPEC`), `models.rs`, `exceptions.rs`, `client.rs`,
 //! `server.rs`, `dispatch.rs` (private), `events.rs` and `blocking.rs` (public modules).
 
 mod client;
@@ -147,6 +147,12 @@ impl<'a> Generator<'a> {
             "pub const FINGERPRINT: &str = \"{}\";\n\n",
             spec.fingerprint()
         );
+        out += "/// The canonical spec this crate was generated from (no comments, items sorted): what\n";
+        out += "/// `cargo medium sync` compares a changed spec with to report what changed.\n";
+        out += &format!(
+            "pub const SPEC: &str = {};\n\n",
+            raw_string(&spec.canonical())
+        );
         out +=
             "/// The protocol's identity: what the handshake sends and where the socket lives.\n";
         out += "pub const PROTOCOL: ::medium_runtime::ProtocolInfo = ::medium_runtime::ProtocolInfo {\n";
@@ -159,5 +165,28 @@ impl<'a> Generator<'a> {
         }
         out += "};\n";
         out
+    }
+}
+
+/// `text` as a raw string literal, with one `#` more than any `"#…` run inside it needs.
+fn raw_string(text: &str) -> String {
+    let longest_run = text
+        .split('"')
+        .skip(1)
+        .map(|after| after.len() - after.trim_start_matches('#').len())
+        .max()
+        .unwrap_or(0);
+    let hashes = "#".repeat(longest_run + 1);
+    format!("r{hashes}\"{text}\"{hashes}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_string;
+
+    #[test]
+    fn raw_strings_outnumber_the_hashes_after_any_quote() {
+        assert_eq!(raw_string("a\nb"), "r#\"a\nb\"#");
+        assert_eq!(raw_string("socket /x\"##y"), "r###\"socket /x\"##y\"###");
     }
 }
