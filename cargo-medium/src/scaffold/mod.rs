@@ -4,13 +4,16 @@
 //! Planning reads the destination but writes nothing, so a plan that fails (a non-empty
 //! directory, a spec already recorded) leaves the disk untouched. The protocol crate is
 //! generated; the daemon and app crates are the user's from the moment they are written, and
-//! only `new` ever writes them.
+//! only `new` ever writes them — with `--systemd`, a socket-activated unit pair in the daemon
+//! crate's `systemd/` folder too, which is why `sync` never touches them either.
 
 mod crate_files;
 mod scaffold_error;
 mod scaffold_plan;
+mod systemd_units;
 mod workspace_templates;
 
 pub use crate_files::{CrateFiles, Ownership};
 pub use scaffold_error::ScaffoldError;
 pub use scaffold_plan::{Destination, NewOptions, Scaffold};
+pub use systemd_units::{SystemdUnits, UNIT_DIR};

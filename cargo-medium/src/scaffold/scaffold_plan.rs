@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use heck::ToKebabCase;
 
+use super::systemd_units::SystemdUnits;
 use super::workspace_templates::{WorkspaceContext, WorkspaceTemplates};
 use super::{CrateFiles, Ownership, ScaffoldError};
 use crate::check::CheckedSpec;
@@ -21,6 +22,8 @@ pub struct NewOptions {
     pub name: Option<String>,
     /// False with `--no-app`.
     pub with_app: bool,
+    /// `--systemd`: the daemon crate also gets a socket-activated user unit pair.
+    pub systemd: bool,
     pub runtime: RuntimeSource,
 }
 
@@ -47,6 +50,8 @@ pub struct Scaffold {
     root_files: Vec<GeneratedFile>,
     /// For an existing workspace: its patched manifest.
     manifest_update: Option<ManifestUpdate>,
+    /// Whether the daemon crate includes systemd units.
+    systemd: bool,
 }
 
 impl Scaffold {
@@ -111,7 +116,13 @@ impl Scaffold {
             source_name: spec_path.clone(),
             ..spec.clone()
         };
-        let crates = crates_of(&spec, &names, options.with_app);
+        let mut crates = crates_of(&spec, &names, options.with_app);
+        if options.systemd {
+            let units = SystemdUnits::new()?.render(&spec, &names.daemon)?;
+            if let Some(daemon) = crates.iter_mut().find(|c| c.name == names.daemon) {
+                daemon.files.extend(units);
+            }
+        }
         let manifests: Vec<(&str, &str)> = crates
             .iter()
             .map(|krate| (krate.name.as_str(), krate.manifest()))
@@ -127,7 +138,8 @@ impl Scaffold {
         let new_workspace = workspace.is_none();
         let (root_files, manifest_update) = match workspace {
             None => {
-                let mut files = render_workspace_files(&spec, &base, &entry, &requirements)?;
+                let mut files =
+                    render_workspace_files(&spec, &base, &entry, &requirements, options.systemd)?;
                 // A spec named like another root file (`README.md`) or a crate would replace it.
                 let taken = |path: &Path| {
                     files.iter().any(|file| file.path == path)
@@ -152,6 +164,7 @@ impl Scaffold {
             crates,
             root_files,
             manifest_update,
+            systemd: options.systemd,
         })
     }
 
@@ -171,6 +184,13 @@ impl Scaffold {
 
     pub fn crates(&self) -> &[CrateFiles] {
         &self.crates
+    }
+
+    /// Whether `--systemd` added a unit pair to the daemon crate's [`UNIT_DIR`].
+    ///
+    /// [`UNIT_DIR`]: super::UNIT_DIR
+    pub fn has_systemd_units(&self) -> bool {
+        self.systemd
     }
 
     pub fn manifest_update(&self) -> Option<&ManifestUpdate> {
@@ -257,6 +277,7 @@ fn render_workspace_files(
     base: &str,
     entry: &ProtocolEntry,
     requirements: &Requirements,
+    systemd: bool,
 ) -> Result<Vec<GeneratedFile>, ScaffoldError> {
     let context = WorkspaceContext {
         name: base,
@@ -267,6 +288,7 @@ fn render_workspace_files(
         protocol: &entry.protocol,
         daemon: entry.daemon.as_deref().unwrap_or_default(),
         app: entry.app.as_deref(),
+        systemd,
     };
     let mut files = Vec::new();
     for (path, mut contents) in WorkspaceTemplates::new()?.render(&context)? {

@@ -36,6 +36,8 @@ pub struct WorkspaceContext<'a> {
     pub protocol: &'a str,
     pub daemon: &'a str,
     pub app: Option<&'a str>,
+    /// Whether the daemon crate has systemd units (`new --systemd`).
+    pub systemd: bool,
 }
 
 /// The embedded workspace templates, with undefined variables treated as errors.
@@ -70,9 +72,10 @@ impl WorkspaceTemplates {
             protocol,
             daemon,
             app,
+            systemd,
         } = *context;
         let values: Value =
-            context! { name, spec, class, namespace, socket, protocol, daemon, app };
+            context! { name, spec, class, namespace, socket, protocol, daemon, app, systemd };
         TEMPLATES
             .iter()
             .map(|&(name, file, _)| Ok((file, self.env.get_template(name)?.render(&values)?)))
@@ -94,6 +97,7 @@ mod tests {
             protocol: "student-system-protocol",
             daemon: "student-system-daemon",
             app,
+            systemd: false,
         }
     }
 
@@ -140,6 +144,28 @@ mod tests {
             "{readme}"
         );
         assert!(!readme.contains("XDG_RUNTIME_DIR"), "{readme}");
+    }
+
+    #[test]
+    fn readme_tells_how_to_install_systemd_units_only_when_there_are_some() {
+        let context = WorkspaceContext {
+            systemd: true,
+            ..context(None)
+        };
+        let files = WorkspaceTemplates::new().unwrap().render(&context).unwrap();
+        let (_, readme) = files.iter().find(|(file, _)| *file == "README.md").unwrap();
+        assert!(
+            readme.contains(
+                "systemctl --user enable --now \"$PWD/student-system-daemon/systemd/student-system-daemon.socket\"\n"
+            ),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("listens at `%t/com.example.student/socket`"),
+            "{readme}"
+        );
+        assert!(readme.ends_with("out of date with the spec.\n"), "{readme}");
+        assert!(!self::readme(None).contains("systemctl"));
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub struct NewArgs {
     /// Do not create the example app crate
     #[arg(long)]
     pub no_app: bool,
+    /// Also write a systemd user socket and service unit for the daemon (socket activation)
+    #[arg(long)]
+    pub systemd: bool,
     /// Initialize a new repository for the given version control system
     #[arg(long, value_enum, default_value = "git")]
     pub vcs: Vcs,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use cargo_medium::manifest::{RuntimeSource, Workspace};
-use cargo_medium::scaffold::{Destination, NewOptions, Ownership, Scaffold};
+use cargo_medium::scaffold::{Destination, NewOptions, Ownership, Scaffold, UNIT_DIR};
 use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
@@ -47,6 +47,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     let options = NewOptions {
         name: args.name.clone(),
         with_app: !args.no_app,
+        systemd: args.systemd,
         runtime,
     };
     let scaffold = Scaffold::plan(&spec_file, &spec, destination, &options)?;
@@ -112,4 +113,12 @@ fn next_steps(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path) {
         steps += &format!(", then run the app in another terminal with `cargo run -p {app}`");
     }
     shell.note(steps);
+    if scaffold.has_systemd_units() {
+        shell.note(format!(
+            "to run it under systemd instead, `cargo install --path {daemon}`, then \
+             `systemctl --user link` the service and `systemctl --user enable --now` the socket \
+             in `{}`",
+            shown_path(&scaffold.root().join(daemon).join(UNIT_DIR), cwd)
+        ));
+    }
 }
