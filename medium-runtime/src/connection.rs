@@ -206,11 +206,16 @@ struct CallPermit {
 
 impl CallBudget {
     fn new(options: &DaemonOptions) -> CallBudget {
-        let max_bytes = u32::try_from(options.max_in_flight_bytes.max(1)).unwrap_or(u32::MAX);
+        // Permits are taken as a u32 and a semaphore holds at most MAX_PERMITS.
+        let max_bytes = options
+            .max_in_flight_bytes
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         CallBudget {
-            calls: Arc::new(Semaphore::new(options.max_in_flight_calls.max(1))),
-            bytes: Arc::new(Semaphore::new(max_bytes as usize)),
-            max_bytes,
+            calls: Arc::new(Semaphore::new(
+                options.max_in_flight_calls.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            bytes: Arc::new(Semaphore::new(max_bytes)),
+            max_bytes: u32::try_from(max_bytes).unwrap_or(u32::MAX),
         }
     }
 
