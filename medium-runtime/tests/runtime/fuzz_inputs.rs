@@ -7,7 +7,8 @@ use medium_runtime::fuzzing::{feed_client, feed_server};
 use crate::support::frame;
 
 /// Frames an application might send after its handshake: calls of every fuzz-service method,
-/// a subscribe, an unknown built-in, then garbage.
+/// a subscribe, an unknown built-in, then garbage. Found by the harness: the reply of the
+/// `later` call, still running when the garbage arrived, used to go out after the `FATAL`.
 fn busy_application() -> Vec<u8> {
     let mut input = Vec::new();
     for body in [
