@@ -1,10 +1,13 @@
 //! Front-end tests through the public API: every broken spec in `tests/specs/invalid/` against
 //! its reviewed diagnostic snapshot, every valid spec through parse and check, and the
-//! fingerprint's sensitivity.
+//! fingerprint's sensitivity; property tests on random valid specs.
 
 mod fingerprint;
 mod fuzz_regressions;
 mod invalid_specs;
+mod properties;
+#[path = "../shared/spec_strategy.rs"]
+mod spec_strategy;
 mod valid_specs;
 
 use std::path::{Path, PathBuf};
