@@ -22,7 +22,9 @@ pub enum WriteMode {
 /// A disk operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("could not {action} `{}`: {source}", path.display())]
+    // The cause is the error's `source`, not part of its message: the binary prints the
+    // chain (`{:#}`), which would otherwise show the OS error twice.
+    #[error("could not {action} `{}`", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
