@@ -6,6 +6,7 @@ mod diff;
 mod global;
 mod new;
 mod sync;
+mod sync_faults;
 mod systemd;
 
 use std::path::{Path, PathBuf};

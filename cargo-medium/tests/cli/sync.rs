@@ -8,10 +8,10 @@ use predicates::prelude::*;
 use crate::{cargo_medium, example_spec};
 
 /// A method the example spec does not have, to make its protocol crate stale.
-const NEW_METHOD: &str = "method count_students(): uint32\n";
+pub(crate) const NEW_METHOD: &str = "method count_students(): uint32\n";
 
 /// A workspace made by `new` from the example spec, and its root.
-fn scaffolded() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn scaffolded() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     cargo_medium(dir.path())
         .arg("new")
@@ -23,14 +23,14 @@ fn scaffolded() -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut contents = fs::read_to_string(path).unwrap();
     contents.push_str(text);
     fs::write(path, contents).unwrap();
 }
 
 /// Every file of a crate with its contents, sorted by path.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
