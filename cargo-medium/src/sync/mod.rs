@@ -11,7 +11,6 @@
 
 mod file_change;
 mod recorded_spec;
-mod server_methods;
 mod sync_error;
 mod sync_plan;
 

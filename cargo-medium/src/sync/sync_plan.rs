@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use super::recorded_spec::recorded_spec;
-use super::server_methods::server_methods;
 use super::{FileChange, SyncError};
 use crate::check::CheckedSpec;
 use crate::codegen::{self, CrateNames, GeneratedFile};
@@ -25,9 +24,6 @@ pub struct CrateSync {
     /// Changed or missing files in generation order, then obsolete ones; empty when the crate
     /// is fresh.
     pub changes: Vec<FileChange>,
-    /// Server methods the spec gained since the crate was last generated: the daemon must now
-    /// implement them.
-    pub added_methods: Vec<String>,
     /// How the protocol changed since the crate was last generated, when it did and the crate
     /// records the spec it was generated from.
     pub spec_diff: Option<SpecDiff>,
@@ -39,6 +35,14 @@ pub struct SyncPlan {
     pub crates: Vec<CrateSync>,
     /// Members, dependencies or records the workspace manifest lacks.
     pub manifest_update: Option<ManifestUpdate>,
+}
+
+impl CrateSync {
+    /// Methods the spec gained since the crate was last generated: the daemon must now
+    /// implement them.
+    pub fn added_methods(&self) -> impl Iterator<Item = &str> {
+        self.spec_diff.iter().flat_map(SpecDiff::added_methods)
+    }
 }
 
 impl SyncPlan {
@@ -137,8 +141,8 @@ fn compare(
 ) -> Result<CrateSync, SyncError> {
     let dir = entry.protocol_dir(root);
     let mut changes = Vec::new();
-    // The Rust sources as they are on disk, changed or not: the trait may live in a file that
-    // did not change.
+    // The Rust sources as they are on disk, changed or not: one of them records the spec the
+    // crate was generated from.
     let mut old_sources = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
@@ -170,27 +174,12 @@ fn compare(
         }
         changes.push(FileChange::Remove { path });
     }
-    let new_sources = files
-        .iter()
-        .filter(|file| is_rust(&file.path))
-        .map(|file| file.contents.as_str());
-    let old_sources = old_sources.iter().map(String::as_str);
-    let spec_diff = recorded_spec(old_sources.clone(), &entry.spec)
+    let spec_diff = recorded_spec(old_sources.iter().map(String::as_str), &entry.spec)
         .map(|old| SpecDiff::between(&old, spec))
         .filter(|diff| !diff.is_empty());
-    // Crates generated before they recorded their spec still name their new methods, read
-    // from the old and new server traits.
-    let added_methods = match (&spec_diff, server_methods(old_sources, &spec.class)) {
-        (Some(diff), _) => diff.added_methods().map(str::to_owned).collect(),
-        (None, Some(old)) => server_methods(new_sources, &spec.class)
-            .map(|new| new.difference(&old).cloned().collect())
-            .unwrap_or_default(),
-        (None, None) => Vec::new(),
-    };
     Ok(CrateSync {
         entry,
         changes,
-        added_methods,
         spec_diff,
     })
 }

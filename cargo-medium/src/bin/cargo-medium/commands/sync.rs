@@ -71,7 +71,7 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         }
         spec_changes(shell, krate);
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
-        for method in &krate.added_methods {
+        for method in krate.added_methods() {
             shell.note(format!(
                 "`{method}` was added to {}: implement it in `{daemon}`",
                 krate.entry.spec
