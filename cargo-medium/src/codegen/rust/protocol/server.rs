@@ -225,11 +225,15 @@ impl Generator<'_> {
             "pub struct {context} {{\n    application: rt::Application,\n    events: {events},\n}}\n\n"
         );
         out += &format!("impl {context} {{\n");
-        out += "    pub(crate) fn from_call(call: &rt::Call) -> Self {\n";
-        out += "        Self {\n            application: call.application().clone(),\n";
-        out += &format!(
-            "            events: {events} {{\n                handle: call.daemon().clone(),\n            }},\n        }}\n    }}\n\n"
-        );
+        // Only method dispatch builds a context: without methods the constructor would be dead
+        // code, which `-D warnings` refuses.
+        if !self.spec.methods.is_empty() {
+            out += "    pub(crate) fn from_call(call: &rt::Call) -> Self {\n";
+            out += "        Self {\n            application: call.application().clone(),\n";
+            out += &format!(
+                "            events: {events} {{\n                handle: call.daemon().clone(),\n            }},\n        }}\n    }}\n\n"
+            );
+        }
         out += "    /// The application that made the call: its id and peer credentials.\n";
         out += "    pub fn application(&self) -> &rt::Application {\n        &self.application\n    }\n\n";
         out += "    /// The event emitter, e.g. to tell other applications about a change.\n";
