@@ -1,11 +1,15 @@
-//! The generated protocol crate and the user-owned daemon and app crates compile, pass
-//! clippy with `-D warnings` and are rustfmt-clean, for every valid spec at once (one
-//! workspace, one build: the slow part is shared).
+//! The generated protocol crate and the user-owned daemon and app crates compile and pass
+//! clippy with `-D warnings`, for every valid spec at once and for a few random valid specs
+//! (one workspace and one build each: the slow part is shared); the corpus's are also
+//! rustfmt-clean.
 
-use cargo_medium::check::check_source;
+use cargo_medium::check::{CheckedSpec, check_source};
 use cargo_medium::codegen::{CrateNames, rust};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::support::{TestWorkspace, run_ok, unique_name, valid_specs};
+use crate::support::spec_strategy::checked_spec;
+use crate::support::{Cargo, TestWorkspace, run_ok, unique_name, valid_specs};
 
 #[test]
 fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
@@ -19,17 +23,66 @@ fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
         let spec = check_source(file_name, &text)
             .unwrap_or_else(|diagnostics| panic!("{file_name} is invalid:\n{diagnostics}"));
         let stem = unique_name("codegen", file_name.trim_end_matches(".lmspc"));
-        let names = CrateNames {
-            protocol: format!("{stem}-protocol"),
-            daemon: format!("{stem}-daemon"),
-            app: format!("{stem}-app"),
-        };
-        workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(&spec, &names));
-        workspace.add_crate(&names.daemon, &rust::daemon_crate(&spec, &names));
-        workspace.add_crate(&names.app, &rust::app_crate(&spec, &names));
+        add_generated_crates(&mut workspace, &spec, &stem);
     }
-    let cargo = workspace.finish();
+    let cargo = assert_builds_and_lints_clean(&workspace);
+    // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
+    let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
+    for member in workspace.members() {
+        fmt.extend(["-p".to_owned(), member.clone()]);
+    }
+    run_ok("cargo fmt --check", cargo.run(&fmt));
+}
 
+/// Fixed, so the build is the same every run (and the generated crates stay fresh in the
+/// shared target dir); change it to explore other specs.
+const RANDOM_SEED: [u8; 32] = *b"cargo-medium random valid specs!";
+const RANDOM_SPECS: usize = 6;
+
+#[test]
+fn generated_crates_for_random_valid_specs_build_and_lint_clean() {
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &RANDOM_SEED),
+    );
+    let mut workspace = TestWorkspace::new(&unique_name("codegen", "random-specs"));
+    for index in 0..RANDOM_SPECS {
+        let spec = checked_spec()
+            .new_tree(&mut runner)
+            .expect("the spec strategy never rejects")
+            .current();
+        // The spec text in the failure output, next to the crate name cargo reports.
+        eprintln!(
+            "codegen-random-{index} is generated from:\n{}",
+            spec.canonical()
+        );
+        add_generated_crates(
+            &mut workspace,
+            &spec,
+            &unique_name("codegen-random", &index.to_string()),
+        );
+    }
+    // Not `cargo fmt --check`: the generator's hand-made layout still differs from rustfmt's
+    // for some long lines random specs produce.
+    assert_builds_and_lints_clean(&workspace);
+}
+
+/// Adds the protocol, daemon and app crates generated from `spec` as `<stem>-protocol` etc.
+fn add_generated_crates(workspace: &mut TestWorkspace, spec: &CheckedSpec, stem: &str) {
+    let names = CrateNames {
+        protocol: format!("{stem}-protocol"),
+        daemon: format!("{stem}-daemon"),
+        app: format!("{stem}-app"),
+    };
+    workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(spec, &names));
+    workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names));
+    workspace.add_crate(&names.app, &rust::app_crate(spec, &names));
+}
+
+/// One `cargo build` and one `cargo clippy -D warnings` over the workspace; returns its
+/// cargo runner for further checks.
+fn assert_builds_and_lints_clean(workspace: &TestWorkspace) -> Cargo {
+    let cargo = workspace.finish();
     run_ok(
         "cargo build",
         cargo.run(["build", "--workspace", "--all-targets"]),
@@ -45,10 +98,5 @@ fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
             "warnings",
         ]),
     );
-    // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
-    let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
-    for member in workspace.members() {
-        fmt.extend(["-p".to_owned(), member.clone()]);
-    }
-    run_ok("cargo fmt --check", cargo.run(&fmt));
+    cargo
 }

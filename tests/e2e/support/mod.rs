@@ -8,6 +8,9 @@
 mod cargo;
 mod cargo_medium;
 mod spawned;
+/// Random valid specs, shared with cargo-medium's front-end property tests.
+#[path = "../../../cargo-medium/tests/shared/spec_strategy.rs"]
+pub mod spec_strategy;
 mod student_workspace;
 mod test_workspace;
 
