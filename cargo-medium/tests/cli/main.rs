@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod global;
 mod new;
+mod nothing_lost;
 mod sync;
 mod sync_faults;
 mod systemd;
