@@ -3,6 +3,7 @@
 
 mod crate_names;
 mod generated_file;
+pub mod python;
 pub mod rust;
 
 pub use crate_names::CrateNames;

@@ -81,6 +81,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Show how a spec's protocol changed between two versions of it
     Diff(DiffArgs),
+    /// Generate code for another language from a spec
+    Gen(GenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +143,24 @@ pub struct DiffArgs {
     /// Exit with 1 when the protocols differ (as `git diff --exit-code`), 0 when they do not
     #[arg(long)]
     pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// The language to generate
+    #[arg(value_enum)]
+    pub language: GenLanguage,
+    /// The spec file (`.lmspc`)
+    pub spec: PathBuf,
+    /// Folder to write the package folder into
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenLanguage {
+    /// A Python package: dataclass models, a blocking client, a daemon base class
+    Python,
 }
 
 #[cfg(test)]

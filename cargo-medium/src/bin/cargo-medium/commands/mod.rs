@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod generate;
 mod new;
 mod report;
 mod sync;
@@ -29,5 +30,6 @@ pub fn run(cli: &Cli, shell: &mut Shell) -> anyhow::Result<()> {
         Command::Sync(args) => sync::run(args, &cli.global, shell),
         Command::Check(args) => check::run(args, shell),
         Command::Diff(args) => diff::run(args, shell),
+        Command::Gen(args) => generate::run(args, shell),
     }
 }
