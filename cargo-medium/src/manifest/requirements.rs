@@ -95,9 +95,29 @@ impl Requirements {
             };
             dependencies.push((dependency, source));
         }
-        // The runtime first, then the workspace's own crates, then third-party crates by name:
-        // the order a reader scans a manifest in.
-        dependencies.sort_by_key(|(name, source)| {
+        let mut requirements = Requirements {
+            members: crates.iter().map(|&(name, _)| name.to_owned()).collect(),
+            package_keys,
+            dependencies,
+        };
+        requirements.sort_dependencies();
+        Ok(requirements)
+    }
+
+    /// Also requires `member`, a crate of the workspace, as a path dependency: for crates not
+    /// listed here that inherit it (the daemon and app inherit their protocol crate).
+    pub fn require_member_dependency(&mut self, member: &str) {
+        if !self.dependencies.iter().any(|(name, _)| name == member) {
+            self.dependencies
+                .push((member.to_owned(), DependencySource::Path(member.to_owned())));
+            self.sort_dependencies();
+        }
+    }
+
+    /// The runtime first, then the workspace's own crates, then third-party crates by name: the
+    /// order a reader scans a manifest in.
+    fn sort_dependencies(&mut self) {
+        self.dependencies.sort_by_key(|(name, source)| {
             let group = match source {
                 _ if name == RUNTIME_CRATE => 0,
                 DependencySource::Path(_) => 1,
@@ -105,12 +125,6 @@ impl Requirements {
             };
             (group, name.clone())
         });
-
-        Ok(Requirements {
-            members: crates.iter().map(|&(name, _)| name.to_owned()).collect(),
-            package_keys,
-            dependencies,
-        })
     }
 }
 

@@ -80,10 +80,10 @@ impl SyncPlan {
                 .iter()
                 .find(|file| file.path == Path::new("Cargo.toml"))
                 .map_or("", |file| file.contents.as_str());
-            requirements.push(Requirements::of_crates(
-                &[(&entry.protocol, manifest)],
-                runtime,
-            )?);
+            let mut needs = Requirements::of_crates(&[(&entry.protocol, manifest)], runtime)?;
+            // The daemon and app are not regenerated, but they inherit the protocol crate.
+            needs.require_member_dependency(&entry.protocol);
+            requirements.push(needs);
             crates.push(compare(&workspace.root, entry, spec, &files)?);
         }
         let manifest_update =

@@ -191,6 +191,29 @@ fn sync_recreates_a_deleted_protocol_crate_and_its_membership() {
 }
 
 #[test]
+fn sync_restores_the_protocol_crate_the_daemon_and_app_inherit() {
+    let (_dir, root) = scaffolded();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let entry = "student-system-protocol = { path = \"student-system-protocol\" }\n";
+    let without_entry = manifest.replace(entry, "");
+    assert_ne!(without_entry, manifest);
+    fs::write(root.join("Cargo.toml"), without_entry).unwrap();
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101);
+    cargo_medium(&root).arg("sync").assert().success();
+    // Additions go at the end of the user's table, leaving the rest as it was.
+    let restored = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let last_dependency =
+        "tracing-subscriber = { version = \"0.3\", features = [\"env-filter\"] }\n";
+    assert_eq!(
+        restored,
+        without_entry.replace(last_dependency, &format!("{last_dependency}{entry}"))
+    );
+}
+
+#[test]
 fn sync_with_manifest_path_works_from_anywhere() {
     let (dir, root) = scaffolded();
     append(&root.join("student.lmspc"), NEW_METHOD);
