@@ -197,7 +197,7 @@ fn sync_restores_the_protocol_crate_the_daemon_and_app_inherit() {
     let entry = "student-system-protocol = { path = \"student-system-protocol\" }\n";
     let without_entry = manifest.replace(entry, "");
     assert_ne!(without_entry, manifest);
-    fs::write(root.join("Cargo.toml"), without_entry).unwrap();
+    fs::write(root.join("Cargo.toml"), &without_entry).unwrap();
     cargo_medium(&root)
         .args(["sync", "--check"])
         .assert()
