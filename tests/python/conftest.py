@@ -1,0 +1,107 @@
+"""Shared fixtures: the generated packages (from the real `cargo-medium gen python`) on
+`sys.path`, a private socket folder per test, and a Python daemon served in a thread.
+
+`CARGO_MEDIUM` names the cargo-medium binary to use (the e2e suite sets it to the one it just
+built); without it, the binary is built with cargo first, so it is never stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = {
+    "student_system": ROOT / "examples" / "student.lmspc",
+    "lists": ROOT / "tests" / "specs" / "valid" / "lists.lmspc",
+    "catalog": ROOT / "tests" / "specs" / "valid" / "nested_models.lmspc",
+}
+
+
+def cargo_medium() -> str:
+    binary = os.environ.get("CARGO_MEDIUM")
+    if binary:
+        return binary
+    output = subprocess.run(
+        ["cargo", "build", "-q", "-p", "cargo-medium", "--message-format=json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for line in output.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            if message["target"]["name"] == "cargo-medium":
+                return str(message["executable"])
+    raise RuntimeError("cargo build did not report the cargo-medium binary")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before collection, since the test modules import the generated packages.
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="medium-py-generated-"))
+    binary = cargo_medium()
+    for package, spec in SPECS.items():
+        subprocess.run([binary, "-q", "gen", "python", str(spec), "-o", str(out)], check=True)
+        assert (out / package / "__init__.py").is_file()
+    sys.path.insert(0, str(out))
+
+
+@pytest.fixture()
+def socket_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Unix socket paths are short (108 bytes): pytest's tmp_path may be too deep.
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="medium-py-"))
+    monkeypatch.setenv("MEDIUM_SOCKET_DIR", str(folder))
+    return folder
+
+
+class Served:
+    """A daemon object serving in a background thread; stopped and joined on exit."""
+
+    def __init__(self, daemon: Any) -> None:
+        self.daemon = daemon
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 5
+        while not os.path.exists(daemon.socket_path):
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"daemon did not start: {self.error}")
+            time.sleep(0.01)
+
+    def _serve(self) -> None:
+        try:
+            self.daemon.serve()
+        except BaseException as err:  # reported by the test that waits for it
+            self.error = err
+
+    def stop(self) -> None:
+        self.daemon.stop()
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the daemon did not stop"
+
+
+@pytest.fixture()
+def serve(socket_dir: Path) -> Iterator[Any]:
+    started: list[Served] = []
+
+    def start(daemon: Any) -> Served:
+        served = Served(daemon)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()
