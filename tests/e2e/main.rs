@@ -7,6 +7,7 @@ mod fingerprint_mismatch;
 mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
+mod python_interop;
 mod student_daemon;
 mod support;
 mod sync_flow;

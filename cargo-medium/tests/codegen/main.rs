@@ -3,5 +3,6 @@
 //! (That they compile and pass clippy is checked by the root package's e2e suite.)
 
 mod formatting;
+mod python_snapshots;
 mod snapshots;
 mod support;

@@ -1,0 +1,247 @@
+//! Python from the same spec (issue 9), with real processes: a Rust daemon serves Python
+//! apps and a Python daemon serves Rust apps (calls, the typed exception, events to every app
+//! and to one, the daemon's application list), the pytest suite of `tests/python/` passes,
+//! and the Python generated for every valid spec compiles and type-checks with `mypy
+//! --strict`. Skipped, saying so, only when `python3` is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{Spawned, StudentWorkspace, cargo_medium, checkout_root, run_ok, valid_specs};
+
+const DAEMON_MAIN: &str = include_str!("fixtures/student/daemon/main.rs");
+const APP_MAIN: &str = include_str!("fixtures/student/app/main.rs");
+const APP_ANSWER: &str = include_str!("fixtures/student/app/answer.rs");
+
+/// What the Rust app prints for the student `update s1 Ada` stored.
+const ADA_RUST: &str = r#"student: Student { id: "s1", first_name: "Ada", last_name: "Lovelace", age: 36, photo: [1, 2, 3] }"#;
+/// What the Python app prints for it.
+const ADA_PYTHON: &str = "student: s1 Ada Lovelace 36 [1, 2, 3]";
+
+/// Whether `python3` runs; prints why the test is skipped when it does not.
+fn python_available() -> bool {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        eprintln!("skipping: python3 is not installed");
+    }
+    found
+}
+
+/// A Python fixture of `fixtures/python/`.
+fn python_fixture(name: &str) -> PathBuf {
+    checkout_root().join("tests/e2e/fixtures/python").join(name)
+}
+
+/// Generates the Python package for `spec` into `out` with the real binary.
+fn gen_python(spec: &Path, out: &Path) {
+    run_ok(
+        "cargo medium gen python",
+        cargo_medium(out)
+            .args(["gen", "python"])
+            .arg(spec)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .expect("cargo-medium runs"),
+    );
+}
+
+/// The pids in a daemon line `call … from pid=P; applications: pid=P1 pid=P2`, sorted.
+fn application_pids(line: &str) -> Vec<u32> {
+    let (_, list) = line
+        .split_once("; applications: ")
+        .unwrap_or_else(|| panic!("no application list in `{line}`"));
+    let mut pids: Vec<u32> = list
+        .split(' ')
+        .map(|app| {
+            app.strip_prefix("pid=")
+                .and_then(|pid| pid.parse().ok())
+                .unwrap_or_else(|| panic!("no pid for `{app}` in `{line}`"))
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+fn is_event(line: &str) -> bool {
+    line.starts_with("event ")
+}
+
+fn is_answer(line: &str) -> bool {
+    !is_event(line)
+}
+
+/// The student scenario, whichever language each side is written in: two apps subscribe,
+/// the daemon sees both, an unknown id is the typed exception, an update reaches both apps,
+/// the model comes back from a call (printed as `ada`), and a draft reaches its author only.
+fn student_scenario(daemon: &mut Spawned, start_app: &dyn Fn(&str) -> Spawned, ada: &str) {
+    daemon.wait_for_line("ready line", |line| line.starts_with("ready"));
+    let mut first = start_app("first app");
+    first.wait_for_line("subscribed line", |line| line.starts_with("subscribed"));
+    let mut second = start_app("second app");
+    assert_eq!(
+        second.wait_for_line("subscribed line", |line| line.starts_with("subscribed")),
+        "subscribed (not found: no student with id probe)"
+    );
+    let second_call = format!("call get_student from pid={};", second.pid());
+    let line = daemon.wait_for_line("second app's call", |line| line.starts_with(&second_call));
+    let mut expected = vec![first.pid(), second.pid()];
+    expected.sort_unstable();
+    assert_eq!(application_pids(&line), expected, "{line}");
+
+    first.send_line("get s1");
+    assert_eq!(
+        first.wait_for_line("answer", is_answer),
+        "get s1: not found: no student with id s1"
+    );
+    first.send_line("update s1 Ada");
+    assert_eq!(first.wait_for_line("answer", is_answer), "update s1: ok");
+    for app in [&mut first, &mut second] {
+        assert_eq!(
+            app.wait_for_line("event", is_event),
+            "event student_added s1 Ada"
+        );
+    }
+    second.send_line("get s1");
+    assert_eq!(
+        second.wait_for_line("answer", is_answer),
+        format!("get s1: {ada}")
+    );
+
+    // Events reach an app in the order they were fired: the second app getting the next
+    // public event first proves the draft never reached it.
+    first.send_line("update draft-1 Bea");
+    assert_eq!(
+        first.wait_for_line("answer", is_answer),
+        "update draft-1: ok"
+    );
+    assert_eq!(
+        first.wait_for_line("event", is_event),
+        "event student_added draft-1 Bea"
+    );
+    first.send_line("update s2 Cy");
+    assert_eq!(first.wait_for_line("answer", is_answer), "update s2: ok");
+    assert_eq!(
+        first.wait_for_line("event", is_event),
+        "event student_added s2 Cy"
+    );
+    assert_eq!(
+        second.wait_for_line("event", is_event),
+        "event student_added s2 Cy",
+        "the draft sent to the first app reached the second"
+    );
+    assert!(daemon.is_running(), "the daemon stopped");
+}
+
+#[test]
+fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
+    if !python_available() {
+        return;
+    }
+    let workspace = StudentWorkspace::new("python-interop");
+    workspace.write_user_file("daemon", "src/main.rs", DAEMON_MAIN);
+    workspace.write_user_file("app", "src/main.rs", APP_MAIN);
+    workspace.write_user_file("app", "src/answer.rs", APP_ANSWER);
+    run_ok(
+        "cargo build",
+        workspace.cargo().run(["build", "--workspace"]),
+    );
+    let python = tempfile::tempdir().unwrap();
+    gen_python(&workspace.root().join("student.lmspc"), python.path());
+
+    let sockets = tempfile::tempdir().unwrap();
+    let rust = |binary: String| {
+        let mut command = Command::new(workspace.binary(&binary));
+        command.env("MEDIUM_SOCKET_DIR", sockets.path());
+        command
+    };
+    let python_script = |fixture: &str| {
+        let mut command = Command::new("python3");
+        command
+            .arg("-u")
+            .arg(python_fixture(fixture))
+            .env("PYTHONPATH", python.path())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("MEDIUM_SOCKET_DIR", sockets.path());
+        command
+    };
+
+    // A Rust daemon, Python apps.
+    let mut daemon = Spawned::spawn("Rust daemon", &mut rust(workspace.package("daemon")));
+    student_scenario(
+        &mut daemon,
+        &|name| Spawned::spawn(name, &mut python_script("student_app.py")),
+        ADA_PYTHON,
+    );
+    drop(daemon);
+
+    // A Python daemon, Rust apps. The killed Rust daemon left its socket: a stale one, which
+    // the Python daemon replaces.
+    let mut daemon = Spawned::spawn("Python daemon", &mut python_script("student_daemon.py"));
+    student_scenario(
+        &mut daemon,
+        &|name| Spawned::spawn(name, &mut rust(workspace.package("app"))),
+        ADA_RUST,
+    );
+}
+
+#[test]
+fn pytest_suite_of_the_generated_packages_passes() {
+    if !python_available() {
+        return;
+    }
+    let binary = cargo_medium(&checkout_root()).get_program().to_owned();
+    let output = Command::new("python3")
+        .current_dir(checkout_root())
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
+        .env("CARGO_MEDIUM", binary)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pytest failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" passed"), "{stdout}");
+}
+
+#[test]
+fn python_for_every_valid_spec_compiles_and_passes_mypy_strict() {
+    if !python_available() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    for spec in valid_specs() {
+        gen_python(&spec, out.path());
+    }
+    let output = Command::new("python3")
+        .current_dir(out.path())
+        .args(["-m", "compileall", "-q", "."])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "generated Python does not compile:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = Command::new("python3")
+        .current_dir(out.path())
+        .args(["-m", "mypy", "--strict", "--no-incremental", "."])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "mypy --strict failed:\n{stdout}");
+    assert!(stdout.contains("Success: no issues found"), "{stdout}");
+}
