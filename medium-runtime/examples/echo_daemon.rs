@@ -1,5 +1,6 @@
-//! A medium daemon written by hand, without code generation: it serves `echo(text)` and
-//! `sleep(ms)` and emits `echoed(text)` to subscribers. Run it with a socket path, or none to
+//! A medium daemon written by hand, without code generation: it serves `echo(text)`,
+//! `sleep(ms)` and `fail(message)` (which raises `EchoFailed`) and emits `echoed(text)` to
+//! subscribers. Its spec text is in `ECHO`, so introspection and `cargo medium call` work on it. Run it with a socket path, or none to
 //! use the standard location (`$MEDIUM_SOCKET_DIR` or `$XDG_RUNTIME_DIR`, then
 //! `com.example.echo/socket`):
 //!
@@ -7,7 +8,8 @@
 //! cargo run -p medium-runtime --example echo_daemon -- /tmp/echo/socket
 //! ```
 //!
-//! The runtime's lifecycle tests run this binary as a real daemon process.
+//! The runtime's lifecycle tests and cargo-medium's describe/call/monitor tests run this binary
+//! as a real daemon process.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,13 +17,23 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use medium_runtime::{Call, Daemon, Dispatch, NoException, ProtocolInfo, Reply, decode_args};
+use medium_runtime::{
+    Call, Daemon, Dispatch, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
+};
 
 const ECHO: ProtocolInfo = ProtocolInfo {
     namespace: "com.example.echo",
     class: "Echo",
     fingerprint: "e40e000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "namespace com.example.echo
+class Echo
+exception EchoFailed
+method echo(text: string): string
+method fail(message: string)
+method sleep(ms: uint64): uint64
+event echoed(text: string)
+",
 };
 
 struct Echo;
@@ -48,6 +60,18 @@ impl Dispatch for Echo {
                             tokio::time::sleep(Duration::from_millis(ms)).await;
                             Reply::value(&ms)
                         }
+                        Err(reply) => reply,
+                    }
+                }
+                .boxed(),
+            ),
+            "fail" => Some(
+                async move {
+                    match decode_args::<(String,)>(call.args()) {
+                        Ok((message,)) => Reply::exception(RemoteException {
+                            name: "EchoFailed".to_owned(),
+                            message,
+                        }),
                         Err(reply) => reply,
                     }
                 }

@@ -25,6 +25,7 @@ const SOAK: ProtocolInfo = ProtocolInfo {
     class: "Soak",
     fingerprint: "50a4000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "",
 };
 
 /// Applications running at once; each reconnects after every session.

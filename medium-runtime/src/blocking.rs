@@ -14,6 +14,7 @@ use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::error::Error;
 use crate::event_stream::{EventError, EventStream};
 use crate::exception::{CallError, ExceptionSet};
+use crate::introspection::{self, Introspection};
 use crate::protocol_info::ProtocolInfo;
 
 /// A blocking connection to a daemon. Cheap to clone. Do not use it from inside an async task
@@ -119,6 +120,14 @@ impl Client {
     pub fn as_async(&self) -> &client::Client {
         &self.inner
     }
+}
+
+/// Asks the daemon at `path` what it speaks; see [`crate::introspect`].
+pub fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(introspection::introspect(path))
 }
 
 /// Blocking iterator over one subscribed event.

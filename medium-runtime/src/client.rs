@@ -144,18 +144,7 @@ impl Client {
             Some(path) => path.clone(),
             None => socket_path(info)?,
         };
-        let stream = UnixStream::connect(&path)
-            .await
-            .map_err(|source| match source.kind() {
-                ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
-                    Error::NotRunning { path: path.clone() }
-                }
-                _ => Error::Path {
-                    action: "cannot connect to",
-                    path: path.clone(),
-                    source,
-                },
-            })?;
+        let stream = connect_stream(&path).await?;
         Client::start(info, stream, path, options).await
     }
 
@@ -390,6 +379,22 @@ impl Link {
             self.out.send(message::subscribe(event, false));
         }
     }
+}
+
+/// Connects to the socket at `path`; nothing listening there is [`Error::NotRunning`].
+pub(crate) async fn connect_stream(path: &Path) -> Result<UnixStream, Error> {
+    UnixStream::connect(path)
+        .await
+        .map_err(|source| match source.kind() {
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused => Error::NotRunning {
+                path: path.to_owned(),
+            },
+            _ => Error::Path {
+                action: "cannot connect to",
+                path: path.to_owned(),
+                source,
+            },
+        })
 }
 
 /// Drops the pending entry of a call future that goes away before its reply.

@@ -25,6 +25,7 @@ use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::FrameDecoder;
 use crate::handle::DaemonHandle;
+use crate::introspection::builtin_reply;
 use crate::message::{self, ToDaemon, WIRE_VERSION};
 use crate::outbox::Outbox;
 use crate::peer::Peer;
@@ -163,6 +164,13 @@ async fn handshake(
             &ours,
         )),
         Ok(ToDaemon::Hello { .. }) => Ok(message::welcome()),
+        // A built-in request instead of the hello: answer it, then close (PROTOCOL.md §4).
+        Ok(ToDaemon::Call {
+            id,
+            method,
+            builtin: true,
+            ..
+        }) => Err(builtin_reply(info, &method).into_frame(id, options.max_frame_len)),
         Ok(_) => Err(message::fatal(&ProtocolError::new(
             ErrorCode::Malformed,
             "expected a handshake first",
@@ -312,12 +320,7 @@ async fn start_call<D: Dispatch>(
     let span = tracing::debug_span!("call", id, %method);
     let max_frame_len = cx.options.max_frame_len;
     let mut reply = if builtin {
-        // Reserved for runtime requests such as introspection (PROTOCOL.md); none exist yet.
-        futures::future::ready(Reply::protocol_error(ProtocolError::new(
-            ErrorCode::UnknownMethod,
-            format!("unknown built-in request `{method}`"),
-        )))
-        .boxed()
+        futures::future::ready(builtin_reply(cx.info, &method)).boxed()
     } else {
         let call = Call {
             method,

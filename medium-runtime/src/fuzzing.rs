@@ -34,6 +34,7 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     class: "Fuzz",
     fingerprint: "f022000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "",
 };
 
 thread_local! {

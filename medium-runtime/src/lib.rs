@@ -16,6 +16,7 @@ mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+mod introspection;
 mod listener;
 mod lossy;
 mod message;
@@ -36,6 +37,7 @@ pub use exception::{
 };
 pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
+pub use introspection::{Introspection, introspect};
 pub use protocol_info::ProtocolInfo;
 pub use reply::{HandlerError, Reply, decode_args};
 pub use socket_path::{SOCKET_DIR_ENV, socket_path};

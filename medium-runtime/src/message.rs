@@ -186,6 +186,15 @@ pub(crate) fn call<A: Serialize + ?Sized>(
     Ok(f.finish())
 }
 
+/// A built-in request without arguments, e.g. introspection.
+pub(crate) fn builtin(id: u64, request: &str) -> Bytes {
+    let mut f = FrameBuf::new(4, to_daemon::BUILTIN);
+    f.uint(id);
+    f.str(request);
+    rmp::encode::write_array_len(&mut f.0, 0).expect("writing to a Vec cannot fail");
+    f.finish()
+}
+
 pub(crate) fn subscribe(event: &str, on: bool) -> Bytes {
     let kind = if on {
         to_daemon::SUBSCRIBE
@@ -422,6 +431,22 @@ mod tests {
         assert_eq!((id, method.as_str(), builtin), (7, "get", false));
         let decoded: (String, u8) = rmp_serde::from_slice(&args).unwrap();
         assert_eq!(decoded, ("x".to_owned(), 3));
+    }
+
+    #[test]
+    fn builtin_request_decodes_as_a_builtin_call_without_arguments() {
+        let frame = body(builtin(9, "introspect"));
+        let ToDaemon::Call {
+            id,
+            method,
+            args,
+            builtin,
+        } = ToDaemon::decode(&frame).unwrap()
+        else {
+            panic!("not a call");
+        };
+        assert_eq!((id, method.as_str(), builtin), (9, "introspect", true));
+        assert_eq!(&args[..], [0x90]);
     }
 
     #[test]

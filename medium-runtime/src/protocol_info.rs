@@ -12,4 +12,6 @@ pub struct ProtocolInfo {
     pub fingerprint: &'static str,
     /// The spec's `socket` folder, if it has one.
     pub socket_base: Option<&'static str>,
+    /// The canonical spec text, which the daemon returns to introspection (PROTOCOL.md §4).
+    pub spec: &'static str,
 }

@@ -48,6 +48,7 @@ mod tests {
         class: "StudentSystem",
         fingerprint: "",
         socket_base: Some("/run/student"),
+        spec: "",
     };
     const NO_BASE: ProtocolInfo = ProtocolInfo {
         socket_base: None,

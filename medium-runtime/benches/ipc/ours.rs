@@ -28,6 +28,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     class: "IpcBench",
     fingerprint: "0000000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "",
 };
 
 /// Socket file of our daemon inside the bench's directory.

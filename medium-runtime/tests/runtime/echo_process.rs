@@ -11,6 +11,7 @@ pub const ECHO: ProtocolInfo = ProtocolInfo {
     class: "Echo",
     fingerprint: "e40e000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "",
 };
 
 /// The example binary, which `cargo test` builds next to this test binary.

@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod fuzz_inputs;
 mod hostile;
+mod introspection;
 mod lifecycle;
 mod load;
 mod security;

@@ -20,6 +20,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     class: "TestSystem",
     fingerprint: "3f2a9c1b00000000000000000000000000000000000000000000000000000000",
     socket_base: None,
+    spec: "",
 };
 
 /// The exceptions of the test protocol, as generated code would write them.

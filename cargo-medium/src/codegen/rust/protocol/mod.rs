@@ -148,7 +148,8 @@ impl<'a> Generator<'a> {
             spec.fingerprint()
         );
         out += "/// The canonical spec this crate was generated from (no comments, items sorted): what\n";
-        out += "/// `cargo medium sync` compares a changed spec with to report what changed.\n";
+        out += "/// `cargo medium sync` compares a changed spec with to report what changed, and what the\n";
+        out += "/// daemon answers to introspection (`cargo medium describe`).\n";
         out += &format!(
             "pub const SPEC: &str = {};\n\n",
             raw_string(&spec.canonical())
@@ -163,6 +164,7 @@ impl<'a> Generator<'a> {
             Some(socket) => out += &format!("    socket_base: Some({socket:?}),\n"),
             None => out += "    socket_base: None,\n",
         }
+        out += "    spec: SPEC,\n";
         out += "};\n";
         out
     }
