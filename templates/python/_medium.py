@@ -8,6 +8,7 @@ Depends only on `msgpack` and the standard library.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import itertools
@@ -338,13 +339,60 @@ class Protocol:
     events: dict[str, Signature]
 
 
-def _handshake_refused(protocol: Protocol, path: str, message: list[Any]) -> MediumError:
-    if message[1] != HANDSHAKE_MISMATCH or len(message) < 6:
-        return HandshakeMismatch(f"daemon at {path} refused the handshake: {message[2]}")
-    return HandshakeMismatch(
-        f"daemon at {path} speaks {message[3]}.{message[4]} (fingerprint {message[5]}), "
-        f"this app was built for {protocol.namespace}.{protocol.class_name} "
-        f"(fingerprint {protocol.fingerprint}): rebuild one of them"
+def hello(protocol: Protocol) -> bytes:
+    """The `HELLO` frame an application sends first."""
+    p = protocol
+    return encode_frame([HELLO, MAGIC, WIRE_VERSION, p.namespace, p.class_name, p.fingerprint])
+
+
+def check_welcome(protocol: Protocol, path: str, message: list[Any] | None) -> None:
+    """Raises unless `message`, the daemon's first, accepts the handshake."""
+    if message is None:
+        raise NotMedium(f"{path} closed the connection during the handshake")
+    if message[0] == WELCOME and len(message) >= 4 and message[1] == MAGIC:
+        return
+    if message[0] == REFUSED and len(message) >= 6 and message[1] == HANDSHAKE_MISMATCH:
+        raise HandshakeMismatch(
+            f"daemon at {path} speaks {message[3]}.{message[4]} (fingerprint {message[5]}), "
+            f"this app was built for {protocol.namespace}.{protocol.class_name} "
+            f"(fingerprint {protocol.fingerprint}): rebuild one of them"
+        )
+    if message[0] == REFUSED and len(message) >= 3:
+        raise HandshakeMismatch(f"daemon at {path} refused the handshake: {message[2]}")
+    if message[0] == FATAL and len(message) == 3:
+        raise ProtocolError(message[1], f"daemon at {path} rejected us: {message[2]}")
+    raise NotMedium(f"{path} does not answer as a medium daemon")
+
+
+def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) -> tuple[bool, Any]:
+    """`(True, value)` or `(False, exception)` for a `VALUE`, `EXCEPTION` or `ERROR` reply."""
+    kind = message[0]
+    if kind == VALUE:
+        try:
+            return True, signature.returns.decode(message[2], signature.name)
+        except ProtocolError as err:
+            return False, err
+    if kind == EXCEPTION:
+        cls = protocol.exceptions.get(message[2])
+        if cls is None:
+            return False, RemoteException(f"unknown exception {message[2]}: {message[3]}")
+        return False, cls(message[3])
+    return False, ProtocolError(message[2], message[3])
+
+
+def event_item(protocol: Protocol, message: list[Any]) -> Any:
+    """What an `EVENT` message delivers to a subscription: the event's named tuple."""
+    event = protocol.events.get(message[1])
+    if event is None:
+        return None
+    args = event.decode_args(message[2])
+    return event.record(*args) if event.record is not None else tuple(args)
+
+
+def not_running(protocol: Protocol, path: str, err: OSError) -> DaemonNotRunning:
+    return DaemonNotRunning(
+        f"no daemon is running at {path} ({err.strerror}); start the "
+        f"{protocol.class_name} daemon, or set MEDIUM_SOCKET_DIR to where it listens"
     )
 
 
@@ -352,6 +400,8 @@ def _handshake_refused(protocol: Protocol, path: str, message: list[Any]) -> Med
 # Client
 
 T = TypeVar("T")
+C = TypeVar("C", bound="Client")
+A = TypeVar("A", bound="AsyncClient")
 _END = object()
 
 
@@ -435,10 +485,7 @@ class Client:
             self._sock.connect(self.path)
         except (FileNotFoundError, ConnectionRefusedError) as err:
             self._sock.close()
-            raise DaemonNotRunning(
-                f"no daemon is running at {self.path} ({err.strerror}); start the "
-                f"{protocol.class_name} daemon, or set MEDIUM_SOCKET_DIR to where it listens"
-            ) from err
+            raise not_running(protocol, self.path, err) from err
         except OSError:
             self._sock.close()
             raise
@@ -459,10 +506,7 @@ class Client:
         self._reader.start()
 
     def _handshake(self) -> None:
-        p = self._protocol
-        self._sock.sendall(
-            encode_frame([HELLO, MAGIC, WIRE_VERSION, p.namespace, p.class_name, p.fingerprint])
-        )
+        self._sock.sendall(hello(self._protocol))
         self._sock.settimeout(HANDSHAKE_TIMEOUT)
         try:
             message = read_frame(self._sock)
@@ -470,15 +514,7 @@ class Client:
             raise NotMedium(f"{self.path} does not answer as a medium daemon: {err}") from err
         finally:
             self._sock.settimeout(None)
-        if message is None:
-            raise NotMedium(f"{self.path} closed the connection during the handshake")
-        if message[0] == WELCOME and len(message) >= 4 and message[1] == MAGIC:
-            return
-        if message[0] == REFUSED and len(message) >= 3:
-            raise _handshake_refused(p, self.path, message)
-        if message[0] == FATAL and len(message) == 3:
-            raise ProtocolError(message[1], f"daemon at {self.path} rejected us: {message[2]}")
-        raise NotMedium(f"{self.path} does not answer as a medium daemon")
+        check_welcome(self._protocol, self.path, message)
 
     def _read_loop(self) -> None:
         reason: BaseException = ConnectionClosed(f"daemon at {self.path} closed the connection")
@@ -504,29 +540,17 @@ class Client:
             if entry is None:
                 return  # a reply to a call that timed out
             future, signature = entry
-            if kind == VALUE:
-                try:
-                    future.set_result(signature.returns.decode(message[2], signature.name))
-                except ProtocolError as err:
-                    future.set_exception(err)
-            elif kind == EXCEPTION:
-                cls = self._protocol.exceptions.get(message[2])
-                if cls is None:
-                    future.set_exception(
-                        RemoteException(f"unknown exception {message[2]}: {message[3]}")
-                    )
-                else:
-                    future.set_exception(cls(message[3]))
+            ok, outcome = reply_outcome(self._protocol, signature, message)
+            if ok:
+                future.set_result(outcome)
             else:
-                future.set_exception(ProtocolError(message[2], message[3]))
+                future.set_exception(outcome)
         elif kind == EVENT:
-            event = self._protocol.events.get(message[1])
             with self._lock:
                 subscribers = list(self._subscriptions.get(message[1], ()))
-            if event is None or not subscribers:
-                return
-            args = event.decode_args(message[2])
-            item = event.record(*args) if event.record is not None else tuple(args)
+            item = event_item(self._protocol, message) if subscribers else None
+            if item is None:
+                return  # nobody listens (any more), or an event this spec does not have
             for subscription in subscribers:
                 subscription._push(item)
         elif kind == LAGGED:
@@ -609,11 +633,239 @@ class Client:
             pass
         self._sock.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self: C) -> C:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# asyncio client
+
+
+async def read_frame_async(reader: asyncio.StreamReader) -> list[Any] | None:
+    """The next message, or None at the end of the stream."""
+    try:
+        prefix = await reader.readexactly(4)
+    except asyncio.IncompleteReadError as err:
+        if err.partial:
+            raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
+        return None
+    (length,) = struct.unpack(">I", prefix)
+    if length > MAX_FRAME:
+        raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+    try:
+        body = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as err:
+        raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
+    try:
+        message = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except Exception as err:
+        raise ProtocolError(MALFORMED, f"frame is not MessagePack: {err}") from err
+    if not isinstance(message, list) or not message or not isinstance(message[0], int):
+        raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
+    return message
+
+
+class AsyncSubscription(Generic[T]):
+    """Occurrences of one event as an async iterator (`async for … in`); ends when the
+    connection closes. Buffers at most `EVENT_BUFFER` unread events, then drops and raises
+    `Lagged` once."""
+
+    def __init__(self, client: AsyncClient, event: str) -> None:
+        self._client = client
+        self.event = event
+        self._items: deque[Any] = deque()
+        self._ready = asyncio.Event()
+        self._dropped = 0
+
+    def _push(self, item: Any) -> None:
+        if item is not _END and len(self._items) >= EVENT_BUFFER:
+            self._dropped += 1
+            return
+        if self._dropped:
+            self._items.append(Lagged(self._dropped))
+            self._dropped = 0
+        self._items.append(item)
+        self._ready.set()
+
+    async def get(self) -> T:
+        """The next occurrence; `ConnectionClosed` when the connection ended."""
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items[0]
+        if item is _END:
+            raise ConnectionClosed(f"connection to {self._client.path} closed")
+        self._items.popleft()
+        if isinstance(item, Lagged):
+            raise item
+        return item  # type: ignore[no-any-return]
+
+    def __aiter__(self) -> AsyncSubscription[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self.get()
+        except ConnectionClosed:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        """Stops receiving this event."""
+        self._client._unsubscribe(self)
+        self._push(_END)
+
+
+class AsyncClient:
+    """A connection to a daemon for asyncio programs; open it with the generated class's
+    `connect()`. Many calls may be in flight at once; use it from one event loop."""
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        path: str,
+        timeout: float | None,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self._protocol = protocol
+        self.path = path
+        self.timeout = timeout
+        self._reader = reader
+        self._writer = writer
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[asyncio.Future[Any], Signature]] = {}
+        self._subscriptions: dict[str, list[AsyncSubscription[Any]]] = {}
+        self._closed: BaseException | None = None
+        self._task = asyncio.get_running_loop().create_task(self._read_loop())
+
+    @staticmethod
+    async def _open(
+        protocol: Protocol, path: str | None, timeout: float | None
+    ) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connects and completes the handshake."""
+        path = path if path is not None else socket_path(protocol.namespace, protocol.socket)
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+        except (FileNotFoundError, ConnectionRefusedError) as err:
+            raise not_running(protocol, path, err) from err
+        try:
+            writer.write(hello(protocol))
+            await writer.drain()
+            try:
+                message = await asyncio.wait_for(read_frame_async(reader), HANDSHAKE_TIMEOUT)
+            except (asyncio.TimeoutError, ProtocolError) as err:
+                raise NotMedium(f"{path} does not answer as a medium daemon: {err}") from err
+            check_welcome(protocol, path, message)
+        except BaseException:
+            writer.close()
+            raise
+        return path, reader, writer
+
+    async def _read_loop(self) -> None:
+        reason: BaseException = ConnectionClosed(f"daemon at {self.path} closed the connection")
+        try:
+            while True:
+                message = await read_frame_async(self._reader)
+                if message is None:
+                    break
+                if message[0] == FATAL:
+                    reason = ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
+                    break
+                self._dispatch(message)
+        except (OSError, ProtocolError) as err:
+            reason = ConnectionClosed(f"connection to {self.path} failed: {err}")
+        self._shut(reason)
+
+    def _dispatch(self, message: list[Any]) -> None:
+        kind = message[0]
+        if kind in (VALUE, EXCEPTION, ERROR):
+            entry = self._pending.pop(message[1], None)
+            if entry is None or entry[0].done():
+                return  # a reply to a call that timed out or was cancelled
+            future, signature = entry
+            ok, outcome = reply_outcome(self._protocol, signature, message)
+            if ok:
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+        elif kind == EVENT:
+            subscribers = list(self._subscriptions.get(message[1], ()))
+            item = event_item(self._protocol, message) if subscribers else None
+            if item is None:
+                return
+            for subscription in subscribers:
+                subscription._push(item)
+        elif kind == LAGGED:
+            for subscribers in self._subscriptions.values():
+                for subscription in subscribers:
+                    subscription._push(Lagged(message[1]))
+
+    def _shut(self, reason: BaseException) -> None:
+        if self._closed is None:
+            self._closed = reason
+        for future, _ in self._pending.values():
+            if not future.done():
+                future.set_exception(reason)
+        self._pending.clear()
+        for subscribers in self._subscriptions.values():
+            for subscription in subscribers:
+                subscription._push(_END)
+
+    async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        """Calls `method` and waits for its reply (the generated methods call this)."""
+        if self._closed is not None:
+            raise self._closed
+        signature = self._protocol.methods[method]
+        encoded = signature.encode_args(args)
+        call_id = next(self._ids)
+        frame = encode_frame([CALL, call_id, method, encoded])
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = (future, signature)
+        try:
+            self._writer.write(frame)
+            await self._writer.drain()
+            return await asyncio.wait_for(future, timeout if timeout is not None else self.timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
+        finally:
+            self._pending.pop(call_id, None)
+
+    def subscribe(self, event: str) -> AsyncSubscription[Any]:
+        """Starts receiving `event` (the generated event methods call this)."""
+        if self._closed is not None:
+            raise self._closed
+        subscription: AsyncSubscription[Any] = AsyncSubscription(self, event)
+        subscribers = self._subscriptions.setdefault(event, [])
+        if not subscribers:
+            self._writer.write(encode_frame([SUBSCRIBE, event]))
+        subscribers.append(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: AsyncSubscription[Any]) -> None:
+        subscribers = self._subscriptions.get(subscription.event, [])
+        if subscription in subscribers:
+            subscribers.remove(subscription)
+        if not subscribers and self._closed is None:
+            self._writer.write(encode_frame([UNSUBSCRIBE, subscription.event]))
+
+    async def close(self) -> None:
+        """Closes the connection: pending calls fail, event iterators end."""
+        self._shut(ConnectionClosed(f"connection to {self.path} was closed"))
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except OSError:
+            pass
+        self._task.cancel()
+
+    async def __aenter__(self: A) -> A:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ pub(super) fn render(spec: &CheckedSpec, names: &PythonNames) -> String {
     event_records(spec, names, &mut out);
     protocol_table(spec, names, &mut out);
     connection(spec, names, &mut out);
+    async_connection(spec, names, &mut out);
     server_base(spec, names, &mut out);
     out
 }
@@ -80,6 +81,7 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
          from . import _medium\n\
          from ._medium import (\n    \
              Application,\n    \
+             AsyncSubscription,\n    \
              ConnectionClosed,\n    \
              DaemonNotRunning,\n    \
              HandshakeMismatch,\n    \
@@ -106,6 +108,7 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     );
     let mut exports: Vec<String> = [
         "Application",
+        "AsyncSubscription",
         "ConnectionClosed",
         "DaemonNotRunning",
         "HandshakeMismatch",
@@ -123,6 +126,7 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     .to_vec();
     exports.extend([
         names.connection.clone(),
+        names.async_connection.clone(),
         names.server_base.clone(),
         names.error_base.clone(),
     ]);
@@ -396,6 +400,61 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
              return self.subscribe({wire}, lambda event: callback(*event))\n",
             event = event.name,
             types = callback_types.join(", "),
+        );
+    }
+}
+
+fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
+    let _ = write!(
+        out,
+        "\n\nclass {connection}(_medium.AsyncClient):\n    \
+         \"\"\"An asyncio connection to the {class} daemon: `await {connection}.connect()`.\n\
+         \n    \
+         Raises as `{sync}` does; calls may be in flight concurrently. Use it from one event\n    \
+         loop.\n    \
+         \"\"\"\n\
+         \n    \
+         @classmethod\n    \
+         async def connect(\n        \
+             cls, path: str | None = None, timeout: float | None = None\n    \
+         ) -> {connection}:\n        \
+             \"\"\"Connects to the daemon (at `path` instead of the spec's socket path, if given).\"\"\"\n        \
+             path, reader, writer = await cls._open(_PROTOCOL, path, timeout)\n        \
+             return cls(_PROTOCOL, path, timeout, reader, writer)\n",
+        connection = names.async_connection,
+        sync = names.connection,
+        class = spec.class,
+    );
+    for method in &spec.methods {
+        let (declared, tuple) = params(&method.params, names);
+        let _ = writeln!(
+            out,
+            "\n    async def {}(self{declared}) -> {}:",
+            names.method(&method.name),
+            returns(method, names)
+        );
+        out.push_str(&docstring(
+            &method.doc,
+            &format!("Calls `{}` on the daemon.", method.name),
+            "        ",
+        ));
+        let call = format!("await self.call({}, {tuple})", literal(&method.name));
+        if method.returns.is_some() {
+            let _ = writeln!(out, "        return {call}  # type: ignore[no-any-return]");
+        } else {
+            let _ = writeln!(out, "        {call}");
+        }
+    }
+    for event in &spec.events {
+        let _ = write!(
+            out,
+            "\n    def {name}(self) -> AsyncSubscription[{record}]:\n        \
+             \"\"\"Subscribes to `{event}`: `async for` over the result for each occurrence.\"\"\"\n        \
+             return self.subscribe({wire})\n",
+            name = names.event(&event.name),
+            record = names.event_record(&event.name),
+            event = event.name,
+            wire = literal(&event.name),
         );
     }
 }

@@ -43,11 +43,12 @@ const MODULE_RESERVED: &[&str] = &[
 ];
 
 /// Attributes of the generated connection and server classes besides the spec's methods and
-/// events (those of `_medium.Client` and `_medium.Server`).
+/// events (those of `_medium.Client`, `_medium.AsyncClient` and `_medium.Server`).
 const CLASS_RESERVED: &[&str] = &[
     "applications",
     "call",
     "close",
+    "connect",
     "emit",
     "path",
     "run",
@@ -108,6 +109,7 @@ pub(super) struct PythonNames {
     /// The base class of the spec's exceptions (`StudentSystemError`).
     pub error_base: String,
     pub connection: String,
+    pub async_connection: String,
     pub server_base: String,
 }
 
@@ -116,6 +118,7 @@ impl PythonNames {
         let mut taken: BTreeSet<String> = MODULE_RESERVED.iter().map(|s| s.to_string()).collect();
         // The generated classes keep their documented names; spec types yield to them.
         let connection = claim(&format!("{}Connection", spec.class), &mut taken);
+        let async_connection = claim(&format!("{}AsyncConnection", spec.class), &mut taken);
         let server_base = claim(&format!("{}ServerBase", spec.class), &mut taken);
         let error_base = claim(&format!("{}Error", spec.class), &mut taken);
         let mut types = BTreeMap::new();
@@ -160,6 +163,7 @@ impl PythonNames {
             events,
             error_base,
             connection,
+            async_connection,
             server_base,
         }
     }
