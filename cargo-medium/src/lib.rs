@@ -8,6 +8,7 @@ pub mod check;
 pub mod codegen;
 pub mod diagnostic;
 pub mod diff;
+pub mod inspect;
 pub mod manifest;
 pub mod scaffold;
 pub mod shell;

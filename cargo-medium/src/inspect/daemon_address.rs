@@ -1,0 +1,95 @@
+//! Where a daemon is and what it says it is: the socket path a spec implies (resolved exactly as
+//! the runtime resolves it), the `ProtocolInfo` to connect with from an introspection, and the
+//! text `describe` prints.
+
+use std::path::PathBuf;
+
+use medium_runtime::{Introspection, ProtocolInfo};
+
+use crate::check::CheckedSpec;
+
+/// Why no socket path follows from a spec.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot tell where the daemon of {namespace}.{class} listens: {source}")]
+pub struct DaemonAddressError {
+    namespace: String,
+    class: String,
+    source: medium_runtime::Error,
+}
+
+/// The socket a daemon built from `spec` listens on, by PROTOCOL.md §9.
+pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError> {
+    let info = ProtocolInfo {
+        namespace: leak(&spec.namespace),
+        class: leak(&spec.class),
+        fingerprint: "",
+        socket_base: spec.socket.as_deref().map(leak),
+        spec: "",
+    };
+    medium_runtime::socket_path(&info).map_err(|source| DaemonAddressError {
+        namespace: spec.namespace.clone(),
+        class: spec.class.clone(),
+        source,
+    })
+}
+
+/// The identity to connect to the introspected daemon with: its own, so the handshake passes.
+pub fn protocol_info(daemon: &Introspection) -> &'static ProtocolInfo {
+    Box::leak(Box::new(ProtocolInfo {
+        namespace: leak(&daemon.namespace),
+        class: leak(&daemon.class),
+        fingerprint: leak(&daemon.fingerprint),
+        socket_base: None,
+        spec: leak(&daemon.spec),
+    }))
+}
+
+/// `ProtocolInfo` holds `&'static str` because generated crates keep it in a `const`; a command
+/// builds one or two per run, so leaking their few bytes is the simple way to make them.
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+/// What `describe` prints: a comment header naming the daemon, then its spec text.
+pub fn describe_text(daemon: &Introspection, socket: &std::path::Path) -> String {
+    let mut out = format!(
+        "// daemon at {}\n// {}.{}, fingerprint {}\n// runtime {}, wire protocol {}\n\n",
+        socket.display(),
+        daemon.namespace,
+        daemon.class,
+        daemon.fingerprint,
+        daemon.runtime_version,
+        daemon.wire_version
+    );
+    if daemon.spec.is_empty() {
+        out += "// (this daemon does not provide its spec text)\n";
+    } else {
+        out += &daemon.spec;
+        if !daemon.spec.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check_source;
+
+    #[test]
+    fn spec_socket_folder_decides_the_path() {
+        let spec = check_source(
+            "s.lmspc",
+            "namespace com.x.y\nclass S\nsocket /tmp/medium-test-base\nmethod m()\n",
+        )
+        .unwrap();
+        // MEDIUM_SOCKET_DIR, when set, wins over the spec's folder (PROTOCOL.md §9).
+        if std::env::var_os(medium_runtime::SOCKET_DIR_ENV).is_none() {
+            assert_eq!(
+                socket_for_spec(&spec).unwrap(),
+                PathBuf::from("/tmp/medium-test-base/com.x.y/socket")
+            );
+        }
+    }
+}
