@@ -198,3 +198,19 @@ def test_the_socket_path_follows_the_documented_order(monkeypatch: pytest.Monkey
     else:
         with pytest.raises(ss.MediumError, match="MEDIUM_SOCKET_DIR or XDG_RUNTIME_DIR"):
             _medium.socket_path("com.x", None)
+
+
+def test_a_failing_event_callback_does_not_stop_the_connection(serve: Any) -> None:
+    serve(Daemon())
+    with ss.StudentSystemConnection() as connection:
+
+        def fail(time: float, info: ss.Student) -> None:
+            raise RuntimeError("callback bug")
+
+        connection.on_student_added(fail)
+        events = connection.student_added()
+        connection.update_student(ada("s3"))
+        assert events.get(timeout=5).info.id == "s3"
+        connection.update_student(ada("s4"))
+        assert events.get(timeout=5).info.id == "s4"
+        assert connection.get_student("s4") == ada("s4")
