@@ -83,6 +83,12 @@ pub enum Command {
     Diff(DiffArgs),
     /// Generate code for another language from a spec
     Gen(GenArgs),
+    /// Print a running daemon's interface in spec syntax (asked from the daemon itself)
+    Describe(DescribeArgs),
+    /// Call a method of a running daemon with JSON arguments and print the result as JSON
+    Call(CallArgs),
+    /// Print a running daemon's events as JSON lines until interrupted
+    Monitor(MonitorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +167,47 @@ pub struct GenArgs {
 pub enum GenLanguage {
     /// A Python package: dataclass models, a blocking client, a daemon base class
     Python,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The daemon's socket (default: where the daemon of SPEC listens)
+    #[arg(long, value_name = "PATH", conflicts_with = "spec")]
+    pub socket: Option<PathBuf>,
+    /// The spec whose daemon to describe (default: the workspace's protocol)
+    pub spec: Option<PathBuf>,
+}
+
+/// Which daemon `call` and `monitor` talk to.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// The daemon's socket (default: where the daemon of the spec listens)
+    #[arg(long, value_name = "PATH", conflicts_with = "spec")]
+    pub socket: Option<PathBuf>,
+    /// The spec whose daemon to use (default: the workspace's protocol)
+    #[arg(long, value_name = "SPEC")]
+    pub spec: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The method's spec name
+    pub method: String,
+    /// One JSON value per parameter: `'"text"'`, `42`, `'{"id": "1"}'`; binary as base64 or
+    /// `'"@path"'`
+    #[arg(value_name = "JSON_ARGS", allow_negative_numbers = true)]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Events to print (default: every event of the daemon's spec)
+    #[arg(value_name = "EVENT")]
+    pub events: Vec<String>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! One module per subcommand; each turns parsed arguments into library calls and prints
 //! through the [`Shell`].
 
+mod call;
 mod check;
+mod daemon;
+mod describe;
 mod diff;
 mod generate;
+mod monitor;
 mod new;
 mod report;
 mod sync;
@@ -31,5 +35,8 @@ pub fn run(cli: &Cli, shell: &mut Shell) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args, shell),
         Command::Diff(args) => diff::run(args, shell),
         Command::Gen(args) => generate::run(args, shell),
+        Command::Describe(args) => describe::run(args, &cli.global, shell),
+        Command::Call(args) => call::run(args, &cli.global, shell),
+        Command::Monitor(args) => monitor::run(args, &cli.global, shell),
     }
 }

@@ -1,0 +1,50 @@
+//! `cargo medium call METHOD [JSON_ARGS…]`: introspects the daemon, converts the arguments by
+//! the types its spec declares (rejecting bad ones before anything is sent), calls with the
+//! daemon's own fingerprint and prints the result as pretty JSON. An exception or a protocol
+//! error is a failure (exit 101).
+
+use anyhow::anyhow;
+use cargo_medium::inspect::{encode_arguments, protocol_info, to_json};
+use cargo_medium::shell::Shell;
+use medium_runtime::{CallError, NoException};
+
+use super::daemon;
+use crate::cli::{CallArgs, GlobalArgs};
+
+pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
+    let socket = daemon::socket(
+        args.daemon.socket.as_deref(),
+        args.daemon.spec.as_deref(),
+        global,
+        shell,
+    )?;
+    let introspection = medium_runtime::blocking::introspect(&socket)?;
+    let spec = daemon::daemon_spec(&introspection, &socket)?;
+    let Some(method) = spec.methods.iter().find(|m| m.name == args.method) else {
+        let names: Vec<&str> = spec.methods.iter().map(|m| m.name.as_str()).collect();
+        return Err(anyhow!(
+            "{}.{} has no method `{}` (methods: {})",
+            spec.namespace,
+            spec.class,
+            args.method,
+            names.join(", ")
+        ));
+    };
+    let arguments = encode_arguments(&spec, &method.name, &method.params, &args.args)?;
+    let client =
+        medium_runtime::blocking::Client::connect_to(protocol_info(&introspection), &socket)?;
+    match client.call::<_, rmpv::Value, NoException>(&method.name, &arguments) {
+        Ok(value) => {
+            let json = serde_json::to_string_pretty(&to_json(&value))?;
+            shell.out(&format!("{json}\n"));
+            Ok(())
+        }
+        Err(CallError::UnknownException(e)) => Err(anyhow!(
+            "`{}` raised {}: {}",
+            method.name,
+            e.name,
+            e.message
+        )),
+        Err(e) => Err(anyhow!("`{}` failed: {e}", method.name)),
+    }
+}
