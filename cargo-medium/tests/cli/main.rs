@@ -4,6 +4,7 @@
 mod check;
 mod diff;
 mod global;
+mod inspect;
 mod new;
 mod nothing_lost;
 mod sync;
