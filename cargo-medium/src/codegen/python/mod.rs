@@ -1,6 +1,7 @@
 //! Python code generation: a checked spec becomes an installable Python package (models as
-//! dataclasses, exceptions, a blocking thread-safe client and a threaded daemon base class)
-//! that speaks the same wire protocol, with the same fingerprint, as the Rust crates.
+//! dataclasses, exceptions, a blocking thread-safe client, an asyncio client and a threaded
+//! daemon base class) that speaks the same wire protocol, with the same fingerprint, as the
+//! Rust crates.
 //!
 //! The package is one folder named after the class (`student_system/`) that is both
 //! importable (its parent on `sys.path`) and installable (`pip install ./student_system`):
