@@ -168,6 +168,32 @@ fn describe_finds_the_socket_from_a_spec_file_as_the_runtime_does() {
 }
 
 #[test]
+fn call_without_socket_or_spec_finds_the_daemon_of_the_workspace_protocol() {
+    let d = TestDaemon::start();
+    let root = d.dir.path().join("ws");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("inspect.lmspc"), SPEC).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = []\n\n[[workspace.metadata.medium.protocols]]\n\
+         spec = \"inspect.lmspc\"\nprotocol = \"inspect-protocol\"\n",
+    )
+    .unwrap();
+    cargo_medium(&root.join("sub"))
+        .args(["call", "add", "1", "2"])
+        .env(medium_runtime::SOCKET_DIR_ENV, d.dir.path())
+        .assert()
+        .success()
+        .stdout("3\n");
+    cargo_medium(d.dir.path())
+        .args(["call", "add", "1", "2", "--spec", "ws/inspect.lmspc"])
+        .env(medium_runtime::SOCKET_DIR_ENV, d.dir.path())
+        .assert()
+        .success()
+        .stdout("3\n");
+}
+
+#[test]
 fn describe_without_a_daemon_says_none_is_running() {
     let dir = tempfile::tempdir().unwrap();
     cargo_medium(dir.path())
