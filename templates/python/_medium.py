@@ -341,6 +341,8 @@ class Protocol:
     exceptions: dict[str, type[RemoteException]]
     methods: dict[str, Signature]
     events: dict[str, Signature]
+    # The canonical spec text, which the `introspect` built-in request reports.
+    spec: str = ""
 
 
 def hello(protocol: Protocol) -> bytes:
@@ -1089,6 +1091,10 @@ class Server:
         connection.sock.settimeout(None)
         if hello is None:
             return False
+        if hello[0] == BUILTIN and len(hello) == 4:
+            # An introspect-only connection: one answer, then it closes (PROTOCOL.md §4.1).
+            connection.send(encode_frame(self._builtin_reply(hello[1], hello[2])))
+            return False
         if hello[0] != HELLO or len(hello) < 6 or hello[1] != MAGIC:
             connection.send(encode_frame([FATAL, MALFORMED, "the first message must be HELLO"]))
             return False
@@ -1111,11 +1117,13 @@ class Server:
 
     def _call(self, connection: _Connection, message: list[Any]) -> None:
         _, call_id, name, raw_args = message
-        signature = self._protocol.methods.get(name) if message[0] == CALL else None
+        if message[0] == BUILTIN:
+            connection.send(encode_frame(self._builtin_reply(call_id, name)))
+            return
+        signature = self._protocol.methods.get(name)
         try:
             if signature is None:
-                what = "method" if message[0] == CALL else "built-in request"
-                raise ProtocolError(UNKNOWN_METHOD, f"unknown {what} `{name}`")
+                raise ProtocolError(UNKNOWN_METHOD, f"unknown method `{name}`")
             args = signature.decode_args(raw_args)
             handler = getattr(self, signature.attr)
             value = handler(connection.application, *args)
@@ -1133,6 +1141,21 @@ class Server:
         except ValueError as err:
             frame = encode_frame([ERROR, call_id, FRAME_TOO_LARGE, str(err)])
         connection.send(frame)
+
+    def _builtin_reply(self, call_id: Any, request: Any) -> list[Any]:
+        """The reply to a `BUILTIN` request: `introspect` is the only one (PROTOCOL.md §4.1)."""
+        if request != "introspect":
+            return [ERROR, call_id, UNKNOWN_METHOD, f"unknown built-in request `{request}`"]
+        p = self._protocol
+        info = {
+            "namespace": p.namespace,
+            "class": p.class_name,
+            "fingerprint": p.fingerprint,
+            "spec": p.spec,
+            "runtime_version": RUNTIME_VERSION,
+            "wire_version": WIRE_VERSION,
+        }
+        return [VALUE, call_id, info]
 
     def emit(self, event: str, args: tuple[Any, ...], application: Application | None) -> None:
         """Sends `event` to every subscribed application, or to `application` only (the

@@ -214,3 +214,47 @@ def test_a_failing_event_callback_does_not_stop_the_connection(serve: Any) -> No
         connection.update_student(ada("s4"))
         assert events.get(timeout=5).info.id == "s4"
         assert connection.get_student("s4") == ada("s4")
+
+
+def introspect(path: str, hello_first: bool) -> tuple[list[Any], list[Any] | None]:
+    """Sends `introspect` on a raw socket (after a handshake, or as the first frame) and
+    returns the reply and the next frame: after a handshake, the reply to an unknown
+    request; otherwise None, as the daemon closed the connection."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        if hello_first:
+            sock.sendall(_medium.hello(ss._PROTOCOL))
+            welcome = _medium.read_frame(sock)
+            assert welcome is not None and welcome[0] == _medium.WELCOME
+        sock.sendall(_medium.encode_frame([_medium.BUILTIN, 7, "introspect", []]))
+        reply = _medium.read_frame(sock)
+        assert reply is not None
+        if hello_first:
+            sock.sendall(_medium.encode_frame([_medium.BUILTIN, 8, "no-such-request", []]))
+        sock.settimeout(5)
+        return reply, _medium.read_frame(sock)
+
+
+def test_introspection_reports_the_spec_with_or_without_a_handshake(serve: Any) -> None:
+    served = serve(Daemon())
+    expected = {
+        "namespace": ss.NAMESPACE,
+        "class": ss.CLASS,
+        "fingerprint": ss.FINGERPRINT,
+        "spec": ss.SPEC,
+        "runtime_version": _medium.RUNTIME_VERSION,
+        "wire_version": 1,
+    }
+    assert "method get_student(id: string): Student" in ss.SPEC
+    # As the first frame: one answer, then the daemon closes; the peer never became an app.
+    reply, after = introspect(served.daemon.socket_path, hello_first=False)
+    assert reply == [_medium.VALUE, 7, expected]
+    assert after is None
+    # After a handshake: answered like a call, and the connection stays open.
+    reply, after = introspect(served.daemon.socket_path, hello_first=True)
+    assert reply == [_medium.VALUE, 7, expected]
+    assert after == [
+        _medium.ERROR, 8, _medium.UNKNOWN_METHOD, "unknown built-in request `no-such-request`"
+    ]

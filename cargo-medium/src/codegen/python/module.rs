@@ -96,7 +96,9 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
          NAMESPACE = {namespace_literal}\n\
          CLASS = {class_literal}\n\
          # SHA-256 of the canonical spec: the handshake refuses a daemon built from another spec.\n\
-         FINGERPRINT = {fingerprint}\n",
+         FINGERPRINT = {fingerprint}\n\
+         # The canonical spec, which the daemon reports to the `introspect` built-in request.\n\
+         SPEC = (\n{spec}\n)\n",
         source = spec.source_name,
         class = spec.class,
         namespace = spec.namespace,
@@ -105,6 +107,12 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         namespace_literal = literal(&spec.namespace),
         class_literal = literal(&spec.class),
         fingerprint = literal(&spec.fingerprint()),
+        spec = spec
+            .canonical()
+            .split_inclusive('\n')
+            .map(|line| format!("    {}", literal(line)))
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
     let mut exports: Vec<String> = [
         "Application",
@@ -121,6 +129,7 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         "NAMESPACE",
         "CLASS",
         "FINGERPRINT",
+        "SPEC",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -314,7 +323,7 @@ fn protocol_table(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
             .replace("\n", "\n    ")
         );
     }
-    out.push_str("    },\n)\n");
+    out.push_str("    },\n    spec=SPEC,\n)\n");
 }
 
 /// `name: type, …` for parameters, and the matching argument tuple `(a, b,)`.
