@@ -1,6 +1,6 @@
 //! The async client: one connection to a daemon, shared by every clone of `Client`. A reader
 //! task routes replies to waiting calls and events to subscribed streams; calls write their
-//! frame directly when the socket is free (see `outbox`). Dropping a call future forgets its reply; the connection stays usable.
+//! frame directly when no other call is pending and the socket is free (see `outbox`). Dropping a call future forgets its reply; the connection stays usable.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -244,16 +244,24 @@ impl Client {
             .into());
         }
         let (tx, rx) = oneshot::channel();
-        {
+        let alone = {
             let mut routes = link.routes();
             if routes.closed {
                 return Err(closed_error(&routes).into());
             }
             routes.pending.insert(id, tx);
-        }
+            routes.pending.len() == 1
+        };
         // Removes the pending entry if this future is dropped (cancelled or timed out).
         let pending = PendingCall { link, id };
-        if !link.out.send(frame) {
+        // A lone call writes at once (lowest latency); calls made while others are pending go
+        // through the writer task, which sends all that piled up with one `writev`.
+        let sent = if alone {
+            link.out.send(frame)
+        } else {
+            link.out.send_queued(frame)
+        };
+        if !sent {
             return Err(Error::ConnectionClosed.into());
         }
         let response = match timeout {

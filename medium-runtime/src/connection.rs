@@ -96,6 +96,8 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
         tracing::debug!("connected");
         cx.handle.attach(peer.clone());
         read_loop(&mut frames, &peer, &cx).await;
+        // Replies the reader held back (it may stop while corked) go out now.
+        peer.outbox.uncork();
         cx.handle.detach(id);
         tracing::debug!("disconnected");
     }
@@ -245,10 +247,16 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let shutdown = cx.handle.shared.shutdown.clone();
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
-        // does not read can pile up: replies are never dropped.
+        // does not read can pile up: replies are never dropped. While more frames are already
+        // buffered, the outbox stays corked so their replies leave in one write.
         let next = async {
-            peer.outbox.wait_for_room().await;
-            frames.next().await
+            let ready = async {
+                peer.outbox.wait_for_room().await;
+                frames.next().await
+            };
+            let frame = peer.outbox.uncork_before_waiting(ready).await;
+            peer.outbox.cork();
+            frame
         };
         let frame = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -275,9 +283,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 builtin,
             }) => {
                 // At the limit, stop reading: further calls wait unread (back-pressure).
+                let acquire = peer.outbox.uncork_before_waiting(budget.acquire(frame_len));
                 let permit = tokio::select! {
                     () = shutdown.cancelled() => return,
-                    permit = budget.acquire(frame_len) => match permit {
+                    permit = acquire => match permit {
                         Some(permit) => permit,
                         None => return,
                     },

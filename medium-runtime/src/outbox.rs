@@ -1,12 +1,15 @@
-//! The outgoing side of one connection. A sender writes its frame straight to the socket when
-//! nothing is queued (no task hop on the fast path); otherwise frames queue up and one writer
-//! task drains them, many frames per `writev`. Events may be dropped when the queue is full
-//! (with a lagged notice later); everything else is always queued.
+//! The outgoing side of one connection. A reply or control frame is written straight to the
+//! socket when nothing is queued (no task hop on the fast path); otherwise, and always for
+//! events, frames queue up and one writer task drains them, many frames per `writev`. While the
+//! connection's reader is corked (it has more calls buffered), frames wait in the queue so their
+//! replies leave together. Events may be dropped when the queue is full (with a lagged notice
+//! later); everything else is always queued.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::os::unix::io::AsRawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 
 use bytes::{Buf, Bytes};
 use tokio::net::unix::OwnedWriteHalf;
@@ -23,6 +26,9 @@ pub(crate) struct Outbox {
     socket: OwnedWriteHalf,
     /// Frames queued beyond this count make events drop and the reader wait.
     capacity: usize,
+    /// A cork holds back fewer frames than this: at most one batch, and never a full queue (a
+    /// reader waiting for room would wait on frames nobody writes).
+    cork_limit: usize,
     wake_writer: Notify,
     room: Notify,
 }
@@ -33,6 +39,8 @@ struct State {
     /// The writer task owns the socket: it has frames in hand or queued. While false and the
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
+    /// Frames stay queued without waking the writer, until `uncork` (or `cork_limit`).
+    corked: bool,
     closed: bool,
     /// A final frame is queued: nothing more is accepted, and the writer closes the socket's
     /// write side once the queue is drained.
@@ -52,13 +60,15 @@ impl Outbox {
         socket: OwnedWriteHalf,
         capacity: usize,
     ) -> (OutboxSender, impl Future<Output = ()> + Send + 'static) {
+        let capacity = capacity.max(2);
         let outbox = Arc::new(Outbox {
             state: Mutex::new(State {
                 senders: 1,
                 ..State::default()
             }),
             socket,
-            capacity: capacity.max(2),
+            capacity,
+            cork_limit: capacity.min(MAX_BATCH_FRAMES),
             wake_writer: Notify::new(),
             room: Notify::new(),
         });
@@ -70,8 +80,8 @@ impl Outbox {
     }
 
     /// Writes directly if the socket is ours to use right now, else queues for the writer.
-    fn enqueue(&self, state: &mut State, mut frame: Bytes) {
-        if !state.writer_busy && state.queue.is_empty() {
+    fn write_or_queue(&self, state: &mut State, mut frame: Bytes) {
+        if !state.corked && !state.writer_busy && state.queue.is_empty() {
             match self.socket.try_write(&frame) {
                 Ok(n) if n == frame.len() => return,
                 Ok(n) => frame.advance(n),
@@ -83,7 +93,19 @@ impl Outbox {
                 }
             }
         }
+        self.queue(state, frame);
+    }
+
+    /// Queues for the writer, waking it unless the cork holds the frame back.
+    fn queue(&self, state: &mut State, frame: Bytes) {
         state.queue.push_back(frame);
+        if !state.corked || state.queue.len() >= self.cork_limit {
+            self.wake(state);
+        }
+    }
+
+    /// Hands the queue to the writer task.
+    fn wake(&self, state: &mut State) {
         if !state.writer_busy {
             state.writer_busy = true;
             self.wake_writer.notify_one();
@@ -114,10 +136,14 @@ impl Outbox {
                 {
                     break;
                 }
-                if state.queue.is_empty() {
+                // Frames the cork holds are not ours yet, unless no sender will uncork them
+                // (the last one left) or a final frame must follow them out.
+                let handed = state.writer_busy || state.senders == 0 || state.sealed;
+                if state.queue.is_empty() || !handed {
                     state.writer_busy = false;
                     true
                 } else {
+                    state.writer_busy = true;
                     let n = state.queue.len().min(MAX_BATCH_FRAMES);
                     batch.frames.extend(state.queue.drain(..n));
                     false
@@ -163,7 +189,18 @@ impl OutboxSender {
         if state.closed || state.sealed {
             return false;
         }
-        self.0.enqueue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame);
+        true
+    }
+
+    /// Like [`OutboxSender::send`], but always through the writer task, so that frames sent in
+    /// a burst share its `writev`s.
+    pub(crate) fn send_queued(&self, frame: Bytes) -> bool {
+        let mut state = self.0.lock();
+        if state.closed || state.sealed {
+            return false;
+        }
+        self.0.queue(&mut state, frame);
         true
     }
 
@@ -174,13 +211,15 @@ impl OutboxSender {
         if state.closed || state.sealed {
             return;
         }
-        self.0.enqueue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame);
         state.sealed = true;
+        // Even a corked or idle writer must run now: to send the frames held, or to close.
         self.0.wake_writer.notify_one();
     }
 
     /// Queues an event frame unless the queue is full; then it is dropped and counted, and the
-    /// next event that fits is preceded by `notice(count)`.
+    /// next event that fits is preceded by `notice(count)`. Events never write directly: one
+    /// emit reaches many connections, and their writers batch what piles up meanwhile.
     pub(crate) fn send_lossy(&self, frame: Bytes, notice: impl FnOnce(u64) -> Bytes) -> Delivery {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
@@ -191,12 +230,46 @@ impl OutboxSender {
             None => Delivery::Dropped,
             Some(dropped) => {
                 if dropped > 0 {
-                    self.0.enqueue(&mut state, notice(dropped));
+                    self.0.queue(&mut state, notice(dropped));
                 }
-                self.0.enqueue(&mut state, frame);
+                self.0.queue(&mut state, frame);
                 Delivery::Queued
             }
         }
+    }
+
+    /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
+    /// daemon's reader corks while it has more calls buffered, so their replies go out together.
+    pub(crate) fn cork(&self) {
+        self.0.lock().corked = true;
+    }
+
+    /// Sends what the cork held: a single frame directly, more through the writer (one
+    /// `writev`). Must come before the corking task waits for anything.
+    pub(crate) fn uncork(&self) {
+        let mut state = self.0.lock();
+        state.corked = false;
+        if state.writer_busy || state.closed {
+            return;
+        }
+        if state.queue.len() == 1 {
+            if let Some(frame) = state.queue.pop_front() {
+                self.0.write_or_queue(&mut state, frame);
+            }
+        } else if !state.queue.is_empty() {
+            self.0.wake(&mut state);
+        }
+    }
+
+    /// Awaits `future`, uncorking first if it cannot finish at once: frames are never held
+    /// while the corking task waits.
+    pub(crate) async fn uncork_before_waiting<F: Future>(&self, future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        if let Poll::Ready(output) = futures::poll!(future.as_mut()) {
+            return output;
+        }
+        self.uncork();
+        future.await
     }
 
     /// Waits until the queue is below capacity (or the connection closed).
@@ -280,7 +353,111 @@ impl Buf for Batch {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncReadExt;
+    use tokio::net::UnixStream;
+    use tokio::net::unix::OwnedReadHalf;
+
     use super::*;
+
+    /// An outbox on one end of a socket pair, its writer running; the other end to read from.
+    fn outbox(capacity: usize) -> (OutboxSender, OwnedReadHalf) {
+        let (ours, theirs) = UnixStream::pair().expect("socket pair");
+        let (_, write) = ours.into_split();
+        let (sender, writer) = Outbox::open(write, capacity);
+        tokio::spawn(writer);
+        let (read, _) = theirs.into_split();
+        (sender, read)
+    }
+
+    /// What has arrived so far, after giving the writer task time to run.
+    async fn arrived(read: &mut OwnedReadHalf) -> Vec<u8> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut bytes = vec![0; 64 * 1024];
+        match read.try_read(&mut bytes) {
+            Ok(n) => bytes.truncate(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => bytes.clear(),
+            Err(e) => panic!("read failed: {e}"),
+        }
+        bytes
+    }
+
+    fn frame(text: &'static str) -> Bytes {
+        Bytes::from_static(text.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn corked_frames_wait_for_uncork_then_leave_in_order() {
+        let (out, mut read) = outbox(16);
+        out.cork();
+        assert!(out.send(frame("a")));
+        assert!(out.send(frame("b")));
+        assert_eq!(out.send_lossy(frame("e"), |_| frame("!")), Delivery::Queued);
+        assert_eq!(arrived(&mut read).await, b"");
+        out.uncork();
+        assert_eq!(arrived(&mut read).await, b"abe");
+    }
+
+    #[tokio::test]
+    async fn a_cork_holds_back_less_than_a_batch() {
+        let (out, mut read) = outbox(1024);
+        out.cork();
+        for _ in 0..MAX_BATCH_FRAMES - 1 {
+            out.send(frame("r"));
+        }
+        assert_eq!(arrived(&mut read).await, b"");
+        out.send(frame("r"));
+        assert_eq!(arrived(&mut read).await, [b'r'; MAX_BATCH_FRAMES]);
+    }
+
+    #[tokio::test]
+    async fn a_cork_never_holds_a_full_queue() {
+        let (out, mut read) = outbox(3);
+        out.cork();
+        for _ in 0..3 {
+            out.send(frame("r"));
+        }
+        // The reader waits for room before each read: it must not wait on held frames.
+        tokio::time::timeout(Duration::from_secs(5), out.wait_for_room())
+            .await
+            .expect("room");
+        assert_eq!(arrived(&mut read).await, b"rrr");
+    }
+
+    #[tokio::test]
+    async fn uncork_before_waiting_flushes_only_if_the_future_waits() {
+        let (out, mut read) = outbox(16);
+        out.cork();
+        out.send(frame("a"));
+        out.uncork_before_waiting(async {}).await;
+        assert_eq!(arrived(&mut read).await, b"");
+        out.uncork_before_waiting(tokio::task::yield_now()).await;
+        assert_eq!(arrived(&mut read).await, b"a");
+    }
+
+    #[tokio::test]
+    async fn a_final_frame_goes_after_what_the_cork_held_and_closes() {
+        let (out, mut read) = outbox(16);
+        out.cork();
+        out.send(frame("a"));
+        out.send_final(frame("F"));
+        assert!(!out.send(frame("late")));
+        let mut all = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), read.read_to_end(&mut all))
+            .await
+            .expect("write side closed")
+            .expect("read");
+        assert_eq!(all, b"aF");
+    }
+
+    #[tokio::test]
+    async fn a_direct_send_never_overtakes_queued_frames() {
+        let (out, mut read) = outbox(16);
+        assert!(out.send_queued(frame("q")));
+        assert!(out.send(frame("d")));
+        assert_eq!(arrived(&mut read).await, b"qd");
+    }
 
     #[test]
     fn batch_advances_across_frame_boundaries() {
