@@ -150,6 +150,7 @@ async fn handshake(
         Ok(Some(frame)) => frame,
     };
     let ours = PeerIdentity::of(info);
+    let mut why_closed = "refused";
     let answer = match first.and_then(|f| ToDaemon::decode(&f)) {
         Ok(ToDaemon::Hello { version, .. }) if version != WIRE_VERSION => Err(message::refused(
             &ProtocolError::new(
@@ -172,7 +173,10 @@ async fn handshake(
             method,
             builtin: true,
             ..
-        }) => Err(builtin_reply(info, &method).into_frame(id, options.max_frame_len)),
+        }) => {
+            why_closed = "introspect-only connection: answered its built-in request";
+            Err(builtin_reply(info, &method).into_frame(id, options.max_frame_len))
+        }
         Ok(_) => Err(message::fatal(&ProtocolError::new(
             ErrorCode::Malformed,
             "expected a handshake first",
@@ -181,7 +185,7 @@ async fn handshake(
     };
     let (frame, outcome) = match answer {
         Ok(frame) => (frame, Ok(())),
-        Err(frame) => (frame, Err("refused".to_owned())),
+        Err(frame) => (frame, Err(why_closed.to_owned())),
     };
     // A peer that does not read cannot hold the handshake forever.
     match tokio::time::timeout(options.handshake_timeout, write.write_all(&frame)).await {
