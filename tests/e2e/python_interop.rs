@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Spawned, StudentWorkspace, cargo_medium, checkout_root, run_ok, valid_specs};
+use crate::support::{
+    Spawned, StudentWorkspace, cargo_medium, checkout_root, run_ok, student_scenario, valid_specs,
+};
 
 const DAEMON_MAIN: &str = include_str!("fixtures/student/daemon/main.rs");
 const APP_MAIN: &str = include_str!("fixtures/student/app/main.rs");
@@ -47,93 +49,6 @@ fn gen_python(spec: &Path, out: &Path) {
             .output()
             .expect("cargo-medium runs"),
     );
-}
-
-/// The pids in a daemon line `call … from pid=P; applications: pid=P1 pid=P2`, sorted.
-fn application_pids(line: &str) -> Vec<u32> {
-    let (_, list) = line
-        .split_once("; applications: ")
-        .unwrap_or_else(|| panic!("no application list in `{line}`"));
-    let mut pids: Vec<u32> = list
-        .split(' ')
-        .map(|app| {
-            app.strip_prefix("pid=")
-                .and_then(|pid| pid.parse().ok())
-                .unwrap_or_else(|| panic!("no pid for `{app}` in `{line}`"))
-        })
-        .collect();
-    pids.sort_unstable();
-    pids
-}
-
-fn is_event(line: &str) -> bool {
-    line.starts_with("event ")
-}
-
-fn is_answer(line: &str) -> bool {
-    !is_event(line)
-}
-
-/// The student scenario, whichever language each side is written in: two apps subscribe,
-/// the daemon sees both, an unknown id is the typed exception, an update reaches both apps,
-/// the model comes back from a call (printed as `ada`), and a draft reaches its author only.
-fn student_scenario(daemon: &mut Spawned, start_app: &dyn Fn(&str) -> Spawned, ada: &str) {
-    daemon.wait_for_line("ready line", |line| line.starts_with("ready"));
-    let mut first = start_app("first app");
-    first.wait_for_line("subscribed line", |line| line.starts_with("subscribed"));
-    let mut second = start_app("second app");
-    assert_eq!(
-        second.wait_for_line("subscribed line", |line| line.starts_with("subscribed")),
-        "subscribed (not found: no student with id probe)"
-    );
-    let second_call = format!("call get_student from pid={};", second.pid());
-    let line = daemon.wait_for_line("second app's call", |line| line.starts_with(&second_call));
-    let mut expected = vec![first.pid(), second.pid()];
-    expected.sort_unstable();
-    assert_eq!(application_pids(&line), expected, "{line}");
-
-    first.send_line("get s1");
-    assert_eq!(
-        first.wait_for_line("answer", is_answer),
-        "get s1: not found: no student with id s1"
-    );
-    first.send_line("update s1 Ada");
-    assert_eq!(first.wait_for_line("answer", is_answer), "update s1: ok");
-    for app in [&mut first, &mut second] {
-        assert_eq!(
-            app.wait_for_line("event", is_event),
-            "event student_added s1 Ada"
-        );
-    }
-    second.send_line("get s1");
-    assert_eq!(
-        second.wait_for_line("answer", is_answer),
-        format!("get s1: {ada}")
-    );
-
-    // Events reach an app in the order they were fired: the second app getting the next
-    // public event first proves the draft never reached it.
-    first.send_line("update draft-1 Bea");
-    assert_eq!(
-        first.wait_for_line("answer", is_answer),
-        "update draft-1: ok"
-    );
-    assert_eq!(
-        first.wait_for_line("event", is_event),
-        "event student_added draft-1 Bea"
-    );
-    first.send_line("update s2 Cy");
-    assert_eq!(first.wait_for_line("answer", is_answer), "update s2: ok");
-    assert_eq!(
-        first.wait_for_line("event", is_event),
-        "event student_added s2 Cy"
-    );
-    assert_eq!(
-        second.wait_for_line("event", is_event),
-        "event student_added s2 Cy",
-        "the draft sent to the first app reached the second"
-    );
-    assert!(daemon.is_running(), "the daemon stopped");
 }
 
 #[test]

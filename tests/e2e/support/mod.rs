@@ -11,12 +11,14 @@ mod spawned;
 /// Random valid specs, shared with cargo-medium's front-end property tests.
 #[path = "../../../cargo-medium/tests/shared/spec_strategy.rs"]
 pub mod spec_strategy;
+mod student_scenario;
 mod student_workspace;
 mod test_workspace;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;
 pub use spawned::Spawned;
+pub use student_scenario::student_scenario;
 pub use student_workspace::StudentWorkspace;
 pub use test_workspace::TestWorkspace;
 
