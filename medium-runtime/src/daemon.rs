@@ -120,7 +120,8 @@ impl<D: Dispatch> Daemon<D> {
     /// the socket systemd passed (`LISTEN_PID` = our pid, `LISTEN_FDS` >= 1, fd 3), or a fresh
     /// bind at the socket path.
     ///
-    /// `background` runs beside serving (LibMedium's `run()`). If it returns `Ok`, the daemon
+    /// `background` runs beside serving (LibMedium's `run()`), started once the socket is
+    /// listening, so apps can already connect when it fires its first event. If it returns `Ok`, the daemon
     /// keeps serving. If it returns `Err` (or panics), the daemon logs it, shuts down gracefully
     /// and returns [`Error::Background`].
     ///

@@ -61,8 +61,8 @@ impl Generator<'_> {
             out += "\n";
         }
         out += "    /// Background work beside serving, e.g. watching something and firing events through\n";
-        out += "    /// `events`. Runs once when the daemon starts; returning `Err` shuts the daemon down.\n";
-        out += "    /// Does nothing by default.\n";
+        out += "    /// `events`. Starts once, when the socket is listening (so apps can already connect);\n";
+        out += "    /// returning `Err` shuts the daemon down. Does nothing by default.\n";
         out += "    fn run(\n        &self,\n        _events: ";
         out += events;
         out += ",\n    ) -> impl future::Future<Output = result::Result<(), rt::BoxError>> + marker::Send {\n";
