@@ -121,9 +121,9 @@ impl<D: Dispatch> Daemon<D> {
     /// bind at the socket path.
     ///
     /// `background` runs beside serving (LibMedium's `run()`), started once the socket is
-    /// listening, so apps can already connect when it fires its first event. If it returns `Ok`, the daemon
-    /// keeps serving. If it returns `Err` (or panics), the daemon logs it, shuts down gracefully
-    /// and returns [`Error::Background`].
+    /// listening, so apps can already connect when it fires its first event. If it returns
+    /// `Ok`, the daemon keeps serving. If it returns `Err` (or panics), the daemon logs it, shuts
+    /// down gracefully and returns [`Error::Background`].
     ///
     /// Shutdown (SIGINT, SIGTERM, [`DaemonHandle::shutdown`] or a failed background future):
     /// stop accepting, remove the socket file if this daemon bound it, stop reading from
