@@ -366,26 +366,7 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         connection = names.connection,
         class = spec.class,
     );
-    for method in &spec.methods {
-        let (declared, tuple) = params(&method.params, names);
-        let _ = writeln!(
-            out,
-            "\n    def {}(self{declared}) -> {}:",
-            names.method(&method.name),
-            returns(method, names)
-        );
-        out.push_str(&docstring(
-            &method.doc,
-            &format!("Calls `{}` on the daemon.", method.name),
-            "        ",
-        ));
-        let call = format!("self.call({}, {tuple})", literal(&method.name));
-        if method.returns.is_some() {
-            let _ = writeln!(out, "        return {call}  # type: ignore[no-any-return]");
-        } else {
-            let _ = writeln!(out, "        {call}");
-        }
-    }
+    client_methods(spec, names, Flavour::Blocking, out);
     for event in &spec.events {
         let record = names.event_record(&event.name);
         let name = names.event(&event.name);
@@ -413,6 +394,42 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     }
 }
 
+/// Which client class the methods are written for.
+#[derive(Clone, Copy)]
+enum Flavour {
+    Blocking,
+    Async,
+}
+
+/// One client method per spec method: `def m(...)` for the blocking connection, `async def`
+/// with `await` for the asyncio one.
+fn client_methods(spec: &CheckedSpec, names: &PythonNames, flavour: Flavour, out: &mut String) {
+    let (def, call) = match flavour {
+        Flavour::Blocking => ("def", "self.call"),
+        Flavour::Async => ("async def", "await self.call"),
+    };
+    for method in &spec.methods {
+        let (declared, tuple) = params(&method.params, names);
+        let _ = writeln!(
+            out,
+            "\n    {def} {}(self{declared}) -> {}:",
+            names.method(&method.name),
+            returns(method, names)
+        );
+        out.push_str(&docstring(
+            &method.doc,
+            &format!("Calls `{}` on the daemon.", method.name),
+            "        ",
+        ));
+        let call = format!("{call}({}, {tuple})", literal(&method.name));
+        if method.returns.is_some() {
+            let _ = writeln!(out, "        return {call}  # type: ignore[no-any-return]");
+        } else {
+            let _ = writeln!(out, "        {call}");
+        }
+    }
+}
+
 fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     let _ = write!(
         out,
@@ -434,26 +451,7 @@ fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         sync = names.connection,
         class = spec.class,
     );
-    for method in &spec.methods {
-        let (declared, tuple) = params(&method.params, names);
-        let _ = writeln!(
-            out,
-            "\n    async def {}(self{declared}) -> {}:",
-            names.method(&method.name),
-            returns(method, names)
-        );
-        out.push_str(&docstring(
-            &method.doc,
-            &format!("Calls `{}` on the daemon.", method.name),
-            "        ",
-        ));
-        let call = format!("await self.call({}, {tuple})", literal(&method.name));
-        if method.returns.is_some() {
-            let _ = writeln!(out, "        return {call}  # type: ignore[no-any-return]");
-        } else {
-            let _ = writeln!(out, "        {call}");
-        }
-    }
+    client_methods(spec, names, Flavour::Async, out);
     for event in &spec.events {
         let _ = write!(
             out,
