@@ -12,14 +12,11 @@ use super::daemon;
 use crate::cli::{CallArgs, GlobalArgs};
 
 pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
-    let socket = daemon::socket(
-        args.daemon.socket.as_deref(),
-        args.daemon.spec.as_deref(),
-        global,
-        shell,
-    )?;
-    let introspection = medium_runtime::blocking::introspect(&socket)?;
-    let spec = daemon::daemon_spec(&introspection, &socket)?;
+    let daemon::InspectedDaemon {
+        socket,
+        introspection,
+        spec,
+    } = daemon::inspect(&args.daemon, global, shell)?;
     let Some(method) = spec.methods.iter().find(|m| m.name == args.method) else {
         let names: Vec<&str> = spec.methods.iter().map(|m| m.name.as_str()).collect();
         return Err(anyhow!(

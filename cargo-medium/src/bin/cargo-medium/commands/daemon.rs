@@ -13,7 +13,30 @@ use cargo_medium::spec_file::SpecFile;
 use medium_runtime::Introspection;
 
 use super::AlreadyReported;
-use crate::cli::GlobalArgs;
+use crate::cli::{DaemonArgs, GlobalArgs};
+
+/// A running daemon, found and asked for the spec it speaks.
+pub struct InspectedDaemon {
+    pub socket: PathBuf,
+    pub introspection: Introspection,
+    pub spec: CheckedSpec,
+}
+
+/// Finds the daemon `args` name (as [`socket`] does) and reads its spec.
+pub fn inspect(
+    args: &DaemonArgs,
+    global: &GlobalArgs,
+    shell: &mut Shell,
+) -> anyhow::Result<InspectedDaemon> {
+    let socket = socket(args.socket.as_deref(), args.spec.as_deref(), global, shell)?;
+    let introspection = medium_runtime::blocking::introspect(&socket)?;
+    let spec = daemon_spec(&introspection, &socket)?;
+    Ok(InspectedDaemon {
+        socket,
+        introspection,
+        spec,
+    })
+}
 
 /// The socket to talk to: `socket` itself, else the one the daemon of `spec` (or of the
 /// workspace's only protocol) listens on.
@@ -73,7 +96,7 @@ fn workspace_spec(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
 }
 
 /// The daemon's own spec, checked, so its types can drive the JSON conversion.
-pub fn daemon_spec(daemon: &Introspection, socket: &Path) -> anyhow::Result<CheckedSpec> {
+fn daemon_spec(daemon: &Introspection, socket: &Path) -> anyhow::Result<CheckedSpec> {
     if daemon.spec.is_empty() {
         bail!(
             "the daemon at {} ({}.{}) does not provide its spec text",

@@ -16,14 +16,11 @@ use super::daemon;
 use crate::cli::{GlobalArgs, MonitorArgs};
 
 pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
-    let socket = daemon::socket(
-        args.daemon.socket.as_deref(),
-        args.daemon.spec.as_deref(),
-        global,
-        shell,
-    )?;
-    let introspection = medium_runtime::blocking::introspect(&socket)?;
-    let spec = daemon::daemon_spec(&introspection, &socket)?;
+    let daemon::InspectedDaemon {
+        socket,
+        introspection,
+        spec,
+    } = daemon::inspect(&args.daemon, global, shell)?;
     let events: Vec<&Event> = if args.events.is_empty() {
         spec.events.iter().collect()
     } else {
