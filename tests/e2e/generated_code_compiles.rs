@@ -9,7 +9,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::support::spec_strategy::checked_spec;
-use crate::support::{Cargo, TestWorkspace, run_ok, unique_name, valid_specs};
+use crate::support::{TestWorkspace, run_ok, unique_name, valid_specs};
 
 #[test]
 fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
@@ -25,7 +25,8 @@ fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
         let stem = unique_name("codegen", file_name.trim_end_matches(".lmspc"));
         add_generated_crates(&mut workspace, &spec, &stem);
     }
-    let cargo = assert_builds_and_lints_clean(&workspace);
+    let cargo = workspace.finish();
+    cargo.assert_builds_and_lints_clean();
     // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
     let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
     for member in workspace.members() {
@@ -64,7 +65,7 @@ fn generated_crates_for_random_valid_specs_build_and_lint_clean() {
     }
     // Not `cargo fmt --check`: the generator's hand-made layout still differs from rustfmt's
     // for some long lines random specs produce.
-    assert_builds_and_lints_clean(&workspace);
+    workspace.finish().assert_builds_and_lints_clean();
 }
 
 /// Adds the protocol, daemon and app crates generated from `spec` as `<stem>-protocol` etc.
@@ -77,26 +78,4 @@ fn add_generated_crates(workspace: &mut TestWorkspace, spec: &CheckedSpec, stem:
     workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(spec, &names));
     workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names));
     workspace.add_crate(&names.app, &rust::app_crate(spec, &names));
-}
-
-/// One `cargo build` and one `cargo clippy -D warnings` over the workspace; returns its
-/// cargo runner for further checks.
-fn assert_builds_and_lints_clean(workspace: &TestWorkspace) -> Cargo {
-    let cargo = workspace.finish();
-    run_ok(
-        "cargo build",
-        cargo.run(["build", "--workspace", "--all-targets"]),
-    );
-    run_ok(
-        "cargo clippy",
-        cargo.run([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    );
-    cargo
 }

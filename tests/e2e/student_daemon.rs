@@ -24,18 +24,7 @@ fn scaffolded_student_workspace_builds_clean_and_its_daemon_serves_two_apps() {
     let cargo = workspace.cargo();
 
     // Test 1: as scaffolded, the workspace builds offline and clippy has nothing to say.
-    run_ok("cargo build", cargo.run(["build", "--workspace"]));
-    run_ok(
-        "cargo clippy",
-        cargo.run([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    );
+    cargo.assert_builds_and_lints_clean();
 
     // The user writes the daemon and two apps: an async one driven by stdin, a blocking one.
     workspace.write_user_file("daemon", "src/main.rs", DAEMON_MAIN);

@@ -39,6 +39,26 @@ impl Cargo {
             .unwrap_or_else(|err| panic!("cannot run cargo: {err}"))
     }
 
+    /// One `cargo build` and one `cargo clippy -D warnings` of every target of the workspace,
+    /// panicking with cargo's output if either fails.
+    pub fn assert_builds_and_lints_clean(&self) {
+        run_ok(
+            "cargo build",
+            self.run(["build", "--workspace", "--all-targets"]),
+        );
+        run_ok(
+            "cargo clippy",
+            self.run([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        );
+    }
+
     fn command(&self) -> Command {
         // `CARGO` is the cargo running this test, so the same toolchain builds the workspace.
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
