@@ -15,11 +15,11 @@ use crate::codegen::GeneratedFile;
 const TEMPLATES: [(&str, &str); 2] = [
     (
         "socket",
-        include_str!("../../../templates/systemd/daemon.socket.jinja"),
+        include_str!("../../templates/systemd/daemon.socket.jinja"),
     ),
     (
         "service",
-        include_str!("../../../templates/systemd/daemon.service.jinja"),
+        include_str!("../../templates/systemd/daemon.service.jinja"),
     ),
 ];
 

@@ -9,17 +9,17 @@ const TEMPLATES: [(&str, &str, &str); 3] = [
     (
         "Cargo.toml",
         "Cargo.toml",
-        include_str!("../../../templates/workspace/Cargo.toml.jinja"),
+        include_str!("../../templates/workspace/Cargo.toml.jinja"),
     ),
     (
         "README.md",
         "README.md",
-        include_str!("../../../templates/workspace/README.md.jinja"),
+        include_str!("../../templates/workspace/README.md.jinja"),
     ),
     (
         "gitignore",
         ".gitignore",
-        include_str!("../../../templates/workspace/gitignore"),
+        include_str!("../../templates/workspace/gitignore"),
     ),
 ];
 

@@ -21,7 +21,7 @@ use crate::codegen::GeneratedFile;
 use names::PythonNames;
 
 /// The protocol runtime every generated package bundles unchanged.
-const RUNTIME: &str = include_str!("../../../../templates/python/_medium.py");
+const RUNTIME: &str = include_str!("../../../templates/python/_medium.py");
 
 /// The import name of the package generated for `spec`: the class in snake case
 /// (`StudentSystem` → `student_system`), also the name of its folder.

@@ -23,21 +23,21 @@ pub(super) enum UserCrate {
 const DAEMON_TEMPLATES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
-        include_str!("../../../../templates/daemon/Cargo.toml.jinja"),
+        include_str!("../../../templates/daemon/Cargo.toml.jinja"),
     ),
     (
         "src/main.rs",
-        include_str!("../../../../templates/daemon/src/main.rs.jinja"),
+        include_str!("../../../templates/daemon/src/main.rs.jinja"),
     ),
 ];
 const APP_TEMPLATES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
-        include_str!("../../../../templates/app/Cargo.toml.jinja"),
+        include_str!("../../../templates/app/Cargo.toml.jinja"),
     ),
     (
         "src/main.rs",
-        include_str!("../../../../templates/app/src/main.rs.jinja"),
+        include_str!("../../../templates/app/src/main.rs.jinja"),
     ),
 ];
 
