@@ -9,9 +9,14 @@
 //! protocol = "student-system-protocol"   # GENERATED crate (sync rewrites it)
 //! daemon = "student-system-daemon"       # user-owned crate that implements the server trait
 //! app = "student-system-app"             # user-owned example app; absent after `--no-app`
+//! python = "student_system"              # GENERATED Python package (sync rewrites it); only
+//!                                        # with `--python`
 //! ```
 //!
-//! Each crate lives in a directory of the same name directly under the workspace root.
+//! Each crate lives in a directory of the same name directly under the workspace root. The
+//! Python package's directory is a path relative to the root, `/`-separated, that stays inside
+//! it and apart from the protocol crate: sync rewrites and removes generated files there, so a
+//! record pointing anywhere else is refused when read.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +33,9 @@ pub struct ProtocolEntry {
     pub daemon: Option<String>,
     /// Name (and directory) of the user-owned example app crate.
     pub app: Option<String>,
+    /// Directory of the generated Python package, relative to the workspace root with `/`
+    /// separators.
+    pub python: Option<String>,
 }
 
 impl ProtocolEntry {
@@ -35,21 +43,31 @@ impl ProtocolEntry {
     pub(super) fn from_table(table: &Table) -> Result<ProtocolEntry, String> {
         let required =
             |key: &str| optional(table, key)?.ok_or_else(|| format!("missing the `{key}` key"));
-        Ok(ProtocolEntry {
+        let entry = ProtocolEntry {
             spec: required("spec")?,
             protocol: required("protocol")?,
             daemon: optional(table, "daemon")?,
             app: optional(table, "app")?,
-        })
+            python: optional(table, "python")?,
+        };
+        if let Some(python) = &entry.python {
+            check_python_dir(python, &entry.protocol)?;
+        }
+        Ok(entry)
     }
 
     pub(super) fn to_table(&self) -> Table {
         let mut table = Table::new();
         table.insert("spec", value(&self.spec));
         table.insert("protocol", value(&self.protocol));
-        for (key, crate_name) in [("daemon", &self.daemon), ("app", &self.app)] {
-            if let Some(crate_name) = crate_name {
-                table.insert(key, value(crate_name));
+        let optional = [
+            ("daemon", &self.daemon),
+            ("app", &self.app),
+            ("python", &self.python),
+        ];
+        for (key, text) in optional {
+            if let Some(text) = text {
+                table.insert(key, value(text));
             }
         }
         table
@@ -64,6 +82,38 @@ impl ProtocolEntry {
     pub fn protocol_dir(&self, workspace_root: &Path) -> PathBuf {
         workspace_root.join(&self.protocol)
     }
+
+    /// The generated Python package's directory, if one is recorded.
+    pub fn python_dir(&self, workspace_root: &Path) -> Option<PathBuf> {
+        let python = self.python.as_deref()?;
+        Some(
+            python
+                .split('/')
+                .fold(workspace_root.to_owned(), |dir, part| dir.join(part)),
+        )
+    }
+}
+
+/// Refuses a Python directory sync must not write to: one outside the root (absolute, `..`),
+/// the root itself, or the protocol crate's directory or one inside it, where the two
+/// generators would each remove the other's files as obsolete.
+fn check_python_dir(python: &str, protocol: &str) -> Result<(), String> {
+    let inside_root = !python.is_empty()
+        && python
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'));
+    if !inside_root {
+        return Err(format!(
+            "`python` must be a directory inside the workspace, relative to its root and \
+             `/`-separated, not `{python}`"
+        ));
+    }
+    if python.split('/').next() == Some(protocol) {
+        return Err(format!(
+            "`python` must not be inside the protocol crate `{protocol}`"
+        ));
+    }
+    Ok(())
 }
 
 fn optional(table: &Table, key: &str) -> Result<Option<String>, String> {
@@ -94,8 +144,36 @@ mod tests {
             protocol: "student-system-protocol".into(),
             daemon: Some("student-system-daemon".into()),
             app: None,
+            python: Some("clients/student_system".into()),
         };
         assert_eq!(ProtocolEntry::from_table(&entry.to_table()), Ok(entry));
+    }
+
+    #[test]
+    fn python_dir_is_joined_part_by_part_under_the_root() {
+        let entry =
+            ProtocolEntry::from_table(&table("spec = \"a\"\nprotocol = \"p\"\npython = \"py/a\""))
+                .unwrap();
+        assert_eq!(
+            entry.python_dir(Path::new("/ws")),
+            Some(PathBuf::from("/ws/py/a"))
+        );
+    }
+
+    #[test]
+    fn python_dir_outside_the_root_or_in_the_protocol_crate_is_rejected() {
+        for python in ["", "/tmp/x", "../x", "a/../../x", ".", "a//b", "a\\b"] {
+            let text = format!("spec = \"a\"\nprotocol = \"p\"\npython = {python:?}");
+            let err = ProtocolEntry::from_table(&table(&text)).unwrap_err();
+            assert!(
+                err.starts_with("`python` must be a directory inside"),
+                "{python}: {err}"
+            );
+        }
+        let err =
+            ProtocolEntry::from_table(&table("spec = \"a\"\nprotocol = \"p\"\npython = \"p/py\""))
+                .unwrap_err();
+        assert_eq!(err, "`python` must not be inside the protocol crate `p`");
     }
 
     #[test]

@@ -299,6 +299,7 @@ mod tests {
             protocol: "student-system-protocol".into(),
             daemon: Some("student-system-daemon".into()),
             app: Some("student-system-app".into()),
+            python: None,
         }
     }
 

@@ -15,6 +15,12 @@ pub enum ScaffoldError {
     #[error("`{}` already exists in the workspace; pick another base name with `--name`", .0.display())]
     CrateDirTaken(PathBuf),
     #[error(
+        "`{}` already exists in the workspace and is where the Python package would go; move it \
+         out of the way, or leave out `--python`",
+        .0.display()
+    )]
+    PythonDirTaken(PathBuf),
+    #[error(
         "`{spec}` is already recorded in `{}`; run `cargo medium sync` to regenerate its crate",
         manifest.display()
     )]

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use heck::ToKebabCase;
 
+use super::python_package::PythonPackage;
 use super::systemd_units::SystemdUnits;
 use super::workspace_templates::{WorkspaceContext, WorkspaceTemplates};
 use super::{CrateFiles, Ownership, ScaffoldError};
@@ -24,6 +25,8 @@ pub struct NewOptions {
     pub with_app: bool,
     /// `--systemd`: the daemon crate also gets a socket-activated user unit pair.
     pub systemd: bool,
+    /// `--python`: the workspace also gets the generated Python package, recorded for `sync`.
+    pub python: bool,
     pub runtime: RuntimeSource,
 }
 
@@ -45,6 +48,8 @@ pub struct Scaffold {
     new_workspace: bool,
     entry: ProtocolEntry,
     crates: Vec<CrateFiles>,
+    /// With `--python`: the generated Python package.
+    python: Option<PythonPackage>,
     /// Files directly under the root: the spec copy, and for a new workspace its manifest,
     /// README and `.gitignore`.
     root_files: Vec<GeneratedFile>,
@@ -75,6 +80,8 @@ impl Scaffold {
         if options.with_app {
             crate_names.push(&names.app);
         }
+        // Named after the class, as `gen python` names it, whatever `--name` says.
+        let python_dir = options.python.then(|| codegen::python::package_name(spec));
 
         let (spec_path, spec_copy) = match &workspace {
             None => {
@@ -106,6 +113,11 @@ impl Scaffold {
                         return Err(ScaffoldError::CrateDirTaken(dir));
                     }
                 }
+                if let Some(dir) = python_dir.as_ref().map(|dir| root.join(dir)) {
+                    if !is_absent_or_empty(&dir) {
+                        return Err(ScaffoldError::PythonDirTaken(dir));
+                    }
+                }
                 (spec_path, spec_copy)
             }
         };
@@ -133,7 +145,9 @@ impl Scaffold {
             protocol: names.protocol.clone(),
             daemon: Some(names.daemon.clone()),
             app: options.with_app.then(|| names.app.clone()),
+            python: python_dir,
         };
+        let python = options.python.then(|| PythonPackage::of(&spec));
 
         let new_workspace = workspace.is_none();
         let (root_files, manifest_update) = match workspace {
@@ -144,6 +158,10 @@ impl Scaffold {
                 let taken = |path: &Path| {
                     files.iter().any(|file| file.path == path)
                         || crate_names.iter().any(|name| Path::new(name) == path)
+                        || entry
+                            .python
+                            .as_deref()
+                            .is_some_and(|dir| Path::new(dir) == path)
                 };
                 if let Some(copy) = spec_copy.as_ref().filter(|copy| taken(&copy.path)) {
                     let name = copy.path.display().to_string();
@@ -162,6 +180,7 @@ impl Scaffold {
             new_workspace,
             entry,
             crates,
+            python,
             root_files,
             manifest_update,
             systemd: options.systemd,
@@ -186,6 +205,11 @@ impl Scaffold {
         &self.crates
     }
 
+    /// The generated Python package, with `--python`.
+    pub fn python(&self) -> Option<&PythonPackage> {
+        self.python.as_ref()
+    }
+
     /// Whether `--systemd` added a unit pair to the daemon crate's [`UNIT_DIR`].
     ///
     /// [`UNIT_DIR`]: super::UNIT_DIR
@@ -200,23 +224,33 @@ impl Scaffold {
     /// Every file this scaffold creates, relative to the root, in writing order; the patched
     /// manifest of an existing workspace (see [`Scaffold::manifest_update`]) comes last.
     pub fn files(&self) -> Vec<(PathBuf, &str)> {
-        let crate_files = self.crates.iter().flat_map(|krate| {
-            krate.files.iter().map(|file| {
-                (
-                    Path::new(&krate.name).join(&file.path),
-                    file.contents.as_str(),
-                )
-            })
+        let dir_files = self.directories().flat_map(|(dir, files)| {
+            files
+                .iter()
+                .map(move |file| (Path::new(dir).join(&file.path), file.contents.as_str()))
         });
         let root_files = self
             .root_files
             .iter()
             .map(|file| (file.path.clone(), file.contents.as_str()));
-        crate_files.chain(root_files).collect()
+        dir_files.chain(root_files).collect()
     }
 
-    /// Writes the plan: a new workspace in one step; in an existing workspace each crate in one
-    /// step, then the spec copy, then — last, so a failure before leaves it untouched — the
+    /// Each crate's directory, then the Python package's, with the files that go in it.
+    fn directories(&self) -> impl Iterator<Item = (&str, &[GeneratedFile])> {
+        let crates = self
+            .crates
+            .iter()
+            .map(|krate| (krate.name.as_str(), krate.files.as_slice()));
+        let python = self
+            .python
+            .iter()
+            .map(|package| (package.dir.as_str(), package.files.as_slice()));
+        crates.chain(python)
+    }
+
+    /// Writes the plan: a new workspace in one step; in an existing workspace each crate (and
+    /// the Python package) in one step, then the spec copy, then — last, so a failure before leaves it untouched — the
     /// manifest.
     pub fn write(&self, writer: &Writer) -> Result<(), WriteError> {
         if self.new_workspace {
@@ -228,11 +262,10 @@ impl Scaffold {
                     .map(|(path, contents)| (path.as_path(), *contents)),
             );
         }
-        for krate in &self.crates {
+        for (dir, files) in self.directories() {
             writer.create_tree(
-                &self.root.join(&krate.name),
-                krate
-                    .files
+                &self.root.join(dir),
+                files
                     .iter()
                     .map(|file| (file.path.as_path(), file.contents.as_str())),
             )?;
@@ -288,6 +321,7 @@ fn render_workspace_files(
         protocol: &entry.protocol,
         daemon: entry.daemon.as_deref().unwrap_or_default(),
         app: entry.app.as_deref(),
+        python: entry.python.as_deref(),
         systemd,
     };
     let mut files = Vec::new();

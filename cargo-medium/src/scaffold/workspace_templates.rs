@@ -36,6 +36,8 @@ pub struct WorkspaceContext<'a> {
     pub protocol: &'a str,
     pub daemon: &'a str,
     pub app: Option<&'a str>,
+    /// The generated Python package's directory (`new --python`).
+    pub python: Option<&'a str>,
     /// Whether the daemon crate has systemd units (`new --systemd`).
     pub systemd: bool,
 }
@@ -72,10 +74,12 @@ impl WorkspaceTemplates {
             protocol,
             daemon,
             app,
+            python,
             systemd,
         } = *context;
-        let values: Value =
-            context! { name, spec, class, namespace, socket, protocol, daemon, app, systemd };
+        let values: Value = context! {
+            name, spec, class, namespace, socket, protocol, daemon, app, python, systemd
+        };
         TEMPLATES
             .iter()
             .map(|&(name, file, _)| Ok((file, self.env.get_template(name)?.render(&values)?)))
@@ -97,6 +101,7 @@ mod tests {
             protocol: "student-system-protocol",
             daemon: "student-system-daemon",
             app,
+            python: None,
             systemd: false,
         }
     }

@@ -106,6 +106,9 @@ pub struct NewArgs {
     /// Also write a systemd user socket and service unit for the daemon (socket activation)
     #[arg(long)]
     pub systemd: bool,
+    /// Also generate the Python package (client, daemon base class), kept fresh by `sync`
+    #[arg(long)]
+    pub python: bool,
     /// Initialize a new repository for the given version control system
     #[arg(long, value_enum, default_value = "git")]
     pub vcs: Vcs,

@@ -48,6 +48,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         name: args.name.clone(),
         with_app: !args.no_app,
         systemd: args.systemd,
+        python: args.python,
         runtime,
     };
     let scaffold = Scaffold::plan(&spec_file, &spec, destination, &options)?;
@@ -86,6 +87,15 @@ fn report(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path, dry_run: bool) {
         };
         shell.status("Created", format!("{} ({role})", krate.name));
     }
+    if let Some(package) = scaffold.python() {
+        shell.status(
+            "Created",
+            format!(
+                "{} (Python package, generated from {})",
+                package.dir, entry.spec
+            ),
+        );
+    }
     let root = shown_path(scaffold.root(), cwd);
     if scaffold.is_new_workspace() {
         shell.status("Created", format!("workspace `{root}`"));
@@ -113,6 +123,12 @@ fn next_steps(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path) {
         steps += &format!(", then run the app in another terminal with `cargo run -p {app}`");
     }
     shell.note(steps);
+    if let Some(package) = scaffold.python() {
+        shell.note(format!(
+            "to use the protocol from Python, `{cd}pip install ./{}`",
+            package.dir
+        ));
+    }
     if scaffold.has_systemd_units() {
         shell.note(format!(
             "to run it under systemd instead, `cargo install --path {daemon}`, then \
