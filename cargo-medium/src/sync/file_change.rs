@@ -1,4 +1,5 @@
-//! [`FileChange`]: one file of a protocol crate that sync must create, rewrite or remove.
+//! [`FileChange`]: one file of a protocol crate or Python package that sync must create,
+//! rewrite or remove.
 
 use std::path::{Path, PathBuf};
 

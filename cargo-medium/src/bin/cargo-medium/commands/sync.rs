@@ -1,9 +1,12 @@
-//! `cargo medium sync`: regenerate the workspace's protocol crates from their specs.
+//! `cargo medium sync`: regenerate the workspace's protocol crates (and Python packages) from
+//! their specs.
+
+use std::path::Path;
 
 use anyhow::Context;
 use cargo_medium::manifest::{RuntimeSource, Workspace};
 use cargo_medium::shell::{Shell, Verbosity};
-use cargo_medium::sync::{CrateSync, SyncError, SyncPlan};
+use cargo_medium::sync::{CrateSync, FileChange, SyncError, SyncPlan};
 use cargo_medium::writer::{WriteMode, Writer};
 
 use super::AlreadyReported;
@@ -58,16 +61,15 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
 
     let list_files = args.dry_run || shell.verbosity() >= Verbosity::Verbose;
     for krate in &plan.crates {
-        let name = &krate.entry.protocol;
-        match krate.changes.len() {
-            0 => shell.status("Fresh", name),
-            1 => shell.status("Updating", format!("{name} (1 file)")),
-            n => shell.status("Updating", format!("{name} ({n} files)")),
-        }
-        if list_files {
-            for change in &krate.changes {
-                shell.status(change.verb(), shown_path(change.path(), &cwd));
-            }
+        changed_files(
+            shell,
+            &krate.entry.protocol,
+            &krate.changes,
+            list_files,
+            &cwd,
+        );
+        if let Some(python) = &krate.entry.python {
+            changed_files(shell, python, &krate.python_changes, list_files, &cwd);
         }
         spec_changes(shell, krate);
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
@@ -85,6 +87,26 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         report::dry_run_done(shell);
     }
     Ok(())
+}
+
+/// `Fresh name` or `Updating name (n files)`, and with `list_files` a line per file.
+fn changed_files(
+    shell: &mut Shell,
+    name: &str,
+    changes: &[FileChange],
+    list_files: bool,
+    cwd: &Path,
+) {
+    match changes.len() {
+        0 => shell.status("Fresh", name),
+        1 => shell.status("Updating", format!("{name} (1 file)")),
+        n => shell.status("Updating", format!("{name} ({n} files)")),
+    }
+    if list_files {
+        for change in changes {
+            shell.status(change.verb(), shown_path(change.path(), cwd));
+        }
+    }
 }
 
 /// What changed in the protocol since the crate was last generated, if it did.
