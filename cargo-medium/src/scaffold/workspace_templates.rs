@@ -174,6 +174,41 @@ mod tests {
     }
 
     #[test]
+    fn readme_and_gitignore_cover_the_python_package_only_when_there_is_one() {
+        let render = |python| {
+            let context = WorkspaceContext {
+                python,
+                ..context(None)
+            };
+            WorkspaceTemplates::new().unwrap().render(&context).unwrap()
+        };
+        let file = |files: &[(&str, String)], name: &str| {
+            files
+                .iter()
+                .find(|(file, _)| *file == name)
+                .unwrap()
+                .1
+                .clone()
+        };
+        let with = render(Some("student_system"));
+        let readme = file(&with, "README.md");
+        assert!(
+            readme.contains("pip install ./student_system\n"),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("regenerates `student-system-protocol` and `student_system` and"),
+            "{readme}"
+        );
+        assert!(readme.ends_with("out of date with the spec.\n"), "{readme}");
+        assert!(file(&with, ".gitignore").contains("__pycache__/\n"));
+
+        let without = render(None);
+        assert!(!file(&without, "README.md").contains("Python"));
+        assert_eq!(file(&without, ".gitignore"), "/target\n");
+    }
+
+    #[test]
     fn readme_without_an_app_does_not_mention_one() {
         let readme = readme(None);
         assert!(!readme.contains("-app"), "{readme}");

@@ -7,6 +7,7 @@ mod global;
 mod inspect;
 mod new;
 mod nothing_lost;
+mod python_sync;
 mod sync;
 mod sync_faults;
 mod systemd;

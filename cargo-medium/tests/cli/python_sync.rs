@@ -1,0 +1,404 @@
+//! `cargo medium new --python` and `sync` on the recorded Python package: written and recorded
+//! by `new`, kept fresh by `sync` like the protocol crate, and nothing the user (or Python's
+//! tools) put next to it is ever overwritten or removed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use predicates::prelude::*;
+
+use crate::sync::{NEW_METHOD, append, snapshot};
+use crate::{cargo_medium, example_spec};
+
+/// The package's files, as `gen python` writes them.
+const PACKAGE_FILES: [&str; 4] = ["__init__.py", "_medium.py", "py.typed", "pyproject.toml"];
+
+/// A workspace made by `new --python` from a copy of the example spec, and its root.
+fn scaffolded_with_python() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "ws", "--python", "--vcs", "none"])
+        .assert()
+        .success();
+    let root = dir.path().join("ws");
+    (dir, root)
+}
+
+/// The `[[workspace.metadata.medium.protocols]]` record of the workspace at `root`.
+fn record(root: &Path) -> toml_edit::Table {
+    let manifest: toml_edit::DocumentMut = fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    manifest["workspace"]["metadata"]["medium"]["protocols"]
+        .as_array_of_tables()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .clone()
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn new_with_python_writes_the_package_gen_python_writes_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    let output = cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "ws", "--python", "--vcs", "none"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    insta::assert_snapshot!(
+        "new_with_python_status",
+        String::from_utf8(output.stderr).unwrap()
+    );
+    let root = dir.path().join("ws");
+    assert_eq!(file_names(&root.join("student_system")), PACKAGE_FILES);
+    assert_eq!(record(&root)["python"].as_str(), Some("student_system"));
+
+    // The same bytes as `gen python` run on the workspace's spec.
+    cargo_medium(&root)
+        .args(["gen", "python", "student.lmspc", "-o", "../gen"])
+        .assert()
+        .success();
+    assert_eq!(
+        snapshot(&root.join("student_system"))
+            .into_iter()
+            .map(|(_, contents)| contents)
+            .collect::<Vec<_>>(),
+        snapshot(&dir.path().join("gen/student_system"))
+            .into_iter()
+            .map(|(_, contents)| contents)
+            .collect::<Vec<_>>(),
+    );
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr("       Fresh student-system-protocol\n       Fresh student_system\n");
+}
+
+#[test]
+fn new_workspace_readme_and_gitignore_cover_the_python_package() {
+    let (_dir, root) = scaffolded_with_python();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("pip install ./student_system\n"),
+        "{readme}"
+    );
+    let gitignore = fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert_eq!(
+        gitignore,
+        "/target\n__pycache__/\n*.egg-info/\n/student_system/build/\n"
+    );
+}
+
+#[test]
+fn sync_check_names_the_stale_python_file_and_sync_adds_the_new_method() {
+    let (_dir, root) = scaffolded_with_python();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("out of date with the specs:\n"))
+        .stderr(predicate::str::contains("    student_system/__init__.py\n"))
+        .stderr(predicate::str::ends_with(
+            "note: run `cargo medium sync` to update them\n",
+        ));
+    let init = root.join("student_system/__init__.py");
+    assert!(
+        !fs::read_to_string(&init)
+            .unwrap()
+            .contains("count_students")
+    );
+
+    let output = cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    insta::assert_snapshot!(
+        "sync_with_python_after_a_new_method",
+        String::from_utf8(output.stderr).unwrap()
+    );
+    assert!(
+        fs::read_to_string(&init)
+            .unwrap()
+            .contains("    def count_students(self) -> int:\n"),
+    );
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn sync_leaves_user_files_and_python_build_output_in_the_package_alone() {
+    let (_dir, root) = scaffolded_with_python();
+    let package = root.join("student_system");
+    let generated_init = fs::read_to_string(package.join("__init__.py")).unwrap();
+    // What the user and `pip install ./student_system` leave in the package: a module of
+    // their own, byte-code caches, and build copies that carry the generated marker.
+    fs::write(
+        package.join("helpers.py"),
+        "def helper() -> int:\n    return 1\n",
+    )
+    .unwrap();
+    for dir in [
+        "__pycache__",
+        "build/lib/student_system",
+        "student_system.egg-info",
+    ] {
+        fs::create_dir_all(package.join(dir)).unwrap();
+    }
+    fs::write(package.join("__pycache__/__init__.cpython-311.pyc"), "\0\0").unwrap();
+    fs::write(
+        package.join("build/lib/student_system/__init__.py"),
+        &generated_init,
+    )
+    .unwrap();
+    fs::write(
+        package.join("student_system.egg-info/PKG-INFO"),
+        "Name: x\n",
+    )
+    .unwrap();
+    let user_files = |package: &Path| {
+        snapshot(package)
+            .into_iter()
+            .filter(|(path, _)| {
+                let relative = path.strip_prefix(package).unwrap();
+                !PACKAGE_FILES.iter().any(|file| relative == Path::new(file))
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = user_files(&package);
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    // Nothing of it makes the package stale ...
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .success();
+    // ... nor survives sync any less after a spec change.
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root)
+        .args(["sync", "-v"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "    Updating student_system (1 file)\n\
+             \x20    Writing student_system/__init__.py\n",
+        ))
+        .stderr(predicate::str::contains("Removing").not());
+    assert_eq!(user_files(&package), before);
+}
+
+#[test]
+fn sync_refuses_to_overwrite_a_python_file_without_the_marker() {
+    let (_dir, root) = scaffolded_with_python();
+    let typed = root.join("student_system/py.typed");
+    fs::write(&typed, "").unwrap();
+    let before = snapshot(&root);
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: `{}` would be overwritten, but it was not generated (it has no `@generated by \
+             cargo-medium` header); sync never overwrites your files: move it out of the way and \
+             run `cargo medium sync` again\n",
+            typed.display()
+        ));
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn sync_removes_generated_python_files_the_generator_no_longer_makes() {
+    let (_dir, root) = scaffolded_with_python();
+    let legacy = root.join("student_system/legacy.py");
+    fs::write(
+        &legacy,
+        "# @generated by cargo-medium from student.lmspc.\nOLD = 1\n",
+    )
+    .unwrap();
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("    student_system/legacy.py\n"));
+    cargo_medium(&root)
+        .args(["sync", "-v"])
+        .assert()
+        .success()
+        .stderr(
+            "       Fresh student-system-protocol\n\
+             \x20   Updating student_system (1 file)\n\
+             \x20   Removing student_system/legacy.py\n",
+        );
+    assert!(!legacy.exists());
+}
+
+#[test]
+fn dry_runs_of_new_and_sync_with_python_list_the_package_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "student.lmspc", "ws", "--python", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "     Created student_system (Python package, generated from student.lmspc)\n",
+        ))
+        .stderr(predicate::str::contains(
+            "     Writing ws/student_system/__init__.py\n",
+        ))
+        .stderr(predicate::str::ends_with(
+            "warning: aborting due to dry run: nothing was written\n",
+        ));
+    assert!(!dir.path().join("ws").exists());
+
+    let (_dir, root) = scaffolded_with_python();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    let before = snapshot(&root);
+    cargo_medium(&root)
+        .args(["sync", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "    Updating student_system (1 file)\n\
+             \x20    Writing student_system/__init__.py\n",
+        ));
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
+fn new_with_python_and_no_app_in_an_existing_workspace_adds_the_package_at_its_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+    fs::copy(example_spec(), root.join("student.lmspc")).unwrap();
+    cargo_medium(root)
+        .args(["new", "student.lmspc", "--python", "--no-app"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "     Created student_system (Python package, generated from student.lmspc)\n",
+        ));
+    assert_eq!(file_names(&root.join("student_system")), PACKAGE_FILES);
+    let record = record(root);
+    assert_eq!(record["python"].as_str(), Some("student_system"));
+    assert!(record.get("app").is_none());
+    cargo_medium(root)
+        .args(["sync", "--check"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn new_with_python_refuses_a_taken_package_directory_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    fs::copy(example_spec(), root.join("student.lmspc")).unwrap();
+    fs::create_dir(root.join("student_system")).unwrap();
+    fs::write(root.join("student_system/mine.py"), "").unwrap();
+    let before = snapshot(root);
+    cargo_medium(root)
+        .args(["new", "student.lmspc", "--python"])
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: `{}` already exists in the workspace and is where the Python package would \
+             go; move it out of the way, or leave out `--python`\n",
+            root.join("student_system").display()
+        ));
+    assert_eq!(snapshot(root), before);
+}
+
+#[test]
+fn a_python_record_added_by_hand_makes_sync_generate_the_package_there() {
+    let (_dir, root) = crate::sync::scaffolded();
+    let manifest = root.join("Cargo.toml");
+    append(&manifest, "python = \"clients/student_system\"\n");
+    cargo_medium(&root)
+        .args(["sync", "--check"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(
+            "    clients/student_system/__init__.py\n",
+        ));
+    cargo_medium(&root).arg("sync").assert().success().stderr(
+        "       Fresh student-system-protocol\n\
+             \x20   Updating clients/student_system (4 files)\n",
+    );
+    assert_eq!(
+        file_names(&root.join("clients/student_system")),
+        PACKAGE_FILES
+    );
+}
+
+#[test]
+fn a_python_record_outside_the_workspace_is_refused() {
+    let (_dir, root) = crate::sync::scaffolded();
+    append(&root.join("Cargo.toml"), "python = \"../elsewhere\"\n");
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .code(101)
+        .stderr(predicate::str::ends_with(
+            "record 1 of `[[workspace.metadata.medium.protocols]]` is invalid: `python` must be a \
+             directory inside the workspace, relative to its root and `/`-separated, not \
+             `../elsewhere`\n",
+        ));
+    assert!(!root.join("../elsewhere").exists());
+}
+
+/// Whether `python3` runs; prints why the test is skipped when it does not.
+fn python_available() -> bool {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        eprintln!("skipping: python3 is not installed");
+    }
+    found
+}
+
+#[test]
+fn synced_python_package_imports_with_the_new_method() {
+    if !python_available() {
+        return;
+    }
+    let (_dir, root) = scaffolded_with_python();
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root).arg("sync").assert().success();
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import student_system as s; print(s.StudentSystemConnection.count_students.__name__)",
+        ])
+        .current_dir(&root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "count_students\n");
+}
