@@ -10,12 +10,13 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{self, ClientOptions, ReconnectPolicy};
+use crate::client::{self, ClientOptions};
 use crate::error::Error;
 use crate::event_stream::{EventError, EventStream};
 use crate::exception::{CallError, ExceptionSet};
 use crate::introspection::{self, Introspection};
 use crate::protocol_info::ProtocolInfo;
+use crate::reconnect::{ConnectionState, ReconnectPolicy};
 
 /// A blocking connection to a daemon. Cheap to clone. Do not use it from inside an async task
 /// (it blocks the thread); use the async [`crate::Client`] there.
@@ -101,7 +102,12 @@ impl Client {
         self.inner.socket_path()
     }
 
-    /// Whether the connection has ended; see [`crate::Client::is_closed`].
+    /// Where the connection is; see [`crate::Client::state`].
+    pub fn state(&self) -> ConnectionState {
+        self.inner.state()
+    }
+
+    /// Whether the connection has ended for good; see [`crate::Client::is_closed`].
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
     }

@@ -1,6 +1,9 @@
-//! The async client: one connection to a daemon, shared by every clone of `Client`. A reader
-//! task routes replies to waiting calls and events to subscribed streams; calls write their
-//! frame directly when no other call is pending and the socket is free (see `outbox`). Dropping a call future forgets its reply; the connection stays usable.
+//! The async client: one connection to a daemon, shared by every clone of `Client`. A
+//! supervisor task reads the connection, routing replies to waiting calls and events to
+//! subscribed streams, and with [`AutoReconnect`] replaces a dropped connection with a new one
+//! under the same calls and streams. Calls write their frame directly when no other call is
+//! pending and the socket is free (see `outbox`). Dropping a call future forgets its reply; the
+//! connection stays usable.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -16,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedReadHalf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -29,6 +32,7 @@ use crate::lossy::LossySender;
 use crate::message::{self, ToApp};
 use crate::outbox::{Outbox, OutboxSender};
 use crate::protocol_info::ProtocolInfo;
+use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
 use crate::socket_path::socket_path;
 
 /// Connection settings. `Default` gives the documented defaults.
@@ -44,6 +48,9 @@ pub struct ClientOptions {
     pub handshake_timeout: Duration,
     /// Events buffered per `EventStream` before the oldest unread are dropped (default 1024).
     pub event_buffer: usize,
+    /// Reconnect by itself when the connection drops, keeping event streams (default off:
+    /// the client closes and [`Client::reconnect`] makes a new one).
+    pub auto_reconnect: Option<AutoReconnect>,
 }
 
 impl Default for ClientOptions {
@@ -54,28 +61,7 @@ impl Default for ClientOptions {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             handshake_timeout: Duration::from_secs(5),
             event_buffer: 1024,
-        }
-    }
-}
-
-/// How [`Client::reconnect`] retries while the daemon is not (yet) back. `Default`: 20 attempts,
-/// 50 ms after the first failure, doubling up to 1 s between attempts (about 15 s in all).
-#[derive(Debug, Clone)]
-pub struct ReconnectPolicy {
-    /// Connection attempts before giving up; 0 counts as 1.
-    pub attempts: u32,
-    /// Wait after the first failed attempt; it doubles after each further failure.
-    pub initial_delay: Duration,
-    /// Longest wait between two attempts.
-    pub max_delay: Duration,
-}
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        ReconnectPolicy {
-            attempts: 20,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(1),
+            auto_reconnect: None,
         }
     }
 }
@@ -87,26 +73,45 @@ pub struct Client {
     link: Arc<Link>,
 }
 
-/// The shared connection state that calls and subscriptions use.
+/// The shared state that calls and subscriptions use.
 #[derive(Debug)]
 pub(crate) struct Link {
-    info: &'static ProtocolInfo,
-    path: PathBuf,
-    options: ClientOptions,
-    out: OutboxSender,
+    endpoint: Arc<Endpoint>,
     routes: Arc<Mutex<Routes>>,
     next_id: AtomicU64,
+    /// Cancelled when the client is closed or dropped: ends the connection and any reconnecting.
     closer: CancellationToken,
 }
 
-/// Where incoming messages go. Shared with the reader task, which does not keep `Link` alive.
-#[derive(Debug, Default)]
+/// What the client connects to, and how.
+#[derive(Debug)]
+struct Endpoint {
+    info: &'static ProtocolInfo,
+    path: PathBuf,
+    options: ClientOptions,
+}
+
+/// Where incoming messages go and how outgoing ones leave. Shared with the connection's
+/// supervisor task, which does not keep `Link` alive.
+#[derive(Debug)]
 struct Routes {
-    closed: bool,
-    /// Why the daemon closed the connection, if it said.
-    close_reason: Option<ProtocolError>,
+    /// Calls waiting out a reconnection watch it.
+    state: watch::Sender<ConnectionState>,
+    /// The live connection's outbox; `None` unless connected.
+    out: Option<Arc<OutboxSender>>,
+    /// Why the connection closed for good, if anyone said.
+    close_reason: Option<CloseReason>,
     pending: HashMap<u64, oneshot::Sender<Response>>,
+    /// Kept across reconnections, so streams outlive a daemon restart.
     subscriptions: HashMap<String, Vec<(u64, LossySender<EventItem>)>>,
+}
+
+#[derive(Debug)]
+enum CloseReason {
+    /// The daemon said why it closed the connection.
+    Fatal(ProtocolError),
+    /// Automatic reconnection gave up; shared by every call and stream that reports it.
+    ReconnectFailed(Arc<Error>),
 }
 
 /// A call's outcome as the reader task hands it over.
@@ -116,6 +121,9 @@ enum Response {
     Exception(RemoteException),
     Error(ProtocolError),
 }
+
+/// Incoming frames of one connection.
+type Frames = FramedRead<OwnedReadHalf, FrameDecoder>;
 
 impl Client {
     /// Connects to the daemon at [`socket_path`]`(info)`.
@@ -148,46 +156,35 @@ impl Client {
         Client::start(info, stream, path, options).await
     }
 
-    /// Runs the handshake on a connected stream and starts the connection's reader and writer.
+    /// Runs the handshake on a connected stream and starts the connection's tasks.
     pub(crate) async fn start(
         info: &'static ProtocolInfo,
         stream: UnixStream,
         path: PathBuf,
         options: ClientOptions,
     ) -> Result<Client, Error> {
-        let (read, mut write) = stream.into_split();
-        let mut frames = FramedRead::new(read, FrameDecoder::new(options.max_frame_len));
-        handshake(
-            &mut frames,
-            &mut write,
-            &path,
-            PeerIdentity::of(info),
-            options.handshake_timeout,
-        )
-        .await?;
-
-        // Only calls and subscriptions go out; the application bounds how many it makes.
-        let (out, writer) = Outbox::open(write, usize::MAX);
-        let routes = Arc::new(Mutex::new(Routes::default()));
-        let closer = CancellationToken::new();
         let span = tracing::debug_span!("client", path = %path.display());
-        let writer_closer = closer.clone();
+        let endpoint = Arc::new(Endpoint {
+            info,
+            path,
+            options,
+        });
+        let (frames, out) = endpoint.open(stream).instrument(span.clone()).await?;
+        let (state, _) = watch::channel(ConnectionState::Connected);
+        let routes = Arc::new(Mutex::new(Routes {
+            state,
+            out: Some(out),
+            close_reason: None,
+            pending: HashMap::new(),
+            subscriptions: HashMap::new(),
+        }));
+        let closer = CancellationToken::new();
         tokio::spawn(
-            async move {
-                tokio::select! {
-                    () = writer => {}
-                    () = writer_closer.cancelled() => {}
-                }
-            }
-            .instrument(span.clone()),
+            supervise(endpoint.clone(), routes.clone(), closer.clone(), frames).instrument(span),
         );
-        tokio::spawn(read_loop(frames, routes.clone(), closer.clone()).instrument(span));
         Ok(Client {
             link: Arc::new(Link {
-                info,
-                path,
-                options,
-                out,
+                endpoint,
                 routes,
                 next_id: AtomicU64::new(1),
                 closer,
@@ -202,11 +199,12 @@ impl Client {
         R: DeserializeOwned,
         E: ExceptionSet,
     {
-        self.call_inner(method, args, self.link.options.call_timeout)
-            .await
+        let timeout = self.link.endpoint.options.call_timeout;
+        self.call_inner(method, args, timeout).await
     }
 
-    /// Calls `method`, failing with [`Error::Timeout`] if no reply comes within `timeout`.
+    /// Calls `method`, failing with [`Error::Timeout`] if no reply comes within `timeout`
+    /// (which includes any wait for a reconnection, see [`OutageCalls::Wait`]).
     pub async fn call_with_timeout<A, R, E>(
         &self,
         method: &str,
@@ -232,10 +230,30 @@ impl Client {
         R: DeserializeOwned,
         E: ExceptionSet,
     {
+        let Some(after) = timeout else {
+            return self.call_untimed(method, args).await;
+        };
+        tokio::time::timeout(after, self.call_untimed(method, args))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    method: method.to_owned(),
+                    after,
+                }
+                .into())
+            })
+    }
+
+    async fn call_untimed<A, R, E>(&self, method: &str, args: &A) -> Result<R, CallError<E>>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+        E: ExceptionSet,
+    {
         let link = &self.link;
         let id = link.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = message::call(id, method, args).map_err(Error::Encode)?;
-        let max = link.options.max_frame_len;
+        let max = link.endpoint.options.max_frame_len;
         if frame.len() - PREFIX_LEN > max {
             return Err(Error::FrameTooLarge {
                 len: frame.len() - PREFIX_LEN,
@@ -243,38 +261,23 @@ impl Client {
             }
             .into());
         }
-        let (tx, rx) = oneshot::channel();
-        let alone = {
-            let mut routes = link.routes();
-            if routes.closed {
-                return Err(closed_error(&routes).into());
-            }
-            routes.pending.insert(id, tx);
-            routes.pending.len() == 1
-        };
+        let (reply, out, alone) = link.register_call(id).await?;
         // Removes the pending entry if this future is dropped (cancelled or timed out).
         let pending = PendingCall { link, id };
         // A lone call writes at once (lowest latency); calls made while others are pending go
         // through the writer task, which sends all that piled up with one `writev`.
         let sent = if alone {
-            link.out.send(frame)
+            out.send(frame)
         } else {
-            link.out.send_queued(frame)
+            out.send_queued(frame)
         };
+        drop(out);
         if !sent {
             return Err(Error::ConnectionClosed.into());
         }
-        let response = match timeout {
-            Some(after) => tokio::time::timeout(after, rx)
-                .await
-                .map_err(|_| Error::Timeout {
-                    method: method.to_owned(),
-                    after,
-                })?,
-            None => rx.await,
-        };
+        let response = reply.await;
         std::mem::forget(pending);
-        let response = response.map_err(|_| closed_error(&link.routes()))?;
+        let response = response.map_err(|_| link.routes().closed_error())?;
         match response {
             Response::Value(value) => {
                 rmp_serde::from_slice(&value).map_err(|e| Error::Decode(e).into())
@@ -288,23 +291,31 @@ impl Client {
     }
 
     /// Asks the daemon to send `event` to this connection and yields its arguments. The stream
-    /// ends when the connection closes; dropping it unsubscribes (when no other stream of this
-    /// connection wants the event). The stream keeps the connection open while it exists.
+    /// ends when the connection closes for good; dropping it unsubscribes (when no other stream
+    /// of this connection wants the event). The stream keeps the connection open while it
+    /// exists. With [`ClientOptions::auto_reconnect`] it survives daemon restarts.
     pub fn subscribe<T: DeserializeOwned + Send + 'static>(&self, event: &str) -> EventStream<T> {
-        let (tx, rx) = mpsc::channel(self.link.options.event_buffer.max(2));
+        let (tx, rx) = mpsc::channel(self.link.endpoint.options.event_buffer.max(2));
         let subscription = self.link.add_subscriber(event, LossySender::new(tx));
         EventStream::new(rx, subscription)
     }
 
     /// The socket this client is connected to.
     pub fn socket_path(&self) -> &Path {
-        &self.link.path
+        &self.link.endpoint.path
     }
 
-    /// Whether the connection has ended (daemon gone, daemon closed it, or [`Client::close`]):
-    /// calls then fail at once and event streams have ended. Time to [`Client::reconnect`].
+    /// Where the connection is: connected, reconnecting (only with
+    /// [`ClientOptions::auto_reconnect`]) or closed for good.
+    pub fn state(&self) -> ConnectionState {
+        self.link.routes().state()
+    }
+
+    /// Whether the connection has ended for good (daemon gone without automatic reconnection,
+    /// reconnecting gave up, daemon closed it, or [`Client::close`]): calls then fail at once
+    /// and event streams have ended. Time to [`Client::reconnect`].
     pub fn is_closed(&self) -> bool {
-        self.link.routes().closed
+        self.state() == ConnectionState::Closed
     }
 
     /// Opens a new connection to the same socket, for the same protocol, with the same options,
@@ -315,37 +326,27 @@ impl Client {
     /// handshake, or another I/O error) it retries following `policy` and returns the last error
     /// when the attempts run out. Other errors are returned at once.
     ///
-    /// This client and its clones stay closed: calls that were pending on it have failed and its
-    /// event streams have ended. Use the returned client from now on and subscribe again there.
+    /// This client and its clones stay as they are: calls that were pending on a closed client
+    /// have failed and its event streams have ended. Use the returned client from now on and
+    /// subscribe again there. [`ClientOptions::auto_reconnect`] does all this by itself.
     pub async fn reconnect(&self, policy: &ReconnectPolicy) -> Result<Client, Error> {
+        let endpoint = &self.link.endpoint;
         let options = ClientOptions {
-            socket_path: Some(self.link.path.clone()),
-            ..self.link.options.clone()
+            socket_path: Some(endpoint.path.clone()),
+            ..endpoint.options.clone()
         };
-        let mut delay = policy.initial_delay;
-        let mut attempts_left = policy.attempts.max(1);
-        loop {
-            attempts_left -= 1;
-            match Client::connect_with(self.link.info, options.clone()).await {
-                Ok(client) => return Ok(client),
-                Err(
-                    e @ (Error::NotRunning { .. }
-                    | Error::NotMedium { .. }
-                    | Error::Path { .. }
-                    | Error::Io(_)),
-                ) if attempts_left > 0 => {
-                    tracing::debug!(error = %e, ?delay, "daemon not back yet; retrying");
-                }
-                Err(e) => return Err(e),
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(policy.max_delay);
-        }
+        retry(policy, || {
+            Client::connect_with(endpoint.info, options.clone())
+        })
+        .await
     }
 
-    /// Closes the connection now, for every clone: pending calls fail, event streams end.
+    /// Closes the connection now, for every clone: pending calls fail, event streams end, and
+    /// automatic reconnection stops.
     pub async fn close(self) {
-        self.link.out.close();
+        if let Some(out) = self.link.routes().out.take() {
+            out.close();
+        }
         self.link.closer.cancel();
     }
 }
@@ -355,21 +356,57 @@ impl Link {
         lock(&self.routes)
     }
 
-    /// Registers a subscriber; the first one for `event` tells the daemon.
+    /// Registers call `id` on the live connection: its reply slot, the connection's outbox and
+    /// whether it is the only call pending. While reconnecting it fails or waits, as
+    /// [`AutoReconnect::calls_during_outage`] says.
+    async fn register_call(
+        &self,
+        id: u64,
+    ) -> Result<(oneshot::Receiver<Response>, Arc<OutboxSender>, bool), Error> {
+        loop {
+            let mut changes = {
+                let mut routes = self.routes();
+                if let Some(out) = routes.out.clone() {
+                    let (tx, rx) = oneshot::channel();
+                    routes.pending.insert(id, tx);
+                    return Ok((rx, out, routes.pending.len() == 1));
+                }
+                if routes.state() == ConnectionState::Closed {
+                    return Err(routes.closed_error());
+                }
+                let outage = self.endpoint.options.auto_reconnect.as_ref();
+                if outage.is_none_or(|auto| auto.calls_during_outage == OutageCalls::FailFast) {
+                    return Err(Error::Reconnecting {
+                        path: self.endpoint.path.clone(),
+                    });
+                }
+                routes.state.subscribe()
+            };
+            // `wait_for` looks at the current state first, so a change made since the lock was
+            // released is not missed. The sender lives in `routes`, which `self` keeps alive.
+            let _ = changes
+                .wait_for(|state| *state != ConnectionState::Reconnecting)
+                .await;
+        }
+    }
+
+    /// Registers a subscriber; the first one for `event` tells the daemon (or the next
+    /// connection, while reconnecting).
     fn add_subscriber(
         self: &Arc<Self>,
         event: &str,
         sender: LossySender<EventItem>,
     ) -> Option<Subscription> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut routes = self.routes();
-        if routes.closed {
+        let mut guard = self.routes();
+        let routes = &mut *guard;
+        if routes.state() == ConnectionState::Closed {
             return None;
         }
         let subscribers = routes.subscriptions.entry(event.to_owned()).or_default();
-        if subscribers.is_empty() {
+        if let (true, Some(out)) = (subscribers.is_empty(), &routes.out) {
             // Sent under the lock so subscribe/unsubscribe frames keep the order of the calls.
-            self.out.send(message::subscribe(event, true));
+            out.send(message::subscribe(event, true));
         }
         subscribers.push((id, sender));
         Some(Subscription::new(self.clone(), event.to_owned(), id))
@@ -377,15 +414,107 @@ impl Link {
 
     /// Removes a subscriber; the last one for `event` tells the daemon.
     pub(crate) fn remove_subscriber(&self, event: &str, id: u64) {
-        let mut routes = self.routes();
+        let mut guard = self.routes();
+        let routes = &mut *guard;
         let Some(subscribers) = routes.subscriptions.get_mut(event) else {
             return;
         };
         subscribers.retain(|(sub, _)| *sub != id);
         if subscribers.is_empty() {
             routes.subscriptions.remove(event);
-            self.out.send(message::subscribe(event, false));
+            if let Some(out) = &routes.out {
+                out.send(message::subscribe(event, false));
+            }
         }
+    }
+
+    /// Why automatic reconnection gave up, if it did; streams report it before they end.
+    pub(crate) fn reconnect_failure(&self) -> Option<Arc<Error>> {
+        match &self.routes().close_reason {
+            Some(CloseReason::ReconnectFailed(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // The last clone and stream are gone: no one can use a reconnection any more.
+        self.closer.cancel();
+    }
+}
+
+impl Routes {
+    fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// The error for a call on a connection that closed for good.
+    fn closed_error(&self) -> Error {
+        match &self.close_reason {
+            Some(CloseReason::Fatal(reason)) => Error::Rejected(reason.clone()),
+            Some(CloseReason::ReconnectFailed(reason)) => Error::ReconnectFailed(reason.clone()),
+            None => Error::ConnectionClosed,
+        }
+    }
+
+    /// The connection dropped and reconnecting starts. Pending calls fail (the daemon may or may
+    /// not have run them, so they are not resent); streams stay subscribed.
+    fn lose_connection(&mut self) {
+        self.out = None;
+        self.pending.clear();
+        self.state.send_replace(ConnectionState::Reconnecting);
+    }
+
+    /// A new connection is up: subscribe it to every event that has a stream, tell the streams
+    /// they missed what was fired meanwhile, and let waiting calls go.
+    fn restore(&mut self, out: Arc<OutboxSender>) {
+        for (event, subscribers) in &self.subscriptions {
+            out.send(message::subscribe(event, true));
+            for (_, subscriber) in subscribers {
+                subscriber.send(EventItem::Reconnected, EventItem::Lagged);
+            }
+        }
+        self.out = Some(out);
+        self.state.send_replace(ConnectionState::Connected);
+    }
+
+    /// Closes for good: dropping the senders fails pending calls and ends event streams.
+    fn close(&mut self, reason: Option<CloseReason>) {
+        self.close_reason = reason;
+        self.out = None;
+        self.pending.clear();
+        self.subscriptions.clear();
+        self.state.send_replace(ConnectionState::Closed);
+    }
+}
+
+impl Endpoint {
+    /// Runs the handshake on a connected stream and starts its writer task.
+    async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
+        let (read, mut write) = stream.into_split();
+        let mut frames = FramedRead::new(read, FrameDecoder::new(self.options.max_frame_len));
+        handshake(
+            &mut frames,
+            &mut write,
+            &self.path,
+            PeerIdentity::of(self.info),
+            self.options.handshake_timeout,
+        )
+        .await?;
+        // Only calls and subscriptions go out; the application bounds how many it makes.
+        let (out, writer) = Outbox::open(write, usize::MAX);
+        tokio::spawn(writer.in_current_span());
+        Ok((frames, Arc::new(out)))
+    }
+
+    /// Connects and runs the handshake, retrying per `policy` while the daemon is away.
+    async fn reopen(&self, policy: &ReconnectPolicy) -> Result<(Frames, Arc<OutboxSender>), Error> {
+        retry(policy, || async {
+            let stream = connect_stream(&self.path).await?;
+            self.open(stream).await
+        })
+        .await
     }
 }
 
@@ -419,13 +548,6 @@ impl Drop for PendingCall<'_> {
 
 fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
     routes.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn closed_error(routes: &Routes) -> Error {
-    match &routes.close_reason {
-        Some(reason) => Error::Rejected(reason.clone()),
-        None => Error::ConnectionClosed,
-    }
 }
 
 /// Sends the hello and reads the answer.
@@ -474,29 +596,64 @@ async fn handshake(
     }
 }
 
-/// Routes incoming messages until the connection ends, then fails what still waits.
-async fn read_loop(
-    mut frames: FramedRead<OwnedReadHalf, FrameDecoder>,
+/// Runs the client's connection until it closes for good: routes what arrives and, when the
+/// connection drops, reconnects if the options ask for it.
+async fn supervise(
+    endpoint: Arc<Endpoint>,
     routes: Arc<Mutex<Routes>>,
     closer: CancellationToken,
+    mut frames: Frames,
 ) {
-    let mut close_reason = None;
+    loop {
+        let fatal = read_loop(frames, &routes, &closer).await;
+        let auto = match &endpoint.options.auto_reconnect {
+            Some(auto) if !closer.is_cancelled() => auto,
+            _ => return lock(&routes).close(fatal.map(CloseReason::Fatal)),
+        };
+        tracing::warn!("connection to the daemon lost; reconnecting");
+        lock(&routes).lose_connection();
+        let reconnected = tokio::select! {
+            () = closer.cancelled() => return lock(&routes).close(None),
+            reconnected = endpoint.reopen(&auto.policy) => reconnected,
+        };
+        match reconnected {
+            Ok((next, out)) => {
+                tracing::info!("reconnected to the daemon");
+                lock(&routes).restore(out);
+                frames = next;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not reconnect to the daemon; giving up");
+                let reason = CloseReason::ReconnectFailed(Arc::new(e));
+                return lock(&routes).close(Some(reason));
+            }
+        }
+    }
+}
+
+/// Routes incoming messages until the connection ends or `closer` fires. Returns the reason the
+/// daemon gave for closing it, if any.
+async fn read_loop(
+    mut frames: Frames,
+    routes: &Mutex<Routes>,
+    closer: &CancellationToken,
+) -> Option<ProtocolError> {
     loop {
         let frame = tokio::select! {
-            () = closer.cancelled() => break,
+            () = closer.cancelled() => return None,
             frame = frames.next() => frame,
         };
         let message = match frame {
             Some(Ok(frame)) => ToApp::decode(&frame),
             Some(Err(e)) => Err(e),
-            None => break,
+            None => return None,
         };
         let (id, response) = match message {
             Ok(ToApp::Value { id, value }) => (id, Response::Value(value)),
             Ok(ToApp::Exception { id, exception }) => (id, Response::Exception(exception)),
             Ok(ToApp::Error { id, error }) => (id, Response::Error(error)),
             Ok(ToApp::Event { name, args }) => {
-                let routes = lock(&routes);
+                let routes = lock(routes);
                 for (_, subscriber) in routes.subscriptions.get(&name).into_iter().flatten() {
                     subscriber.send(EventItem::Event(args.clone()), EventItem::Lagged);
                 }
@@ -504,7 +661,7 @@ async fn read_loop(
             }
             Ok(ToApp::Lagged(dropped)) => {
                 // The daemon does not say which events were lost, so every stream hears it.
-                let routes = lock(&routes);
+                let routes = lock(routes);
                 for (_, subscriber) in routes.subscriptions.values().flatten() {
                     subscriber.add_dropped(dropped);
                 }
@@ -512,28 +669,20 @@ async fn read_loop(
             }
             Ok(ToApp::Fatal(error)) => {
                 tracing::warn!(%error, "daemon closed the connection");
-                close_reason = Some(error);
-                break;
+                return Some(error);
             }
             Ok(other) => {
                 tracing::warn!(message = ?other, "unexpected message from daemon");
-                break;
+                return None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "bad frame from daemon");
-                break;
+                return None;
             }
         };
         // A missing entry is a call whose future was dropped: its reply is discarded.
-        if let Some(waiter) = lock(&routes).pending.remove(&id) {
+        if let Some(waiter) = lock(routes).pending.remove(&id) {
             let _ = waiter.send(response);
         }
     }
-    closer.cancel();
-    let mut routes = lock(&routes);
-    routes.closed = true;
-    routes.close_reason = close_reason;
-    // Dropping the senders fails pending calls and ends event streams.
-    routes.pending.clear();
-    routes.subscriptions.clear();
 }

@@ -2,6 +2,7 @@
 //! person running the app or daemon: they name the socket path and say what to do next.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::exception::ProtocolError;
@@ -90,6 +91,17 @@ pub enum Error {
     /// The connection to the daemon is gone (daemon exited, or the client was closed).
     #[error("connection to the daemon closed")]
     ConnectionClosed,
+    /// The connection dropped and the client is reconnecting ([`crate::AutoReconnect`]); the
+    /// call was not sent.
+    #[error("connection to the daemon at {} was lost; reconnecting (the call was not sent)", .path.display())]
+    Reconnecting {
+        /// The socket path being reconnected to.
+        path: PathBuf,
+    },
+    /// The connection dropped and automatic reconnection gave up: the reason is the last
+    /// attempt's error, e.g. [`Error::NotRunning`] or [`Error::HandshakeMismatch`].
+    #[error("lost the connection to the daemon and could not reconnect: {0}")]
+    ReconnectFailed(#[source] Arc<Error>),
     /// A call got no reply in time. The connection stays usable.
     #[error("call to `{method}` timed out after {after:?}")]
     Timeout {

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures::Stream;
@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::client::Link;
+use crate::error::Error;
 
 /// Why an event stream yielded an error instead of an event. The stream continues after it.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,15 @@ pub enum EventError {
     /// The event's arguments did not decode into the expected type.
     #[error("could not decode event: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
+    /// The connection dropped and [`crate::AutoReconnect`] restored it: events fired while
+    /// disconnected were missed.
+    #[error(
+        "the connection to the daemon was lost and restored; events fired meanwhile were missed"
+    )]
+    Reconnected,
+    /// The connection dropped and automatic reconnection gave up; the stream ends after this.
+    #[error("lost the connection to the daemon and could not reconnect: {0}")]
+    ReconnectFailed(#[source] Arc<Error>),
 }
 
 /// What the connection's reader hands a stream.
@@ -32,6 +42,7 @@ pub enum EventError {
 pub(crate) enum EventItem {
     Event(Bytes),
     Lagged(u64),
+    Reconnected,
 }
 
 /// Unsubscribes when the stream is dropped.
@@ -55,11 +66,12 @@ impl Drop for Subscription {
 }
 
 /// The arguments of each occurrence of one event, decoded as `T` (a tuple of the event's
-/// parameters). Ends when the connection closes.
+/// parameters). Ends when the connection closes for good.
 #[derive(Debug)]
 pub struct EventStream<T> {
     rx: mpsc::Receiver<EventItem>,
-    _subscription: Option<Subscription>,
+    /// Taken when the stream ends, which unsubscribes.
+    subscription: Option<Subscription>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -68,7 +80,7 @@ impl<T> EventStream<T> {
     pub(crate) fn new(rx: mpsc::Receiver<EventItem>, subscription: Option<Subscription>) -> Self {
         EventStream {
             rx,
-            _subscription: subscription,
+            subscription,
             _type: PhantomData,
         }
     }
@@ -78,11 +90,18 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
     type Item = Result<T, EventError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx).map(|item| {
-            item.map(|item| match item {
-                EventItem::Event(args) => rmp_serde::from_slice(&args).map_err(EventError::from),
-                EventItem::Lagged(dropped) => Err(EventError::Lagged { dropped }),
-            })
+        Poll::Ready(match ready!(self.rx.poll_recv(cx)) {
+            Some(EventItem::Event(args)) => {
+                Some(rmp_serde::from_slice(&args).map_err(EventError::from))
+            }
+            Some(EventItem::Lagged(dropped)) => Some(Err(EventError::Lagged { dropped })),
+            Some(EventItem::Reconnected) => Some(Err(EventError::Reconnected)),
+            // Read from the connection rather than queued, so a full buffer cannot lose it.
+            None => self
+                .subscription
+                .take()
+                .and_then(|subscription| subscription.link.reconnect_failure())
+                .map(|e| Err(EventError::ReconnectFailed(e))),
         })
     }
 }

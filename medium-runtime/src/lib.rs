@@ -23,11 +23,12 @@ mod message;
 mod outbox;
 mod peer;
 mod protocol_info;
+mod reconnect;
 mod reply;
 mod socket_path;
 
 pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
-pub use client::{Client, ClientOptions, ReconnectPolicy};
+pub use client::{Client, ClientOptions};
 pub use daemon::{Daemon, DaemonOptions};
 pub use dispatch::{Call, Dispatch};
 pub use error::{BoxError, Error, PeerIdentity};
@@ -39,6 +40,7 @@ pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
 pub use introspection::{Introspection, introspect};
 pub use protocol_info::ProtocolInfo;
+pub use reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy};
 pub use reply::{HandlerError, Reply, decode_args};
 pub use socket_path::{SOCKET_DIR_ENV, socket_path};
 

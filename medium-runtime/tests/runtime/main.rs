@@ -2,6 +2,7 @@
 //! daemon process: `examples/echo_daemon.rs`). Every test gets its own temp-dir socket.
 
 mod apps;
+mod auto_reconnect;
 mod calls;
 mod echo_process;
 mod errors;

@@ -89,7 +89,7 @@ impl Generator<'_> {
         out +=
             &format!("        let client = {client}::connect_to(&crate::PROTOCOL, path){wait}?;\n");
         out += "        Ok(Self { client })\n    }\n\n";
-        out += "    /// Connects with explicit options (socket path, call timeout, frame size limit).\n";
+        out += "    /// Connects with explicit options (socket path, call timeout, automatic reconnection…).\n";
         out += &signature(
             1,
             &format!("{fn_kw} connect_with"),
