@@ -15,7 +15,7 @@
 //!
 //! Each crate lives in a directory of the same name directly under the workspace root. The
 //! Python package's directory is a path relative to the root, `/`-separated, that stays inside
-//! it and apart from the protocol crate: sync rewrites and removes generated files there, so a
+//! it and out of the record's crates: sync rewrites and removes generated files there, so a
 //! record pointing anywhere else is refused when read.
 
 use std::path::{Path, PathBuf};
@@ -51,7 +51,12 @@ impl ProtocolEntry {
             python: optional(table, "python")?,
         };
         if let Some(python) = &entry.python {
-            check_python_dir(python, &entry.protocol)?;
+            let crates = [
+                Some(&entry.protocol),
+                entry.daemon.as_ref(),
+                entry.app.as_ref(),
+            ];
+            check_python_dir(python, crates.into_iter().flatten())?;
         }
         Ok(entry)
     }
@@ -95,9 +100,13 @@ impl ProtocolEntry {
 }
 
 /// Refuses a Python directory sync must not write to: one outside the root (absolute, `..`),
-/// the root itself, or the protocol crate's directory or one inside it, where the two
-/// generators would each remove the other's files as obsolete.
-fn check_python_dir(python: &str, protocol: &str) -> Result<(), String> {
+/// the root itself, or a directory of one of the record's `crates` or inside it — the user's
+/// crates are never written, and in the protocol crate the two generators would each remove
+/// the other's files as obsolete.
+fn check_python_dir<'c>(
+    python: &str,
+    crates: impl IntoIterator<Item = &'c String>,
+) -> Result<(), String> {
     let inside_root = !python.is_empty()
         && python
             .split('/')
@@ -108,10 +117,9 @@ fn check_python_dir(python: &str, protocol: &str) -> Result<(), String> {
              `/`-separated, not `{python}`"
         ));
     }
-    if python.split('/').next() == Some(protocol) {
-        return Err(format!(
-            "`python` must not be inside the protocol crate `{protocol}`"
-        ));
+    let top = python.split('/').next();
+    if let Some(name) = crates.into_iter().find(|name| top == Some(name.as_str())) {
+        return Err(format!("`python` must not be inside the crate `{name}`"));
     }
     Ok(())
 }
@@ -170,10 +178,14 @@ mod tests {
                 "{python}: {err}"
             );
         }
-        let err =
-            ProtocolEntry::from_table(&table("spec = \"a\"\nprotocol = \"p\"\npython = \"p/py\""))
-                .unwrap_err();
-        assert_eq!(err, "`python` must not be inside the protocol crate `p`");
+        let text = "spec = \"a\"\nprotocol = \"p\"\ndaemon = \"d\"\npython = ";
+        for (python, name) in [("p/py", "p"), ("d", "d")] {
+            let err = ProtocolEntry::from_table(&table(&format!("{text}{python:?}"))).unwrap_err();
+            assert_eq!(
+                err,
+                format!("`python` must not be inside the crate `{name}`")
+            );
+        }
     }
 
     #[test]
