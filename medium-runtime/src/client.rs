@@ -344,8 +344,12 @@ impl Client {
     /// Closes the connection now, for every clone: pending calls fail, event streams end, and
     /// automatic reconnection stops.
     pub async fn close(self) {
-        if let Some(out) = self.link.routes().out.take() {
-            out.close();
+        {
+            let mut routes = self.link.routes();
+            if let Some(out) = routes.out.take() {
+                out.close();
+            }
+            routes.close(None);
         }
         self.link.closer.cancel();
     }
@@ -461,14 +465,21 @@ impl Routes {
     /// The connection dropped and reconnecting starts. Pending calls fail (the daemon may or may
     /// not have run them, so they are not resent); streams stay subscribed.
     fn lose_connection(&mut self) {
+        if self.state() == ConnectionState::Closed {
+            return; // `Client::close` came first.
+        }
         self.out = None;
         self.pending.clear();
         self.state.send_replace(ConnectionState::Reconnecting);
     }
 
     /// A new connection is up: subscribe it to every event that has a stream, tell the streams
-    /// they missed what was fired meanwhile, and let waiting calls go.
-    fn restore(&mut self, out: Arc<OutboxSender>) {
+    /// they missed what was fired meanwhile, and let waiting calls go. Returns false (and drops
+    /// the connection) if the client was closed meanwhile.
+    fn restore(&mut self, out: Arc<OutboxSender>) -> bool {
+        if self.state() == ConnectionState::Closed {
+            return false;
+        }
         for (event, subscribers) in &self.subscriptions {
             out.send(message::subscribe(event, true));
             for (_, subscriber) in subscribers {
@@ -477,6 +488,7 @@ impl Routes {
         }
         self.out = Some(out);
         self.state.send_replace(ConnectionState::Connected);
+        true
     }
 
     /// Closes for good: dropping the senders fails pending calls and ends event streams.
@@ -618,8 +630,10 @@ async fn supervise(
         };
         match reconnected {
             Ok((next, out)) => {
+                if !lock(&routes).restore(out) {
+                    return;
+                }
                 tracing::info!("reconnected to the daemon");
-                lock(&routes).restore(out);
                 frames = next;
             }
             Err(e) => {

@@ -198,15 +198,13 @@ async fn a_restarted_daemon_built_from_another_spec_is_reported_and_closes_the_c
     let (daemon_dir, daemon) = Restartable::start().await;
     let client = daemon_dir.connect(OutageCalls::Wait, QUICK).await;
     let mut echoed = client.subscribe::<(String,)>("echoed");
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move {
-            wait_for_state(&client, ConnectionState::Reconnecting).await;
-            echo(&client, "never sent").await
-        }
-    });
     kill(daemon).await;
     wait_for_state(&client, ConnectionState::Reconnecting).await;
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { echo(&client, "never sent").await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let rebuilt = Daemon::new(&ECHO_REBUILT, TestService).socket_path(&daemon_dir.path);
     let handle = rebuilt.handle();
     tokio::spawn(rebuilt.serve());
@@ -309,15 +307,10 @@ async fn a_client_closed_while_reconnecting_stays_closed() {
 fn the_blocking_client_reconnects_by_itself_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(ECHO.namespace).join("socket");
-    let wait_for_daemon = |daemon: DaemonProcess| {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        while !path.exists() {
-            assert!(std::time::Instant::now() < deadline, "daemon did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        daemon
-    };
-    let daemon = wait_for_daemon(DaemonProcess::spawn(&path));
+    let daemon = DaemonProcess::spawn(&path);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(wait_for_socket(&path));
     let options = ClientOptions {
         socket_path: Some(path.clone()),
         auto_reconnect: Some(AutoReconnect {
