@@ -311,6 +311,17 @@ impl Client {
         self.link.routes().state()
     }
 
+    /// Waits until the state differs from `seen` and returns the new one: e.g. to tell the
+    /// user that the daemon went away while [`AutoReconnect`] waits for it to come back.
+    pub async fn state_change(&self, seen: ConnectionState) -> ConnectionState {
+        let mut changes = self.link.routes().state.subscribe();
+        // The sender lives in `routes`, which `self` keeps alive, so this cannot fail.
+        match changes.wait_for(|state| *state != seen).await {
+            Ok(state) => *state,
+            Err(_) => ConnectionState::Closed,
+        }
+    }
+
     /// Whether the connection has ended for good (daemon gone without automatic reconnection,
     /// reconnecting gave up, daemon closed it, or [`Client::close`]): calls then fail at once
     /// and event streams have ended. Time to [`Client::reconnect`].

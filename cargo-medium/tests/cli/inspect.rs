@@ -3,8 +3,8 @@
 //! is generated. Every bad argument must be refused before the daemon sees a call.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command as StdCommand, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command as StdCommand, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -80,7 +80,7 @@ struct TestDaemon {
     handle: DaemonHandle,
     calls: Arc<AtomicUsize>,
     /// Runs the daemon; dropping it (after `shutdown`) stops it.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl TestDaemon {
@@ -88,28 +88,25 @@ impl TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(INFO.namespace).join("socket");
         let calls = Arc::new(AtomicUsize::new(0));
-        let daemon = Daemon::new(
-            &INFO,
-            Service {
-                calls: calls.clone(),
-            },
-        )
-        .socket_path(&path);
-        let handle = daemon.handle();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.spawn(daemon.serve());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&path).is_err() {
-            assert!(Instant::now() < deadline, "daemon did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let (handle, runtime) = serve(&INFO, &path, &calls);
         TestDaemon {
             dir,
             path,
             handle,
             calls,
-            _runtime: runtime,
+            runtime,
         }
+    }
+
+    /// Stops the daemon and starts a new one for `info` on the same socket.
+    fn restart_as(&mut self, info: &'static ProtocolInfo) {
+        self.handle.shutdown();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.path.exists() {
+            assert!(Instant::now() < deadline, "daemon did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (self.handle, self.runtime) = serve(info, &self.path, &self.calls);
     }
 
     fn call(&self, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -120,6 +117,30 @@ impl TestDaemon {
             .arg(&self.path)
             .assert()
     }
+}
+
+/// Serves `Service` for `info` at `path` on a runtime of its own, once it accepts connections.
+fn serve(
+    info: &'static ProtocolInfo,
+    path: &Path,
+    calls: &Arc<AtomicUsize>,
+) -> (DaemonHandle, tokio::runtime::Runtime) {
+    let daemon = Daemon::new(
+        info,
+        Service {
+            calls: calls.clone(),
+        },
+    )
+    .socket_path(path);
+    let handle = daemon.handle();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.spawn(daemon.serve());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(path).is_err() {
+        assert!(Instant::now() < deadline, "daemon did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (handle, runtime)
 }
 
 impl Drop for TestDaemon {
@@ -292,30 +313,14 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
 #[test]
 fn monitor_prints_events_as_json_lines_and_fails_when_the_daemon_goes_away() {
     let d = TestDaemon::start();
-    let mut monitor = StdCommand::new(assert_cmd::cargo::cargo_bin("cargo-medium"))
-        .args(["monitor", "--socket"])
-        .arg(&d.path)
-        .env("CARGO_TERM_COLOR", "never")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Subscriptions are not acknowledged: emit until the monitor's subscription takes.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while d.handle.emit("announced", &("hello", 7u32)) == 0 {
-        assert!(Instant::now() < deadline, "monitor never subscribed");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let mut stdout = BufReader::new(monitor.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (monitor, mut stdout) = spawn_monitor(&d, &[]);
+    let json = emit_until_printed(&d, "hello", &mut stdout);
     assert_eq!(json["event"], "announced");
     assert_eq!(
         json["args"],
         serde_json::json!({"text": "hello", "count": 7})
     );
-    assert!(json["time"].as_f64().unwrap() > 1.7e9, "{line}");
+    assert!(json["time"].as_f64().unwrap() > 1.7e9, "{json}");
 
     d.handle.shutdown();
     let output = monitor.wait_with_output().unwrap();
@@ -325,4 +330,83 @@ fn monitor_prints_events_as_json_lines_and_fails_when_the_daemon_goes_away() {
         stderr.contains(&format!("the daemon at {} went away", d.path.display())),
         "{stderr}"
     );
+}
+
+#[test]
+fn monitor_follow_keeps_printing_across_a_daemon_restart() {
+    let mut d = TestDaemon::start();
+    let (mut monitor, mut stdout) = spawn_monitor(&d, &["--follow"]);
+    assert_eq!(
+        emit_until_printed(&d, "before", &mut stdout)["args"]["text"],
+        "before"
+    );
+    d.restart_as(&INFO);
+    assert_eq!(
+        emit_until_printed(&d, "after", &mut stdout)["args"]["text"],
+        "after"
+    );
+    monitor.kill().unwrap();
+    let output = monitor.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let waiting = format!(
+        "Waiting for the daemon at {} to come back",
+        d.path.display()
+    );
+    assert!(stderr.contains(&waiting), "{stderr}");
+    assert!(
+        stderr.contains("Reconnected events fired while the daemon was away were missed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn monitor_follow_ends_when_the_daemon_comes_back_built_from_another_spec() {
+    static REBUILT: ProtocolInfo = ProtocolInfo {
+        fingerprint: "17a1111111111111111111111111111111111111111111111111111111111111",
+        ..INFO
+    };
+    let mut d = TestDaemon::start();
+    let (monitor, mut stdout) = spawn_monitor(&d, &["--follow"]);
+    emit_until_printed(&d, "before", &mut stdout);
+    d.restart_as(&REBUILT);
+    let output = monitor.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(101));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("fingerprint 17a11111…), built from another spec"),
+        "{stderr}"
+    );
+}
+
+/// `cargo medium monitor` on the daemon's socket, with stdout and stderr piped.
+fn spawn_monitor(d: &TestDaemon, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut monitor = StdCommand::new(assert_cmd::cargo::cargo_bin("cargo-medium"))
+        .arg("monitor")
+        .args(args)
+        .arg("--socket")
+        .arg(&d.path)
+        .env("CARGO_TERM_COLOR", "never")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(monitor.stdout.take().unwrap());
+    (monitor, stdout)
+}
+
+/// Emits `announced(text, 7)` until the monitor has subscribed (subscriptions are not
+/// acknowledged) and returns the JSON line it prints.
+fn emit_until_printed(
+    d: &TestDaemon,
+    text: &str,
+    stdout: &mut BufReader<ChildStdout>,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.handle.emit("announced", &(text, 7u32)) == 0 {
+        assert!(Instant::now() < deadline, "monitor never subscribed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
 }

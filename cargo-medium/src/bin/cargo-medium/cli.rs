@@ -209,6 +209,10 @@ pub struct MonitorArgs {
     /// Events to print (default: every event of the daemon's spec)
     #[arg(value_name = "EVENT")]
     pub events: Vec<String>,
+    /// Keep going when the daemon restarts: wait for it and subscribe again (a daemon rebuilt
+    /// from another spec still ends the monitor)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }

@@ -1,7 +1,8 @@
 //! `cargo medium monitor [EVENT…]`: subscribes to a running daemon's events (all of its spec's
 //! by default) and prints each as one JSON line (`time` in seconds since the Unix epoch,
 //! `event`, `args` by parameter name) until interrupted. The daemon going away is a failure
-//! (exit 101) with a message saying so.
+//! (exit 101) with a message saying so, unless `--follow` waits for it to come back (the
+//! runtime's automatic reconnection, retrying for as long as the monitor runs).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,7 +11,9 @@ use cargo_medium::check::Event;
 use cargo_medium::inspect::{event_line, protocol_info};
 use cargo_medium::shell::Shell;
 use futures::StreamExt;
-use medium_runtime::{Client, EventError};
+use medium_runtime::{
+    AutoReconnect, Client, ClientOptions, ConnectionState, EventError, OutageCalls, ReconnectPolicy,
+};
 
 use super::daemon;
 use crate::cli::{GlobalArgs, MonitorArgs};
@@ -50,7 +53,18 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = Client::connect_to(protocol_info(&introspection), &socket).await?;
+        let options = ClientOptions {
+            socket_path: Some(socket.clone()),
+            auto_reconnect: args.follow.then(|| AutoReconnect {
+                policy: ReconnectPolicy {
+                    attempts: u32::MAX,
+                    ..ReconnectPolicy::default()
+                },
+                calls_during_outage: OutageCalls::FailFast,
+            }),
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_with(protocol_info(&introspection), options).await?;
         let streams = events.iter().map(|event| {
             client
                 .subscribe::<rmpv::Value>(&event.name)
@@ -68,7 +82,29 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
                 socket.display()
             ),
         );
-        while let Some((event, item)) = all.next().await {
+        let mut state = ConnectionState::Connected;
+        loop {
+            let (event, item) = tokio::select! {
+                next = all.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+                changed = client.state_change(state) => {
+                    state = changed;
+                    match state {
+                        ConnectionState::Reconnecting => shell.status(
+                            "Waiting",
+                            format!("for the daemon at {} to come back", socket.display()),
+                        ),
+                        ConnectionState::Connected => shell.status(
+                            "Reconnected",
+                            "events fired while the daemon was away were missed",
+                        ),
+                        _ => {}
+                    }
+                    continue;
+                }
+            };
             match item {
                 Ok(args) => {
                     let line = event_line(event, &args, now());
@@ -78,6 +114,18 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
                     shell.warn(format!(
                         "missed {dropped} events (this monitor fell behind)"
                     ));
+                }
+                // Said once above, when the state changed, rather than once per stream.
+                Err(EventError::Reconnected) => {}
+                Err(EventError::ReconnectFailed(reason)) => {
+                    return Err(match &*reason {
+                        medium_runtime::Error::HandshakeMismatch { daemon, .. } => anyhow!(
+                            "the daemon at {} came back as {daemon}, built from another spec: \
+                             run `cargo medium monitor` again to follow it",
+                            socket.display()
+                        ),
+                        _ => anyhow!("the daemon at {} went away: {reason}", socket.display()),
+                    });
                 }
                 Err(e) => shell.warn(format!("`{}`: {e}", event.name)),
             }
