@@ -68,15 +68,13 @@ async fn kill(daemon: DaemonProcess) {
         .unwrap();
 }
 
+/// Waits for `wanted` through `Client::state_change`.
 async fn wait_for_state(client: &Client, wanted: ConnectionState) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while client.state() != wanted {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "state stayed {:?}, expected {wanted:?}",
-            client.state()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut state = client.state();
+    while state != wanted {
+        state = tokio::time::timeout(PATIENCE, client.state_change(state))
+            .await
+            .unwrap_or_else(|_| panic!("state stayed {state:?}, expected {wanted:?}"));
     }
 }
 
