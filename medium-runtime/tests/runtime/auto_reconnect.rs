@@ -60,6 +60,30 @@ impl Restartable {
     }
 }
 
+/// A client with an `echoed` stream whose daemon was just killed: it is reconnecting (with
+/// [`QUICK`]).
+async fn in_outage(calls: OutageCalls) -> (Restartable, Client, EventStream<(String,)>) {
+    let (daemon_dir, daemon) = Restartable::start().await;
+    let client = daemon_dir.connect(calls, QUICK).await;
+    let echoed = client.subscribe::<(String,)>("echoed");
+    kill(daemon).await;
+    wait_for_state(&client, ConnectionState::Reconnecting).await;
+    (daemon_dir, client, echoed)
+}
+
+/// Calls `echo(text)` in a task, and gives the call time to start waiting.
+async fn spawn_echo(
+    client: &Client,
+    text: &'static str,
+) -> tokio::task::JoinHandle<Result<String, CallError<NoException>>> {
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { echo(&client, text).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    waiting
+}
+
 /// SIGKILLs the daemon (no goodbye, socket file left behind) and waits until it is gone.
 async fn kill(daemon: DaemonProcess) {
     daemon.signal(libc::SIGKILL);
@@ -155,15 +179,8 @@ async fn assert_restored(client: &Client, echoed: &mut EventStream<(String,)>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_made_during_the_outage_wait_for_the_restarted_daemon_when_asked_to() {
-    let (daemon_dir, daemon) = Restartable::start().await;
-    let client = daemon_dir.connect(OutageCalls::Wait, QUICK).await;
-    kill(daemon).await;
-    wait_for_state(&client, ConnectionState::Reconnecting).await;
-
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { echo(&client, "patient").await }
-    });
+    let (daemon_dir, client, _) = in_outage(OutageCalls::Wait).await;
+    let waiting = spawn_echo(&client, "patient").await;
     let err = client
         .call_with_timeout::<_, String, NoException>(
             "echo",
@@ -193,16 +210,8 @@ async fn calls_made_during_the_outage_wait_for_the_restarted_daemon_when_asked_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_daemon_built_from_another_spec_is_reported_and_closes_the_client() {
-    let (daemon_dir, daemon) = Restartable::start().await;
-    let client = daemon_dir.connect(OutageCalls::Wait, QUICK).await;
-    let mut echoed = client.subscribe::<(String,)>("echoed");
-    kill(daemon).await;
-    wait_for_state(&client, ConnectionState::Reconnecting).await;
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { echo(&client, "never sent").await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (daemon_dir, client, mut echoed) = in_outage(OutageCalls::Wait).await;
+    let waiting = spawn_echo(&client, "never sent").await;
     let rebuilt = Daemon::new(&ECHO_REBUILT, TestService).socket_path(&daemon_dir.path);
     let handle = rebuilt.handle();
     tokio::spawn(rebuilt.serve());
@@ -261,16 +270,8 @@ async fn reconnecting_gives_up_when_its_attempts_run_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_closed_while_reconnecting_stays_closed() {
-    let (daemon_dir, daemon) = Restartable::start().await;
-    let client = daemon_dir.connect(OutageCalls::Wait, QUICK).await;
-    let mut echoed = client.subscribe::<(String,)>("echoed");
-    kill(daemon).await;
-    wait_for_state(&client, ConnectionState::Reconnecting).await;
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { echo(&client, "never sent").await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (daemon_dir, client, mut echoed) = in_outage(OutageCalls::Wait).await;
+    let waiting = spawn_echo(&client, "never sent").await;
     client.clone().close().await;
 
     assert!(
