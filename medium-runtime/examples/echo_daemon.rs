@@ -1,15 +1,15 @@
 //! A medium daemon written by hand, without code generation: it serves `echo(text)`,
 //! `sleep(ms)` and `fail(message)` (which raises `EchoFailed`) and emits `echoed(text)` to
-//! subscribers. Its spec text is in `ECHO`, so introspection and `cargo medium call` work on it. Run it with a socket path, or none to
-//! use the standard location (`$MEDIUM_SOCKET_DIR` or `$XDG_RUNTIME_DIR`, then
-//! `com.example.echo/socket`):
+//! subscribers. Its spec text is in `ECHO`, so introspection and `cargo medium call` work on
+//! it. Run it with a socket path, or none to use the standard location (`$MEDIUM_SOCKET_DIR` or
+//! `$XDG_RUNTIME_DIR`, then `com.example.echo/socket`):
 //!
 //! ```text
 //! cargo run -p medium-runtime --example echo_daemon -- /tmp/echo/socket
 //! ```
 //!
-//! The runtime's lifecycle tests and cargo-medium's describe/call/monitor tests run this binary
-//! as a real daemon process.
+//! The runtime's lifecycle, fault and reconnection tests run this binary as a real daemon
+//! process.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,18 +1,19 @@
-//! `cargo medium describe`, `call` and `monitor` against a real daemon: `medium-runtime` serving
-//! a hand-written service on a real socket in this test process, with its spec text, so no code
-//! is generated. Every bad argument must be refused before the daemon sees a call.
+//! `cargo medium describe`, `call` and `monitor` against a real daemon process: this test
+//! binary run again as a daemon (see [`daemon_process_for_inspect_tests`]), `medium-runtime`
+//! serving a hand-written service with its spec text, so no code is generated. Every bad
+//! argument must be refused before the daemon sees a call.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command as StdCommand, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use medium_runtime::{
-    Call, Daemon, DaemonHandle, Dispatch, ProtocolInfo, RemoteException, Reply, decode_args,
+    Call, Daemon, Dispatch, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
 };
 use predicates::prelude::*;
 
@@ -31,6 +32,8 @@ method echo_student(s: Student): Student
 method blob(data: binary): binary
 method add(a: int8, b: int64): int64
 method fail(message: string)
+method announce(text: string, count: uint32): uint32
+method calls_received(): uint64
 event announced(text: string, count: uint32)
 ";
 
@@ -42,15 +45,28 @@ static INFO: ProtocolInfo = ProtocolInfo {
     spec: SPEC,
 };
 
-/// Answers `fail` with `NotFound`, `add` with the sum, and every other method with its first
-/// argument; counts the calls it gets.
+/// The same daemon rebuilt from a changed spec.
+static REBUILT: ProtocolInfo = ProtocolInfo {
+    fingerprint: "17a1111111111111111111111111111111111111111111111111111111111111",
+    ..INFO
+};
+
+/// Set to the socket path, it turns [`daemon_process_for_inspect_tests`] into the daemon.
+const DAEMON_SOCKET_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_SOCKET";
+/// Set, the daemon process serves [`REBUILT`] instead of [`INFO`].
+const DAEMON_REBUILT_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_REBUILT";
+
+/// Answers `fail` with `NotFound`, `add` with the sum, `announce` by emitting `announced` (with
+/// the number of apps it reached), `calls_received` with the number of calls before it, and
+/// every other method with its first argument.
+#[derive(Default)]
 struct Service {
-    calls: Arc<AtomicUsize>,
+    calls: AtomicU64,
 }
 
 impl Dispatch for Service {
     fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+        let calls_before = self.calls.fetch_add(1, Ordering::SeqCst);
         Some(
             async move {
                 let args = match decode_args::<Vec<rmpv::Value>>(call.args()) {
@@ -65,6 +81,11 @@ impl Dispatch for Service {
                     "add" => Reply::value(
                         &(args[0].as_i64().unwrap_or(0) + args[1].as_i64().unwrap_or(0)),
                     ),
+                    "announce" => {
+                        let reached = call.daemon().emit("announced", &(&args[0], &args[1]));
+                        Reply::value(&u32::try_from(reached).unwrap_or(u32::MAX))
+                    }
+                    "calls_received" => Reply::value(&calls_before),
                     _ => Reply::value(&args[0]),
                 }
             }
@@ -73,40 +94,73 @@ impl Dispatch for Service {
     }
 }
 
-/// The daemon, serving on `<dir>/com.example.inspect/socket` until dropped.
+/// Not a test on its own: [`TestDaemon`] runs this test binary again with only this function
+/// and [`DAEMON_SOCKET_ENV`] set, to get the daemon as a separate process. It serves until
+/// SIGTERM.
+#[tokio::test]
+#[ignore = "daemon process of the describe/call/monitor tests"]
+async fn daemon_process_for_inspect_tests() {
+    let Some(path) = std::env::var_os(DAEMON_SOCKET_ENV) else {
+        return;
+    };
+    let info = match std::env::var_os(DAEMON_REBUILT_ENV) {
+        Some(_) => &REBUILT,
+        None => &INFO,
+    };
+    Daemon::new(info, Service::default())
+        .socket_path(path)
+        .serve()
+        .await
+        .unwrap();
+}
+
+/// The daemon process, serving on `<dir>/com.example.inspect/socket`; killed when dropped.
 struct TestDaemon {
     dir: tempfile::TempDir,
     path: PathBuf,
-    handle: DaemonHandle,
-    calls: Arc<AtomicUsize>,
-    /// Runs the daemon; dropping it (after `shutdown`) stops it.
-    runtime: tokio::runtime::Runtime,
+    process: Child,
 }
 
 impl TestDaemon {
     fn start() -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(INFO.namespace).join("socket");
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (handle, runtime) = serve(&INFO, &path, &calls);
-        TestDaemon {
-            dir,
-            path,
-            handle,
-            calls,
-            runtime,
-        }
+        let process = spawn_daemon(&path, false);
+        TestDaemon { dir, path, process }
     }
 
-    /// Stops the daemon and starts a new one for `info` on the same socket.
-    fn restart_as(&mut self, info: &'static ProtocolInfo) {
-        self.handle.shutdown();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.path.exists() {
-            assert!(Instant::now() < deadline, "daemon did not stop");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        (self.handle, self.runtime) = serve(info, &self.path, &self.calls);
+    /// Stops the daemon with SIGTERM (it removes its socket) and starts it again, as built
+    /// from a changed spec when `rebuilt`.
+    fn restart(&mut self, rebuilt: bool) {
+        self.stop();
+        self.process = spawn_daemon(&self.path, rebuilt);
+    }
+
+    /// SIGTERM, as a service manager stops a daemon; waits until it has exited.
+    fn stop(&mut self) {
+        // SAFETY: kill has no memory-safety preconditions; the pid is our own child.
+        let pid = i32::try_from(self.process.id()).unwrap();
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let status = self.process.wait().unwrap();
+        assert!(status.success(), "the daemon stops cleanly: {status}");
+    }
+
+    /// Asks the daemon to emit `announced(text, 7)`; returns how many apps it reached.
+    fn announce(&self, text: &str) -> u32 {
+        self.client()
+            .call::<_, _, NoException>("announce", &(text, 7u32))
+            .unwrap()
+    }
+
+    /// How many calls reached the daemon (not counting this question).
+    fn calls_received(&self) -> u64 {
+        self.client()
+            .call::<_, _, NoException>("calls_received", &[(); 0])
+            .unwrap()
+    }
+
+    fn client(&self) -> medium_runtime::blocking::Client {
+        medium_runtime::blocking::Client::connect_to(&INFO, &self.path).unwrap()
     }
 
     fn call(&self, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -119,33 +173,33 @@ impl TestDaemon {
     }
 }
 
-/// Serves `Service` for `info` at `path` on a runtime of its own, once it accepts connections.
-fn serve(
-    info: &'static ProtocolInfo,
-    path: &Path,
-    calls: &Arc<AtomicUsize>,
-) -> (DaemonHandle, tokio::runtime::Runtime) {
-    let daemon = Daemon::new(
-        info,
-        Service {
-            calls: calls.clone(),
-        },
-    )
-    .socket_path(path);
-    let handle = daemon.handle();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.spawn(daemon.serve());
+/// Runs the daemon process at `path` and waits until it accepts connections.
+fn spawn_daemon(path: &std::path::Path, rebuilt: bool) -> Child {
+    let mut command = StdCommand::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "inspect::daemon_process_for_inspect_tests"])
+        .args(["--ignored", "--nocapture", "--test-threads=1"])
+        .env(DAEMON_SOCKET_ENV, path)
+        .stdout(Stdio::null());
+    if rebuilt {
+        command.env(DAEMON_REBUILT_ENV, "1");
+    }
+    let mut process = command.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::os::unix::net::UnixStream::connect(path).is_err() {
-        assert!(Instant::now() < deadline, "daemon did not start");
+        if Instant::now() > deadline || process.try_wait().unwrap().is_some() {
+            let _ = process.kill();
+            panic!("the daemon process did not start");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
-    (handle, runtime)
+    process
 }
 
 impl Drop for TestDaemon {
     fn drop(&mut self) {
-        self.handle.shutdown();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 
@@ -298,21 +352,17 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
         (
             &["nope"],
             "error: com.example.inspect.Inspect has no method `nope` \
-             (methods: echo_student, blob, add, fail)\n",
+             (methods: echo_student, blob, add, fail, announce, calls_received)\n",
         ),
     ] {
         d.call(args).code(101).stdout("").stderr(message);
     }
-    assert_eq!(
-        d.calls.load(Ordering::SeqCst),
-        0,
-        "a bad call reached the daemon"
-    );
+    assert_eq!(d.calls_received(), 0, "a bad call reached the daemon");
 }
 
 #[test]
 fn monitor_prints_events_as_json_lines_and_fails_when_the_daemon_goes_away() {
-    let d = TestDaemon::start();
+    let mut d = TestDaemon::start();
     let (monitor, mut stdout) = spawn_monitor(&d, &[]);
     let json = emit_until_printed(&d, "hello", &mut stdout);
     assert_eq!(json["event"], "announced");
@@ -322,7 +372,7 @@ fn monitor_prints_events_as_json_lines_and_fails_when_the_daemon_goes_away() {
     );
     assert!(json["time"].as_f64().unwrap() > 1.7e9, "{json}");
 
-    d.handle.shutdown();
+    d.stop();
     let output = monitor.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(101));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -340,7 +390,7 @@ fn monitor_follow_keeps_printing_across_a_daemon_restart() {
         emit_until_printed(&d, "before", &mut stdout)["args"]["text"],
         "before"
     );
-    d.restart_as(&INFO);
+    d.restart(false);
     assert_eq!(
         emit_until_printed(&d, "after", &mut stdout)["args"]["text"],
         "after"
@@ -361,14 +411,10 @@ fn monitor_follow_keeps_printing_across_a_daemon_restart() {
 
 #[test]
 fn monitor_follow_ends_when_the_daemon_comes_back_built_from_another_spec() {
-    static REBUILT: ProtocolInfo = ProtocolInfo {
-        fingerprint: "17a1111111111111111111111111111111111111111111111111111111111111",
-        ..INFO
-    };
     let mut d = TestDaemon::start();
     let (monitor, mut stdout) = spawn_monitor(&d, &["--follow"]);
     emit_until_printed(&d, "before", &mut stdout);
-    d.restart_as(&REBUILT);
+    d.restart(true);
     let output = monitor.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(101));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -402,7 +448,7 @@ fn emit_until_printed(
     stdout: &mut BufReader<ChildStdout>,
 ) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while d.handle.emit("announced", &(text, 7u32)) == 0 {
+    while d.announce(text) == 0 {
         assert!(Instant::now() < deadline, "monitor never subscribed");
         std::thread::sleep(Duration::from_millis(10));
     }
