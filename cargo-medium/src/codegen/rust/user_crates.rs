@@ -6,7 +6,7 @@
 
 use minijinja::{Environment, UndefinedBehavior, Value, context};
 
-use super::layout::{await_chain, doc, signature, struct_literal};
+use super::layout::{Expr, arm, await_chain, doc, let_statement, signature, struct_literal};
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
@@ -156,10 +156,16 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
         .events_methods
         .iter()
         .map(|name| {
+            let local = locals.claim(unraw(&name.rust));
+            let stream = Expr::Method {
+                receiver: "connection".to_owned(),
+                method: name.rust.clone(),
+            };
             context! {
                 wire => name.wire,
-                rust => name.rust,
-                local => locals.claim(unraw(&name.rust)),
+                // `let mut {local} = connection.{event}();`
+                subscribe => let_statement(1, &format!("mut {local}"), &stream),
+                local => local,
             }
         })
         .collect();
@@ -173,9 +179,15 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
                 .iter()
                 .map(|param| placeholder(&ty, &param.ty))
                 .collect();
+            let report = |pattern: &str, print: &str, message: &str| {
+                let message = format!("\"{} {message}\"", name.wire);
+                arm(2, pattern, &Expr::call(print, &[message]))
+            };
             context! {
                 wire => name.wire,
                 call => await_chain(1, "let result = ", "connection", &name.rust, &args, ";"),
+                ok_arm => report("Ok(value)", "println!", "returned {value:?}"),
+                err_arm => report("Err(err)", "eprintln!", "failed: {err}"),
             }
         });
     context! {

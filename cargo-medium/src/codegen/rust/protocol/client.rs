@@ -7,7 +7,7 @@
 
 use super::Generator;
 use crate::check::{Event, Method};
-use crate::codegen::rust::layout::{call, signature};
+use crate::codegen::rust::layout::{Expr, let_statement, signature, statement};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
 
@@ -157,20 +157,20 @@ impl Generator<'_> {
             format!("\"{}\"", name.wire),
             "&args".to_owned(),
         ];
-        let open = format!("{client}::call(");
+        let call = Expr::call(format!("{client}::call"), &call_items);
         let binary = method.returns.as_ref().is_some_and(is_binary);
         match (flavor, binary) {
-            (Flavor::Blocking, false) => out += &call(2, &open, &call_items, "", false),
+            (Flavor::Blocking, false) => out += &statement(2, &call, ""),
             (Flavor::Blocking, true) => {
-                out += &call(2, &format!("let reply = {open}"), &call_items, ";", false);
+                out += &let_statement(2, "reply", &call);
                 out += "        reply.map(rt::serde_bytes::ByteBuf::into_vec)\n";
             }
             (Flavor::Async, false) => {
-                out += &call(2, &format!("let reply = {open}"), &call_items, ";", false);
+                out += &let_statement(2, "reply", &call);
                 out += "        reply.await\n";
             }
             (Flavor::Async, true) => {
-                out += &call(2, &format!("let reply = {open}"), &call_items, ";", false);
+                out += &let_statement(2, "reply", &call);
                 out += "        reply.await.map(rt::serde_bytes::ByteBuf::into_vec)\n";
             }
         }
@@ -193,13 +193,8 @@ impl Generator<'_> {
             Some(&format!("{stream}<crate::events::{payload}>")),
             " {",
         );
-        out += &call(
-            2,
-            &format!("{client}::subscribe("),
-            &["&self.client".to_owned(), format!("\"{}\"", name.wire)],
-            "",
-            false,
-        );
+        let items = ["&self.client".to_owned(), format!("\"{}\"", name.wire)];
+        out += &statement(2, &Expr::call(format!("{client}::subscribe"), &items), "");
         out + "    }\n"
     }
 
@@ -213,15 +208,16 @@ impl Generator<'_> {
         let mut out = String::new();
         for (param, named) in params.iter().zip(names) {
             if is_binary(&param.ty) {
-                out += &format!(
-                    "        let {0} = rt::serde_bytes::Bytes::new({0});\n",
-                    named.rust
+                let wrap = Expr::call(
+                    "rt::serde_bytes::Bytes::new",
+                    std::slice::from_ref(&named.rust),
                 );
+                out += &let_statement(2, &named.rust, &wrap);
             }
         }
         let items: Vec<String> = names.iter().map(|named| named.rust.clone()).collect();
         if params.len() <= MAX_SERDE_TUPLE {
-            return out + &call(2, "let args = (", &items, ";", true);
+            return out + &let_statement(2, "args", &Expr::call("", &items));
         }
         // serde implements tuples up to 16 elements; a tuple struct encodes the same array.
         let fields: Vec<String> = params
@@ -248,6 +244,6 @@ impl Generator<'_> {
             out += &format!("            {field},\n");
         }
         out += "        );\n";
-        out + &call(2, "let args = Args(", &items, ";", false)
+        out + &let_statement(2, "args", &Expr::call("Args", &items))
     }
 }

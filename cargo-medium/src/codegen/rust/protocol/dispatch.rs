@@ -4,7 +4,7 @@
 
 use super::Generator;
 use crate::check::Method;
-use crate::codegen::rust::layout::{arm, call, signature};
+use crate::codegen::rust::layout::{Expr, arm, field, let_statement, signature};
 use crate::codegen::rust::names::{Named, field_names, unraw};
 use crate::codegen::rust::types::is_binary;
 
@@ -40,11 +40,12 @@ impl Generator<'_> {
             out += "        let service = Arc::clone(&self.service);\n";
             out += "        match call.method() {\n";
             for name in &self.names.methods {
-                out += &arm(
-                    3,
-                    &format!("\"{}\"", name.wire),
-                    &format!("Some({}(service, call))", handler_name(name)),
-                );
+                let handler = Expr::call(handler_name(name), &["service".into(), "call".into()]);
+                let body = Expr::Call {
+                    callee: "Some".to_owned(),
+                    args: vec![handler],
+                };
+                out += &arm(3, &format!("\"{}\"", name.wire), &body);
             }
             out += "            _ => None,\n        }\n";
         }
@@ -80,11 +81,7 @@ impl Generator<'_> {
                 if is_binary(&param.ty) {
                     out += "            #[serde(with = \"::medium_runtime::serde_bytes\")]\n";
                 }
-                out += &format!(
-                    "            {}: {},\n",
-                    named.rust,
-                    self.ty.owned(&param.ty)
-                );
+                out += &field(3, &format!("{}:", named.rust), &self.ty.owned(&param.ty));
             }
             out += "        }\n";
             out += "        let args: Args = match rt::decode_args(call.args()) {\n";
@@ -96,13 +93,8 @@ impl Generator<'_> {
         );
         let mut items = vec!["&service".to_owned(), "&cx".to_owned()];
         items.extend(params.iter().map(|named| format!("args.{}", named.rust)));
-        out += &call(
-            2,
-            &format!("let reply = <S as {service}>::{}(", name.rust),
-            &items,
-            ";",
-            false,
-        );
+        let callee = format!("<S as {service}>::{}", name.rust);
+        out += &let_statement(2, "reply", &Expr::call(callee, &items));
         if method.returns.as_ref().is_some_and(is_binary) {
             out += "        let reply = reply.await.map(rt::serde_bytes::ByteBuf::from);\n";
             out += "        rt::Reply::from_handler(reply)\n";

@@ -1,7 +1,7 @@
 //! `src/exceptions.rs` of the protocol crate: the exception enum and its wire conversion.
 
 use super::Generator;
-use crate::codegen::rust::layout::{arm, braces};
+use crate::codegen::rust::layout::{Expr, arm, braces};
 
 impl Generator<'_> {
     pub(super) fn exceptions_rs(&self) -> String {
@@ -34,13 +34,19 @@ impl Generator<'_> {
         out += "    /// The exception's name in the spec.\n";
         out += "    pub fn name(&self) -> &'static str {\n";
         out += &self.exception_match(|pattern, wire| {
-            arm(3, &format!("Self::{pattern}(_)"), &format!("\"{wire}\""))
+            let wire = Expr::atom(format!("\"{wire}\""));
+            arm(3, &format!("Self::{pattern}(_)"), &wire)
         });
         out += "    }\n\n";
         out += "    /// The message the daemon gave.\n";
         out += "    pub fn message(&self) -> &str {\n";
-        out += &self
-            .exception_match(|pattern, _| arm(3, &format!("Self::{pattern}(message)"), "message"));
+        out += &self.exception_match(|pattern, _| {
+            arm(
+                3,
+                &format!("Self::{pattern}(message)"),
+                &Expr::atom("message"),
+            )
+        });
         out += "    }\n}\n\n";
 
         out += &format!("impl fmt::Display for {error} {{\n");
@@ -65,11 +71,15 @@ impl Generator<'_> {
         } else {
             out += "        match exception.name.as_str() {\n";
             for name in &self.names.exceptions {
-                out += &arm(
-                    3,
-                    &format!("\"{}\"", name.wire),
-                    &format!("Ok(Self::{}(exception.message))", name.rust),
+                let variant = Expr::call(
+                    format!("Self::{}", name.rust),
+                    &["exception.message".to_owned()],
                 );
+                let body = Expr::Call {
+                    callee: "Ok".to_owned(),
+                    args: vec![variant],
+                };
+                out += &arm(3, &format!("\"{}\"", name.wire), &body);
             }
             out += "            _ => Err(exception),\n";
             out += "        }\n";

@@ -2,7 +2,7 @@
 
 use super::Generator;
 use crate::check::Field;
-use crate::codegen::rust::layout::{braces, doc};
+use crate::codegen::rust::layout::{braces, doc, field};
 use crate::codegen::rust::names::{Named, field_names, unraw};
 use crate::codegen::rust::types::is_binary;
 
@@ -30,10 +30,14 @@ impl Generator<'_> {
     /// The fields of a model or event struct, with their docs and serde attributes.
     pub(super) fn struct_fields(&self, fields: &[Field], by_name: bool) -> String {
         let mut out = String::new();
-        for (field, name) in fields.iter().zip(field_names(fields)) {
-            out += &doc(1, &field.doc);
-            out += &serde_attribute(field, &name, by_name);
-            out += &format!("    pub {}: {},\n", name.rust, self.ty.owned(&field.ty));
+        for (member, name) in fields.iter().zip(field_names(fields)) {
+            out += &doc(1, &member.doc);
+            out += &serde_attribute(member, &name, by_name);
+            out += &field(
+                1,
+                &format!("pub {}:", name.rust),
+                &self.ty.owned(&member.ty),
+            );
         }
         out
     }

@@ -7,7 +7,7 @@
 
 use super::Generator;
 use crate::check::Event;
-use crate::codegen::rust::layout::{MAX_WIDTH, call, pad, return_fits, signature};
+use crate::codegen::rust::layout::{Expr, MAX_WIDTH, pad, return_fits, signature, statement};
 use crate::codegen::rust::names::{Named, field_names};
 
 impl Generator<'_> {
@@ -54,7 +54,7 @@ impl Generator<'_> {
                 .as_ref()
                 .map_or_else(|| "()".to_owned(), |ty| self.ty.owned(ty));
             let ret = format!("impl future::Future<Output = {result}<{returns}>> + marker::Send");
-            if !return_fits(1, &ret, ";") {
+            if !return_fits(1, &ret) {
                 out += "    #[rustfmt::skip]\n";
             }
             out += &signature(1, &format!("fn {}", name.rust), &sig, Some(&ret), ";");
@@ -205,10 +205,10 @@ impl Generator<'_> {
                 wire,
                 "&args".to_owned(),
             ];
-            out += &call(2, "rt::DaemonHandle::emit_to(", &items, "", false);
+            out += &statement(2, &Expr::call("rt::DaemonHandle::emit_to", &items), "");
         } else {
             let items = ["&self.handle".to_owned(), wire, "&args".to_owned()];
-            out += &call(2, "rt::DaemonHandle::emit(", &items, "", false);
+            out += &statement(2, &Expr::call("rt::DaemonHandle::emit", &items), "");
         }
         out + "    }\n"
     }
