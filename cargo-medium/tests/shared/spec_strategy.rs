@@ -5,116 +5,169 @@
 //! strategies are test code, and a library feature would put proptest into the published
 //! crate's dependency graph for no user's benefit.
 //!
-//! Valid by construction, never by filtering: names are distinct lowercase words (so no two
-//! collide, even after case conversion), models and exceptions capitalise theirs, and a
-//! model field names a model declared after it (or itself) only through a list, so no model
-//! contains itself without a list in between.
+//! Valid by construction, never by filtering: names are distinct lowercase words, possibly
+//! joined by single underscores (so no two collide, even after case conversion), models and
+//! exceptions capitalise theirs, and a model field names a model declared after it (or itself)
+//! only through a list, so no model contains itself without a list in between.
+//!
+//! Names are sometimes long, sometimes Rust keywords or names the generated API also uses, and
+//! docs sometimes present: the code generator must lay out and escape all of them.
 
 use std::sync::Arc;
 
-use cargo_medium::check::{CheckedSpec, Event, Exception, Field, Method, Model, Primitive, Type};
-use proptest::collection::{btree_set, vec};
+use cargo_medium::check::{
+    CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type,
+};
+use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 
 /// A random valid checked spec: 1–12 top-level items of every kind, fields and parameters of
 /// every primitive, model references and lists nested up to three deep.
 pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
-    (header(), btree_set("[a-z]{2,8}", 1..12), vec(0..4u8, 12)).prop_flat_map(
+    (header(), btree_map(name(), doc(), 1..12), vec(0..4u8, 12)).prop_flat_map(
         |((namespace, class, socket), words, kinds)| {
-            let mut names: [Vec<String>; 4] = Default::default();
+            let mut items: [Vec<(String, Doc)>; 4] = Default::default();
             for (word, kind) in words.into_iter().zip(kinds) {
-                names[usize::from(kind)].push(word);
+                items[usize::from(kind)].push(word);
             }
-            let [models, exceptions, methods, events] = names;
-            let models: Arc<Vec<String>> = Arc::new(models.iter().map(|w| capitalise(w)).collect());
-            let model_fields: Vec<_> = (0..models.len())
-                .map(|index| fields(Arc::clone(&models), index))
-                .collect();
-            let method_shapes: Vec<_> = methods
+            let [models, exceptions, methods, events] = items;
+            let model_names: Arc<Vec<String>> =
+                Arc::new(models.iter().map(|(word, _)| capitalise(word)).collect());
+            let models: Vec<_> = models
                 .into_iter()
-                .map(|name| {
-                    let any_model = models.len();
+                .enumerate()
+                .map(|(index, (word, doc))| {
+                    (fields(Arc::clone(&model_names), index)).prop_map(move |fields| Model {
+                        name: capitalise(&word),
+                        doc: doc.clone(),
+                        fields,
+                    })
+                })
+                .collect();
+            let any_model = model_names.len();
+            let methods: Vec<_> = methods
+                .into_iter()
+                .map(|(name, doc)| {
                     (
-                        Just(name),
-                        fields(Arc::clone(&models), any_model),
-                        option::of(ty(Arc::clone(&models), any_model)),
+                        fields(Arc::clone(&model_names), any_model),
+                        option::of(ty(Arc::clone(&model_names), any_model)),
                     )
-                })
-                .collect();
-            let event_shapes: Vec<_> = events
-                .into_iter()
-                .map(|name| (Just(name), fields(Arc::clone(&models), models.len())))
-                .collect();
-            let exceptions: Vec<Exception> = exceptions
-                .iter()
-                .map(|word| Exception {
-                    name: capitalise(word),
-                    doc: Vec::new(),
-                })
-                .collect();
-            (model_fields, method_shapes, event_shapes).prop_map(
-                move |(fields, methods, events)| CheckedSpec {
-                    source_name: "random.lmspc".to_owned(),
-                    namespace: namespace.clone(),
-                    class: class.clone(),
-                    socket: socket.clone(),
-                    models: models
-                        .iter()
-                        .zip(fields)
-                        .map(|(name, fields)| Model {
+                        .prop_map(move |(params, returns)| Method {
                             name: name.clone(),
-                            doc: Vec::new(),
-                            fields,
-                        })
-                        .collect(),
-                    exceptions: exceptions.clone(),
-                    methods: methods
-                        .into_iter()
-                        .map(|(name, params, returns)| Method {
-                            name,
-                            doc: Vec::new(),
+                            doc: doc.clone(),
                             params,
                             returns,
                         })
-                        .collect(),
-                    events: events
-                        .into_iter()
-                        .map(|(name, params)| Event {
-                            name,
-                            doc: Vec::new(),
-                            params,
-                        })
-                        .collect(),
-                },
-            )
+                })
+                .collect();
+            let events: Vec<_> = events
+                .into_iter()
+                .map(|(name, doc)| {
+                    fields(Arc::clone(&model_names), any_model).prop_map(move |params| Event {
+                        name: name.clone(),
+                        doc: doc.clone(),
+                        params,
+                    })
+                })
+                .collect();
+            let exceptions: Vec<Exception> = exceptions
+                .into_iter()
+                .map(|(word, doc)| Exception {
+                    name: capitalise(&word),
+                    doc,
+                })
+                .collect();
+            (models, methods, events).prop_map(move |(models, methods, events)| CheckedSpec {
+                source_name: "random.lmspc".to_owned(),
+                namespace: namespace.clone(),
+                class: class.clone(),
+                socket: socket.clone(),
+                models,
+                exceptions: exceptions.clone(),
+                methods,
+                events,
+            })
         },
     )
 }
 
+/// An item, field or parameter name: mostly a short word, sometimes several joined by
+/// underscores (long names make long lines), sometimes a Rust keyword or a name the
+/// generated code uses itself. Underscored names end in a part of at most five letters, so
+/// no capitalised one converts to the class's `…Daemon`.
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[a-z]{2,8}",
+        3 => "[a-z]{2,12}(_[a-z]{2,12}){0,3}_[a-z]{2,5}",
+        1 => proptest::sample::select(SPECIAL_NAMES).prop_map(str::to_owned),
+    ]
+}
+
+/// Rust keywords (raw, or underscored where they cannot be raw) and names the generated
+/// code uses in the same scopes as spec names.
+const SPECIAL_NAMES: &[&str] = &[
+    "type",
+    "match",
+    "self",
+    "crate",
+    "fn",
+    "async",
+    "await",
+    "gen",
+    "move",
+    "ref",
+    "connect",
+    "run",
+    "to",
+    "client",
+    "clone",
+    "handle",
+    "application",
+    "cx",
+    "result",
+    "error",
+    "box",
+    "option",
+    "vec",
+    "some",
+    "ok",
+    "err",
+    "args",
+    "reply",
+    "service",
+    "call",
+];
+
+/// Doc comment lines: usually none; otherwise a few lines of text, blank lines and stray
+/// spaces included (docs keep the comment's text after one space).
+fn doc() -> impl Strategy<Value = Doc> {
+    prop_oneof![
+        3 => Just(Vec::new()),
+        1 => vec("[ -~]{0,60}", 1..4),
+    ]
+}
+
 /// Namespace, class and optional socket folder. The class ends in `Daemon`, so it has two
-/// capitals and never equals a capitalised item word (nor a name derived from one).
+/// capitals and never equals a capitalised item word. (Names the generator derives from it,
+/// like `…DaemonError`, may equal a model's: the generator resolves that.)
 fn header() -> impl Strategy<Value = (String, String, Option<String>)> {
     (
-        "[a-z]{1,6}(\\.[a-z]{1,6}){0,3}",
-        "[A-Z][a-z]{1,6}Daemon",
+        "[a-z]{1,12}(\\.[a-z]{1,12}){0,5}",
+        "[A-Z][a-z]{1,6}([A-Z][a-z]{1,10}){0,2}Daemon",
         option::of("/[a-z]{1,8}(/[a-z]{1,8}){0,2}"),
     )
 }
 
-/// Up to four fields with distinct names. `model` is the index of the model they belong to:
+/// Up to six fields with distinct names. `model` is the index of the model they belong to:
 /// they may name models before it directly and any model through a list (pass the model
 /// count for method and event parameters, which may name every model directly).
 fn fields(models: Arc<Vec<String>>, model: usize) -> impl Strategy<Value = Vec<Field>> {
-    vec(("[a-z]{1,8}", ty(models, model)), 0..5).prop_map(|pairs| {
+    vec((name(), doc(), ty(models, model)), 0..7).prop_map(|triples| {
         let mut fields: Vec<Field> = Vec::new();
-        for (name, ty) in pairs {
+        for (name, doc, ty) in triples {
             if fields.iter().all(|field| field.name != name) {
-                fields.push(Field {
-                    name,
-                    doc: Vec::new(),
-                    ty,
-                });
+                fields.push(Field { name, doc, ty });
             }
         }
         fields
