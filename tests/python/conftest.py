@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -76,10 +77,19 @@ class Served:
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 5
-        while not os.path.exists(daemon.socket_path):
+        while not self._accepts():
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError(f"daemon did not start: {self.error}")
             time.sleep(0.01)
+
+    def _accepts(self) -> bool:
+        """Whether the daemon accepts connections (the socket file exists a moment before)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(self.daemon.socket_path)
+            except OSError:
+                return False
+        return True
 
     def _serve(self) -> None:
         try:

@@ -1,5 +1,6 @@
-"""A generated daemon as its own process: it removes its socket on SIGTERM, and its `run()`
-hook runs beside serving."""
+"""A generated daemon as its own process: it removes its socket on SIGTERM, lets a call in
+flight finish within the grace period and abandons it after, and its `run()` hook runs beside
+serving."""
 
 from __future__ import annotations
 
@@ -7,19 +8,29 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
 
 import student_system as ss
 
+# `get_student("slow-S")` prints "started" and takes S seconds.
 DAEMON = """
-import sys, student_system as ss
+import os, time, student_system as ss
 
 class Daemon(ss.StudentSystemServerBase):
+    grace_period = float(os.environ["GRACE_PERIOD"])
+
     def run(self) -> None:
         print("ready", flush=True)
 
     def get_student(self, application, id):
+        if id.startswith("slow-"):
+            print("started", flush=True)
+            time.sleep(float(id[len("slow-"):]))
         return ss.Student(id=id, first_name="Bo", last_name="", age=1, photo=b"")
 
 Daemon().serve()
@@ -27,24 +38,104 @@ print("stopped", flush=True)
 """
 
 
-def test_a_daemon_process_serves_then_removes_its_socket_on_sigterm(socket_dir: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    daemon = subprocess.Popen(
-        [sys.executable, "-c", DAEMON], env=env, stdout=subprocess.PIPE, text=True
-    )
-    try:
+StartDaemon = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture()
+def start_daemon(socket_dir: Path) -> Iterator[StartDaemon]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(grace_period: float = 5.0) -> subprocess.Popen[str]:
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(sys.path), GRACE_PERIOD=str(grace_period)
+        )
+        daemon = subprocess.Popen(
+            [sys.executable, "-c", DAEMON], env=env, stdout=subprocess.PIPE, text=True
+        )
+        started.append(daemon)
         assert daemon.stdout is not None
         assert daemon.stdout.readline() == "ready\n"
-        path = socket_dir / ss.NAMESPACE / "socket"
-        assert path.exists()
-        assert oct(path.stat().st_mode & 0o777) == oct(0o600)
-        with ss.StudentSystemConnection() as connection:
-            assert connection.get_student("s9").first_name == "Bo"
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(10) == 0
-        assert daemon.stdout.read() == "stopped\n"
-        assert not path.exists()
-    finally:
+        return daemon
+
+    yield start
+    for daemon in started:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+
+
+class CallInFlight:
+    """`get_student(id)` from a thread, once the daemon has said it started."""
+
+    def __init__(self, daemon: subprocess.Popen[str], id: str) -> None:
+        self.connection = ss.StudentSystemConnection()
+        self.outcome: ss.Student | BaseException | None = None
+        self.thread = threading.Thread(target=self._call, args=(id,))
+        self.thread.start()
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline() == "started\n"
+
+    def _call(self, id: str) -> None:
+        try:
+            self.outcome = self.connection.get_student(id)
+        except BaseException as err:
+            self.outcome = err
+
+    def result(self) -> ss.Student | BaseException | None:
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the call never ended"
+        self.connection.close()
+        return self.outcome
+
+
+def test_a_daemon_process_serves_then_removes_its_socket_on_sigterm(
+    socket_dir: Path, start_daemon: StartDaemon
+) -> None:
+    daemon = start_daemon()
+    path = socket_dir / ss.NAMESPACE / "socket"
+    assert path.exists()
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    with ss.StudentSystemConnection() as connection:
+        assert connection.get_student("s9").first_name == "Bo"
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(10) == 0
+    assert daemon.communicate()[0] == "stopped\n"
+    assert not path.exists()
+
+
+def test_sigterm_lets_a_call_in_flight_finish_within_the_grace_period(
+    socket_dir: Path, start_daemon: StartDaemon
+) -> None:
+    daemon = start_daemon(grace_period=5.0)
+    path = socket_dir / ss.NAMESPACE / "socket"
+    call = CallInFlight(daemon, "slow-1")
+    daemon.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    # The socket goes at once, while the call still runs: nobody new can connect.
+    while path.exists():
+        assert time.monotonic() - stopped_at < 0.5, "the socket outlived SIGTERM"
+        time.sleep(0.01)
+    assert call.thread.is_alive()
+    with pytest.raises(ss.DaemonNotRunning):
+        ss.StudentSystemConnection()
+    # The call finishes and its reply goes out; then the daemon exits.
+    outcome = call.result()
+    assert isinstance(outcome, ss.Student) and outcome.id == "slow-1"
+    assert daemon.wait(5) == 0
+    assert time.monotonic() - stopped_at < 4.0
+    assert daemon.communicate()[0] == "stopped\n"
+
+
+def test_sigterm_abandons_a_call_still_running_after_the_grace_period(
+    socket_dir: Path, start_daemon: StartDaemon
+) -> None:
+    daemon = start_daemon(grace_period=0.5)
+    call = CallInFlight(daemon, "slow-30")
+    daemon.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    assert daemon.wait(5) == 0
+    # It waited for the grace period, not for the call.
+    assert 0.5 <= time.monotonic() - stopped_at < 3.0
+    assert daemon.communicate()[0] == "stopped\n"
+    assert isinstance(call.result(), ss.ConnectionClosed)
+    assert not (socket_dir / ss.NAMESPACE / "socket").exists()

@@ -33,6 +33,7 @@ const MODULE_RESERVED: &[&str] = &[
     "NAMESPACE",
     "NotMedium",
     "ProtocolError",
+    "Rejected",
     "RemoteException",
     "SPEC",
     "Subscription",
@@ -48,16 +49,25 @@ const MODULE_RESERVED: &[&str] = &[
 ];
 
 /// Attributes of the generated connection and server classes besides the spec's methods and
-/// events (those of `_medium.Client`, `_medium.AsyncClient` and `_medium.Server`).
+/// events (those of `_medium.Client`, `_medium.AsyncClient` and `_medium.Server`, whose
+/// options a daemon overrides as class attributes).
 const CLASS_RESERVED: &[&str] = &[
+    "allowed_uids",
     "applications",
     "call",
     "close",
     "connect",
     "emit",
+    "event_queue_len",
+    "grace_period",
+    "handshake_timeout",
+    "max_frame_len",
+    "max_in_flight_bytes",
+    "max_in_flight_calls",
     "path",
     "run",
     "serve",
+    "socket_mode",
     "socket_path",
     "stop",
     "subscribe",

@@ -1,0 +1,219 @@
+"""The Python daemon's guarantees of SECURITY.md, over a real socket: the uid allow-list, the
+handshake timeout, the frame limit, the per-connection call budget and the bounded outgoing
+queue. Raw sockets play the misbehaving clients; each limit is lowered so the tests are fast.
+(Shutdown with calls in flight is in test_daemon_process.py.)"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import student_system as ss
+from student_system import _medium
+from test_student import Daemon, ada
+
+
+def raw_connection(daemon: ss.StudentSystemServerBase, handshake: bool = True) -> socket.socket:
+    """A socket to `daemon`, after a completed handshake if `handshake`."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(daemon.socket_path)
+    sock.settimeout(5)
+    if handshake:
+        sock.sendall(_medium.hello(ss._PROTOCOL))
+        welcome = _medium.read_frame(sock)
+        assert welcome is not None and welcome[0] == _medium.WELCOME
+    return sock
+
+
+def call_frame(call_id: int, method: str, *args: Any) -> bytes:
+    return _medium.encode_frame([_medium.CALL, call_id, method, list(args)])
+
+
+def wait_until(condition: Any, what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.01)
+
+
+def test_a_peer_outside_the_uid_allow_list_gets_fatal_10_before_it_sends_a_byte(serve: Any) -> None:
+    daemon = Daemon()
+    other_uid = os.getuid() + 1
+    daemon.allowed_uids = [other_uid]
+    serve(daemon)
+    # Nothing sent: the refusal comes before the daemon reads anything, then it closes.
+    with raw_connection(daemon, handshake=False) as sock:
+        message = f"uid {os.getuid()} is not allowed to use this daemon"
+        assert _medium.read_frame(sock) == [_medium.FATAL, _medium.PEER_NOT_ALLOWED, message]
+        assert _medium.read_frame(sock) is None
+    # The Python client says why, as a connection error.
+    with pytest.raises(ss.Rejected) as raised:
+        ss.StudentSystemConnection()
+    assert isinstance(raised.value, ConnectionError)
+    assert raised.value.code == _medium.PEER_NOT_ALLOWED
+    assert f"uid {os.getuid()} is not allowed" in str(raised.value)
+    # Refused peers never became applications, and no handler ran for them.
+    assert daemon.applications == []
+    assert daemon.callers == []
+
+
+def test_a_listed_uid_is_served(serve: Any) -> None:
+    daemon = Daemon()
+    daemon.allowed_uids = {os.getuid()}
+    serve(daemon)
+    with ss.StudentSystemConnection() as connection:
+        connection.update_student(ada())
+        assert connection.get_student("s1") == ada()
+
+
+def test_a_handshake_trickled_byte_by_byte_is_cut_off_at_the_timeout(serve: Any) -> None:
+    daemon = Daemon()
+    daemon.handshake_timeout = 0.3
+    serve(daemon)
+    hello = _medium.hello(ss._PROTOCOL)
+    with raw_connection(daemon, handshake=False) as sock:
+        started = time.monotonic()
+        closed_after: float | None = None
+        # A byte every 20 ms keeps every single read short; only a deadline for the whole
+        # handshake ends it.
+        for byte in hello:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+            if select.select([sock], [], [], 0.02)[0]:
+                assert sock.recv(64) == b"", "the daemon answered a handshake it never got"
+                closed_after = time.monotonic() - started
+                break
+        assert closed_after is not None, "the daemon waited for the whole trickled handshake"
+        assert 0.25 <= closed_after < 2.0
+    # The daemon still serves everyone else.
+    with ss.StudentSystemConnection() as connection:
+        connection.update_student(ada())
+
+
+def test_an_oversized_first_frame_gets_fatal_7_and_others_are_served(serve: Any) -> None:
+    daemon = Daemon()
+    daemon.max_frame_len = 1024
+    serve(daemon)
+    with raw_connection(daemon, handshake=False) as sock:
+        sock.sendall(struct.pack(">I", 1025))
+        fatal = _medium.read_frame(sock)
+        assert fatal is not None and fatal[:2] == [_medium.FATAL, _medium.FRAME_TOO_LARGE]
+        assert _medium.read_frame(sock) is None
+    with raw_connection(daemon) as sock:
+        sock.sendall(call_frame(1, "get_student", "x" * 2000))
+        fatal = _medium.read_frame(sock)
+        assert fatal is not None and fatal[:2] == [_medium.FATAL, _medium.FRAME_TOO_LARGE]
+    with ss.StudentSystemConnection() as connection:
+        connection.update_student(ada())
+        assert connection.get_student("s1") == ada()
+
+
+class Observed(Daemon):
+    """Records the ids `get_student` is called with; `get_student("block-…")` waits until
+    `release` is set, counting how many wait at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requested: list[str] = []
+        self.release = threading.Event()
+        self.counter = threading.Lock()
+        self.running = 0
+        self.most_running = 0
+
+    def get_student(self, application: ss.Application, id: str) -> ss.Student:
+        self.requested.append(id)
+        if id.startswith("block-"):
+            with self.counter:
+                self.running += 1
+                self.most_running = max(self.most_running, self.running)
+            self.release.wait(10)
+            with self.counter:
+                self.running -= 1
+        return super().get_student(application, id)
+
+
+# The byte budget as a number of the test's call frames (all the same length): 2.5 runs two.
+@pytest.mark.parametrize(("max_calls", "budget_in_frames", "cap"), [(4, None, 4), (256, 2.5, 2)])
+def test_calls_beyond_the_budget_wait_unread_while_other_clients_are_served(
+    serve: Any, max_calls: int, budget_in_frames: float | None, cap: int
+) -> None:
+    calls = 40
+    frames = [call_frame(n, "get_student", f"block-{n:03}") for n in range(1, calls + 1)]
+    (frame_len,) = {len(frame) - 4 for frame in frames}
+    daemon = Observed()
+    daemon.max_in_flight_calls = max_calls
+    if budget_in_frames is not None:
+        daemon.max_in_flight_bytes = int(budget_in_frames * frame_len)
+    serve(daemon)
+    with raw_connection(daemon) as flooder:
+        flooder.sendall(b"".join(frames))
+        wait_until(lambda: daemon.running == cap, f"{cap} calls run")
+        time.sleep(0.2)
+        assert daemon.running == cap, "the daemon ran calls beyond the budget"
+        # Another application is served at once.
+        with ss.StudentSystemConnection(timeout=2) as other:
+            started = time.monotonic()
+            with pytest.raises(ss.StudentNotFound):
+                other.get_student("free")
+            assert time.monotonic() - started < 1.0
+        # Calls beyond the budget were held back, not refused: every one gets its answer.
+        daemon.release.set()
+        replies = [_medium.read_frame(flooder) for _ in range(calls)]
+    assert sorted(r[1] for r in replies if r is not None) == list(range(1, calls + 1))
+    assert {r[0] for r in replies if r is not None} == {_medium.EXCEPTION}
+    assert daemon.most_running == cap
+
+
+def test_a_client_that_does_not_read_loses_events_with_lagged_and_is_read_no_further(
+    serve: Any,
+) -> None:
+    daemon = Observed()
+    daemon.event_queue_len = 8
+    serve(daemon)
+    big = ss.Student(id="", first_name="", last_name="", age=0, photo=bytes(256 * 1024))
+    with raw_connection(daemon) as idle, ss.StudentSystemConnection(timeout=5) as busy:
+        idle.sendall(_medium.encode_frame([_medium.SUBSCRIBE, "student_added"]))
+        # The subscription is in effect once a later call of the same connection is answered.
+        idle.sendall(call_frame(1, "get_student", "probe-1"))
+        assert _medium.read_frame(idle) == [
+            _medium.EXCEPTION, 1, "StudentNotFound", "no student with id probe-1"
+        ]
+        # 40 events of 256 KiB for a client that reads none: the socket buffer and the queue
+        # fill up, the rest is dropped, and the daemon is not slowed down.
+        started = time.monotonic()
+        for n in range(40):
+            busy.update_student(ss.Student(**{**big.__dict__, "id": f"s{n}"}))
+        assert time.monotonic() - started < 5.0
+        # While its queue is full, the daemon reads nothing more from that client.
+        idle.sendall(call_frame(2, "get_student", "probe-2"))
+        time.sleep(0.3)
+        assert "probe-2" not in daemon.requested
+        ids: list[str] = []
+        while True:
+            frame = _medium.read_frame(idle)
+            assert frame is not None
+            if frame[0] == _medium.EVENT:
+                ids.append(frame[2][1]["id"])
+            else:
+                assert frame[:2] == [_medium.EXCEPTION, 2]
+                break
+        assert "probe-2" in daemon.requested
+        # What reached it is in order; the next event that fits says how many were lost.
+        assert ids == [f"s{n}" for n in range(len(ids))] and len(ids) < 40
+        busy.update_student(ss.Student(**{**big.__dict__, "id": "last"}))
+        assert _medium.read_frame(idle) == [_medium.LAGGED, 40 - len(ids)]
+        last = _medium.read_frame(idle)
+        assert last is not None and last[:2] == [_medium.EVENT, "student_added"]
+        assert last[2][1]["id"] == "last"
+
