@@ -1,7 +1,7 @@
-//! The generated protocol crate and the user-owned daemon and app crates compile and pass
-//! clippy with `-D warnings`, for every valid spec at once and for a few random valid specs
-//! (one workspace and one build each: the slow part is shared); the corpus's are also
-//! rustfmt-clean.
+//! The generated protocol crate and the user-owned daemon and app crates compile, pass
+//! clippy with `-D warnings` and are rustfmt-clean, for every valid spec at once and for a
+//! few random valid specs (one workspace and one build each: the slow part is shared).
+//! (cargo-medium's codegen tests check rustfmt alone on hundreds of random specs, quickly.)
 
 use cargo_medium::check::{CheckedSpec, check_source};
 use cargo_medium::codegen::{CrateNames, rust};
@@ -25,14 +25,7 @@ fn generated_crates_for_every_valid_spec_build_lint_and_format_clean() {
         let stem = unique_name("codegen", file_name.trim_end_matches(".lmspc"));
         add_generated_crates(&mut workspace, &spec, &stem);
     }
-    let cargo = workspace.finish();
-    cargo.assert_builds_and_lints_clean();
-    // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
-    let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
-    for member in workspace.members() {
-        fmt.extend(["-p".to_owned(), member.clone()]);
-    }
-    run_ok("cargo fmt --check", cargo.run(&fmt));
+    assert_builds_lints_and_formats_clean(&workspace);
 }
 
 /// Fixed, so the build is the same every run (and the generated crates stay fresh in the
@@ -41,7 +34,7 @@ const RANDOM_SEED: [u8; 32] = *b"cargo-medium random valid specs!";
 const RANDOM_SPECS: usize = 6;
 
 #[test]
-fn generated_crates_for_random_valid_specs_build_and_lint_clean() {
+fn generated_crates_for_random_valid_specs_build_lint_and_format_clean() {
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &RANDOM_SEED),
@@ -63,9 +56,20 @@ fn generated_crates_for_random_valid_specs_build_and_lint_clean() {
             &unique_name("codegen-random", &index.to_string()),
         );
     }
-    // Not `cargo fmt --check`: the generator's hand-made layout still differs from rustfmt's
-    // for some long lines random specs produce.
-    workspace.finish().assert_builds_and_lints_clean();
+    assert_builds_lints_and_formats_clean(&workspace);
+}
+
+/// Builds and lints the workspace's members with `-D warnings`, then checks `cargo fmt` would
+/// leave them unchanged.
+fn assert_builds_lints_and_formats_clean(workspace: &TestWorkspace) {
+    let cargo = workspace.finish();
+    cargo.assert_builds_and_lints_clean();
+    // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
+    let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
+    for member in workspace.members() {
+        fmt.extend(["-p".to_owned(), member.clone()]);
+    }
+    run_ok("cargo fmt --check", cargo.run(&fmt));
 }
 
 /// Adds the protocol, daemon and app crates generated from `spec` as `<stem>-protocol` etc.
