@@ -162,7 +162,10 @@ impl Generator<'_> {
         );
         out += &format!("impl {events_to} {{\n");
         out += "    /// The application these events go to.\n";
-        out += "    pub fn application(&self) -> rt::ApplicationId {\n        self.application\n    }\n";
+        out += "    pub fn application(&self) -> rt::ApplicationId {\n        self.application\n    }\n\n";
+        // Also what keeps `handle` read when the spec has no events.
+        out += "    /// The runtime's daemon handle: connect and disconnect notifications, shutdown.\n";
+        out += "    pub fn handle(&self) -> &rt::DaemonHandle {\n        &self.handle\n    }\n";
         for (event, name) in self.spec.events.iter().zip(&n.events_methods) {
             out += "\n";
             out += &self.emitter(event, name, true);
