@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,9 +18,14 @@ import pytest
 
 import student_system as ss
 
-# `get_student("slow-S")` prints "started" and takes S seconds.
+# `get_student("slow-S")` prints "started" and takes S seconds. `NOFILE` lowers the limit of
+# open files.
 DAEMON = """
-import os, time, student_system as ss
+import os, resource, time, student_system as ss
+
+if "NOFILE" in os.environ:
+    limit = int(os.environ["NOFILE"])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 class Daemon(ss.StudentSystemServerBase):
     grace_period = float(os.environ["GRACE_PERIOD"])
@@ -45,9 +51,12 @@ StartDaemon = Callable[..., "subprocess.Popen[str]"]
 def start_daemon(socket_dir: Path) -> Iterator[StartDaemon]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(grace_period: float = 5.0) -> subprocess.Popen[str]:
+    def start(grace_period: float = 5.0, **env_vars: str) -> subprocess.Popen[str]:
         env = dict(
-            os.environ, PYTHONPATH=os.pathsep.join(sys.path), GRACE_PERIOD=str(grace_period)
+            os.environ,
+            PYTHONPATH=os.pathsep.join(sys.path),
+            GRACE_PERIOD=str(grace_period),
+            **env_vars,
         )
         daemon = subprocess.Popen(
             [sys.executable, "-c", DAEMON], env=env, stdout=subprocess.PIPE, text=True
@@ -139,3 +148,25 @@ def test_sigterm_abandons_a_call_still_running_after_the_grace_period(
     assert daemon.communicate()[0] == "stopped\n"
     assert isinstance(call.result(), ss.ConnectionClosed)
     assert not (socket_dir / ss.NAMESPACE / "socket").exists()
+
+
+def test_a_daemon_out_of_file_descriptors_backs_off_and_serves_again(
+    socket_dir: Path, start_daemon: StartDaemon
+) -> None:
+    daemon = start_daemon(NOFILE="48")
+    # More applications than the daemon has descriptors for: the last ones wait in the
+    # listen backlog while its accept fails.
+    crowd = [ss.StudentSystemConnection() for _ in range(30)]
+    waiting = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(30)]
+    for sock in waiting:
+        sock.connect(str(socket_dir / ss.NAMESPACE / "socket"))
+    time.sleep(0.3)
+    assert daemon.poll() is None, "the daemon gave up when it ran out of descriptors"
+    for connection in crowd:
+        connection.close()
+    for sock in waiting:
+        sock.close()
+    with ss.StudentSystemConnection(timeout=5) as connection:
+        assert connection.get_student("s1").first_name == "Bo"
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(5) == 0

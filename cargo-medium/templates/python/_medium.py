@@ -920,6 +920,20 @@ class Application:
     gid: int
 
 
+def _make_private_folders(folder: str) -> None:
+    """Creates the missing folders up to `folder` with mode 0700; existing ones are left as
+    they are."""
+    missing: list[str] = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+
+
 class _Connection:
     """One application's connection in the daemon.
 
@@ -1157,8 +1171,7 @@ class Server:
                 pass
 
     def _bind(self) -> socket.socket:
-        folder = os.path.dirname(self.socket_path)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        _make_private_folders(os.path.dirname(self.socket_path))
         try:
             mode = os.lstat(self.socket_path).st_mode
         except FileNotFoundError:
@@ -1210,9 +1223,19 @@ class Server:
             while not self._stop.is_set():
                 try:
                     sock, _ = listener.accept()
-                except OSError:
-                    break
-                threading.Thread(target=self._serve_connection, args=(sock,), daemon=True).start()
+                    threading.Thread(
+                        target=self._serve_connection, args=(sock,), daemon=True
+                    ).start()
+                except OSError as err:  # `stop()` shut the listener down, or out of files
+                    if self._stop.is_set():
+                        break
+                    # Out of file descriptors: back off instead of spinning or giving up.
+                    _log.warning("accept failed: %s", err)
+                    time.sleep(0.05)
+                except RuntimeError as err:  # out of threads for this connection
+                    _log.warning("cannot serve a new connection: %s", err)
+                    sock.close()
+                    time.sleep(0.05)
         finally:
             try:
                 os.unlink(self.socket_path)
