@@ -1,6 +1,6 @@
 """The Python daemon's guarantees of SECURITY.md, over a real socket: the uid allow-list, the
-handshake timeout, the frame limit, the per-connection call budget and the bounded outgoing
-queue. Raw sockets play the misbehaving clients; each limit is lowered so the tests are fast.
+handshake timeout, the frame limit, malformed input ending only its connection, the
+per-connection call budget and the bounded outgoing queue. Raw sockets play the misbehaving clients; each limit is lowered so the tests are fast.
 (Shutdown with calls in flight is in test_daemon_process.py.)"""
 
 from __future__ import annotations
@@ -117,6 +117,33 @@ def test_an_oversized_first_frame_gets_fatal_7_and_others_are_served(serve: Any)
     with ss.StudentSystemConnection() as connection:
         connection.update_student(ada())
         assert connection.get_student("s1") == ada()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x00\x00\x01\xc1",  # not MessagePack
+        _medium.encode_frame([_medium.CALL, "1", "get_student", ["s1"]]),  # id not an integer
+        _medium.encode_frame([_medium.CALL, 1, ["get_student"], ["s1"]]),  # name not a string
+        _medium.encode_frame([_medium.CALL, 1, "get_student", "s1"]),  # args not an array
+        _medium.encode_frame([_medium.SUBSCRIBE, ["student_added"]]),  # event not a string
+        _medium.encode_frame([_medium.HELLO, "medium", 1, "a", "b", "c"]),  # a second HELLO
+    ],
+    ids=["garbage", "id", "name", "args", "event", "second-hello"],
+)
+def test_a_malformed_message_gets_fatal_6_and_ends_only_its_connection(
+    serve: Any, frame: bytes
+) -> None:
+    daemon = Daemon()
+    serve(daemon)
+    with ss.StudentSystemConnection() as bystander, raw_connection(daemon) as sock:
+        sock.sendall(frame)
+        fatal = _medium.read_frame(sock)
+        assert fatal is not None and fatal[:2] == [_medium.FATAL, _medium.MALFORMED]
+        assert _medium.read_frame(sock) is None
+        bystander.update_student(ada())
+        assert bystander.get_student("s1") == ada()
+        assert len(daemon.applications) == 1
 
 
 class Observed(Daemon):

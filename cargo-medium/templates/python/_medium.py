@@ -920,6 +920,24 @@ class Application:
     gid: int
 
 
+def _well_formed(message: list[Any]) -> bool:
+    """Whether `message`, from an application, has the shape PROTOCOL.md §4 gives its kind
+    (`HELLO` aside)."""
+    kind = message[0]
+    if kind in (CALL, BUILTIN):
+        return (
+            len(message) == 4
+            and isinstance(message[1], int)
+            and not isinstance(message[1], bool)
+            and message[1] >= 0
+            and isinstance(message[2], str)
+            and isinstance(message[3], list)
+        )
+    if kind in (SUBSCRIBE, UNSUBSCRIBE):
+        return len(message) == 2 and isinstance(message[1], str)
+    return False
+
+
 def _make_private_folders(folder: str) -> None:
     """Creates the missing folders up to `folder` with mode 0700; existing ones are left as
     they are."""
@@ -1223,19 +1241,20 @@ class Server:
             while not self._stop.is_set():
                 try:
                     sock, _ = listener.accept()
+                except OSError as err:
+                    if self._stop.is_set():
+                        break  # `stop()` shut the listener down
+                    # Usually out of file descriptors: back off instead of spinning or giving up.
+                    _log.warning("accept failed: %s", err)
+                    time.sleep(0.05)
+                    continue
+                try:
                     threading.Thread(
                         target=self._serve_connection, args=(sock,), daemon=True
                     ).start()
-                except OSError as err:  # `stop()` shut the listener down, or out of files
-                    if self._stop.is_set():
-                        break
-                    # Out of file descriptors: back off instead of spinning or giving up.
-                    _log.warning("accept failed: %s", err)
-                    time.sleep(0.05)
-                except RuntimeError as err:  # out of threads for this connection
+                except RuntimeError as err:  # out of threads
                     _log.warning("cannot serve a new connection: %s", err)
                     sock.close()
-                    time.sleep(0.05)
         finally:
             try:
                 os.unlink(self.socket_path)
@@ -1264,7 +1283,11 @@ class Server:
             self._connections.clear()
 
     def _serve_connection(self, sock: socket.socket) -> None:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        except OSError:
+            sock.close()  # the peer is already gone
+            return
         pid, uid, gid = struct.unpack("3i", creds)
         if self.allowed_uids is not None and uid not in self.allowed_uids:
             self._refuse_peer(sock, uid)
@@ -1331,20 +1354,20 @@ class Server:
                 return
             message, length = sized
             kind = message[0]
-            if kind in (CALL, BUILTIN) and len(message) == 4:
+            if not _well_formed(message):
+                raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
+            if kind in (CALL, BUILTIN):
                 # A call read while the queue filled up waits too: its reply would add to it.
                 cost = connection.start_call(length) if connection.wait_for_room() else None
                 if cost is None:
                     return
                 self._workers.submit(functools.partial(self._call, connection, message, cost))
-            elif kind in (SUBSCRIBE, UNSUBSCRIBE) and len(message) == 2:
+            else:
                 with self._lock:
                     if kind == SUBSCRIBE:
                         connection.subscriptions.add(message[1])
                     else:
                         connection.subscriptions.discard(message[1])
-            else:
-                raise ProtocolError(MALFORMED, f"unexpected message kind {kind}")
 
     def _handshake(self, connection: _Connection) -> bool:
         p = self._protocol
@@ -1358,7 +1381,7 @@ class Server:
             connection.sock.settimeout(None)
         if hello is None:
             return False
-        if hello[0] == BUILTIN and len(hello) == 4:
+        if hello[0] == BUILTIN and _well_formed(hello):
             # An introspect-only connection: one answer, then it closes (PROTOCOL.md §4.1).
             connection.send(self._encode_reply(self._builtin_reply(hello[1], hello[2])))
             return False
@@ -1438,7 +1461,8 @@ class Server:
         frame = encode_frame([EVENT, event, encoded], self.max_frame_len)
         with self._lock:
             if application is not None:
-                targets = [self._connections[application.id]] if application.id in self._connections else []
+                one = self._connections.get(application.id)
+                targets = [one] if one is not None else []
             else:
                 targets = list(self._connections.values())
             targets = [c for c in targets if event in c.subscriptions]
