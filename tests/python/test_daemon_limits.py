@@ -119,6 +119,26 @@ def test_an_oversized_first_frame_gets_fatal_7_and_others_are_served(serve: Any)
         assert connection.get_student("s1") == ada()
 
 
+class Photographer(Daemon):
+    """Every student it returns has a 2000-byte photo."""
+
+    def get_student(self, application: ss.Application, id: str) -> ss.Student:
+        return ss.Student(id=id, first_name="", last_name="", age=0, photo=bytes(2000))
+
+
+def test_a_reply_over_the_frame_limit_fails_only_its_call(serve: Any) -> None:
+    daemon = Photographer()
+    daemon.max_frame_len = 1024
+    serve(daemon)
+    with ss.StudentSystemConnection() as connection:
+        with pytest.raises(ss.ProtocolError) as raised:
+            connection.get_student("s1")
+        assert raised.value.code == _medium.FRAME_TOO_LARGE
+        assert "exceeds the 1024-byte frame limit" in str(raised.value)
+        # The connection goes on.
+        connection.update_student(ada())
+
+
 @pytest.mark.parametrize(
     "frame",
     [
