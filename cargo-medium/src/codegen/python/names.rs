@@ -214,6 +214,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn methods_named_like_daemon_options_do_not_shadow_them() {
+        let spec = crate::check::check_source(
+            "test.lmspc",
+            "namespace a.b\nclass C\nmethod grace_period()\nmethod allowed_uids()\n\
+             event max_in_flight_calls()\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let names = PythonNames::new(&spec);
+        assert_eq!(names.method("grace_period"), "grace_period_");
+        assert_eq!(names.method("allowed_uids"), "allowed_uids_");
+        assert_eq!(names.event("max_in_flight_calls"), "max_in_flight_calls_");
+    }
+
+    #[test]
     fn keywords_and_taken_names_get_underscores() {
         let mut taken = BTreeSet::from(["self".to_owned(), "self_".to_owned()]);
         assert_eq!(claim("class", &mut taken), "class_");
