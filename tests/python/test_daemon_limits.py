@@ -1,7 +1,8 @@
 """The Python daemon's guarantees of SECURITY.md, over a real socket: the uid allow-list, the
 handshake timeout, the frame limit, malformed input ending only its connection, the
-per-connection call budget and the bounded outgoing queue. Raw sockets play the misbehaving clients; each limit is lowered so the tests are fast.
-(Shutdown with calls in flight is in test_daemon_process.py.)"""
+per-connection call budget and the bounded outgoing queue. Raw sockets play the misbehaving
+clients; each limit is lowered so the tests are fast. (Shutdown with calls in flight is in
+test_daemon_process.py.)"""
 
 from __future__ import annotations
 
@@ -46,8 +47,7 @@ def wait_until(condition: Any, what: str, timeout: float = 5.0) -> None:
 
 def test_a_peer_outside_the_uid_allow_list_gets_fatal_10_before_it_sends_a_byte(serve: Any) -> None:
     daemon = Daemon()
-    other_uid = os.getuid() + 1
-    daemon.allowed_uids = [other_uid]
+    daemon.allowed_uids = [os.getuid() + 1]
     serve(daemon)
     # Nothing sent: the refusal comes before the daemon reads anything, then it closes.
     with raw_connection(daemon, handshake=False) as sock:
