@@ -6,7 +6,9 @@
 
 use minijinja::{Environment, UndefinedBehavior, Value, context};
 
-use super::layout::{Expr, arm, await_chain, doc, let_statement, signature, struct_literal};
+use super::layout::{
+    Expr, arm, await_chain, doc, let_statement, open_block, signature, struct_literal,
+};
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
@@ -190,9 +192,14 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
                 err_arm => report("Err(err)", "eprintln!", "failed: {err}"),
             }
         });
+    let connect = format!(
+        "let connection = match protocol::{}::connect().await",
+        names.connection
+    );
     context! {
         ..common_context(spec, names, crates),
         ..context! {
+            connect => open_block(1, &connect),
             events => events,
             first => first,
         }

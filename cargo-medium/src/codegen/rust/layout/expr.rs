@@ -60,9 +60,20 @@ impl Expr {
         matches!(self, Expr::Call { .. } | Expr::Method { .. }) && count == 1
     }
 
-    /// `is_simple_expr`: what may share a line with others in the "mixed" layout.
+    /// rustfmt's `is_simple_expr`, for the atoms emitters pass: a literal, or a (borrowed)
+    /// local with field accesses; not a longer path, a call or an array (`&[]`). Only simple
+    /// arguments may share lines in the "mixed" layout.
     fn is_simple(&self) -> bool {
-        matches!(self, Expr::Atom(_))
+        let Expr::Atom(text) = self else {
+            return false;
+        };
+        let text = text.trim_start_matches('&');
+        text.starts_with('"')
+            || !text.is_empty()
+                && !text.starts_with('.')
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '#'))
     }
 
     /// The expression laid out with `width` columns left on its first line, in a block

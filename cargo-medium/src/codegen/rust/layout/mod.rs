@@ -50,16 +50,24 @@ pub(crate) fn signature(
     let col = indent * 4;
     let pad = pad(indent);
     let arrow = ret.map(|ret| {
-        // When it does not fit even broken, rustfmt keeps the item as written.
+        // A return type that breaks is laid out again after `) `, which rustfmt measures
+        // from the indentation while the line already includes it.
         let laid = MAX_WIDTH
             .checked_sub(col + 3)
             .and_then(|width| layout_type(ret, col, width))
+            .filter(|laid| !laid.contains('\n'))
+            .or_else(|| {
+                let width = MAX_WIDTH.checked_sub(2 * col + ") -> ".len())?;
+                layout_type(ret, col, width)
+            })
+            // When it does not fit even broken, rustfmt keeps the item as written.
             .unwrap_or_else(|| ret.to_owned());
         format!(" -> {laid}")
     });
     let arrow = arrow.unwrap_or_default();
     let one_line = format!("{pad}{head}({}){arrow}{tail}", params.join(", "));
-    if !arrow.contains('\n') && one_line.len() <= MAX_WIDTH {
+    let head = generics(col, head);
+    if !arrow.contains('\n') && !head.contains('\n') && one_line.len() <= MAX_WIDTH {
         return one_line + "\n";
     }
     let inner = col + 4;
@@ -78,6 +86,24 @@ pub(crate) fn signature(
     }
 }
 
+/// A function's head, `fn name<P: Bound>`, with its generic parameters one per line when the
+/// head and `() {` do not fit on the line (rustfmt then also puts every parameter on its own
+/// line).
+fn generics(col: usize, head: &str) -> String {
+    let Some((name, params)) = head.split_once('<') else {
+        return head.to_owned();
+    };
+    if col + head.len() + "() {".len() <= MAX_WIDTH {
+        return head.to_owned();
+    }
+    let params = params.strip_suffix('>').unwrap_or(params);
+    let lines: String = ty::split_top_level(params, ',')
+        .into_iter()
+        .map(|param| format!("{}{},\n", spaces(col + 4), typed(param, col + 4, 1)))
+        .collect();
+    format!("{name}<\n{lines}{}>", spaces(col))
+}
+
 /// `name: Type` (or `&self`) starting at column `col` with `tail` columns reserved after it:
 /// the type broken inside its generics when the line is too short for it.
 fn typed(param: &str, col: usize, tail: usize) -> String {
@@ -90,19 +116,22 @@ fn typed(param: &str, col: usize, tail: usize) -> String {
         .map_or_else(|| param.to_owned(), |ty| format!("{name}: {ty}"))
 }
 
-/// Whether a tall signature's return type stays as written: rustfmt lays it out as if it
-/// started at the signature's indentation. Its layout of an overlong `impl Trait + Bound` is
-/// not predictable, so callers mark such items `#[rustfmt::skip]` instead.
-pub(crate) fn return_fits(indent: usize, ret: &str) -> bool {
-    pad(indent).len() + "-> ".len() + ret.len() <= MAX_WIDTH
-}
-
 /// A struct field, `{prefix} {ty},` (`prefix` like `pub name:`), laid out as rustfmt lays
 /// out a right-hand side: see [`assign`].
 pub(crate) fn field(indent: usize, prefix: &str, ty: &str) -> String {
     assign(indent, prefix, ",", |block, width| {
         layout_type(ty, block, width)
     })
+}
+
+/// A tuple struct's field on its own line, its type broken inside its generics when it must.
+pub(crate) fn tuple_field(indent: usize, ty: &str) -> String {
+    let col = indent * 4;
+    let laid = MAX_WIDTH
+        .checked_sub(col + 1)
+        .and_then(|width| layout_type(ty, col, width))
+        .unwrap_or_else(|| ty.to_owned());
+    format!("{}{laid},\n", pad(indent))
 }
 
 /// `{lhs} {rhs}{tail}` (a `let` statement, a struct field), laid out the way rustfmt's
@@ -172,6 +201,18 @@ pub(crate) fn let_statement(indent: usize, name: &str, expr: &Expr) -> String {
     assign(indent, &format!("let {name} ="), ";", |block, width| {
         expr.layout(block, width)
     })
+}
+
+/// `{head} {` opening a block, the brace on a line of its own when it does not fit after the
+/// head (rustfmt's rule for `match`, `if` and function heads alike).
+pub(crate) fn open_block(indent: usize, head: &str) -> String {
+    let pad = pad(indent);
+    let line = format!("{pad}{head} {{");
+    if line.len() <= MAX_WIDTH {
+        line + "\n"
+    } else {
+        format!("{pad}{head}\n{pad}{{\n")
+    }
 }
 
 /// A struct or enum body: `{head} {}` when empty (rustfmt's way), else the given lines.
@@ -334,6 +375,20 @@ mod tests {
         let params = ["&self".to_owned(), format!("argument: {}", "u".repeat(70))];
         let sig = signature(1, "pub fn f", &params, Some(&ret), " {");
         assert!(sig.ends_with(&format!("    ) -> {ret}\n    {{\n")));
+    }
+
+    #[test]
+    fn generic_parameters_too_long_for_the_head_go_one_per_line_with_the_parameters() {
+        let head = format!("fn handle_{}<S: crate::Service>", "m".repeat(70));
+        let params = ["service: Arc<S>".to_owned(), "call: rt::Call".to_owned()];
+        let sig = signature(0, &head, &params, Some("Reply"), " {");
+        assert_eq!(
+            sig,
+            format!(
+                "fn handle_{}<\n    S: crate::Service,\n>(\n    service: Arc<S>,\n    call: rt::Call,\n) -> Reply {{\n",
+                "m".repeat(70)
+            )
+        );
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! line, block-indented, each laid out again in the width left there (rustfmt's
 //! `rewrite_path` and its `<…>` overflow lists, which never let a path argument hang).
 //!
-//! Types arrive as the text `types.rs` spells and are parsed back here; anything this does not
-//! know (`impl Trait`) is laid out only when it fits as it is.
+//! Types arrive as the text `types.rs` and the emitters spell and are parsed back here.
 
 use super::{MAX_WIDTH, spaces};
 
@@ -16,6 +15,8 @@ enum Ty<'a> {
     Slice(Box<Ty<'a>>),
     /// `path<args>`, where `path` ends with the segment the arguments belong to.
     Generic(&'a str, Vec<Arg<'a>>),
+    /// `impl A + B`: the bounds, each with its text.
+    Impl(Vec<(&'a str, Ty<'a>)>),
     /// A path without arguments, or a type this module does not break.
     Atom,
 }
@@ -69,8 +70,38 @@ fn lay_out(ty: &Ty<'_>, text: &str, block: usize, width: usize) -> Option<String
             }
             Some(out + &spaces(block) + ">")
         }
+        Ty::Impl(bounds) => {
+            // Style 2024 lays the bounds out in the type's width, as if `impl ` took none of
+            // it, each bound in all of it, and joins them with ` + `.
+            let laid: Vec<String> = bounds
+                .iter()
+                .map(|(text, bound)| lay_out(bound, text, block, width))
+                .collect::<Option<_>>()?;
+            let joined = laid.join(" + ");
+            if laid.len() == 1 || !joined.contains('\n') && joined.len() <= width {
+                return Some(format!("impl {joined}"));
+            }
+            // Too long: a bound starts a new line unless the one before ends in brackets.
+            let mut out = format!("impl {}", laid[0]);
+            for pair in laid.windows(2) {
+                if ends_in_brackets(&pair[0]) {
+                    out += " + ";
+                } else {
+                    out += &format!("\n{}+ ", spaces(block));
+                }
+                out += &pair[1];
+            }
+            Some(out)
+        }
         Ty::Atom => None,
     }
+}
+
+/// rustfmt's `last_line_extendable`: the last line holds only closing brackets.
+fn ends_in_brackets(text: &str) -> bool {
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    last.chars()
+        .all(|c| matches!(c, '(' | ')' | ']' | '}' | '?' | '>') || c.is_whitespace())
 }
 
 fn parse(text: &str) -> Ty<'_> {
@@ -84,13 +115,21 @@ fn parse(text: &str) -> Ty<'_> {
     if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
         return Ty::Slice(Box::new(parse(inner)));
     }
-    if text.starts_with("impl ") || text.contains(' ') && !text.contains('<') {
+    if let Some(bounds) = text.strip_prefix("impl ") {
+        return Ty::Impl(
+            split_top_level(bounds, '+')
+                .into_iter()
+                .map(|bound| (bound, parse(bound)))
+                .collect(),
+        );
+    }
+    if text.contains(' ') && !text.contains('<') {
         return Ty::Atom;
     }
     match (text.find('<'), text.strip_suffix('>')) {
         (Some(open), Some(inner)) if !text[..open].contains(' ') => Ty::Generic(
             &text[..open],
-            split_top_level(&inner[open + 1..])
+            split_top_level(&inner[open + 1..], ',')
                 .into_iter()
                 .map(|arg| {
                     let binding = arg
@@ -110,15 +149,16 @@ fn parse(text: &str) -> Ty<'_> {
     }
 }
 
-/// Splits generic arguments at the commas that are not nested in `<…>`, `(…)` or `[…]`.
-pub(super) fn split_top_level(args: &str) -> Vec<&str> {
+/// Splits generic arguments (or bounds) at the `separator`s that are not nested in `<…>`,
+/// `(…)` or `[…]`.
+pub(super) fn split_top_level(args: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0usize, 0);
     for (i, c) in args.char_indices() {
         match c {
             '<' | '(' | '[' => depth += 1,
             '>' | ')' | ']' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
+            c if c == separator && depth == 0 => {
                 parts.push(args[start..i].trim());
                 start = i + 1;
             }
@@ -173,6 +213,28 @@ mod tests {
     #[test]
     fn a_path_longer_than_the_line_does_not_fit_at_all() {
         assert_eq!(layout_type("crate::AVeryLongModelName", 0, 10), None);
-        assert_eq!(layout_type("impl Future<Output = u8> + Send", 0, 10), None);
+    }
+
+    #[test]
+    fn impl_bounds_too_long_together_break_as_rustfmt_2024_does() {
+        let future = "future::Future<Output = Result<::std::vec::Vec<u8>>>";
+        let ty = format!("impl {future} + marker::Send");
+        // Fits: the width does not count `impl `.
+        assert_eq!(
+            layout_type(&ty, 4, ty.len() - 5).as_deref(),
+            Some(ty.as_str())
+        );
+        // The first bound fits alone: the next one starts a line.
+        assert_eq!(
+            layout_type(&ty, 4, future.len()).as_deref(),
+            Some(format!("impl {future}\n    + marker::Send").as_str())
+        );
+        // The first bound breaks: the next one follows its closing bracket.
+        assert_eq!(
+            layout_type(&ty, 4, 30).as_deref(),
+            Some(
+                "impl future::Future<\n        Output = Result<::std::vec::Vec<u8>>,\n    > + marker::Send"
+            )
+        );
     }
 }

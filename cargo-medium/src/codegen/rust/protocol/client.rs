@@ -7,7 +7,7 @@
 
 use super::Generator;
 use crate::check::{Event, Method};
-use crate::codegen::rust::layout::{Expr, let_statement, signature, statement};
+use crate::codegen::rust::layout::{Expr, let_statement, signature, statement, tuple_field};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
 
@@ -237,11 +237,10 @@ impl Generator<'_> {
         };
         out += "        #[derive(rt::serde::Serialize)]\n";
         out += "        #[serde(crate = \"::medium_runtime::serde\")]\n";
-        // rustfmt's layout of long tuple structs is not worth predicting for this rare shape.
-        out += "        #[rustfmt::skip]\n";
+        // More than sixteen fields never fit rustfmt's call width: one field per line.
         out += &format!("        struct Args{lifetime}(\n");
         for field in &fields {
-            out += &format!("            {field},\n");
+            out += &tuple_field(3, field);
         }
         out += "        );\n";
         out + &let_statement(2, "args", &Expr::call("Args", &items))

@@ -7,7 +7,7 @@
 
 use super::Generator;
 use crate::check::Event;
-use crate::codegen::rust::layout::{Expr, MAX_WIDTH, pad, return_fits, signature, statement};
+use crate::codegen::rust::layout::{Expr, MAX_WIDTH, pad, signature, statement};
 use crate::codegen::rust::names::{Named, field_names};
 
 impl Generator<'_> {
@@ -54,9 +54,6 @@ impl Generator<'_> {
                 .as_ref()
                 .map_or_else(|| "()".to_owned(), |ty| self.ty.owned(ty));
             let ret = format!("impl future::Future<Output = {result}<{returns}>> + marker::Send");
-            if !return_fits(1, &ret) {
-                out += "    #[rustfmt::skip]\n";
-            }
             out += &signature(1, &format!("fn {}", name.rust), &sig, Some(&ret), ";");
             out += "\n";
         }
