@@ -159,11 +159,15 @@ fn header() -> impl Strategy<Value = (String, String, Option<String>)> {
     )
 }
 
-/// Up to six fields with distinct names. `model` is the index of the model they belong to:
-/// they may name models before it directly and any model through a list (pass the model
-/// count for method and event parameters, which may name every model directly).
+/// Fields with distinct names: up to six, now and then more than serde's sixteen-element
+/// tuples take. `model` is the index of the model they belong to: they may name models before
+/// it directly and any model through a list (pass the model count for method and event
+/// parameters, which may name every model directly).
 fn fields(models: Arc<Vec<String>>, model: usize) -> impl Strategy<Value = Vec<Field>> {
-    vec((name(), doc(), ty(models, model)), 0..7).prop_map(|triples| {
+    let count = prop_oneof![12 => 0..7usize, 1 => 17..22usize];
+    let triples =
+        count.prop_flat_map(move |n| vec((name(), doc(), ty(Arc::clone(&models), model)), n));
+    triples.prop_map(|triples| {
         let mut fields: Vec<Field> = Vec::new();
         for (name, doc, ty) in triples {
             if fields.iter().all(|field| field.name != name) {
