@@ -1,5 +1,6 @@
 """Shared fixtures: the generated packages (from the real `cargo-medium gen python`) on
-`sys.path`, a private socket folder per test, and a Python daemon served in a thread.
+`sys.path`, a private socket folder per test, a Python daemon served in a thread, and daemons
+run as their own processes.
 
 `CARGO_MEDIUM` names the cargo-medium binary to use (the e2e suite sets it to the one it just
 built); without it, the binary is built with cargo first, so it is never stale.
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -115,3 +116,30 @@ def serve(socket_dir: Path) -> Iterator[Any]:
     yield start
     for served in started:
         served.stop()
+
+
+SpawnDaemon = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture()
+def spawn_daemon(socket_dir: Path) -> Iterator[SpawnDaemon]:
+    """`spawn_daemon(script, **env)` runs `script` with the generated packages importable and
+    `env` added to the environment, and returns once it printed "ready" (the script's daemon
+    prints it from `run()`, which starts once the socket listens). Killed at the end."""
+    started: list[subprocess.Popen[str]] = []
+
+    def spawn(script: str, **env_vars: str) -> subprocess.Popen[str]:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), **env_vars)
+        daemon = subprocess.Popen(
+            [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
+        )
+        started.append(daemon)
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline() == "ready\n"
+        return daemon
+
+    yield spawn
+    for daemon in started:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()

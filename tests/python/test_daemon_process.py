@@ -4,19 +4,18 @@ serving."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 import student_system as ss
+from conftest import SpawnDaemon
 
 # `get_student("slow-S")` prints "started" and takes S seconds. `NOFILE` lowers the limit of
 # open files.
@@ -48,29 +47,11 @@ StartDaemon = Callable[..., "subprocess.Popen[str]"]
 
 
 @pytest.fixture()
-def start_daemon(socket_dir: Path) -> Iterator[StartDaemon]:
-    started: list[subprocess.Popen[str]] = []
-
+def start_daemon(spawn_daemon: SpawnDaemon) -> StartDaemon:
     def start(grace_period: float = 5.0, **env_vars: str) -> subprocess.Popen[str]:
-        env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(sys.path),
-            GRACE_PERIOD=str(grace_period),
-            **env_vars,
-        )
-        daemon = subprocess.Popen(
-            [sys.executable, "-c", DAEMON], env=env, stdout=subprocess.PIPE, text=True
-        )
-        started.append(daemon)
-        assert daemon.stdout is not None
-        assert daemon.stdout.readline() == "ready\n"
-        return daemon
+        return spawn_daemon(DAEMON, GRACE_PERIOD=str(grace_period), **env_vars)
 
-    yield start
-    for daemon in started:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
+    return start
 
 
 class CallInFlight:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import enum
 import functools
 import itertools
 import logging
@@ -25,7 +26,17 @@ import struct
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, ClassVar, Collection, Generic, Iterator, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Collection,
+    Generic,
+    Iterator,
+    Literal,
+    TypeVar,
+    Union,
+)
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -97,6 +108,22 @@ class Rejected(ProtocolError, ConnectionError):
     `PEER_NOT_ALLOWED` when this process's uid is not on the daemon's allow-list."""
 
 
+class Reconnecting(ConnectionClosed):
+    """The connection dropped and the client is reconnecting (`Reconnect`); the call was not
+    sent."""
+
+
+class ReconnectFailed(MediumError, ConnectionError):
+    """The connection dropped and reconnecting gave up: the client is closed for good.
+    `reason` is the last attempt's error, e.g. `DaemonNotRunning` when the attempts ran out
+    or `HandshakeMismatch` when the daemon came back built from another spec."""
+
+    def __init__(self, reason: BaseException) -> None:
+        super().__init__(f"lost the connection to the daemon and could not reconnect: {reason}")
+        self.reason = reason
+        self.__cause__ = reason
+
+
 class RemoteException(Exception):
     """Base of the spec's exceptions: raised by a daemon's handler, reported to the caller."""
 
@@ -114,6 +141,13 @@ class Lagged(MediumError):
     def __init__(self, dropped: int) -> None:
         super().__init__(f"{dropped} events were dropped because they were not read in time")
         self.dropped = dropped
+
+
+class Reconnected(MediumError):
+    """The connection dropped and `Reconnect` restored it: events fired meanwhile are lost."""
+
+    def __init__(self) -> None:
+        super().__init__("reconnected to the daemon; events fired while disconnected were lost")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,7 +466,7 @@ def not_running(protocol: Protocol, path: str, err: OSError) -> DaemonNotRunning
 
 
 # ---------------------------------------------------------------------------------------------
-# Client
+# Client: what the blocking and the asyncio client share
 
 T = TypeVar("T")
 C = TypeVar("C", bound="Client")
@@ -440,23 +474,268 @@ A = TypeVar("A", bound="AsyncClient")
 _END = object()
 
 
+class ConnectionState(enum.Enum):
+    """Where a client's connection is (its `state`)."""
+
+    CONNECTED = "connected"
+    """Connected and past the handshake."""
+    RECONNECTING = "reconnecting"
+    """The connection dropped and `Reconnect` is trying to connect again."""
+    CLOSED = "closed"
+    """Closed for good: calls fail and event iterators have ended."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reconnect:
+    """Automatic reconnection, for a client's `reconnect` argument.
+
+    When the connection drops (the daemon exited, crashed or was restarted), the client keeps
+    its subscriptions, connects again (up to `attempts` times, waiting `initial_delay` seconds
+    after the first failure, doubling up to `max_delay`), runs the handshake again and
+    re-subscribes every event that still has a subscription. Each subscription then raises
+    `Reconnected` once, since events fired while disconnected are lost.
+
+    Calls waiting for a reply when the connection dropped fail with `ConnectionClosed` and are
+    not resent: the daemon may or may not have run them. Calls made while reconnecting raise
+    `Reconnecting` at once (`calls_during_outage="fail"`) or wait for the daemon, bounded by
+    their timeout (`"wait"`).
+
+    Only "nobody answers yet" is retried. When the attempts run out, or the daemon answers and
+    refuses the handshake (e.g. it was rebuilt from a changed spec: `HandshakeMismatch`), the
+    client closes for good: calls raise `ReconnectFailed` with the reason, and every
+    subscription raises it once before it ends.
+    """
+
+    attempts: int = 20
+    """Connection attempts per outage before giving up; 0 counts as 1."""
+    initial_delay: float = 0.05
+    """Seconds to wait after the first failed attempt; doubled after each further failure."""
+    max_delay: float = 1.0
+    """Longest wait between two attempts, in seconds."""
+    calls_during_outage: Literal["fail", "wait"] = "fail"
+    """What a call made while reconnecting does: raise `Reconnecting`, or wait."""
+
+
+class _Retry:
+    """One outage's retry schedule under a `Reconnect` policy."""
+
+    def __init__(self, policy: Reconnect) -> None:
+        self._attempts_left = max(policy.attempts, 1)
+        self._delay = policy.initial_delay
+        self._max_delay = policy.max_delay
+
+    def delay_after(self, err: BaseException) -> float:
+        """The wait before the next attempt after one failed with `err`; raises `err` when
+        retrying cannot help (the daemon answered and refused) or no attempt is left."""
+        self._attempts_left -= 1
+        if self._attempts_left <= 0 or not _nobody_answers_yet(err):
+            raise err
+        delay, self._delay = self._delay, min(self._delay * 2, self._max_delay)
+        return delay
+
+
+def _nobody_answers_yet(err: BaseException) -> bool:
+    """Whether `err` means the daemon is not there (yet), as while it restarts: nothing
+    listens, or the connection dropped before the handshake finished. A refusal
+    (`HandshakeMismatch`, `Rejected`) is a `MediumError` too, and final."""
+    if isinstance(err, (DaemonNotRunning, NotMedium)):
+        return True
+    return isinstance(err, OSError) and not isinstance(err, MediumError)
+
+
+class _Backlog:
+    """The unread items of one subscription: events and the notices (`Lagged`, `Reconnected`,
+    `ReconnectFailed`) raised in their place. At most `EVENT_BUFFER` items; beyond that, items
+    are dropped and counted, and `Lagged` goes before the next one that fits. The end of the
+    connection and `ReconnectFailed` are never dropped."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._dropped = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def push(self, item: Any) -> bool:
+        """Queues `item`; False when it was dropped."""
+        final = item is _END or isinstance(item, ReconnectFailed)
+        if not final and len(self._items) >= EVENT_BUFFER:
+            self._dropped += 1
+            return False
+        if self._dropped:
+            self._items.append(Lagged(self._dropped))
+            self._dropped = 0
+        self._items.append(item)
+        return True
+
+    def take(self, path: str) -> Any:
+        """The next event (call only when not empty); raises a notice in its place, and
+        `ConnectionClosed`, for good, once the connection has ended."""
+        item = self._items[0]
+        if item is _END:
+            raise ConnectionClosed(f"connection to {path} closed")
+        self._items.popleft()
+        if isinstance(item, MediumError):
+            raise item
+        return item
+
+
+_Future = Union["concurrent.futures.Future[Any]", "asyncio.Future[Any]"]
+
+
+class _ClientCore:
+    """What both clients keep across reconnections, without I/O: the calls waiting for
+    replies, the subscriptions, and the connection's state. `_lock` guards them; the asyncio
+    client takes it too (never across an `await`), so both share this code."""
+
+    def __init__(
+        self, protocol: Protocol, path: str, timeout: float | None, reconnect: Reconnect | None
+    ) -> None:
+        self._protocol = protocol
+        self.path = path
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[_Future, Signature]] = {}
+        self._subscriptions: dict[str, list[Any]] = {}
+        self._closed: BaseException | None = None
+        self._state = ConnectionState.CONNECTED
+
+    @property
+    def state(self) -> ConnectionState:
+        """Connected, reconnecting (only with `reconnect`) or closed for good."""
+        return self._state
+
+    def _set_state(self, state: ConnectionState) -> None:
+        """Called with `_lock` held."""
+        self._state = state
+        self._state_changed()
+
+    def _state_changed(self) -> None:
+        """Wakes whoever waits for the state to change; called with `_lock` held."""
+        raise NotImplementedError
+
+    def _every_subscription(self) -> list[Any]:
+        return [s for subscribers in self._subscriptions.values() for s in subscribers]
+
+    def _ready_for_call(self) -> bool:
+        """Whether a call may be sent now; False while reconnecting if calls wait for the
+        daemon. Raises why the call cannot be made otherwise. Called with `_lock` held."""
+        if self._closed is not None:
+            raise self._closed
+        if self._state is ConnectionState.CONNECTED:
+            return True
+        if self.reconnect is None or self.reconnect.calls_during_outage != "wait":
+            raise Reconnecting(
+                f"connection to the daemon at {self.path} was lost; reconnecting "
+                "(the call was not sent)"
+            )
+        return False
+
+    def _dispatch(self, message: list[Any]) -> None:
+        kind = message[0]
+        if kind in (VALUE, EXCEPTION, ERROR):
+            with self._lock:
+                entry = self._pending.pop(message[1], None)
+            if entry is None or entry[0].done():
+                return  # a reply to a call that timed out or was cancelled
+            future, signature = entry
+            ok, outcome = reply_outcome(self._protocol, signature, message)
+            if ok:
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+        elif kind == EVENT:
+            with self._lock:
+                subscribers = list(self._subscriptions.get(message[1], ()))
+            item = event_item(self._protocol, message) if subscribers else None
+            if item is None:
+                return  # nobody listens (any more), or an event this spec does not have
+            for subscription in subscribers:
+                subscription._push(item)
+        elif kind == LAGGED:
+            with self._lock:
+                every = self._every_subscription()
+            for subscription in every:
+                subscription._push(Lagged(message[1]))
+
+    def _lose_connection(self) -> bool:
+        """The connection dropped and reconnecting starts: calls waiting for a reply fail (the
+        daemon may or may not have run them, so they are not resent); subscriptions stay.
+        False when the client was closed meanwhile."""
+        with self._lock:
+            if self._closed is not None:
+                return False
+            pending = list(self._pending.values())
+            self._pending.clear()
+            self._set_state(ConnectionState.RECONNECTING)
+        reason = ConnectionClosed(
+            f"connection to {self.path} dropped before the reply; the daemon may or may not "
+            "have run the call"
+        )
+        for future, _ in pending:
+            if not future.done():
+                future.set_exception(reason)
+        return True
+
+    def _reconnected(self) -> bytes | None:
+        """A new connection is up: tells every subscription it missed what was fired
+        meanwhile and lets calls go. Returns the `SUBSCRIBE` frames the new connection must
+        send, or None when the client was closed meanwhile."""
+        with self._lock:
+            if self._closed is not None:
+                return None
+            events = list(self._subscriptions)
+            every = self._every_subscription()
+            self._set_state(ConnectionState.CONNECTED)
+        for subscription in every:
+            subscription._push(Reconnected())
+        return b"".join(encode_frame([SUBSCRIBE, event]) for event in events)
+
+    def _shut(self, reason: BaseException) -> None:
+        """Closes for good: pending calls fail with `reason`, subscriptions end (after raising
+        `reason` once if it is a `ReconnectFailed`)."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+            every = self._every_subscription()
+            self._set_state(ConnectionState.CLOSED)
+        for future, _ in pending:
+            if not future.done():
+                future.set_exception(reason)
+        for subscription in every:
+            if isinstance(reason, ReconnectFailed):
+                subscription._push(reason)
+            subscription._push(_END)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocking client
+
+
 class Subscription(Generic[T]):
     """Occurrences of one event, as an iterator (blocking) or through a callback.
 
     Holds at most `EVENT_BUFFER` unread events; beyond that events are dropped and the iterator
-    raises `Lagged` once, then goes on. The iterator ends when the connection closes.
+    raises `Lagged` once, then goes on. After an automatic reconnection it raises `Reconnected`
+    once, then goes on with the new connection's events. The iterator ends when the connection
+    closes (after raising `ReconnectFailed` once if reconnecting gave up). A subscription with
+    a callback gets only the events there; `get()` on it waits for those notices and the end.
     """
 
     def __init__(self, client: Client, event: str, callback: Callable[[T], None] | None) -> None:
         self._client = client
         self.event = event
         self._callback = callback
-        self._items: deque[Any] = deque()
+        self._backlog = _Backlog()
         self._ready = threading.Condition()
-        self._dropped = 0
 
     def _push(self, item: Any) -> None:
-        if self._callback is not None and item is not _END and not isinstance(item, Lagged):
+        notice = item is _END or isinstance(item, MediumError)
+        if self._callback is not None and not notice:
             try:
                 self._callback(item)
             except Exception:
@@ -464,28 +743,16 @@ class Subscription(Generic[T]):
                 _log.exception("the `%s` callback failed", self.event)
             return
         with self._ready:
-            if item is not _END and len(self._items) >= EVENT_BUFFER:
-                self._dropped += 1
-                return
-            if self._dropped:
-                self._items.append(Lagged(self._dropped))
-                self._dropped = 0
-            self._items.append(item)
-            self._ready.notify_all()
+            if self._backlog.push(item):
+                self._ready.notify_all()
 
     def get(self, timeout: float | None = None) -> T:
         """The next occurrence; `TimeoutError` after `timeout` seconds, `ConnectionClosed` when
         the connection ended."""
         with self._ready:
-            if not self._ready.wait_for(lambda: bool(self._items), timeout):
+            if not self._ready.wait_for(lambda: bool(self._backlog), timeout):
                 raise TimeoutError(f"no `{self.event}` event within {timeout} s")
-            item = self._items[0]
-            if item is _END:
-                raise ConnectionClosed(f"connection to {self._client.path} closed")
-            self._items.popleft()
-        if isinstance(item, Lagged):
-            raise item
-        return item  # type: ignore[no-any-return]
+            return self._backlog.take(self._client.path)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -506,138 +773,170 @@ class Subscription(Generic[T]):
         self.close()
 
 
-class Client:
+def _open_socket(protocol: Protocol, path: str) -> socket.socket:
+    """A socket connected to the daemon at `path`, past the handshake."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError) as err:
+            raise not_running(protocol, path, err) from err
+        sock.sendall(hello(protocol))
+        try:
+            message = read_frame(sock, deadline=time.monotonic() + HANDSHAKE_TIMEOUT)
+        except (TimeoutError, ProtocolError) as err:
+            raise NotMedium(f"{path} does not answer as a medium daemon: {err}") from err
+        finally:
+            sock.settimeout(None)
+        check_welcome(protocol, path, message)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Client(_ClientCore):
     """A connection to a daemon: thread-safe blocking calls, events delivered by a reader
-    thread. Generated `…Connection` classes add one method per spec method and event."""
+    thread, optionally reconnecting by itself (`reconnect`). Generated `…Connection` classes
+    add one method per spec method and event."""
 
     def __init__(
         self,
         protocol: Protocol,
         path: str | None = None,
         timeout: float | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
-        self._protocol = protocol
-        self.path = path if path is not None else socket_path(protocol.namespace, protocol.socket)
-        self.timeout = timeout
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._sock.connect(self.path)
-        except (FileNotFoundError, ConnectionRefusedError) as err:
-            self._sock.close()
-            raise not_running(protocol, self.path, err) from err
-        except OSError:
-            self._sock.close()
-            raise
+        path = path if path is not None else socket_path(protocol.namespace, protocol.socket)
+        super().__init__(protocol, path, timeout, reconnect)
+        self._sock = _open_socket(protocol, path)
+        # Taken before `_lock` when both are needed: frames of one connection never interleave.
         self._send_lock = threading.Lock()
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[concurrent.futures.Future[Any], Signature]] = {}
-        self._subscriptions: dict[str, list[Subscription[Any]]] = {}
-        self._closed: BaseException | None = None
-        try:
-            self._handshake()
-        except BaseException:
-            self._sock.close()
-            raise
+        self._changed = threading.Condition(self._lock)
+        # Set by `close()`: stops waiting between reconnection attempts.
+        self._closing = threading.Event()
         self._reader = threading.Thread(
-            target=self._read_loop, name=f"medium reader {self.path}", daemon=True
+            target=self._run, name=f"medium reader {self.path}", daemon=True
         )
         self._reader.start()
 
-    def _handshake(self) -> None:
-        self._sock.sendall(hello(self._protocol))
-        try:
-            message = read_frame(self._sock, deadline=time.monotonic() + HANDSHAKE_TIMEOUT)
-        except (TimeoutError, ProtocolError) as err:
-            raise NotMedium(f"{self.path} does not answer as a medium daemon: {err}") from err
-        finally:
-            self._sock.settimeout(None)
-        check_welcome(self._protocol, self.path, message)
+    def _state_changed(self) -> None:
+        self._changed.notify_all()
 
-    def _read_loop(self) -> None:
-        reason: BaseException = ConnectionClosed(f"daemon at {self.path} closed the connection")
+    def state_change(self, seen: ConnectionState, timeout: float | None = None) -> ConnectionState:
+        """Waits until the state differs from `seen` and returns the new one (e.g. to tell
+        the user the daemon went away while reconnecting); `TimeoutError` after `timeout`."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._state is not seen, timeout):
+                raise TimeoutError(f"the connection stayed {seen.value} for {timeout} s")
+            return self._state
+
+    def _run(self) -> None:
+        """The reader thread: routes what arrives and, when the connection drops, reconnects
+        if `reconnect` asks for it."""
+        sock = self._sock
+        while True:
+            reason = self._read_loop(sock)
+            if self.reconnect is None or not self._lose_connection():
+                return self._shut(reason)
+            _log.warning("connection to the daemon at %s lost; reconnecting", self.path)
+            try:
+                reopened = self._reopen(self.reconnect)
+            except (OSError, MediumError) as err:
+                _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
+                return self._shut(ReconnectFailed(err))
+            if reopened is None or not self._restore(reopened):
+                return  # closed meanwhile
+            sock = reopened
+
+    def _read_loop(self, sock: socket.socket) -> BaseException:
+        """Routes incoming messages until the connection ends; returns why it ended."""
         try:
             while True:
-                message = read_frame(self._sock)
+                message = read_frame(sock)
                 if message is None:
-                    break
+                    return ConnectionClosed(f"daemon at {self.path} closed the connection")
                 if message[0] == FATAL:
-                    reason = ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
-                    break
+                    return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
                 self._dispatch(message)
         except (OSError, ProtocolError) as err:
-            if self._closed is None:
-                reason = ConnectionClosed(f"connection to {self.path} failed: {err}")
-        self._shut(reason)
+            return ConnectionClosed(f"connection to {self.path} failed: {err}")
 
-    def _dispatch(self, message: list[Any]) -> None:
-        kind = message[0]
-        if kind in (VALUE, EXCEPTION, ERROR):
-            with self._lock:
-                entry = self._pending.pop(message[1], None)
-            if entry is None:
-                return  # a reply to a call that timed out
-            future, signature = entry
-            ok, outcome = reply_outcome(self._protocol, signature, message)
-            if ok:
-                future.set_result(outcome)
-            else:
-                future.set_exception(outcome)
-        elif kind == EVENT:
-            with self._lock:
-                subscribers = list(self._subscriptions.get(message[1], ()))
-            item = event_item(self._protocol, message) if subscribers else None
-            if item is None:
-                return  # nobody listens (any more), or an event this spec does not have
-            for subscription in subscribers:
-                subscription._push(item)
-        elif kind == LAGGED:
-            with self._lock:
-                every = [s for subs in self._subscriptions.values() for s in subs]
-            for subscription in every:
-                subscription._push(Lagged(message[1]))
+    def _reopen(self, policy: Reconnect) -> socket.socket | None:
+        """A new connection past the handshake, retrying per `policy`; None if `close()`
+        came first."""
+        retry = _Retry(policy)
+        while True:
+            try:
+                return _open_socket(self._protocol, self.path)
+            except (OSError, MediumError) as err:
+                delay = retry.delay_after(err)
+            if self._closing.wait(delay):
+                return None
 
-    def _shut(self, reason: BaseException) -> None:
-        with self._lock:
-            if self._closed is None:
-                self._closed = reason
-            pending = list(self._pending.values())
-            self._pending.clear()
-            every = [s for subs in self._subscriptions.values() for s in subs]
-        for future, _ in pending:
-            future.set_exception(reason)
-        for subscription in every:
-            subscription._push(_END)
+    def _restore(self, sock: socket.socket) -> bool:
+        with self._send_lock:
+            self._sock = sock
+            frames = self._reconnected()
+            if frames is None:
+                sock.close()
+                return False
+            try:
+                sock.sendall(frames)
+            except OSError:
+                pass  # the connection dropped again: the read loop sees it
+        _log.info("reconnected to the daemon at %s", self.path)
+        return True
 
-    def _send(self, message: list[Any]) -> None:
+    def _send_subscription(self, message: list[Any]) -> None:
+        """Sends a `SUBSCRIBE` or `UNSUBSCRIBE`. While reconnecting nothing is sent: the next
+        connection subscribes to every event that has subscriptions then. A connection that
+        fails here ends the read loop, which closes or reconnects."""
         frame = encode_frame(message)
         with self._send_lock:
-            if self._closed is not None:
-                raise self._closed
-            self._sock.sendall(frame)
+            with self._lock:
+                if self._closed is not None:
+                    raise self._closed
+                if self._state is not ConnectionState.CONNECTED:
+                    return
+                sock = self._sock
+            try:
+                sock.sendall(frame)
+            except OSError:
+                pass
 
     def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        """Calls `method` and waits for its reply (the generated methods call this)."""
+        """Calls `method` and waits for its reply (the generated methods call this). The
+        timeout also bounds waiting for a reconnection."""
         signature = self._protocol.methods[method]
-        encoded = signature.encode_args(args)
+        call_id = next(self._ids)
+        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
+        timeout = timeout if timeout is not None else self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         with self._lock:
-            if self._closed is not None:
-                raise self._closed
-            call_id = next(self._ids)
+            while not self._ready_for_call():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"`{method}`: the daemon at {self.path} was not back in time")
+                self._changed.wait(remaining)
             self._pending[call_id] = (future, signature)
+            sock = self._sock
         try:
-            self._send([CALL, call_id, method, encoded])
-        except BaseException:
+            with self._send_lock:
+                sock.sendall(frame)
+        except OSError as err:
             with self._lock:
                 self._pending.pop(call_id, None)
-            raise
+            raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
         try:
-            return future.result(timeout if timeout is not None else self.timeout)
+            return future.result(remaining)
         except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
+        finally:
             with self._lock:
                 self._pending.pop(call_id, None)
-            raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
 
     def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
         """Starts receiving `event` (the generated event methods call this)."""
@@ -647,7 +946,7 @@ class Client:
             first = not subscribers
             subscribers.append(subscription)
         if first:
-            self._send([SUBSCRIBE, event])
+            self._send_subscription([SUBSCRIBE, event])
         return subscription
 
     def _unsubscribe(self, subscription: Subscription[Any]) -> None:
@@ -658,12 +957,13 @@ class Client:
             last = not subscribers
         if last and self._closed is None:
             try:
-                self._send([UNSUBSCRIBE, subscription.event])
-            except (OSError, MediumError):
-                pass  # the connection is gone: nothing is subscribed any more
+                self._send_subscription([UNSUBSCRIBE, subscription.event])
+            except MediumError:
+                pass  # closed meanwhile: nothing is subscribed any more
 
     def close(self) -> None:
-        """Closes the connection: pending calls fail, event iterators end."""
+        """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""
+        self._closing.set()
         self._shut(ConnectionClosed(f"connection to {self.path} was closed"))
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -708,38 +1008,25 @@ async def read_frame_async(reader: asyncio.StreamReader) -> list[Any] | None:
 
 class AsyncSubscription(Generic[T]):
     """Occurrences of one event as an async iterator (`async for … in`); ends when the
-    connection closes. Buffers at most `EVENT_BUFFER` unread events, then drops and raises
-    `Lagged` once."""
+    connection closes. Raises the notices `Subscription` does (`Lagged`, `Reconnected`,
+    `ReconnectFailed`) once each, in their place among the events."""
 
     def __init__(self, client: AsyncClient, event: str) -> None:
         self._client = client
         self.event = event
-        self._items: deque[Any] = deque()
+        self._backlog = _Backlog()
         self._ready = asyncio.Event()
-        self._dropped = 0
 
     def _push(self, item: Any) -> None:
-        if item is not _END and len(self._items) >= EVENT_BUFFER:
-            self._dropped += 1
-            return
-        if self._dropped:
-            self._items.append(Lagged(self._dropped))
-            self._dropped = 0
-        self._items.append(item)
-        self._ready.set()
+        if self._backlog.push(item):
+            self._ready.set()
 
     async def get(self) -> T:
         """The next occurrence; `ConnectionClosed` when the connection ended."""
-        while not self._items:
+        while not self._backlog:
             self._ready.clear()
             await self._ready.wait()
-        item = self._items[0]
-        if item is _END:
-            raise ConnectionClosed(f"connection to {self._client.path} closed")
-        self._items.popleft()
-        if isinstance(item, Lagged):
-            raise item
-        return item  # type: ignore[no-any-return]
+        return self._backlog.take(self._client.path)  # type: ignore[no-any-return]
 
     def __aiter__(self) -> AsyncSubscription[T]:
         return self
@@ -756,7 +1043,7 @@ class AsyncSubscription(Generic[T]):
         self._push(_END)
 
 
-class AsyncClient:
+class AsyncClient(_ClientCore):
     """A connection to a daemon for asyncio programs; open it with the generated class's
     `connect()`. Many calls may be in flight at once; use it from one event loop."""
 
@@ -767,17 +1054,14 @@ class AsyncClient:
         timeout: float | None,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        reconnect: Reconnect | None = None,
     ) -> None:
-        self._protocol = protocol
-        self.path = path
-        self.timeout = timeout
+        super().__init__(protocol, path, timeout, reconnect)
         self._reader = reader
         self._writer = writer
-        self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[asyncio.Future[Any], Signature]] = {}
-        self._subscriptions: dict[str, list[AsyncSubscription[Any]]] = {}
-        self._closed: BaseException | None = None
-        self._task = asyncio.get_running_loop().create_task(self._read_loop())
+        # Set, and replaced by a fresh one, at each change of state.
+        self._changed = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run())
 
     @staticmethod
     async def _open(
@@ -802,74 +1086,93 @@ class AsyncClient:
             raise
         return path, reader, writer
 
-    async def _read_loop(self) -> None:
-        reason: BaseException = ConnectionClosed(f"daemon at {self.path} closed the connection")
+    def _state_changed(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def state_change(self, seen: ConnectionState) -> ConnectionState:
+        """Waits until the state differs from `seen` and returns the new one (bound it with
+        `asyncio.wait_for`)."""
+        while self._state is seen:
+            await self._changed.wait()
+        return self._state
+
+    async def _run(self) -> None:
+        """Routes what arrives and, when the connection drops, reconnects if `reconnect` asks
+        for it."""
+        while True:
+            reason = await self._read_loop()
+            if self.reconnect is None or not self._lose_connection():
+                return self._shut(reason)
+            _log.warning("connection to the daemon at %s lost; reconnecting", self.path)
+            self._writer.close()
+            try:
+                _, self._reader, self._writer = await self._reopen(self.reconnect)
+            except (OSError, MediumError) as err:
+                _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
+                return self._shut(ReconnectFailed(err))
+            frames = self._reconnected()
+            if frames is None:
+                self._writer.close()
+                return
+            self._writer.write(frames)
+            _log.info("reconnected to the daemon at %s", self.path)
+
+    async def _read_loop(self) -> BaseException:
+        """Routes incoming messages until the connection ends; returns why it ended."""
         try:
             while True:
                 message = await read_frame_async(self._reader)
                 if message is None:
-                    break
+                    return ConnectionClosed(f"daemon at {self.path} closed the connection")
                 if message[0] == FATAL:
-                    reason = ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
-                    break
+                    return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
                 self._dispatch(message)
         except (OSError, ProtocolError) as err:
-            reason = ConnectionClosed(f"connection to {self.path} failed: {err}")
-        self._shut(reason)
+            return ConnectionClosed(f"connection to {self.path} failed: {err}")
 
-    def _dispatch(self, message: list[Any]) -> None:
-        kind = message[0]
-        if kind in (VALUE, EXCEPTION, ERROR):
-            entry = self._pending.pop(message[1], None)
-            if entry is None or entry[0].done():
-                return  # a reply to a call that timed out or was cancelled
-            future, signature = entry
-            ok, outcome = reply_outcome(self._protocol, signature, message)
-            if ok:
-                future.set_result(outcome)
-            else:
-                future.set_exception(outcome)
-        elif kind == EVENT:
-            subscribers = list(self._subscriptions.get(message[1], ()))
-            item = event_item(self._protocol, message) if subscribers else None
-            if item is None:
-                return
-            for subscription in subscribers:
-                subscription._push(item)
-        elif kind == LAGGED:
-            for subscribers in self._subscriptions.values():
-                for subscription in subscribers:
-                    subscription._push(Lagged(message[1]))
-
-    def _shut(self, reason: BaseException) -> None:
-        if self._closed is None:
-            self._closed = reason
-        for future, _ in self._pending.values():
-            if not future.done():
-                future.set_exception(reason)
-        self._pending.clear()
-        for subscribers in self._subscriptions.values():
-            for subscription in subscribers:
-                subscription._push(_END)
+    async def _reopen(
+        self, policy: Reconnect
+    ) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new connection past the handshake, retrying per `policy`."""
+        retry = _Retry(policy)
+        while True:
+            try:
+                return await self._open(self._protocol, self.path, self.timeout)
+            except (OSError, MediumError) as err:
+                delay = retry.delay_after(err)
+            await asyncio.sleep(delay)
 
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        """Calls `method` and waits for its reply (the generated methods call this)."""
-        if self._closed is not None:
-            raise self._closed
+        """Calls `method` and waits for its reply (the generated methods call this). The
+        timeout also bounds waiting for a reconnection."""
         signature = self._protocol.methods[method]
-        encoded = signature.encode_args(args)
         call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, encoded])
+        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[call_id] = (future, signature)
         try:
-            self._writer.write(frame)
-            await self._writer.drain()
-            return await asyncio.wait_for(future, timeout if timeout is not None else self.timeout)
+            return await asyncio.wait_for(
+                self._send_call(call_id, frame, future, signature),
+                timeout if timeout is not None else self.timeout,
+            )
         except asyncio.TimeoutError:
             raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
         finally:
-            self._pending.pop(call_id, None)
+            with self._lock:
+                self._pending.pop(call_id, None)
+
+    async def _send_call(
+        self, call_id: int, frame: bytes, future: asyncio.Future[Any], signature: Signature
+    ) -> Any:
+        while True:
+            with self._lock:
+                if self._ready_for_call():
+                    self._pending[call_id] = (future, signature)
+                    break
+            await self._changed.wait()
+        self._writer.write(frame)
+        await self._writer.drain()
+        return await future
 
     def subscribe(self, event: str) -> AsyncSubscription[Any]:
         """Starts receiving `event` (the generated event methods call this)."""
@@ -877,7 +1180,8 @@ class AsyncClient:
             raise self._closed
         subscription: AsyncSubscription[Any] = AsyncSubscription(self, event)
         subscribers = self._subscriptions.setdefault(event, [])
-        if not subscribers:
+        # While reconnecting, the next connection subscribes to it.
+        if not subscribers and self._state is ConnectionState.CONNECTED:
             self._writer.write(encode_frame([SUBSCRIBE, event]))
         subscribers.append(subscription)
         return subscription
@@ -886,11 +1190,11 @@ class AsyncClient:
         subscribers = self._subscriptions.get(subscription.event, [])
         if subscription in subscribers:
             subscribers.remove(subscription)
-        if not subscribers and self._closed is None:
+        if not subscribers and self._state is ConnectionState.CONNECTED:
             self._writer.write(encode_frame([UNSUBSCRIBE, subscription.event]))
 
     async def close(self) -> None:
-        """Closes the connection: pending calls fail, event iterators end."""
+        """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""
         self._shut(ConnectionClosed(f"connection to {self.path} was closed"))
         self._writer.close()
         try:

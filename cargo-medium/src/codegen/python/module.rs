@@ -83,12 +83,17 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
              Application,\n    \
              AsyncSubscription,\n    \
              ConnectionClosed,\n    \
+             ConnectionState,\n    \
              DaemonNotRunning,\n    \
              HandshakeMismatch,\n    \
              Lagged,\n    \
              MediumError,\n    \
              NotMedium,\n    \
              ProtocolError,\n    \
+             Reconnect,\n    \
+             ReconnectFailed,\n    \
+             Reconnected,\n    \
+             Reconnecting,\n    \
              Rejected,\n    \
              RemoteException,\n    \
              Subscription,\n\
@@ -119,12 +124,17 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         "Application",
         "AsyncSubscription",
         "ConnectionClosed",
+        "ConnectionState",
         "DaemonNotRunning",
         "HandshakeMismatch",
         "Lagged",
         "MediumError",
         "NotMedium",
         "ProtocolError",
+        "Reconnect",
+        "ReconnectFailed",
+        "Reconnected",
+        "Reconnecting",
         "Rejected",
         "RemoteException",
         "Subscription",
@@ -360,11 +370,16 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
          Connects on construction; raises `DaemonNotRunning` (a `ConnectionError`) naming the\n    \
          socket path when no daemon listens, `HandshakeMismatch` when the daemon was built from\n    \
          another version of the spec. `path` overrides the socket path, `timeout` (seconds)\n    \
-         bounds every call.\n    \
+         bounds every call, `reconnect=Reconnect()` survives daemon restarts (see `Reconnect`).\n    \
          \"\"\"\n\
          \n    \
-         def __init__(self, path: str | None = None, timeout: float | None = None) -> None:\n        \
-             super().__init__(_PROTOCOL, path, timeout)\n",
+         def __init__(\n        \
+             self,\n        \
+             path: str | None = None,\n        \
+             timeout: float | None = None,\n        \
+             reconnect: Reconnect | None = None,\n    \
+         ) -> None:\n        \
+             super().__init__(_PROTOCOL, path, timeout, reconnect)\n",
         connection = names.connection,
         class = spec.class,
     );
@@ -444,11 +459,14 @@ fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
          \n    \
          @classmethod\n    \
          async def connect(\n        \
-             cls, path: str | None = None, timeout: float | None = None\n    \
+             cls,\n        \
+             path: str | None = None,\n        \
+             timeout: float | None = None,\n        \
+             reconnect: Reconnect | None = None,\n    \
          ) -> {connection}:\n        \
              \"\"\"Connects to the daemon (at `path` instead of the spec's socket path, if given).\"\"\"\n        \
              path, reader, writer = await cls._open(_PROTOCOL, path, timeout)\n        \
-             return cls(_PROTOCOL, path, timeout, reader, writer)\n",
+             return cls(_PROTOCOL, path, timeout, reader, writer, reconnect)\n",
         connection = names.async_connection,
         sync = names.connection,
         class = spec.class,
