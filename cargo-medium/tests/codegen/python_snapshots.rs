@@ -32,7 +32,7 @@ fn python_package_bundles_the_runtime_and_marks_itself_typed() {
         paths,
         ["pyproject.toml", "__init__.py", "_medium.py", "py.typed"]
     );
-    assert!(files[2].contents.contains("class Client:"));
+    assert!(files[2].contents.contains("class Client(_ClientCore):"));
     assert!(
         files[1]
             .contents

@@ -24,6 +24,7 @@ const MODULE_RESERVED: &[&str] = &[
     "AsyncSubscription",
     "CLASS",
     "ConnectionClosed",
+    "ConnectionState",
     "DaemonNotRunning",
     "Exception",
     "FINGERPRINT",
@@ -33,6 +34,10 @@ const MODULE_RESERVED: &[&str] = &[
     "NAMESPACE",
     "NotMedium",
     "ProtocolError",
+    "Reconnect",
+    "ReconnectFailed",
+    "Reconnected",
+    "Reconnecting",
     "Rejected",
     "RemoteException",
     "SPEC",
@@ -65,10 +70,13 @@ const CLASS_RESERVED: &[&str] = &[
     "max_in_flight_bytes",
     "max_in_flight_calls",
     "path",
+    "reconnect",
     "run",
     "serve",
     "socket_mode",
     "socket_path",
+    "state",
+    "state_change",
     "stop",
     "subscribe",
     "timeout",
@@ -225,6 +233,22 @@ mod tests {
         assert_eq!(names.method("grace_period"), "grace_period_");
         assert_eq!(names.method("allowed_uids"), "allowed_uids_");
         assert_eq!(names.event("max_in_flight_calls"), "max_in_flight_calls_");
+    }
+
+    #[test]
+    fn names_of_the_reconnection_api_are_not_shadowed() {
+        let spec = crate::check::check_source(
+            "test.lmspc",
+            "namespace a.b\nclass C\nmodel Reconnect{\n}\nexception Reconnected\n\
+             method state()\nmethod reconnect()\nevent state_change()\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let names = PythonNames::new(&spec);
+        assert_eq!(names.ty("Reconnect"), "Reconnect_");
+        assert_eq!(names.ty("Reconnected"), "Reconnected_");
+        assert_eq!(names.method("state"), "state_");
+        assert_eq!(names.method("reconnect"), "reconnect_");
+        assert_eq!(names.event("state_change"), "state_change_");
     }
 
     #[test]
