@@ -103,24 +103,22 @@ fn rustfmt_changes(crates: &[(String, Vec<GeneratedFile>)]) -> Option<String> {
 
 /// The first run of lines that differs between `before` and `after`, unified-diff style: a
 /// few lines of context, then `-` lines of `before` and `+` lines of `after` up to where the
-/// two agree again (the common tail), each side cut after a dozen lines.
+/// two agree again, each side cut after a dozen lines.
 fn first_difference(before: &str, after: &str) -> String {
     let old: Vec<&str> = before.lines().collect();
     let new: Vec<&str> = after.lines().collect();
     let same_head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let same_tail = old[same_head..]
-        .iter()
-        .rev()
-        .zip(new[same_head..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
+    let (old_end, new_end) = resync(&old[same_head..], &new[same_head..]);
+    let changes = [
+        ('-', &old[same_head..same_head + old_end]),
+        ('+', &new[same_head..same_head + new_end]),
+    ];
     let context = same_head.saturating_sub(CONTEXT_LINES);
     let mut out = format!("@@ line {} @@\n", context + 1);
     for line in &old[context..same_head] {
         out += &format!(" {line}\n");
     }
-    for (sign, lines) in [('-', &old), ('+', &new)] {
-        let changed = &lines[same_head..lines.len() - same_tail];
+    for (sign, changed) in changes {
         for line in changed.iter().take(SHOWN_CHANGED_LINES) {
             out += &format!("{sign}{line}\n");
         }
@@ -133,3 +131,18 @@ fn first_difference(before: &str, after: &str) -> String {
     }
     out
 }
+
+/// How many lines of `old` and of `new` (which differ in their first line) to skip for the two
+/// to agree again on a few lines, fewest first; both whole when they never do.
+fn resync(old: &[&str], new: &[&str]) -> (usize, usize) {
+    let agree = |i: usize, j: usize| {
+        let len = CONTEXT_LINES.min(old.len() - i).min(new.len() - j);
+        old[i..i + len] == new[j..j + len]
+            && (len == CONTEXT_LINES || i + len == old.len() && j + len == new.len())
+    };
+    (1..=old.len() + new.len())
+        .flat_map(|skipped| (0..=skipped).map(move |i| (i, skipped - i)))
+        .find(|&(i, j)| i <= old.len() && j <= new.len() && agree(i, j))
+        .unwrap_or((old.len(), new.len()))
+}
+
