@@ -145,4 +145,3 @@ fn resync(old: &[&str], new: &[&str]) -> (usize, usize) {
         .find(|&(i, j)| i <= old.len() && j <= new.len() && agree(i, j))
         .unwrap_or((old.len(), new.len()))
 }
-
