@@ -120,6 +120,38 @@ def serve(socket_dir: Path) -> Iterator[Any]:
 
 SpawnDaemon = Callable[..., "subprocess.Popen[str]"]
 
+# A student daemon process for `spawn_daemon`. `get_student("slow-S")` prints "started" and
+# takes S seconds; students it returns have the last name `GENERATION` (default 1), and
+# `update_student` fires `student_added` with it as the time, so an application can tell
+# a restarted daemon from the first. `GRACE_PERIOD` sets the grace period (default 5 s),
+# `NOFILE` lowers the limit of open files. It prints "stopped" once `serve()` returned.
+STUDENT_DAEMON = """
+import os, resource, time, student_system as ss
+
+if "NOFILE" in os.environ:
+    limit = int(os.environ["NOFILE"])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+GENERATION = os.environ.get("GENERATION", "1")
+
+class Daemon(ss.StudentSystemServerBase):
+    grace_period = float(os.environ.get("GRACE_PERIOD", "5"))
+
+    def run(self) -> None:
+        print("ready", flush=True)
+
+    def get_student(self, application, id):
+        if id.startswith("slow-"):
+            print("started", flush=True)
+            time.sleep(float(id[len("slow-"):]))
+        return ss.Student(id=id, first_name="Bo", last_name=GENERATION, age=1, photo=b"")
+
+    def update_student(self, application, info):
+        self.student_added(float(GENERATION), info)
+
+Daemon().serve()
+print("stopped", flush=True)
+"""
+
 
 @pytest.fixture()
 def spawn_daemon(socket_dir: Path) -> Iterator[SpawnDaemon]:

@@ -15,33 +15,7 @@ from typing import Callable
 import pytest
 
 import student_system as ss
-from conftest import SpawnDaemon
-
-# `get_student("slow-S")` prints "started" and takes S seconds. `NOFILE` lowers the limit of
-# open files.
-DAEMON = """
-import os, resource, time, student_system as ss
-
-if "NOFILE" in os.environ:
-    limit = int(os.environ["NOFILE"])
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-
-class Daemon(ss.StudentSystemServerBase):
-    grace_period = float(os.environ["GRACE_PERIOD"])
-
-    def run(self) -> None:
-        print("ready", flush=True)
-
-    def get_student(self, application, id):
-        if id.startswith("slow-"):
-            print("started", flush=True)
-            time.sleep(float(id[len("slow-"):]))
-        return ss.Student(id=id, first_name="Bo", last_name="", age=1, photo=b"")
-
-Daemon().serve()
-print("stopped", flush=True)
-"""
-
+from conftest import STUDENT_DAEMON, SpawnDaemon
 
 StartDaemon = Callable[..., "subprocess.Popen[str]"]
 
@@ -49,7 +23,7 @@ StartDaemon = Callable[..., "subprocess.Popen[str]"]
 @pytest.fixture()
 def start_daemon(spawn_daemon: SpawnDaemon) -> StartDaemon:
     def start(grace_period: float = 5.0, **env_vars: str) -> subprocess.Popen[str]:
-        return spawn_daemon(DAEMON, GRACE_PERIOD=str(grace_period), **env_vars)
+        return spawn_daemon(STUDENT_DAEMON, GRACE_PERIOD=str(grace_period), **env_vars)
 
     return start
 

@@ -14,42 +14,17 @@ from typing import Callable
 import pytest
 
 import student_system as ss
-from conftest import SpawnDaemon
+from conftest import STUDENT_DAEMON, SpawnDaemon
 
-# A student daemon whose `GENERATION` shows in what it sends: `get_student` returns it as the
-# first name (after printing "started", and sleeping S seconds for the id "slow-S");
-# `update_student` fires `student_added` with it as the time. With `SPEC=lists`, a daemon of
-# another spec at the student socket path.
-DAEMON = """
-import os, time
+# A daemon of another spec at the student socket path.
+OTHER_SPEC_DAEMON = """
+import os, lists, student_system as ss
 
-if os.environ.get("SPEC") == "lists":
-    import lists, student_system as ss
+class Other(lists.ListsServerBase):
+    def run(self) -> None:
+        print("ready", flush=True)
 
-    class Other(lists.ListsServerBase):
-        def run(self) -> None:
-            print("ready", flush=True)
-
-    path = os.path.join(os.environ["MEDIUM_SOCKET_DIR"], ss.NAMESPACE, "socket")
-    Other(path).serve()
-else:
-    import student_system as ss
-
-    class Daemon(ss.StudentSystemServerBase):
-        def run(self) -> None:
-            print("ready", flush=True)
-
-        def get_student(self, application, id):
-            if id.startswith("slow-"):
-                print("started", flush=True)
-                time.sleep(float(id[len("slow-"):]))
-            return ss.Student(id=id, first_name=os.environ["GENERATION"], last_name="",
-                              age=1, photo=b"")
-
-        def update_student(self, application, info):
-            self.student_added(float(os.environ["GENERATION"]), info)
-
-    Daemon().serve()
+Other(os.path.join(os.environ["MEDIUM_SOCKET_DIR"], ss.NAMESPACE, "socket")).serve()
 """
 
 # Quick retries, and enough of them to outlast a daemon's restart.
@@ -61,10 +36,11 @@ Start = Callable[..., "subprocess.Popen[str]"]
 
 @pytest.fixture()
 def start(spawn_daemon: SpawnDaemon) -> Start:
-    """Starts the student daemon of generation `generation`, or a daemon of another spec."""
+    """Starts the student daemon of generation `generation`, or one of another spec."""
 
     def start_generation(generation: int = 1, spec: str = "student") -> subprocess.Popen[str]:
-        return spawn_daemon(DAEMON, GENERATION=str(generation), SPEC=spec)
+        script = STUDENT_DAEMON if spec == "student" else OTHER_SPEC_DAEMON
+        return spawn_daemon(script, GENERATION=str(generation))
 
     return start_generation
 
@@ -105,7 +81,7 @@ def test_a_restarted_daemon_is_reconnected_and_every_subscription_resumes_after_
         with pytest.raises(ss.Reconnected):
             callback.get(5)
         assert connection.state is ss.ConnectionState.CONNECTED
-        assert connection.get_student("s2").first_name == "2"
+        assert connection.get_student("s2").last_name == "2"
         # Only a subscribed connection gets events: the new daemon was told.
         connection.update_student(student("s3"))
         assert events.get(5) == (2.0, student("s3"))
@@ -133,7 +109,7 @@ def test_a_call_in_flight_when_the_daemon_dies_fails_and_is_not_resent(start: St
         assert "may or may not have run" in str(outcome[0])
         restarted = start(2)
         assert connection.state_change(ss.ConnectionState.RECONNECTING, 5) is ss.ConnectionState.CONNECTED
-        assert connection.get_student("s1").first_name == "2"
+        assert connection.get_student("s1").last_name == "2"
         # The call was not sent again: the new daemon never started it.
         kill(restarted)
         assert restarted.communicate()[0] == ""
@@ -152,7 +128,7 @@ def test_in_wait_mode_a_call_during_the_outage_waits_for_the_restarted_daemon(
         assert waiting.is_alive(), "the call did not wait for the daemon"
         start(2)
         waiting.join(5)
-        assert [s.first_name for s in result] == ["2"]
+        assert [s.last_name for s in result] == ["2"]
 
 
 def test_in_wait_mode_the_call_timeout_bounds_the_wait(start: Start) -> None:
@@ -245,6 +221,6 @@ def test_the_async_client_waits_out_an_outage_in_wait_mode(start: Start) -> None
             await asyncio.sleep(0.2)
             assert not call.done(), "the call did not wait for the daemon"
             await asyncio.to_thread(start, 2)
-            assert (await asyncio.wait_for(call, 5)).first_name == "2"
+            assert (await asyncio.wait_for(call, 5)).last_name == "2"
 
     asyncio.run(scenario())
