@@ -224,3 +224,8 @@ def test_the_async_client_waits_out_an_outage_in_wait_mode(start: Start) -> None
             assert (await asyncio.wait_for(call, 5)).last_name == "2"
 
     asyncio.run(scenario())
+
+
+def test_a_misspelt_outage_mode_is_refused_at_once() -> None:
+    with pytest.raises(ValueError, match="'Wait'"):
+        ss.Reconnect(calls_during_outage="Wait")  # type: ignore[arg-type]

@@ -515,6 +515,12 @@ class Reconnect:
     calls_during_outage: Literal["fail", "wait"] = "fail"
     """What a call made while reconnecting does: raise `Reconnecting`, or wait."""
 
+    def __post_init__(self) -> None:
+        if self.calls_during_outage not in ("fail", "wait"):
+            raise ValueError(
+                f"calls_during_outage is \"fail\" or \"wait\", not {self.calls_during_outage!r}"
+            )
+
 
 class _Retry:
     """One outage's retry schedule under a `Reconnect` policy."""
@@ -594,7 +600,7 @@ class _ClientCore:
         self._protocol = protocol
         self.path = path
         self.timeout = timeout
-        self.reconnect = reconnect
+        self._reconnect = reconnect
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[_Future, Signature]] = {}
@@ -626,7 +632,7 @@ class _ClientCore:
             raise self._closed
         if self._state is ConnectionState.CONNECTED:
             return True
-        if self.reconnect is None or self.reconnect.calls_during_outage != "wait":
+        if self._reconnect is None or self._reconnect.calls_during_outage != "wait":
             raise Reconnecting(
                 f"connection to the daemon at {self.path} was lost; reconnecting "
                 "(the call was not sent)"
@@ -837,11 +843,12 @@ class Client(_ClientCore):
         sock = self._sock
         while True:
             reason = self._read_loop(sock)
-            if self.reconnect is None or not self._lose_connection():
+            if self._reconnect is None or not self._lose_connection():
                 return self._shut(reason)
             _log.warning("connection to the daemon at %s lost; reconnecting", self.path)
+            sock.close()
             try:
-                reopened = self._reopen(self.reconnect)
+                reopened = self._reopen(self._reconnect)
             except (OSError, MediumError) as err:
                 _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
                 return self._shut(ReconnectFailed(err))
@@ -1102,12 +1109,12 @@ class AsyncClient(_ClientCore):
         for it."""
         while True:
             reason = await self._read_loop()
-            if self.reconnect is None or not self._lose_connection():
+            if self._reconnect is None or not self._lose_connection():
                 return self._shut(reason)
             _log.warning("connection to the daemon at %s lost; reconnecting", self.path)
             self._writer.close()
             try:
-                _, self._reader, self._writer = await self._reopen(self.reconnect)
+                _, self._reader, self._writer = await self._reopen(self._reconnect)
             except (OSError, MediumError) as err:
                 _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
                 return self._shut(ReconnectFailed(err))
@@ -1170,8 +1177,11 @@ class AsyncClient(_ClientCore):
                     self._pending[call_id] = (future, signature)
                     break
             await self._changed.wait()
-        self._writer.write(frame)
-        await self._writer.drain()
+        try:
+            self._writer.write(frame)
+            await self._writer.drain()
+        except OSError as err:
+            raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
         return await future
 
     def subscribe(self, event: str) -> AsyncSubscription[Any]:

@@ -70,7 +70,6 @@ const CLASS_RESERVED: &[&str] = &[
     "max_in_flight_bytes",
     "max_in_flight_calls",
     "path",
-    "reconnect",
     "run",
     "serve",
     "socket_mode",
@@ -240,14 +239,13 @@ mod tests {
         let spec = crate::check::check_source(
             "test.lmspc",
             "namespace a.b\nclass C\nmodel Reconnect{\n}\nexception Reconnected\n\
-             method state()\nmethod reconnect()\nevent state_change()\n",
+             method state()\nevent state_change()\n",
         )
         .unwrap_or_else(|d| panic!("{}", d.render(false)));
         let names = PythonNames::new(&spec);
         assert_eq!(names.ty("Reconnect"), "Reconnect_");
         assert_eq!(names.ty("Reconnected"), "Reconnected_");
         assert_eq!(names.method("state"), "state_");
-        assert_eq!(names.method("reconnect"), "reconnect_");
         assert_eq!(names.event("state_change"), "state_change_");
     }
 
