@@ -27,9 +27,9 @@ class Other(lists.ListsServerBase):
 Other(os.path.join(os.environ["MEDIUM_SOCKET_DIR"], ss.NAMESPACE, "socket")).serve()
 """
 
-# Quick retries, and enough of them to outlast a daemon's restart.
-FAST = ss.Reconnect(attempts=500, initial_delay=0.01, max_delay=0.02)
-WAIT = ss.Reconnect(attempts=500, initial_delay=0.01, max_delay=0.02, calls_during_outage="wait")
+# Quick retries, enough of them (40 s) to outlast a daemon's restart on a loaded machine.
+FAST = ss.Reconnect(attempts=2000, initial_delay=0.01, max_delay=0.02)
+WAIT = ss.Reconnect(attempts=2000, initial_delay=0.01, max_delay=0.02, calls_during_outage="wait")
 
 Start = Callable[..., "subprocess.Popen[str]"]
 
