@@ -120,7 +120,7 @@ def serve(socket_dir: Path) -> Iterator[Any]:
 
 SpawnDaemon = Callable[..., "subprocess.Popen[str]"]
 
-# A student daemon process for `spawn_daemon`. `get_student("slow-S")` prints "started" and
+# A student daemon process for `spawn_daemon`. `get_student("slow-S")` prints "started slow-S" and
 # takes S seconds; students it returns have the last name `GENERATION` (default 1), and
 # `update_student` fires `student_added` with it as the time, so an application can tell
 # a restarted daemon from the first. `GRACE_PERIOD` sets the grace period (default 5 s),
@@ -141,7 +141,7 @@ class Daemon(ss.StudentSystemServerBase):
 
     def get_student(self, application, id):
         if id.startswith("slow-"):
-            print("started", flush=True)
+            print("started", id, flush=True)
             time.sleep(float(id[len("slow-"):]))
         return ss.Student(id=id, first_name="Bo", last_name=GENERATION, age=1, photo=b"")
 

@@ -37,7 +37,7 @@ class CallInFlight:
         self.thread = threading.Thread(target=self._call, args=(id,))
         self.thread.start()
         assert daemon.stdout is not None
-        assert daemon.stdout.readline() == "started\n"
+        assert daemon.stdout.readline() == f"started {id}\n"
 
     def _call(self, id: str) -> None:
         try:
