@@ -110,7 +110,7 @@ class Rejected(ProtocolError, ConnectionError):
 
 class Reconnecting(ConnectionClosed):
     """The connection dropped and the client is reconnecting (`Reconnect`); the call was not
-    sent."""
+    sent. A `ConnectionClosed`, so code written for clients without `Reconnect` handles it."""
 
 
 class ReconnectFailed(MediumError, ConnectionError):
