@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
+use crate::handle::EmitError;
 use crate::message::{self, ValueFrame};
 
 /// The outcome of one dispatched call. Build it with the constructors below.
@@ -33,9 +34,17 @@ pub enum HandlerError<E> {
     Internal(String),
 }
 
-impl<E> From<E> for HandlerError<E> {
+impl<E: ExceptionSet> From<E> for HandlerError<E> {
     fn from(e: E) -> Self {
         HandlerError::Exception(e)
+    }
+}
+
+/// So a handler can `?` an event for one application (`cx.events().to(app).event(…)?`): an
+/// application gone or an event too large fails the call as an internal error.
+impl<E: ExceptionSet> From<EmitError> for HandlerError<E> {
+    fn from(e: EmitError) -> Self {
+        HandlerError::Internal(e.to_string())
     }
 }
 

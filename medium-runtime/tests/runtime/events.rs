@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use medium_runtime::{CallError, DaemonOptions, EmitError, Error, EventError, NoException};
+use medium_runtime::{
+    CallError, DaemonOptions, EmitError, Error, ErrorCode, EventError, NoException,
+};
 use serde_bytes::ByteBuf;
 use tokio::io::AsyncWriteExt;
 
@@ -250,6 +252,19 @@ async fn event_over_the_frame_limit_is_refused_and_connection_survives() {
     assert!(
         matches!(err, EmitError::TooLarge { max: 1024, .. }),
         "{err:?}"
+    );
+    // A handler that `?`s the same failure fails its call as an internal error.
+    let err = client
+        .call::<_, bool, NoException>("emit_big_to_me", &(2048usize,))
+        .await
+        .unwrap_err();
+    let CallError::Protocol(error) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(error.code, ErrorCode::Internal);
+    assert!(
+        error.message.contains("exceeds the frame limit of 1024"),
+        "{error:?}"
     );
     let small = ByteBuf::from(vec![1u8; 16]);
     assert_eq!(daemon.handle.emit("big", &(&small,)), 1);

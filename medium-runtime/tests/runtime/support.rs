@@ -120,9 +120,14 @@ impl Dispatch for TestService {
             }),
             "emit_to_me" => handle(call, |call, (event, value): (String, u32)| async move {
                 let id = call.application().id();
-                call.daemon()
-                    .emit_to(id, &event, &(value,))
-                    .map_err(|e| HandlerError::Internal(e.to_string()))
+                Ok(call.daemon().emit_to(id, &event, &(value,))?)
+            }),
+            // `len` zero bytes as event `big` to the caller: over the frame limit, `?` fails
+            // the call.
+            "emit_big_to_me" => handle(call, |call, (len,): (usize,)| async move {
+                let id = call.application().id();
+                let bytes = serde_bytes::ByteBuf::from(vec![0u8; len]);
+                Ok(call.daemon().emit_to(id, "big", &(&bytes,))?)
             }),
             _ => return None,
         })
