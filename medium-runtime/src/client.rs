@@ -575,7 +575,7 @@ fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
 
 /// Sends the hello and reads the answer.
 async fn handshake(
-    frames: &mut FramedRead<OwnedReadHalf, FrameDecoder>,
+    frames: &mut Frames,
     write: &mut tokio::net::unix::OwnedWriteHalf,
     path: &Path,
     app: PeerIdentity,
