@@ -4,6 +4,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
+use crate::sync::scaffolded;
 use crate::{cargo_medium, example_spec};
 
 /// Writes the example spec as `old.lmspc`, and as `new.lmspc` with `edit` applied.
@@ -107,14 +108,7 @@ fn missing_spec_is_named_and_fails() {
 
 #[test]
 fn sync_and_sync_check_print_what_changed_since_generation() {
-    let dir = tempfile::tempdir().unwrap();
-    cargo_medium(dir.path())
-        .arg("new")
-        .arg(example_spec())
-        .args(["ws", "--vcs", "none"])
-        .assert()
-        .success();
-    let root = dir.path().join("ws");
+    let (_dir, root) = scaffolded();
     let spec = root.join("student.lmspc");
     let text = std::fs::read_to_string(&spec).unwrap();
     std::fs::write(&spec, text.replace("photo: binary\n", "")).unwrap();

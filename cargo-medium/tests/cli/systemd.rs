@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::sync::scaffolded;
 use crate::{cargo_medium, example_spec};
 
 const DAEMON: &str = "student-system-daemon";
@@ -36,14 +37,8 @@ fn new_with_systemd_writes_units_systemd_accepts_and_sync_leaves_them_alone() {
 
 #[test]
 fn new_without_systemd_writes_no_units() {
-    let dir = tempfile::tempdir().unwrap();
-    cargo_medium(dir.path())
-        .arg("new")
-        .arg(example_spec())
-        .args(["ws", "--vcs", "none"])
-        .assert()
-        .success();
-    assert!(!dir.path().join("ws").join(DAEMON).join("systemd").exists());
+    let (_dir, root) = scaffolded();
+    assert!(!root.join(DAEMON).join("systemd").exists());
 }
 
 /// Runs `systemd-analyze --user verify` on the units, with a home whose `~/.cargo/bin` holds the
