@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::check::{CheckedSpec, Doc, Field};
 
-use super::names::PythonNames;
+use super::names::{MODULE_CONSTANTS, PythonNames, RUNTIME_REEXPORTS};
 use super::types::{annotation, descriptor, model_descriptor};
 
 /// Renders the module.
@@ -79,24 +79,8 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
          import typing\n\
          \n\
          from . import _medium\n\
-         from ._medium import (\n    \
-             Application,\n    \
-             AsyncSubscription,\n    \
-             ConnectionClosed,\n    \
-             ConnectionState,\n    \
-             DaemonNotRunning,\n    \
-             HandshakeMismatch,\n    \
-             Lagged,\n    \
-             MediumError,\n    \
-             NotMedium,\n    \
-             ProtocolError,\n    \
-             Reconnect,\n    \
-             ReconnectFailed,\n    \
-             Reconnected,\n    \
-             Reconnecting,\n    \
-             Rejected,\n    \
-             RemoteException,\n    \
-             Subscription,\n\
+         from ._medium import (\n\
+         {imports}\
          )\n\
          \n\
          NAMESPACE = {namespace_literal}\n\
@@ -108,6 +92,10 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         header = super::generated_header(spec),
         class = spec.class,
         namespace = spec.namespace,
+        imports = RUNTIME_REEXPORTS
+            .iter()
+            .map(|name| format!("    {name},\n"))
+            .collect::<String>(),
         connection = names.connection,
         server = names.server_base,
         namespace_literal = literal(&spec.namespace),
@@ -120,31 +108,11 @@ fn header(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
             .collect::<Vec<_>>()
             .join("\n"),
     );
-    let mut exports: Vec<String> = [
-        "Application",
-        "AsyncSubscription",
-        "ConnectionClosed",
-        "ConnectionState",
-        "DaemonNotRunning",
-        "HandshakeMismatch",
-        "Lagged",
-        "MediumError",
-        "NotMedium",
-        "ProtocolError",
-        "Reconnect",
-        "ReconnectFailed",
-        "Reconnected",
-        "Reconnecting",
-        "Rejected",
-        "RemoteException",
-        "Subscription",
-        "NAMESPACE",
-        "CLASS",
-        "FINGERPRINT",
-        "SPEC",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut exports: Vec<String> = [RUNTIME_REEXPORTS, MODULE_CONSTANTS]
+        .concat()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     exports.extend([
         names.connection.clone(),
         names.async_connection.clone(),

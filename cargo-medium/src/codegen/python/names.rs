@@ -17,21 +17,16 @@ const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
-/// Module-level names of `__init__.py` besides the spec's types: imports, re-exports and the
-/// builtins its annotations use.
-const MODULE_RESERVED: &[&str] = &[
+/// What `__init__.py` imports from `_medium` and re-exports, in import order.
+pub(super) const RUNTIME_REEXPORTS: &[&str] = &[
     "Application",
     "AsyncSubscription",
-    "CLASS",
     "ConnectionClosed",
     "ConnectionState",
     "DaemonNotRunning",
-    "Exception",
-    "FINGERPRINT",
     "HandshakeMismatch",
     "Lagged",
     "MediumError",
-    "NAMESPACE",
     "NotMedium",
     "ProtocolError",
     "Reconnect",
@@ -40,8 +35,16 @@ const MODULE_RESERVED: &[&str] = &[
     "Reconnecting",
     "Rejected",
     "RemoteException",
-    "SPEC",
     "Subscription",
+];
+
+/// The protocol's constants `__init__.py` defines and exports.
+pub(super) const MODULE_CONSTANTS: &[&str] = &["NAMESPACE", "CLASS", "FINGERPRINT", "SPEC"];
+
+/// Other module-level names of `__init__.py` besides the spec's types: its imports and the
+/// builtins its annotations use.
+const MODULE_RESERVED: &[&str] = &[
+    "Exception",
     "bool",
     "bytes",
     "dataclasses",
@@ -137,7 +140,11 @@ pub(super) struct PythonNames {
 
 impl PythonNames {
     pub fn new(spec: &CheckedSpec) -> PythonNames {
-        let mut taken: BTreeSet<String> = MODULE_RESERVED.iter().map(|s| s.to_string()).collect();
+        let mut taken: BTreeSet<String> = [RUNTIME_REEXPORTS, MODULE_CONSTANTS, MODULE_RESERVED]
+            .concat()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         // The generated classes keep their documented names; spec types yield to them.
         let connection = claim(&format!("{}Connection", spec.class), &mut taken);
         let async_connection = claim(&format!("{}AsyncConnection", spec.class), &mut taken);
