@@ -322,6 +322,28 @@ fn params(params: &[Field], names: &PythonNames) -> (String, String) {
     (declared, tuple)
 }
 
+/// A method's `def` line (`def` or `async def`, `leading` parameters before the spec's) and
+/// its docstring (the spec's doc, else `summary`). Returns the spec parameters as a tuple
+/// expression.
+fn method_head(
+    method: &crate::check::Method,
+    names: &PythonNames,
+    def: &str,
+    leading: &str,
+    summary: &str,
+    out: &mut String,
+) -> String {
+    let (declared, tuple) = params(&method.params, names);
+    let _ = writeln!(
+        out,
+        "\n    {def} {}({leading}{declared}) -> {}:",
+        names.method(&method.name),
+        returns(method, names)
+    );
+    out.push_str(&docstring(&method.doc, summary, "        "));
+    tuple
+}
+
 fn returns(method: &crate::check::Method, names: &PythonNames) -> String {
     method
         .returns
@@ -394,18 +416,8 @@ fn client_methods(spec: &CheckedSpec, names: &PythonNames, flavour: Flavour, out
         Flavour::Async => ("async def", "await self.call"),
     };
     for method in &spec.methods {
-        let (declared, tuple) = params(&method.params, names);
-        let _ = writeln!(
-            out,
-            "\n    {def} {}(self{declared}) -> {}:",
-            names.method(&method.name),
-            returns(method, names)
-        );
-        out.push_str(&docstring(
-            &method.doc,
-            &format!("Calls `{}` on the daemon.", method.name),
-            "        ",
-        ));
+        let summary = format!("Calls `{}` on the daemon.", method.name);
+        let tuple = method_head(method, names, def, "self", &summary, out);
         let call = format!("{call}({}, {tuple})", literal(&method.name));
         if method.returns.is_some() {
             let _ = writeln!(out, "        return {call}  # type: ignore[no-any-return]");
@@ -475,18 +487,15 @@ fn server_base(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         error = names.error_base,
     );
     for method in &spec.methods {
-        let (declared, _) = params(&method.params, names);
-        let _ = writeln!(
+        let summary = format!("Handles `{}`; override it.", method.name);
+        method_head(
+            method,
+            names,
+            "def",
+            "self, application: Application",
+            &summary,
             out,
-            "\n    def {}(self, application: Application{declared}) -> {}:",
-            names.method(&method.name),
-            returns(method, names)
         );
-        out.push_str(&docstring(
-            &method.doc,
-            &format!("Handles `{}`; override it.", method.name),
-            "        ",
-        ));
         out.push_str("        raise NotImplementedError\n");
     }
     for event in &spec.events {
