@@ -15,3 +15,38 @@ pub struct ProtocolInfo {
     /// The canonical spec text, which the daemon returns to introspection (PROTOCOL.md §4).
     pub spec: &'static str,
 }
+
+/// The spec text of a generated `spec.lmspc` file: `file` without the `//` comment lines that
+/// open it (the `@generated` header), so that [`ProtocolInfo::spec`] is the canonical spec
+/// exactly. A `const fn`, so generated code can embed the file with `include_str!` and still
+/// build `ProtocolInfo` as a constant.
+pub const fn generated_spec(file: &'static str) -> &'static str {
+    let bytes = file.as_bytes();
+    let mut start = 0;
+    while start + 1 < bytes.len() && bytes[start] == b'/' && bytes[start + 1] == b'/' {
+        while start < bytes.len() && bytes[start] != b'\n' {
+            start += 1;
+        }
+        if start < bytes.len() {
+            start += 1;
+        }
+    }
+    let (_, spec) = bytes.split_at(start);
+    // SAFETY: `file` is UTF-8 and `start` is 0, the end, or just after a `\n`, which is a
+    // character boundary.
+    unsafe { core::str::from_utf8_unchecked(spec) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generated_spec;
+
+    #[test]
+    fn the_header_comments_of_a_generated_spec_file_are_dropped() {
+        const SPEC: &str = generated_spec("// @generated\n// two\nnamespace a.b\n// kept\n");
+        assert_eq!(SPEC, "namespace a.b\n// kept\n");
+        assert_eq!(generated_spec("namespace a.b\n"), "namespace a.b\n");
+        assert_eq!(generated_spec("// only a comment"), "");
+        assert_eq!(generated_spec("/ no\n"), "/ no\n");
+    }
+}

@@ -13,7 +13,6 @@
 //! directories (`target/`, `__pycache__/`, `build/`, `*.egg-info/`, hidden ones).
 
 mod file_change;
-mod recorded_spec;
 mod sync_error;
 mod sync_plan;
 

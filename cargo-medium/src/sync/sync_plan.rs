@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::recorded_spec::recorded_spec;
 use super::{FileChange, SyncError};
-use crate::check::CheckedSpec;
+use crate::check::{self, CheckedSpec};
 use crate::codegen::{self, CrateNames, GeneratedFile};
 use crate::diff::SpecDiff;
 use crate::manifest::{ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace};
@@ -148,13 +147,13 @@ fn compare(
     files: &[GeneratedFile],
 ) -> Result<CrateSync, SyncError> {
     let DirComparison { changes, old_files } = compare_dir(&entry.protocol_dir(root), files)?;
-    // The Rust sources as they were on disk, changed or not: one of them records the spec the
-    // crate was generated from.
-    let old_sources = old_files
+    // The crate records the spec it was generated from (as a spec file, so it reads back with
+    // the spec's own parser). A crate from an older cargo-medium has none: no report then.
+    let recorded = entry.protocol_dir(root).join(codegen::rust::RECORDED_SPEC);
+    let spec_diff = old_files
         .iter()
-        .filter(|(path, _)| is_rust(path))
-        .map(|(_, old)| old.as_str());
-    let spec_diff = recorded_spec(old_sources, &entry.spec)
+        .find(|(path, _)| *path == recorded)
+        .and_then(|(_, old)| check::check_source(&entry.spec, old).ok())
         .map(|old| SpecDiff::between(&old, spec))
         .filter(|diff| !diff.is_empty());
     let python_changes = match entry.python_dir(root) {
@@ -276,10 +275,6 @@ fn is_tool_output(dir_name: &str) -> bool {
     matches!(dir_name, "target" | "__pycache__" | "build" | "dist")
         || dir_name.ends_with(".egg-info")
         || dir_name.starts_with('.')
-}
-
-fn is_rust(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "rs")
 }
 
 #[cfg(test)]

@@ -1,13 +1,85 @@
-//! Spec types as Rust type text, in the two spellings the generator needs: fully qualified
-//! for the protocol crate (immune to models named `String` or `Vec`), and plain prelude names
-//! with a crate prefix for the user-owned daemon and app.
+//! Spec types as Rust types, in the two spellings the generator needs: fully qualified for the
+//! protocol crate (immune to models named `String` or `Vec`), and plain prelude names with a
+//! crate prefix for the user-owned daemon and app. One mapping, [`RustType`], printed as text
+//! for templates and as tokens for the protocol crate.
 //!
 //! `binary` is `Vec<u8>` where a serde attribute can make it msgpack bin (a model field, an
 //! event field, a handler parameter); inside a list it is `serde_bytes::ByteBuf`, which is bin
 //! by itself.
 
+use std::fmt;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, TokenStreamExt, format_ident, quote};
+
 use super::names::ProtocolNames;
 use crate::check::{Primitive, Type};
+
+/// A Rust type, as the generator spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RustType {
+    /// A path, maybe with a leading `::`: `u8`, `::std::string::String`, `crate::Student`.
+    Path(String),
+    /// A path with one generic argument: `Vec<T>`.
+    Generic(String, Box<RustType>),
+    /// `&T`.
+    Ref(Box<RustType>),
+    /// `[T]`.
+    Slice(Box<RustType>),
+}
+
+impl RustType {
+    fn path(path: &str) -> RustType {
+        RustType::Path(path.to_owned())
+    }
+
+    fn reference(to: RustType) -> RustType {
+        RustType::Ref(Box::new(to))
+    }
+
+    /// What a reference type refers to, or `None` for an owned type.
+    pub(crate) fn referent(&self) -> Option<&RustType> {
+        match self {
+            RustType::Ref(to) => Some(to),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RustType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RustType::Path(path) => f.write_str(path),
+            RustType::Generic(path, arg) => write!(f, "{path}<{arg}>"),
+            RustType::Ref(to) => write!(f, "&{to}"),
+            RustType::Slice(element) => write!(f, "[{element}]"),
+        }
+    }
+}
+
+impl ToTokens for RustType {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            RustType::Path(path) => tokens.append_all(path_tokens(path)),
+            RustType::Generic(path, arg) => {
+                let path = path_tokens(path);
+                tokens.append_all(quote!(#path<#arg>));
+            }
+            RustType::Ref(to) => tokens.append_all(quote!(&#to)),
+            RustType::Slice(element) => tokens.append_all(quote!([#element])),
+        }
+    }
+}
+
+/// `a::b::C` (or `::a::b::C`) as path tokens.
+fn path_tokens(path: &str) -> TokenStream {
+    let (leading, rest) = match path.strip_prefix("::") {
+        Some(rest) => (quote!(::), rest),
+        None => (TokenStream::new(), path),
+    };
+    let segments = rest.split("::").map(|segment| format_ident!("{}", segment));
+    quote!(#leading #(#segments)::*)
+}
 
 /// How type names are spelled.
 #[derive(Debug, Clone, Copy)]
@@ -44,38 +116,46 @@ impl<'a> TypeStyle<'a> {
     }
 
     /// A model's path in this style.
-    pub(crate) fn model(&self, wire: &str) -> String {
-        format!("{}{}", self.model_prefix, self.names.model(wire))
+    pub(crate) fn model(&self, wire: &str) -> RustType {
+        RustType::Path(format!("{}{}", self.model_prefix, self.names.model(wire)))
     }
 
     /// The owned type: model fields, event fields, handler parameters, return values.
-    pub(crate) fn owned(&self, ty: &Type) -> String {
+    pub(crate) fn owned(&self, ty: &Type) -> RustType {
         match ty {
-            Type::Primitive(Primitive::Binary) => format!("{}<u8>", self.vec),
+            Type::Primitive(Primitive::Binary) => self.vec_of(RustType::path("u8")),
             _ => self.element(ty),
         }
     }
 
     /// The owned type inside a list, where `binary` cannot carry a serde attribute.
-    fn element(&self, ty: &Type) -> String {
+    fn element(&self, ty: &Type) -> RustType {
         match ty {
-            Type::Primitive(Primitive::Binary) => self.byte_buf.to_owned(),
-            Type::Primitive(Primitive::String) => self.string.to_owned(),
-            Type::Primitive(p) => scalar(*p).to_owned(),
+            Type::Primitive(Primitive::Binary) => RustType::path(self.byte_buf),
+            Type::Primitive(Primitive::String) => RustType::path(self.string),
+            Type::Primitive(p) => RustType::path(scalar(*p)),
             Type::Model(name) => self.model(name),
-            Type::List(inner) => format!("{}<{}>", self.vec, self.element(inner)),
+            Type::List(inner) => self.vec_of(self.element(inner)),
         }
+    }
+
+    fn vec_of(&self, element: RustType) -> RustType {
+        RustType::Generic(self.vec.to_owned(), Box::new(element))
     }
 
     /// The parameter type of a client method or event emitter: borrowed where the value is
     /// only serialized.
-    pub(crate) fn borrowed(&self, ty: &Type) -> String {
+    pub(crate) fn borrowed(&self, ty: &Type) -> RustType {
         match ty {
-            Type::Primitive(Primitive::Binary) => "&[u8]".to_owned(),
-            Type::Primitive(Primitive::String) => "&str".to_owned(),
-            Type::Primitive(p) => scalar(*p).to_owned(),
-            Type::Model(name) => format!("&{}", self.model(name)),
-            Type::List(inner) => format!("&[{}]", self.element(inner)),
+            Type::Primitive(Primitive::Binary) => {
+                RustType::reference(RustType::Slice(Box::new(RustType::path("u8"))))
+            }
+            Type::Primitive(Primitive::String) => RustType::reference(RustType::path("str")),
+            Type::Primitive(p) => RustType::path(scalar(*p)),
+            Type::Model(name) => RustType::reference(self.model(name)),
+            Type::List(inner) => {
+                RustType::reference(RustType::Slice(Box::new(self.element(inner))))
+            }
         }
     }
 }
@@ -99,8 +179,27 @@ fn scalar(primitive: Primitive) -> &'static str {
         Primitive::Uint64 => "u64",
         Primitive::Float => "f32",
         Primitive::Double => "f64",
-        // Handled by the callers, which spell them per position.
+        // The callers spell these per position and style; this is the generated spelling.
         Primitive::String => "::std::string::String",
         Primitive::Binary => "::std::vec::Vec<u8>",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_print_as_text_and_as_tokens_alike() {
+        let element = RustType::path("::medium_runtime::serde_bytes::ByteBuf");
+        let ty = RustType::reference(RustType::Slice(Box::new(RustType::Generic(
+            "::std::vec::Vec".to_owned(),
+            Box::new(element),
+        ))));
+        let text = "&[::std::vec::Vec<::medium_runtime::serde_bytes::ByteBuf>]";
+        assert_eq!(ty.to_string(), text);
+        // Token printing spaces punctuation by how it was made; the tokens themselves agree.
+        let tokens = ty.to_token_stream().to_string().replace(' ', "");
+        assert_eq!(tokens, text);
     }
 }

@@ -110,7 +110,7 @@ fn daemon_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames
             let returns = method
                 .returns
                 .as_ref()
-                .map_or_else(|| "()".to_owned(), |ret| ty.owned(ret));
+                .map_or_else(|| "()".to_owned(), |ret| ty.owned(ret).to_string());
             let ret = format!("protocol::{}<{returns}>", names.result);
             // `signature` is the `async fn …(…) -> … {` line(s), indented for the impl block.
             let not_implemented = struct_literal(

@@ -5,9 +5,11 @@
 //! The connection's own API (`connect…`, `from_client`, `client`) shares the method namespace
 //! with the spec's names; `names` moves colliding spec names aside.
 
-use super::Generator;
-use crate::check::{Event, Method};
-use crate::codegen::rust::layout::{Expr, let_statement, signature, statement, tuple_field};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Generator, doc_or, ident};
+use crate::check::{Event, Field, Method};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
 
@@ -23,226 +25,224 @@ pub(super) enum Flavor {
 
 impl Flavor {
     /// The runtime client type this flavour wraps.
-    fn client(self) -> &'static str {
+    fn client(self) -> TokenStream {
         match self {
-            Flavor::Async => "rt::Client",
-            Flavor::Blocking => "rt::blocking::Client",
+            Flavor::Async => quote!(rt::Client),
+            Flavor::Blocking => quote!(rt::blocking::Client),
         }
     }
 
-    fn fn_keyword(self) -> &'static str {
+    /// What a subscription returns, for `payload`.
+    fn stream(self, payload: TokenStream) -> TokenStream {
         match self {
-            Flavor::Async => "pub async fn",
-            Flavor::Blocking => "pub fn",
+            Flavor::Async => quote!(rt::EventStream<#payload>),
+            Flavor::Blocking => quote!(rt::blocking::EventIter<#payload>),
         }
     }
 
-    fn await_suffix(self) -> &'static str {
+    fn asyncness(self) -> TokenStream {
         match self {
-            Flavor::Async => ".await",
-            Flavor::Blocking => "",
+            Flavor::Async => quote!(async),
+            Flavor::Blocking => TokenStream::new(),
+        }
+    }
+
+    fn dot_await(self) -> TokenStream {
+        match self {
+            Flavor::Async => quote!(.await),
+            Flavor::Blocking => TokenStream::new(),
         }
     }
 }
 
 impl Generator<'_> {
-    pub(super) fn connection_rs(&self, flavor: Flavor) -> String {
-        let connection = &self.names.connection;
-        let class = &self.spec.class;
+    pub(super) fn connection_rs(&self, flavor: Flavor) -> TokenStream {
+        let connection = ident(&self.names.connection);
+        let module_doc = match flavor {
+            Flavor::Async => vec![format!(" The async client: [`{}`].", self.names.connection)],
+            Flavor::Blocking => vec![
+                format!(
+                    " The blocking client: [`{}`], for apps without an async runtime.",
+                    self.names.connection
+                ),
+                " Do not use it inside async tasks: each call blocks the thread until the reply."
+                    .to_owned(),
+            ],
+        };
+        let attributes = self.module_attributes(&module_doc);
+        let struct_doc = format!(
+            " A connection to the `{}` daemon. Cheap to clone: clones share the connection,",
+            self.spec.class
+        );
         let client = flavor.client();
-        let fn_kw = flavor.fn_keyword();
-        let wait = flavor.await_suffix();
-        let mut out = self.header();
-        match flavor {
-            Flavor::Async => {
-                out += &format!("//! The async client: [`{connection}`].\n");
-            }
-            Flavor::Blocking => {
-                out += &format!(
-                    "//! The blocking client: [`{connection}`], for apps without an async runtime.\n"
-                );
-                out += "//! Do not use it inside async tasks: each call blocks the thread until the reply.\n";
-            }
-        }
-        out += "\nuse ::medium_runtime as rt;\n\n";
-        out += &format!(
-            "/// A connection to the `{class}` daemon. Cheap to clone: clones share the connection,\n"
-        );
-        out += "/// which closes when the last clone and the last event stream are dropped.\n";
-        out += "///\n/// Each spec method is a method here; each spec event is a method that subscribes to it.\n";
-        out += "#[derive(Debug, Clone)]\n";
-        out += &format!("pub struct {connection} {{\n    client: {client},\n}}\n\n");
-        out += &format!("impl {connection} {{\n");
-        out += "    /// Connects on the socket path the runtime resolves for this protocol\n";
-        out += "    /// (`MEDIUM_SOCKET_DIR`, the spec's `socket` folder, `$XDG_RUNTIME_DIR`, `/run`).\n";
-        out += &format!("    {fn_kw} connect() -> Result<Self, rt::Error> {{\n");
-        out += &format!("        let client = {client}::connect(&crate::PROTOCOL){wait}?;\n");
-        out += "        Ok(Self { client })\n    }\n\n";
-        out += "    /// Connects to the daemon listening at `path`.\n";
-        out += &signature(
-            1,
-            &format!("{fn_kw} connect_to"),
-            &["path: impl AsRef<::std::path::Path>".to_owned()],
-            Some("Result<Self, rt::Error>"),
-            " {",
-        );
-        out +=
-            &format!("        let client = {client}::connect_to(&crate::PROTOCOL, path){wait}?;\n");
-        out += "        Ok(Self { client })\n    }\n\n";
-        out += "    /// Connects with explicit options (socket path, call timeout, automatic reconnection…).\n";
-        out += &signature(
-            1,
-            &format!("{fn_kw} connect_with"),
-            &["options: rt::ClientOptions".to_owned()],
-            Some("Result<Self, rt::Error>"),
-            " {",
-        );
-        out += &format!(
-            "        let client = {client}::connect_with(&crate::PROTOCOL, options){wait}?;\n"
-        );
-        out += "        Ok(Self { client })\n    }\n\n";
-        out += "    /// Wraps a runtime client already connected to this protocol's daemon.\n";
-        out += &format!(
-            "    pub fn from_client(client: {client}) -> Self {{\n        Self {{ client }}\n    }}\n\n"
-        );
-        out += "    /// The runtime client underneath (socket path, calls with a timeout).\n";
-        out += &format!("    pub fn client(&self) -> &{client} {{\n        &self.client\n    }}\n");
-        for (method, name) in self.spec.methods.iter().zip(&self.names.methods) {
-            out += "\n";
-            out += &self.client_method(flavor, method, name);
-        }
+        let asyncness = flavor.asyncness();
+        let dot_await = flavor.dot_await();
+        let methods = self.spec.methods.iter().zip(&self.names.methods);
+        let methods = methods.map(|(method, name)| self.client_method(flavor, method, name));
         let events = self.spec.events.iter().zip(&self.names.events_methods);
-        for ((event, name), payload) in events.zip(&self.names.event_structs) {
-            out += "\n";
-            out += &self.subscription(flavor, event, name, &payload.rust);
+        let subscriptions = events
+            .zip(&self.names.event_structs)
+            .map(|((event, name), payload)| self.subscription(flavor, event, name, payload));
+        quote! {
+            #attributes
+
+            use ::medium_runtime as rt;
+
+            #[doc = #struct_doc]
+            /// which closes when the last clone and the last event stream are dropped.
+            ///
+            /// Each spec method is a method here; each spec event is a method that subscribes to it.
+            #[derive(Debug, Clone)]
+            pub struct #connection {
+                client: #client,
+            }
+
+            impl #connection {
+                /// Connects on the socket path the runtime resolves for this protocol
+                /// (`MEDIUM_SOCKET_DIR`, the spec's `socket` folder, `$XDG_RUNTIME_DIR`, `/run`).
+                pub #asyncness fn connect() -> Result<Self, rt::Error> {
+                    let client = #client::connect(&crate::PROTOCOL)#dot_await?;
+                    Ok(Self { client })
+                }
+
+                /// Connects to the daemon listening at `path`.
+                pub #asyncness fn connect_to(path: impl AsRef<::std::path::Path>) -> Result<Self, rt::Error> {
+                    let client = #client::connect_to(&crate::PROTOCOL, path)#dot_await?;
+                    Ok(Self { client })
+                }
+
+                /// Connects with explicit options (socket path, call timeout, automatic reconnection…).
+                pub #asyncness fn connect_with(options: rt::ClientOptions) -> Result<Self, rt::Error> {
+                    let client = #client::connect_with(&crate::PROTOCOL, options)#dot_await?;
+                    Ok(Self { client })
+                }
+
+                /// Wraps a runtime client already connected to this protocol's daemon.
+                pub fn from_client(client: #client) -> Self {
+                    Self { client }
+                }
+
+                /// The runtime client underneath (socket path, calls with a timeout).
+                pub fn client(&self) -> &#client {
+                    &self.client
+                }
+
+                #(#methods)*
+
+                #(#subscriptions)*
+            }
         }
-        out += "}\n";
-        out
     }
 
-    fn client_method(&self, flavor: Flavor, method: &Method, name: &Named) -> String {
+    fn client_method(&self, flavor: Flavor, method: &Method, name: &Named) -> TokenStream {
         let client = flavor.client();
-        let mut out = self.doc_or(
-            1,
+        let asyncness = flavor.asyncness();
+        let dot_await = flavor.dot_await();
+        let doc = doc_or(
             &method.doc,
             &format!("Calls `{}` on the daemon.", name.wire),
         );
-        let params = field_names(&method.params);
-        let mut sig_params = vec!["&self".to_owned()];
-        sig_params.extend(
-            method
-                .params
-                .iter()
-                .zip(&params)
-                .map(|(param, named)| format!("{}: {}", named.rust, self.ty.borrowed(&param.ty))),
-        );
-        let returns = method
-            .returns
-            .as_ref()
-            .map_or_else(|| "()".to_owned(), |ty| self.ty.owned(ty));
-        let ret = format!(
-            "Result<{returns}, rt::CallError<crate::{}>>",
-            self.names.error
-        );
-        out += &signature(
-            1,
-            &format!("{} {}", flavor.fn_keyword(), name.rust),
-            &sig_params,
-            Some(&ret),
-            " {",
-        );
-        out += &self.args_tuple(&method.params, &params);
-        let call_items = [
-            "&self.client".to_owned(),
-            format!("\"{}\"", name.wire),
-            "&args".to_owned(),
-        ];
-        let call = Expr::call(format!("{client}::call"), &call_items);
-        let binary = method.returns.as_ref().is_some_and(is_binary);
-        match (flavor, binary) {
-            (Flavor::Blocking, false) => out += &statement(2, &call, ""),
-            (Flavor::Blocking, true) => {
-                out += &let_statement(2, "reply", &call);
-                out += "        reply.map(rt::serde_bytes::ByteBuf::into_vec)\n";
+        let function = ident(&name.rust);
+        let wire = &name.wire;
+        let names = field_names(&method.params);
+        let params = method.params.iter().zip(&names).map(|(param, named)| {
+            let param_ident = ident(&named.rust);
+            let ty = self.ty.borrowed(&param.ty);
+            quote!(#param_ident: #ty)
+        });
+        let returns = match &method.returns {
+            Some(ty) => {
+                let ty = self.ty.owned(ty);
+                quote!(#ty)
             }
-            (Flavor::Async, false) => {
-                out += &let_statement(2, "reply", &call);
-                out += "        reply.await\n";
-            }
-            (Flavor::Async, true) => {
-                out += &let_statement(2, "reply", &call);
-                out += "        reply.await.map(rt::serde_bytes::ByteBuf::into_vec)\n";
+            None => quote!(()),
+        };
+        let error = ident(&self.names.error);
+        let args = self.args_tuple(&method.params, &names);
+        let mut call = quote!(#client::call(&self.client, #wire, &args)#dot_await);
+        if method.returns.as_ref().is_some_and(is_binary) {
+            call = quote!(#call.map(rt::serde_bytes::ByteBuf::into_vec));
+        }
+        quote! {
+            #doc
+            pub #asyncness fn #function(&self, #(#params),*) -> Result<#returns, rt::CallError<crate::#error>> {
+                #args
+                #call
             }
         }
-        out + "    }\n"
     }
 
-    fn subscription(&self, flavor: Flavor, event: &Event, name: &Named, payload: &str) -> String {
-        let (stream, client) = match flavor {
-            Flavor::Async => ("rt::EventStream", "rt::Client"),
-            Flavor::Blocking => ("rt::blocking::EventIter", "rt::blocking::Client"),
-        };
-        let mut out = self.doc_or(1, &event.doc, &format!("The `{}` event.", name.wire));
-        out += "    ///\n";
-        out += "    /// Subscribes to it: the daemon sends it to this connection from now on. The stream ends\n";
-        out += "    /// when the connection closes.\n";
-        out += &signature(
-            1,
-            &format!("pub fn {}", name.rust),
-            &["&self".to_owned()],
-            Some(&format!("{stream}<crate::events::{payload}>")),
-            " {",
-        );
-        let items = ["&self.client".to_owned(), format!("\"{}\"", name.wire)];
-        out += &statement(2, &Expr::call(format!("{client}::subscribe"), &items), "");
-        out + "    }\n"
+    fn subscription(
+        &self,
+        flavor: Flavor,
+        event: &Event,
+        name: &Named,
+        payload: &Named,
+    ) -> TokenStream {
+        let client = flavor.client();
+        let doc = doc_or(&event.doc, &format!("The `{}` event.", name.wire));
+        let function = ident(&name.rust);
+        let payload = ident(&payload.rust);
+        let stream = flavor.stream(quote!(crate::events::#payload));
+        let wire = &name.wire;
+        quote! {
+            #doc
+            ///
+            /// Subscribes to it: the daemon sends it to this connection from now on. The stream ends
+            /// when the connection closes.
+            pub fn #function(&self) -> #stream {
+                #client::subscribe(&self.client, #wire)
+            }
+        }
     }
 
     /// `let args = (…);`: the positional arguments of a call or event, borrowed, with
     /// `binary` values wrapped so they encode as MessagePack bin.
-    pub(super) fn args_tuple(&self, params: &[crate::check::Field], names: &[Named]) -> String {
+    pub(super) fn args_tuple(&self, params: &[Field], names: &[Named]) -> TokenStream {
         if params.is_empty() {
             // `()` would encode as nil; the protocol sends an empty array.
-            return "        let args: [(); 0] = [];\n".to_owned();
+            return quote!(let args: [(); 0] = [];);
         }
-        let mut out = String::new();
-        for (param, named) in params.iter().zip(names) {
-            if is_binary(&param.ty) {
-                let wrap = Expr::call(
-                    "rt::serde_bytes::Bytes::new",
-                    std::slice::from_ref(&named.rust),
-                );
-                out += &let_statement(2, &named.rust, &wrap);
-            }
-        }
-        let items: Vec<String> = names.iter().map(|named| named.rust.clone()).collect();
+        let wrap_binary = params
+            .iter()
+            .zip(names)
+            .filter(|(param, _)| is_binary(&param.ty));
+        let wrap_binary = wrap_binary.map(|(_, named)| {
+            let local = ident(&named.rust);
+            quote!(let #local = rt::serde_bytes::Bytes::new(#local);)
+        });
+        let locals: Vec<_> = names.iter().map(|named| ident(&named.rust)).collect();
         if params.len() <= MAX_SERDE_TUPLE {
-            return out + &let_statement(2, "args", &Expr::call("", &items));
+            return quote! {
+                #(#wrap_binary)*
+                let args = (#(#locals,)*);
+            };
         }
         // serde implements tuples up to 16 elements; a tuple struct encodes the same array.
-        let fields: Vec<String> = params
+        let fields: Vec<TokenStream> = params
             .iter()
             .map(|param| {
                 if is_binary(&param.ty) {
-                    "&'a rt::serde_bytes::Bytes".to_owned()
+                    quote!(&'a rt::serde_bytes::Bytes)
                 } else {
-                    self.ty.borrowed(&param.ty).replace('&', "&'a ")
+                    let ty = self.ty.borrowed(&param.ty);
+                    match ty.referent() {
+                        Some(to) => quote!(&'a #to),
+                        None => quote!(#ty),
+                    }
                 }
             })
             .collect();
-        let lifetime = if fields.iter().any(|field| field.contains("'a")) {
-            "<'a>"
-        } else {
-            ""
-        };
-        out += "        #[derive(rt::serde::Serialize)]\n";
-        out += "        #[serde(crate = \"::medium_runtime::serde\")]\n";
-        // More than sixteen fields never fit rustfmt's call width: one field per line.
-        out += &format!("        struct Args{lifetime}(\n");
-        for field in &fields {
-            out += &tuple_field(3, field);
+        let borrows = params
+            .iter()
+            .any(|param| self.ty.borrowed(&param.ty).referent().is_some());
+        let generics = borrows.then(|| quote!(<'a>));
+        quote! {
+            #(#wrap_binary)*
+            #[derive(rt::serde::Serialize)]
+            #[serde(crate = "::medium_runtime::serde")]
+            struct Args #generics (#(#fields,)*);
+            let args = Args(#(#locals,)*);
         }
-        out += "        );\n";
-        out + &let_statement(2, "args", &Expr::call("Args", &items))
     }
 }

@@ -2,111 +2,134 @@
 //! the server trait. Its scope holds only `Dispatcher` and one function per method, so it can
 //! use prelude names freely.
 
-use super::Generator;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{Generator, ident};
 use crate::check::Method;
-use crate::codegen::rust::layout::{Expr, arm, field, let_statement, signature};
 use crate::codegen::rust::names::{Named, field_names, unraw};
 use crate::codegen::rust::types::is_binary;
 
-const BOX_FUTURE: &str = "rt::futures::future::BoxFuture<'static, rt::Reply>";
-
 impl Generator<'_> {
-    pub(super) fn dispatch_rs(&self) -> String {
-        let service = format!("crate::{}", self.names.service);
-        let mut out = self.header();
-        out += &format!(
-            "//! Routes calls to the [`{service}`] implementation: decodes each method's\n"
-        );
-        out += "//! arguments and encodes its result.\n\n";
-        out += "use ::std::sync::Arc;\n\nuse ::medium_runtime as rt;\n\n";
-        out += "/// The runtime's view of a service: one entry per spec method.\n";
-        out += "#[derive(Debug)]\n";
-        out += "pub(crate) struct Dispatcher<S> {\n    service: Arc<S>,\n}\n\n";
-        out += "impl<S> Dispatcher<S> {\n";
-        out += "    pub(crate) fn new(service: Arc<S>) -> Self {\n        Self { service }\n    }\n}\n\n";
-        out += &format!("impl<S: {service}> rt::Dispatch for Dispatcher<S> {{\n");
-        out += &signature(
-            1,
-            "fn dispatch",
-            &["self: Arc<Self>".to_owned(), "call: rt::Call".to_owned()],
-            Some(&format!("Option<{BOX_FUTURE}>")),
-            " {",
-        );
-        if self.spec.methods.is_empty() {
-            out += "        // The spec declares no methods: every call is unknown.\n";
-            out += "        let _ = (&self.service, call);\n";
-            out += "        None\n";
-        } else {
-            out += "        let service = Arc::clone(&self.service);\n";
-            out += "        match call.method() {\n";
-            for name in &self.names.methods {
-                let handler = Expr::call(handler_name(name), &["service".into(), "call".into()]);
-                let body = Expr::Call {
-                    callee: "Some".to_owned(),
-                    args: vec![handler],
-                };
-                out += &arm(3, &format!("\"{}\"", name.wire), &body);
+    pub(super) fn dispatch_rs(&self) -> TokenStream {
+        let service = ident(&self.names.service);
+        let attributes = self.module_attributes(&[
+            format!(
+                " Routes calls to the [`crate::{}`] implementation: decodes each method's",
+                self.names.service
+            ),
+            " arguments and encodes its result.".to_owned(),
+        ]);
+        let body = if self.spec.methods.is_empty() {
+            // The spec declares no methods: every call is unknown.
+            quote! {
+                let _ = (&self.service, call);
+                None
             }
-            out += "            _ => None,\n        }\n";
+        } else {
+            let wire = self.names.methods.iter().map(|name| &name.wire);
+            let handlers = self.names.methods.iter().map(handler_name);
+            quote! {
+                let service = Arc::clone(&self.service);
+                match call.method() {
+                    #(#wire => Some(#handlers(service, call)),)*
+                    _ => None,
+                }
+            }
+        };
+        let handlers = self.spec.methods.iter().zip(&self.names.methods);
+        let handlers = handlers.map(|(method, name)| self.handler(method, name));
+        quote! {
+            #attributes
+
+            use ::std::sync::Arc;
+
+            use ::medium_runtime as rt;
+
+            /// The runtime's view of a service: one entry per spec method.
+            #[derive(Debug)]
+            pub(crate) struct Dispatcher<S> {
+                service: Arc<S>,
+            }
+
+            impl<S> Dispatcher<S> {
+                pub(crate) fn new(service: Arc<S>) -> Self {
+                    Self { service }
+                }
+            }
+
+            impl<S: crate::#service> rt::Dispatch for Dispatcher<S> {
+                fn dispatch(
+                    self: Arc<Self>,
+                    call: rt::Call,
+                ) -> Option<rt::futures::future::BoxFuture<'static, rt::Reply>> {
+                    #body
+                }
+            }
+
+            #(#handlers)*
         }
-        out += "    }\n}\n";
-        for (method, name) in self.spec.methods.iter().zip(&self.names.methods) {
-            out += "\n";
-            out += &self.handler(method, name, &service);
-        }
-        out
     }
 
     /// The function that decodes one method's arguments, runs the handler and encodes the
     /// reply.
-    fn handler(&self, method: &Method, name: &Named, service: &str) -> String {
-        let mut out = format!("/// Runs `{}`.\n", name.wire);
-        out += &signature(
-            0,
-            &format!("fn {}<S: {service}>", handler_name(name)),
-            &["service: Arc<S>".to_owned(), "call: rt::Call".to_owned()],
-            Some(BOX_FUTURE),
-            " {",
-        );
-        out += "    Box::pin(async move {\n";
+    fn handler(&self, method: &Method, name: &Named) -> TokenStream {
+        let service = ident(&self.names.service);
+        let context = ident(&self.names.context);
+        let doc = format!(" Runs `{}`.", name.wire);
+        let function = handler_name(name);
+        let method_ident = ident(&name.rust);
         let params = field_names(&method.params);
-        if method.params.is_empty() {
-            out += "        if let Err(reply) = rt::decode_args::<[(); 0]>(call.args()) {\n";
-            out += "            return reply;\n        }\n";
-        } else {
-            out += "        #[derive(rt::serde::Deserialize)]\n";
-            out += "        #[serde(crate = \"::medium_runtime::serde\")]\n";
-            out += "        struct Args {\n";
-            for (param, named) in method.params.iter().zip(&params) {
-                if is_binary(&param.ty) {
-                    out += "            #[serde(with = \"::medium_runtime::serde_bytes\")]\n";
+        let decode = if method.params.is_empty() {
+            quote! {
+                if let Err(reply) = rt::decode_args::<[(); 0]>(call.args()) {
+                    return reply;
                 }
-                out += &field(3, &format!("{}:", named.rust), &self.ty.owned(&param.ty));
             }
-            out += "        }\n";
-            out += "        let args: Args = match rt::decode_args(call.args()) {\n";
-            out += "            Ok(args) => args,\n            Err(reply) => return reply,\n        };\n";
-        }
-        out += &format!(
-            "        let cx = crate::{}::from_call(&call);\n",
-            self.names.context
-        );
-        let mut items = vec!["&service".to_owned(), "&cx".to_owned()];
-        items.extend(params.iter().map(|named| format!("args.{}", named.rust)));
-        let callee = format!("<S as {service}>::{}", name.rust);
-        out += &let_statement(2, "reply", &Expr::call(callee, &items));
-        if method.returns.as_ref().is_some_and(is_binary) {
-            out += "        let reply = reply.await.map(rt::serde_bytes::ByteBuf::from);\n";
-            out += "        rt::Reply::from_handler(reply)\n";
         } else {
-            out += "        rt::Reply::from_handler(reply.await)\n";
+            let fields = method.params.iter().zip(&params).map(|(param, named)| {
+                let bytes = is_binary(&param.ty)
+                    .then(|| quote!(#[serde(with = "::medium_runtime::serde_bytes")]));
+                let field = ident(&named.rust);
+                let ty = self.ty.owned(&param.ty);
+                quote!(#bytes #field: #ty,)
+            });
+            quote! {
+                #[derive(rt::serde::Deserialize)]
+                #[serde(crate = "::medium_runtime::serde")]
+                struct Args {
+                    #(#fields)*
+                }
+                let args: Args = match rt::decode_args(call.args()) {
+                    Ok(args) => args,
+                    Err(reply) => return reply,
+                };
+            }
+        };
+        let args = params.iter().map(|named| ident(&named.rust));
+        let mut reply =
+            quote!(<S as crate::#service>::#method_ident(&service, &cx, #(args.#args),*).await);
+        if method.returns.as_ref().is_some_and(is_binary) {
+            reply = quote!(#reply.map(rt::serde_bytes::ByteBuf::from));
         }
-        out + "    })\n}\n"
+        quote! {
+            #[doc = #doc]
+            fn #function<S: crate::#service>(
+                service: Arc<S>,
+                call: rt::Call,
+            ) -> rt::futures::future::BoxFuture<'static, rt::Reply> {
+                Box::pin(async move {
+                    #decode
+                    let cx = crate::#context::from_call(&call);
+                    rt::Reply::from_handler(#reply)
+                })
+            }
+        }
     }
 }
 
 /// The handler function of a method: prefixed, so it never shadows (or is shadowed by) the
 /// locals `service` and `call`.
-fn handler_name(method: &Named) -> String {
-    format!("handle_{}", unraw(&method.rust))
+fn handler_name(method: &Named) -> proc_macro2::Ident {
+    format_ident!("handle_{}", unraw(&method.rust))
 }

@@ -1,27 +1,39 @@
 //! `src/events.rs` of the protocol crate: one payload struct per spec event.
 
-use super::Generator;
-use crate::codegen::rust::layout::{braces, doc};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Generator, ident, spec_doc};
 
 impl Generator<'_> {
-    pub(super) fn events_rs(&self) -> String {
-        let mut out = self.header();
-        out += "//! Event payloads: what the connections' event streams yield. An event travels as a\n";
-        out += "//! positional MessagePack array of its arguments, decoded into these fields in order.\n";
-        if self.spec.events.is_empty() {
-            return out;
+    pub(super) fn events_rs(&self) -> TokenStream {
+        let attributes = self.module_attributes(&[
+            " Event payloads: what the connections' event streams yield. An event travels as a"
+                .to_owned(),
+            " positional MessagePack array of its arguments, decoded into these fields in order."
+                .to_owned(),
+        ]);
+        let events = self.spec.events.iter().zip(&self.names.event_structs);
+        let events = events.map(|(event, name)| {
+            let doc = spec_doc(&event.doc);
+            let name = ident(&name.rust);
+            let fields = self.struct_fields(&event.params, false);
+            quote! {
+                #doc
+                #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+                #[serde(crate = "::medium_runtime::serde")]
+                pub struct #name { #fields }
+            }
+        });
+        let serde = (!self.spec.events.is_empty()).then(|| {
+            quote!(
+                use ::medium_runtime::serde;
+            )
+        });
+        quote! {
+            #attributes
+            #serde
+            #(#events)*
         }
-        out += "\nuse ::medium_runtime::serde;\n";
-        for (event, name) in self.spec.events.iter().zip(&self.names.event_structs) {
-            out += "\n";
-            out += &doc(0, &event.doc);
-            out += "#[derive(Debug, Clone, PartialEq, serde::Deserialize)]\n";
-            out += "#[serde(crate = \"::medium_runtime::serde\")]\n";
-            out += &braces(
-                &format!("pub struct {}", name.rust),
-                &self.struct_fields(&event.params, false),
-            );
-        }
-        out
     }
 }

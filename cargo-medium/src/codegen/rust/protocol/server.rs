@@ -5,251 +5,324 @@
 //! never relies on prelude type names: it spells `::core`/`::std` paths (through lowercase
 //! module aliases, which no generated type can shadow).
 
-use super::Generator;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Generator, doc_or, ident};
 use crate::check::Event;
-use crate::codegen::rust::layout::{Expr, MAX_WIDTH, pad, signature, statement};
 use crate::codegen::rust::names::{Named, field_names};
 
 impl Generator<'_> {
-    pub(super) fn server_rs(&self) -> String {
+    pub(super) fn server_rs(&self) -> TokenStream {
         let n = &self.names;
-        let (service, result, server, events, context) =
-            (&n.service, &n.result, &n.server, &n.events, &n.context);
+        let (service, result, events, context, error) = (
+            ident(&n.service),
+            ident(&n.result),
+            ident(&n.events),
+            ident(&n.context),
+            ident(&n.error),
+        );
         let class = &self.spec.class;
-        let mut out = self.header();
-        out += &format!(
-            "//! The daemon side: implement [`{service}`], serve it with [`{server}`], fire events\n"
+        let attributes = self.module_attributes(&[
+            format!(
+                " The daemon side: implement [`{}`], serve it with [`{}`], fire events",
+                n.service, n.server
+            ),
+            format!(" with [`{}`].", n.events),
+        ]);
+        let result_doc = format!(" What a `{class}` method handler returns.");
+        let trait_doc =
+            format!(" The `{class}` protocol, daemon side: one method per spec method.");
+        let trait_doc_serve = format!(
+            " application, the event emitter). Serve the implementation with [`{}`].",
+            n.server
         );
-        out += &format!("//! with [`{events}`].\n\n");
-        out += "use ::core::future;\nuse ::core::marker;\nuse ::core::result;\n\nuse ::medium_runtime as rt;\n\n";
+        let methods =
+            self.spec
+                .methods
+                .iter()
+                .zip(&n.methods)
+                .map(|(method, name)| {
+                    let doc = doc_or(&method.doc, &format!("Handles `{}`.", name.wire));
+                    let function = ident(&name.rust);
+                    let params = method.params.iter().zip(field_names(&method.params)).map(
+                        |(param, named)| {
+                            let param_ident = ident(&named.rust);
+                            let ty = self.ty.owned(&param.ty);
+                            quote!(#param_ident: #ty)
+                        },
+                    );
+                    let returns = match &method.returns {
+                        Some(ty) => {
+                            let ty = self.ty.owned(ty);
+                            quote!(#ty)
+                        }
+                        None => quote!(()),
+                    };
+                    quote! {
+                        #doc
+                        fn #function(&self, cx: &#context, #(#params),*)
+                            -> impl future::Future<Output = #result<#returns>> + marker::Send;
+                    }
+                });
+        let server_struct = self.server_struct();
+        let emitters = self.emitters();
+        let context_struct = self.context_struct();
+        quote! {
+            #attributes
 
-        out += &format!("/// What a `{class}` method handler returns.\n");
-        out += &type_alias(
-            &format!("pub type {result}<T> ="),
-            &format!("result::Result<T, rt::HandlerError<crate::{}>>;", n.error),
-        );
-        out += "\n";
+            use ::core::future;
+            use ::core::marker;
+            use ::core::result;
 
-        out +=
-            &format!("/// The `{class}` protocol, daemon side: one method per spec method.\n///\n");
-        out +=
-            "/// Implement it with `async fn`s. Each method gets the call's context (the calling\n";
-        out += &format!(
-            "/// application, the event emitter). Serve the implementation with [`{server}`].\n"
-        );
-        out += &format!("pub trait {service}: marker::Send + marker::Sync + 'static {{\n");
-        for (method, name) in self.spec.methods.iter().zip(&n.methods) {
-            out += &self.doc_or(1, &method.doc, &format!("Handles `{}`.", name.wire));
-            let params = field_names(&method.params);
-            let mut sig = vec!["&self".to_owned(), format!("cx: &{context}")];
-            sig.extend(
-                method
-                    .params
-                    .iter()
-                    .zip(&params)
-                    .map(|(param, named)| format!("{}: {}", named.rust, self.ty.owned(&param.ty))),
-            );
-            let returns = method
-                .returns
-                .as_ref()
-                .map_or_else(|| "()".to_owned(), |ty| self.ty.owned(ty));
-            let ret = format!("impl future::Future<Output = {result}<{returns}>> + marker::Send");
-            out += &signature(1, &format!("fn {}", name.rust), &sig, Some(&ret), ";");
-            out += "\n";
+            use ::medium_runtime as rt;
+
+            #[doc = #result_doc]
+            pub type #result<T> = result::Result<T, rt::HandlerError<crate::#error>>;
+
+            #[doc = #trait_doc]
+            ///
+            /// Implement it with `async fn`s. Each method gets the call's context (the calling
+            #[doc = #trait_doc_serve]
+            pub trait #service: marker::Send + marker::Sync + 'static {
+                #(#methods)*
+
+                /// Background work beside serving, e.g. watching something and firing events through
+                /// `events`. Starts once, when the socket is listening (so apps can already connect);
+                /// returning `Err` shuts the daemon down. Does nothing by default.
+                fn run(
+                    &self,
+                    _events: #events,
+                ) -> impl future::Future<Output = result::Result<(), rt::BoxError>> + marker::Send {
+                    async { Ok(()) }
+                }
+            }
+
+            #server_struct
+            #emitters
+            #context_struct
         }
-        out += "    /// Background work beside serving, e.g. watching something and firing events through\n";
-        out += "    /// `events`. Starts once, when the socket is listening (so apps can already connect);\n";
-        out += "    /// returning `Err` shuts the daemon down. Does nothing by default.\n";
-        out += "    fn run(\n        &self,\n        _events: ";
-        out += events;
-        out += ",\n    ) -> impl future::Future<Output = result::Result<(), rt::BoxError>> + marker::Send {\n";
-        out += "        async { Ok(()) }\n    }\n}\n\n";
-
-        out += &self.server_struct();
-        out += &self.emitters();
-        out += &self.context_struct();
-        out
     }
 
-    fn server_struct(&self) -> String {
+    fn server_struct(&self) -> TokenStream {
         let n = &self.names;
-        let (service, server, events) = (&n.service, &n.server, &n.events);
-        let mut out =
-            format!("/// Serves a [`{service}`] implementation on the protocol's socket.\n");
-        out += "#[derive(Debug)]\n";
-        out += &format!("pub struct {server}<S: {service}> {{\n");
-        out += "    daemon: rt::Daemon<crate::dispatch::Dispatcher<S>>,\n";
-        out += "    service: ::std::sync::Arc<S>,\n}\n\n";
-        out += &format!("impl<S: {service}> {server}<S> {{\n");
-        out += "    /// A server for `service`, on the socket path the runtime resolves for this protocol\n";
-        out += "    /// (`MEDIUM_SOCKET_DIR`, the spec's `socket` folder, `$XDG_RUNTIME_DIR`, `/run`).\n";
-        out += "    pub fn new(service: S) -> Self {\n";
-        out += "        let service = ::std::sync::Arc::new(service);\n";
-        out += "        let dispatcher = crate::dispatch::Dispatcher::new(::std::sync::Arc::clone(&service));\n";
-        out += "        Self {\n            daemon: rt::Daemon::new(&crate::PROTOCOL, dispatcher),\n            service,\n        }\n    }\n\n";
-        out += "    /// Serves on `path` instead of the resolved socket path.\n";
-        out += "    pub fn socket_path(self, path: impl ::core::convert::Into<::std::path::PathBuf>) -> Self {\n";
-        out += "        Self {\n            daemon: self.daemon.socket_path(path),\n            service: self.service,\n        }\n    }\n\n";
-        out +=
-            "    /// Sets the daemon's options (frame size limit, queue lengths, socket mode…).\n";
-        out += "    pub fn options(self, options: rt::DaemonOptions) -> Self {\n";
-        out += "        Self {\n            daemon: self.daemon.options(options),\n            service: self.service,\n        }\n    }\n\n";
-        out += "    /// The event emitter, usable before and while serving.\n";
-        out += &format!("    pub fn events(&self) -> {events} {{\n");
-        out += &format!(
-            "        {events} {{\n            handle: self.daemon.handle(),\n        }}\n    }}\n\n"
+        let (service, server, events) = (ident(&n.service), ident(&n.server), ident(&n.events));
+        let struct_doc = format!(
+            " Serves a [`{}`] implementation on the protocol's socket.",
+            n.service
         );
-        out +=
-            "    /// Serves until SIGINT or SIGTERM (or [`rt::DaemonHandle::shutdown`]), running\n";
-        out += &format!("    /// [`{service}::run`] beside; removes the socket on exit.\n");
-        out += "    pub async fn serve(self) -> result::Result<(), rt::Error> {\n";
-        out += "        let events = self.events();\n";
-        out += "        let service = self.service;\n";
-        let background = format!(
-            "        let background = async move {{ <S as {service}>::run(&service, events).await }};\n"
+        let serve_doc = format!(
+            " [`{}::run`] beside; removes the socket on exit.",
+            n.service
         );
-        if background.trim_end().len() <= MAX_WIDTH {
-            out += &background;
-        } else {
-            out += &format!(
-                "        let background =\n            async move {{ <S as {service}>::run(&service, events).await }};\n"
-            );
+        quote! {
+            #[doc = #struct_doc]
+            #[derive(Debug)]
+            pub struct #server<S: #service> {
+                daemon: rt::Daemon<crate::dispatch::Dispatcher<S>>,
+                service: ::std::sync::Arc<S>,
+            }
+
+            impl<S: #service> #server<S> {
+                /// A server for `service`, on the socket path the runtime resolves for this protocol
+                /// (`MEDIUM_SOCKET_DIR`, the spec's `socket` folder, `$XDG_RUNTIME_DIR`, `/run`).
+                pub fn new(service: S) -> Self {
+                    let service = ::std::sync::Arc::new(service);
+                    let dispatcher = crate::dispatch::Dispatcher::new(::std::sync::Arc::clone(&service));
+                    Self {
+                        daemon: rt::Daemon::new(&crate::PROTOCOL, dispatcher),
+                        service,
+                    }
+                }
+
+                /// Serves on `path` instead of the resolved socket path.
+                pub fn socket_path(self, path: impl ::core::convert::Into<::std::path::PathBuf>) -> Self {
+                    Self {
+                        daemon: self.daemon.socket_path(path),
+                        service: self.service,
+                    }
+                }
+
+                /// Sets the daemon's options (frame size limit, queue lengths, socket mode…).
+                pub fn options(self, options: rt::DaemonOptions) -> Self {
+                    Self {
+                        daemon: self.daemon.options(options),
+                        service: self.service,
+                    }
+                }
+
+                /// The event emitter, usable before and while serving.
+                pub fn events(&self) -> #events {
+                    #events {
+                        handle: self.daemon.handle(),
+                    }
+                }
+
+                /// Serves until SIGINT or SIGTERM (or [`rt::DaemonHandle::shutdown`]), running
+                #[doc = #serve_doc]
+                pub async fn serve(self) -> result::Result<(), rt::Error> {
+                    let events = self.events();
+                    let service = self.service;
+                    let background = async move { <S as #service>::run(&service, events).await };
+                    self.daemon.serve_with(background).await
+                }
+            }
         }
-        out += "        self.daemon.serve_with(background).await\n    }\n}\n\n";
-        out
     }
 
-    fn emitters(&self) -> String {
+    fn emitters(&self) -> TokenStream {
         let n = &self.names;
-        let (events, events_to) = (&n.events, &n.events_to);
+        let (events, events_to) = (ident(&n.events), ident(&n.events_to));
         let class = &self.spec.class;
-        let mut out =
-            format!("/// Fires `{class}` events to connected applications. Cheap to clone.\n");
-        out += "#[derive(Debug, Clone)]\n";
-        out += &format!("pub struct {events} {{\n    handle: rt::DaemonHandle,\n}}\n\n");
-        out += &format!("impl {events} {{\n");
-        out += "    /// The runtime's daemon handle: connect and disconnect notifications, shutdown.\n";
-        out += "    pub fn handle(&self) -> &rt::DaemonHandle {\n        &self.handle\n    }\n\n";
-        out += "    /// The applications connected now.\n";
-        out += "    pub fn applications(&self) -> ::std::vec::Vec<rt::Application> {\n        self.handle.applications()\n    }\n\n";
-        out += "    /// An emitter that fires events to `application` only.\n";
-        out += &signature(
-            1,
-            "pub fn to",
-            &[
-                "&self".to_owned(),
-                "application: rt::ApplicationId".to_owned(),
-            ],
-            Some(events_to),
-            " {",
+        let events_doc =
+            format!(" Fires `{class}` events to connected applications. Cheap to clone.");
+        let events_to_doc = format!(
+            " Fires `{class}` events to one application ([`{}::to`]).",
+            n.events
         );
-        out += &format!(
-            "        {events_to} {{\n            handle: self.handle.clone(),\n            application,\n        }}\n    }}\n"
-        );
-        for (event, name) in self.spec.events.iter().zip(&n.events_methods) {
-            out += "\n";
-            out += &self.emitter(event, name, false);
-        }
-        out += "}\n\n";
+        let to_all = self.spec.events.iter().zip(&n.events_methods);
+        let to_all = to_all.map(|(event, name)| self.emitter(event, name, false));
+        let to_one = self.spec.events.iter().zip(&n.events_methods);
+        let to_one = to_one.map(|(event, name)| self.emitter(event, name, true));
+        quote! {
+            #[doc = #events_doc]
+            #[derive(Debug, Clone)]
+            pub struct #events {
+                handle: rt::DaemonHandle,
+            }
 
-        out += &format!("/// Fires `{class}` events to one application ([`{events}::to`]).\n");
-        out += "#[derive(Debug, Clone)]\n";
-        out += &format!(
-            "pub struct {events_to} {{\n    handle: rt::DaemonHandle,\n    application: rt::ApplicationId,\n}}\n\n"
-        );
-        out += &format!("impl {events_to} {{\n");
-        out += "    /// The application these events go to.\n";
-        out += "    pub fn application(&self) -> rt::ApplicationId {\n        self.application\n    }\n\n";
-        // Also what keeps `handle` read when the spec has no events.
-        out += "    /// The runtime's daemon handle: connect and disconnect notifications, shutdown.\n";
-        out += "    pub fn handle(&self) -> &rt::DaemonHandle {\n        &self.handle\n    }\n";
-        for (event, name) in self.spec.events.iter().zip(&n.events_methods) {
-            out += "\n";
-            out += &self.emitter(event, name, true);
+            impl #events {
+                /// The runtime's daemon handle: connect and disconnect notifications, shutdown.
+                pub fn handle(&self) -> &rt::DaemonHandle {
+                    &self.handle
+                }
+
+                /// The applications connected now.
+                pub fn applications(&self) -> ::std::vec::Vec<rt::Application> {
+                    self.handle.applications()
+                }
+
+                /// An emitter that fires events to `application` only.
+                pub fn to(&self, application: rt::ApplicationId) -> #events_to {
+                    #events_to {
+                        handle: self.handle.clone(),
+                        application,
+                    }
+                }
+
+                #(#to_all)*
+            }
+
+            #[doc = #events_to_doc]
+            #[derive(Debug, Clone)]
+            pub struct #events_to {
+                handle: rt::DaemonHandle,
+                application: rt::ApplicationId,
+            }
+
+            impl #events_to {
+                /// The application these events go to.
+                pub fn application(&self) -> rt::ApplicationId {
+                    self.application
+                }
+
+                // Also what keeps `handle` read when the spec has no events.
+                /// The runtime's daemon handle: connect and disconnect notifications, shutdown.
+                pub fn handle(&self) -> &rt::DaemonHandle {
+                    &self.handle
+                }
+
+                #(#to_one)*
+            }
         }
-        out += "}\n\n";
-        out
     }
 
     /// One event's emitting method, to all subscribed applications or to one.
-    fn emitter(&self, event: &Event, name: &Named, to_one: bool) -> String {
-        let mut out = self.doc_or(1, &event.doc, &format!("The `{}` event.", name.wire));
-        out += "    ///\n";
-        if to_one {
-            out += "    /// Fires it to this application: `Ok(true)` when queued, `Ok(false)` when the application\n";
-            out += "    /// is not subscribed to it, `Err` when it is gone.\n";
+    fn emitter(&self, event: &Event, name: &Named, to_one: bool) -> TokenStream {
+        let doc = doc_or(&event.doc, &format!("The `{}` event.", name.wire));
+        let fires = if to_one {
+            quote! {
+                /// Fires it to this application: `Ok(true)` when queued, `Ok(false)` when the application
+                /// is not subscribed to it, `Err` when it is gone.
+            }
         } else {
-            out += "    /// Fires it to every application subscribed to it; returns how many it was queued to.\n";
-        }
-        let params = field_names(&event.params);
-        let mut sig = vec!["&self".to_owned()];
-        sig.extend(
-            event
-                .params
-                .iter()
-                .zip(&params)
-                .map(|(param, named)| format!("{}: {}", named.rust, self.ty.borrowed(&param.ty))),
-        );
-        let ret = if to_one {
-            "result::Result<bool, rt::EmitError>"
-        } else {
-            "usize"
+            quote! {
+                /// Fires it to every application subscribed to it; returns how many it was queued to.
+            }
         };
-        out += &signature(1, &format!("pub fn {}", name.rust), &sig, Some(ret), " {");
-        out += &self.args_tuple(&event.params, &params);
-        let wire = format!("\"{}\"", name.wire);
-        if to_one {
-            let items = [
-                "&self.handle".to_owned(),
-                "self.application".to_owned(),
-                wire,
-                "&args".to_owned(),
-            ];
-            out += &statement(2, &Expr::call("rt::DaemonHandle::emit_to", &items), "");
+        let function = ident(&name.rust);
+        let names = field_names(&event.params);
+        let params = event.params.iter().zip(&names).map(|(param, named)| {
+            let param_ident = ident(&named.rust);
+            let ty = self.ty.borrowed(&param.ty);
+            quote!(#param_ident: #ty)
+        });
+        let args = self.args_tuple(&event.params, &names);
+        let wire = &name.wire;
+        let (returns, emit) = if to_one {
+            (
+                quote!(result::Result<bool, rt::EmitError>),
+                quote!(rt::DaemonHandle::emit_to(&self.handle, self.application, #wire, &args)),
+            )
         } else {
-            let items = ["&self.handle".to_owned(), wire, "&args".to_owned()];
-            out += &statement(2, &Expr::call("rt::DaemonHandle::emit", &items), "");
+            (
+                quote!(usize),
+                quote!(rt::DaemonHandle::emit(&self.handle, #wire, &args)),
+            )
+        };
+        quote! {
+            #doc
+            ///
+            #fires
+            pub fn #function(&self, #(#params),*) -> #returns {
+                #args
+                #emit
+            }
         }
-        out + "    }\n"
     }
 
-    fn context_struct(&self) -> String {
+    fn context_struct(&self) -> TokenStream {
         let n = &self.names;
-        let (context, events) = (&n.context, &n.events);
-        let mut out = format!(
-            "/// What a [`{}`] handler knows about the call it serves.\n",
+        let (context, events) = (ident(&n.context), ident(&n.events));
+        let doc = format!(
+            " What a [`{}`] handler knows about the call it serves.",
             n.service
         );
-        out += "#[derive(Debug, Clone)]\n";
-        out += &format!(
-            "pub struct {context} {{\n    application: rt::Application,\n    events: {events},\n}}\n\n"
-        );
-        out += &format!("impl {context} {{\n");
         // Only method dispatch builds a context: without methods the constructor would be dead
         // code, which `-D warnings` refuses.
-        if !self.spec.methods.is_empty() {
-            out += "    pub(crate) fn from_call(call: &rt::Call) -> Self {\n";
-            out += "        Self {\n            application: call.application().clone(),\n";
-            out += &format!(
-                "            events: {events} {{\n                handle: call.daemon().clone(),\n            }},\n        }}\n    }}\n\n"
-            );
-        }
-        out += "    /// The application that made the call: its id and peer credentials.\n";
-        out += "    pub fn application(&self) -> &rt::Application {\n        &self.application\n    }\n\n";
-        out += "    /// The event emitter, e.g. to tell other applications about a change.\n";
-        out += &format!(
-            "    pub fn events(&self) -> &{events} {{\n        &self.events\n    }}\n}}\n"
-        );
-        out
-    }
-}
+        let from_call = (!self.spec.methods.is_empty()).then(|| {
+            quote! {
+                pub(crate) fn from_call(call: &rt::Call) -> Self {
+                    Self {
+                        application: call.application().clone(),
+                        events: #events {
+                            handle: call.daemon().clone(),
+                        },
+                    }
+                }
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone)]
+            pub struct #context {
+                application: rt::Application,
+                events: #events,
+            }
 
-/// `{head} {ty}` on one line when it fits, else the type on the next line (rustfmt's layout).
-fn type_alias(head: &str, ty: &str) -> String {
-    let one_line = format!("{head} {ty}\n");
-    if one_line.trim_end().len() <= MAX_WIDTH {
-        one_line
-    } else {
-        format!("{head}\n{}{ty}\n", pad(1))
+            impl #context {
+                #from_call
+
+                /// The application that made the call: its id and peer credentials.
+                pub fn application(&self) -> &rt::Application {
+                    &self.application
+                }
+
+                /// The event emitter, e.g. to tell other applications about a change.
+                pub fn events(&self) -> &#events {
+                    &self.events
+                }
+            }
+        }
     }
 }
