@@ -11,6 +11,7 @@ mod python_sync;
 mod sync;
 mod sync_faults;
 mod systemd;
+mod user_rustfmt;
 
 use std::path::{Path, PathBuf};
 
