@@ -35,4 +35,4 @@ def test_pip_installs_the_generated_package_with_its_type_marker(tmp_path: Path)
         text=True,
     ).stdout
     assert student_system.FINGERPRINT in installed
-    assert "'_medium.py'" in installed and "'py.typed'" in installed
+    assert "'_medium'" in installed and "'py.typed'" in installed

@@ -6,13 +6,26 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cargo_medium::check::check_source;
+use cargo_medium::codegen::python;
 use predicates::prelude::*;
 
 use crate::sync::{NEW_METHOD, append, assert_sync_refuses_to_overwrite, snapshot};
 use crate::{cargo_medium, example_spec};
 
-/// The package's files, as `gen python` writes them.
-const PACKAGE_FILES: [&str; 4] = ["__init__.py", "_medium.py", "py.typed", "pyproject.toml"];
+/// The package's files for the example spec, relative to its folder and sorted: what
+/// `gen python` writes (`__init__.py`, `py.typed`, `pyproject.toml` and the runtime's
+/// `_medium/*.py`).
+fn package_files() -> Vec<String> {
+    let text = fs::read_to_string(example_spec()).unwrap();
+    let spec = check_source("student.lmspc", &text).expect("the example spec is valid");
+    let mut files: Vec<String> = python::package(&spec)
+        .iter()
+        .map(|file| file.path.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
 
 /// A workspace made by `new --python` from a copy of the example spec, and its root.
 fn scaffolded_with_python() -> (tempfile::TempDir, PathBuf) {
@@ -63,7 +76,7 @@ fn new_with_python_writes_the_package_gen_python_writes_and_records_it() {
         String::from_utf8(output.stderr).unwrap()
     );
     let root = dir.path().join("ws");
-    assert_eq!(file_names(&root.join("student_system")), PACKAGE_FILES);
+    assert_eq!(file_names(&root.join("student_system")), package_files());
     assert_eq!(record(&root)["python"].as_str(), Some("student_system"));
 
     // The same bytes as `gen python` run on the workspace's spec.
@@ -174,12 +187,13 @@ fn sync_leaves_user_files_and_python_build_output_in_the_package_alone() {
         "Name: x\n",
     )
     .unwrap();
+    let generated = package_files();
     let user_files = |package: &Path| {
         snapshot(package)
             .into_iter()
             .filter(|(path, _)| {
                 let relative = path.strip_prefix(package).unwrap();
-                !PACKAGE_FILES.iter().any(|file| relative == Path::new(file))
+                !generated.iter().any(|file| relative == Path::new(file))
             })
             .collect::<Vec<_>>()
     };
@@ -286,7 +300,7 @@ fn new_with_python_and_no_app_in_an_existing_workspace_adds_the_package_at_its_r
         .stderr(predicate::str::contains(
             "     Created student_system (Python package, generated from student.lmspc)\n",
         ));
-    assert_eq!(file_names(&root.join("student_system")), PACKAGE_FILES);
+    assert_eq!(file_names(&root.join("student_system")), package_files());
     let record = record(root);
     assert_eq!(record["python"].as_str(), Some("student_system"));
     assert!(record.get("app").is_none());
@@ -329,13 +343,18 @@ fn a_python_record_added_by_hand_makes_sync_generate_the_package_there() {
         .stderr(predicate::str::contains(
             "    clients/student_system/__init__.py\n",
         ));
-    cargo_medium(&root).arg("sync").assert().success().stderr(
-        "       Fresh student-system-protocol\n\
-             \x20   Updating clients/student_system (4 files)\n",
-    );
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(format!(
+            "       Fresh student-system-protocol\n\
+         \x20   Updating clients/student_system ({} files)\n",
+            package_files().len()
+        ));
     assert_eq!(
         file_names(&root.join("clients/student_system")),
-        PACKAGE_FILES
+        package_files()
     );
 }
 
