@@ -25,6 +25,26 @@ def encode_frame(message: list[Any], limit: int = MAX_FRAME) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
+def _body_length(prefix: bytes, limit: int) -> int:
+    """The body length a frame's 4-byte prefix announces, refused over `limit` before anything
+    is allocated for the body."""
+    length: int = struct.unpack(">I", prefix)[0]
+    if length > limit:
+        raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+    return length
+
+
+def _decode_body(body: bytes) -> list[Any]:
+    """The message a frame's body holds: a MessagePack array starting with its kind tag."""
+    try:
+        message = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except Exception as err:
+        raise ProtocolError(MALFORMED, f"frame is not MessagePack: {err}") from err
+    if not isinstance(message, list) or not message or not isinstance(message[0], int):
+        raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
+    return message
+
+
 def _read_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes | None:
     """`n` bytes, or None on a clean end of stream before the first byte. The buffer grows
     with the bytes that arrive, never to `n` in advance. Past `deadline` (a `time.monotonic()`
@@ -53,19 +73,11 @@ def read_sized_frame(
     prefix = _read_exact(sock, 4, deadline)
     if prefix is None:
         return None
-    (length,) = struct.unpack(">I", prefix)
-    if length > limit:
-        raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+    length = _body_length(prefix, limit)
     body = _read_exact(sock, length, deadline) if length else b""
     if body is None:
         raise ProtocolError(MALFORMED, "connection ended in the middle of a frame")
-    try:
-        message = msgpack.unpackb(body, raw=False, strict_map_key=False)
-    except Exception as err:
-        raise ProtocolError(MALFORMED, f"frame is not MessagePack: {err}") from err
-    if not isinstance(message, list) or not message or not isinstance(message[0], int):
-        raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
-    return message, length
+    return _decode_body(body), length
 
 
 def read_frame(
@@ -84,17 +96,9 @@ async def read_frame_async(reader: asyncio.StreamReader) -> list[Any] | None:
         if err.partial:
             raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
         return None
-    (length,) = struct.unpack(">I", prefix)
-    if length > MAX_FRAME:
-        raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+    length = _body_length(prefix, MAX_FRAME)
     try:
         body = await reader.readexactly(length)
     except asyncio.IncompleteReadError as err:
         raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
-    try:
-        message = msgpack.unpackb(body, raw=False, strict_map_key=False)
-    except Exception as err:
-        raise ProtocolError(MALFORMED, f"frame is not MessagePack: {err}") from err
-    if not isinstance(message, list) or not message or not isinstance(message[0], int):
-        raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
-    return message
+    return _decode_body(body)
