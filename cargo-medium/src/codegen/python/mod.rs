@@ -5,9 +5,10 @@
 //!
 //! The package is one folder named after the class (`student_system/`) that is both
 //! importable (its parent on `sys.path`) and installable (`pip install ./student_system`):
-//! its `pyproject.toml` maps the package onto the folder itself. `_medium.py`, the protocol
-//! runtime, is the same for every spec (`templates/python/_medium.py`); `__init__.py` holds
-//! everything spec-specific. Pure and deterministic, like the Rust generator.
+//! its `pyproject.toml` maps the package onto the folder itself. `_medium/`, the protocol
+//! runtime, is the same for every spec (`templates/python/_medium/`, one module per job);
+//! `__init__.py` holds everything spec-specific. Pure and deterministic, like the Rust
+//! generator.
 
 mod module;
 mod names;
@@ -20,8 +21,35 @@ use crate::codegen::GeneratedFile;
 
 use names::PythonNames;
 
-/// The protocol runtime every generated package bundles unchanged.
-const RUNTIME: &str = include_str!("../../../templates/python/_medium.py");
+/// `(path in the package, contents)` for each file of `templates/python/_medium/`, the
+/// protocol runtime every generated package bundles unchanged as its `_medium` subpackage.
+macro_rules! runtime_files {
+    ($($file:literal),+ $(,)?) => {
+        &[$((
+            concat!("_medium/", $file),
+            include_str!(concat!("../../../templates/python/_medium/", $file)),
+        )),+]
+    };
+}
+
+/// The runtime's files, in path order.
+const RUNTIME: &[(&str, &str)] = runtime_files![
+    "__init__.py",
+    "asyncio_client.py",
+    "blocking_client.py",
+    "client_core.py",
+    "errors.py",
+    "framing.py",
+    "handshake.py",
+    "protocol.py",
+    "reconnect.py",
+    "server.py",
+    "server_connection.py",
+    "server_workers.py",
+    "socket_location.py",
+    "values.py",
+    "wire.py",
+];
 
 /// PEP 561's marker that the package has inline type hints. Type checkers look only for the
 /// file, and read it only in stub-only packages (for a `partial` line), so it carries the
@@ -35,17 +63,22 @@ pub fn package_name(spec: &CheckedSpec) -> String {
     names::escape_keyword(&spec.class.to_snake_case())
 }
 
-/// The files of the package, relative to its folder: `pyproject.toml`, `__init__.py`,
-/// `_medium.py` and `py.typed`.
+/// The files of the package, relative to its folder: `pyproject.toml`, `__init__.py`, the
+/// runtime's `_medium/*.py` and `py.typed`.
 pub fn package(spec: &CheckedSpec) -> Vec<GeneratedFile> {
     let package = package_name(spec);
     let names = PythonNames::new(spec);
-    vec![
+    let mut files = vec![
         GeneratedFile::new("pyproject.toml", pyproject(spec, &package)),
         GeneratedFile::new("__init__.py", module::render(spec, &names)),
-        GeneratedFile::new("_medium.py", RUNTIME.to_owned()),
-        GeneratedFile::new("py.typed", PY_TYPED.to_owned()),
-    ]
+    ];
+    files.extend(
+        RUNTIME
+            .iter()
+            .map(|(path, contents)| GeneratedFile::new(*path, (*contents).to_owned())),
+    );
+    files.push(GeneratedFile::new("py.typed", PY_TYPED.to_owned()));
+    files
 }
 
 /// The first lines of every generated file that is not the same for every spec: the marker
@@ -59,7 +92,8 @@ fn generated_header(spec: &CheckedSpec) -> String {
 }
 
 /// The package metadata. The distribution is named after the package; setuptools maps the
-/// package onto this folder, so the folder is the package and the project at once.
+/// package onto this folder, so the folder is the package and the project at once, and finds
+/// the `_medium` subpackage in `_medium/` under it.
 fn pyproject(spec: &CheckedSpec, package: &str) -> String {
     format!(
         "{header}\
@@ -75,7 +109,7 @@ fn pyproject(spec: &CheckedSpec, package: &str) -> String {
          dependencies = [\"msgpack>=1.0\"]\n\
          \n\
          [tool.setuptools]\n\
-         packages = [\"{package}\"]\n\
+         packages = [\"{package}\", \"{package}._medium\"]\n\
          package-dir = {{ \"{package}\" = \".\" }}\n\
          \n\
          [tool.setuptools.package-data]\n\
