@@ -80,6 +80,6 @@ fn add_generated_crates(workspace: &mut TestWorkspace, spec: &CheckedSpec, stem:
         app: format!("{stem}-app"),
     };
     workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(spec, &names));
-    workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names));
-    workspace.add_crate(&names.app, &rust::app_crate(spec, &names));
+    workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names).unwrap());
+    workspace.add_crate(&names.app, &rust::app_crate(spec, &names).unwrap());
 }

@@ -14,10 +14,10 @@ mod python_package;
 mod scaffold_error;
 mod scaffold_plan;
 mod systemd_units;
-mod workspace_templates;
+mod workspace_files;
 
 pub use crate_files::{CrateFiles, Ownership};
 pub use python_package::PythonPackage;
 pub use scaffold_error::ScaffoldError;
 pub use scaffold_plan::{Destination, NewOptions, Scaffold};
-pub use systemd_units::{SystemdUnits, UNIT_DIR};
+pub use systemd_units::UNIT_DIR;

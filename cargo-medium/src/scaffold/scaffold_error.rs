@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::manifest::{ManifestError, RequirementsError, WorkspaceError};
+use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
@@ -43,6 +44,6 @@ pub enum ScaffoldError {
     Requirements(#[from] RequirementsError),
     #[error("the workspace manifest template is invalid: {0}")]
     ManifestTemplate(#[from] ManifestError),
-    #[error("a workspace template failed to render: {0}")]
-    Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use heck::ToKebabCase;
 
 use super::python_package::PythonPackage;
-use super::systemd_units::SystemdUnits;
-use super::workspace_templates::{WorkspaceContext, WorkspaceTemplates};
+use super::systemd_units;
+use super::workspace_files::WorkspaceFiles;
 use super::{CrateFiles, Ownership, ScaffoldError};
 use crate::check::CheckedSpec;
 use crate::codegen::{self, CrateNames, GeneratedFile};
@@ -14,6 +14,7 @@ use crate::manifest::{
     ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
 };
 use crate::spec_file::SpecFile;
+use crate::templates::TemplateError;
 use crate::writer::{WriteError, Writer};
 
 /// How `new` was asked to name and equip the crates.
@@ -128,9 +129,9 @@ impl Scaffold {
             source_name: spec_path.clone(),
             ..spec.clone()
         };
-        let mut crates = crates_of(&spec, &names, options.with_app);
+        let mut crates = crates_of(&spec, &names, options.with_app)?;
         if options.systemd {
-            let units = SystemdUnits::new()?.render(&spec, &names.daemon)?;
+            let units = systemd_units::render(&spec, &names.daemon)?;
             if let Some(daemon) = crates.iter_mut().find(|c| c.name == names.daemon) {
                 daemon.files.extend(units);
             }
@@ -280,7 +281,11 @@ impl Scaffold {
     }
 }
 
-fn crates_of(spec: &CheckedSpec, names: &CrateNames, with_app: bool) -> Vec<CrateFiles> {
+fn crates_of(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+    with_app: bool,
+) -> Result<Vec<CrateFiles>, TemplateError> {
     let mut crates = vec![
         CrateFiles {
             name: names.protocol.clone(),
@@ -290,17 +295,17 @@ fn crates_of(spec: &CheckedSpec, names: &CrateNames, with_app: bool) -> Vec<Crat
         CrateFiles {
             name: names.daemon.clone(),
             ownership: Ownership::User,
-            files: codegen::rust::daemon_crate(spec, names),
+            files: codegen::rust::daemon_crate(spec, names)?,
         },
     ];
     if with_app {
         crates.push(CrateFiles {
             name: names.app.clone(),
             ownership: Ownership::User,
-            files: codegen::rust::app_crate(spec, names),
+            files: codegen::rust::app_crate(spec, names)?,
         });
     }
-    crates
+    Ok(crates)
 }
 
 /// The root files of a new workspace; its manifest is the template's skeleton filled in by the
@@ -312,7 +317,7 @@ fn render_workspace_files(
     requirements: &Requirements,
     systemd: bool,
 ) -> Result<Vec<GeneratedFile>, ScaffoldError> {
-    let context = WorkspaceContext {
+    let workspace_files = WorkspaceFiles {
         name: base,
         spec: &entry.spec,
         class: &spec.class,
@@ -325,7 +330,7 @@ fn render_workspace_files(
         systemd,
     };
     let mut files = Vec::new();
-    for (path, mut contents) in WorkspaceTemplates::new()?.render(&context)? {
+    for (path, mut contents) in workspace_files.render()? {
         if path == "Cargo.toml" {
             let mut manifest = WorkspaceManifest::parse(&contents)?;
             manifest.add_all(requirements, entry)?;

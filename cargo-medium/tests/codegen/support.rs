@@ -23,8 +23,11 @@ pub fn generate(spec: &CheckedSpec) -> Vec<(String, Vec<GeneratedFile>)> {
     let names = CrateNames::from_class(&spec.class);
     vec![
         (names.protocol.clone(), rust::protocol_crate(spec, &names)),
-        (names.daemon.clone(), rust::daemon_crate(spec, &names)),
-        (names.app.clone(), rust::app_crate(spec, &names)),
+        (
+            names.daemon.clone(),
+            rust::daemon_crate(spec, &names).unwrap(),
+        ),
+        (names.app.clone(), rust::app_crate(spec, &names).unwrap()),
     ]
 }
 

@@ -13,6 +13,7 @@ mod user_crates;
 
 use crate::check::CheckedSpec;
 use crate::codegen::{CrateNames, GeneratedFile};
+use crate::templates::TemplateError;
 
 use names::ProtocolNames;
 
@@ -24,7 +25,10 @@ pub fn protocol_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFi
 
 /// The user-owned daemon crate (a binary stub implementing the server trait), rendered from
 /// `templates/daemon`. Written once by `cargo medium new`, never regenerated.
-pub fn daemon_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFile> {
+pub fn daemon_crate(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+) -> Result<Vec<GeneratedFile>, TemplateError> {
     user_crates::render(
         user_crates::UserCrate::Daemon,
         spec,
@@ -35,7 +39,10 @@ pub fn daemon_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFile
 
 /// The user-owned example app crate (a binary that connects, calls the first method and
 /// prints events), rendered from `templates/app`.
-pub fn app_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFile> {
+pub fn app_crate(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+) -> Result<Vec<GeneratedFile>, TemplateError> {
     user_crates::render(
         user_crates::UserCrate::App,
         spec,

@@ -4,7 +4,7 @@
 //! The templates hold the structure and prose; this module computes what depends on the
 //! spec: names, placeholder arguments and signatures laid out the way rustfmt would.
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Value, context};
 
 use super::layout::{
     Expr, arm, await_chain, doc, let_statement, open_block, signature, struct_literal,
@@ -13,6 +13,7 @@ use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
 use crate::codegen::{CrateNames, GeneratedFile};
+use crate::templates::{Template, TemplateError};
 
 /// Which user-owned crate to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,26 +22,14 @@ pub(super) enum UserCrate {
     App,
 }
 
-/// `(path in the crate, template source)` for each crate's files.
-const DAEMON_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("../../../templates/daemon/Cargo.toml.jinja"),
-    ),
-    (
-        "src/main.rs",
-        include_str!("../../../templates/daemon/src/main.rs.jinja"),
-    ),
+/// `(path in the crate, template)` for each crate's files.
+const DAEMON_TEMPLATES: [(&str, Template); 2] = [
+    ("Cargo.toml", Template::DaemonManifest),
+    ("src/main.rs", Template::DaemonMain),
 ];
-const APP_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("../../../templates/app/Cargo.toml.jinja"),
-    ),
-    (
-        "src/main.rs",
-        include_str!("../../../templates/app/src/main.rs.jinja"),
-    ),
+const APP_TEMPLATES: [(&str, Template); 2] = [
+    ("Cargo.toml", Template::AppManifest),
+    ("src/main.rs", Template::AppMain),
 ];
 
 pub(super) fn render(
@@ -48,30 +37,14 @@ pub(super) fn render(
     spec: &CheckedSpec,
     names: &ProtocolNames,
     crates: &CrateNames,
-) -> Vec<GeneratedFile> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
-    let templates = match which {
-        UserCrate::Daemon => DAEMON_TEMPLATES,
-        UserCrate::App => APP_TEMPLATES,
-    };
-    let ctx = match which {
-        UserCrate::Daemon => daemon_context(spec, names, crates),
-        UserCrate::App => app_context(spec, names, crates),
+) -> Result<Vec<GeneratedFile>, TemplateError> {
+    let (templates, ctx) = match which {
+        UserCrate::Daemon => (DAEMON_TEMPLATES, daemon_context(spec, names, crates)),
+        UserCrate::App => (APP_TEMPLATES, app_context(spec, names, crates)),
     };
     templates
-        .iter()
-        .map(|(path, source)| {
-            // The templates are part of this crate and tested for every spec shape; a
-            // failure here is a bug in them, not a user error.
-            let contents = env
-                .render_str(source, &ctx)
-                .unwrap_or_else(|err| panic!("template for {path} does not render: {err:#}"));
-            GeneratedFile::new(*path, contents)
-        })
+        .into_iter()
+        .map(|(path, template)| Ok(GeneratedFile::new(path, template.render(ctx.clone())?)))
         .collect()
 }
 
