@@ -1,14 +1,13 @@
 //! The user-owned daemon and app crates, rendered from the minijinja templates in
-//! `templates/daemon` and `templates/app` (embedded at build time, strict undefined).
+//! `templates/daemon` and `templates/app`.
 //!
-//! The templates hold the structure and prose; this module computes what depends on the
-//! spec: names, placeholder arguments and signatures laid out the way rustfmt would.
+//! The templates read as the Rust files they produce; this module only computes what depends
+//! on the spec: names, types, docs and placeholder arguments. Their layout is left to the
+//! user's rustfmt, which the scaffold stage runs on them (see `scaffold`): what this returns
+//! is valid Rust, but not necessarily formatted.
 
 use minijinja::{Value, context};
 
-use super::layout::{
-    Expr, arm, await_chain, doc, let_statement, open_block, signature, struct_literal,
-};
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
@@ -72,75 +71,54 @@ fn daemon_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames
         .iter()
         .zip(&names.methods)
         .map(|(method, name)| {
-            let mut params = vec!["&self".to_owned(), format!("_cx: &protocol::{}", names.context)];
-            params.extend(
-                method
-                    .params
-                    .iter()
-                    .zip(field_names(&method.params))
-                    .map(|(param, named)| format!("_{}: {}", unraw(&named.rust), ty.owned(&param.ty))),
-            );
+            let params: Vec<Value> = method
+                .params
+                .iter()
+                .zip(field_names(&method.params))
+                .map(|(param, named)| {
+                    // Unused until the user writes the method: `_name`, never `_r#name`.
+                    context! { name => unraw(&named.rust), ty => ty.owned(&param.ty) }
+                })
+                .collect();
             let returns = method
                 .returns
                 .as_ref()
                 .map_or_else(|| "()".to_owned(), |ret| ty.owned(ret));
-            let ret = format!("protocol::{}<{returns}>", names.result);
-            // `signature` is the `async fn …(…) -> … {` line(s), indented for the impl block.
-            let not_implemented = struct_literal(
-                2,
-                "Err(",
-                "medium_runtime::HandlerError::NotImplemented",
-                &format!("method: \"{}\"", name.wire),
-                ")",
-            );
             context! {
+                name => name.rust,
                 wire => name.wire,
-                doc => doc(1, &method.doc),
-                not_implemented => not_implemented,
-                signature => signature(1, &format!("async fn {}", name.rust), &params, Some(&ret), " {"),
+                doc => doc_lines(&method.doc),
+                params => params,
+                returns => returns,
             }
         })
         .collect();
-    let run_signature = signature(
-        1,
-        "async fn run",
-        &[
-            "&self".to_owned(),
-            format!("events: protocol::{}", names.events),
-        ],
-        Some("Result<(), medium_runtime::BoxError>"),
-        " {",
-    );
     let daemon_struct = format!("{}Daemon", names.service.trim_end_matches('_'));
     context! {
         ..common_context(spec, names, crates),
         ..context! {
             methods => methods,
-            run_signature => run_signature,
             daemon_struct => daemon_struct,
+            context => names.context,
+            result => names.result,
+            events => names.events,
         }
     }
 }
 
 fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
     let ty = TypeStyle::user(names);
-    let mut locals =
-        NameTable::with_reserved(&["connection", "err", "event", "result", "socket", "value"]);
+    // The locals and bindings `main` has besides the event streams.
+    let mut locals = NameTable::with_reserved(&["connection", "err", "event", "socket", "value"]);
     // Each event's stream lives in a local named after it.
     let events: Vec<Value> = names
         .events_methods
         .iter()
         .map(|name| {
-            let local = locals.claim(unraw(&name.rust));
-            let stream = Expr::Method {
-                receiver: "connection".to_owned(),
-                method: name.rust.clone(),
-            };
             context! {
+                local => locals.claim(unraw(&name.rust)),
+                method => name.rust,
                 wire => name.wire,
-                // `let mut {local} = connection.{event}();`
-                subscribe => let_statement(1, &format!("mut {local}"), &stream),
-                local => local,
             }
         })
         .collect();
@@ -154,28 +132,29 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
                 .iter()
                 .map(|param| placeholder(&ty, &param.ty))
                 .collect();
-            let report = |pattern: &str, print: &str, message: &str| {
-                let message = format!("\"{} {message}\"", name.wire);
-                arm(2, pattern, &Expr::call(print, &[message]))
-            };
             context! {
+                method => name.rust,
                 wire => name.wire,
-                call => await_chain(1, "let result = ", "connection", &name.rust, &args, ";"),
-                ok_arm => report("Ok(value)", "println!", "returned {value:?}"),
-                err_arm => report("Err(err)", "eprintln!", "failed: {err}"),
+                args => args,
             }
         });
-    let connect = format!(
-        "let connection = match protocol::{}::connect().await",
-        names.connection
-    );
     context! {
         ..common_context(spec, names, crates),
         ..context! {
-            connect => open_block(1, &connect),
             events => events,
             first => first,
         }
+    }
+}
+
+/// A spec item's doc comment lines, trailing spaces and blank lines at either end dropped.
+fn doc_lines(doc: &[String]) -> Vec<&str> {
+    let lines: Vec<&str> = doc.iter().map(|line| line.trim_end()).collect();
+    let first = lines.iter().position(|line| !line.is_empty());
+    let last = lines.iter().rposition(|line| !line.is_empty());
+    match (first, last) {
+        (Some(first), Some(last)) => lines[first..=last].to_vec(),
+        _ => Vec::new(),
     }
 }
 
@@ -188,5 +167,17 @@ fn placeholder(ty: &TypeStyle<'_>, param: &Type) -> String {
         Type::Primitive(Primitive::Binary) | Type::List(_) => "&[]".to_owned(),
         Type::Primitive(_) => "0".to_owned(),
         Type::Model(name) => format!("&{}::default()", ty.model(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doc_lines;
+
+    #[test]
+    fn doc_lines_drop_blank_edges_and_trailing_spaces() {
+        let doc = ["", "First line.  ", "", "Second.", ""].map(String::from);
+        assert_eq!(doc_lines(&doc), ["First line.", "", "Second."]);
+        assert!(doc_lines(&[String::new()]).is_empty());
     }
 }
