@@ -80,7 +80,14 @@ fn add_generated_crates(workspace: &mut TestWorkspace, spec: &CheckedSpec, stem:
         daemon: format!("{stem}-daemon"),
         app: format!("{stem}-app"),
     };
-    workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(spec, &names));
-    workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names).unwrap());
-    workspace.add_crate(&names.app, &rust::app_crate(spec, &names).unwrap());
+    let rendered = "the templates render";
+    let protocol = rust::protocol_crate(spec, &names).expect(rendered);
+    workspace.add_protocol_crate(&protocol.name, &protocol.files);
+    for user_crate in [
+        rust::daemon_crate(spec, &names),
+        rust::app_crate(spec, &names),
+    ] {
+        let user_crate = user_crate.expect(rendered);
+        workspace.add_crate(&user_crate.name, &user_crate.files);
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{ManifestError, RequirementsError, WorkspaceError};
+use crate::manifest::{ManifestError, WorkspaceError};
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +40,6 @@ pub enum ScaffoldError {
     },
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
-    #[error(transparent)]
-    Requirements(#[from] RequirementsError),
     #[error("the workspace manifest template is invalid: {0}")]
     ManifestTemplate(#[from] ManifestError),
     #[error(transparent)]

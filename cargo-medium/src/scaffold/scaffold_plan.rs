@@ -9,7 +9,7 @@ use super::systemd_units;
 use super::workspace_files::WorkspaceFiles;
 use super::{CrateFiles, Ownership, ScaffoldError};
 use crate::check::CheckedSpec;
-use crate::codegen::{self, CrateNames, GeneratedFile};
+use crate::codegen::{self, CrateNames, GeneratedCrate, GeneratedFile};
 use crate::manifest::{
     ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
 };
@@ -129,18 +129,19 @@ impl Scaffold {
             source_name: spec_path.clone(),
             ..spec.clone()
         };
-        let mut crates = crates_of(&spec, &names, options.with_app)?;
-        if options.systemd {
-            let units = systemd_units::render(&spec, &names.daemon)?;
-            if let Some(daemon) = crates.iter_mut().find(|c| c.name == names.daemon) {
-                daemon.files.extend(units);
-            }
-        }
-        let manifests: Vec<(&str, &str)> = crates
-            .iter()
-            .map(|krate| (krate.name.as_str(), krate.manifest()))
+        let generated = generate_crates(&spec, &names, options)?;
+        let requirements = Requirements::of_crates(
+            &generated.iter().map(|(krate, _)| krate).collect::<Vec<_>>(),
+            &options.runtime,
+        );
+        let crates: Vec<CrateFiles> = generated
+            .into_iter()
+            .map(|(krate, ownership)| CrateFiles {
+                name: krate.name,
+                ownership,
+                files: krate.files,
+            })
             .collect();
-        let requirements = Requirements::of_crates(&manifests, &options.runtime)?;
         let entry = ProtocolEntry {
             spec: spec_path,
             protocol: names.protocol.clone(),
@@ -281,29 +282,28 @@ impl Scaffold {
     }
 }
 
-fn crates_of(
+/// The protocol, daemon and (unless `--no-app`) app crates, each with its owner; with
+/// `--systemd`, the daemon's files include its units.
+fn generate_crates(
     spec: &CheckedSpec,
     names: &CrateNames,
-    with_app: bool,
-) -> Result<Vec<CrateFiles>, TemplateError> {
+    options: &NewOptions,
+) -> Result<Vec<(GeneratedCrate, Ownership)>, TemplateError> {
+    let mut daemon = codegen::rust::daemon_crate(spec, names)?;
+    if options.systemd {
+        daemon
+            .files
+            .extend(systemd_units::render(spec, &names.daemon)?);
+    }
     let mut crates = vec![
-        CrateFiles {
-            name: names.protocol.clone(),
-            ownership: Ownership::Generated,
-            files: codegen::rust::protocol_crate(spec, names),
-        },
-        CrateFiles {
-            name: names.daemon.clone(),
-            ownership: Ownership::User,
-            files: codegen::rust::daemon_crate(spec, names)?,
-        },
+        (
+            codegen::rust::protocol_crate(spec, names)?,
+            Ownership::Generated,
+        ),
+        (daemon, Ownership::User),
     ];
-    if with_app {
-        crates.push(CrateFiles {
-            name: names.app.clone(),
-            ownership: Ownership::User,
-            files: codegen::rust::app_crate(spec, names)?,
-        });
+    if options.with_app {
+        crates.push((codegen::rust::app_crate(spec, names)?, Ownership::User));
     }
     Ok(crates)
 }

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use crate::diagnostic::Diagnostics;
-use crate::manifest::{RequirementsError, WorkspaceError};
+use crate::manifest::WorkspaceError;
 use crate::spec_file::SpecFileError;
+use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -34,5 +35,5 @@ pub enum SyncError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Requirements(#[from] RequirementsError),
+    Template(#[from] TemplateError),
 }

@@ -82,16 +82,12 @@ impl SyncPlan {
         let mut requirements = Vec::new();
         for (entry, spec) in entries.into_iter().zip(&specs) {
             let names = crate_names(&entry, spec);
-            let files = codegen::rust::protocol_crate(spec, &names);
-            let manifest = files
-                .iter()
-                .find(|file| file.path == Path::new("Cargo.toml"))
-                .map_or("", |file| file.contents.as_str());
-            let mut needs = Requirements::of_crates(&[(&entry.protocol, manifest)], runtime)?;
+            let protocol = codegen::rust::protocol_crate(spec, &names)?;
+            let mut needs = Requirements::of_crates(&[&protocol], runtime);
             // The daemon and app are not regenerated, but they inherit the protocol crate.
             needs.require_member_dependency(&entry.protocol);
             requirements.push(needs);
-            crates.push(compare(&workspace.root, entry, spec, &files)?);
+            crates.push(compare(&workspace.root, entry, spec, &protocol.files)?);
         }
         let manifest_update =
             workspace.manifest_update(requirements.iter().zip(crates.iter().map(|c| &c.entry)))?;

@@ -13,6 +13,9 @@ pub(crate) enum Template {
     WorkspaceManifest,
     WorkspaceReadme,
     WorkspaceGitignore,
+    /// The `[dependencies]` table of every crate manifest, included by the three below.
+    CrateDependencies,
+    ProtocolManifest,
     DaemonManifest,
     DaemonMain,
     AppManifest,
@@ -22,10 +25,12 @@ pub(crate) enum Template {
 }
 
 impl Template {
-    const ALL: [Template; 9] = [
+    const ALL: [Template; 11] = [
         Template::WorkspaceManifest,
         Template::WorkspaceReadme,
         Template::WorkspaceGitignore,
+        Template::CrateDependencies,
+        Template::ProtocolManifest,
         Template::DaemonManifest,
         Template::DaemonMain,
         Template::AppManifest,
@@ -39,6 +44,8 @@ impl Template {
             Template::WorkspaceManifest => "workspace/Cargo.toml.jinja",
             Template::WorkspaceReadme => "workspace/README.md.jinja",
             Template::WorkspaceGitignore => "workspace/gitignore.jinja",
+            Template::CrateDependencies => "crate/dependencies.toml.jinja",
+            Template::ProtocolManifest => "protocol/Cargo.toml.jinja",
             Template::DaemonManifest => "daemon/Cargo.toml.jinja",
             Template::DaemonMain => "daemon/src/main.rs.jinja",
             Template::AppManifest => "app/Cargo.toml.jinja",
@@ -57,6 +64,10 @@ impl Template {
             Template::WorkspaceGitignore => {
                 include_str!("../../templates/workspace/gitignore.jinja")
             }
+            Template::CrateDependencies => {
+                include_str!("../../templates/crate/dependencies.toml.jinja")
+            }
+            Template::ProtocolManifest => include_str!("../../templates/protocol/Cargo.toml.jinja"),
             Template::DaemonManifest => include_str!("../../templates/daemon/Cargo.toml.jinja"),
             Template::DaemonMain => include_str!("../../templates/daemon/src/main.rs.jinja"),
             Template::AppManifest => include_str!("../../templates/app/Cargo.toml.jinja"),

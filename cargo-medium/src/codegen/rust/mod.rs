@@ -1,6 +1,7 @@
 //! Rust code generation: a checked spec becomes the generated protocol crate (models,
 //! exceptions, async and blocking clients, server trait, event emitters) and the user-owned
-//! daemon and app crates rendered from `templates/`.
+//! daemon and app crates rendered from `templates/`. Each crate's `Cargo.toml` is rendered
+//! from its [`CrateManifest`], which the crate carries along for the manifest patcher.
 //!
 //! Pure: every function returns files in memory, deterministically (same spec, same bytes).
 //! The daemon and app come out valid but unformatted: the scaffold stage formats them with the
@@ -17,16 +18,40 @@ mod protocol;
 mod types;
 mod user_crates;
 
+use minijinja::context;
+
 use crate::check::CheckedSpec;
-use crate::codegen::{CrateNames, GeneratedFile};
-use crate::templates::TemplateError;
+use crate::codegen::{CrateManifest, CrateNames, Dependency, GeneratedCrate, GeneratedFile};
+use crate::templates::{Template, TemplateError};
 
 use names::ProtocolNames;
 
 /// The generated protocol crate: `Cargo.toml` and `src/*.rs`, each with an `@generated`
 /// header. Its manifest depends only on `medium-runtime.workspace = true`.
-pub fn protocol_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFile> {
-    protocol::Generator::crate_files(spec, &ProtocolNames::new(spec), names)
+pub fn protocol_crate(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+) -> Result<GeneratedCrate, TemplateError> {
+    let manifest = CrateManifest::inheriting(vec![Dependency::Runtime]);
+    let cargo_toml = manifest.render(
+        Template::ProtocolManifest,
+        context! {
+            name => names.protocol,
+            class => spec.class,
+            namespace => spec.namespace,
+            spec_file => spec.source_name,
+        },
+    )?;
+    let mut files = vec![GeneratedFile::new("Cargo.toml", cargo_toml)];
+    files.extend(protocol::Generator::crate_files(
+        spec,
+        &ProtocolNames::new(spec),
+    ));
+    Ok(GeneratedCrate {
+        name: names.protocol.clone(),
+        manifest,
+        files,
+    })
 }
 
 /// The user-owned daemon crate (a binary stub implementing the server trait), rendered from
@@ -34,7 +59,7 @@ pub fn protocol_crate(spec: &CheckedSpec, names: &CrateNames) -> Vec<GeneratedFi
 pub fn daemon_crate(
     spec: &CheckedSpec,
     names: &CrateNames,
-) -> Result<Vec<GeneratedFile>, TemplateError> {
+) -> Result<GeneratedCrate, TemplateError> {
     user_crates::render(
         user_crates::UserCrate::Daemon,
         spec,
@@ -45,10 +70,7 @@ pub fn daemon_crate(
 
 /// The user-owned example app crate (a binary that connects, calls the first method and
 /// prints events), rendered from `templates/app`.
-pub fn app_crate(
-    spec: &CheckedSpec,
-    names: &CrateNames,
-) -> Result<Vec<GeneratedFile>, TemplateError> {
+pub fn app_crate(spec: &CheckedSpec, names: &CrateNames) -> Result<GeneratedCrate, TemplateError> {
     user_crates::render(
         user_crates::UserCrate::App,
         spec,

@@ -11,7 +11,7 @@ use minijinja::{Value, context};
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
-use crate::codegen::{CrateNames, GeneratedFile};
+use crate::codegen::{CrateManifest, CrateNames, Dependency, GeneratedCrate, GeneratedFile};
 use crate::templates::{Template, TemplateError};
 
 /// Which user-owned crate to render.
@@ -21,30 +21,54 @@ pub(super) enum UserCrate {
     App,
 }
 
-/// `(path in the crate, template)` for each crate's files.
-const DAEMON_TEMPLATES: [(&str, Template); 2] = [
-    ("Cargo.toml", Template::DaemonManifest),
-    ("src/main.rs", Template::DaemonMain),
-];
-const APP_TEMPLATES: [(&str, Template); 2] = [
-    ("Cargo.toml", Template::AppManifest),
-    ("src/main.rs", Template::AppMain),
-];
-
 pub(super) fn render(
     which: UserCrate,
     spec: &CheckedSpec,
     names: &ProtocolNames,
     crates: &CrateNames,
-) -> Result<Vec<GeneratedFile>, TemplateError> {
-    let (templates, ctx) = match which {
-        UserCrate::Daemon => (DAEMON_TEMPLATES, daemon_context(spec, names, crates)),
-        UserCrate::App => (APP_TEMPLATES, app_context(spec, names, crates)),
+) -> Result<GeneratedCrate, TemplateError> {
+    let (name, manifest_template, main_template, values) = match which {
+        UserCrate::Daemon => (
+            &crates.daemon,
+            Template::DaemonManifest,
+            Template::DaemonMain,
+            daemon_context(spec, names, crates),
+        ),
+        UserCrate::App => (
+            &crates.app,
+            Template::AppManifest,
+            Template::AppMain,
+            app_context(spec, names, crates),
+        ),
     };
-    templates
-        .into_iter()
-        .map(|(path, template)| Ok(GeneratedFile::new(path, template.render(ctx.clone())?)))
-        .collect()
+    let manifest = CrateManifest::inheriting(dependencies(which, crates));
+    let manifest_values = context! { ..values.clone(), ..context! { name } };
+    let files = vec![
+        GeneratedFile::new(
+            "Cargo.toml",
+            manifest.render(manifest_template, manifest_values)?,
+        ),
+        GeneratedFile::new("src/main.rs", main_template.render(values)?),
+    ];
+    Ok(GeneratedCrate {
+        name: name.clone(),
+        manifest,
+        files,
+    })
+}
+
+/// What the crate's code uses: its protocol crate, the runtime, tokio to run, and for the
+/// daemon tracing to log.
+fn dependencies(which: UserCrate, crates: &CrateNames) -> Vec<Dependency> {
+    let mut dependencies = vec![
+        Dependency::Protocol(crates.protocol.clone()),
+        Dependency::Runtime,
+        Dependency::Tokio,
+    ];
+    if which == UserCrate::Daemon {
+        dependencies.extend([Dependency::Tracing, Dependency::TracingSubscriber]);
+    }
+    dependencies
 }
 
 /// What both templates share.
