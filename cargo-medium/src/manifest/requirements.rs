@@ -46,6 +46,14 @@ impl Requirements {
         requirements
     }
 
+    /// The value a workspace lacking `key` gets, if the crates inherit it.
+    pub fn package_key(&self, key: PackageKey) -> Option<&str> {
+        self.package_keys
+            .iter()
+            .find(|(name, _)| name == key.name())
+            .map(|(_, value)| value.as_str())
+    }
+
     /// Also requires `member`, a crate of the workspace, as a path dependency: for crates not
     /// listed here that inherit it (the daemon and app inherit their protocol crate).
     pub fn require_member_dependency(&mut self, member: &str) {

@@ -1,5 +1,6 @@
 //! [`Scaffold`]: everything `cargo medium new` will write, planned before anything is.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use heck::ToKebabCase;
@@ -7,9 +8,9 @@ use heck::ToKebabCase;
 use super::python_package::PythonPackage;
 use super::systemd_units;
 use super::workspace_files::WorkspaceFiles;
-use super::{CrateFiles, Ownership, ScaffoldError};
+use super::{CrateFiles, Ownership, RustfmtError, ScaffoldError, UserRustfmt};
 use crate::check::CheckedSpec;
-use crate::codegen::{self, CrateNames, GeneratedCrate, GeneratedFile};
+use crate::codegen::{self, CrateNames, GeneratedCrate, GeneratedFile, PackageKey};
 use crate::manifest::{
     ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
 };
@@ -29,6 +30,9 @@ pub struct NewOptions {
     /// `--python`: the workspace also gets the generated Python package, recorded for `sync`.
     pub python: bool,
     pub runtime: RuntimeSource,
+    /// The rustfmt that formats the daemon and app: `$RUSTFMT`, else `rustfmt`, as `cargo fmt`
+    /// picks it.
+    pub rustfmt: OsString,
 }
 
 /// Where the crates go.
@@ -58,6 +62,8 @@ pub struct Scaffold {
     manifest_update: Option<ManifestUpdate>,
     /// Whether the daemon crate includes systemd units.
     systemd: bool,
+    /// Why the daemon and app are written as generated instead of formatted, if they are.
+    unformatted: Option<RustfmtError>,
 }
 
 impl Scaffold {
@@ -151,6 +157,19 @@ impl Scaffold {
         };
         let python = options.python.then(|| PythonPackage::of(&spec));
 
+        // Their `edition.workspace = true` reads the workspace's edition: an existing one's,
+        // else the one the requirements add.
+        let edition = workspace
+            .as_ref()
+            .and_then(|workspace| workspace.manifest.package_edition())
+            .or_else(|| requirements.package_key(PackageKey::Edition))
+            .map(str::to_owned);
+        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root);
+        let (crates, unformatted) = match format_user_crates(&crates, &rustfmt) {
+            Ok(formatted) => (formatted, None),
+            Err(err) => (crates, Some(err)),
+        };
+
         let new_workspace = workspace.is_none();
         let (root_files, manifest_update) = match workspace {
             None => {
@@ -186,6 +205,7 @@ impl Scaffold {
             root_files,
             manifest_update,
             systemd: options.systemd,
+            unformatted,
         })
     }
 
@@ -217,6 +237,12 @@ impl Scaffold {
     /// [`UNIT_DIR`]: super::UNIT_DIR
     pub fn has_systemd_units(&self) -> bool {
         self.systemd
+    }
+
+    /// Why the daemon and app were left as generated (valid Rust, not formatted), when the
+    /// user's rustfmt could not format them.
+    pub fn unformatted(&self) -> Option<&RustfmtError> {
+        self.unformatted.as_ref()
     }
 
     pub fn manifest_update(&self) -> Option<&ManifestUpdate> {
@@ -306,6 +332,31 @@ fn generate_crates(
         crates.push((codegen::rust::app_crate(spec, names)?, Ownership::User));
     }
     Ok(crates)
+}
+
+/// `crates` with the Rust sources of the user-owned ones formatted by `rustfmt`: all of them,
+/// or none at the first failure.
+fn format_user_crates(
+    crates: &[CrateFiles],
+    rustfmt: &UserRustfmt,
+) -> Result<Vec<CrateFiles>, RustfmtError> {
+    let format = |file: &GeneratedFile| match file.path.extension() {
+        Some(extension) if extension == "rs" => Ok(GeneratedFile {
+            path: file.path.clone(),
+            contents: rustfmt.format(&file.contents)?,
+        }),
+        _ => Ok(file.clone()),
+    };
+    crates
+        .iter()
+        .map(|krate| match krate.ownership {
+            Ownership::Generated => Ok(krate.clone()),
+            Ownership::User => Ok(CrateFiles {
+                files: krate.files.iter().map(format).collect::<Result<_, _>>()?,
+                ..krate.clone()
+            }),
+        })
+        .collect()
 }
 
 /// The root files of a new workspace; its manifest is the template's skeleton filled in by the

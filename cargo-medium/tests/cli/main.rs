@@ -8,6 +8,7 @@ mod inspect;
 mod new;
 mod nothing_lost;
 mod python_sync;
+mod rustfmt;
 mod sync;
 mod sync_faults;
 mod systemd;
