@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod gen_python;
 mod global;
 mod inspect;
 mod new;
