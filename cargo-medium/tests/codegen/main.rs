@@ -1,7 +1,11 @@
 //! Code generation tests: every valid spec in `tests/specs/valid/` generates a protocol crate
-//! and user-owned crates, snapshotted. (That they compile and pass clippy, for these specs and
-//! random ones, is checked by the root package's e2e suite.)
+//! and user-owned crates, snapshotted, and random valid specs (`shared/spec_strategy.rs`)
+//! generate user-owned crates that parse. (That they compile and pass clippy is checked by the
+//! root package's e2e suite.)
 
 mod python_snapshots;
 mod snapshots;
+#[path = "../shared/spec_strategy.rs"]
+mod spec_strategy;
 mod support;
+mod user_crates;
