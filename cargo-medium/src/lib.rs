@@ -15,4 +15,5 @@ pub mod shell;
 pub mod spec;
 pub mod spec_file;
 pub mod sync;
+pub mod templates;
 pub mod writer;

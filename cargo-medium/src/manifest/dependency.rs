@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, InlineTable, Value};
 
+use crate::codegen::Dependency;
+
 /// The value of one `[workspace.dependencies]` entry we add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DependencySource {
@@ -32,18 +34,18 @@ impl DependencySource {
         }
     }
 
-    /// The default source of a third-party crate that scaffolded crates inherit from the
-    /// workspace, or `None` if cargo-medium never generates a dependency on it.
-    pub fn third_party(name: &str) -> Option<DependencySource> {
-        Some(match name {
-            "futures" => DependencySource::version("0.3"),
-            "serde" => DependencySource::with_features("1", &["derive"]),
-            "serde_bytes" => DependencySource::version("0.11"),
-            "tokio" => DependencySource::with_features("1", &["full"]),
-            "tracing" => DependencySource::version("0.1"),
-            "tracing-subscriber" => DependencySource::with_features("0.3", &["env-filter"]),
-            _ => return None,
-        })
+    /// Where a workspace that lacks `dependency` gets it from: the runtime from `runtime`, the
+    /// protocol crate from its directory, third-party crates from crates.io.
+    pub fn of(dependency: &Dependency, runtime: &RuntimeSource) -> DependencySource {
+        match dependency {
+            Dependency::Runtime => runtime.dependency(),
+            Dependency::Protocol(name) => DependencySource::Path(name.clone()),
+            Dependency::Tokio => DependencySource::with_features("1", &["full"]),
+            Dependency::Tracing => DependencySource::version("0.1"),
+            Dependency::TracingSubscriber => {
+                DependencySource::with_features("0.3", &["env-filter"])
+            }
+        }
     }
 
     /// The TOML value, formatted the way `cargo add` would write it.

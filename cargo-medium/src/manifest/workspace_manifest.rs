@@ -61,6 +61,14 @@ impl WorkspaceManifest {
         Ok(WorkspaceManifest { doc })
     }
 
+    /// `[workspace.package] edition`, when the manifest sets it.
+    pub fn package_edition(&self) -> Option<&str> {
+        self.doc["workspace"]
+            .get("package")?
+            .get("edition")?
+            .as_str()
+    }
+
     /// The protocols recorded by `cargo medium new`, in record order.
     pub fn protocols(&self) -> Result<Vec<ProtocolEntry>, ManifestError> {
         let Some(item) = self.doc["workspace"]

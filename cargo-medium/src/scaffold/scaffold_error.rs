@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{ManifestError, RequirementsError, WorkspaceError};
+use crate::manifest::{ManifestError, WorkspaceError};
+use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
@@ -39,10 +40,8 @@ pub enum ScaffoldError {
     },
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
-    #[error(transparent)]
-    Requirements(#[from] RequirementsError),
     #[error("the workspace manifest template is invalid: {0}")]
     ManifestTemplate(#[from] ManifestError),
-    #[error("a workspace template failed to render: {0}")]
-    Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }

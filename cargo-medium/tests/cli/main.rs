@@ -3,15 +3,16 @@
 
 mod check;
 mod diff;
+mod gen_python;
 mod global;
 mod inspect;
 mod new;
 mod nothing_lost;
 mod python_sync;
+mod rustfmt;
 mod sync;
 mod sync_faults;
 mod systemd;
-mod user_rustfmt;
 
 use std::path::{Path, PathBuf};
 

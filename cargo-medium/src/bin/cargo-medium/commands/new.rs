@@ -50,6 +50,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         systemd: args.systemd,
         python: args.python,
         runtime,
+        rustfmt: std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()),
     };
     let scaffold = Scaffold::plan(&spec_file, &spec, destination, &options)?;
 
@@ -66,6 +67,11 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     }
 
     report(shell, &scaffold, &cwd, args.dry_run);
+    if let Some(err) = scaffold.unformatted() {
+        shell.note(format!(
+            "the daemon and app are written as generated, not formatted: {err}"
+        ));
+    }
     if args.dry_run {
         report::dry_run_done(shell);
     } else {
