@@ -41,7 +41,7 @@ pub enum ArgumentError {
         detail: String,
     },
     /// The file of a `binary` argument given as `@path` could not be read.
-    #[error("argument `{param}` (binary): cannot read {}: {source}", .path.display())]
+    #[error("argument `{param}` (binary): cannot read {}", .path.display())]
     File {
         param: String,
         path: PathBuf,

@@ -16,12 +16,12 @@ pub enum WorkspaceError {
         .0.display()
     )]
     NotFound(PathBuf),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid manifest `{}`: {source}", path.display())]
+    #[error("invalid manifest `{}`", path.display())]
     Invalid {
         path: PathBuf,
         source: ManifestError,

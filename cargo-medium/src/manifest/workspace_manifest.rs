@@ -13,7 +13,7 @@ use super::{ProtocolEntry, Requirements};
 /// Why a workspace manifest could not be read or extended.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("not valid TOML: {0}")]
+    #[error("not valid TOML")]
     Toml(#[from] toml_edit::TomlError),
     #[error("it has no `[workspace]` table, so it is not a workspace root")]
     NotAWorkspace,

@@ -32,7 +32,7 @@ pub enum ScaffoldError {
          rename the spec"
     )]
     SpecNameClash(String),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -41,8 +41,8 @@ pub enum ScaffoldError {
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
     Requirements(#[from] RequirementsError),
-    #[error("the workspace manifest template is invalid: {0}")]
+    #[error("the workspace manifest template is invalid")]
     ManifestTemplate(#[from] ManifestError),
-    #[error("a workspace template failed to render: {0}")]
+    #[error("a workspace template failed to render")]
     Template(#[from] minijinja::Error),
 }

@@ -330,6 +330,11 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
             "error: argument `a` (int8): expected an integer, got the string \"1\"\n",
         ),
         (
+            &["blob", "\"@missing.bin\""],
+            "error: argument `data` (binary): cannot read missing.bin: \
+             No such file or directory (os error 2)\n",
+        ),
+        (
             &["blob", "\"%%%\""],
             "error: argument `data` (binary): not base64 (Invalid symbol 37, offset 0.); \
              give a file's bytes as \"@path\"\n",

@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod error_messages;
 mod global;
 mod inspect;
 mod new;

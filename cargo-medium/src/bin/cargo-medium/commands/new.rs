@@ -10,7 +10,7 @@ use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
 
-use super::AlreadyReported;
+use super::{AlreadyReported, with_causes};
 use super::report::{self, shown_path};
 use crate::cli::{GlobalArgs, NewArgs, Vcs};
 
@@ -61,7 +61,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     scaffold.write(&writer)?;
     if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
         if let Err(err) = writer.init_git(scaffold.root()) {
-            shell.warn(err);
+            shell.warn(with_causes(err));
         }
     }
 
