@@ -330,6 +330,11 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
             "error: argument `a` (int8): expected an integer, got the string \"1\"\n",
         ),
         (
+            &["fail", "42"],
+            "error: argument `message` (string): expected a JSON string, got 42; \
+             strings are JSON: '\"42\"'\n",
+        ),
+        (
             &["blob", "\"@missing.bin\""],
             "error: argument `data` (binary): cannot read missing.bin: \
              No such file or directory (os error 2)\n",
