@@ -70,7 +70,10 @@ mod tests {
     #[test]
     fn missing_file_names_the_path_and_leaves_the_cause_to_source() {
         let err = SpecFile::read(Path::new("/nonexistent/x.lmspc")).unwrap_err();
-        assert_eq!(err.to_string(), "could not read spec `/nonexistent/x.lmspc`");
+        assert_eq!(
+            err.to_string(),
+            "could not read spec `/nonexistent/x.lmspc`"
+        );
         let cause = std::error::Error::source(&err).expect("the OS error is the source");
         assert!(cause.to_string().starts_with("No such file"), "{cause}");
     }

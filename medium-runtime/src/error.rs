@@ -183,7 +183,10 @@ mod tests {
     /// The message ends with the cause, and `source()` does not repeat it.
     fn says_its_cause_once(err: &dyn std::error::Error, cause: &str) {
         let message = err.to_string();
-        assert!(message.ends_with(cause), "{message:?} does not end with {cause:?}");
+        assert!(
+            message.ends_with(cause),
+            "{message:?} does not end with {cause:?}"
+        );
         assert!(err.source().is_none(), "{message:?} also returns its cause");
     }
 

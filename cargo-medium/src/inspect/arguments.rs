@@ -443,7 +443,10 @@ mod tests {
         }
         // Inside JSON the quoting is already there to see: no shell advice.
         assert_eq!(
-            error("nested", &[r#"{"id": 1, "inner": [{"tags": [7], "raw": ""}]}"#]),
+            error(
+                "nested",
+                &[r#"{"id": 1, "inner": [{"tags": [7], "raw": ""}]}"#]
+            ),
             "argument `o.inner[0].tags[0]` (string): expected a JSON string, got 7"
         );
     }

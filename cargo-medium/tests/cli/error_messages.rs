@@ -11,13 +11,22 @@ use crate::{cargo_medium, example_spec};
 /// Asserts that `stderr` names `cause` and says nothing twice: no line appears twice, and no
 /// line repeats a `: `-separated part of itself.
 pub fn assert_each_cause_once(stderr: &str, cause: &str) {
-    assert!(stderr.contains(cause), "the cause `{cause}` is missing:\n{stderr}");
+    assert!(
+        stderr.contains(cause),
+        "the cause `{cause}` is missing:\n{stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     for (i, line) in lines.iter().enumerate() {
-        assert!(!lines[..i].contains(line), "repeated line {line:?}:\n{stderr}");
+        assert!(
+            !lines[..i].contains(line),
+            "repeated line {line:?}:\n{stderr}"
+        );
         let parts: Vec<&str> = line.split(": ").collect();
         for (j, part) in parts.iter().enumerate() {
-            assert!(!parts[..j].contains(part), "repeated cause {part:?}:\n{stderr}");
+            assert!(
+                !parts[..j].contains(part),
+                "repeated cause {part:?}:\n{stderr}"
+            );
         }
     }
 }
@@ -54,7 +63,10 @@ fn unreadable_specs_name_the_os_error_once() {
         (&["diff", "missing.lmspc", "student.lmspc"], missing),
         (&["gen", "python", "missing.lmspc"], missing),
         (&["describe", "missing.lmspc"], missing),
-        (&["call", "get_student", "\"1\"", "--spec", "missing.lmspc"], missing),
+        (
+            &["call", "get_student", "\"1\"", "--spec", "missing.lmspc"],
+            missing,
+        ),
         (&["monitor", "--spec", "folder.lmspc"], folder),
     ] {
         fails_naming_each_cause_once(dir.path(), args, cause);
@@ -82,9 +94,17 @@ fn bad_manifests_name_their_problem_once() {
     for (root, args, cause) in [
         (&not_toml, &["new", spec][..], "invalid table header"),
         (&not_toml, &["sync"], "invalid table header"),
-        (&bad_members, &["new", spec], "`workspace.members` is not an array"),
+        (
+            &bad_members,
+            &["new", spec],
+            "`workspace.members` is not an array",
+        ),
         (&bad_record, &["sync"], "`spec` is not a string"),
-        (&missing_spec, &["sync"], "No such file or directory (os error 2)"),
+        (
+            &missing_spec,
+            &["sync"],
+            "No such file or directory (os error 2)",
+        ),
     ] {
         fails_naming_each_cause_once(root, args, cause);
     }
@@ -107,7 +127,12 @@ fn bad_manifest_paths_and_destinations_name_their_problem_once() {
             "Is a directory (os error 21)",
         ),
         (
-            &["--manifest-path", "nowhere/Cargo.toml", "new", "student.lmspc"],
+            &[
+                "--manifest-path",
+                "nowhere/Cargo.toml",
+                "new",
+                "student.lmspc",
+            ],
             "No such file or directory (os error 2)",
         ),
         (

@@ -497,7 +497,10 @@ fn monitor_ends_quietly_when_its_reader_stops_reading() {
     // The next event's line is the write that finds the pipe closed.
     let deadline = Instant::now() + Duration::from_secs(10);
     while finished.try_recv().is_err() {
-        assert!(Instant::now() < deadline, "monitor kept running after its reader left");
+        assert!(
+            Instant::now() < deadline,
+            "monitor kept running after its reader left"
+        );
         d.announce("second");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -10,8 +10,8 @@ use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
 
-use super::{AlreadyReported, with_causes};
 use super::report::{self, shown_path};
+use super::{AlreadyReported, with_causes};
 use crate::cli::{GlobalArgs, NewArgs, Vcs};
 
 pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
