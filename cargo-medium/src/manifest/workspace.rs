@@ -26,6 +26,12 @@ pub enum WorkspaceError {
         path: PathBuf,
         source: ManifestError,
     },
+    /// A valid manifest that cannot take the additions, e.g. an inline `workspace = { … }`.
+    #[error("could not add to `{}`", path.display())]
+    NotExtensible {
+        path: PathBuf,
+        source: ManifestError,
+    },
 }
 
 /// A workspace root: its directory and its parsed manifest.
@@ -154,7 +160,7 @@ impl Workspace {
         let mut changes = Vec::new();
         for (requirements, entry) in protocols {
             let added = manifest.add_all(requirements, entry).map_err(|source| {
-                WorkspaceError::Invalid {
+                WorkspaceError::NotExtensible {
                     path: self.manifest_path.clone(),
                     source,
                 }
