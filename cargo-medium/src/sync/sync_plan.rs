@@ -29,6 +29,11 @@ pub struct CrateSync {
     /// How the protocol changed since the crate was last generated, when it did and the crate
     /// records the spec it was generated from.
     pub spec_diff: Option<SpecDiff>,
+    /// Files sync rewrites that were edited by hand: they differ from what the recorded spec
+    /// generates. Empty when the crate records no spec, since then nothing tells. A file that
+    /// another version of cargo-medium generated differently is named too: no file says which
+    /// version wrote it.
+    pub edited: Vec<PathBuf>,
 }
 
 /// A planned `cargo medium sync`.
@@ -91,7 +96,7 @@ impl SyncPlan {
             // The daemon and app are not regenerated, but they inherit the protocol crate.
             needs.require_member_dependency(&entry.protocol);
             requirements.push(needs);
-            crates.push(compare(&workspace.root, entry, spec, &files)?);
+            crates.push(compare(&workspace.root, entry, spec, &names, &files)?);
         }
         let manifest_update =
             workspace.manifest_update(requirements.iter().zip(crates.iter().map(|c| &c.entry)))?;
@@ -145,28 +150,72 @@ fn compare(
     root: &Path,
     entry: ProtocolEntry,
     spec: &CheckedSpec,
+    names: &CrateNames,
     files: &[GeneratedFile],
 ) -> Result<CrateSync, SyncError> {
-    let DirComparison { changes, old_files } = compare_dir(&entry.protocol_dir(root), files)?;
+    let protocol_dir = entry.protocol_dir(root);
+    let rust = compare_dir(&protocol_dir, files)?;
     // The Rust sources as they were on disk, changed or not: one of them records the spec the
     // crate was generated from.
-    let old_sources = old_files
+    let old_sources = rust
+        .old_files
         .iter()
         .filter(|(path, _)| is_rust(path))
         .map(|(_, old)| old.as_str());
-    let spec_diff = recorded_spec(old_sources, &entry.spec)
-        .map(|old| SpecDiff::between(&old, spec))
+    let old_spec = recorded_spec(old_sources, &entry.spec);
+    let spec_diff = old_spec
+        .as_ref()
+        .map(|old| SpecDiff::between(old, spec))
         .filter(|diff| !diff.is_empty());
-    let python_changes = match entry.python_dir(root) {
-        Some(dir) => compare_dir(&dir, &codegen::python::package(spec))?.changes,
-        None => Vec::new(),
+    let python = match entry.python_dir(root) {
+        Some(dir) => Some((compare_dir(&dir, &codegen::python::package(spec))?, dir)),
+        None => None,
     };
+    // What sync would write over is a hand edit when it is not what the recorded spec
+    // generates: a file left as generated equals that, whatever the spec became since.
+    let mut edited = Vec::new();
+    if let Some(old_spec) = &old_spec {
+        let old_crate = codegen::rust::protocol_crate(old_spec, names);
+        edited.extend(edited_files(&rust, &protocol_dir, &old_crate));
+        if let Some((python, dir)) = &python {
+            edited.extend(edited_files(
+                python,
+                dir,
+                &codegen::python::package(old_spec),
+            ));
+        }
+    }
     Ok(CrateSync {
         entry,
-        changes,
-        python_changes,
+        changes: rust.changes,
+        python_changes: python.map(|(python, _)| python.changes).unwrap_or_default(),
         spec_diff,
+        edited,
     })
+}
+
+/// The files `comparison` rewrites whose contents on disk are not `old_generated`, what the
+/// spec they were generated from generates into `dir`. A file that spec does not generate (a
+/// newer cargo-medium laid the crate out differently) tells nothing, so it is not named.
+fn edited_files(
+    comparison: &DirComparison,
+    dir: &Path,
+    old_generated: &[GeneratedFile],
+) -> Vec<PathBuf> {
+    comparison
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            FileChange::Update { path, .. } => Some(path),
+            FileChange::Create { .. } | FileChange::Remove { .. } => None,
+        })
+        .filter(|path| {
+            let on_disk = comparison.old_files.iter().find(|(p, _)| p == *path);
+            let generated = old_generated.iter().find(|f| dir.join(&f.path) == **path);
+            matches!((on_disk, generated), (Some((_, old)), Some(f)) if *old != f.contents)
+        })
+        .cloned()
+        .collect()
 }
 
 /// A generated directory compared with what it should hold.
