@@ -14,7 +14,8 @@ use super::{ProtocolEntry, Requirements};
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("not valid TOML")]
-    Toml(#[from] toml_edit::TomlError),
+    // Boxed: a TOML error is large, and every error holding this one would be as large.
+    Toml(#[source] Box<toml_edit::TomlError>),
     #[error("it has no `[workspace]` table, so it is not a workspace root")]
     NotAWorkspace,
     #[error("`{key}` is not {expected}")]
@@ -59,7 +60,7 @@ pub struct WorkspaceManifest {
 
 impl WorkspaceManifest {
     pub fn parse(text: &str) -> Result<WorkspaceManifest, ManifestError> {
-        let doc: DocumentMut = text.parse()?;
+        let doc: DocumentMut = text.parse().map_err(|e| ManifestError::Toml(Box::new(e)))?;
         if !doc.get("workspace").is_some_and(Item::is_table_like) {
             return Err(ManifestError::NotAWorkspace);
         }
