@@ -10,7 +10,7 @@ use crate::{cargo_medium, example_spec};
 
 /// Asserts that `stderr` names `cause` and says nothing twice: no line appears twice, and no
 /// line repeats a `: `-separated part of itself.
-pub fn assert_each_cause_once(stderr: &str, cause: &str) {
+fn assert_each_cause_once(stderr: &str, cause: &str) {
     assert!(
         stderr.contains(cause),
         "the cause `{cause}` is missing:\n{stderr}"
