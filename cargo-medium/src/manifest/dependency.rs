@@ -78,7 +78,7 @@ pub enum RuntimeSourceError {
     Neither(String),
     #[error("`--runtime {}` has no Cargo.toml: expected the medium-runtime crate's directory", .0.display())]
     NotACrate(PathBuf),
-    #[error("could not resolve `--runtime {}`: {source}", path.display())]
+    #[error("could not resolve `--runtime {}`", path.display())]
     Unresolvable {
         path: PathBuf,
         source: std::io::Error,

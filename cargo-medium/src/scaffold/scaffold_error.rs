@@ -33,14 +33,14 @@ pub enum ScaffoldError {
          rename the spec"
     )]
     SpecNameClash(String),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
-    #[error("the workspace manifest template is invalid: {0}")]
+    #[error("the workspace manifest template is invalid")]
     ManifestTemplate(#[from] ManifestError),
     #[error(transparent)]
     Template(#[from] TemplateError),

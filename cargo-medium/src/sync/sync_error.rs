@@ -29,7 +29,7 @@ pub enum SyncError {
         .0.display()
     )]
     UserFile(PathBuf),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -1,7 +1,8 @@
 //! [`SyncPlan`]: what `cargo medium sync` would change, worked out in memory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::dir_sync::generated_by_this_version;
 use super::{DirSync, FileChange, SyncError};
 use crate::check::{self, CheckedSpec};
 use crate::codegen::{self, CrateNames, GeneratedFile};
@@ -22,6 +23,10 @@ pub struct CrateSync {
     /// How the protocol changed since the crate was last generated, when it did and the crate
     /// records the spec it was generated from.
     pub spec_diff: Option<SpecDiff>,
+    /// Files sync rewrites that were edited by hand: they differ from what the recorded spec
+    /// generates. Empty when the crate records no spec, since then nothing tells; files another
+    /// version of cargo-medium generated (their header names it) are not judged.
+    pub edited: Vec<PathBuf>,
 }
 
 /// A planned `cargo medium sync`.
@@ -80,7 +85,13 @@ impl SyncPlan {
             // The daemon and app are not regenerated, but they inherit the protocol crate.
             needs.require_member_dependency(&entry.protocol);
             requirements.push(needs);
-            crates.push(compare(&workspace.root, entry, spec, &protocol.files)?);
+            crates.push(compare(
+                &workspace.root,
+                entry,
+                spec,
+                &names,
+                &protocol.files,
+            )?);
         }
         let manifest_update =
             workspace.manifest_update(requirements.iter().zip(crates.iter().map(|c| &c.entry)))?;
@@ -134,26 +145,67 @@ fn compare(
     root: &Path,
     entry: ProtocolEntry,
     spec: &CheckedSpec,
+    names: &CrateNames,
     files: &[GeneratedFile],
 ) -> Result<CrateSync, SyncError> {
-    let DirSync { changes, old_files } = DirSync::plan(&entry.protocol_dir(root), files)?;
+    let protocol_dir = entry.protocol_dir(root);
+    let rust = DirSync::plan(&protocol_dir, files)?;
     // The crate records the spec it was generated from (as a spec file, so it reads back with
     // the spec's own parser). A crate from an older cargo-medium has none: no report then.
-    let recorded = entry.protocol_dir(root).join(codegen::rust::RECORDED_SPEC);
-    let spec_diff = old_files
+    let recorded = protocol_dir.join(codegen::rust::RECORDED_SPEC);
+    let old_spec = rust
+        .old_files
         .iter()
         .find(|(path, _)| *path == recorded)
-        .and_then(|(_, old)| check::check_source(&entry.spec, old).ok())
-        .map(|old| SpecDiff::between(&old, spec))
+        .and_then(|(_, old)| check::check_source(&entry.spec, old).ok());
+    let spec_diff = old_spec
+        .as_ref()
+        .map(|old| SpecDiff::between(old, spec))
         .filter(|diff| !diff.is_empty());
-    let python_changes = match entry.python_dir(root) {
-        Some(dir) => DirSync::plan(&dir, &codegen::python::package(spec))?.changes,
-        None => Vec::new(),
+    let python = match entry.python_dir(root) {
+        Some(dir) => Some((DirSync::plan(&dir, &codegen::python::package(spec))?, dir)),
+        None => None,
     };
+    // What sync would write over is a hand edit when it is not what the recorded spec
+    // generates: a file left as generated equals that, whatever the spec became since.
+    let mut edited = Vec::new();
+    if let Some(old_spec) = &old_spec {
+        let old_crate = codegen::rust::protocol_crate(old_spec, names)?;
+        edited.extend(edited_files(&rust, &protocol_dir, &old_crate.files));
+        if let Some((python, dir)) = &python {
+            edited.extend(edited_files(
+                python,
+                dir,
+                &codegen::python::package(old_spec),
+            ));
+        }
+    }
     Ok(CrateSync {
         entry,
-        changes,
-        python_changes,
+        changes: rust.changes,
+        python_changes: python.map(|(python, _)| python.changes).unwrap_or_default(),
         spec_diff,
+        edited,
     })
+}
+
+/// The files `dir_sync` rewrites whose contents on disk are not `old_generated`, what the
+/// spec they were generated from generates into `dir`. Only files this version of cargo-medium
+/// generated are judged: another version's output differs without any hand edit.
+fn edited_files(dir_sync: &DirSync, dir: &Path, old_generated: &[GeneratedFile]) -> Vec<PathBuf> {
+    dir_sync
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            FileChange::Update { path, .. } => Some(path),
+            FileChange::Create { .. } | FileChange::Remove { .. } => None,
+        })
+        .filter(|path| {
+            let on_disk = dir_sync.old_files.iter().find(|(p, _)| p == *path);
+            let generated = old_generated.iter().find(|f| dir.join(&f.path) == **path);
+            matches!((on_disk, generated), (Some((_, old)), Some(f))
+                if *old != f.contents && generated_by_this_version(old))
+        })
+        .cloned()
+        .collect()
 }

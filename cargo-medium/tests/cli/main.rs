@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod error_messages;
 mod gen_python;
 mod global;
 mod inspect;

@@ -391,6 +391,39 @@ fn new_of_a_spec_already_in_the_workspace_is_refused() {
 }
 
 #[test]
+fn new_adds_to_a_workspace_written_with_dotted_keys() {
+    let (_dir, root) = existing_workspace();
+    fs::write(root.join("Cargo.toml"), "workspace.members = [\"tool\"]\n").unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success();
+    let manifest = manifest(&root);
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 4, "{manifest}");
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert_eq!(record["spec"].as_str(), Some("specs/student.lmspc"));
+}
+
+#[test]
+fn new_into_a_workspace_written_as_an_inline_table_says_why_it_stops() {
+    let (_dir, root) = existing_workspace();
+    let before = "workspace = { members = [\"tool\"] }\n";
+    fs::write(root.join("Cargo.toml"), before).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: could not add to `{}`: `workspace` is an inline table (`workspace = {{ … }}`), \
+             which cargo medium does not edit: write it as a `[workspace]` table\n",
+            root.join("Cargo.toml").display()
+        ));
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
+    assert!(!root.join("student-system-protocol").exists());
+}
+
+#[test]
 fn new_into_the_current_empty_directory_fills_it() {
     let dir = tempfile::tempdir().unwrap();
     let here = dir.path().join("here");

@@ -297,3 +297,44 @@ fn sync_removes_generated_files_the_generator_no_longer_makes_and_keeps_others()
         "my notes\n"
     );
 }
+
+#[test]
+fn sync_warns_naming_each_generated_file_it_overwrites_that_was_edited_by_hand() {
+    let (_dir, root) = scaffolded();
+    let models = root.join("student-system-protocol/src/models.rs");
+    append(&models, "// my fix\n");
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    let output = cargo_medium(&root).arg("sync").assert().success();
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    // Files the spec change rewrites but nobody edited are not named.
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: `student-system-protocol/src/models.rs` had local edits, which sync \
+          overwrote: change the spec instead"
+        ],
+        "{stderr}"
+    );
+    assert!(!fs::read_to_string(&models).unwrap().contains("my fix"));
+}
+
+#[test]
+fn sync_warns_about_an_edited_file_when_the_spec_did_not_change() {
+    let (_dir, root) = scaffolded();
+    append(
+        &root.join("student-system-protocol/Cargo.toml"),
+        "[features]\nx = []\n",
+    );
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: `student-system-protocol/Cargo.toml` had local edits, which sync \
+             overwrote: change the spec instead\n",
+        ));
+}

@@ -39,6 +39,7 @@ pub fn protocol_crate(
             class => spec.class,
             namespace => spec.namespace,
             spec_file => spec.source_name,
+            generator => crate::codegen::GENERATOR,
         },
     )?;
     let mut files = vec![GeneratedFile::new("Cargo.toml", cargo_toml)];

@@ -28,6 +28,12 @@ pub struct AlreadyReported;
 #[error("the protocols differ")]
 pub struct ProtocolsDiffer;
 
+/// An error and its causes on one line, `a: b: c`, as `main` prints a command's error (messages
+/// leave their cause to `source()`, so printing only the error would drop it).
+pub fn with_causes(err: impl std::error::Error + Send + Sync + 'static) -> String {
+    format!("{:#}", anyhow::Error::new(err))
+}
+
 pub fn run(cli: &Cli, shell: &mut Shell) -> anyhow::Result<()> {
     match &cli.command {
         Command::New(args) => new::run(args, &cli.global, shell),

@@ -10,8 +10,8 @@ use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
 
-use super::AlreadyReported;
 use super::report::{self, shown_path};
+use super::{AlreadyReported, with_causes};
 use crate::cli::{GlobalArgs, NewArgs, Vcs};
 
 pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
@@ -62,7 +62,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     scaffold.write(&writer)?;
     if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
         if let Err(err) = writer.init_git(scaffold.root()) {
-            shell.warn(err);
+            shell.warn(with_causes(err));
         }
     }
 

@@ -71,6 +71,17 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         if let Some(python) = &krate.entry.python {
             changed_files(shell, python, &krate.python_changes, list_files, &cwd);
         }
+        for path in &krate.edited {
+            shell.warn(format!(
+                "`{}` had local edits, which sync {}: change the spec instead",
+                shown_path(path, &cwd),
+                if args.dry_run {
+                    "would overwrite"
+                } else {
+                    "overwrote"
+                }
+            ));
+        }
         spec_changes(shell, krate);
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");
         for method in krate.added_methods() {
