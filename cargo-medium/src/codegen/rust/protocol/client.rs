@@ -69,7 +69,7 @@ impl Generator<'_> {
                     .to_owned(),
             ],
         };
-        let attributes = self.module_attributes(&module_doc);
+        let module_docs = self.module_docs(&module_doc);
         let struct_doc = format!(
             " A connection to the `{}` daemon. Cheap to clone: clones share the connection,",
             self.spec.class
@@ -84,7 +84,7 @@ impl Generator<'_> {
             .zip(&self.names.event_structs)
             .map(|((event, name), payload)| self.subscription(flavor, event, name, payload));
         quote! {
-            #attributes
+            #module_docs
 
             use ::medium_runtime as rt;
 

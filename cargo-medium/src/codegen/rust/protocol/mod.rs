@@ -31,18 +31,6 @@ use super::types::TypeStyle;
 use crate::check::CheckedSpec;
 use crate::codegen::{GENERATOR, GeneratedFile};
 
-/// Lints the generated code cannot avoid: its names, parameter lists, types and docs come
-/// from the spec.
-const ALLOWED_LINTS: &[&str] = &[
-    "doc_lazy_continuation",
-    "enum_variant_names",
-    "new_ret_no_self",
-    "should_implement_trait",
-    "too_many_arguments",
-    "type_complexity",
-    "wrong_self_convention",
-];
-
 /// The recorded spec's file name ([`super::RECORDED_SPEC`]), next to the module that embeds it.
 const SPEC_FILE: &str = "spec.lmspc";
 
@@ -87,17 +75,10 @@ impl<'a> Generator<'a> {
         )
     }
 
-    /// The inner attributes every generated module starts with: its `//!` docs, then the
-    /// lints the spec can trigger.
-    fn module_attributes(&self, docs: &[String]) -> TokenStream {
-        let lints = ALLOWED_LINTS.iter().map(|lint| format_ident!("{}", lint));
-        quote! {
-            #(#![doc = #docs])*
-            #![allow(
-                #(clippy::#lints,)*
-                reason = "names, parameter lists, types and docs come from the spec"
-            )]
-        }
+    /// The `//!` docs a generated module starts with. (The lints the spec can trigger are
+    /// allowed in the crate's manifest, `[lints.clippy]`.)
+    fn module_docs(&self, docs: &[String]) -> TokenStream {
+        quote!(#(#![doc = #docs])*)
     }
 
     /// `lib.rs`: written as text, not tokens, because rustfmt reads it. It holds only `//!`
@@ -158,7 +139,7 @@ impl<'a> Generator<'a> {
 
     /// `spec.rs`: the protocol's identity, with the spec embedded from `spec.lmspc`.
     fn spec_rs(&self) -> TokenStream {
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             " The protocol's identity: its spec, its fingerprint, and what the handshake sends."
                 .to_owned(),
         ]);
@@ -170,7 +151,7 @@ impl<'a> Generator<'a> {
             None => quote!(::core::option::Option::None),
         };
         quote! {
-            #attributes
+            #module_docs
 
             /// SHA-256 fingerprint of the canonical spec. The handshake refuses a daemon built
             /// from another version of the spec.

@@ -23,7 +23,7 @@ impl Generator<'_> {
             ident(&n.error),
         );
         let class = &self.spec.class;
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             format!(
                 " The daemon side: implement [`{}`], serve it with [`{}`], fire events",
                 n.service, n.server
@@ -69,7 +69,7 @@ impl Generator<'_> {
         let emitters = self.emitters();
         let context_struct = self.context_struct();
         quote! {
-            #attributes
+            #module_docs
 
             use ::core::future;
             use ::core::marker;
