@@ -30,7 +30,7 @@ impl Dependency {
     /// whatever features the workspace's entry has.
     pub fn features(&self) -> &'static [&'static str] {
         match self {
-            Dependency::Tokio => &["macros", "rt-multi-thread", "signal"],
+            Dependency::Tokio => &["macros", "rt-multi-thread", "signal", "time"],
             Dependency::TracingSubscriber => &["env-filter"],
             Dependency::Runtime | Dependency::Protocol(_) | Dependency::Tracing => &[],
         }
