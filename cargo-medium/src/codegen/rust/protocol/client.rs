@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Generator, doc_or, ident};
+use super::{Generator, Ownership, doc_or, ident};
 use crate::check::{Event, Field, Method};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
@@ -145,18 +145,8 @@ impl Generator<'_> {
         let function = ident(&name.rust);
         let wire = &name.wire;
         let names = field_names(&method.params);
-        let params = method.params.iter().zip(&names).map(|(param, named)| {
-            let param_ident = ident(&named.rust);
-            let ty = self.ty.borrowed(&param.ty);
-            quote!(#param_ident: #ty)
-        });
-        let returns = match &method.returns {
-            Some(ty) => {
-                let ty = self.ty.owned(ty);
-                quote!(#ty)
-            }
-            None => quote!(()),
-        };
+        let params = self.typed_params(&method.params, &names, Ownership::Borrowed);
+        let returns = self.return_type(method);
         let error = ident(&self.names.error);
         let args = self.args_tuple(&method.params, &names);
         let mut call = quote!(#client::call(&self.client, #wire, &args)#dot_await);

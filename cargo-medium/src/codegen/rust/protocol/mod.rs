@@ -21,14 +21,14 @@ mod rust_file;
 mod server;
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use client::Flavor;
 use rust_file::rust_file;
 
-use super::names::ProtocolNames;
+use super::names::{Named, ProtocolNames};
 use super::types::TypeStyle;
-use crate::check::CheckedSpec;
+use crate::check::{CheckedSpec, Field, Method};
 use crate::codegen::{GENERATOR, GeneratedFile};
 
 /// The recorded spec's file name ([`super::RECORDED_SPEC`]), next to the module that embeds it.
@@ -79,6 +79,35 @@ impl<'a> Generator<'a> {
     /// allowed in the crate's manifest, `[lints.clippy]`.)
     fn module_docs(&self, docs: &[String]) -> TokenStream {
         quote!(#(#![doc = #docs])*)
+    }
+
+    /// `name: Type` for each parameter, as the caller's side borrows it or the handler owns it.
+    fn typed_params(
+        &self,
+        params: &[Field],
+        names: &[Named],
+        ownership: Ownership,
+    ) -> Vec<TokenStream> {
+        params
+            .iter()
+            .zip(names)
+            .map(|(param, named)| {
+                let name = ident(&named.rust);
+                let ty = match ownership {
+                    Ownership::Borrowed => self.ty.borrowed(&param.ty),
+                    Ownership::Owned => self.ty.owned(&param.ty),
+                };
+                quote!(#name: #ty)
+            })
+            .collect()
+    }
+
+    /// What a method returns: its type, or `()`.
+    fn return_type(&self, method: &Method) -> TokenStream {
+        match &method.returns {
+            Some(ty) => self.ty.owned(ty).to_token_stream(),
+            None => quote!(()),
+        }
     }
 
     /// `lib.rs`: written as text, not tokens, because rustfmt reads it. It holds only `//!`
@@ -171,6 +200,14 @@ impl<'a> Generator<'a> {
             };
         }
     }
+}
+
+/// How parameters are typed: borrowed where a value is only serialized (client methods, event
+/// emitters), owned where it is decoded (handlers).
+#[derive(Debug, Clone, Copy)]
+enum Ownership {
+    Borrowed,
+    Owned,
 }
 
 /// An identifier token for a name the generator computed (`r#type` becomes a raw identifier).
