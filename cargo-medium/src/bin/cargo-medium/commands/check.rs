@@ -27,7 +27,7 @@ fn check_one(path: &Path, shell: &mut Shell) -> bool {
     let file = match SpecFile::read(path) {
         Ok(file) => file,
         Err(err) => {
-            shell.error(with_causes(err));
+            shell.error(with_causes(&err));
             return false;
         }
     };

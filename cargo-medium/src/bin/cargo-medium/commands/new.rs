@@ -62,14 +62,15 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
     scaffold.write(&writer)?;
     if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
         if let Err(err) = writer.init_git(scaffold.root()) {
-            shell.warn(with_causes(err));
+            shell.warn(with_causes(&err));
         }
     }
 
     report(shell, &scaffold, &cwd, args.dry_run);
     if let Some(err) = scaffold.unformatted() {
         shell.note(format!(
-            "the daemon and app are written as generated, not formatted: {err}"
+            "the daemon and app are written as generated, not formatted: {}",
+            with_causes(err)
         ));
     }
     if args.dry_run {
