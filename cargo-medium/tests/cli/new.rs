@@ -229,6 +229,56 @@ fn new_fills_an_existing_empty_directory() {
 }
 
 #[test]
+fn new_fills_an_empty_directory_whose_parent_is_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dir_with_spec();
+    let here = dir.path().join("here");
+    fs::create_dir(&here).unwrap();
+    let parent = dir.path();
+    fs::set_permissions(parent, fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes to a read-only directory anyway; an unchanged modification time shows, for any
+    // user, that nothing was made or removed next to `here` (as when `here` is a mount point).
+    let then = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    fs::File::open(parent).unwrap().set_modified(then).unwrap();
+    let assert = cargo_medium(parent)
+        .args(["new", "student.lmspc", "here", "--vcs", "none"])
+        .assert();
+    let parent_modified = fs::metadata(parent).unwrap().modified().unwrap();
+    fs::set_permissions(parent, fs::Permissions::from_mode(0o755)).unwrap();
+    assert.success();
+    assert_eq!(parent_modified, then, "something was made next to `here`");
+    assert!(here.join("Cargo.toml").is_file());
+}
+
+#[test]
+fn failed_new_into_an_existing_empty_directory_leaves_it_empty() {
+    let dir = dir_with_spec();
+    fs::create_dir(dir.path().join("here")).unwrap();
+    // A valid crate name, but `<name>-protocol` is longer than a file name may be.
+    let name = "a".repeat(250);
+    cargo_medium(dir.path())
+        .args([
+            "new",
+            "student.lmspc",
+            "here",
+            "--vcs",
+            "none",
+            "--name",
+            &name,
+        ])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("-protocol`: File name too long"));
+    let mut entries: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["here", "student.lmspc"]);
+    assert_eq!(fs::read_dir(dir.path().join("here")).unwrap().count(), 0);
+}
+
+#[test]
 fn new_with_a_bad_spec_prints_diagnostics_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
