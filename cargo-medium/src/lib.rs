@@ -8,6 +8,7 @@ pub mod check;
 pub mod codegen;
 pub mod diagnostic;
 pub mod diff;
+pub mod git_work_tree;
 pub mod inspect;
 pub mod manifest;
 pub mod scaffold;

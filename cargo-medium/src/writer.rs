@@ -11,8 +11,9 @@ use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::git_work_tree::git_command;
 
 /// Whether writes happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,14 +105,16 @@ impl Writer {
         built
     }
 
-    /// Runs `git init` in `dir`, unless it is already inside a git work tree (like `cargo new`).
+    /// Runs `git init` in `dir`. Whether `dir` should have a repository of its own is the
+    /// caller's to decide (see [`GitWorkTree::around`]).
+    ///
+    /// [`GitWorkTree::around`]: crate::git_work_tree::GitWorkTree::around
     pub fn init_git(&self, dir: &Path) -> Result<(), WriteError> {
-        if self.is_dry_run() || dir.ancestors().skip(1).any(|a| a.join(".git").exists()) {
+        if self.is_dry_run() {
             return Ok(());
         }
-        let output = Command::new("git")
+        let output = git_command(dir)
             .args(["init", "--quiet"])
-            .current_dir(dir)
             .output()
             .map_err(|err| WriteError::GitInit {
                 dir: dir.to_owned(),

@@ -524,14 +524,67 @@ fn spec_named_like_a_workspace_file_is_refused() {
     assert_eq!(tree(dir.path()), ["README.md"]);
 }
 
+/// A temporary directory outside any repository, holding a repository `repo` with the spec.
+fn repository_with_spec() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().canonicalize().unwrap().join("repo");
+    fs::create_dir(&repo).unwrap();
+    let status = std::process::Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::copy(example_spec(), repo.join("student.lmspc")).unwrap();
+    (dir, repo)
+}
+
 #[test]
-fn new_inside_a_git_repository_does_not_nest_another() {
-    let dir = dir_with_spec();
-    fs::create_dir(dir.path().join(".git")).unwrap();
-    cargo_medium(dir.path())
-        .args(["new", "student.lmspc", "--vcs", "git"])
+fn new_next_to_a_repository_from_inside_it_initializes_one() {
+    // The README's `new examples/student.lmspc ../student-system`, run in a checkout.
+    let (dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "../x"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped `git init`").not());
+    assert!(dir.path().join("x/.git").is_dir());
+}
+
+#[test]
+fn new_inside_a_repository_skips_git_init_and_says_why() {
+    let (_dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "sub/x"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "note: skipped `git init`: `sub/x` is inside the git work tree `{}`; pass `--vcs git` \
+             to make a repository anyway\n",
+            repo.display()
+        )));
+    assert!(repo.join("sub/x/Cargo.toml").is_file());
+    assert!(!repo.join("sub/x/.git").exists());
+}
+
+#[test]
+fn new_with_vcs_git_inside_a_repository_initializes_one_anyway() {
+    let (_dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "x", "--vcs", "git"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped `git init`").not());
+    assert!(repo.join("x/.git").is_dir());
+}
+
+#[test]
+fn new_under_a_directory_a_repository_ignores_initializes_one() {
+    let (_dir, repo) = repository_with_spec();
+    fs::write(repo.join(".gitignore"), "/build/\n").unwrap();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "build/x"])
         .assert()
         .success();
-    assert!(dir.path().join("student-system/Cargo.toml").is_file());
-    assert!(!dir.path().join("student-system/.git").exists());
+    assert!(repo.join("build/x/.git").is_dir());
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use cargo_medium::git_work_tree::GitWorkTree;
 use cargo_medium::manifest::{RuntimeSource, Workspace};
 use cargo_medium::scaffold::{Destination, NewOptions, Ownership, Scaffold, UNIT_DIR};
 use cargo_medium::shell::{Shell, Verbosity};
@@ -60,13 +61,27 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         WriteMode::Write
     });
     scaffold.write(&writer)?;
-    if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
+    // As `cargo new`: no repository inside another one, unless asked for with `--vcs git`.
+    let enclosing_repository = match args.vcs {
+        None if scaffold.is_new_workspace() => GitWorkTree::around(scaffold.root()),
+        _ => None,
+    };
+    let git = args.vcs.unwrap_or(Vcs::Git) == Vcs::Git && enclosing_repository.is_none();
+    if scaffold.is_new_workspace() && git {
         if let Err(err) = writer.init_git(scaffold.root()) {
             shell.warn(with_causes(err));
         }
     }
 
     report(shell, &scaffold, &cwd, args.dry_run);
+    if let Some(work_tree) = enclosing_repository {
+        shell.note(format!(
+            "skipped `git init`: `{}` is inside the git work tree `{}`; pass `--vcs git` to make \
+             a repository anyway",
+            shown_path(scaffold.root(), &cwd),
+            work_tree.root().display()
+        ));
+    }
     if let Some(err) = scaffold.unformatted() {
         shell.note(format!(
             "the daemon and app are written as generated, not formatted: {err}"
