@@ -11,6 +11,7 @@ pub mod diff;
 pub mod git_work_tree;
 pub mod inspect;
 pub mod manifest;
+pub mod registry_cache;
 pub mod scaffold;
 pub mod shell;
 pub mod spec;

@@ -48,6 +48,25 @@ fn has_files(tree: &[String], wanted: &[&str]) -> bool {
         .all(|file| tree.iter().any(|have| have == file))
 }
 
+/// The runtime next to this checkout, which `new` depends on by default.
+fn runtime_checkout() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medium-runtime")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The note `new` prints when the workspace takes the runtime from this checkout.
+fn runtime_note(manifest: &str) -> String {
+    format!(
+        "note: `medium-runtime` is taken from `{}`, where cargo-medium was built, as cargo has \
+         not downloaded a published {}; to change that, edit `[workspace.dependencies]` in \
+         `{manifest}` or pass `--runtime PATH|VERSION`\n",
+        runtime_checkout().display(),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
 #[test]
 fn new_creates_a_workspace_named_after_the_class() {
     let dir = dir_with_spec();
@@ -56,14 +75,16 @@ fn new_creates_a_workspace_named_after_the_class() {
         .assert()
         .success()
         .stdout("")
-        .stderr(
+        .stderr(format!(
             "     Created student-system-protocol (generated from student.lmspc)\n\
              \x20    Created student-system-daemon (yours: the daemon)\n\
              \x20    Created student-system-app (yours: an example app)\n\
              \x20    Created workspace `student-system`\n\
+             {}\
              note: start the daemon with `cd student-system && cargo run -p student-system-daemon`, \
              then run the app in another terminal with `cargo run -p student-system-app`\n",
-        );
+            runtime_note("student-system/Cargo.toml")
+        ));
     let root = dir.path().join("student-system");
     let files = tree(&root);
     assert!(
@@ -119,19 +140,43 @@ fn new_with_git_initializes_a_repository() {
 }
 
 #[test]
-fn new_depends_on_the_runtime_of_this_checkout_by_default() {
+fn new_depends_on_the_runtime_of_this_checkout_by_default_and_says_so() {
+    // medium-runtime is not published: no cargo home has it from crates.io.
     let dir = dir_with_spec();
     cargo_medium(dir.path())
         .args(["new", "student.lmspc", "--vcs", "none"])
         .assert()
-        .success();
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../medium-runtime")
-        .canonicalize()
-        .unwrap();
+        .success()
+        .stderr(predicate::str::contains(runtime_note(
+            "student-system/Cargo.toml",
+        )));
     let manifest = manifest(&dir.path().join("student-system"));
     let dependency = &manifest["workspace"]["dependencies"]["medium-runtime"];
-    assert_eq!(dependency["path"].as_str(), Some(runtime.to_str().unwrap()));
+    assert_eq!(
+        dependency["path"].as_str(),
+        Some(runtime_checkout().to_str().unwrap())
+    );
+}
+
+#[test]
+fn new_requires_this_version_of_the_runtime_when_cargo_has_it_from_crates_io() {
+    let dir = dir_with_spec();
+    let version = env!("CARGO_PKG_VERSION");
+    let cargo_home = dir.path().join("cargo-home");
+    let registry = cargo_home.join("registry/cache/index.crates.io-1949cf8c6b5b557f");
+    fs::create_dir_all(&registry).unwrap();
+    fs::write(registry.join(format!("medium-runtime-{version}.crate")), "").unwrap();
+    cargo_medium(dir.path())
+        .env("CARGO_HOME", &cargo_home)
+        .args(["new", "student.lmspc", "--vcs", "none"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
+    let manifest = manifest(&dir.path().join("student-system"));
+    assert_eq!(
+        manifest["workspace"]["dependencies"]["medium-runtime"].as_str(),
+        Some(version)
+    );
 }
 
 #[test]
@@ -140,7 +185,8 @@ fn new_with_a_runtime_version_writes_that_requirement() {
     cargo_medium(dir.path())
         .args(["new", "student.lmspc", "--vcs", "none", "--runtime", "0.1"])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
     let manifest = manifest(&dir.path().join("student-system"));
     assert_eq!(
         manifest["workspace"]["dependencies"]["medium-runtime"].as_str(),
