@@ -434,6 +434,26 @@ fn new_inside_a_workspace_adds_the_crates_to_it() {
 }
 
 #[test]
+fn new_inside_a_workspace_says_where_the_runtime_comes_from_only_when_it_adds_it() {
+    let (_dir, root) = existing_workspace();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(runtime_note("Cargo.toml")));
+
+    let (_dir, root) = existing_workspace();
+    let manifest = "[workspace]\nmembers = [\"tool\"]\n\n[workspace.dependencies]\n\
+                    medium-runtime = \"0.1\"\n";
+    fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
+}
+
+#[test]
 fn new_copies_a_spec_from_outside_into_the_workspace_root() {
     let (_dir, root) = existing_workspace();
     cargo_medium(&root)
