@@ -65,8 +65,12 @@ fn file_names(dir: &Path) -> Vec<String> {
 fn new_with_python_writes_the_package_gen_python_writes_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
     fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    // The runtime named, so no note names this machine's checkout.
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medium-runtime");
     let output = cargo_medium(dir.path())
         .args(["new", "student.lmspc", "ws", "--python", "--vcs", "none"])
+        .arg("--runtime")
+        .arg(runtime)
         .assert()
         .success()
         .get_output()
