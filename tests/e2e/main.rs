@@ -4,6 +4,7 @@
 //! every test needs: paths, a shared target dir, cargo invocations, unique package names.
 
 mod fingerprint_mismatch;
+mod forwarded_socket;
 mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
