@@ -141,11 +141,11 @@ impl StudentWorkspace {
 
     /// The `FINGERPRINT` constant of the generated protocol crate as it is now.
     pub fn fingerprint(&self) -> String {
-        let lib = self.root.join(self.package("protocol")).join("src/lib.rs");
-        let lib = fs::read_to_string(&lib).expect("the protocol crate has a lib.rs");
-        let (_, rest) = lib
+        let spec = self.root.join(self.package("protocol")).join("src/spec.rs");
+        let spec = fs::read_to_string(&spec).expect("the protocol crate has a spec.rs");
+        let (_, rest) = spec
             .split_once("pub const FINGERPRINT: &str = \"")
-            .unwrap_or_else(|| panic!("no FINGERPRINT constant in:\n{lib}"));
+            .unwrap_or_else(|| panic!("no FINGERPRINT constant in:\n{spec}"));
         let (fingerprint, _) = rest.split_once('"').expect("the constant is a string");
         assert!(
             fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
