@@ -4,10 +4,12 @@
 //! every test needs: paths, a shared target dir, cargo invocations, unique package names.
 
 mod fingerprint_mismatch;
+mod forwarded_socket;
 mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
 mod python_interop;
+mod readme_snippets;
 mod scaffolded_stubs;
 mod student_daemon;
 mod support;

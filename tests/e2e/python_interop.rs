@@ -11,10 +11,6 @@ use crate::support::{
     Spawned, StudentWorkspace, cargo_medium, checkout_root, run_ok, student_scenario, valid_specs,
 };
 
-const DAEMON_MAIN: &str = include_str!("fixtures/student/daemon/main.rs");
-const APP_MAIN: &str = include_str!("fixtures/student/app/main.rs");
-const APP_ANSWER: &str = include_str!("fixtures/student/app/answer.rs");
-
 /// What the Rust app prints for the student `update s1 Ada` stored.
 const ADA_RUST: &str = r#"student: Student { id: "s1", first_name: "Ada", last_name: "Lovelace", age: 36, photo: [1, 2, 3] }"#;
 /// What the Python app prints for it.
@@ -57,9 +53,7 @@ fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
         return;
     }
     let workspace = StudentWorkspace::new("python-interop");
-    workspace.write_user_file("daemon", "src/main.rs", DAEMON_MAIN);
-    workspace.write_user_file("app", "src/main.rs", APP_MAIN);
-    workspace.write_user_file("app", "src/answer.rs", APP_ANSWER);
+    workspace.write_student_programs();
     run_ok(
         "cargo build",
         workspace.cargo().run(["build", "--workspace"]),

@@ -12,6 +12,36 @@ use super::{Cargo, cargo_medium, checkout_root, run_ok, shared_target_dir, uniqu
 /// without `--name`. Replaced by the test's own name when a fixture is installed.
 const FIXTURE_PROTOCOL_CRATE: &str = "student_system_protocol";
 
+/// The daemon and apps of `fixtures/student/` (role, path in the crate, text), written against
+/// the protocol crate of a default `new`. README.md shows parts of them.
+const STUDENT_PROGRAMS: [(&str, &str, &str); 5] = [
+    (
+        "daemon",
+        "src/main.rs",
+        include_str!("../fixtures/student/daemon/main.rs"),
+    ),
+    (
+        "app",
+        "src/main.rs",
+        include_str!("../fixtures/student/app/main.rs"),
+    ),
+    (
+        "app",
+        "src/answer.rs",
+        include_str!("../fixtures/student/app/answer.rs"),
+    ),
+    (
+        "app",
+        "src/connect.rs",
+        include_str!("../fixtures/student/app/connect.rs"),
+    ),
+    (
+        "app",
+        "src/blocking.rs",
+        include_str!("../fixtures/student/app/blocking.rs"),
+    ),
+];
+
 /// A scaffolded student workspace, removed on drop.
 #[derive(Debug)]
 pub struct StudentWorkspace {
@@ -71,9 +101,35 @@ impl StudentWorkspace {
         shared_target_dir().join("debug").join(name)
     }
 
+    /// Writes the daemon and apps of `fixtures/student/` into their crates, as a user would:
+    /// the app crate gets two binaries, the async app (named as the package) and the blocking
+    /// one ([`StudentWorkspace::blocking_app`]).
+    pub fn write_student_programs(&self) {
+        for (role, path, text) in STUDENT_PROGRAMS {
+            self.write_user_file(role, path, text);
+        }
+        let app = self.package("app");
+        let manifest_path = self.root.join(&app).join("Cargo.toml");
+        let manifest = fs::read_to_string(&manifest_path).unwrap();
+        fs::write(
+            &manifest_path,
+            format!(
+                "{manifest}\n[[bin]]\nname = \"{app}\"\npath = \"src/main.rs\"\n\n\
+                 [[bin]]\nname = \"{}\"\npath = \"src/blocking.rs\"\n",
+                self.blocking_app()
+            ),
+        )
+        .unwrap();
+    }
+
+    /// The binary name of the blocking app [`StudentWorkspace::write_student_programs`] adds.
+    pub fn blocking_app(&self) -> String {
+        format!("{}-blocking", self.package("app"))
+    }
+
     /// Writes a file of a user-owned crate (`role`), written against the protocol crate of a
     /// default `new`, as if the user had typed it into this workspace.
-    pub fn write_user_file(&self, role: &str, path: &str, fixture: &str) {
+    fn write_user_file(&self, role: &str, path: &str, fixture: &str) {
         let protocol_crate = self.package("protocol").replace('-', "_");
         let path = self.root.join(self.package(role)).join(path);
         fs::write(
