@@ -2,6 +2,7 @@
 //! requirements files that need no network: reused while its requirements stay the same, made
 //! again when they change, made once by racing builders, and never left half made.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Barrier;
@@ -25,12 +26,11 @@ fn ensured(venv: &PythonVenv) -> Option<PathBuf> {
 
 /// The names in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
+    let entries = fs::read_dir(dir)
         .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+        .map(|entry| entry.unwrap().file_name());
+    let sorted: BTreeSet<String> = entries.map(|name| name.to_string_lossy().into()).collect();
+    sorted.into_iter().collect()
 }
 
 #[test]

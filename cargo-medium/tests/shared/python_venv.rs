@@ -8,8 +8,10 @@
 //! `python3` (recorded in its `built-from.txt`), and made again when either changes. It is built
 //! in a sibling folder and renamed into place only when complete, so tests in other threads or
 //! processes never see half of one; a folder left by an interrupted build is removed by the next
-//! build once its process is gone. Only a machine without `python3` skips the Python tests; a
-//! venv that cannot be made (no network, a pip error) fails them, saying what to do.
+//! build once its process is gone. (A renamed venv works as the tests run it, `bin/python -m
+//! pytest`; its `bin/pytest` script names the build folder.) Only a machine without `python3`
+//! skips the Python tests; a venv that cannot be made (no network, a pip error) fails them,
+//! saying what to do.
 
 use std::fs;
 use std::io::{self, Write};
