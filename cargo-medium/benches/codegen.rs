@@ -85,9 +85,10 @@ fn large_spec() -> String {
 fn run_once(text: &str) -> Result<(Duration, usize), String> {
     let start = Instant::now();
     let spec = check_source("large.lmspc", text).map_err(|d| format!("{d:?}"))?;
-    let files = protocol_crate(&spec, &CrateNames::from_class(&spec.class));
+    let krate =
+        protocol_crate(&spec, &CrateNames::from_class(&spec.class)).map_err(|e| e.to_string())?;
     let elapsed = start.elapsed();
-    Ok((elapsed, files.iter().map(|f| f.contents.len()).sum()))
+    Ok((elapsed, krate.files.iter().map(|f| f.contents.len()).sum()))
 }
 
 fn main() -> ExitCode {

@@ -17,6 +17,22 @@ const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 const NOTE: Style = AnsiColor::Cyan.on_default().bold();
 
+/// stdout could not be written. When its reader closed it ([`StdoutError::is_closed`], as
+/// `| head` does once it has its lines), the command should end quietly and successfully, as
+/// ripgrep and cargo do; anything else (a full disk) is a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("could not write to stdout")]
+pub struct StdoutError {
+    source: std::io::Error,
+}
+
+impl StdoutError {
+    /// Whether the reader went away (EPIPE): nobody wants the rest of the output.
+    pub fn is_closed(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
 /// How much the user asked to hear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
@@ -88,10 +104,14 @@ impl Shell {
     }
 
     /// A command's product (a report the user may pipe or redirect) on stdout, uncoloured and
-    /// shown even with `-q`, as `cargo tree` prints its tree.
-    pub fn out(&mut self, text: &str) {
-        // A closed stdout (`| head`) is the reader's choice, not an error.
-        let _ = std::io::stdout().write_all(text.as_bytes());
+    /// shown even with `-q`, as `cargo tree` prints its tree. Flushed at once, so a monitor's
+    /// line reaches its reader (and a closed stdout is noticed) when it happens.
+    pub fn out(&mut self, text: &str) -> Result<(), StdoutError> {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|source| StdoutError { source })
     }
 
     fn print_line(&mut self, label: &str, style: Style, justified: bool, message: impl Display) {

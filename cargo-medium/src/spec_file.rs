@@ -9,7 +9,7 @@ use crate::diagnostic::Diagnostics;
 /// Why a spec file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecFileError {
-    #[error("could not read spec `{}`: {source}", path.display())]
+    #[error("could not read spec `{}`", path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
@@ -68,13 +68,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_file_names_the_path() {
+    fn missing_file_names_the_path_and_leaves_the_cause_to_source() {
         let err = SpecFile::read(Path::new("/nonexistent/x.lmspc")).unwrap_err();
-        let message = err.to_string();
-        assert!(
-            message.starts_with("could not read spec `/nonexistent/x.lmspc`: "),
-            "{message}"
+        assert_eq!(
+            err.to_string(),
+            "could not read spec `/nonexistent/x.lmspc`"
         );
+        let cause = std::error::Error::source(&err).expect("the OS error is the source");
+        assert!(cause.to_string().starts_with("No such file"), "{cause}");
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //!
 //! Files are replaced atomically (written to a temporary file in the same directory, flushed to
 //! disk, then renamed over the target), so a failure leaves the old file intact. A new directory
-//! tree is built under a hidden name next to its destination and renamed into place at the end,
-//! so a failure leaves no half-made workspace. `--dry-run` uses the same code with
-//! [`WriteMode::DryRun`]: callers run unchanged and only the writes are skipped.
+//! tree is built under a hidden name and renamed into place at the end, so a failure leaves no
+//! half-made workspace: next to an absent destination, or inside an existing empty one, whose
+//! parent may be read-only or on another file system (a mount point). `--dry-run` uses the same
+//! code with [`WriteMode::DryRun`]: callers run unchanged and only the writes are skipped.
 
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::git_work_tree::git_command;
 
 /// Whether writes happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +75,10 @@ impl Writer {
 
     /// Creates directory `dir` — absent or empty — holding `files` (paths relative to `dir`), in
     /// one step: built under a hidden name next to `dir`, then renamed into place. An existing
-    /// empty `dir` is kept (it may be a shell's current directory) and receives the top-level
-    /// entries instead, each by rename.
+    /// empty `dir` is kept (it may be a shell's current directory or a mount point) and the tree
+    /// is built inside it instead, then its top-level entries are moved up, each by rename; its
+    /// parent is never written, so it may be read-only. On failure nothing written remains: not
+    /// the tree, nor the parent directories made for it; an existing `dir` is left empty.
     pub fn create_tree<'f>(
         &self,
         dir: &Path,
@@ -82,30 +87,34 @@ impl Writer {
         if self.is_dry_run() {
             return Ok(());
         }
+        if dir.is_dir() {
+            return fill_empty_directory(dir, files);
+        }
         let parent = parent(dir);
-        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        let made = create_parents(parent)?;
         let staging = parent.join(temporary_name(dir));
-        fs::create_dir(&staging).map_err(io_error("create directory", &staging))?;
-        let built = fill(&staging, files).and_then(|()| {
-            if dir.is_dir() {
-                move_entries(&staging, dir)
-            } else {
-                fs::rename(&staging, dir).map_err(io_error("create directory", dir))
-            }
-        });
-        // Best effort: the original error is the one worth reporting.
-        let _ = fs::remove_dir_all(&staging);
+        let built = fs::create_dir(&staging)
+            .map_err(io_error("create directory", &staging))
+            .and_then(|()| fill(&staging, files))
+            .and_then(|()| fs::rename(&staging, dir).map_err(io_error("create directory", dir)));
+        if built.is_err() {
+            // Best effort: the original error is the one worth reporting.
+            let _ = fs::remove_dir_all(&staging);
+            remove_empty_directories(&made);
+        }
         built
     }
 
-    /// Runs `git init` in `dir`, unless it is already inside a git work tree (like `cargo new`).
+    /// Runs `git init` in `dir`. Whether `dir` should have a repository of its own is the
+    /// caller's to decide (see [`GitWorkTree::around`]).
+    ///
+    /// [`GitWorkTree::around`]: crate::git_work_tree::GitWorkTree::around
     pub fn init_git(&self, dir: &Path) -> Result<(), WriteError> {
-        if self.is_dry_run() || dir.ancestors().skip(1).any(|a| a.join(".git").exists()) {
+        if self.is_dry_run() {
             return Ok(());
         }
-        let output = Command::new("git")
+        let output = git_command(dir)
             .args(["init", "--quiet"])
-            .current_dir(dir)
             .output()
             .map_err(|err| WriteError::GitInit {
                 dir: dir.to_owned(),
@@ -122,6 +131,24 @@ impl Writer {
     }
 }
 
+/// [`Writer::create_tree`] into the existing empty directory `dir`, staged inside it.
+fn fill_empty_directory<'f>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'f Path, &'f str)>,
+) -> Result<(), WriteError> {
+    if !is_empty(dir, None)? {
+        // A rename into a non-empty directory could replace a file of the user's.
+        let source = io::Error::from(io::ErrorKind::DirectoryNotEmpty);
+        return Err(io_error("create directory", dir)(source));
+    }
+    let staging = dir.join(temporary_name(dir));
+    fs::create_dir(&staging).map_err(io_error("create directory", &staging))?;
+    let built = fill(&staging, files).and_then(|()| move_entries(&staging, dir));
+    // Best effort: the original error is the one worth reporting.
+    let _ = fs::remove_dir_all(&staging);
+    built
+}
+
 fn fill<'f>(
     staging: &Path,
     files: impl IntoIterator<Item = (&'f Path, &'f str)>,
@@ -135,15 +162,11 @@ fn fill<'f>(
     Ok(())
 }
 
-/// Moves every entry of `from` into the empty directory `to`; on failure moves back what was
-/// moved, so `to` is left empty.
+/// Moves every entry of `from`, a directory inside `to`, up into `to`, which must hold nothing
+/// else; on failure moves back what was moved, so `to` is left as it was.
 fn move_entries(from: &Path, to: &Path) -> Result<(), WriteError> {
-    let not_empty = fs::read_dir(to)
-        .map_err(io_error("read directory", to))?
-        .next()
-        .is_some();
-    if not_empty {
-        // A rename into a non-empty directory could replace a file of the user's.
+    // Checked again just before the renames: a rename can replace a file or an empty directory.
+    if !is_empty(to, from.file_name())? {
         let source = io::Error::from(io::ErrorKind::DirectoryNotEmpty);
         return Err(io_error("create directory", to)(source));
     }
@@ -164,6 +187,37 @@ fn move_entries(from: &Path, to: &Path) -> Result<(), WriteError> {
         }
     }
     Ok(())
+}
+
+/// Whether `dir` holds no entry but `except`.
+fn is_empty(dir: &Path, except: Option<&OsStr>) -> Result<bool, WriteError> {
+    let mut entries = fs::read_dir(dir).map_err(io_error("read directory", dir))?;
+    Ok(entries.all(|entry| entry.is_ok_and(|entry| Some(entry.file_name().as_os_str()) == except)))
+}
+
+/// Creates `dir` and its missing parents, returning those it made, deepest first.
+fn create_parents(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
+        .map(Path::to_owned)
+        .collect();
+    match fs::create_dir_all(dir) {
+        Ok(()) => Ok(missing),
+        Err(source) => {
+            remove_empty_directories(&missing);
+            Err(io_error("create directory", dir)(source))
+        }
+    }
+}
+
+/// Removes `dirs`, deepest first, as long as they are empty: what another process put there stays.
+fn remove_empty_directories(dirs: &[PathBuf]) {
+    for dir in dirs {
+        if fs::remove_dir(dir).is_err() {
+            return;
+        }
+    }
 }
 
 fn replace_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -295,6 +349,65 @@ mod tests {
         assert_eq!(fs::metadata(&target).unwrap().ino(), inode);
         assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "b");
         assert_eq!(names_in(dir.path()), ["ws"]);
+    }
+
+    /// The modification time of `dir`, after setting it to a fixed past moment: it changes when an
+    /// entry is made or removed in `dir`, whoever the process runs as.
+    fn pin_mtime(dir: &Path) -> std::time::SystemTime {
+        let then = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        File::open(dir).unwrap().set_modified(then).unwrap();
+        then
+    }
+
+    #[test]
+    fn tree_in_an_existing_directory_is_staged_inside_it() {
+        // Its parent may be read-only, or another file system when `ws` is a mount point.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ws");
+        fs::create_dir(&target).unwrap();
+        let then = pin_mtime(dir.path());
+        let files = [(Path::new("a/b.txt"), "b"), (Path::new("c.txt"), "c")];
+        Writer::new(WriteMode::Write)
+            .create_tree(&target, files)
+            .unwrap();
+        assert_eq!(names_in(&target), ["a", "c.txt"]);
+        let parent_modified = fs::metadata(dir.path()).unwrap().modified().unwrap();
+        assert_eq!(parent_modified, then, "something was made next to `ws`");
+    }
+
+    #[test]
+    fn failed_tree_leaves_an_existing_directory_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ws");
+        fs::create_dir(&target).unwrap();
+        // `a` is written as a file, then needed as a directory.
+        let files = [(Path::new("a"), "a"), (Path::new("a/b.txt"), "b")];
+        let err = Writer::new(WriteMode::Write)
+            .create_tree(&target, files)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("could not create directory"),
+            "{err}"
+        );
+        assert_eq!(names_in(dir.path()), ["ws"]);
+        assert!(names_in(&target).is_empty(), "{:?}", names_in(&target));
+    }
+
+    #[test]
+    fn failed_tree_removes_the_directories_made_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out/deeper/ws");
+        let files = [(Path::new("a"), "a"), (Path::new("a/b.txt"), "b")];
+        assert!(
+            Writer::new(WriteMode::Write)
+                .create_tree(&target, files)
+                .is_err()
+        );
+        assert!(
+            names_in(dir.path()).is_empty(),
+            "{:?}",
+            names_in(dir.path())
+        );
     }
 
     #[test]

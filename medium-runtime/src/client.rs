@@ -545,14 +545,14 @@ impl Endpoint {
 pub(crate) async fn connect_stream(path: &Path) -> Result<UnixStream, Error> {
     UnixStream::connect(path)
         .await
-        .map_err(|source| match source.kind() {
+        .map_err(|cause| match cause.kind() {
             ErrorKind::NotFound | ErrorKind::ConnectionRefused => Error::NotRunning {
                 path: path.to_owned(),
             },
             _ => Error::Path {
                 action: "cannot connect to",
                 path: path.to_owned(),
-                source,
+                cause,
             },
         })
 }

@@ -76,8 +76,8 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
             result = handshake(&mut frames, &mut write, cx.info, &cx.options) => result,
             () = shutdown.cancelled() => Err("daemon is shutting down".into()),
         };
-        if let Err(reason) = handshake {
-            tracing::info!(%reason, "handshake failed");
+        if let Err(end) = handshake {
+            end.log(cx.info);
             return;
         }
         let application = Application { id, credentials };
@@ -93,13 +93,13 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
             }
             .in_current_span(),
         );
-        tracing::debug!("connected");
+        tracing::info!("connected");
         cx.handle.attach(peer.clone());
         read_loop(&mut frames, &peer, &cx).await;
         // Replies the reader held back (it may stop while corked) go out now.
         peer.outbox.uncork();
         cx.handle.detach(id);
-        tracing::debug!("disconnected");
+        tracing::info!("disconnected");
     }
     .instrument(span)
     .await;
@@ -137,60 +137,126 @@ async fn refuse_peer(
 /// Most bytes read (and discarded) from a refused peer.
 const REFUSED_DRAIN_LIMIT: u64 = 64 * 1024;
 
-/// Reads the hello and answers it. `Err` carries why the connection is refused.
+/// Why a connection ended at its handshake instead of becoming an application; each is logged
+/// at its own level.
+enum HandshakeEnd {
+    /// A built-in request (`cargo medium describe`, `call`, `monitor`) answered: no failure.
+    Introspected,
+    /// The peer left without a word, as a probe checking that the socket answers does.
+    Closed,
+    /// An application built from another spec, or for another wire protocol version.
+    Refused {
+        app: PeerIdentity,
+        wire_version: u32,
+    },
+    /// No usable hello: timeout, closed, malformed, or the answer could not be written.
+    Failed(String),
+}
+
+impl HandshakeEnd {
+    /// Logs why the connection ends here, at the level that deserves: a refused application
+    /// is worth a warning, an answered introspection or a probe is not even news.
+    fn log(&self, info: &ProtocolInfo) {
+        match self {
+            HandshakeEnd::Introspected => tracing::debug!("answered an introspection request"),
+            HandshakeEnd::Closed => tracing::debug!("closed before the handshake"),
+            HandshakeEnd::Refused { app, wire_version } => {
+                let app_name = format!("{}.{}", claimed(&app.namespace), claimed(&app.class));
+                if *wire_version == WIRE_VERSION {
+                    tracing::warn!(
+                        app = app_name,
+                        app_fingerprint = claimed(&app.fingerprint),
+                        daemon_fingerprint = info.fingerprint,
+                        "refused an application built from another spec"
+                    );
+                } else {
+                    tracing::warn!(
+                        app = app_name,
+                        app_wire_version = wire_version,
+                        daemon_wire_version = WIRE_VERSION,
+                        "refused an application speaking another wire protocol version"
+                    );
+                }
+            }
+            HandshakeEnd::Failed(reason) => tracing::info!(%reason, "handshake failed"),
+        }
+    }
+}
+
+impl From<&str> for HandshakeEnd {
+    fn from(reason: &str) -> HandshakeEnd {
+        HandshakeEnd::Failed(reason.to_owned())
+    }
+}
+
+/// At most this many bytes of each name a peer claims go into a log line: a hello may be as large
+/// as a frame.
+const LOGGED_CLAIM_LEN: usize = 128;
+
+/// `text`, cut to [`LOGGED_CLAIM_LEN`] bytes.
+fn claimed(text: &str) -> &str {
+    let mut end = text.len().min(LOGGED_CLAIM_LEN);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Reads the hello and answers it. `Err` says why the connection goes no further.
 async fn handshake(
     frames: &mut Frames,
     write: &mut OwnedWriteHalf,
     info: &ProtocolInfo,
     options: &DaemonOptions,
-) -> Result<(), String> {
+) -> Result<(), HandshakeEnd> {
     let first = match tokio::time::timeout(options.handshake_timeout, frames.next()).await {
         Err(_) => return Err("no handshake in time".into()),
-        Ok(None) => return Err("closed before the handshake".into()),
+        Ok(None) => return Err(HandshakeEnd::Closed),
         Ok(Some(frame)) => frame,
     };
     let ours = PeerIdentity::of(info);
-    let mut why_closed = "refused";
-    let answer = match first.and_then(|f| ToDaemon::decode(&f)) {
-        Ok(ToDaemon::Hello { version, .. }) if version != WIRE_VERSION => Err(message::refused(
-            &ProtocolError::new(
-                ErrorCode::UnsupportedVersion,
-                format!("daemon speaks wire protocol {WIRE_VERSION}, not {version}"),
-            ),
-            &ours,
-        )),
-        Ok(ToDaemon::Hello { identity, .. }) if identity != ours => Err(message::refused(
-            &ProtocolError::new(
-                ErrorCode::HandshakeMismatch,
-                format!("daemon speaks {ours}, application was built for {identity}"),
-            ),
-            &ours,
-        )),
-        Ok(ToDaemon::Hello { .. }) => Ok(message::welcome()),
+    let refused = |code, message: String, app, wire_version| {
+        let frame = message::refused(&ProtocolError::new(code, message), &ours);
+        (frame, Err(HandshakeEnd::Refused { app, wire_version }))
+    };
+    // The frame to answer with, and how the handshake ends once it is written.
+    let (frame, outcome) = match first.and_then(|f| ToDaemon::decode(&f)) {
+        Ok(ToDaemon::Hello { version, identity }) if version != WIRE_VERSION => refused(
+            ErrorCode::UnsupportedVersion,
+            format!("daemon speaks wire protocol {WIRE_VERSION}, not {version}"),
+            identity,
+            version,
+        ),
+        Ok(ToDaemon::Hello { version, identity }) if identity != ours => refused(
+            ErrorCode::HandshakeMismatch,
+            format!("daemon speaks {ours}, application was built for {identity}"),
+            identity,
+            version,
+        ),
+        Ok(ToDaemon::Hello { .. }) => (message::welcome(), Ok(())),
         // A built-in request instead of the hello: answer it, then close (PROTOCOL.md §4).
         Ok(ToDaemon::Call {
             id,
             method,
             builtin: true,
             ..
-        }) => {
-            why_closed = "introspect-only connection: answered its built-in request";
-            Err(builtin_reply(info, &method).into_frame(id, options.max_frame_len))
+        }) => (
+            builtin_reply(info, &method).into_frame(id, options.max_frame_len),
+            Err(HandshakeEnd::Introspected),
+        ),
+        Ok(_) => {
+            let error = ProtocolError::new(ErrorCode::Malformed, "expected a handshake first");
+            (
+                message::fatal(&error),
+                Err(HandshakeEnd::Failed(error.message)),
+            )
         }
-        Ok(_) => Err(message::fatal(&ProtocolError::new(
-            ErrorCode::Malformed,
-            "expected a handshake first",
-        ))),
-        Err(e) => Err(fatal_for(&e)),
-    };
-    let (frame, outcome) = match answer {
-        Ok(frame) => (frame, Ok(())),
-        Err(frame) => (frame, Err(why_closed.to_owned())),
+        Err(e) => (fatal_for(&e), Err(HandshakeEnd::Failed(e.to_string()))),
     };
     // A peer that does not read cannot hold the handshake forever.
     match tokio::time::timeout(options.handshake_timeout, write.write_all(&frame)).await {
         Ok(Ok(())) => outcome,
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(HandshakeEnd::Failed(e.to_string())),
         Err(_) => Err("peer does not read".into()),
     }
 }

@@ -21,6 +21,36 @@ use crate::listener;
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
 
+/// How long the accept loop waits after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// At most one warning about failing `accept`s per this long.
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Logs failed `accept`s. A failure that persists (out of file descriptors) repeats after every
+/// back-off, 20 times a second: one warning per [`ACCEPT_WARNING_INTERVAL`] says how many
+/// failures since the last one it stands for.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    last_warning: Option<tokio::time::Instant>,
+    suppressed: u64,
+}
+
+impl AcceptFailures {
+    fn log(&mut self, error: &std::io::Error) {
+        let now = tokio::time::Instant::now();
+        if self
+            .last_warning
+            .is_some_and(|last| now.duration_since(last) < ACCEPT_WARNING_INTERVAL)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        tracing::warn!(%error, suppressed = self.suppressed, "accept failed; backing off");
+        self.last_warning = Some(now);
+        self.suppressed = 0;
+    }
+}
+
 /// Limits and policies of a daemon. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
@@ -155,6 +185,7 @@ impl<D: Dispatch> Daemon<D> {
         let mut background = tokio::spawn(background.in_current_span());
         let mut background_running = true;
         let mut outcome = Ok(());
+        let mut accept_failures = AcceptFailures::default();
         if let Listening::Bound(path) = &listening {
             tracing::info!(path = %path.display(), "daemon listening");
         }
@@ -180,8 +211,8 @@ impl<D: Dispatch> Daemon<D> {
                     }
                     Err(e) => {
                         // Usually fd exhaustion: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        accept_failures.log(&e);
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 },
             }

@@ -1,5 +1,10 @@
 //! The runtime's one error type, shared by client and daemon. Messages are written for the
 //! person running the app or daemon: they name the socket path and say what to do next.
+//!
+//! Each message is whole: it ends with its cause (the OS error, the decoding error, the last
+//! reconnection attempt's error), so an app or daemon printing `{err}` or logging `%err` says
+//! why. The cause is therefore not also returned from `source()`, or a program printing the
+//! chain, as `cargo medium` does, would show it twice.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -101,7 +106,7 @@ pub enum Error {
     /// The connection dropped and automatic reconnection gave up: the reason is the last
     /// attempt's error, e.g. [`Error::NotRunning`] or [`Error::HandshakeMismatch`].
     #[error("lost the connection to the daemon and could not reconnect: {0}")]
-    ReconnectFailed(#[source] Arc<Error>),
+    ReconnectFailed(Arc<Error>),
     /// A call got no reply in time. The connection stays usable.
     #[error("call to `{method}` timed out after {after:?}")]
     Timeout {
@@ -123,24 +128,24 @@ pub enum Error {
     Malformed(String),
     /// A value could not be decoded into the expected Rust type.
     #[error("could not decode value: {0}")]
-    Decode(#[from] rmp_serde::decode::Error),
+    Decode(rmp_serde::decode::Error),
     /// A value could not be encoded.
     #[error("could not encode value: {0}")]
-    Encode(#[from] rmp_serde::encode::Error),
+    Encode(rmp_serde::encode::Error),
     /// No base folder for the socket could be found.
     #[error(
         "no socket folder: set MEDIUM_SOCKET_DIR or XDG_RUNTIME_DIR, or give the spec a `socket` folder"
     )]
     NoSocketDir,
     /// An I/O operation on a path failed.
-    #[error("{action} {}: {source}", .path.display())]
+    #[error("{action} {}: {cause}", .path.display())]
     Path {
         /// What was being done, e.g. `cannot bind`.
         action: &'static str,
         /// The path involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error, part of the message.
+        cause: std::io::Error,
     },
     /// Any other I/O failure.
     #[error(transparent)]
@@ -148,4 +153,70 @@ pub enum Error {
     /// The daemon's background future failed; the daemon shut down because of it.
     #[error("background task failed: {0}")]
     Background(BoxError),
+}
+
+impl From<rmp_serde::decode::Error> for Error {
+    fn from(e: rmp_serde::decode::Error) -> Self {
+        Error::Decode(e)
+    }
+}
+
+impl From<rmp_serde::encode::Error> for Error {
+    fn from(e: rmp_serde::encode::Error) -> Self {
+        Error::Encode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmitError, EventError};
+
+    fn decode_error() -> rmp_serde::decode::Error {
+        rmp_serde::from_slice::<String>(&[0xc3]).unwrap_err()
+    }
+
+    fn encode_error() -> rmp_serde::encode::Error {
+        rmp_serde::encode::Error::Syntax("no".into())
+    }
+
+    /// The message ends with the cause, and `source()` does not repeat it.
+    fn says_its_cause_once(err: &dyn std::error::Error, cause: &str) {
+        let message = err.to_string();
+        assert!(
+            message.ends_with(cause),
+            "{message:?} does not end with {cause:?}"
+        );
+        assert!(err.source().is_none(), "{message:?} also returns its cause");
+    }
+
+    #[test]
+    fn messages_end_with_their_cause_and_do_not_return_it_again() {
+        let io = || std::io::Error::from_raw_os_error(libc::ENOTDIR);
+        let path = Error::Path {
+            action: "cannot connect to",
+            path: "/tmp/file/socket".into(),
+            cause: io(),
+        };
+        says_its_cause_once(&path, &io().to_string());
+        says_its_cause_once(&Error::from(decode_error()), &decode_error().to_string());
+        says_its_cause_once(&Error::from(encode_error()), &encode_error().to_string());
+        let gone = || Error::NotRunning {
+            path: "/run/x".into(),
+        };
+        let failed = Error::ReconnectFailed(Arc::new(gone()));
+        says_its_cause_once(&failed, &gone().to_string());
+        says_its_cause_once(
+            &EventError::from(decode_error()),
+            &decode_error().to_string(),
+        );
+        says_its_cause_once(
+            &EventError::ReconnectFailed(Arc::new(gone())),
+            &gone().to_string(),
+        );
+        says_its_cause_once(
+            &EmitError::from(encode_error()),
+            &encode_error().to_string(),
+        );
+    }
 }

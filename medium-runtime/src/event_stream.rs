@@ -25,7 +25,7 @@ pub enum EventError {
     },
     /// The event's arguments did not decode into the expected type.
     #[error("could not decode event: {0}")]
-    Decode(#[from] rmp_serde::decode::Error),
+    Decode(rmp_serde::decode::Error),
     /// The connection dropped and [`crate::AutoReconnect`] restored it: events fired while
     /// disconnected were missed.
     #[error(
@@ -34,7 +34,14 @@ pub enum EventError {
     Reconnected,
     /// The connection dropped and automatic reconnection gave up; the stream ends after this.
     #[error("lost the connection to the daemon and could not reconnect: {0}")]
-    ReconnectFailed(#[source] Arc<Error>),
+    ReconnectFailed(Arc<Error>),
+}
+
+// Messages end with their cause, which is not also a `source()` (see `crate::error`).
+impl From<rmp_serde::decode::Error> for EventError {
+    fn from(e: rmp_serde::decode::Error) -> Self {
+        EventError::Decode(e)
+    }
 }
 
 /// What the connection's reader hands a stream.

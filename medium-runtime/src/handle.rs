@@ -28,7 +28,7 @@ pub enum EmitError {
     NotConnected(ApplicationId),
     /// The event's arguments could not be encoded.
     #[error("could not encode event: {0}")]
-    Encode(#[from] rmp_serde::encode::Error),
+    Encode(rmp_serde::encode::Error),
     /// The encoded event exceeds the daemon's frame limit.
     #[error("event of {len} bytes exceeds the frame limit of {max} bytes")]
     TooLarge {
@@ -37,6 +37,13 @@ pub enum EmitError {
         /// `DaemonOptions::max_frame_len`.
         max: usize,
     },
+}
+
+// The message ends with its cause, which is not also a `source()` (see `crate::error`).
+impl From<rmp_serde::encode::Error> for EmitError {
+    fn from(e: rmp_serde::encode::Error) -> Self {
+        EmitError::Encode(e)
+    }
 }
 
 /// A handle to a running (or about to run) daemon. Clones share the daemon.

@@ -35,10 +35,10 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
             .recursive(true)
             .mode(0o700)
             .create(parent)
-            .map_err(|source| Error::Path {
+            .map_err(|cause| Error::Path {
                 action: "cannot create socket folder",
                 path: parent.to_owned(),
-                source,
+                cause,
             })?;
     }
     match fs::symlink_metadata(path) {
@@ -50,17 +50,17 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
             }
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
                 tracing::info!(path = %path.display(), "removing stale socket");
-                fs::remove_file(path).map_err(|source| Error::Path {
+                fs::remove_file(path).map_err(|cause| Error::Path {
                     action: "cannot remove stale socket",
                     path: path.to_owned(),
-                    source,
+                    cause,
                 })?;
             }
-            Err(source) => {
+            Err(cause) => {
                 return Err(Error::Path {
                     action: "cannot check existing socket",
                     path: path.to_owned(),
-                    source,
+                    cause,
                 });
             }
         },
@@ -70,15 +70,15 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
             });
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(source) => {
+        Err(cause) => {
             return Err(Error::Path {
                 action: "cannot inspect",
                 path: path.to_owned(),
-                source,
+                cause,
             });
         }
     }
-    let listener = UnixListener::bind(path).map_err(|source| match source.kind() {
+    let listener = UnixListener::bind(path).map_err(|cause| match cause.kind() {
         // Another daemon won the race between our check and our bind.
         ErrorKind::AddrInUse => Error::AlreadyRunning {
             path: path.to_owned(),
@@ -86,13 +86,13 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
         _ => Error::Path {
             action: "cannot bind",
             path: path.to_owned(),
-            source,
+            cause,
         },
     })?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|source| Error::Path {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|cause| Error::Path {
         action: "cannot set permissions of",
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     Ok(listener)
 }

@@ -68,8 +68,12 @@ fn app_built_from_a_newer_spec_is_refused_naming_both_fingerprints() {
                 && stderr.contains(&expected),
             "the {attempt} app's error does not name both fingerprints:\n{stderr}"
         );
-        daemon.wait_for_line("handshake refusal log line", |line| {
-            line.contains("handshake failed")
+        // A warning naming both builds in full, so the daemon's log alone tells what to rebuild.
+        daemon.wait_for_line("refusal warning with both fingerprints", |line| {
+            line.contains("WARN")
+                && line.contains("refused an application built from another spec")
+                && line.contains(&daemon_fingerprint)
+                && line.contains(&app_fingerprint)
         });
         assert!(
             daemon.is_running(),

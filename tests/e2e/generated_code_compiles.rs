@@ -1,7 +1,8 @@
-//! The generated protocol crate and the user-owned daemon and app crates compile, pass
-//! clippy with `-D warnings` and are rustfmt-clean, for every valid spec at once and for a
-//! few random valid specs (one workspace and one build each: the slow part is shared).
-//! (cargo-medium's codegen tests check rustfmt alone on hundreds of random specs, quickly.)
+//! The generated protocol crate and the user-owned daemon and app crates compile and pass
+//! clippy with `-D warnings`, for every valid spec at once and for a few random valid specs
+//! (one workspace and one build each: the slow part is shared), and the protocol crate is
+//! rustfmt-clean. The daemon and app are checked as the generator returns them, before the
+//! scaffold formats them with the user's rustfmt: valid and warning-free, not yet laid out.
 
 use cargo_medium::check::{CheckedSpec, check_source};
 use cargo_medium::codegen::{CrateNames, rust};
@@ -60,13 +61,13 @@ fn generated_crates_for_random_valid_specs_build_lint_and_format_clean() {
 }
 
 /// Builds and lints the workspace's members with `-D warnings`, then checks `cargo fmt` would
-/// leave them unchanged.
+/// leave the protocol crates unchanged.
 fn assert_builds_lints_and_formats_clean(workspace: &TestWorkspace) {
     let cargo = workspace.finish();
     cargo.assert_builds_and_lints_clean();
-    // `-p` per member: `--all` would also check path dependencies (this checkout's runtime).
+    // `-p` per crate: `--all` would also check path dependencies (this checkout's runtime).
     let mut fmt = vec!["fmt".to_owned(), "--check".to_owned()];
-    for member in workspace.members() {
+    for member in workspace.protocols() {
         fmt.extend(["-p".to_owned(), member.clone()]);
     }
     run_ok("cargo fmt --check", cargo.run(&fmt));
@@ -79,7 +80,14 @@ fn add_generated_crates(workspace: &mut TestWorkspace, spec: &CheckedSpec, stem:
         daemon: format!("{stem}-daemon"),
         app: format!("{stem}-app"),
     };
-    workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(spec, &names));
-    workspace.add_crate(&names.daemon, &rust::daemon_crate(spec, &names));
-    workspace.add_crate(&names.app, &rust::app_crate(spec, &names));
+    let rendered = "the templates render";
+    let protocol = rust::protocol_crate(spec, &names).expect(rendered);
+    workspace.add_protocol_crate(&protocol.name, &protocol.files);
+    for user_crate in [
+        rust::daemon_crate(spec, &names),
+        rust::app_crate(spec, &names),
+    ] {
+        let user_crate = user_crate.expect(rendered);
+        workspace.add_crate(&user_crate.name, &user_crate.files);
+    }
 }

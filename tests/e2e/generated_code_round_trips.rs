@@ -111,7 +111,8 @@ fn lists_models_and_binary_round_trip_through_generated_daemon_and_clients() {
         app: format!("{stem}-check"),
     };
     let mut workspace = TestWorkspace::new(&stem);
-    workspace.add_protocol_crate(&names.protocol, &rust::protocol_crate(&spec, &names));
+    let protocol = rust::protocol_crate(&spec, &names).expect("the templates render");
+    workspace.add_protocol_crate(&names.protocol, &protocol.files);
     let manifest = format!(
         "[package]\nname = \"{}\"\nversion.workspace = true\nedition.workspace = true\n\n\
          [dependencies]\nprotocol = {{ package = \"{}\", path = \"../{}\" }}\n\

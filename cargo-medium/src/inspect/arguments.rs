@@ -41,7 +41,7 @@ pub enum ArgumentError {
         detail: String,
     },
     /// The file of a `binary` argument given as `@path` could not be read.
-    #[error("argument `{param}` (binary): cannot read {}: {source}", .path.display())]
+    #[error("argument `{param}` (binary): cannot read {}", .path.display())]
     File {
         param: String,
         path: PathBuf,
@@ -73,15 +73,47 @@ pub fn encode_arguments(
         .iter()
         .zip(args)
         .map(|(param, text)| {
+            let hint = quoting_hint(&param.ty, text);
             let json: Json = serde_json::from_str(text).map_err(|e| ArgumentError::NotJson {
                 param: param.name.clone(),
                 ty: param.ty.spec_text(),
-                detail: e.to_string(),
+                detail: with_hint(e.to_string(), hint.as_deref()),
             })?;
-            Converter { spec }.value(&json, &param.ty, &param.name)
+            Converter { spec }
+                .value(&json, &param.ty, &param.name)
+                .map_err(|e| match e {
+                    ArgumentError::Mismatch { param, ty, detail } => ArgumentError::Mismatch {
+                        param,
+                        ty,
+                        detail: with_hint(detail, hint.as_deref()),
+                    },
+                    other => other,
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Array(values))
+}
+
+/// For a `string` or `binary` argument written without JSON quotes (`42`, `Bob`): the shell
+/// ate no quotes, the user never wrote any, so show the argument as it must be typed.
+fn quoting_hint(ty: &Type, text: &str) -> Option<String> {
+    let string_typed = matches!(ty, Type::Primitive(Primitive::String | Primitive::Binary));
+    if !string_typed || text.trim_start().starts_with('"') {
+        return None;
+    }
+    let json = Json::from(text.trim()).to_string();
+    // Single-quoted for a POSIX shell; a `'` inside is closed, escaped and reopened.
+    Some(format!(
+        "strings are JSON: '{}'",
+        json.replace('\'', r"'\''")
+    ))
+}
+
+fn with_hint(detail: String, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{detail}; {hint}"),
+        None => detail,
+    }
 }
 
 /// Converts one JSON value by its declared type.
@@ -375,6 +407,48 @@ mod tests {
         let mut args = ALL_OK;
         args[11] = "hi";
         assert!(error("all", &args).starts_with("argument `s` (string) is not JSON"));
+    }
+
+    #[test]
+    fn a_string_given_bare_gets_the_json_quoting_shown() {
+        for (i, bad, message) in [
+            (
+                11,
+                "42",
+                "argument `s` (string): expected a JSON string, got 42; \
+                 strings are JSON: '\"42\"'",
+            ),
+            (
+                11,
+                "hello",
+                "argument `s` (string) is not JSON: expected value at line 1 column 1; \
+                 strings are JSON: '\"hello\"'",
+            ),
+            (
+                11,
+                "it's",
+                "argument `s` (string) is not JSON: expected value at line 1 column 1; \
+                 strings are JSON: '\"it'\\''s\"'",
+            ),
+            (
+                12,
+                "AAEC",
+                "argument `bin` (binary) is not JSON: expected value at line 1 column 1; \
+                 strings are JSON: '\"AAEC\"'",
+            ),
+        ] {
+            let mut args = ALL_OK;
+            args[i] = bad;
+            assert_eq!(error("all", &args), message);
+        }
+        // Inside JSON the quoting is already there to see: no shell advice.
+        assert_eq!(
+            error(
+                "nested",
+                &[r#"{"id": 1, "inner": [{"tags": [7], "raw": ""}]}"#]
+            ),
+            "argument `o.inner[0].tags[0]` (string): expected a JSON string, got 7"
+        );
     }
 
     #[test]

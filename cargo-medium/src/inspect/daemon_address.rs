@@ -10,7 +10,7 @@ use crate::check::CheckedSpec;
 
 /// Why no socket path follows from a spec.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot tell where the daemon of {namespace}.{class} listens: {source}")]
+#[error("cannot tell where the daemon of {namespace}.{class} listens")]
 pub struct DaemonAddressError {
     namespace: String,
     class: String,

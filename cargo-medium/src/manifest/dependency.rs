@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, InlineTable, Value};
 
+use crate::codegen::Dependency;
+use crate::registry_cache::RegistryCache;
+
 /// The value of one `[workspace.dependencies]` entry we add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DependencySource {
@@ -32,18 +35,18 @@ impl DependencySource {
         }
     }
 
-    /// The default source of a third-party crate that scaffolded crates inherit from the
-    /// workspace, or `None` if cargo-medium never generates a dependency on it.
-    pub fn third_party(name: &str) -> Option<DependencySource> {
-        Some(match name {
-            "futures" => DependencySource::version("0.3"),
-            "serde" => DependencySource::with_features("1", &["derive"]),
-            "serde_bytes" => DependencySource::version("0.11"),
-            "tokio" => DependencySource::with_features("1", &["full"]),
-            "tracing" => DependencySource::version("0.1"),
-            "tracing-subscriber" => DependencySource::with_features("0.3", &["env-filter"]),
-            _ => return None,
-        })
+    /// Where a workspace that lacks `dependency` gets it from: the runtime from `runtime`, the
+    /// protocol crate from its directory, third-party crates from crates.io.
+    pub fn of(dependency: &Dependency, runtime: &RuntimeSource) -> DependencySource {
+        match dependency {
+            Dependency::Runtime => runtime.dependency(),
+            Dependency::Protocol(name) => DependencySource::Path(name.clone()),
+            Dependency::Tokio => DependencySource::with_features("1", &["full"]),
+            Dependency::Tracing => DependencySource::version("0.1"),
+            Dependency::TracingSubscriber => {
+                DependencySource::with_features("0.3", &["env-filter"])
+            }
+        }
     }
 
     /// The TOML value, formatted the way `cargo add` would write it.
@@ -76,7 +79,7 @@ pub enum RuntimeSourceError {
     Neither(String),
     #[error("`--runtime {}` has no Cargo.toml: expected the medium-runtime crate's directory", .0.display())]
     NotACrate(PathBuf),
-    #[error("could not resolve `--runtime {}`: {source}", path.display())]
+    #[error("could not resolve `--runtime {}`", path.display())]
     Unresolvable {
         path: PathBuf,
         source: std::io::Error,
@@ -112,16 +115,22 @@ impl RuntimeSource {
         }
     }
 
-    /// The runtime next to the checkout this binary was built from, when it still exists (so
-    /// `cargo install --path cargo-medium` then `new` builds offline); else this version.
-    pub fn for_this_build() -> RuntimeSource {
+    /// This version when cargo has it from crates.io (`registry` holds it: published, and it
+    /// builds offline); else the runtime next to the checkout this binary was built from, when
+    /// it still exists (so `cargo install --path cargo-medium` then `new` builds offline); else
+    /// this version.
+    pub fn for_this_build(registry: &RegistryCache) -> RuntimeSource {
+        let version = env!("CARGO_PKG_VERSION");
+        let this_version = RuntimeSource::Version(version.to_owned());
+        if registry.has_crates_io(Dependency::Runtime.name(), version) {
+            return this_version;
+        }
         let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medium-runtime");
         match checkout.join("Cargo.toml").is_file() {
-            true => match checkout.canonicalize() {
-                Ok(path) => RuntimeSource::Path(path),
-                Err(_) => RuntimeSource::Version(env!("CARGO_PKG_VERSION").to_owned()),
-            },
-            false => RuntimeSource::Version(env!("CARGO_PKG_VERSION").to_owned()),
+            true => checkout
+                .canonicalize()
+                .map_or(this_version, RuntimeSource::Path),
+            false => this_version,
         }
     }
 
@@ -200,8 +209,23 @@ mod tests {
             .canonicalize()
             .unwrap();
         assert_eq!(
-            RuntimeSource::for_this_build(),
+            RuntimeSource::for_this_build(&RegistryCache::empty()),
             RuntimeSource::Path(expected)
+        );
+    }
+
+    #[test]
+    fn runtime_of_this_build_is_this_version_when_cargo_has_it_from_crates_io() {
+        let home = tempfile::tempdir().unwrap();
+        let registry = home
+            .path()
+            .join("registry/cache/index.crates.io-1949cf8c6b5b557f");
+        std::fs::create_dir_all(&registry).unwrap();
+        let version = env!("CARGO_PKG_VERSION");
+        std::fs::write(registry.join(format!("medium-runtime-{version}.crate")), "").unwrap();
+        assert_eq!(
+            RuntimeSource::for_this_build(&RegistryCache::in_cargo_home(home.path())),
+            RuntimeSource::Version(version.into())
         );
     }
 }

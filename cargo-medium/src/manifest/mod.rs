@@ -13,6 +13,6 @@ mod workspace_manifest;
 
 pub use dependency::{DependencySource, RuntimeSource, RuntimeSourceError};
 pub use protocol_entry::ProtocolEntry;
-pub use requirements::{Requirements, RequirementsError};
+pub use requirements::Requirements;
 pub use workspace::{ManifestUpdate, Workspace, WorkspaceError};
 pub use workspace_manifest::{ManifestChange, ManifestError, WorkspaceManifest};

@@ -1,36 +1,9 @@
-//! [`Requirements`]: what a workspace manifest must provide for a set of scaffolded crates —
-//! read from the crates' own manifests, so the generator and the manifest patcher cannot drift.
-
-use toml_edit::{DocumentMut, Item, TableLike};
+//! [`Requirements`]: what a workspace manifest must provide for a set of generated crates —
+//! taken from the data their manifests were rendered from, so the generator and the manifest
+//! patcher cannot drift.
 
 use super::{DependencySource, RuntimeSource};
-
-/// The name of the runtime crate every protocol crate depends on.
-const RUNTIME_CRATE: &str = "medium-runtime";
-
-/// Why the requirements of a generated crate could not be worked out. Every variant is a bug in
-/// the generator or in the table of defaults, never a user error.
-#[derive(Debug, thiserror::Error)]
-pub enum RequirementsError {
-    #[error("generated `{crate_name}/Cargo.toml` is not valid TOML: {source}")]
-    BadManifest {
-        crate_name: String,
-        source: toml_edit::TomlError,
-    },
-    #[error(
-        "`{crate_name}` inherits dependency `{dependency}` from the workspace, \
-         but cargo-medium has no default for it"
-    )]
-    UnknownDependency {
-        crate_name: String,
-        dependency: String,
-    },
-    #[error(
-        "`{crate_name}` inherits `package.{key}` from the workspace, \
-         but cargo-medium has no default for it"
-    )]
-    UnknownPackageKey { crate_name: String, key: String },
-}
+use crate::codegen::{Dependency, GeneratedCrate, PackageKey};
 
 /// Members, `[workspace.package]` keys and `[workspace.dependencies]` entries a workspace needs,
 /// in the order they are added.
@@ -42,66 +15,43 @@ pub struct Requirements {
 }
 
 impl Requirements {
-    /// The requirements of `crates`, each given by name (which is also its directory under the
-    /// workspace root) and its `Cargo.toml` text. A crate's `x.workspace = true` dependency on
-    /// another crate of the list becomes a path dependency.
-    pub fn of_crates<'a>(
-        crates: &[(&'a str, &'a str)],
-        runtime: &RuntimeSource,
-    ) -> Result<Requirements, RequirementsError> {
-        let mut package_keys = Vec::new();
-        let mut inherited = Vec::new();
-        for &(crate_name, manifest) in crates {
-            let doc: DocumentMut =
-                manifest
-                    .parse()
-                    .map_err(|source| RequirementsError::BadManifest {
-                        crate_name: crate_name.to_owned(),
-                        source,
-                    })?;
-            for key in inherited_keys(doc.get("package")) {
-                if !package_keys.iter().any(|(known, _)| *known == key) {
-                    let value = package_default(&key).ok_or_else(|| {
-                        RequirementsError::UnknownPackageKey {
-                            crate_name: crate_name.to_owned(),
-                            key: key.clone(),
-                        }
-                    })?;
-                    package_keys.push((key, value.to_owned()));
+    /// The requirements of `crates`, which become members (each crate's name is also its
+    /// directory under the workspace root): every key and dependency they inherit from the
+    /// workspace, with the value a workspace that lacks it gets.
+    pub fn of_crates(crates: &[&GeneratedCrate], runtime: &RuntimeSource) -> Requirements {
+        let mut package_keys: Vec<(String, String)> = Vec::new();
+        let mut dependencies: Vec<(String, DependencySource)> = Vec::new();
+        for krate in crates {
+            for &key in &krate.manifest.package_keys {
+                if !package_keys.iter().any(|(known, _)| known == key.name()) {
+                    package_keys.push((key.name().to_owned(), package_default(key).to_owned()));
                 }
             }
-            for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
-                for dependency in inherited_keys(doc.get(table)) {
-                    if !inherited.iter().any(|(known, _)| *known == dependency) {
-                        inherited.push((dependency, crate_name));
-                    }
+            for dependency in &krate.manifest.dependencies {
+                if !dependencies
+                    .iter()
+                    .any(|(known, _)| known == dependency.name())
+                {
+                    let source = DependencySource::of(dependency, runtime);
+                    dependencies.push((dependency.name().to_owned(), source));
                 }
             }
-        }
-
-        let mut dependencies = Vec::new();
-        for (dependency, crate_name) in inherited {
-            let source = if dependency == RUNTIME_CRATE {
-                runtime.dependency()
-            } else if crates.iter().any(|&(sibling, _)| sibling == dependency) {
-                DependencySource::Path(dependency.clone())
-            } else {
-                DependencySource::third_party(&dependency).ok_or_else(|| {
-                    RequirementsError::UnknownDependency {
-                        crate_name: crate_name.to_owned(),
-                        dependency: dependency.clone(),
-                    }
-                })?
-            };
-            dependencies.push((dependency, source));
         }
         let mut requirements = Requirements {
-            members: crates.iter().map(|&(name, _)| name.to_owned()).collect(),
+            members: crates.iter().map(|krate| krate.name.clone()).collect(),
             package_keys,
             dependencies,
         };
         requirements.sort_dependencies();
-        Ok(requirements)
+        requirements
+    }
+
+    /// The value a workspace lacking `key` gets, if the crates inherit it.
+    pub fn package_key(&self, key: PackageKey) -> Option<&str> {
+        self.package_keys
+            .iter()
+            .find(|(name, _)| name == key.name())
+            .map(|(_, value)| value.as_str())
     }
 
     /// Also requires `member`, a crate of the workspace, as a path dependency: for crates not
@@ -119,7 +69,7 @@ impl Requirements {
     fn sort_dependencies(&mut self) {
         self.dependencies.sort_by_key(|(name, source)| {
             let group = match source {
-                _ if name == RUNTIME_CRATE => 0,
+                _ if name == Dependency::Runtime.name() => 0,
                 DependencySource::Path(_) => 1,
                 DependencySource::Registry { .. } => 2,
             };
@@ -128,68 +78,44 @@ impl Requirements {
     }
 }
 
-/// Keys of `table` written as `key.workspace = true` (or `key = { workspace = true, … }`).
-fn inherited_keys(table: Option<&Item>) -> Vec<String> {
-    let Some(table) = table.and_then(Item::as_table_like) else {
-        return Vec::new();
-    };
-    table
-        .iter()
-        .filter(|(_, item)| {
-            item.as_table_like()
-                .and_then(|entry: &dyn TableLike| entry.get("workspace"))
-                .and_then(Item::as_bool)
-                == Some(true)
-        })
-        .map(|(key, _)| key.to_owned())
-        .collect()
-}
-
 /// What a new workspace sets an inherited `[package]` key to.
-fn package_default(key: &str) -> Option<&'static str> {
+fn package_default(key: PackageKey) -> &'static str {
     match key {
-        "version" => Some("0.1.0"),
-        "edition" => Some("2024"),
-        _ => None,
+        PackageKey::Version => "0.1.0",
+        PackageKey::Edition => "2024",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codegen::CrateManifest;
 
-    const PROTOCOL: &str = r#"
-[package]
-name = "demo-protocol"
-version.workspace = true
-edition.workspace = true
-publish = false
-
-[dependencies]
-medium-runtime.workspace = true
-serde = { workspace = true }
-"#;
-
-    const DAEMON: &str = r#"
-[package]
-name = "demo-daemon"
-version.workspace = true
-edition.workspace = true
-
-[dependencies]
-demo-protocol.workspace = true
-tokio.workspace = true
-anyhow = "1"
-"#;
+    fn krate(name: &str, dependencies: Vec<Dependency>) -> GeneratedCrate {
+        GeneratedCrate {
+            name: name.to_owned(),
+            manifest: CrateManifest {
+                package_keys: vec![PackageKey::Version, PackageKey::Edition],
+                dependencies,
+            },
+            files: Vec::new(),
+        }
+    }
 
     #[test]
-    fn inherited_keys_become_requirements_with_defaults() {
+    fn inherited_keys_and_dependencies_become_requirements_with_defaults() {
+        let protocol = krate("demo-protocol", vec![Dependency::Runtime]);
+        let daemon = krate(
+            "demo-daemon",
+            vec![
+                Dependency::Protocol("demo-protocol".into()),
+                Dependency::Runtime,
+                Dependency::TracingSubscriber,
+                Dependency::Tokio,
+            ],
+        );
         let runtime = RuntimeSource::Version("0.1".into());
-        let requirements = Requirements::of_crates(
-            &[("demo-protocol", PROTOCOL), ("demo-daemon", DAEMON)],
-            &runtime,
-        )
-        .unwrap();
+        let requirements = Requirements::of_crates(&[&protocol, &daemon], &runtime);
         assert_eq!(
             requirements,
             Requirements {
@@ -205,12 +131,12 @@ anyhow = "1"
                         DependencySource::Path("demo-protocol".into())
                     ),
                     (
-                        "serde".into(),
-                        DependencySource::with_features("1", &["derive"])
-                    ),
-                    (
                         "tokio".into(),
                         DependencySource::with_features("1", &["full"])
+                    ),
+                    (
+                        "tracing-subscriber".into(),
+                        DependencySource::with_features("0.3", &["env-filter"])
                     ),
                 ],
             }
@@ -218,13 +144,20 @@ anyhow = "1"
     }
 
     #[test]
-    fn inheriting_an_unknown_dependency_names_it() {
-        let manifest = "[package]\nname = \"x\"\n[dependencies]\nleftpad.workspace = true\n";
+    fn a_member_the_crates_only_inherit_becomes_a_path_dependency() {
+        let protocol = krate("demo-protocol", vec![Dependency::Runtime]);
         let runtime = RuntimeSource::Version("0.1".into());
-        let err = Requirements::of_crates(&[("x", manifest)], &runtime).unwrap_err();
+        let mut requirements = Requirements::of_crates(&[&protocol], &runtime);
+        requirements.require_member_dependency("demo-protocol");
         assert_eq!(
-            err.to_string(),
-            "`x` inherits dependency `leftpad` from the workspace, but cargo-medium has no default for it"
+            requirements.dependencies,
+            [
+                ("medium-runtime".into(), DependencySource::version("0.1")),
+                (
+                    "demo-protocol".into(),
+                    DependencySource::Path("demo-protocol".into())
+                ),
+            ]
         );
     }
 }

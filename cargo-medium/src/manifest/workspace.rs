@@ -16,13 +16,19 @@ pub enum WorkspaceError {
         .0.display()
     )]
     NotFound(PathBuf),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid manifest `{}`: {source}", path.display())]
+    #[error("invalid manifest `{}`", path.display())]
     Invalid {
+        path: PathBuf,
+        source: ManifestError,
+    },
+    /// A valid manifest that cannot take the additions, e.g. an inline `workspace = { … }`.
+    #[error("could not add to `{}`", path.display())]
+    NotExtensible {
         path: PathBuf,
         source: ManifestError,
     },
@@ -154,7 +160,7 @@ impl Workspace {
         let mut changes = Vec::new();
         for (requirements, entry) in protocols {
             let added = manifest.add_all(requirements, entry).map_err(|source| {
-                WorkspaceError::Invalid {
+                WorkspaceError::NotExtensible {
                     path: self.manifest_path.clone(),
                     source,
                 }

@@ -13,8 +13,9 @@ use super::{ProtocolEntry, Requirements};
 /// Why a workspace manifest could not be read or extended.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("not valid TOML: {0}")]
-    Toml(#[from] toml_edit::TomlError),
+    #[error("not valid TOML")]
+    // Boxed: a TOML error is large, and every error holding this one would be as large.
+    Toml(#[source] Box<toml_edit::TomlError>),
     #[error("it has no `[workspace]` table, so it is not a workspace root")]
     NotAWorkspace,
     #[error("`{key}` is not {expected}")]
@@ -22,6 +23,11 @@ pub enum ManifestError {
         key: &'static str,
         expected: &'static str,
     },
+    #[error(
+        "`{key}` is an inline table (`{key} = {{ … }}`), which cargo medium does not edit: \
+         write it as a `[{key}]` table"
+    )]
+    InlineTable { key: &'static str },
     #[error("record {number} of `[[workspace.metadata.medium.protocols]]` is invalid: {reason}")]
     BadRecord { number: usize, reason: String },
 }
@@ -54,11 +60,19 @@ pub struct WorkspaceManifest {
 
 impl WorkspaceManifest {
     pub fn parse(text: &str) -> Result<WorkspaceManifest, ManifestError> {
-        let doc: DocumentMut = text.parse()?;
+        let doc: DocumentMut = text.parse().map_err(|e| ManifestError::Toml(Box::new(e)))?;
         if !doc.get("workspace").is_some_and(Item::is_table_like) {
             return Err(ManifestError::NotAWorkspace);
         }
         Ok(WorkspaceManifest { doc })
+    }
+
+    /// `[workspace.package] edition`, when the manifest sets it.
+    pub fn package_edition(&self) -> Option<&str> {
+        self.doc["workspace"]
+            .get("package")?
+            .get("edition")?
+            .as_str()
     }
 
     /// The protocols recorded by `cargo medium new`, in record order.
@@ -99,14 +113,22 @@ impl WorkspaceManifest {
             }
         }
         for (key, default) in &requirements.package_keys {
-            if self.add_package_key(key, default)? {
+            if self.add_to_workspace_table(
+                "package",
+                "workspace.package",
+                key,
+                Value::from(default),
+            )? {
                 changes.push(ManifestChange::PackageKey(key.clone()));
             }
         }
         for (name, source) in &requirements.dependencies {
-            let dependencies = self.workspace_table("dependencies", "workspace.dependencies")?;
-            if !dependencies.contains_key(name) {
-                dependencies.insert(name, Item::Value(source.to_value()));
+            if self.add_to_workspace_table(
+                "dependencies",
+                "workspace.dependencies",
+                name,
+                source.to_value(),
+            )? {
                 changes.push(ManifestChange::Dependency(name.clone()));
             }
         }
@@ -135,7 +157,7 @@ impl WorkspaceManifest {
         {
             return Ok(false);
         }
-        let metadata = implicit_table(self.workspace_mut(), "metadata", "workspace.metadata")?;
+        let metadata = implicit_table(self.workspace_mut()?, "metadata", "workspace.metadata")?;
         let medium = implicit_table(metadata, "medium", "workspace.metadata.medium")?;
         let records = medium
             .entry("protocols")
@@ -152,7 +174,7 @@ impl WorkspaceManifest {
 
     fn add_member(&mut self, member: &str) -> Result<bool, ManifestError> {
         let members = self
-            .workspace_mut()
+            .workspace_mut()?
             .entry("members")
             .or_insert_with(|| value(Array::new()));
         let members = members.as_array_mut().ok_or(ManifestError::WrongType {
@@ -169,35 +191,56 @@ impl WorkspaceManifest {
         Ok(!present)
     }
 
-    fn add_package_key(&mut self, key: &str, default: &str) -> Result<bool, ManifestError> {
-        let package = self.workspace_table("package", "workspace.package")?;
-        if package.contains_key(key) {
-            return Ok(false);
-        }
-        package.insert(key, value(default));
-        Ok(true)
+    /// `[workspace]`, or the table its dotted keys (`workspace.members = …`) make. `parse`
+    /// checked that it is table-like; an inline `workspace = { … }` would have to hold the
+    /// protocol records on its one line, so it is refused.
+    fn workspace_mut(&mut self) -> Result<&mut Table, ManifestError> {
+        table_mut(&mut self.doc["workspace"], "workspace")
     }
 
-    fn workspace_mut(&mut self) -> &mut Table {
-        self.doc["workspace"]
-            .as_table_mut()
-            .expect("`parse` checked that `workspace` is a table")
-    }
-
-    /// `[workspace.<key>]`, created (as a header of ours) when missing.
-    fn workspace_table(
+    /// Adds `key = value` to `[workspace.<table>]` (`package` or `dependencies`, created as a
+    /// header of ours when missing) unless it has `key`; `Ok(true)` if it was added.
+    fn add_to_workspace_table(
         &mut self,
-        key: &str,
+        table: &str,
         dotted: &'static str,
-    ) -> Result<&mut Table, ManifestError> {
-        self.workspace_mut()
-            .entry(key)
-            .or_insert_with(|| Item::Table(Table::new()))
-            .as_table_mut()
-            .ok_or(ManifestError::WrongType {
-                key: dotted,
-                expected: "a table",
-            })
+        key: &str,
+        value: Value,
+    ) -> Result<bool, ManifestError> {
+        let item = self
+            .workspace_mut()?
+            .entry(table)
+            .or_insert_with(|| Item::Table(Table::new()));
+        match item {
+            Item::Table(table) => {
+                if table.contains_key(key) {
+                    return Ok(false);
+                }
+                table.insert(key, Item::Value(value));
+            }
+            // An inline table the user wrote (`dependencies = { … }`) takes the value in place;
+            // the space before its `}` (its last value's suffix) stays before the `}`.
+            Item::Value(Value::InlineTable(inline)) => {
+                if inline.contains_key(key) {
+                    return Ok(false);
+                }
+                let mut value = value;
+                if let Some((_, last)) = inline.iter_mut().last() {
+                    if let Some(end) = last.decor().suffix().cloned() {
+                        last.decor_mut().set_suffix("");
+                        value.decor_mut().set_suffix(end);
+                    }
+                }
+                inline.insert(key, value);
+            }
+            _ => {
+                return Err(ManifestError::WrongType {
+                    key: dotted,
+                    expected: "a table",
+                });
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -213,18 +256,25 @@ fn implicit_table<'t>(
     key: &str,
     dotted: &'static str,
 ) -> Result<&'t mut Table, ManifestError> {
-    parent
-        .entry(key)
-        .or_insert_with(|| {
-            let mut table = Table::new();
-            table.set_implicit(true);
-            Item::Table(table)
-        })
-        .as_table_mut()
-        .ok_or(ManifestError::WrongType {
-            key: dotted,
+    let item = parent.entry(key).or_insert_with(|| {
+        let mut table = Table::new();
+        table.set_implicit(true);
+        Item::Table(table)
+    });
+    table_mut(item, dotted)
+}
+
+/// `item` as a table to add tables to: a `[table]` or one made by dotted keys, not an inline
+/// table (refused with a message saying so) nor any other value.
+fn table_mut<'t>(item: &'t mut Item, key: &'static str) -> Result<&'t mut Table, ManifestError> {
+    match item {
+        Item::Table(table) => Ok(table),
+        Item::Value(Value::InlineTable(_)) => Err(ManifestError::InlineTable { key }),
+        _ => Err(ManifestError::WrongType {
+            key,
             expected: "a table",
-        })
+        }),
+    }
 }
 
 /// Whether a `members` pattern already includes `member`, a directory directly under the root.
@@ -430,6 +480,82 @@ app = "student-system-app"
         let (text, _) = patched("[workspace]\n", &[]);
         let manifest = WorkspaceManifest::parse(&text).unwrap();
         assert_eq!(manifest.protocols().unwrap(), [entry()]);
+    }
+
+    #[test]
+    fn dotted_workspace_keys_are_extended_in_place() {
+        let before = "workspace.members = [\"x\"]\nworkspace.package.edition = \"2021\"\n";
+        let (after, _) = patched(before, &["a"]);
+        assert_eq!(
+            after,
+            r#"workspace.members = ["x", "a"]
+workspace.package.edition = "2021"
+
+[workspace.dependencies]
+medium-runtime = "0.1"
+tokio = { version = "1", features = ["full"] }
+
+[[workspace.metadata.medium.protocols]]
+spec = "student.lmspc"
+protocol = "student-system-protocol"
+daemon = "student-system-daemon"
+app = "student-system-app"
+"#
+        );
+        assert_eq!(
+            WorkspaceManifest::parse(&after)
+                .unwrap()
+                .protocols()
+                .unwrap(),
+            [entry()]
+        );
+    }
+
+    #[test]
+    fn inline_package_and_dependency_tables_get_the_new_keys() {
+        let before = "[workspace]\nmembers = []\npackage = { license = \"MIT\" }\n\
+                      dependencies = { serde = \"1\" }\n";
+        let (after, _) = patched(before, &["a"]);
+        assert_eq!(
+            after,
+            r#"[workspace]
+members = ["a"]
+package = { license = "MIT", edition = "2024" }
+dependencies = { serde = "1", medium-runtime = "0.1", tokio = { version = "1", features = ["full"] } }
+
+[[workspace.metadata.medium.protocols]]
+spec = "student.lmspc"
+protocol = "student-system-protocol"
+daemon = "student-system-daemon"
+app = "student-system-app"
+"#
+        );
+    }
+
+    #[test]
+    fn an_inline_workspace_table_is_read_but_not_edited() {
+        let mut manifest = WorkspaceManifest::parse("workspace = { members = [] }\n").unwrap();
+        assert_eq!(manifest.protocols().unwrap(), []);
+        let err = manifest
+            .add_all(&requirements(&["a"]), &entry())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`workspace` is an inline table (`workspace = { … }`), which cargo medium does not \
+             edit: write it as a `[workspace]` table"
+        );
+        let mut manifest =
+            WorkspaceManifest::parse("[workspace]\nmetadata = { medium = {} }\n").unwrap();
+        let err = manifest.add_protocol(&entry()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ManifestError::InlineTable {
+                    key: "workspace.metadata"
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

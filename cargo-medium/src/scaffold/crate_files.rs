@@ -1,7 +1,5 @@
 //! [`CrateFiles`]: the files of one crate, still in memory, and who owns them.
 
-use std::path::Path;
-
 use crate::codegen::GeneratedFile;
 
 /// Who may rewrite a crate's files.
@@ -19,14 +17,4 @@ pub struct CrateFiles {
     pub name: String,
     pub ownership: Ownership,
     pub files: Vec<GeneratedFile>,
-}
-
-impl CrateFiles {
-    /// The crate's `Cargo.toml`, or an empty text if the generator made none.
-    pub fn manifest(&self) -> &str {
-        self.files
-            .iter()
-            .find(|file| file.path == Path::new("Cargo.toml"))
-            .map_or("", |file| &file.contents)
-    }
 }

@@ -7,17 +7,20 @@
 //! only `new` ever writes them — with `--systemd`, a socket-activated unit pair in the daemon
 //! crate's `systemd/` folder too, which is why `sync` never touches them either. With
 //! `--python`, the generated Python package goes in a directory of its own under the root and
-//! is recorded next to the protocol crate, so `sync` keeps it fresh too.
+//! is recorded next to the protocol crate, so `sync` keeps it fresh too. The daemon's and app's
+//! sources are formatted with the user's rustfmt while planning (see [`UserRustfmt`]).
 
 mod crate_files;
 mod python_package;
 mod scaffold_error;
 mod scaffold_plan;
 mod systemd_units;
-mod workspace_templates;
+mod user_rustfmt;
+mod workspace_files;
 
 pub use crate_files::{CrateFiles, Ownership};
 pub use python_package::PythonPackage;
 pub use scaffold_error::ScaffoldError;
 pub use scaffold_plan::{Destination, NewOptions, Scaffold};
-pub use systemd_units::{SystemdUnits, UNIT_DIR};
+pub use systemd_units::UNIT_DIR;
+pub use user_rustfmt::{RustfmtError, UserRustfmt};

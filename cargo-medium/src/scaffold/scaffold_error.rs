@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{ManifestError, RequirementsError, WorkspaceError};
+use crate::manifest::{ManifestError, WorkspaceError};
+use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
@@ -32,17 +33,15 @@ pub enum ScaffoldError {
          rename the spec"
     )]
     SpecNameClash(String),
-    #[error("could not read `{}`: {source}", path.display())]
+    #[error("could not read `{}`", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
-    #[error(transparent)]
-    Requirements(#[from] RequirementsError),
-    #[error("the workspace manifest template is invalid: {0}")]
+    #[error("the workspace manifest template is invalid")]
     ManifestTemplate(#[from] ManifestError),
-    #[error("a workspace template failed to render: {0}")]
-    Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }

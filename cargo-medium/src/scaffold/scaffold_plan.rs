@@ -1,19 +1,21 @@
 //! [`Scaffold`]: everything `cargo medium new` will write, planned before anything is.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use heck::ToKebabCase;
 
 use super::python_package::PythonPackage;
-use super::systemd_units::SystemdUnits;
-use super::workspace_templates::{WorkspaceContext, WorkspaceTemplates};
-use super::{CrateFiles, Ownership, ScaffoldError};
+use super::systemd_units;
+use super::workspace_files::WorkspaceFiles;
+use super::{CrateFiles, Ownership, RustfmtError, ScaffoldError, UserRustfmt};
 use crate::check::CheckedSpec;
-use crate::codegen::{self, CrateNames, GeneratedFile};
+use crate::codegen::{self, CrateNames, GeneratedCrate, GeneratedFile, PackageKey};
 use crate::manifest::{
     ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
 };
 use crate::spec_file::SpecFile;
+use crate::templates::TemplateError;
 use crate::writer::{WriteError, Writer};
 
 /// How `new` was asked to name and equip the crates.
@@ -28,6 +30,9 @@ pub struct NewOptions {
     /// `--python`: the workspace also gets the generated Python package, recorded for `sync`.
     pub python: bool,
     pub runtime: RuntimeSource,
+    /// The rustfmt that formats the daemon and app: `$RUSTFMT`, else `rustfmt`, as `cargo fmt`
+    /// picks it.
+    pub rustfmt: OsString,
 }
 
 /// Where the crates go.
@@ -57,6 +62,8 @@ pub struct Scaffold {
     manifest_update: Option<ManifestUpdate>,
     /// Whether the daemon crate includes systemd units.
     systemd: bool,
+    /// Why the daemon and app are written as generated instead of formatted, if they are.
+    unformatted: Option<RustfmtError>,
 }
 
 impl Scaffold {
@@ -128,18 +135,19 @@ impl Scaffold {
             source_name: spec_path.clone(),
             ..spec.clone()
         };
-        let mut crates = crates_of(&spec, &names, options.with_app);
-        if options.systemd {
-            let units = SystemdUnits::new()?.render(&spec, &names.daemon)?;
-            if let Some(daemon) = crates.iter_mut().find(|c| c.name == names.daemon) {
-                daemon.files.extend(units);
-            }
-        }
-        let manifests: Vec<(&str, &str)> = crates
-            .iter()
-            .map(|krate| (krate.name.as_str(), krate.manifest()))
+        let generated = generate_crates(&spec, &names, options)?;
+        let requirements = Requirements::of_crates(
+            &generated.iter().map(|(krate, _)| krate).collect::<Vec<_>>(),
+            &options.runtime,
+        );
+        let crates: Vec<CrateFiles> = generated
+            .into_iter()
+            .map(|(krate, ownership)| CrateFiles {
+                name: krate.name,
+                ownership,
+                files: krate.files,
+            })
             .collect();
-        let requirements = Requirements::of_crates(&manifests, &options.runtime)?;
         let entry = ProtocolEntry {
             spec: spec_path,
             protocol: names.protocol.clone(),
@@ -148,6 +156,19 @@ impl Scaffold {
             python: python_dir,
         };
         let python = options.python.then(|| PythonPackage::of(&spec));
+
+        // Their `edition.workspace = true` reads the workspace's edition: an existing one's,
+        // else the one the requirements add.
+        let edition = workspace
+            .as_ref()
+            .and_then(|workspace| workspace.manifest.package_edition())
+            .or_else(|| requirements.package_key(PackageKey::Edition))
+            .map(str::to_owned);
+        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root);
+        let (crates, unformatted) = match format_user_crates(&crates, &rustfmt) {
+            Ok(formatted) => (formatted, None),
+            Err(err) => (crates, Some(err)),
+        };
 
         let new_workspace = workspace.is_none();
         let (root_files, manifest_update) = match workspace {
@@ -184,6 +205,7 @@ impl Scaffold {
             root_files,
             manifest_update,
             systemd: options.systemd,
+            unformatted,
         })
     }
 
@@ -215,6 +237,12 @@ impl Scaffold {
     /// [`UNIT_DIR`]: super::UNIT_DIR
     pub fn has_systemd_units(&self) -> bool {
         self.systemd
+    }
+
+    /// Why the daemon and app were left as generated (valid Rust, not formatted), when the
+    /// user's rustfmt could not format them.
+    pub fn unformatted(&self) -> Option<&RustfmtError> {
+        self.unformatted.as_ref()
     }
 
     pub fn manifest_update(&self) -> Option<&ManifestUpdate> {
@@ -280,27 +308,55 @@ impl Scaffold {
     }
 }
 
-fn crates_of(spec: &CheckedSpec, names: &CrateNames, with_app: bool) -> Vec<CrateFiles> {
-    let mut crates = vec![
-        CrateFiles {
-            name: names.protocol.clone(),
-            ownership: Ownership::Generated,
-            files: codegen::rust::protocol_crate(spec, names),
-        },
-        CrateFiles {
-            name: names.daemon.clone(),
-            ownership: Ownership::User,
-            files: codegen::rust::daemon_crate(spec, names),
-        },
-    ];
-    if with_app {
-        crates.push(CrateFiles {
-            name: names.app.clone(),
-            ownership: Ownership::User,
-            files: codegen::rust::app_crate(spec, names),
-        });
+/// The protocol, daemon and (unless `--no-app`) app crates, each with its owner; with
+/// `--systemd`, the daemon's files include its units.
+fn generate_crates(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+    options: &NewOptions,
+) -> Result<Vec<(GeneratedCrate, Ownership)>, TemplateError> {
+    let mut daemon = codegen::rust::daemon_crate(spec, names)?;
+    if options.systemd {
+        daemon
+            .files
+            .extend(systemd_units::render(spec, &names.daemon)?);
     }
+    let mut crates = vec![
+        (
+            codegen::rust::protocol_crate(spec, names)?,
+            Ownership::Generated,
+        ),
+        (daemon, Ownership::User),
+    ];
+    if options.with_app {
+        crates.push((codegen::rust::app_crate(spec, names)?, Ownership::User));
+    }
+    Ok(crates)
+}
+
+/// `crates` with the Rust sources of the user-owned ones formatted by `rustfmt`: all of them,
+/// or none at the first failure.
+fn format_user_crates(
+    crates: &[CrateFiles],
+    rustfmt: &UserRustfmt,
+) -> Result<Vec<CrateFiles>, RustfmtError> {
+    let format = |file: &GeneratedFile| match file.path.extension() {
+        Some(extension) if extension == "rs" => Ok(GeneratedFile {
+            path: file.path.clone(),
+            contents: rustfmt.format(&file.contents)?,
+        }),
+        _ => Ok(file.clone()),
+    };
     crates
+        .iter()
+        .map(|krate| match krate.ownership {
+            Ownership::Generated => Ok(krate.clone()),
+            Ownership::User => Ok(CrateFiles {
+                files: krate.files.iter().map(format).collect::<Result<_, _>>()?,
+                ..krate.clone()
+            }),
+        })
+        .collect()
 }
 
 /// The root files of a new workspace; its manifest is the template's skeleton filled in by the
@@ -312,7 +368,7 @@ fn render_workspace_files(
     requirements: &Requirements,
     systemd: bool,
 ) -> Result<Vec<GeneratedFile>, ScaffoldError> {
-    let context = WorkspaceContext {
+    let workspace_files = WorkspaceFiles {
         name: base,
         spec: &entry.spec,
         class: &spec.class,
@@ -325,7 +381,7 @@ fn render_workspace_files(
         systemd,
     };
     let mut files = Vec::new();
-    for (path, mut contents) in WorkspaceTemplates::new()?.render(&context)? {
+    for (path, mut contents) in workspace_files.render()? {
         if path == "Cargo.toml" {
             let mut manifest = WorkspaceManifest::parse(&contents)?;
             manifest.add_all(requirements, entry)?;

@@ -1,4 +1,4 @@
-//! [`SystemdUnits`]: the user `.socket` and `.service` pair `cargo medium new --systemd` writes
+//! The user `.socket` and `.service` pair `cargo medium new --systemd` writes
 //! into the daemon crate, rendered from `templates/systemd/` (embedded in the binary).
 //!
 //! The socket unit listens where the runtime resolves the socket (`<base>/<namespace>/socket`,
@@ -6,66 +6,41 @@
 //! socket-activated daemon exactly where they would find one started by hand. The units are the
 //! user's, like the rest of the daemon crate: `sync` never writes them.
 
-use minijinja::{Environment, UndefinedBehavior, context};
+use minijinja::context;
 
 use crate::check::CheckedSpec;
 use crate::codegen::GeneratedFile;
-
-/// Unit file extension and template text.
-const TEMPLATES: [(&str, &str); 2] = [
-    (
-        "socket",
-        include_str!("../../templates/systemd/daemon.socket.jinja"),
-    ),
-    (
-        "service",
-        include_str!("../../templates/systemd/daemon.service.jinja"),
-    ),
-];
+use crate::templates::{Template, TemplateError};
 
 /// The folder of the daemon crate the units go in.
 pub const UNIT_DIR: &str = "systemd";
 
-/// The embedded unit templates, with undefined variables treated as errors.
-#[derive(Debug)]
-pub struct SystemdUnits {
-    env: Environment<'static>,
-}
-
-impl SystemdUnits {
-    pub fn new() -> Result<SystemdUnits, minijinja::Error> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        for (extension, source) in TEMPLATES {
-            env.add_template(extension, source)?;
-        }
-        Ok(SystemdUnits { env })
-    }
-
-    /// `systemd/<daemon>.socket` and `systemd/<daemon>.service`, relative to the daemon crate.
-    pub fn render(
-        &self,
-        spec: &CheckedSpec,
-        daemon: &str,
-    ) -> Result<Vec<GeneratedFile>, minijinja::Error> {
-        let values = context! {
-            class => spec.class,
-            namespace => spec.namespace,
-            socket => spec.socket,
-            daemon,
-            listen_stream => listen_stream(spec),
-            exec_start => format!("%h/.cargo/bin/{daemon}"),
-        };
-        TEMPLATES
-            .iter()
-            .map(|&(extension, _)| {
-                let contents = self.env.get_template(extension)?.render(&values)?;
-                let path = format!("{UNIT_DIR}/{daemon}.{extension}");
-                Ok(GeneratedFile::new(path, contents))
-            })
-            .collect()
-    }
+/// `systemd/<daemon>.socket` and `systemd/<daemon>.service`, relative to the daemon crate.
+pub(super) fn render(
+    spec: &CheckedSpec,
+    daemon: &str,
+) -> Result<Vec<GeneratedFile>, TemplateError> {
+    let values = context! {
+        class => spec.class,
+        namespace => spec.namespace,
+        socket => spec.socket,
+        daemon,
+        listen_stream => listen_stream(spec),
+        exec_start => format!("%h/.cargo/bin/{daemon}"),
+    };
+    [
+        ("socket", Template::SystemdSocket),
+        ("service", Template::SystemdService),
+    ]
+    .into_iter()
+    .map(|(extension, template)| {
+        let contents = template.render(values.clone())?;
+        Ok(GeneratedFile::new(
+            format!("{UNIT_DIR}/{daemon}.{extension}"),
+            contents,
+        ))
+    })
+    .collect()
 }
 
 /// The socket path as a unit file spells it: the runtime's `<base>/<namespace>/socket`, with
@@ -92,10 +67,7 @@ mod tests {
     }
 
     fn units(socket: Option<&str>) -> (String, String) {
-        let files = SystemdUnits::new()
-            .unwrap()
-            .render(&spec(socket), "student-system-daemon")
-            .unwrap();
+        let files = render(&spec(socket), "student-system-daemon").unwrap();
         let paths: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
         assert_eq!(
             paths,

@@ -75,7 +75,8 @@ impl Expected {
             | Rule::token_char
             | Rule::value_char
             | Rule::model_entry
-            | Rule::params => return None,
+            | Rule::params
+            | Rule::next_item => return None,
         })
     }
 
@@ -127,6 +128,9 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
             }
         }
     }
+    if let Some(diagnostic) = unclosed_model(error, text, position, &expected) {
+        return diagnostic;
+    }
     let (found, span) = found_at(text, position);
     let wanted = join_list(
         &expected.iter().map(|e| e.describe()).collect::<Vec<_>>(),
@@ -145,6 +149,63 @@ pub(super) fn to_diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
         Some(help) => diagnostic.with_help(help),
         None => diagnostic,
     }
+}
+
+/// A model whose `}` is missing, reported as rustc reports an unclosed delimiter: at the `{`,
+/// naming the model, rather than where the parser noticed (the next item's second word:
+/// "expected `:`, found `StudentNotFound`", or the end of the file).
+fn unclosed_model(
+    error: &Error<Rule>,
+    text: &str,
+    position: usize,
+    expected: &[Expected],
+) -> Option<Diagnostic> {
+    // A keyword rule matching where it must not can only be the grammar's `next_item`.
+    let next_item = match &error.variant {
+        ErrorVariant::ParsingError { negatives, .. } => negatives
+            .iter()
+            .any(|&rule| Expected::of(rule) == Some(Expected::Item)),
+        ErrorVariant::CustomError { .. } => false,
+    };
+    let rest = text.get(position..).unwrap_or("");
+    let at_end = expected.contains(&Expected::Token("}")) && rest.trim().is_empty();
+    if !next_item && !at_end {
+        return None;
+    }
+    let (name, brace) = open_model(text, position)?;
+    let mut diagnostic = Diagnostic::new(
+        ErrorCode::Syntax,
+        format!("unclosed model `{name}`"),
+        brace,
+        "this `{` is never closed",
+    );
+    if next_item {
+        let keyword_at = position + (rest.len() - rest.trim_start().len());
+        let (_, keyword) = found_at(text, keyword_at);
+        diagnostic = diagnostic.with_label(keyword, "the next item starts here");
+    }
+    Some(diagnostic.with_help(format!("end `{name}` with a `}}` on a line of its own")))
+}
+
+/// The name and the `{` of the model the parser was inside at `position`: the last `{` before
+/// it outside comments (a model's body holds no other), and the last word before that `{`.
+fn open_model(text: &str, position: usize) -> Option<(String, Span)> {
+    let mut code = Vec::new();
+    let mut line_start = 0;
+    for line in text[..position].split_inclusive('\n') {
+        code.push((line_start, &line[..line.find("//").unwrap_or(line.len())]));
+        line_start += line.len();
+    }
+    let brace_line = code.iter().rposition(|(_, line)| line.contains('{'))?;
+    let (start, line) = code[brace_line];
+    let brace = start + line.rfind('{')?;
+    let name = code[..=brace_line]
+        .iter()
+        .rev()
+        .map(|&(start, line)| &line[..line.len().min(brace - start)])
+        .flat_map(|line| line.split_whitespace().rev())
+        .next()?;
+    Some((name.to_owned(), brace..brace + 1))
 }
 
 /// Advice for the mistakes people make most, recognised from what was found where.

@@ -241,7 +241,7 @@ fn syntax_errors_name_what_was_expected_in_words_never_rule_names() {
             "method m(x: ): string\n",
             "expected a type such as `string`, `*T` or a model name, found `)`",
         ),
-        ("model M{\n  x: string\n", "found end of file"),
+        ("model M{\n  x: string\n", "unclosed model `M`"),
         ("event e(): string\n", "expected end of line, found `:`"),
         (
             "method m(a: string b: string)\n",
@@ -268,4 +268,37 @@ fn syntax_errors_point_at_the_offending_line_and_column() {
     let error = parse_err("namespace a.b\nclass C\nmodel M{\n    id string\n}\n");
     assert!(error.contains("--> test.lmspc:4:8"), "{error}");
     assert!(error.contains("error[E0001]"), "{error}");
+}
+
+#[test]
+fn a_model_missing_its_brace_is_reported_at_the_brace_not_at_the_next_item() {
+    let error = parse_err(&format!(
+        "{HEADER}model Student{{\n    id: string\n\nexception StudentNotFound\n"
+    ));
+    assert!(
+        error.starts_with("error[E0001]: unclosed model `Student`\n --> test.lmspc:3:14\n"),
+        "{error}"
+    );
+    assert!(error.contains("^ this `{` is never closed"), "{error}");
+    assert!(error.contains("- the next item starts here"), "{error}");
+    assert!(!error.contains("found `StudentNotFound`"), "{error}");
+}
+
+#[test]
+fn an_unclosed_model_is_found_past_comments_and_a_brace_on_its_own_line() {
+    for (text, brace_at) in [
+        // The file ends inside the model.
+        ("model M{\n  x: string\n", "test.lmspc:3:8"),
+        // `{` on the line after the name; braces in comments are not the model's.
+        (
+            "model M // {\n{ // }\n  // {\n  x: string\nmethod m()\n",
+            "test.lmspc:4:1",
+        ),
+        // A first member on the `{` line, then the next model.
+        ("model M{ x: string\nmodel N{\n}\n", "test.lmspc:3:8"),
+    ] {
+        let error = parse_err(&format!("{HEADER}{text}"));
+        assert!(error.contains("unclosed model `M`"), "{text:?}:\n{error}");
+        assert!(error.contains(brace_at), "{text:?}:\n{error}");
+    }
 }

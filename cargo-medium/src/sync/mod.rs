@@ -12,10 +12,12 @@
 //! generated are removed; files without it are left alone, and so are build and cache
 //! directories (`target/`, `__pycache__/`, `build/`, `*.egg-info/`, hidden ones).
 
+mod dir_sync;
 mod file_change;
 mod sync_error;
 mod sync_plan;
 
+pub use dir_sync::DirSync;
 pub use file_change::FileChange;
 pub use sync_error::SyncError;
 pub use sync_plan::{CrateSync, SyncPlan};

@@ -330,6 +330,16 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
             "error: argument `a` (int8): expected an integer, got the string \"1\"\n",
         ),
         (
+            &["fail", "42"],
+            "error: argument `message` (string): expected a JSON string, got 42; \
+             strings are JSON: '\"42\"'\n",
+        ),
+        (
+            &["blob", "\"@missing.bin\""],
+            "error: argument `data` (binary): cannot read missing.bin: \
+             No such file or directory (os error 2)\n",
+        ),
+        (
             &["blob", "\"%%%\""],
             "error: argument `data` (binary): not base64 (Invalid symbol 37, offset 0.); \
              give a file's bytes as \"@path\"\n",
@@ -455,4 +465,90 @@ fn emit_until_printed(
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// A pipe whose reading end is already closed, as stdout: every write fails with EPIPE, as
+/// when `| head` has read what it wanted and exited.
+fn closed_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe(2) succeeded, so both descriptors are open and ours alone.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    Stdio::from(writer)
+}
+
+#[test]
+fn monitor_ends_quietly_when_its_reader_stops_reading() {
+    let d = TestDaemon::start();
+    let (monitor, stdout) = spawn_monitor(&d, &[]);
+    let mut stdout = stdout;
+    emit_until_printed(&d, "first", &mut stdout);
+    // `| head -n1` has its line and exits.
+    drop(stdout);
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = monitor.wait_with_output().unwrap();
+        done.send(()).unwrap();
+        output
+    });
+    // The next event's line is the write that finds the pipe closed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while finished.try_recv().is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "monitor kept running after its reader left"
+        );
+        d.announce("second");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = waiter.join().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn describe_call_and_diff_end_quietly_on_a_closed_stdout() {
+    let d = TestDaemon::start();
+    std::fs::write(d.dir.path().join("inspect.lmspc"), SPEC).unwrap();
+    let socket = d.path.to_str().unwrap();
+    for args in [
+        &["describe", "--socket", socket][..],
+        &["call", "add", "1", "2", "--socket", socket],
+        &["diff", "inspect.lmspc", "inspect.lmspc"],
+    ] {
+        let output = run_with_stdout(&d, args, closed_pipe());
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8(output.stderr).unwrap(), "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_stdout_that_fails_otherwise_is_an_error() {
+    let d = TestDaemon::start();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let socket = d.path.to_str().unwrap();
+    let output = run_with_stdout(&d, &["describe", "--socket", socket], full.into());
+    assert_eq!(output.status.code(), Some(101));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: could not write to stdout: No space left on device (os error 28)\n"
+    );
+}
+
+/// `cargo medium ARGS` in the daemon's directory, writing its stdout to `stdout`.
+fn run_with_stdout(d: &TestDaemon, args: &[&str], stdout: Stdio) -> std::process::Output {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("cargo-medium"))
+        .args(args)
+        .current_dir(d.dir.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .stdout(stdout)
+        .output()
+        .unwrap()
 }

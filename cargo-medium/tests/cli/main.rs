@@ -3,6 +3,8 @@
 
 mod check;
 mod diff;
+mod error_messages;
+mod gen_python;
 mod global;
 mod inspect;
 mod new;
@@ -10,10 +12,10 @@ mod nothing_lost;
 mod python_sync;
 #[path = "../shared/python_venv.rs"]
 mod python_venv;
+mod rustfmt;
 mod sync;
 mod sync_faults;
 mod systemd;
-mod user_rustfmt;
 
 use std::path::{Path, PathBuf};
 

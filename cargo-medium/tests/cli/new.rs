@@ -48,6 +48,25 @@ fn has_files(tree: &[String], wanted: &[&str]) -> bool {
         .all(|file| tree.iter().any(|have| have == file))
 }
 
+/// The runtime next to this checkout, which `new` depends on by default.
+fn runtime_checkout() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medium-runtime")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The note `new` prints when the workspace takes the runtime from this checkout.
+fn runtime_note(manifest: &str) -> String {
+    format!(
+        "note: `medium-runtime` is taken from `{}`, where cargo-medium was built, as cargo has \
+         not downloaded a published {}; to change that, edit `[workspace.dependencies]` in \
+         `{manifest}` or pass `--runtime PATH|VERSION`\n",
+        runtime_checkout().display(),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
 #[test]
 fn new_creates_a_workspace_named_after_the_class() {
     let dir = dir_with_spec();
@@ -56,14 +75,16 @@ fn new_creates_a_workspace_named_after_the_class() {
         .assert()
         .success()
         .stdout("")
-        .stderr(
+        .stderr(format!(
             "     Created student-system-protocol (generated from student.lmspc)\n\
              \x20    Created student-system-daemon (yours: the daemon)\n\
              \x20    Created student-system-app (yours: an example app)\n\
              \x20    Created workspace `student-system`\n\
+             {}\
              note: start the daemon with `cd student-system && cargo run -p student-system-daemon`, \
              then run the app in another terminal with `cargo run -p student-system-app`\n",
-        );
+            runtime_note("student-system/Cargo.toml")
+        ));
     let root = dir.path().join("student-system");
     let files = tree(&root);
     assert!(
@@ -119,19 +140,43 @@ fn new_with_git_initializes_a_repository() {
 }
 
 #[test]
-fn new_depends_on_the_runtime_of_this_checkout_by_default() {
+fn new_depends_on_the_runtime_of_this_checkout_by_default_and_says_so() {
+    // medium-runtime is not published: no cargo home has it from crates.io.
     let dir = dir_with_spec();
     cargo_medium(dir.path())
         .args(["new", "student.lmspc", "--vcs", "none"])
         .assert()
-        .success();
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../medium-runtime")
-        .canonicalize()
-        .unwrap();
+        .success()
+        .stderr(predicate::str::contains(runtime_note(
+            "student-system/Cargo.toml",
+        )));
     let manifest = manifest(&dir.path().join("student-system"));
     let dependency = &manifest["workspace"]["dependencies"]["medium-runtime"];
-    assert_eq!(dependency["path"].as_str(), Some(runtime.to_str().unwrap()));
+    assert_eq!(
+        dependency["path"].as_str(),
+        Some(runtime_checkout().to_str().unwrap())
+    );
+}
+
+#[test]
+fn new_requires_this_version_of_the_runtime_when_cargo_has_it_from_crates_io() {
+    let dir = dir_with_spec();
+    let version = env!("CARGO_PKG_VERSION");
+    let cargo_home = dir.path().join("cargo-home");
+    let registry = cargo_home.join("registry/cache/index.crates.io-1949cf8c6b5b557f");
+    fs::create_dir_all(&registry).unwrap();
+    fs::write(registry.join(format!("medium-runtime-{version}.crate")), "").unwrap();
+    cargo_medium(dir.path())
+        .env("CARGO_HOME", &cargo_home)
+        .args(["new", "student.lmspc", "--vcs", "none"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
+    let manifest = manifest(&dir.path().join("student-system"));
+    assert_eq!(
+        manifest["workspace"]["dependencies"]["medium-runtime"].as_str(),
+        Some(version)
+    );
 }
 
 #[test]
@@ -140,7 +185,8 @@ fn new_with_a_runtime_version_writes_that_requirement() {
     cargo_medium(dir.path())
         .args(["new", "student.lmspc", "--vcs", "none", "--runtime", "0.1"])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
     let manifest = manifest(&dir.path().join("student-system"));
     assert_eq!(
         manifest["workspace"]["dependencies"]["medium-runtime"].as_str(),
@@ -226,6 +272,56 @@ fn new_fills_an_existing_empty_directory() {
         .assert()
         .success();
     assert!(dir.path().join("here/Cargo.toml").is_file());
+}
+
+#[test]
+fn new_fills_an_empty_directory_whose_parent_is_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dir_with_spec();
+    let here = dir.path().join("here");
+    fs::create_dir(&here).unwrap();
+    let parent = dir.path();
+    fs::set_permissions(parent, fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes to a read-only directory anyway; an unchanged modification time shows, for any
+    // user, that nothing was made or removed next to `here` (as when `here` is a mount point).
+    let then = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    fs::File::open(parent).unwrap().set_modified(then).unwrap();
+    let assert = cargo_medium(parent)
+        .args(["new", "student.lmspc", "here", "--vcs", "none"])
+        .assert();
+    let parent_modified = fs::metadata(parent).unwrap().modified().unwrap();
+    fs::set_permissions(parent, fs::Permissions::from_mode(0o755)).unwrap();
+    assert.success();
+    assert_eq!(parent_modified, then, "something was made next to `here`");
+    assert!(here.join("Cargo.toml").is_file());
+}
+
+#[test]
+fn failed_new_into_an_existing_empty_directory_leaves_it_empty() {
+    let dir = dir_with_spec();
+    fs::create_dir(dir.path().join("here")).unwrap();
+    // A valid crate name, but `<name>-protocol` is longer than a file name may be.
+    let name = "a".repeat(250);
+    cargo_medium(dir.path())
+        .args([
+            "new",
+            "student.lmspc",
+            "here",
+            "--vcs",
+            "none",
+            "--name",
+            &name,
+        ])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("-protocol`: File name too long"));
+    let mut entries: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["here", "student.lmspc"]);
+    assert_eq!(fs::read_dir(dir.path().join("here")).unwrap().count(), 0);
 }
 
 #[test]
@@ -338,6 +434,26 @@ fn new_inside_a_workspace_adds_the_crates_to_it() {
 }
 
 #[test]
+fn new_inside_a_workspace_says_where_the_runtime_comes_from_only_when_it_adds_it() {
+    let (_dir, root) = existing_workspace();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(runtime_note("Cargo.toml")));
+
+    let (_dir, root) = existing_workspace();
+    let manifest = "[workspace]\nmembers = [\"tool\"]\n\n[workspace.dependencies]\n\
+                    medium-runtime = \"0.1\"\n";
+    fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("medium-runtime").not());
+}
+
+#[test]
 fn new_copies_a_spec_from_outside_into_the_workspace_root() {
     let (_dir, root) = existing_workspace();
     cargo_medium(&root)
@@ -391,6 +507,39 @@ fn new_of_a_spec_already_in_the_workspace_is_refused() {
 }
 
 #[test]
+fn new_adds_to_a_workspace_written_with_dotted_keys() {
+    let (_dir, root) = existing_workspace();
+    fs::write(root.join("Cargo.toml"), "workspace.members = [\"tool\"]\n").unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success();
+    let manifest = manifest(&root);
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 4, "{manifest}");
+    let record = &manifest["workspace"]["metadata"]["medium"]["protocols"][0];
+    assert_eq!(record["spec"].as_str(), Some("specs/student.lmspc"));
+}
+
+#[test]
+fn new_into_a_workspace_written_as_an_inline_table_says_why_it_stops() {
+    let (_dir, root) = existing_workspace();
+    let before = "workspace = { members = [\"tool\"] }\n";
+    fs::write(root.join("Cargo.toml"), before).unwrap();
+    cargo_medium(&root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .code(101)
+        .stderr(format!(
+            "error: could not add to `{}`: `workspace` is an inline table (`workspace = {{ … }}`), \
+             which cargo medium does not edit: write it as a `[workspace]` table\n",
+            root.join("Cargo.toml").display()
+        ));
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), before);
+    assert!(!root.join("student-system-protocol").exists());
+}
+
+#[test]
 fn new_into_the_current_empty_directory_fills_it() {
     let dir = tempfile::tempdir().unwrap();
     let here = dir.path().join("here");
@@ -441,14 +590,67 @@ fn spec_named_like_a_workspace_file_is_refused() {
     assert_eq!(tree(dir.path()), ["README.md"]);
 }
 
+/// A temporary directory outside any repository, holding a repository `repo` with the spec.
+fn repository_with_spec() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().canonicalize().unwrap().join("repo");
+    fs::create_dir(&repo).unwrap();
+    let status = std::process::Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::copy(example_spec(), repo.join("student.lmspc")).unwrap();
+    (dir, repo)
+}
+
 #[test]
-fn new_inside_a_git_repository_does_not_nest_another() {
-    let dir = dir_with_spec();
-    fs::create_dir(dir.path().join(".git")).unwrap();
-    cargo_medium(dir.path())
-        .args(["new", "student.lmspc", "--vcs", "git"])
+fn new_next_to_a_repository_from_inside_it_initializes_one() {
+    // The README's `new examples/student.lmspc ../student-system`, run in a checkout.
+    let (dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "../x"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped `git init`").not());
+    assert!(dir.path().join("x/.git").is_dir());
+}
+
+#[test]
+fn new_inside_a_repository_skips_git_init_and_says_why() {
+    let (_dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "sub/x"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "note: skipped `git init`: `sub/x` is inside the git work tree `{}`; pass `--vcs git` \
+             to make a repository anyway\n",
+            repo.display()
+        )));
+    assert!(repo.join("sub/x/Cargo.toml").is_file());
+    assert!(!repo.join("sub/x/.git").exists());
+}
+
+#[test]
+fn new_with_vcs_git_inside_a_repository_initializes_one_anyway() {
+    let (_dir, repo) = repository_with_spec();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "x", "--vcs", "git"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped `git init`").not());
+    assert!(repo.join("x/.git").is_dir());
+}
+
+#[test]
+fn new_under_a_directory_a_repository_ignores_initializes_one() {
+    let (_dir, repo) = repository_with_spec();
+    fs::write(repo.join(".gitignore"), "/build/\n").unwrap();
+    cargo_medium(&repo)
+        .args(["new", "student.lmspc", "build/x"])
         .assert()
         .success();
-    assert!(dir.path().join("student-system/Cargo.toml").is_file());
-    assert!(!dir.path().join("student-system/.git").exists());
+    assert!(repo.join("build/x/.git").is_dir());
 }

@@ -65,8 +65,12 @@ fn file_names(dir: &Path) -> Vec<String> {
 fn new_with_python_writes_the_package_gen_python_writes_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
     fs::copy(example_spec(), dir.path().join("student.lmspc")).unwrap();
+    // The runtime named, so no note names this machine's checkout.
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medium-runtime");
     let output = cargo_medium(dir.path())
         .args(["new", "student.lmspc", "ws", "--python", "--vcs", "none"])
+        .arg("--runtime")
+        .arg(runtime)
         .assert()
         .success()
         .get_output()
@@ -220,6 +224,22 @@ fn sync_leaves_user_files_and_python_build_output_in_the_package_alone() {
 }
 
 #[test]
+fn sync_warns_about_an_edited_python_file_it_overwrites() {
+    let (_dir, root) = scaffolded_with_python();
+    append(&root.join("student_system/__init__.py"), "# my fix\n");
+    append(&root.join("student.lmspc"), NEW_METHOD);
+    cargo_medium(&root)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: `student_system/__init__.py` had local edits, which sync overwrote: \
+             change the spec instead\n",
+        ))
+        .stderr(predicate::str::contains("_medium.py` had").not());
+}
+
+#[test]
 fn sync_refuses_to_overwrite_a_python_file_without_the_marker() {
     let (_dir, root) = scaffolded_with_python();
     // An empty `py.typed`, as packages written by hand have it.
@@ -269,11 +289,11 @@ fn make_single_file_runtime_layout(package: &Path) {
     let new_packages = "packages = [\"student_system\", \"student_system._medium\"]\n";
     let contents = fs::read_to_string(&pyproject).unwrap();
     assert!(contents.contains(new_packages), "{contents}");
-    fs::write(
-        &pyproject,
-        contents.replace(new_packages, "packages = [\"student_system\"]\n"),
-    )
-    .unwrap();
+    // As that version wrote it: its header named no version.
+    let old = contents
+        .replace(new_packages, "packages = [\"student_system\"]\n")
+        .replace(cargo_medium::codegen::GENERATOR, "cargo-medium");
+    fs::write(&pyproject, old).unwrap();
 }
 
 #[test]

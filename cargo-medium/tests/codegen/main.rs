@@ -9,3 +9,4 @@ mod snapshots;
 #[path = "../shared/spec_strategy.rs"]
 mod spec_strategy;
 mod support;
+mod user_crates;

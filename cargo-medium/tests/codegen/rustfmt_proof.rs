@@ -56,7 +56,9 @@ proptest! {
 fn rustfmt_changes(spec: &CheckedSpec, config: &str) -> Option<String> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::write(dir.path().join("rustfmt.toml"), config).expect("rustfmt.toml is written");
-    let files = rust::protocol_crate(spec, &CrateNames::from_class(&spec.class));
+    let files = rust::protocol_crate(spec, &CrateNames::from_class(&spec.class))
+        .expect("the protocol manifest renders")
+        .files;
     for file in &files {
         let path = dir.path().join(&file.path);
         std::fs::create_dir_all(path.parent().expect("a file has a parent directory"))

@@ -21,11 +21,17 @@ pub fn load(path: &Path) -> CheckedSpec {
 /// The generated crates for a spec: `(crate name, files)` for protocol, daemon and app.
 pub fn generate(spec: &CheckedSpec) -> Vec<(String, Vec<GeneratedFile>)> {
     let names = CrateNames::from_class(&spec.class);
-    vec![
-        (names.protocol.clone(), rust::protocol_crate(spec, &names)),
-        (names.daemon.clone(), rust::daemon_crate(spec, &names)),
-        (names.app.clone(), rust::app_crate(spec, &names)),
+    [
+        rust::protocol_crate(spec, &names),
+        rust::daemon_crate(spec, &names),
+        rust::app_crate(spec, &names),
     ]
+    .into_iter()
+    .map(|krate| {
+        let krate = krate.expect("the templates render");
+        (krate.name, krate.files)
+    })
+    .collect()
 }
 
 /// All files of some crates as one text, each under a `==> crate/path <==` header.

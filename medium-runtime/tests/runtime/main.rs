@@ -13,6 +13,7 @@ mod hostile;
 mod introspection;
 mod lifecycle;
 mod load;
+mod logging;
 mod security;
 mod support;
 mod values;

@@ -66,6 +66,10 @@ impl Cargo {
         command
             .current_dir(&self.dir)
             .env("CARGO_TARGET_DIR", shared_target_dir())
+            // What the tests build is run once and thrown away: debug info and incremental
+            // caches were most of the shared target dir's size, and none of its use.
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
+            .env("CARGO_INCREMENTAL", "0")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
         command

@@ -85,11 +85,11 @@ impl StudentWorkspace {
 
     /// The `FINGERPRINT` constant of the generated protocol crate as it is now.
     pub fn fingerprint(&self) -> String {
-        let lib = self.root.join(self.package("protocol")).join("src/lib.rs");
-        let lib = fs::read_to_string(&lib).expect("the protocol crate has a lib.rs");
-        let (_, rest) = lib
+        let spec_rs = self.root.join(self.package("protocol")).join("src/spec.rs");
+        let spec_rs = fs::read_to_string(&spec_rs).expect("the protocol crate has a spec.rs");
+        let (_, rest) = spec_rs
             .split_once("pub const FINGERPRINT: &str = \"")
-            .unwrap_or_else(|| panic!("no FINGERPRINT constant in:\n{lib}"));
+            .unwrap_or_else(|| panic!("no FINGERPRINT constant in:\n{spec_rs}"));
         let (fingerprint, _) = rest.split_once('"').expect("the constant is a string");
         assert!(
             fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),

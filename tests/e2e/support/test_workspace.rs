@@ -42,9 +42,9 @@ impl TestWorkspace {
         &self.dir
     }
 
-    /// The member packages, in the order they were added.
-    pub fn members(&self) -> &[String] {
-        &self.members
+    /// The protocol crates among the members, in the order they were added.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
     }
 
     /// Writes a crate's files into `<workspace>/<name>/` and makes it a member.

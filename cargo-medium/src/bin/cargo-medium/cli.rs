@@ -109,9 +109,10 @@ pub struct NewArgs {
     /// Also generate the Python package (client, daemon base class), kept fresh by `sync`
     #[arg(long)]
     pub python: bool,
-    /// Initialize a new repository for the given version control system
-    #[arg(long, value_enum, default_value = "git")]
-    pub vcs: Vcs,
+    /// Initialize a new repository for the given version control system [default: git, none
+    /// inside an existing git work tree]
+    #[arg(long, value_enum)]
+    pub vcs: Option<Vcs>,
     /// medium-runtime to depend on: a path to its crate, or a version requirement
     #[arg(long, value_name = "PATH|VERSION")]
     pub runtime: Option<String>,

@@ -1,5 +1,5 @@
 //! The `cargo-medium` binary: parses the command line, runs one command, maps the outcome to
-//! cargo's exit codes (0 success, 1 usage error, 101 failure). All logic lives in the library;
+//! cargo's exit codes (0 success, 1 usage error, 101 failure; a closed stdout is a success). All logic lives in the library;
 //! this is the only place `anyhow` is used.
 
 mod cli;
@@ -8,7 +8,7 @@ mod commands;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use cargo_medium::shell::Shell;
+use cargo_medium::shell::{Shell, StdoutError};
 use clap::Parser;
 
 use crate::cli::Cli;
@@ -34,6 +34,8 @@ fn main() -> ExitCode {
     match commands::run(&cli, &mut shell) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<commands::ProtocolsDiffer>() => ExitCode::from(DIFFERENT),
+        // The reader of stdout (`| head`) has what it wanted: not a failure, nothing to say.
+        Err(err) if err.downcast_ref().is_some_and(StdoutError::is_closed) => ExitCode::SUCCESS,
         Err(err) => {
             if !err.is::<commands::AlreadyReported>() {
                 shell.error(format!("{err:#}"));

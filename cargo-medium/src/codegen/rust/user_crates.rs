@@ -1,18 +1,18 @@
 //! The user-owned daemon and app crates, rendered from the minijinja templates in
-//! `templates/daemon` and `templates/app` (embedded at build time, strict undefined).
+//! `templates/daemon` and `templates/app`.
 //!
-//! The templates hold the structure and prose; this module computes what depends on the
-//! spec: names, placeholder arguments and signatures laid out the way rustfmt would.
+//! The templates read as the Rust files they produce; this module only computes what depends
+//! on the spec: names, types, docs and placeholder arguments. Their layout is left to the
+//! user's rustfmt, which the scaffold stage runs on them (see `scaffold`): what this returns
+//! is valid Rust, but not necessarily formatted.
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Value, context};
 
-use super::layout::{
-    Expr, arm, await_chain, doc, let_statement, open_block, signature, struct_literal,
-};
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
 use crate::check::{CheckedSpec, Primitive, Type};
-use crate::codegen::{CrateNames, GeneratedFile};
+use crate::codegen::{CrateManifest, CrateNames, Dependency, GeneratedCrate, GeneratedFile};
+use crate::templates::{Template, TemplateError};
 
 /// Which user-owned crate to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,58 +21,54 @@ pub(super) enum UserCrate {
     App,
 }
 
-/// `(path in the crate, template source)` for each crate's files.
-const DAEMON_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("../../../templates/daemon/Cargo.toml.jinja"),
-    ),
-    (
-        "src/main.rs",
-        include_str!("../../../templates/daemon/src/main.rs.jinja"),
-    ),
-];
-const APP_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("../../../templates/app/Cargo.toml.jinja"),
-    ),
-    (
-        "src/main.rs",
-        include_str!("../../../templates/app/src/main.rs.jinja"),
-    ),
-];
-
 pub(super) fn render(
     which: UserCrate,
     spec: &CheckedSpec,
     names: &ProtocolNames,
     crates: &CrateNames,
-) -> Vec<GeneratedFile> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
-    let templates = match which {
-        UserCrate::Daemon => DAEMON_TEMPLATES,
-        UserCrate::App => APP_TEMPLATES,
+) -> Result<GeneratedCrate, TemplateError> {
+    let (name, manifest_template, main_template, values) = match which {
+        UserCrate::Daemon => (
+            &crates.daemon,
+            Template::DaemonManifest,
+            Template::DaemonMain,
+            daemon_context(spec, names, crates),
+        ),
+        UserCrate::App => (
+            &crates.app,
+            Template::AppManifest,
+            Template::AppMain,
+            app_context(spec, names, crates),
+        ),
     };
-    let ctx = match which {
-        UserCrate::Daemon => daemon_context(spec, names, crates),
-        UserCrate::App => app_context(spec, names, crates),
-    };
-    templates
-        .iter()
-        .map(|(path, source)| {
-            // The templates are part of this crate and tested for every spec shape; a
-            // failure here is a bug in them, not a user error.
-            let contents = env
-                .render_str(source, &ctx)
-                .unwrap_or_else(|err| panic!("template for {path} does not render: {err:#}"));
-            GeneratedFile::new(*path, contents)
-        })
-        .collect()
+    let manifest = CrateManifest::inheriting(dependencies(which, crates));
+    let manifest_values = context! { ..values.clone(), ..context! { name } };
+    let files = vec![
+        GeneratedFile::new(
+            "Cargo.toml",
+            manifest.render(manifest_template, manifest_values)?,
+        ),
+        GeneratedFile::new("src/main.rs", main_template.render(values)?),
+    ];
+    Ok(GeneratedCrate {
+        name: name.clone(),
+        manifest,
+        files,
+    })
+}
+
+/// What the crate's code uses: its protocol crate, the runtime, tokio to run, and for the
+/// daemon tracing to log.
+fn dependencies(which: UserCrate, crates: &CrateNames) -> Vec<Dependency> {
+    let mut dependencies = vec![
+        Dependency::Protocol(crates.protocol.clone()),
+        Dependency::Runtime,
+        Dependency::Tokio,
+    ];
+    if which == UserCrate::Daemon {
+        dependencies.extend([Dependency::Tracing, Dependency::TracingSubscriber]);
+    }
+    dependencies
 }
 
 /// What both templates share.
@@ -99,75 +95,54 @@ fn daemon_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames
         .iter()
         .zip(&names.methods)
         .map(|(method, name)| {
-            let mut params = vec!["&self".to_owned(), format!("_cx: &protocol::{}", names.context)];
-            params.extend(
-                method
-                    .params
-                    .iter()
-                    .zip(field_names(&method.params))
-                    .map(|(param, named)| format!("_{}: {}", unraw(&named.rust), ty.owned(&param.ty))),
-            );
+            let params: Vec<Value> = method
+                .params
+                .iter()
+                .zip(field_names(&method.params))
+                .map(|(param, named)| {
+                    // Unused until the user writes the method: `_name`, never `_r#name`.
+                    context! { name => unraw(&named.rust), ty => ty.owned(&param.ty).to_string() }
+                })
+                .collect();
             let returns = method
                 .returns
                 .as_ref()
                 .map_or_else(|| "()".to_owned(), |ret| ty.owned(ret).to_string());
-            let ret = format!("protocol::{}<{returns}>", names.result);
-            // `signature` is the `async fn …(…) -> … {` line(s), indented for the impl block.
-            let not_implemented = struct_literal(
-                2,
-                "Err(",
-                "medium_runtime::HandlerError::NotImplemented",
-                &format!("method: \"{}\"", name.wire),
-                ")",
-            );
             context! {
+                name => name.rust,
                 wire => name.wire,
-                doc => doc(1, &method.doc),
-                not_implemented => not_implemented,
-                signature => signature(1, &format!("async fn {}", name.rust), &params, Some(&ret), " {"),
+                doc => doc_lines(&method.doc),
+                params => params,
+                returns => returns,
             }
         })
         .collect();
-    let run_signature = signature(
-        1,
-        "async fn run",
-        &[
-            "&self".to_owned(),
-            format!("events: protocol::{}", names.events),
-        ],
-        Some("Result<(), medium_runtime::BoxError>"),
-        " {",
-    );
     let daemon_struct = format!("{}Daemon", names.service.trim_end_matches('_'));
     context! {
         ..common_context(spec, names, crates),
         ..context! {
             methods => methods,
-            run_signature => run_signature,
             daemon_struct => daemon_struct,
+            context => names.context,
+            result => names.result,
+            events => names.events,
         }
     }
 }
 
 fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
     let ty = TypeStyle::user(names);
-    let mut locals =
-        NameTable::with_reserved(&["connection", "err", "event", "result", "socket", "value"]);
+    // The locals and bindings `main` has besides the event streams.
+    let mut locals = NameTable::with_reserved(&["connection", "err", "event", "socket", "value"]);
     // Each event's stream lives in a local named after it.
     let events: Vec<Value> = names
         .events_methods
         .iter()
         .map(|name| {
-            let local = locals.claim(unraw(&name.rust));
-            let stream = Expr::Method {
-                receiver: "connection".to_owned(),
-                method: name.rust.clone(),
-            };
             context! {
+                local => locals.claim(unraw(&name.rust)),
+                method => name.rust,
                 wire => name.wire,
-                // `let mut {local} = connection.{event}();`
-                subscribe => let_statement(1, &format!("mut {local}"), &stream),
-                local => local,
             }
         })
         .collect();
@@ -181,28 +156,29 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
                 .iter()
                 .map(|param| placeholder(&ty, &param.ty))
                 .collect();
-            let report = |pattern: &str, print: &str, message: &str| {
-                let message = format!("\"{} {message}\"", name.wire);
-                arm(2, pattern, &Expr::call(print, &[message]))
-            };
             context! {
+                method => name.rust,
                 wire => name.wire,
-                call => await_chain(1, "let result = ", "connection", &name.rust, &args, ";"),
-                ok_arm => report("Ok(value)", "println!", "returned {value:?}"),
-                err_arm => report("Err(err)", "eprintln!", "failed: {err}"),
+                args => args,
             }
         });
-    let connect = format!(
-        "let connection = match protocol::{}::connect().await",
-        names.connection
-    );
     context! {
         ..common_context(spec, names, crates),
         ..context! {
-            connect => open_block(1, &connect),
             events => events,
             first => first,
         }
+    }
+}
+
+/// A spec item's doc comment lines, trailing spaces and blank lines at either end dropped.
+fn doc_lines(doc: &[String]) -> Vec<&str> {
+    let lines: Vec<&str> = doc.iter().map(|line| line.trim_end()).collect();
+    let first = lines.iter().position(|line| !line.is_empty());
+    let last = lines.iter().rposition(|line| !line.is_empty());
+    match (first, last) {
+        (Some(first), Some(last)) => lines[first..=last].to_vec(),
+        _ => Vec::new(),
     }
 }
 
@@ -215,5 +191,17 @@ fn placeholder(ty: &TypeStyle<'_>, param: &Type) -> String {
         Type::Primitive(Primitive::Binary) | Type::List(_) => "&[]".to_owned(),
         Type::Primitive(_) => "0".to_owned(),
         Type::Model(name) => format!("&{}::default()", ty.model(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doc_lines;
+
+    #[test]
+    fn doc_lines_drop_blank_edges_and_trailing_spaces() {
+        let doc = ["", "First line.  ", "", "Second.", ""].map(String::from);
+        assert_eq!(doc_lines(&doc), ["First line.", "", "Second."]);
+        assert!(doc_lines(&[String::new()]).is_empty());
     }
 }

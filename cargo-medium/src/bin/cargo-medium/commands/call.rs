@@ -33,7 +33,7 @@ pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
     match client.call::<_, rmpv::Value, NoException>(&method.name, &arguments) {
         Ok(value) => {
             let json = serde_json::to_string_pretty(&to_json(&value))?;
-            shell.out(&format!("{json}\n"));
+            shell.out(&format!("{json}\n"))?;
             Ok(())
         }
         Err(CallError::UnknownException(e)) => Err(anyhow!(

@@ -7,7 +7,7 @@ use cargo_medium::shell::Shell;
 use cargo_medium::spec_file::SpecFile;
 
 use crate::cli::CheckArgs;
-use crate::commands::AlreadyReported;
+use crate::commands::{AlreadyReported, with_causes};
 
 pub fn run(args: &CheckArgs, shell: &mut Shell) -> anyhow::Result<()> {
     let mut failed = 0;
@@ -27,7 +27,7 @@ fn check_one(path: &Path, shell: &mut Shell) -> bool {
     let file = match SpecFile::read(path) {
         Ok(file) => file,
         Err(err) => {
-            shell.error(err);
+            shell.error(with_causes(&err));
             return false;
         }
     };

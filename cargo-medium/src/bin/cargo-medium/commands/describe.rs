@@ -11,6 +11,6 @@ use crate::cli::{DescribeArgs, GlobalArgs};
 pub fn run(args: &DescribeArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
     let socket = daemon::socket(args.socket.as_deref(), args.spec.as_deref(), global, shell)?;
     let introspection = medium_runtime::blocking::introspect(&socket)?;
-    shell.out(&describe_text(&introspection, &socket));
+    shell.out(&describe_text(&introspection, &socket))?;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub fn run(args: &DiffArgs, shell: &mut Shell) -> anyhow::Result<()> {
         return Err(AlreadyReported.into());
     };
     let diff = SpecDiff::between(&old, &new);
-    shell.out(&diff.to_string());
+    shell.out(&diff.to_string())?;
     if args.exit_code && !diff.is_empty() {
         return Err(ProtocolsDiffer.into());
     }

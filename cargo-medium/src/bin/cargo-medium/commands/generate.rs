@@ -1,9 +1,12 @@
 //! `cargo medium gen python SPEC [-o DIR]`: generates the Python package for a spec into
-//! `DIR/<package>/` (default: the current directory), replacing the files it owns there.
+//! `DIR/<package>/` (default: the current directory). Planned, then written, by sync's rule:
+//! files there without the `@generated` marker are the user's, and it refuses to overwrite
+//! them.
 
 use cargo_medium::codegen::python;
 use cargo_medium::shell::Shell;
 use cargo_medium::spec_file::SpecFile;
+use cargo_medium::sync::DirSync;
 use cargo_medium::writer::{WriteMode, Writer};
 
 use super::AlreadyReported;
@@ -29,10 +32,8 @@ pub fn run(args: &GenArgs, shell: &mut Shell) -> anyhow::Result<()> {
         GenLanguage::Python => {
             let package = python::package_name(&spec);
             let dir = args.out_dir.join(&package);
-            let writer = Writer::new(WriteMode::Write);
-            for generated in python::package(&spec) {
-                writer.write_file(&dir.join(&generated.path), &generated.contents)?;
-            }
+            let plan = DirSync::plan(&dir, &python::package(&spec))?;
+            plan.write(&Writer::new(WriteMode::Write))?;
             shell.status(
                 "Generated",
                 format!("Python package `{package}` in {}", dir.display()),

@@ -28,6 +28,18 @@ pub struct AlreadyReported;
 #[error("the protocols differ")]
 pub struct ProtocolsDiffer;
 
+/// An error and its causes on one line, `a: b: c`, as `main` prints a command's error (messages
+/// leave their cause to `source()`, so printing only the error would drop it).
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(error) = cause {
+        text = format!("{text}: {error}");
+        cause = error.source();
+    }
+    text
+}
+
 pub fn run(cli: &Cli, shell: &mut Shell) -> anyhow::Result<()> {
     match &cli.command {
         Command::New(args) => new::run(args, &cli.global, shell),

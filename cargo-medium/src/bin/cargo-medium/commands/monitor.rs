@@ -108,7 +108,7 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
             match item {
                 Ok(args) => {
                     let line = event_line(event, &args, now());
-                    shell.out(&format!("{line}\n"));
+                    shell.out(&format!("{line}\n"))?;
                 }
                 Err(EventError::Lagged { dropped }) => {
                     shell.warn(format!(

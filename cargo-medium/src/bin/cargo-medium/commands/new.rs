@@ -4,21 +4,24 @@
 use std::path::Path;
 
 use anyhow::Context;
-use cargo_medium::manifest::{RuntimeSource, Workspace};
+use cargo_medium::codegen::Dependency;
+use cargo_medium::git_work_tree::GitWorkTree;
+use cargo_medium::manifest::{ManifestChange, RuntimeSource, Workspace};
+use cargo_medium::registry_cache::RegistryCache;
 use cargo_medium::scaffold::{Destination, NewOptions, Ownership, Scaffold, UNIT_DIR};
 use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::spec_file::SpecFile;
 use cargo_medium::writer::{WriteMode, Writer};
 
-use super::AlreadyReported;
 use super::report::{self, shown_path};
+use super::{AlreadyReported, with_causes};
 use crate::cli::{GlobalArgs, NewArgs, Vcs};
 
 pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let runtime = match &args.runtime {
         Some(arg) => RuntimeSource::parse(arg, &cwd)?,
-        None => RuntimeSource::for_this_build(),
+        None => RuntimeSource::for_this_build(&RegistryCache::of_cargo_home(&cwd)),
     };
     let spec_file = SpecFile::read(&args.spec)?;
     let spec = match spec_file.check() {
@@ -50,6 +53,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         systemd: args.systemd,
         python: args.python,
         runtime,
+        rustfmt: std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()),
     };
     let scaffold = Scaffold::plan(&spec_file, &spec, destination, &options)?;
 
@@ -59,19 +63,67 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         WriteMode::Write
     });
     scaffold.write(&writer)?;
-    if scaffold.is_new_workspace() && args.vcs == Vcs::Git {
+    // As `cargo new`: no repository inside another one, unless asked for with `--vcs git`.
+    let enclosing_repository = match args.vcs {
+        None if scaffold.is_new_workspace() => GitWorkTree::around(scaffold.root()),
+        _ => None,
+    };
+    let git = args.vcs.unwrap_or(Vcs::Git) == Vcs::Git && enclosing_repository.is_none();
+    if scaffold.is_new_workspace() && git {
         if let Err(err) = writer.init_git(scaffold.root()) {
-            shell.warn(err);
+            shell.warn(with_causes(&err));
         }
     }
 
     report(shell, &scaffold, &cwd, args.dry_run);
+    if let Some(work_tree) = enclosing_repository {
+        shell.note(format!(
+            "skipped `git init`: `{}` is inside the git work tree `{}`; pass `--vcs git` to make \
+             a repository anyway",
+            shown_path(scaffold.root(), &cwd),
+            work_tree.root().display()
+        ));
+    }
+    if args.runtime.is_none() {
+        runtime_note(shell, &scaffold, &options.runtime, &cwd);
+    }
+    if let Some(err) = scaffold.unformatted() {
+        shell.note(format!(
+            "the daemon and app are written as generated, not formatted: {}",
+            with_causes(err)
+        ));
+    }
     if args.dry_run {
         report::dry_run_done(shell);
     } else {
         next_steps(shell, &scaffold, &cwd);
     }
     Ok(())
+}
+
+/// Says where `medium-runtime` comes from when `new` added it from a local checkout by default:
+/// the workspace then builds only where that checkout is.
+fn runtime_note(shell: &mut Shell, scaffold: &Scaffold, runtime: &RuntimeSource, cwd: &Path) {
+    let RuntimeSource::Path(checkout) = runtime else {
+        return;
+    };
+    let name = Dependency::Runtime.name();
+    let added = scaffold.is_new_workspace()
+        || scaffold.manifest_update().is_some_and(|update| {
+            update
+                .changes
+                .contains(&ManifestChange::Dependency(name.to_owned()))
+        });
+    if added {
+        shell.note(format!(
+            "`{name}` is taken from `{}`, where cargo-medium was built, as cargo has not \
+             downloaded a published {}; to change that, edit `[workspace.dependencies]` in `{}` \
+             or pass `--runtime PATH|VERSION`",
+            checkout.display(),
+            env!("CARGO_PKG_VERSION"),
+            shown_path(&scaffold.root().join("Cargo.toml"), cwd),
+        ));
+    }
 }
 
 /// Status lines for what was (or, in a dry run, would have been) written.

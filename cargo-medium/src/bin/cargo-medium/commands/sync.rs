@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use cargo_medium::manifest::{RuntimeSource, Workspace};
+use cargo_medium::registry_cache::RegistryCache;
 use cargo_medium::shell::{Shell, Verbosity};
 use cargo_medium::sync::{CrateSync, FileChange, SyncError, SyncPlan};
 use cargo_medium::writer::{WriteMode, Writer};
@@ -19,7 +20,8 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         Some(manifest_path) => Workspace::for_manifest_path(&cwd.join(manifest_path))?,
         None => Workspace::require(&cwd)?,
     };
-    let plan = match SyncPlan::plan(&workspace, &RuntimeSource::for_this_build()) {
+    let runtime = RuntimeSource::for_this_build(&RegistryCache::of_cargo_home(&cwd));
+    let plan = match SyncPlan::plan(&workspace, &runtime) {
         Ok(plan) => plan,
         Err(SyncError::InvalidSpecs(all)) => {
             for diagnostics in &all {
@@ -70,6 +72,17 @@ pub fn run(args: &SyncArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         );
         if let Some(python) = &krate.entry.python {
             changed_files(shell, python, &krate.python_changes, list_files, &cwd);
+        }
+        for path in &krate.edited {
+            shell.warn(format!(
+                "`{}` had local edits, which sync {}: change the spec instead",
+                shown_path(path, &cwd),
+                if args.dry_run {
+                    "would overwrite"
+                } else {
+                    "overwrote"
+                }
+            ));
         }
         spec_changes(shell, krate);
         let daemon = krate.entry.daemon.as_deref().unwrap_or("the daemon");

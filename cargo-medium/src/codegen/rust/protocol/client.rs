@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Generator, doc_or, ident};
+use super::{Generator, Ownership, doc_or, ident};
 use crate::check::{Event, Field, Method};
 use crate::codegen::rust::names::{Named, field_names};
 use crate::codegen::rust::types::is_binary;
@@ -69,7 +69,7 @@ impl Generator<'_> {
                     .to_owned(),
             ],
         };
-        let attributes = self.module_attributes(&module_doc);
+        let module_docs = self.module_docs(&module_doc);
         let struct_doc = format!(
             " A connection to the `{}` daemon. Cheap to clone: clones share the connection,",
             self.spec.class
@@ -84,7 +84,7 @@ impl Generator<'_> {
             .zip(&self.names.event_structs)
             .map(|((event, name), payload)| self.subscription(flavor, event, name, payload));
         quote! {
-            #attributes
+            #module_docs
 
             use ::medium_runtime as rt;
 
@@ -145,18 +145,8 @@ impl Generator<'_> {
         let function = ident(&name.rust);
         let wire = &name.wire;
         let names = field_names(&method.params);
-        let params = method.params.iter().zip(&names).map(|(param, named)| {
-            let param_ident = ident(&named.rust);
-            let ty = self.ty.borrowed(&param.ty);
-            quote!(#param_ident: #ty)
-        });
-        let returns = match &method.returns {
-            Some(ty) => {
-                let ty = self.ty.owned(ty);
-                quote!(#ty)
-            }
-            None => quote!(()),
-        };
+        let params = self.typed_params(&method.params, &names, Ownership::Borrowed);
+        let returns = self.return_type(method);
         let error = ident(&self.names.error);
         let args = self.args_tuple(&method.params, &names);
         let mut call = quote!(#client::call(&self.client, #wire, &args)#dot_await);

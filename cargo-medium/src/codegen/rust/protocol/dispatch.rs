@@ -13,7 +13,7 @@ use crate::codegen::rust::types::is_binary;
 impl Generator<'_> {
     pub(super) fn dispatch_rs(&self) -> TokenStream {
         let service = ident(&self.names.service);
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             format!(
                 " Routes calls to the [`crate::{}`] implementation: decodes each method's",
                 self.names.service
@@ -40,7 +40,7 @@ impl Generator<'_> {
         let handlers = self.spec.methods.iter().zip(&self.names.methods);
         let handlers = handlers.map(|(method, name)| self.handler(method, name));
         quote! {
-            #attributes
+            #module_docs
 
             use ::std::sync::Arc;
 

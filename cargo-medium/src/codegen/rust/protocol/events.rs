@@ -7,7 +7,7 @@ use super::{Generator, ident, spec_doc};
 
 impl Generator<'_> {
     pub(super) fn events_rs(&self) -> TokenStream {
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             " Event payloads: what the connections' event streams yield. An event travels as a"
                 .to_owned(),
             " positional MessagePack array of its arguments, decoded into these fields in order."
@@ -31,7 +31,7 @@ impl Generator<'_> {
             )
         });
         quote! {
-            #attributes
+            #module_docs
             #serde
             #(#events)*
         }

@@ -8,7 +8,7 @@ use super::{Generator, doc_lines, doc_or, ident};
 impl Generator<'_> {
     pub(super) fn exceptions_rs(&self) -> TokenStream {
         let error = ident(&self.names.error);
-        let attributes = self.module_attributes(&[format!(
+        let module_docs = self.module_docs(&[format!(
             " The spec's exceptions, as one enum: [`{}`].",
             self.names.error
         )]);
@@ -64,7 +64,7 @@ impl Generator<'_> {
             )
         };
         quote! {
-            #attributes
+            #module_docs
 
             use ::core::fmt;
 

@@ -10,7 +10,7 @@ use crate::codegen::rust::types::is_binary;
 
 impl Generator<'_> {
     pub(super) fn models_rs(&self) -> TokenStream {
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             " The spec's models: plain data, sent as MessagePack maps keyed by field name."
                 .to_owned(),
         ]);
@@ -32,7 +32,7 @@ impl Generator<'_> {
             )
         });
         quote! {
-            #attributes
+            #module_docs
             #serde
             #(#models)*
         }

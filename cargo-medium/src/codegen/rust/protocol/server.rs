@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Generator, doc_or, ident};
+use super::{Generator, Ownership, doc_or, ident};
 use crate::check::Event;
 use crate::codegen::rust::names::{Named, field_names};
 
@@ -23,7 +23,7 @@ impl Generator<'_> {
             ident(&n.error),
         );
         let class = &self.spec.class;
-        let attributes = self.module_attributes(&[
+        let module_docs = self.module_docs(&[
             format!(
                 " The daemon side: implement [`{}`], serve it with [`{}`], fire events",
                 n.service, n.server
@@ -37,39 +37,28 @@ impl Generator<'_> {
             " application, the event emitter). Serve the implementation with [`{}`].",
             n.server
         );
-        let methods =
-            self.spec
-                .methods
-                .iter()
-                .zip(&n.methods)
-                .map(|(method, name)| {
-                    let doc = doc_or(&method.doc, &format!("Handles `{}`.", name.wire));
-                    let function = ident(&name.rust);
-                    let params = method.params.iter().zip(field_names(&method.params)).map(
-                        |(param, named)| {
-                            let param_ident = ident(&named.rust);
-                            let ty = self.ty.owned(&param.ty);
-                            quote!(#param_ident: #ty)
-                        },
-                    );
-                    let returns = match &method.returns {
-                        Some(ty) => {
-                            let ty = self.ty.owned(ty);
-                            quote!(#ty)
-                        }
-                        None => quote!(()),
-                    };
-                    quote! {
-                        #doc
-                        fn #function(&self, cx: &#context, #(#params),*)
-                            -> impl future::Future<Output = #result<#returns>> + marker::Send;
-                    }
-                });
+        let methods = self
+            .spec
+            .methods
+            .iter()
+            .zip(&n.methods)
+            .map(|(method, name)| {
+                let doc = doc_or(&method.doc, &format!("Handles `{}`.", name.wire));
+                let function = ident(&name.rust);
+                let names = field_names(&method.params);
+                let params = self.typed_params(&method.params, &names, Ownership::Owned);
+                let returns = self.return_type(method);
+                quote! {
+                    #doc
+                    fn #function(&self, cx: &#context, #(#params),*)
+                        -> impl future::Future<Output = #result<#returns>> + marker::Send;
+                }
+            });
         let server_struct = self.server_struct();
         let emitters = self.emitters();
         let context_struct = self.context_struct();
         quote! {
-            #attributes
+            #module_docs
 
             use ::core::future;
             use ::core::marker;
@@ -252,11 +241,7 @@ impl Generator<'_> {
         };
         let function = ident(&name.rust);
         let names = field_names(&event.params);
-        let params = event.params.iter().zip(&names).map(|(param, named)| {
-            let param_ident = ident(&named.rust);
-            let ty = self.ty.borrowed(&param.ty);
-            quote!(#param_ident: #ty)
-        });
+        let params = self.typed_params(&event.params, &names, Ownership::Borrowed);
         let args = self.args_tuple(&event.params, &names);
         let wire = &name.wire;
         let (returns, emit) = if to_one {

@@ -1,31 +1,13 @@
-//! [`WorkspaceTemplates`]: the files of a new workspace that are not crates — its root
-//! `Cargo.toml` skeleton, `README.md` and `.gitignore` — rendered from `templates/workspace/`,
-//! which is embedded in the binary.
+//! [`WorkspaceFiles`]: the files of a new workspace that are not crates — its root
+//! `Cargo.toml` skeleton, `README.md` and `.gitignore` — rendered from `templates/workspace/`.
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Value, context};
 
-/// Template name, file it renders, template text.
-const TEMPLATES: [(&str, &str, &str); 3] = [
-    (
-        "Cargo.toml",
-        "Cargo.toml",
-        include_str!("../../templates/workspace/Cargo.toml.jinja"),
-    ),
-    (
-        "README.md",
-        "README.md",
-        include_str!("../../templates/workspace/README.md.jinja"),
-    ),
-    (
-        "gitignore",
-        ".gitignore",
-        include_str!("../../templates/workspace/gitignore"),
-    ),
-];
+use crate::templates::{Template, TemplateError};
 
 /// What the workspace templates may refer to.
 #[derive(Debug, Clone, Copy)]
-pub struct WorkspaceContext<'a> {
+pub struct WorkspaceFiles<'a> {
     /// The crates' base name, e.g. `student-system`.
     pub name: &'a str,
     /// The spec, relative to the workspace root.
@@ -42,30 +24,11 @@ pub struct WorkspaceContext<'a> {
     pub systemd: bool,
 }
 
-/// The embedded workspace templates, with undefined variables treated as errors.
-#[derive(Debug)]
-pub struct WorkspaceTemplates {
-    env: Environment<'static>,
-}
-
-impl WorkspaceTemplates {
-    pub fn new() -> Result<WorkspaceTemplates, minijinja::Error> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        for (name, _, source) in TEMPLATES {
-            env.add_template(name, source)?;
-        }
-        Ok(WorkspaceTemplates { env })
-    }
-
+impl WorkspaceFiles<'_> {
     /// Every workspace file as (path relative to the workspace root, contents). The manifest is
     /// a skeleton the manifest patcher then fills in.
-    pub fn render(
-        &self,
-        context: &WorkspaceContext<'_>,
-    ) -> Result<Vec<(&'static str, String)>, minijinja::Error> {
-        let WorkspaceContext {
+    pub fn render(&self) -> Result<Vec<(&'static str, String)>, TemplateError> {
+        let WorkspaceFiles {
             name,
             spec,
             class,
@@ -76,14 +39,18 @@ impl WorkspaceTemplates {
             app,
             python,
             systemd,
-        } = *context;
+        } = *self;
         let values: Value = context! {
             name, spec, class, namespace, socket, protocol, daemon, app, python, systemd
         };
-        TEMPLATES
-            .iter()
-            .map(|&(name, file, _)| Ok((file, self.env.get_template(name)?.render(&values)?)))
-            .collect()
+        [
+            ("Cargo.toml", Template::WorkspaceManifest),
+            ("README.md", Template::WorkspaceReadme),
+            (".gitignore", Template::WorkspaceGitignore),
+        ]
+        .into_iter()
+        .map(|(file, template)| Ok((file, template.render(values.clone())?)))
+        .collect()
     }
 }
 
@@ -91,8 +58,8 @@ impl WorkspaceTemplates {
 mod tests {
     use super::*;
 
-    fn context(app: Option<&str>) -> WorkspaceContext<'_> {
-        WorkspaceContext {
+    fn context(app: Option<&str>) -> WorkspaceFiles<'_> {
+        WorkspaceFiles {
             name: "student-system",
             spec: "student.lmspc",
             class: "StudentSystem",
@@ -107,10 +74,7 @@ mod tests {
     }
 
     fn readme(app: Option<&str>) -> String {
-        let files = WorkspaceTemplates::new()
-            .unwrap()
-            .render(&context(app))
-            .unwrap();
+        let files = context(app).render().unwrap();
         files
             .into_iter()
             .find(|(file, _)| *file == "README.md")
@@ -138,11 +102,11 @@ mod tests {
 
     #[test]
     fn readme_names_the_specs_socket_folder_when_it_has_one() {
-        let context = WorkspaceContext {
+        let context = WorkspaceFiles {
             socket: Some("/run/student"),
             ..context(None)
         };
-        let files = WorkspaceTemplates::new().unwrap().render(&context).unwrap();
+        let files = context.render().unwrap();
         let (_, readme) = files.iter().find(|(file, _)| *file == "README.md").unwrap();
         assert!(
             readme.contains("else `/run/student` (the spec's `socket` folder).\n"),
@@ -153,11 +117,11 @@ mod tests {
 
     #[test]
     fn readme_tells_how_to_install_systemd_units_only_when_there_are_some() {
-        let context = WorkspaceContext {
+        let context = WorkspaceFiles {
             systemd: true,
             ..context(None)
         };
-        let files = WorkspaceTemplates::new().unwrap().render(&context).unwrap();
+        let files = context.render().unwrap();
         let (_, readme) = files.iter().find(|(file, _)| *file == "README.md").unwrap();
         assert!(
             readme.contains(
@@ -176,11 +140,11 @@ mod tests {
     #[test]
     fn readme_and_gitignore_cover_the_python_package_only_when_there_is_one() {
         let render = |python| {
-            let context = WorkspaceContext {
+            let context = WorkspaceFiles {
                 python,
                 ..context(None)
             };
-            WorkspaceTemplates::new().unwrap().render(&context).unwrap()
+            context.render().unwrap()
         };
         let file = |files: &[(&str, String)], name: &str| {
             files
@@ -216,10 +180,7 @@ mod tests {
 
     #[test]
     fn manifest_skeleton_is_a_workspace_with_an_empty_member_list() {
-        let files = WorkspaceTemplates::new()
-            .unwrap()
-            .render(&context(None))
-            .unwrap();
+        let files = context(None).render().unwrap();
         let (_, manifest) = files
             .iter()
             .find(|(file, _)| *file == "Cargo.toml")
