@@ -9,6 +9,7 @@ mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
 mod python_interop;
+mod python_venv_reuse;
 mod readme_snippets;
 mod scaffolded_stubs;
 mod student_daemon;

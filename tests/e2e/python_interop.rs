@@ -2,31 +2,21 @@
 //! apps and a Python daemon serves Rust apps (calls, the typed exception, events to every app
 //! and to one, the daemon's application list), the pytest suite of `tests/python/` passes,
 //! and the Python generated for every valid spec compiles and type-checks with `mypy
-//! --strict`. Skipped, saying so, only when `python3` is absent.
+//! --strict`. All of it with the test venv's Python (`support::python_venv`); skipped, saying
+//! so, only when `python3` is absent.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    Spawned, StudentWorkspace, cargo_medium, checkout_root, run_ok, student_scenario, valid_specs,
+    Spawned, StudentWorkspace, cargo_medium, checkout_root, python_venv, run_ok, student_scenario,
+    valid_specs,
 };
 
 /// What the Rust app prints for the student `update s1 Ada` stored.
 const ADA_RUST: &str = r#"student: Student { id: "s1", first_name: "Ada", last_name: "Lovelace", age: 36, photo: [1, 2, 3] }"#;
 /// What the Python app prints for it.
 const ADA_PYTHON: &str = "student: s1 Ada Lovelace 36 [1, 2, 3]";
-
-/// Whether `python3` runs; prints why the test is skipped when it does not.
-fn python_available() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !found {
-        eprintln!("skipping: python3 is not installed");
-    }
-    found
-}
 
 /// A Python fixture of `fixtures/python/`.
 fn python_fixture(name: &str) -> PathBuf {
@@ -49,17 +39,17 @@ fn gen_python(spec: &Path, out: &Path) {
 
 #[test]
 fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
-    if !python_available() {
+    let Some(python) = python_venv::python() else {
         return;
-    }
+    };
     let workspace = StudentWorkspace::new("python-interop");
     workspace.write_student_programs();
     run_ok(
         "cargo build",
         workspace.cargo().run(["build", "--workspace"]),
     );
-    let python = tempfile::tempdir().unwrap();
-    gen_python(&workspace.root().join("student.lmspc"), python.path());
+    let generated = tempfile::tempdir().unwrap();
+    gen_python(&workspace.root().join("student.lmspc"), generated.path());
 
     let sockets = tempfile::tempdir().unwrap();
     let rust = |binary: String| {
@@ -68,11 +58,11 @@ fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
         command
     };
     let python_script = |fixture: &str| {
-        let mut command = Command::new("python3");
+        let mut command = Command::new(python);
         command
             .arg("-u")
             .arg(python_fixture(fixture))
-            .env("PYTHONPATH", python.path())
+            .env("PYTHONPATH", generated.path())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("MEDIUM_SOCKET_DIR", sockets.path());
         command
@@ -99,11 +89,11 @@ fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
 
 #[test]
 fn pytest_suite_of_the_generated_packages_passes() {
-    if !python_available() {
+    let Some(python) = python_venv::python() else {
         return;
-    }
+    };
     let binary = cargo_medium(&checkout_root()).get_program().to_owned();
-    let output = Command::new("python3")
+    let output = Command::new(python)
         .current_dir(checkout_root())
         .args([
             "-m",
@@ -116,7 +106,7 @@ fn pytest_suite_of_the_generated_packages_passes() {
         .env("CARGO_MEDIUM", binary)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
-        .expect("python3 runs");
+        .expect("the test venv's python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -128,28 +118,28 @@ fn pytest_suite_of_the_generated_packages_passes() {
 
 #[test]
 fn python_for_every_valid_spec_compiles_and_passes_mypy_strict() {
-    if !python_available() {
+    let Some(python) = python_venv::python() else {
         return;
-    }
+    };
     let out = tempfile::tempdir().unwrap();
     for spec in valid_specs() {
         gen_python(&spec, out.path());
     }
-    let output = Command::new("python3")
+    let output = Command::new(python)
         .current_dir(out.path())
         .args(["-m", "compileall", "-q", "."])
         .output()
-        .expect("python3 runs");
+        .expect("the test venv's python runs");
     assert!(
         output.status.success(),
         "generated Python does not compile:\n{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let output = Command::new("python3")
+    let output = Command::new(python)
         .current_dir(out.path())
         .args(["-m", "mypy", "--strict", "--no-incremental", "."])
         .output()
-        .expect("python3 runs");
+        .expect("the test venv's python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "mypy --strict failed:\n{stdout}");
     assert!(stdout.contains("Success: no issues found"), "{stdout}");

@@ -4,6 +4,9 @@ run as their own processes.
 
 `CARGO_MEDIUM` names the cargo-medium binary to use (the e2e suite sets it to the one it just
 built); without it, the binary is built with cargo first, so it is never stale.
+
+The e2e suite runs this suite in the venv the tests make (`target/python-venv/`, with the
+packages of `requirements.txt`); by hand: `target/python-venv/bin/python -m pytest tests/python`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ mod inspect;
 mod new;
 mod nothing_lost;
 mod python_sync;
+#[path = "../shared/python_venv.rs"]
+mod python_venv;
 mod rustfmt;
 mod sync;
 mod sync_faults;

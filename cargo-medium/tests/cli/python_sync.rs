@@ -11,7 +11,7 @@ use cargo_medium::codegen::python;
 use predicates::prelude::*;
 
 use crate::sync::{NEW_METHOD, append, assert_sync_refuses_to_overwrite, snapshot};
-use crate::{cargo_medium, example_spec};
+use crate::{cargo_medium, example_spec, python_venv};
 
 /// The package's files for the example spec, relative to its folder and sorted: what
 /// `gen python` writes (`__init__.py`, `py.typed`, `pyproject.toml` and the runtime's
@@ -454,22 +454,15 @@ fn a_python_record_outside_the_workspace_is_refused() {
     assert!(!root.join("../elsewhere").exists());
 }
 
-/// What `python3 -c script` prints, run in `dir`; None, saying so, where `python3` is not
-/// installed (the e2e suite runs the generated Python for real).
+/// What `python -c script` prints, run in `dir` by the test venv's Python; None, saying so,
+/// where `python3` is not installed (the e2e suite runs the generated Python for real).
 fn python_output(dir: &Path, script: &str) -> Option<String> {
-    let run = Command::new("python3")
+    let output = Command::new(python_venv::python()?)
         .args(["-c", script])
         .current_dir(dir)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output();
-    let output = match run {
-        Ok(output) => output,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipping: python3 is not installed");
-            return None;
-        }
-        Err(err) => panic!("python3 did not run: {err}"),
-    };
+        .output()
+        .expect("the test venv's python runs");
     assert!(
         output.status.success(),
         "{}",

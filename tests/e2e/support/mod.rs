@@ -7,6 +7,9 @@
 
 mod cargo;
 mod cargo_medium;
+/// The Python tests' venv, shared with cargo-medium's CLI tests.
+#[path = "../../../cargo-medium/tests/shared/python_venv.rs"]
+pub mod python_venv;
 mod spawned;
 /// Random valid specs, shared with cargo-medium's front-end property tests.
 #[path = "../../../cargo-medium/tests/shared/spec_strategy.rs"]
