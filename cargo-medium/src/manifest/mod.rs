@@ -4,8 +4,10 @@
 //!
 //! Edits go through `toml_edit` and only ever *add*: the user's comments, key order and formatting
 //! survive byte for byte, and a table we did not create is never reformatted. Apart from reading
-//! manifests while locating the workspace, this module does no I/O; writing is the caller's job.
+//! manifests and running `cargo metadata` while locating the workspace, this module does no I/O;
+//! writing is the caller's job.
 
+mod cargo_view;
 mod dependency;
 mod membership;
 mod protocol_entry;
@@ -13,6 +15,7 @@ mod requirements;
 mod workspace;
 mod workspace_manifest;
 
+pub use cargo_view::{CargoMetadataError, MemberPackage};
 pub use dependency::{DependencySource, RuntimeSource, RuntimeSourceError};
 pub use membership::{Membership, PlacementError, crate_dir};
 pub use protocol_entry::ProtocolEntry;
