@@ -52,7 +52,12 @@ impl CargoView {
         let metadata = command.exec().map_err(|err| match err {
             cargo_metadata::Error::CargoMetadata { stderr } => {
                 let message = stderr.trim();
-                CargoMetadataError(message.strip_prefix("error: ").unwrap_or(message).to_owned())
+                CargoMetadataError(
+                    message
+                        .strip_prefix("error: ")
+                        .unwrap_or(message)
+                        .to_owned(),
+                )
             }
             other => CargoMetadataError(other.to_string()),
         })?;

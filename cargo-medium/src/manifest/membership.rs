@@ -109,7 +109,10 @@ impl Membership {
         if self.members.iter().any(under) {
             return None;
         }
-        self.exclude.iter().find(|entry| under(entry)).map(String::as_str)
+        self.exclude
+            .iter()
+            .find(|entry| under(entry))
+            .map(String::as_str)
     }
 
     /// Whether `default-members` exists and leaves `dir` out: a plain `cargo build` in the root
@@ -221,7 +224,12 @@ mod tests {
 
     #[test]
     fn without_a_folder_glob_for_them_new_crates_go_in_the_root() {
-        for members in [&[][..], &["tool"], &["crates/core", "crates/cli"], &["*-protocol"]] {
+        for members in [
+            &[][..],
+            &["tool"],
+            &["crates/core", "crates/cli"],
+            &["*-protocol"],
+        ] {
             assert_eq!(
                 membership(members, &[]).crate_folder(&NAMES, "s"),
                 Ok(String::new()),

@@ -277,12 +277,20 @@ mod tests {
         write_tree(
             root,
             &[
-                ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"3\"\n"),
-                ("crates/a/Cargo.toml", "[package]\nname = \"a\"\nedition = \"2024\"\n"),
+                (
+                    "Cargo.toml",
+                    "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"3\"\n",
+                ),
+                (
+                    "crates/a/Cargo.toml",
+                    "[package]\nname = \"a\"\nedition = \"2024\"\n",
+                ),
                 ("crates/a/src/lib.rs", ""),
             ],
         );
-        let workspace = Workspace::find(&root.join("crates/a/src")).unwrap().unwrap();
+        let workspace = Workspace::find(&root.join("crates/a/src"))
+            .unwrap()
+            .unwrap();
         assert_eq!(workspace.root, root);
         assert_eq!(
             workspace.packages,
@@ -319,7 +327,10 @@ mod tests {
         let root = dir.path();
         write_tree(
             root,
-            &[("Cargo.toml", "[workspace]\nmembers = [\"gone\"]\n"), ("specs/a", "")],
+            &[
+                ("Cargo.toml", "[workspace]\nmembers = [\"gone\"]\n"),
+                ("specs/a", ""),
+            ],
         );
         let workspace = Workspace::find(&root.join("specs")).unwrap().unwrap();
         assert_eq!(workspace.root, root);

@@ -78,18 +78,23 @@ impl WorkspaceManifest {
     /// `[workspace]`'s `members`, `exclude` and `default-members`, as written.
     pub fn membership(&self) -> Result<Membership, ManifestError> {
         let workspace = &self.doc["workspace"];
-        let list = |key: &str, dotted: &'static str| -> Result<Option<Vec<String>>, ManifestError> {
-            let Some(item) = workspace.get(key) else {
-                return Ok(None);
+        let list =
+            |key: &str, dotted: &'static str| -> Result<Option<Vec<String>>, ManifestError> {
+                let Some(item) = workspace.get(key) else {
+                    return Ok(None);
+                };
+                let array = item.as_array().ok_or(ManifestError::WrongType {
+                    key: dotted,
+                    expected: "an array",
+                })?;
+                Ok(Some(
+                    array
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                ))
             };
-            let array = item.as_array().ok_or(ManifestError::WrongType {
-                key: dotted,
-                expected: "an array",
-            })?;
-            Ok(Some(
-                array.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-            ))
-        };
         Ok(Membership {
             members: list("members", "workspace.members")?.unwrap_or_default(),
             exclude: list("exclude", "workspace.exclude")?.unwrap_or_default(),
@@ -357,6 +362,9 @@ mod tests {
             protocol: "student-system-protocol".into(),
             daemon: Some("student-system-daemon".into()),
             app: Some("student-system-app".into()),
+            protocol_dir: None,
+            daemon_dir: None,
+            app_dir: None,
             python: None,
         }
     }
@@ -515,7 +523,10 @@ app = "student-system-app"
              workspace.default-members = [\"a/c\"]\n",
             "workspace = { members = [\"a/*\"], exclude = [\"b\"], default-members = [\"a/c\"] }\n",
         ] {
-            let membership = WorkspaceManifest::parse(text).unwrap().membership().unwrap();
+            let membership = WorkspaceManifest::parse(text)
+                .unwrap()
+                .membership()
+                .unwrap();
             assert_eq!(
                 membership,
                 Membership {

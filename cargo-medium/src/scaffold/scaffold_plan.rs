@@ -137,7 +137,10 @@ impl Scaffold {
         };
         let generated = generate_crates(&spec, &names, options)?;
         let requirements = Requirements::of_crates(
-            &generated.iter().map(|(krate, _)| krate).collect::<Vec<_>>(),
+            &generated
+                .iter()
+                .map(|(krate, _)| (krate, krate.name.as_str()))
+                .collect::<Vec<_>>(),
             &options.runtime,
         );
         let crates: Vec<CrateFiles> = generated
@@ -153,6 +156,9 @@ impl Scaffold {
             protocol: names.protocol.clone(),
             daemon: Some(names.daemon.clone()),
             app: options.with_app.then(|| names.app.clone()),
+            protocol_dir: None,
+            daemon_dir: None,
+            app_dir: None,
             python: python_dir,
         };
         let python = options.python.then(|| PythonPackage::of(&spec));
