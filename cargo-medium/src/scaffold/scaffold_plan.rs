@@ -211,7 +211,8 @@ impl Scaffold {
             .and_then(|workspace| workspace.manifest.package_edition())
             .or_else(|| requirements.package_key(PackageKey::Edition))
             .map(str::to_owned);
-        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root);
+        // From the crates' folder: a `rustfmt.toml` in `crates/` applies to them too.
+        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root.join(&folder));
         let (crates, unformatted) = match format_user_crates(&crates, &rustfmt) {
             Ok(formatted) => (formatted, None),
             Err(err) => (crates, Some(err)),

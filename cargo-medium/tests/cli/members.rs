@@ -311,3 +311,16 @@ fn next_steps_name_the_daemon_s_folder() {
             "in `crates/student-system-daemon/systemd`",
         ));
 }
+
+#[test]
+fn a_rustfmt_config_in_the_crates_folder_formats_the_new_crates() {
+    let dir = workspace("[workspace]\nmembers = [\"crates/*\"]\n", "crates/tool");
+    let root = dir.path();
+    fs::write(root.join("crates/rustfmt.toml"), "hard_tabs = true\n").unwrap();
+    cargo_medium(root)
+        .args(["new", "specs/student.lmspc"])
+        .assert()
+        .success();
+    let main = fs::read_to_string(root.join("crates/student-system-daemon/src/main.rs")).unwrap();
+    assert!(main.contains("\n\tasync fn get_student("), "{main}");
+}
