@@ -15,13 +15,14 @@ pub struct Requirements {
 }
 
 impl Requirements {
-    /// The requirements of `crates`, which become members (each crate's name is also its
-    /// directory under the workspace root): every key and dependency they inherit from the
-    /// workspace, with the value a workspace that lacks it gets.
-    pub fn of_crates(crates: &[&GeneratedCrate], runtime: &RuntimeSource) -> Requirements {
+    /// The requirements of `crates`, each with its directory (relative to the workspace root,
+    /// `/`-separated), which become members: every key and dependency they inherit from the
+    /// workspace, with the value a workspace that lacks it gets — for one of `crates`, a path
+    /// dependency on its directory.
+    pub fn of_crates(crates: &[(&GeneratedCrate, &str)], runtime: &RuntimeSource) -> Requirements {
         let mut package_keys: Vec<(String, String)> = Vec::new();
         let mut dependencies: Vec<(String, DependencySource)> = Vec::new();
-        for krate in crates {
+        for (krate, _) in crates {
             for &key in &krate.manifest.package_keys {
                 if !package_keys.iter().any(|(known, _)| known == key.name()) {
                     package_keys.push((key.name().to_owned(), package_default(key).to_owned()));
@@ -32,13 +33,16 @@ impl Requirements {
                     .iter()
                     .any(|(known, _)| known == dependency.name())
                 {
-                    let source = DependencySource::of(dependency, runtime);
+                    let source = match crates.iter().find(|(c, _)| c.name == dependency.name()) {
+                        Some((_, dir)) => DependencySource::Path((*dir).to_owned()),
+                        None => DependencySource::of(dependency, runtime),
+                    };
                     dependencies.push((dependency.name().to_owned(), source));
                 }
             }
         }
         let mut requirements = Requirements {
-            members: crates.iter().map(|krate| krate.name.clone()).collect(),
+            members: crates.iter().map(|(_, dir)| (*dir).to_owned()).collect(),
             package_keys,
             dependencies,
         };
@@ -54,12 +58,13 @@ impl Requirements {
             .map(|(_, value)| value.as_str())
     }
 
-    /// Also requires `member`, a crate of the workspace, as a path dependency: for crates not
-    /// listed here that inherit it (the daemon and app inherit their protocol crate).
-    pub fn require_member_dependency(&mut self, member: &str) {
+    /// Also requires the crate `member` in `dir`, a crate of the workspace, as a path
+    /// dependency: for crates not listed here that inherit it (the daemon and app inherit their
+    /// protocol crate).
+    pub fn require_member_dependency(&mut self, member: &str, dir: &str) {
         if !self.dependencies.iter().any(|(name, _)| name == member) {
             self.dependencies
-                .push((member.to_owned(), DependencySource::Path(member.to_owned())));
+                .push((member.to_owned(), DependencySource::Path(dir.to_owned())));
             self.sort_dependencies();
         }
     }
@@ -115,11 +120,17 @@ mod tests {
             ],
         );
         let runtime = RuntimeSource::Version("0.1".into());
-        let requirements = Requirements::of_crates(&[&protocol, &daemon], &runtime);
+        let requirements = Requirements::of_crates(
+            &[
+                (&protocol, "crates/demo-protocol"),
+                (&daemon, "crates/demo-daemon"),
+            ],
+            &runtime,
+        );
         assert_eq!(
             requirements,
             Requirements {
-                members: vec!["demo-protocol".into(), "demo-daemon".into()],
+                members: vec!["crates/demo-protocol".into(), "crates/demo-daemon".into()],
                 package_keys: vec![
                     ("version".into(), "0.1.0".into()),
                     ("edition".into(), "2024".into())
@@ -128,7 +139,7 @@ mod tests {
                     ("medium-runtime".into(), DependencySource::version("0.1")),
                     (
                         "demo-protocol".into(),
-                        DependencySource::Path("demo-protocol".into())
+                        DependencySource::Path("crates/demo-protocol".into())
                     ),
                     (
                         "tokio".into(),
@@ -147,15 +158,15 @@ mod tests {
     fn a_member_the_crates_only_inherit_becomes_a_path_dependency() {
         let protocol = krate("demo-protocol", vec![Dependency::Runtime]);
         let runtime = RuntimeSource::Version("0.1".into());
-        let mut requirements = Requirements::of_crates(&[&protocol], &runtime);
-        requirements.require_member_dependency("demo-protocol");
+        let mut requirements = Requirements::of_crates(&[(&protocol, "demo-protocol")], &runtime);
+        requirements.require_member_dependency("demo-protocol", "crates/demo-protocol");
         assert_eq!(
             requirements.dependencies,
             [
                 ("medium-runtime".into(), DependencySource::version("0.1")),
                 (
                     "demo-protocol".into(),
-                    DependencySource::Path("demo-protocol".into())
+                    DependencySource::Path("crates/demo-protocol".into())
                 ),
             ]
         );

@@ -8,7 +8,7 @@ use std::fmt;
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, Value, value};
 
-use super::{ProtocolEntry, Requirements};
+use super::{Membership, ProtocolEntry, Requirements};
 
 /// Why a workspace manifest could not be read or extended.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,33 @@ impl WorkspaceManifest {
             .get("package")?
             .get("edition")?
             .as_str()
+    }
+
+    /// `[workspace]`'s `members`, `exclude` and `default-members`, as written.
+    pub fn membership(&self) -> Result<Membership, ManifestError> {
+        let workspace = &self.doc["workspace"];
+        let list =
+            |key: &str, dotted: &'static str| -> Result<Option<Vec<String>>, ManifestError> {
+                let Some(item) = workspace.get(key) else {
+                    return Ok(None);
+                };
+                let array = item.as_array().ok_or(ManifestError::WrongType {
+                    key: dotted,
+                    expected: "an array",
+                })?;
+                Ok(Some(
+                    array
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            };
+        Ok(Membership {
+            members: list("members", "workspace.members")?.unwrap_or_default(),
+            exclude: list("exclude", "workspace.exclude")?.unwrap_or_default(),
+            default_members: list("default-members", "workspace.default-members")?,
+        })
     }
 
     /// The protocols recorded by `cargo medium new`, in record order.
@@ -172,7 +199,14 @@ impl WorkspaceManifest {
         Ok(true)
     }
 
+    /// Lists the directory `member` (relative to the root, `/`-separated) in `members`, unless
+    /// a pattern there already takes it in or `exclude` keeps it out (the user's choice, which
+    /// an explicit entry would override); `Ok(true)` if it was added.
     fn add_member(&mut self, member: &str) -> Result<bool, ManifestError> {
+        let membership = self.membership()?;
+        if membership.lists(member) || membership.excluded_by(member).is_some() {
+            return Ok(false);
+        }
         let members = self
             .workspace_mut()?
             .entry("members")
@@ -181,14 +215,8 @@ impl WorkspaceManifest {
             key: "workspace.members",
             expected: "an array",
         })?;
-        let present = members
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|pattern| covers(pattern, member));
-        if !present {
-            push_in_layout(members, member);
-        }
-        Ok(!present)
+        push_in_layout(members, member);
+        Ok(true)
     }
 
     /// `[workspace]`, or the table its dotted keys (`workspace.members = …`) make. `parse`
@@ -277,21 +305,6 @@ fn table_mut<'t>(item: &'t mut Item, key: &'static str) -> Result<&'t mut Table,
     }
 }
 
-/// Whether a `members` pattern already includes `member`, a directory directly under the root.
-fn covers(pattern: &str, member: &str) -> bool {
-    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
-    match pattern.split_once('*') {
-        None => pattern == member,
-        Some((prefix, suffix)) => {
-            !pattern.contains('/')
-                && !suffix.contains('*')
-                && member.len() >= prefix.len() + suffix.len()
-                && member.starts_with(prefix)
-                && member.ends_with(suffix)
-        }
-    }
-}
-
 /// Appends `text` to `array`. A multi-line array (its closing bracket on its own line) gets the
 /// new element on a new line, indented like the last one; anything after the last element's
 /// comma on its line (a comment) stays on that line.
@@ -349,6 +362,9 @@ mod tests {
             protocol: "student-system-protocol".into(),
             daemon: Some("student-system-daemon".into()),
             app: Some("student-system-app".into()),
+            protocol_dir: None,
+            daemon_dir: None,
+            app_dir: None,
             python: None,
         }
     }
@@ -465,6 +481,67 @@ app = "student-system-app"
             .add_requirements(&requirements(&["p-daemon"]))
             .unwrap();
         assert!(!changes.contains(&ManifestChange::Member("p-daemon".into())));
+    }
+
+    #[test]
+    fn members_in_a_globbed_folder_leave_the_members_line_as_written() {
+        let before = "[workspace]\nmembers = [ \"crates/*\" ,\"./tools/*\"]   # all of them\n";
+        let mut manifest = WorkspaceManifest::parse(before).unwrap();
+        let changes = manifest
+            .add_requirements(&requirements(&["crates/p-protocol", "tools/p-app"]))
+            .unwrap();
+        assert!(
+            !changes
+                .iter()
+                .any(|change| matches!(change, ManifestChange::Member(_))),
+            "{changes:?}"
+        );
+        assert!(manifest.to_string().starts_with(before), "{manifest}");
+    }
+
+    #[test]
+    fn a_member_the_workspace_excludes_is_not_added() {
+        let before = "[workspace]\nmembers = [\"a\"]\nexclude = [\"old\"]\n";
+        let mut manifest = WorkspaceManifest::parse(before).unwrap();
+        let changes = manifest
+            .add_requirements(&requirements(&["old/p-protocol", "b"]))
+            .unwrap();
+        assert_eq!(changes[0], ManifestChange::Member("b".into()));
+        assert!(
+            manifest
+                .to_string()
+                .starts_with("[workspace]\nmembers = [\"a\", \"b\"]\n"),
+            "{manifest}"
+        );
+    }
+
+    #[test]
+    fn membership_lists_are_read_from_any_form_of_workspace_table() {
+        for text in [
+            "[workspace]\nmembers = [\"a/*\"]\nexclude = [\"b\"]\ndefault-members = [\"a/c\"]\n",
+            "workspace.members = [\"a/*\"]\nworkspace.exclude = [\"b\"]\n\
+             workspace.default-members = [\"a/c\"]\n",
+            "workspace = { members = [\"a/*\"], exclude = [\"b\"], default-members = [\"a/c\"] }\n",
+        ] {
+            let membership = WorkspaceManifest::parse(text)
+                .unwrap()
+                .membership()
+                .unwrap();
+            assert_eq!(
+                membership,
+                Membership {
+                    members: vec!["a/*".into()],
+                    exclude: vec!["b".into()],
+                    default_members: Some(vec!["a/c".into()]),
+                },
+                "{text}"
+            );
+        }
+        let err = WorkspaceManifest::parse("[workspace]\nexclude = \"b\"\n")
+            .unwrap()
+            .membership()
+            .unwrap_err();
+        assert_eq!(err.to_string(), "`workspace.exclude` is not an array");
     }
 
     #[test]

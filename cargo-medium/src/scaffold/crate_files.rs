@@ -11,10 +11,12 @@ pub enum Ownership {
     User,
 }
 
-/// One crate about to be written: its name (also its directory under the workspace root).
+/// One crate about to be written: its name and its directory.
 #[derive(Debug, Clone)]
 pub struct CrateFiles {
     pub name: String,
+    /// Relative to the workspace root, `/`-separated.
+    pub dir: String,
     pub ownership: Ownership,
     pub files: Vec<GeneratedFile>,
 }

@@ -1,5 +1,7 @@
 //! `cargo medium new`: turns a checked spec into a plan — a new workspace, or new crates in an
-//! existing one — and writes it through a [`crate::writer::Writer`].
+//! existing one, placed where its `members` globs say
+//! ([`crate::manifest::Membership::crate_folder`]) — and writes it through a
+//! [`crate::writer::Writer`].
 //!
 //! Planning reads the destination but writes nothing, so a plan that fails (a non-empty
 //! directory, a spec already recorded) leaves the disk untouched. The protocol crate is

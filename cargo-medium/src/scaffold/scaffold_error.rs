@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{ManifestError, WorkspaceError};
+use crate::manifest::{ManifestError, PlacementError, WorkspaceError};
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,16 @@ pub enum ScaffoldError {
     NotEmpty(PathBuf),
     #[error("`{}` already exists in the workspace; pick another base name with `--name`", .0.display())]
     CrateDirTaken(PathBuf),
+    #[error(
+        "the workspace already has a package named `{name}` (`{}`); pick another base name with \
+         `--name`",
+        manifest.display()
+    )]
+    PackageNameTaken { name: String, manifest: PathBuf },
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    #[error("the new crates and Python package cannot go where the workspace puts them: {0}")]
+    Overlap(String),
     #[error(
         "`{}` already exists in the workspace and is where the Python package would go; move it \
          out of the way, or leave out `--python`",

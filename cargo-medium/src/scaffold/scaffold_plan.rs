@@ -13,6 +13,7 @@ use crate::check::CheckedSpec;
 use crate::codegen::{self, CrateNames, GeneratedCrate, GeneratedFile, PackageKey};
 use crate::manifest::{
     ManifestUpdate, ProtocolEntry, Requirements, RuntimeSource, Workspace, WorkspaceManifest,
+    crate_dir,
 };
 use crate::spec_file::SpecFile;
 use crate::templates::TemplateError;
@@ -64,6 +65,8 @@ pub struct Scaffold {
     systemd: bool,
     /// Why the daemon and app are written as generated instead of formatted, if they are.
     unformatted: Option<RustfmtError>,
+    /// Whether the workspace has `default-members` and they leave a new crate out.
+    outside_default_members: bool,
 }
 
 impl Scaffold {
@@ -83,10 +86,21 @@ impl Scaffold {
             Destination::NewWorkspaceIn(parent) => (parent.join(&base), None),
             Destination::Existing(workspace) => (workspace.root.clone(), Some(*workspace)),
         };
-        let mut crate_names = vec![&names.protocol, &names.daemon];
+        let mut crate_names = vec![names.protocol.as_str(), &names.daemon];
         if options.with_app {
             crate_names.push(&names.app);
         }
+        // Where the workspace's `members` globs put new crates; a new workspace lists each at
+        // its root.
+        let membership = match &workspace {
+            Some(workspace) => Some(workspace.membership()?),
+            None => None,
+        };
+        let folder = match &membership {
+            Some(membership) => membership.crate_folder(&crate_names, &base)?,
+            None => String::new(),
+        };
+        let dir_of = |name: &str| crate_dir(&folder, name);
         // Named after the class, as `gen python` names it, whatever `--name` says.
         let python_dir = options.python.then(|| codegen::python::package_name(spec));
 
@@ -115,9 +129,21 @@ impl Scaffold {
                     });
                 }
                 for name in &crate_names {
-                    let dir = root.join(name);
+                    let dir = root.join(dir_of(name));
                     if !is_absent_or_empty(&dir) {
                         return Err(ScaffoldError::CrateDirTaken(dir));
+                    }
+                }
+                // Cargo refuses two packages of one name in a workspace. Unchecked when cargo
+                // cannot load the workspace (say, a `members` glob matches nothing yet).
+                if let Ok(packages) = &workspace.packages {
+                    for name in &crate_names {
+                        if let Some(package) = packages.iter().find(|p| p.name == *name) {
+                            return Err(ScaffoldError::PackageNameTaken {
+                                name: (*name).to_owned(),
+                                manifest: package.manifest_path.clone(),
+                            });
+                        }
                     }
                 }
                 if let Some(dir) = python_dir.as_ref().map(|dir| root.join(dir)) {
@@ -136,25 +162,46 @@ impl Scaffold {
             ..spec.clone()
         };
         let generated = generate_crates(&spec, &names, options)?;
+        let dirs: Vec<String> = generated
+            .iter()
+            .map(|(krate, _)| dir_of(&krate.name))
+            .collect();
         let requirements = Requirements::of_crates(
-            &generated.iter().map(|(krate, _)| krate).collect::<Vec<_>>(),
+            &generated
+                .iter()
+                .zip(&dirs)
+                .map(|((krate, _), dir)| (krate, dir.as_str()))
+                .collect::<Vec<_>>(),
             &options.runtime,
         );
         let crates: Vec<CrateFiles> = generated
             .into_iter()
-            .map(|(krate, ownership)| CrateFiles {
+            .zip(dirs)
+            .map(|((krate, ownership), dir)| CrateFiles {
                 name: krate.name,
+                dir,
                 ownership,
                 files: krate.files,
             })
             .collect();
+        // A directory is recorded only for a crate that is not at `<root>/<name>`.
+        let recorded_dir = |name: &str| (!folder.is_empty()).then(|| dir_of(name));
         let entry = ProtocolEntry {
             spec: spec_path,
             protocol: names.protocol.clone(),
             daemon: Some(names.daemon.clone()),
             app: options.with_app.then(|| names.app.clone()),
+            protocol_dir: recorded_dir(&names.protocol),
+            daemon_dir: recorded_dir(&names.daemon),
+            app_dir: options.with_app.then(|| recorded_dir(&names.app)).flatten(),
             python: python_dir,
         };
+        entry.check_dirs().map_err(ScaffoldError::Overlap)?;
+        let outside_default_members = membership.as_ref().is_some_and(|membership| {
+            crates
+                .iter()
+                .any(|krate| membership.outside_default_members(&krate.dir))
+        });
         let python = options.python.then(|| PythonPackage::of(&spec));
 
         // Their `edition.workspace = true` reads the workspace's edition: an existing one's,
@@ -164,7 +211,8 @@ impl Scaffold {
             .and_then(|workspace| workspace.manifest.package_edition())
             .or_else(|| requirements.package_key(PackageKey::Edition))
             .map(str::to_owned);
-        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root);
+        // From the crates' folder: a `rustfmt.toml` in `crates/` applies to them too.
+        let rustfmt = UserRustfmt::new(options.rustfmt.clone(), edition, &root.join(&folder));
         let (crates, unformatted) = match format_user_crates(&crates, &rustfmt) {
             Ok(formatted) => (formatted, None),
             Err(err) => (crates, Some(err)),
@@ -206,6 +254,7 @@ impl Scaffold {
             manifest_update,
             systemd: options.systemd,
             unformatted,
+            outside_default_members,
         })
     }
 
@@ -249,6 +298,13 @@ impl Scaffold {
         self.manifest_update.as_ref()
     }
 
+    /// Whether the workspace's `default-members` leave a new crate out, so that a plain
+    /// `cargo build` in the root skips it. `new` never edits `default-members`: the user chose
+    /// that subset, and `cargo run -p` reaches the crates anyway.
+    pub fn outside_default_members(&self) -> bool {
+        self.outside_default_members
+    }
+
     /// Every file this scaffold creates, relative to the root, in writing order; the patched
     /// manifest of an existing workspace (see [`Scaffold::manifest_update`]) comes last.
     pub fn files(&self) -> Vec<(PathBuf, &str)> {
@@ -269,7 +325,7 @@ impl Scaffold {
         let crates = self
             .crates
             .iter()
-            .map(|krate| (krate.name.as_str(), krate.files.as_slice()));
+            .map(|krate| (krate.dir.as_str(), krate.files.as_slice()));
         let python = self
             .python
             .iter()

@@ -81,9 +81,10 @@ impl SyncPlan {
         for (entry, spec) in entries.into_iter().zip(&specs) {
             let names = crate_names(&entry, spec);
             let protocol = codegen::rust::protocol_crate(spec, &names)?;
-            let mut needs = Requirements::of_crates(&[&protocol], runtime);
+            let mut needs =
+                Requirements::of_crates(&[(&protocol, entry.protocol_folder())], runtime);
             // The daemon and app are not regenerated, but they inherit the protocol crate.
-            needs.require_member_dependency(&entry.protocol);
+            needs.require_member_dependency(&entry.protocol, entry.protocol_folder());
             requirements.push(needs);
             crates.push(compare(
                 &workspace.root,

@@ -7,6 +7,7 @@ mod error_messages;
 mod gen_python;
 mod global;
 mod inspect;
+mod members;
 mod new;
 mod nothing_lost;
 mod python_sync;

@@ -137,7 +137,7 @@ fn report(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path, dry_run: bool) {
             }
             Ownership::User => "yours: an example app".to_owned(),
         };
-        shell.status("Created", format!("{} ({role})", krate.name));
+        shell.status("Created", format!("{} ({role})", krate.dir));
     }
     if let Some(package) = scaffold.python() {
         shell.status(
@@ -170,11 +170,18 @@ fn next_steps(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path) {
     };
     let entry = scaffold.entry();
     let daemon = entry.daemon.as_deref().unwrap_or(&entry.protocol);
+    let daemon_dir = entry.daemon_folder().unwrap_or(entry.protocol_folder());
     let mut steps = format!("start the daemon with `{cd}cargo run -p {daemon}`");
     if let Some(app) = &entry.app {
         steps += &format!(", then run the app in another terminal with `cargo run -p {app}`");
     }
     shell.note(steps);
+    if scaffold.outside_default_members() {
+        shell.note(
+            "the workspace's `default-members` leave the new crates out, so a plain `cargo build` \
+             in its root skips them; `-p` selects them",
+        );
+    }
     if let Some(package) = scaffold.python() {
         shell.note(format!(
             "to use the protocol from Python, `{cd}pip install ./{}`",
@@ -183,10 +190,10 @@ fn next_steps(shell: &mut Shell, scaffold: &Scaffold, cwd: &Path) {
     }
     if scaffold.has_systemd_units() {
         shell.note(format!(
-            "to run it under systemd instead, `cargo install --path {daemon}`, then \
+            "to run it under systemd instead, `cargo install --path {daemon_dir}`, then \
              `systemctl --user link` the service and `systemctl --user enable --now` the socket \
              in `{}`",
-            shown_path(&scaffold.root().join(daemon).join(UNIT_DIR), cwd)
+            shown_path(&scaffold.root().join(daemon_dir).join(UNIT_DIR), cwd)
         ));
     }
 }
