@@ -7,7 +7,8 @@ use super::{CrateManifest, GeneratedFile};
 /// without reading the rendered text back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedCrate {
-    /// The package name, which is also its directory under the workspace root.
+    /// The package name (also its directory under the workspace root, unless the workspace's
+    /// `members` globs place it in a folder).
     pub name: String,
     pub manifest: CrateManifest,
     /// Every file, `Cargo.toml` included.
