@@ -197,8 +197,11 @@ fn refuse<D>(
             write.shutdown().await?;
             // Closing with the peer's hello unread can make its write of the hello fail before
             // it reads the refusal: discard (a bounded amount of) its bytes until it hangs up.
-            tokio::io::copy(&mut (&mut read).take(REFUSED_DRAIN_LIMIT), &mut tokio::io::sink())
-                .await
+            tokio::io::copy(
+                &mut (&mut read).take(REFUSED_DRAIN_LIMIT),
+                &mut tokio::io::sink(),
+            )
+            .await
         };
         let _ = tokio::time::timeout(linger, goodbye).await;
         drop(permit);

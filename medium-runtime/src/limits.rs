@@ -187,7 +187,10 @@ mod tests {
             rlim_max: 0,
         };
         // SAFETY: as in default_max_connections.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
         if limit.rlim_cur != libc::RLIM_INFINITY {
             assert!((max as u64) < limit.rlim_cur as u64 || limit.rlim_cur <= 1);
         }

@@ -146,7 +146,10 @@ fn bind_restricted(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     // SAFETY: `socket` is a valid descriptor for the whole block; `addr` outlives the call and
     // `len` covers the family and the path with its NUL terminator.
     unsafe {
-        check(libc::fchmod(socket.as_raw_fd(), (mode & 0o777) as libc::mode_t))?;
+        check(libc::fchmod(
+            socket.as_raw_fd(),
+            (mode & 0o777) as libc::mode_t,
+        ))?;
         let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
         check(libc::bind(
             socket.as_raw_fd(),
@@ -243,6 +246,9 @@ mod tests {
         let _listener = bind(&path, 0o660).unwrap();
         assert_eq!(mode_of(&path), 0o660);
         assert_eq!(mode_of(path.parent().unwrap()) & 0o777, 0o700);
-        assert!(matches!(bind(&path, 0o600), Err(Error::AlreadyRunning { .. })));
+        assert!(matches!(
+            bind(&path, 0o600),
+            Err(Error::AlreadyRunning { .. })
+        ));
     }
 }
