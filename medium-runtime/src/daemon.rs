@@ -66,7 +66,8 @@ pub struct DaemonOptions {
     /// size (at most `max_frame_len`); further calls wait unread (default 64 MiB). Bounds what a
     /// connection can make the daemon hold for calls still running (SECURITY.md).
     pub max_in_flight_bytes: usize,
-    /// Permission bits of the socket file (default 0o600).
+    /// Permission bits of the socket file (default 0o600). The file is created with no wider
+    /// ones, so it is never reachable by more users than this allows.
     pub socket_mode: u32,
     /// How long shutdown waits for in-flight calls (default 5 s).
     pub grace_period: Duration,
