@@ -76,6 +76,11 @@ async fn the_connection_over_max_connections_is_refused_plainly_until_one_closes
     let body = read_frame(&mut raw).await.expect("a fatal-error frame");
     assert_eq!(&body[..3], &[0x93, 0x07, 11], "FATAL too_many_connections");
     assert!(read_frame(&mut raw).await.is_none(), "then disconnected");
+    // Introspection (`cargo medium describe`) is told the same.
+    match medium_runtime::introspect(&daemon.path).await {
+        Err(Error::Rejected(e)) => assert_eq!(e.code, ErrorCode::TooManyConnections),
+        other => panic!("expected a too_many_connections refusal, got {other:?}"),
+    }
 
     // Those already in are unaffected.
     echo_works(&a).await;
