@@ -105,7 +105,8 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
 /// race with other threads creating files; instead:
 ///
 /// - on Linux the socket's own inode mode, less the umask, is what `bind` gives the file, so the
-///   socket is `fchmod`ed to `mode` before it is bound: one atomic step, nothing else created;
+///   socket is `fchmod`ed to `mode` before it is bound: one atomic step, nothing else created
+///   (a kernel or sandbox that refuses to chmod a socket gets the way below);
 /// - elsewhere (`fchmod` of a socket is not defined by POSIX) the socket is bound in a fresh
 ///   private folder (0700) next to `path`, chmoded there, and hard-linked into place (a link,
 ///   unlike a rename, fails rather than replace a file that appeared meanwhile), then the folder
@@ -146,10 +147,10 @@ fn bind_restricted(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     // SAFETY: `socket` is a valid descriptor for the whole block; `addr` outlives the call and
     // `len` covers the family and the path with its NUL terminator.
     unsafe {
-        check(libc::fchmod(
-            socket.as_raw_fd(),
-            (mode & 0o777) as libc::mode_t,
-        ))?;
+        if libc::fchmod(socket.as_raw_fd(), (mode & 0o777) as libc::mode_t) != 0 {
+            // A kernel (or sandbox) that does not let a socket be chmoded: the portable way.
+            return bind_in_private_folder(path, mode);
+        }
         let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
         check(libc::bind(
             socket.as_raw_fd(),
@@ -168,7 +169,6 @@ fn bind_restricted(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
 }
 
 /// [`bind_restricted`] for systems where a socket cannot be `fchmod`ed before `bind`.
-#[cfg(any(test, not(any(target_os = "linux", target_os = "android"))))]
 fn bind_in_private_folder(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
