@@ -585,10 +585,21 @@ async fn handshake(
         path: path.to_owned(),
         detail,
     };
-    write
-        .write_all(&message::hello(&app))
-        .await
-        .map_err(|e| not_medium(format!("handshake could not be sent ({e})")))?;
+    if let Err(e) = write.write_all(&message::hello(&app)).await {
+        // A daemon that refuses the connection (not allowed, too many connections) may close it
+        // before the hello arrives: its reason is then already waiting to be read.
+        let refusal = match tokio::time::timeout(timeout, frames.next()).await {
+            Ok(Some(Ok(frame))) => match ToApp::decode(&frame) {
+                Ok(ToApp::Fatal(error)) => Some(error),
+                _ => None,
+            },
+            _ => None,
+        };
+        return Err(match refusal {
+            Some(error) => Error::Rejected(error),
+            None => not_medium(format!("handshake could not be sent ({e})")),
+        });
+    }
     let answer = match tokio::time::timeout(timeout, frames.next()).await {
         Err(_) => {
             return Err(not_medium(format!(

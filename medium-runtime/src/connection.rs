@@ -3,9 +3,11 @@
 //! `Outbox`. Bad input ends this connection only (after a fatal-error frame when there is
 //! something useful to say).
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
@@ -26,6 +28,7 @@ use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::FrameDecoder;
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
+use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
 use crate::message::{self, ToDaemon, WIRE_VERSION};
 use crate::outbox::Outbox;
 use crate::peer::Peer;
@@ -45,13 +48,37 @@ pub(crate) struct Context<D> {
     pub(crate) tasks: TaskTracker,
     /// Cancelled when the grace period is over: abandons unfinished calls and blocked writes.
     pub(crate) hard_stop: CancellationToken,
+    /// The connections being served, against `max_connections` and `max_connections_per_uid`.
+    pub(crate) limits: ConnectionLimits,
+    /// Refused connections still open for their peers to read why (`limits::refusals_at_once`).
+    pub(crate) refusals: Arc<Semaphore>,
+    pub(crate) refusal_warnings: RefusalWarnings,
 }
 
 type Frames = FramedRead<OwnedReadHalf, FrameDecoder>;
 
-/// Serves one accepted connection until the peer leaves, misbehaves or the daemon stops.
+/// Takes a freshly accepted connection: serves it if its peer is allowed and within the
+/// connection limits, refuses it with a `FATAL` frame otherwise. Never waits, so the accept
+/// loop keeps accepting (and refusing) however many peers knock.
+pub(crate) fn accept<D: Dispatch>(stream: UnixStream, cx: &Arc<Context<D>>) {
+    if let Some(serving) = admit(stream, cx) {
+        cx.tasks.spawn(serving);
+    }
+}
+
+/// Serves one connection to its end, as [`accept`] does but waiting for it (the fuzz harness).
 pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) {
-    let id = cx.handle.next_application_id();
+    if let Some(serving) = admit(stream, &cx) {
+        serving.await;
+    }
+}
+
+/// The task serving `stream` if its peer is admitted; `None` when it was refused (or its
+/// credentials could not be read).
+fn admit<D: Dispatch>(
+    stream: UnixStream,
+    cx: &Arc<Context<D>>,
+) -> Option<impl Future<Output = ()> + Send + 'static> {
     let credentials = match stream.peer_cred() {
         Ok(c) => PeerCredentials {
             pid: c.pid().and_then(|p| u32::try_from(p).ok()),
@@ -59,17 +86,40 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
             gid: c.gid(),
         },
         Err(e) => {
-            tracing::warn!(%id, error = %e, "cannot read peer credentials; dropping connection");
-            return;
+            tracing::warn!(error = %e, "cannot read peer credentials; dropping connection");
+            return None;
         }
     };
+    let admitted = if peer_allowed(&cx.options, credentials.uid) {
+        cx.limits.admit(credentials.uid)
+    } else {
+        Err(ProtocolError::new(
+            ErrorCode::PeerNotAllowed,
+            format!("uid {} is not allowed to use this daemon", credentials.uid),
+        ))
+    };
+    match admitted {
+        Ok(slot) => Some(serve_admitted(stream, credentials, slot, cx.clone())),
+        Err(refusal) => {
+            refuse(stream, &credentials, refusal, cx);
+            None
+        }
+    }
+}
+
+/// Serves one admitted connection until the peer leaves, misbehaves or the daemon stops. The
+/// slot is held until the connection's socket is closed (by this task and the writer's).
+async fn serve_admitted<D: Dispatch>(
+    stream: UnixStream,
+    credentials: PeerCredentials,
+    slot: ConnectionSlot,
+    cx: Arc<Context<D>>,
+) {
+    let id = cx.handle.next_application_id();
+    let slot = Arc::new(slot);
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
-        let (mut read, mut write) = stream.into_split();
-        if !peer_allowed(&cx.options, credentials.uid) {
-            refuse_peer(&mut read, &mut write, &credentials, &cx.options).await;
-            return;
-        }
+        let (read, mut write) = stream.into_split();
         let mut frames = FramedRead::new(read, FrameDecoder::new(cx.options.max_frame_len));
         let shutdown = cx.handle.shared.shutdown.clone();
         let handshake = tokio::select! {
@@ -84,12 +134,14 @@ pub(crate) async fn serve<D: Dispatch>(stream: UnixStream, cx: Arc<Context<D>>) 
         let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
         let peer = Arc::new(Peer::new(application, outbox));
         let hard_stop = cx.hard_stop.clone();
+        let writer_slot = slot.clone();
         cx.tasks.spawn(
             async move {
                 tokio::select! {
                     () = writer => {}
                     () = hard_stop.cancelled() => {}
                 }
+                drop(writer_slot);
             }
             .in_current_span(),
         );
@@ -112,27 +164,52 @@ fn peer_allowed(options: &DaemonOptions, uid: u32) -> bool {
         .is_none_or(|allowed| allowed.contains(&uid))
 }
 
-/// Tells a peer whose uid is not allowed so, before reading anything it sent.
-async fn refuse_peer(
-    read: &mut OwnedReadHalf,
-    write: &mut OwnedWriteHalf,
+/// Tells a peer that is not served why (uid not allowed, too many connections), before
+/// reading anything it sent, and closes the connection. At most `Context::refusals` refused
+/// peers are waited for at once; beyond that the refusal is written if the socket takes it
+/// without waiting and the connection is closed at once, so refusing costs no more file
+/// descriptors than that, however many peers knock.
+fn refuse<D>(
+    stream: UnixStream,
     credentials: &PeerCredentials,
-    options: &DaemonOptions,
+    refusal: ProtocolError,
+    cx: &Arc<Context<D>>,
 ) {
-    tracing::warn!("peer uid is not allowed; disconnecting");
-    let refusal = message::fatal(&ProtocolError::new(
-        ErrorCode::PeerNotAllowed,
-        format!("uid {} is not allowed to use this daemon", credentials.uid),
-    ));
-    let goodbye = async {
-        write.write_all(&refusal).await?;
-        write.shutdown().await?;
-        // Closing with the peer's hello unread would make its read fail with a reset before
-        // it sees the refusal: discard (a bounded amount of) its bytes until it hangs up.
-        tokio::io::copy(&mut read.take(REFUSED_DRAIN_LIMIT), &mut tokio::io::sink()).await
+    if let Some(suppressed) = cx.refusal_warnings.due() {
+        tracing::warn!(
+            pid = credentials.pid,
+            uid = credentials.uid,
+            reason = %refusal,
+            suppressed,
+            "refused a connection"
+        );
+    }
+    let frame = message::fatal(&refusal);
+    let Ok(permit) = cx.refusals.clone().try_acquire_owned() else {
+        let _ = stream.try_write(&frame);
+        return;
     };
-    let _ = tokio::time::timeout(options.handshake_timeout, goodbye).await;
+    let linger = cx.options.handshake_timeout.min(REFUSAL_LINGER);
+    cx.tasks.spawn(async move {
+        let (mut read, mut write) = stream.into_split();
+        let goodbye = async {
+            write.write_all(&frame).await?;
+            write.shutdown().await?;
+            // Closing with the peer's hello unread can make its write of the hello fail before
+            // it reads the refusal: discard (a bounded amount of) its bytes until it hangs up.
+            tokio::io::copy(
+                &mut (&mut read).take(REFUSED_DRAIN_LIMIT),
+                &mut tokio::io::sink(),
+            )
+            .await
+        };
+        let _ = tokio::time::timeout(linger, goodbye).await;
+        drop(permit);
+    });
 }
+
+/// Longest a refused connection is kept open for its peer to read the refusal.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
 /// Most bytes read (and discarded) from a refused peer.
 const REFUSED_DRAIN_LIMIT: u64 = 64 * 1024;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -17,6 +18,7 @@ use crate::dispatch::Dispatch;
 use crate::error::{BoxError, Error};
 use crate::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::handle::DaemonHandle;
+use crate::limits::{self, ConnectionLimits, RefusalWarnings};
 use crate::listener;
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
@@ -64,7 +66,8 @@ pub struct DaemonOptions {
     /// size (at most `max_frame_len`); further calls wait unread (default 64 MiB). Bounds what a
     /// connection can make the daemon hold for calls still running (SECURITY.md).
     pub max_in_flight_bytes: usize,
-    /// Permission bits of the socket file (default 0o600).
+    /// Permission bits of the socket file (default 0o600). The file is created with no wider
+    /// ones, so it is never reachable by more users than this allows.
     pub socket_mode: u32,
     /// How long shutdown waits for in-flight calls (default 5 s).
     pub grace_period: Duration,
@@ -74,6 +77,14 @@ pub struct DaemonOptions {
     /// `FATAL` frame with code `PeerNotAllowed` before the handshake and are disconnected
     /// (default `None`: anyone who can open the socket, see `socket_mode`).
     pub allowed_uids: Option<Vec<u32>>,
+    /// Most connections served at once, counting those still in their handshake; one more gets
+    /// a `FATAL` frame with code `TooManyConnections` and is disconnected. `None` (the default)
+    /// means the lower of 4,096 and 90 % of the process's open-file soft limit
+    /// (`RLIMIT_NOFILE`), read when serving starts, so file descriptors remain to refuse with.
+    pub max_connections: Option<usize>,
+    /// Most connections served at once for one peer uid (default 1,024); one more is refused
+    /// like one over `max_connections`.
+    pub max_connections_per_uid: usize,
 }
 
 impl Default for DaemonOptions {
@@ -87,6 +98,8 @@ impl Default for DaemonOptions {
             grace_period: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             allowed_uids: None,
+            max_connections: None,
+            max_connections_per_uid: 1024,
         }
     }
 }
@@ -172,6 +185,11 @@ impl<D: Dispatch> Daemon<D> {
             self.options.max_frame_len,
             std::sync::atomic::Ordering::Relaxed,
         );
+        let max_connections = self
+            .options
+            .max_connections
+            .unwrap_or_else(limits::default_max_connections);
+        let limits = ConnectionLimits::new(max_connections, self.options.max_connections_per_uid);
         let cx = Arc::new(Context {
             info: self.info,
             options: self.options,
@@ -180,6 +198,9 @@ impl<D: Dispatch> Daemon<D> {
             calls: TaskTracker::new(),
             tasks: TaskTracker::new(),
             hard_stop: CancellationToken::new(),
+            limits,
+            refusals: Arc::new(Semaphore::new(limits::refusals_at_once(max_connections))),
+            refusal_warnings: RefusalWarnings::default(),
         });
         let shutdown = self.handle.shared.shutdown.clone();
         let mut background = tokio::spawn(background.in_current_span());
@@ -206,9 +227,7 @@ impl<D: Dispatch> Daemon<D> {
                     break;
                 }
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        cx.tasks.spawn(connection::serve(stream, cx.clone()));
-                    }
+                    Ok((stream, _)) => connection::accept(stream, &cx),
                     Err(e) => {
                         // Usually fd exhaustion: back off instead of spinning.
                         accept_failures.log(&e);

@@ -58,6 +58,10 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// 10: the peer's uid is not in the daemon's allow-list (`DaemonOptions::allowed_uids`).
     PeerNotAllowed,
+    /// 11: the daemon already serves as many connections as it allows, in total
+    /// (`DaemonOptions::max_connections`) or for the peer's uid
+    /// (`DaemonOptions::max_connections_per_uid`).
+    TooManyConnections,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -76,6 +80,7 @@ impl ErrorCode {
             ErrorCode::HandshakeMismatch => 8,
             ErrorCode::UnsupportedVersion => 9,
             ErrorCode::PeerNotAllowed => 10,
+            ErrorCode::TooManyConnections => 11,
             ErrorCode::Other(code) => code,
         }
     }
@@ -93,6 +98,7 @@ impl ErrorCode {
             8 => ErrorCode::HandshakeMismatch,
             9 => ErrorCode::UnsupportedVersion,
             10 => ErrorCode::PeerNotAllowed,
+            11 => ErrorCode::TooManyConnections,
             other => ErrorCode::Other(other),
         }
     }

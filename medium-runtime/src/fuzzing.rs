@@ -14,6 +14,7 @@ use futures::{FutureExt, StreamExt};
 use serde::de::IgnoredAny;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -25,6 +26,7 @@ use crate::error::PeerIdentity;
 use crate::exception::NoException;
 use crate::frame::PREFIX_LEN;
 use crate::handle::DaemonHandle;
+use crate::limits::{ConnectionLimits, RefusalWarnings};
 use crate::message::{self, ToApp};
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::{Reply, decode_args};
@@ -99,6 +101,9 @@ pub fn feed_server(input: &[u8], handshake: bool) {
             calls: TaskTracker::new(),
             tasks: TaskTracker::new(),
             hard_stop: CancellationToken::new(),
+            limits: ConnectionLimits::new(1, 1),
+            refusals: Arc::new(Semaphore::new(1)),
+            refusal_warnings: RefusalWarnings::default(),
         });
         let app = async {
             let (mut read, mut write) = app_end.into_split();

@@ -83,12 +83,24 @@ pub async fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> 
         detail,
     };
     let (read, mut write) = connect_stream(path).await?.into_split();
-    write
+    let sent = write
         .write_all(&message::builtin(INTROSPECT_ID, INTROSPECT))
-        .await
-        .map_err(|e| not_medium(format!("introspection request could not be sent ({e})")))?;
+        .await;
     let mut frames = FramedRead::new(read, FrameDecoder::new(DEFAULT_MAX_FRAME_LEN));
-    let frame = match tokio::time::timeout(ANSWER_TIMEOUT, frames.next()).await {
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, frames.next()).await;
+    if let Err(e) = sent {
+        // A daemon refusing the connection (too many connections, uid not allowed) may close it
+        // before the request arrives: its reason is then what there is to read.
+        if let Ok(Some(Ok(frame))) = &answer {
+            if let Ok(ToApp::Fatal(error)) = ToApp::decode(frame) {
+                return Err(Error::Rejected(error));
+            }
+        }
+        return Err(not_medium(format!(
+            "introspection request could not be sent ({e})"
+        )));
+    }
+    let frame = match answer {
         Err(_) => return Err(not_medium(format!("no answer within {ANSWER_TIMEOUT:?}"))),
         Ok(None) => return Err(not_medium("peer closed the connection".into())),
         Ok(Some(frame)) => frame.map_err(|e| not_medium(format!("unexpected answer ({e})")))?,

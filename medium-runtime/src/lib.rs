@@ -17,6 +17,7 @@ mod frame;
 pub mod fuzzing;
 mod handle;
 mod introspection;
+mod limits;
 mod listener;
 mod lossy;
 mod message;

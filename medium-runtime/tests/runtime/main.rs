@@ -12,6 +12,7 @@ mod fuzz_inputs;
 mod hostile;
 mod introspection;
 mod lifecycle;
+mod limits;
 mod load;
 mod logging;
 mod security;
