@@ -6,6 +6,7 @@ test_daemon_process.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import socket
@@ -201,6 +202,48 @@ def test_an_exception_or_error_over_the_frame_limit_fails_only_its_call(
         assert raised.value.code == _medium.FRAME_TOO_LARGE
         assert results == [ada()]
         assert connection.get_student("s1") == ada()
+
+
+class Verbose(Daemon):
+    """Raises, for id `huge`, an exception whose message is over the clients' 16 MiB limit."""
+
+    max_frame_len = 32 << 20
+
+    def get_student(self, application: ss.Application, id: str) -> ss.Student:
+        if id == "huge":
+            raise ss.StudentNotFound("x" * (17 << 20))
+        return super().get_student(application, id)
+
+
+def test_a_client_skips_a_reply_over_its_limit_and_keeps_the_connection(serve: Any) -> None:
+    daemon = Verbose()
+    daemon.students["s1"] = ada()
+    serve(daemon)
+    # The daemon may send 32 MiB; a Python client reads at most 16 MiB (`MAX_FRAME`).
+    with ss.StudentSystemConnection() as connection:
+        results: list[Any] = []
+        other = threading.Thread(target=lambda: results.append(connection.get_student("s1")))
+        other.start()
+        with pytest.raises(ss.ProtocolError) as raised:
+            connection.get_student("huge")
+        other.join()
+        assert raised.value.code == _medium.FRAME_TOO_LARGE
+        assert "it was skipped" in str(raised.value)
+        assert results == [ada()]
+        assert connection.get_student("s1") == ada()
+        assert connection.state == ss.ConnectionState.CONNECTED
+
+    async def scenario() -> None:
+        async with await ss.StudentSystemAsyncConnection.connect() as connection:
+            huge, small = await asyncio.gather(
+                connection.get_student("huge"), connection.get_student("s1"), return_exceptions=True
+            )
+            assert isinstance(huge, ss.ProtocolError), huge
+            assert huge.code == _medium.FRAME_TOO_LARGE
+            assert small == ada()
+            assert await connection.get_student("s1") == ada()
+
+    asyncio.run(scenario())
 
 
 def test_a_refusal_repeating_a_huge_hello_stays_under_the_frame_limit(serve: Any) -> None:
