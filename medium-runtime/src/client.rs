@@ -27,9 +27,9 @@ use tracing::Instrument;
 use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
-use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, PREFIX_LEN};
+use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
 use crate::lossy::LossySender;
-use crate::message::{self, ToApp};
+use crate::message::{self, SkippedFrame, ToApp};
 use crate::outbox::{Outbox, OutboxSender};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
@@ -123,7 +123,7 @@ enum Response {
 }
 
 /// Incoming frames of one connection.
-type Frames = FramedRead<OwnedReadHalf, FrameDecoder>;
+type Frames = FramedRead<OwnedReadHalf, SkippingDecoder>;
 
 impl Client {
     /// Connects to the daemon at [`socket_path`]`(info)`.
@@ -516,7 +516,7 @@ impl Endpoint {
     /// Runs the handshake on a connected stream and starts its writer task.
     async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
         let (read, mut write) = stream.into_split();
-        let mut frames = FramedRead::new(read, FrameDecoder::new(self.options.max_frame_len));
+        let mut frames = FramedRead::new(read, SkippingDecoder::new(self.options.max_frame_len));
         handshake(
             &mut frames,
             &mut write,
@@ -589,7 +589,7 @@ async fn handshake(
         // A daemon that refuses the connection (not allowed, too many connections) may close it
         // before the hello arrives: its reason is then already waiting to be read.
         let refusal = match tokio::time::timeout(timeout, frames.next()).await {
-            Ok(Some(Ok(frame))) => match ToApp::decode(&frame) {
+            Ok(Some(Ok(Incoming::Frame(frame)))) => match ToApp::decode(&frame) {
                 Ok(ToApp::Fatal(error)) => Some(error),
                 _ => None,
             },
@@ -612,7 +612,13 @@ async fn handshake(
             ));
         }
         Ok(Some(Err(e))) => return Err(not_medium(format!("unexpected answer ({e})"))),
-        Ok(Some(Ok(frame))) => {
+        Ok(Some(Ok(Incoming::Skipped { len, max, .. }))) => {
+            return Err(not_medium(format!(
+                "unexpected answer ({})",
+                Error::FrameTooLarge { len, max }
+            )));
+        }
+        Ok(Some(Ok(Incoming::Frame(frame)))) => {
             ToApp::decode(&frame).map_err(|e| not_medium(format!("unexpected answer ({e})")))?
         }
     };
@@ -680,7 +686,13 @@ async fn read_loop(
             frame = frames.next() => frame,
         };
         let message = match frame {
-            Some(Ok(frame)) => ToApp::decode(&frame),
+            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame),
+            Some(Ok(Incoming::Skipped { len, max, head })) => {
+                if skipped(routes, len, max, &head) {
+                    continue;
+                }
+                return None;
+            }
             Some(Err(e)) => Err(e),
             None => return None,
         };
@@ -719,6 +731,43 @@ async fn read_loop(
         // A missing entry is a call whose future was dropped: its reply is discarded.
         if let Some(waiter) = lock(routes).pending.remove(&id) {
             let _ = waiter.send(response);
+        }
+    }
+}
+
+/// Deals with a frame over `ClientOptions::max_frame_len` that was skipped unread: the call it
+/// answered fails with `FrameTooLarge`, an event counts as dropped. Returns `false` when the
+/// frame cannot be put down to one call or event (then the connection is given up, as for any
+/// frame that is not a valid message).
+fn skipped(routes: &Mutex<Routes>, len: usize, max: usize, head: &[u8]) -> bool {
+    let too_large = Error::FrameTooLarge { len, max };
+    match SkippedFrame::of(head) {
+        SkippedFrame::Reply(id) => {
+            tracing::warn!(id, error = %too_large, "skipped an oversized reply from the daemon");
+            let error = ProtocolError::new(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "reply of {len} bytes exceeds this application's limit of {max} bytes \
+                     (ClientOptions::max_frame_len); it was skipped"
+                ),
+            );
+            if let Some(waiter) = lock(routes).pending.remove(&id) {
+                let _ = waiter.send(Response::Error(error));
+            }
+            true
+        }
+        SkippedFrame::Event => {
+            tracing::warn!(error = %too_large, "skipped an oversized event from the daemon");
+            // Its name is not read, so every stream hears of it, as for `LAGGED`.
+            let routes = lock(routes);
+            for (_, subscriber) in routes.subscriptions.values().flatten() {
+                subscriber.add_dropped(1);
+            }
+            true
+        }
+        SkippedFrame::Unattributable => {
+            tracing::warn!(error = %too_large, "oversized frame from the daemon is neither a reply nor an event");
+            false
         }
     }
 }

@@ -306,7 +306,16 @@ async fn handshake(
         ),
         Ok(ToDaemon::Hello { version, identity }) if identity != ours => refused(
             ErrorCode::HandshakeMismatch,
-            format!("daemon speaks {ours}, application was built for {identity}"),
+            // The claimed names are cut as in the log: a hello may be as large as a frame, and
+            // the refusal must stay under the limit (PROTOCOL.md §2).
+            format!(
+                "daemon speaks {ours}, application was built for {}",
+                PeerIdentity {
+                    namespace: claimed(&identity.namespace).to_owned(),
+                    class: claimed(&identity.class).to_owned(),
+                    fingerprint: claimed(&identity.fingerprint).to_owned(),
+                }
+            ),
             identity,
             version,
         ),

@@ -1,5 +1,6 @@
 //! Framing: a 4-byte big-endian length, then a MessagePack body. Reading refuses an oversized
-//! length before allocating for it (writing lives in `outbox`). Knows nothing of message kinds.
+//! length before allocating for it (writing lives in `outbox`), or, for a client, skips that
+//! frame without allocating it. Knows nothing of message kinds.
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
@@ -75,6 +76,95 @@ impl Decoder for FrameDecoder {
     }
 }
 
+/// Bytes at the start of an oversized frame's body kept for its receiver: room for the longest
+/// array header (5), kind (9) and request id (9), so a reply's id can be read.
+pub(crate) const HEAD_LEN: usize = 23;
+
+/// What a [`SkippingDecoder`] yields.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A whole frame body within the limit.
+    Frame(Bytes),
+    /// A frame over the limit, discarded as it arrived (never allocated).
+    Skipped {
+        /// The body length its prefix announced.
+        len: usize,
+        /// The limit it exceeded.
+        max: usize,
+        /// The first (up to [`HEAD_LEN`]) bytes of its body, to tell whose reply it was.
+        head: Bytes,
+    },
+}
+
+/// Splits a byte stream into frame bodies like [`FrameDecoder`], but a frame over the limit
+/// does not end the stream: its first bytes are kept, the rest is discarded as it arrives
+/// (the buffer never grows for it), and it is reported as [`Incoming::Skipped`]. For clients:
+/// one oversized reply from the daemon must not cost the other calls on the connection.
+#[derive(Debug)]
+pub(crate) struct SkippingDecoder {
+    inner: FrameDecoder,
+    /// The frame being discarded: its report, and how many of its bytes are still to come.
+    skipping: Option<(Incoming, usize)>,
+}
+
+impl SkippingDecoder {
+    pub(crate) fn new(max_len: usize) -> SkippingDecoder {
+        SkippingDecoder {
+            inner: FrameDecoder::new(max_len),
+            skipping: None,
+        }
+    }
+}
+
+impl Decoder for SkippingDecoder {
+    type Item = Incoming;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+        if self.skipping.is_none() {
+            let Some(prefix) = src.get(..PREFIX_LEN) else {
+                return Ok(None);
+            };
+            let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            let max = self.inner.max_len;
+            if len <= max {
+                return Ok(self.inner.decode(src)?.map(Incoming::Frame));
+            }
+            let head_len = len.min(HEAD_LEN);
+            if src.len() < PREFIX_LEN + head_len {
+                return Ok(None);
+            }
+            src.advance(PREFIX_LEN);
+            let head = src.split_to(head_len).freeze();
+            self.skipping = Some((Incoming::Skipped { len, max, head }, len - head_len));
+        }
+        let Some((_, remaining)) = self.skipping.as_mut() else {
+            return Ok(None);
+        };
+        let discard = (*remaining).min(src.len());
+        src.advance(discard);
+        *remaining -= discard;
+        if src.is_empty() && src.capacity() > KEEP_CAPACITY {
+            *src = BytesMut::with_capacity(INITIAL_CAPACITY);
+        }
+        if *remaining > 0 {
+            return Ok(None);
+        }
+        Ok(self.skipping.take().map(|(skipped, _)| skipped))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+        match self.decode(src)? {
+            Some(incoming) => Ok(Some(incoming)),
+            None if src.is_empty() && self.skipping.is_none() => Ok(None),
+            None => Err(Error::Malformed(format!(
+                "connection closed inside a frame ({} bytes pending)",
+                src.len()
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +222,39 @@ mod tests {
     fn eof_inside_a_frame_is_malformed() {
         let mut src = BytesMut::from(&[0, 0, 0, 9, 1, 2][..]);
         let err = FrameDecoder::new(1024).decode_eof(&mut src).unwrap_err();
+        assert!(matches!(err, Error::Malformed(_)));
+    }
+
+    #[test]
+    fn oversized_frame_is_skipped_without_buffering_and_the_next_one_read() {
+        let mut dec = SkippingDecoder::new(16);
+        let mut src = BytesMut::new();
+        src.extend_from_slice(&1000u32.to_be_bytes());
+        src.extend_from_slice(&[7; 30]);
+        assert!(dec.decode(&mut src).unwrap().is_none());
+        assert!(src.is_empty(), "the skipped bytes are not kept");
+        src.extend_from_slice(&[8; 970]);
+        src.extend_from_slice(b"\0\0\0\x01z");
+        match dec.decode(&mut src).unwrap() {
+            Some(Incoming::Skipped { len, max, head }) => {
+                assert_eq!((len, max), (1000, 16));
+                assert_eq!(head, vec![7; HEAD_LEN]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match dec.decode(&mut src).unwrap() {
+            Some(Incoming::Frame(frame)) => assert_eq!(frame, &b"z"[..]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn eof_while_skipping_is_malformed() {
+        let mut dec = SkippingDecoder::new(16);
+        let mut src = BytesMut::from(&[0, 0, 1, 0][..]);
+        src.extend_from_slice(&[1; 100]);
+        assert!(dec.decode(&mut src).unwrap().is_none());
+        let err = dec.decode_eof(&mut src).unwrap_err();
         assert!(matches!(err, Error::Malformed(_)));
     }
 }

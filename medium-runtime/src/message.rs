@@ -163,6 +163,35 @@ impl ToApp {
     }
 }
 
+/// Whom a frame the application skipped for exceeding its limit was for, read from the first
+/// bytes of its body (`frame::HEAD_LEN`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SkippedFrame {
+    /// A `VALUE`, `EXCEPTION` or `ERROR` reply to call `id`.
+    Reply(u64),
+    /// An `EVENT` (its name is not read).
+    Event,
+    /// Anything else, or a head that does not parse: it cannot be put down to one call.
+    Unattributable,
+}
+
+impl SkippedFrame {
+    pub(crate) fn of(head: &[u8]) -> SkippedFrame {
+        let mut r = Reader::new(head);
+        let Ok(_) = r.array() else {
+            return SkippedFrame::Unattributable;
+        };
+        match r.uint() {
+            Ok(to_app::VALUE | to_app::EXCEPTION | to_app::ERROR) => match r.uint() {
+                Ok(id) => SkippedFrame::Reply(id),
+                Err(_) => SkippedFrame::Unattributable,
+            },
+            Ok(to_app::EVENT) => SkippedFrame::Event,
+            _ => SkippedFrame::Unattributable,
+        }
+    }
+}
+
 // ---- encoding -------------------------------------------------------------------------------
 
 pub(crate) fn hello(identity: &PeerIdentity) -> Bytes {
@@ -414,6 +443,41 @@ mod tests {
 
     fn body(frame: Bytes) -> Bytes {
         frame.slice(PREFIX_LEN..)
+    }
+
+    #[test]
+    fn skipped_frame_is_put_down_to_its_call_from_its_head() {
+        let head = |frame: Bytes| {
+            let body = body(frame);
+            body.slice(..body.len().min(crate::frame::HEAD_LEN))
+        };
+        let exception = exception(
+            u64::MAX,
+            &RemoteException {
+                name: "N".repeat(100),
+                message: "m".repeat(100),
+            },
+        );
+        let value = ValueFrame::encode(&"v".repeat(100)).unwrap().finish(42);
+        let error = call_error(u64::MAX - 1, &ProtocolError::new(ErrorCode::Internal, "e"));
+        assert_eq!(
+            SkippedFrame::of(&head(exception)),
+            SkippedFrame::Reply(u64::MAX)
+        );
+        assert_eq!(SkippedFrame::of(&head(value)), SkippedFrame::Reply(42));
+        assert_eq!(
+            SkippedFrame::of(&head(error)),
+            SkippedFrame::Reply(u64::MAX - 1)
+        );
+        let event = event("e", &("x".repeat(100),)).unwrap();
+        assert_eq!(SkippedFrame::of(&head(event)), SkippedFrame::Event);
+        let fatal = fatal(&ProtocolError::new(ErrorCode::Malformed, "f"));
+        assert_eq!(SkippedFrame::of(&head(fatal)), SkippedFrame::Unattributable);
+        assert_eq!(
+            SkippedFrame::of(&[0x93, 0x02]),
+            SkippedFrame::Unattributable
+        );
+        assert_eq!(SkippedFrame::of(b"garbage"), SkippedFrame::Unattributable);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
+use crate::frame::PREFIX_LEN;
 use crate::handle::EmitError;
 use crate::message::{self, ValueFrame};
 
@@ -100,24 +101,35 @@ impl Reply {
         ))
     }
 
-    /// The complete reply frame for request `id`; a value over `max_frame_len` becomes an error.
+    /// The complete reply frame for request `id`. A reply of any kind whose body is over
+    /// `max_frame_len` (a huge value, or an exception or error message) becomes `ERROR` code 7
+    /// for this call only: the daemon never sends a frame over its own limit.
     pub(crate) fn into_frame(self, id: u64, max_frame_len: usize) -> Bytes {
-        match self.0 {
-            ReplyKind::Value(frame) if frame.body_len() > max_frame_len => message::call_error(
-                id,
-                &ProtocolError::new(
-                    ErrorCode::FrameTooLarge,
-                    format!(
-                        "reply of {} bytes exceeds the limit of {max_frame_len} bytes",
-                        frame.body_len()
-                    ),
-                ),
-            ),
+        let frame = match self.0 {
+            ReplyKind::Value(frame) if frame.body_len() > max_frame_len => {
+                return too_large(id, frame.body_len(), max_frame_len);
+            }
             ReplyKind::Value(frame) => frame.finish(id),
             ReplyKind::Exception(e) => message::exception(id, &e),
             ReplyKind::Error(e) => message::call_error(id, &e),
+        };
+        let body_len = frame.len() - PREFIX_LEN;
+        if body_len > max_frame_len {
+            return too_large(id, body_len, max_frame_len);
         }
+        frame
     }
+}
+
+/// The `ERROR` code 7 sent in place of a reply of `body_len` bytes.
+fn too_large(id: u64, body_len: usize, max_frame_len: usize) -> Bytes {
+    message::call_error(
+        id,
+        &ProtocolError::new(
+            ErrorCode::FrameTooLarge,
+            format!("reply of {body_len} bytes exceeds the limit of {max_frame_len} bytes"),
+        ),
+    )
 }
 
 /// Decodes the positional arguments of a call (a MessagePack array) into a tuple, or gives the

@@ -6,6 +6,7 @@ test_daemon_process.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import socket
@@ -14,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
 import pytest
 
 import student_system as ss
@@ -141,6 +143,122 @@ def test_a_reply_over_the_frame_limit_fails_only_its_call(serve: Any) -> None:
         assert "exceeds the 1024-byte frame limit" in str(raised.value)
         # The connection goes on.
         connection.update_student(ada())
+
+
+class Arsonist(Daemon):
+    """Fails `update_student` with an internal error whose message is 2000 bytes."""
+
+    def update_student(self, application: ss.Application, info: ss.Student) -> None:
+        raise RuntimeError("x" * 2000)
+
+
+def read_replies(sock: socket.socket, count: int) -> dict[int, tuple[int, list[Any]]]:
+    """The next `count` replies on `sock`, by call id, with each frame's body size."""
+    replies: dict[int, tuple[int, list[Any]]] = {}
+    for _ in range(count):
+        (length,) = struct.unpack(">I", sock.recv(4, socket.MSG_WAITALL))
+        body = sock.recv(length, socket.MSG_WAITALL)
+        message = msgpack.unpackb(body, raw=False)
+        replies[message[1]] = (length, message)
+    return replies
+
+
+@pytest.mark.parametrize("kind", ["exception", "error"])
+def test_an_exception_or_error_over_the_frame_limit_fails_only_its_call(
+    serve: Any, kind: str
+) -> None:
+    daemon = Arsonist()
+    daemon.max_frame_len = 1024
+    daemon.students["s1"] = ada()
+    serve(daemon)
+    # The exception echoes a 1000-byte id: the call fits, its reply would not.
+    big = call_frame(1, "get_student", "x" * 1000)
+    if kind == "error":
+        info = {"id": "s2", "first_name": "", "last_name": "", "age": 0, "photo": b""}
+        big = call_frame(1, "update_student", info)
+    with raw_connection(daemon) as sock:
+        # Both calls in flight at once on one connection.
+        sock.sendall(big + call_frame(2, "get_student", "s1"))
+        replies = read_replies(sock, 2)
+        length, reply = replies[1]
+        assert length <= 1024
+        assert reply[:3] == [_medium.ERROR, 1, _medium.FRAME_TOO_LARGE], reply
+        assert "exceeds the 1024-byte frame limit" in reply[3]
+        assert replies[2][1][:2] == [_medium.VALUE, 2]
+        # The connection goes on.
+        sock.sendall(call_frame(3, "get_student", "s1"))
+        assert read_replies(sock, 1)[3][1][:2] == [_medium.VALUE, 3]
+    # And through the client: the call fails alone, another thread's call succeeds.
+    with ss.StudentSystemConnection() as connection:
+        results: list[Any] = []
+        other = threading.Thread(target=lambda: results.append(connection.get_student("s1")))
+        other.start()
+        with pytest.raises(ss.ProtocolError) as raised:
+            if kind == "error":
+                connection.update_student(ada())
+            else:
+                connection.get_student("x" * 1000)
+        other.join()
+        assert raised.value.code == _medium.FRAME_TOO_LARGE
+        assert results == [ada()]
+        assert connection.get_student("s1") == ada()
+
+
+class Verbose(Daemon):
+    """Raises, for id `huge`, an exception whose message is over the clients' 16 MiB limit."""
+
+    max_frame_len = 32 << 20
+
+    def get_student(self, application: ss.Application, id: str) -> ss.Student:
+        if id == "huge":
+            raise ss.StudentNotFound("x" * (17 << 20))
+        return super().get_student(application, id)
+
+
+def test_a_client_skips_a_reply_over_its_limit_and_keeps_the_connection(serve: Any) -> None:
+    daemon = Verbose()
+    daemon.students["s1"] = ada()
+    serve(daemon)
+    # The daemon may send 32 MiB; a Python client reads at most 16 MiB (`MAX_FRAME`).
+    with ss.StudentSystemConnection() as connection:
+        results: list[Any] = []
+        other = threading.Thread(target=lambda: results.append(connection.get_student("s1")))
+        other.start()
+        with pytest.raises(ss.ProtocolError) as raised:
+            connection.get_student("huge")
+        other.join()
+        assert raised.value.code == _medium.FRAME_TOO_LARGE
+        assert "it was skipped" in str(raised.value)
+        assert results == [ada()]
+        assert connection.get_student("s1") == ada()
+        assert connection.state == ss.ConnectionState.CONNECTED
+
+    async def scenario() -> None:
+        async with await ss.StudentSystemAsyncConnection.connect() as connection:
+            huge, small = await asyncio.gather(
+                connection.get_student("huge"), connection.get_student("s1"), return_exceptions=True
+            )
+            assert isinstance(huge, ss.ProtocolError), huge
+            assert huge.code == _medium.FRAME_TOO_LARGE
+            assert small == ada()
+            assert await connection.get_student("s1") == ada()
+
+    asyncio.run(scenario())
+
+
+def test_a_refusal_repeating_a_huge_hello_stays_under_the_frame_limit(serve: Any) -> None:
+    daemon = Daemon()
+    daemon.max_frame_len = 1024
+    serve(daemon)
+    p = ss._PROTOCOL
+    hello = [_medium.HELLO, _medium.MAGIC, 1, "n" * 900, p.class_name, p.fingerprint]
+    with raw_connection(daemon, handshake=False) as sock:
+        sock.sendall(_medium.encode_frame(hello))
+        (length,) = struct.unpack(">I", sock.recv(4, socket.MSG_WAITALL))
+        assert length <= 1024
+        refused = msgpack.unpackb(sock.recv(length, socket.MSG_WAITALL), raw=False)
+        assert refused[:2] == [_medium.REFUSED, _medium.HANDSHAKE_MISMATCH]
+        assert "n" * 128 in refused[2] and "n" * 129 not in refused[2]
 
 
 @pytest.mark.parametrize(

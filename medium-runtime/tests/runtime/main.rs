@@ -15,6 +15,7 @@ mod lifecycle;
 mod limits;
 mod load;
 mod logging;
+mod oversized_replies;
 mod security;
 mod support;
 mod values;

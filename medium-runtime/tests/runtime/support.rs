@@ -93,6 +93,15 @@ impl Dispatch for TestService {
             "find" => handle(call, |_, (name,): (String,)| async move {
                 Err::<(), _>(TestError::StudentNotFound(name).into())
             }),
+            // Fails with a message of `len` bytes: an `EXCEPTION` or (`internal`) an `ERROR`.
+            "fail_big" => handle(call, |_, (len, internal): (usize, bool)| async move {
+                let message = "x".repeat(len);
+                Err::<(), _>(if internal {
+                    HandlerError::Internal(message)
+                } else {
+                    TestError::StudentNotFound(message).into()
+                })
+            }),
             "unfinished" => handle(call, |_, (): ()| async move {
                 Err::<(), _>(HandlerError::NotImplemented {
                     method: "unfinished",

@@ -41,7 +41,13 @@ from .errors import (
     Rejected,
     RemoteException,
 )
-from .framing import encode_frame, read_frame, read_frame_async, read_sized_frame
+from .framing import (
+    encode_frame,
+    read_client_frame,
+    read_frame,
+    read_frame_async,
+    read_sized_frame,
+)
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect
@@ -154,6 +160,7 @@ __all__ = [
     # The wire, for tools and tests that speak it directly.
     "socket_path",
     "encode_frame",
+    "read_client_frame",
     "read_frame",
     "read_sized_frame",
     "read_frame_async",

@@ -21,7 +21,7 @@ from .errors import (
     ProtocolError,
     ReconnectFailed,
 )
-from .framing import encode_frame, read_frame
+from .framing import encode_frame, read_client_frame, read_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol
 from .reconnect import Reconnect, _Retry
@@ -172,7 +172,7 @@ class Client(_ClientCore):
         """Routes incoming messages until the connection ends; returns why it ended."""
         try:
             while True:
-                message = read_frame(sock)
+                message = read_client_frame(sock)
                 if message is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
                 if message[0] == FATAL:

@@ -2,7 +2,8 @@
 # regenerate with `cargo medium sync` (in a workspace) or `cargo medium gen python`.
 """Frames (PROTOCOL.md §2): a big-endian `u32` length, then one MessagePack array whose first
 item is the message kind. Encoding, and reading from a blocking socket or an asyncio stream.
-A length over the limit is refused before anything is allocated for the body."""
+A length over the limit is refused before anything is allocated for the body; a client skips
+such a frame instead (`read_client_frame`, `read_frame_async`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 
 from .errors import ProtocolError
-from .wire import FRAME_TOO_LARGE, MALFORMED, MAX_FRAME
+from .wire import ERROR, EVENT, EXCEPTION, FRAME_TOO_LARGE, LAGGED, MALFORMED, MAX_FRAME, VALUE
+
+# Bytes kept of a skipped frame's body: the longest array header (5), kind (9) and id (9).
+_HEAD_LEN = 23
 
 
 def encode_frame(message: list[Any], limit: int = MAX_FRAME) -> bytes:
@@ -88,17 +92,77 @@ def read_frame(
     return None if sized is None else sized[0]
 
 
-async def read_frame_async(reader: asyncio.StreamReader) -> list[Any] | None:
-    """The next message, or None at the end of the stream."""
+def _skipped(length: int, limit: int, head: bytes) -> list[Any]:
+    """What a client acts on in place of a frame of `length` bytes over its `limit` that it
+    skipped, from the first bytes of its body (PROTOCOL.md §2): a reply becomes an `ERROR`
+    code 7 for its call, an event a `LAGGED` of 1. A frame that is neither cannot be put down
+    to one call: `ProtocolError`, and the connection ends."""
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(head)
+    kind: Any = None
+    call_id: Any = None
+    try:
+        unpacker.read_array_header()
+        kind = unpacker.unpack()
+        if kind in (VALUE, EXCEPTION, ERROR):
+            call_id = unpacker.unpack()
+    except Exception:
+        pass  # unreadable: not a reply or an event
+    if kind == EVENT:
+        return [LAGGED, 1]
+    if isinstance(call_id, int) and not isinstance(call_id, bool):
+        message = (
+            f"reply of {length} bytes exceeds this application's limit of {limit} bytes; "
+            "it was skipped"
+        )
+        return [ERROR, call_id, FRAME_TOO_LARGE, message]
+    raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+
+
+def read_client_frame(sock: socket.socket, limit: int = MAX_FRAME) -> list[Any] | None:
+    """The next message from a daemon, or None at the end of the stream. A frame over `limit`
+    is skipped without allocating it (its bytes are discarded as they arrive) and stands for
+    what `_skipped` says, so the connection and its other calls go on."""
+    prefix = _read_exact(sock, 4, None)
+    if prefix is None:
+        return None
+    length: int = struct.unpack(">I", prefix)[0]
+    if length <= limit:
+        body = _read_exact(sock, length, None) if length else b""
+        if body is None:
+            raise ProtocolError(MALFORMED, "connection ended in the middle of a frame")
+        return _decode_body(body)
+    head = _read_exact(sock, min(length, _HEAD_LEN), None)
+    if head is None:
+        raise ProtocolError(MALFORMED, "connection ended in the middle of a frame")
+    remaining = length - len(head)
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 16))
+        if not chunk:
+            raise ProtocolError(MALFORMED, "connection ended in the middle of a frame")
+        remaining -= len(chunk)
+    return _skipped(length, limit, head)
+
+
+async def read_frame_async(
+    reader: asyncio.StreamReader, limit: int = MAX_FRAME
+) -> list[Any] | None:
+    """The next message from a daemon, or None at the end of the stream. A frame over `limit`
+    is skipped like `read_client_frame` does."""
     try:
         prefix = await reader.readexactly(4)
     except asyncio.IncompleteReadError as err:
         if err.partial:
             raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
         return None
-    length = _body_length(prefix, MAX_FRAME)
+    length: int = struct.unpack(">I", prefix)[0]
     try:
-        body = await reader.readexactly(length)
+        if length <= limit:
+            return _decode_body(await reader.readexactly(length))
+        head = await reader.readexactly(min(length, _HEAD_LEN))
+        remaining = length - len(head)
+        while remaining:
+            remaining -= len(await reader.readexactly(min(remaining, 1 << 16)))
     except asyncio.IncompleteReadError as err:
         raise ProtocolError(MALFORMED, "connection ended in the middle of a frame") from err
-    return _decode_body(body)
+    return _skipped(length, limit, head)

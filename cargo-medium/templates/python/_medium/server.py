@@ -59,6 +59,16 @@ _log = logging.getLogger("medium")
 # Most bytes read (and discarded) from a peer refused by the uid allow-list.
 _REFUSED_DRAIN_LIMIT = 64 * 1024
 
+# Most characters of a name a peer claims that go into a refusal: a hello may be as large as a
+# frame, and the refusal that repeats it must stay under the frame limit.
+_CLAIM_LEN = 128
+
+
+def _claimed(value: Any) -> str:
+    """`value`, a field of a peer's hello, as text cut to `_CLAIM_LEN` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text[:_CLAIM_LEN]
+
 
 def _well_formed(message: list[Any]) -> bool:
     """Whether `message`, from an application, has the shape PROTOCOL.md §4 gives its kind
@@ -354,12 +364,15 @@ class Server:
         if hello[0] != HELLO or len(hello) < 6 or hello[1] != MAGIC:
             raise ProtocolError(MALFORMED, "the first message must be HELLO")
         if hello[2] != WIRE_VERSION:
-            message = f"this daemon speaks wire version {WIRE_VERSION}, not {hello[2]}"
+            message = f"this daemon speaks wire version {WIRE_VERSION}, not {_claimed(hello[2])}"
             code = UNSUPPORTED_VERSION
         elif (hello[3], hello[4], hello[5]) != (p.namespace, p.class_name, p.fingerprint):
+            # What the app claims is cut: a hello may be as large as a frame, and the refusal
+            # must stay under the limit (PROTOCOL.md §2).
+            app = [_claimed(claim) for claim in hello[3:6]]
             message = (
                 f"daemon speaks {p.namespace}.{p.class_name} (fingerprint {p.fingerprint}), "
-                f"app was built for {hello[3]}.{hello[4]} (fingerprint {hello[5]})"
+                f"app was built for {app[0]}.{app[1]} (fingerprint {app[2]})"
             )
             code = HANDSHAKE_MISMATCH
         else:
@@ -398,8 +411,8 @@ class Server:
             return [ERROR, call_id, INTERNAL, f"{type(err).__name__}: {err}"]
 
     def _encode_reply(self, reply: list[Any]) -> bytes:
-        """The frame of `reply`, or an `ERROR` code 7 in its place when it exceeds
-        `max_frame_len`."""
+        """The frame of `reply` (of any kind: `VALUE`, `EXCEPTION` or `ERROR`), or an `ERROR`
+        code 7 for that call in its place when it exceeds `max_frame_len`."""
         try:
             return encode_frame(reply, self.max_frame_len)
         except ValueError as err:
