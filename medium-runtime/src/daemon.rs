@@ -18,6 +18,7 @@ use crate::error::{BoxError, Error};
 use crate::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::handle::DaemonHandle;
 use crate::listener;
+use crate::nesting::DEFAULT_MAX_NESTING_DEPTH;
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
 
@@ -74,6 +75,12 @@ pub struct DaemonOptions {
     /// `FATAL` frame with code `PeerNotAllowed` before the handshake and are disconnected
     /// (default `None`: anyone who can open the socket, see `socket_mode`).
     pub allowed_uids: Option<Vec<u32>>,
+    /// Deepest nesting of arrays and maps accepted in a call's arguments (default 128, see
+    /// [`DEFAULT_MAX_NESTING_DEPTH`]). Checked before the arguments are decoded, so a small
+    /// frame of deeply nested arrays cannot overflow the stack of a handler's thread (serde
+    /// recurses once per level); a deeper call gets `ERROR` code `Malformed`, and the connection
+    /// carries on.
+    pub max_nesting_depth: usize,
 }
 
 impl Default for DaemonOptions {
@@ -87,6 +94,7 @@ impl Default for DaemonOptions {
             grace_period: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             allowed_uids: None,
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
         }
     }
 }
