@@ -14,6 +14,7 @@ mod introspection;
 mod lifecycle;
 mod load;
 mod logging;
+mod nesting;
 mod security;
 mod support;
 mod values;
