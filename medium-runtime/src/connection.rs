@@ -356,7 +356,8 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 // Before anything decodes the arguments (by recursion): refused for this call
                 // only, the connection carries on.
                 if let Err(too_deep) = nesting::check(&args, cx.options.max_nesting_depth) {
-                    tracing::info!(id, %method, "refused a call: arguments {too_deep}");
+                    let method = claimed(&method);
+                    tracing::info!(id, method, "refused a call: arguments {too_deep}");
                     peer.outbox.send(message::call_error(
                         id,
                         &ProtocolError::new(

@@ -101,6 +101,11 @@ async fn daemon_answers_deeply_nested_arguments_malformed_and_keeps_serving() {
     let reply = raw_call(&mut s, 3, "echo_all", &over).await;
     assert_eq!(error_code(&reply, 3), 6, "malformed");
 
+    // A huge method name is not echoed whole.
+    let reply = raw_call(&mut s, 5, &"m".repeat(100_000), &args).await;
+    assert_eq!(error_code(&reply, 5), 6, "malformed");
+    assert!(reply.len() < 300, "{} bytes", reply.len());
+
     // The same connection, another connection and a new one are all still served.
     let reply = raw_call(&mut s, 4, "sleep", &[0x92, 0x00, 0x07]).await;
     assert_eq!(&reply[..3], &[0x93, 0x02, 0xcf], "a VALUE");
