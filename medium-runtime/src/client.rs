@@ -30,6 +30,7 @@ use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, Remote
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
 use crate::lossy::LossySender;
 use crate::message::{self, SkippedFrame, ToApp};
+use crate::nesting::{self, DEFAULT_MAX_NESTING_DEPTH};
 use crate::outbox::{Outbox, OutboxSender};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
@@ -51,6 +52,12 @@ pub struct ClientOptions {
     /// Reconnect by itself when the connection drops, keeping event streams (default off:
     /// the client closes and [`Client::reconnect`] makes a new one).
     pub auto_reconnect: Option<AutoReconnect>,
+    /// Deepest nesting of arrays and maps accepted in a reply value or event's arguments
+    /// (default 128, see [`DEFAULT_MAX_NESTING_DEPTH`]). Checked before the value is decoded,
+    /// so a deeply nested value cannot overflow the stack (serde recurses once per level): the
+    /// call fails, or the event stream yields an error, with
+    /// `rmp_serde::decode::Error::DepthLimitExceeded`; the connection carries on.
+    pub max_nesting_depth: usize,
 }
 
 impl Default for ClientOptions {
@@ -62,6 +69,7 @@ impl Default for ClientOptions {
             handshake_timeout: Duration::from_secs(5),
             event_buffer: 1024,
             auto_reconnect: None,
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
         }
     }
 }
@@ -280,7 +288,8 @@ impl Client {
         let response = response.map_err(|_| link.routes().closed_error())?;
         match response {
             Response::Value(value) => {
-                rmp_serde::from_slice(&value).map_err(|e| Error::Decode(e).into())
+                nesting::decode(&value, link.endpoint.options.max_nesting_depth)
+                    .map_err(|e| Error::Decode(e).into())
             }
             Response::Exception(e) => Err(match E::from_remote(e) {
                 Ok(typed) => CallError::Exception(typed),
@@ -297,7 +306,11 @@ impl Client {
     pub fn subscribe<T: DeserializeOwned + Send + 'static>(&self, event: &str) -> EventStream<T> {
         let (tx, rx) = mpsc::channel(self.link.endpoint.options.event_buffer.max(2));
         let subscription = self.link.add_subscriber(event, LossySender::new(tx));
-        EventStream::new(rx, subscription)
+        EventStream::new(
+            rx,
+            subscription,
+            self.link.endpoint.options.max_nesting_depth,
+        )
     }
 
     /// The socket this client is connected to.

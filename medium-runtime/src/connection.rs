@@ -30,6 +30,7 @@ use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
 use crate::message::{self, ToDaemon, WIRE_VERSION};
+use crate::nesting;
 use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
@@ -438,6 +439,20 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
+                // Before anything decodes the arguments (by recursion): refused for this call
+                // only, the connection carries on.
+                if let Err(too_deep) = nesting::check(&args, cx.options.max_nesting_depth) {
+                    let method = claimed(&method);
+                    tracing::info!(id, method, "refused a call: arguments {too_deep}");
+                    peer.outbox.send(message::call_error(
+                        id,
+                        &ProtocolError::new(
+                            ErrorCode::Malformed,
+                            format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
+                        ),
+                    ));
+                    continue;
+                }
                 // At the limit, stop reading: further calls wait unread (back-pressure).
                 let acquire = peer.outbox.uncork_before_waiting(budget.acquire(frame_len));
                 let permit = tokio::select! {

@@ -20,6 +20,7 @@ use crate::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::handle::DaemonHandle;
 use crate::limits::{self, ConnectionLimits, RefusalWarnings};
 use crate::listener;
+use crate::nesting::DEFAULT_MAX_NESTING_DEPTH;
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
 
@@ -85,6 +86,12 @@ pub struct DaemonOptions {
     /// Most connections served at once for one peer uid (default 1,024); one more is refused
     /// like one over `max_connections`.
     pub max_connections_per_uid: usize,
+    /// Deepest nesting of arrays and maps accepted in a call's arguments (default 128, see
+    /// [`DEFAULT_MAX_NESTING_DEPTH`]). Checked before the arguments are decoded, so a small
+    /// frame of deeply nested arrays cannot overflow the stack of a handler's thread (serde
+    /// recurses once per level); a deeper call gets `ERROR` code `Malformed`, and the connection
+    /// carries on.
+    pub max_nesting_depth: usize,
 }
 
 impl Default for DaemonOptions {
@@ -100,6 +107,7 @@ impl Default for DaemonOptions {
             allowed_uids: None,
             max_connections: None,
             max_connections_per_uid: 1024,
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
         }
     }
 }

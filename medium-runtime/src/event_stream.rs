@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::client::Link;
 use crate::error::Error;
+use crate::nesting;
 
 /// Why an event stream yielded an error instead of an event. The stream continues after it.
 #[derive(Debug, thiserror::Error)]
@@ -79,15 +80,22 @@ pub struct EventStream<T> {
     rx: mpsc::Receiver<EventItem>,
     /// Taken when the stream ends, which unsubscribes.
     subscription: Option<Subscription>,
+    /// `ClientOptions::max_nesting_depth`.
+    max_nesting_depth: usize,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> EventStream<T> {
     /// `subscription` is `None` when the connection was already closed: the stream just ends.
-    pub(crate) fn new(rx: mpsc::Receiver<EventItem>, subscription: Option<Subscription>) -> Self {
+    pub(crate) fn new(
+        rx: mpsc::Receiver<EventItem>,
+        subscription: Option<Subscription>,
+        max_nesting_depth: usize,
+    ) -> Self {
         EventStream {
             rx,
             subscription,
+            max_nesting_depth,
             _type: PhantomData,
         }
     }
@@ -99,7 +107,7 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Ready(match ready!(self.rx.poll_recv(cx)) {
             Some(EventItem::Event(args)) => {
-                Some(rmp_serde::from_slice(&args).map_err(EventError::from))
+                Some(nesting::decode(&args, self.max_nesting_depth).map_err(EventError::from))
             }
             Some(EventItem::Lagged(dropped)) => Some(Err(EventError::Lagged { dropped })),
             Some(EventItem::Reconnected) => Some(Err(EventError::Reconnected)),

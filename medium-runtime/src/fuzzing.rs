@@ -51,9 +51,18 @@ fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
+/// A model as generated code derives it: serde skips a key it does not know by decoding its
+/// value (recursively), the path a deeply nested value takes (see `nesting`).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+struct FuzzModel {
+    name: String,
+    tags: Vec<String>,
+}
+
 /// A service with one method per way a handler can answer: at once, after yielding (so the call
-/// moves to its own task), or with an event. (No panicking handler: libFuzzer's panic hook
-/// aborts even on a caught panic; `tests/runtime/errors.rs` covers that path.)
+/// moves to its own task), or with an event; `model` takes a model argument. (No panicking
+/// handler: libFuzzer's panic hook aborts even on a caught panic; `tests/runtime/errors.rs`
+/// covers that path.)
 struct FuzzService;
 
 impl Dispatch for FuzzService {
@@ -62,6 +71,13 @@ impl Dispatch for FuzzService {
             "echo" => async move {
                 match decode_args::<(String,)>(call.args()) {
                     Ok((text,)) => Reply::value(&text),
+                    Err(reply) => reply,
+                }
+            }
+            .boxed(),
+            "model" => async move {
+                match decode_args::<(FuzzModel,)>(call.args()) {
+                    Ok((model,)) => Reply::value(&model),
                     Err(reply) => reply,
                 }
             }
@@ -152,8 +168,9 @@ fn check_daemon_answer(mut bytes: &[u8]) {
 }
 
 /// Connects a client to a peer that sends `input` (after a valid `WELCOME` when `handshake`)
-/// and then closes, while the client calls a method and reads an event stream. Every outcome
-/// is fine except a panic or a hang: the call must end and the stream must finish.
+/// and then closes, while the client calls a method and reads two event streams (one of them
+/// of a model). Every outcome is fine except a panic or a hang: the calls must end and the
+/// streams must finish.
 pub fn feed_client(input: &[u8], handshake: bool) {
     block_on(async {
         let (app_end, daemon_end) = UnixStream::pair().expect("socketpair");
@@ -180,12 +197,15 @@ pub fn feed_client(input: &[u8], handshake: bool) {
         };
         if let Ok(client) = Client::start(&FUZZ, app_end, PathBuf::from("fuzz"), options).await {
             let mut events = client.subscribe::<(String, u64)>("tick");
-            let calls = futures::future::join(
+            let mut models = client.subscribe::<(FuzzModel,)>("changed");
+            let calls = futures::future::join3(
                 client.call::<_, IgnoredAny, NoException>("echo", &("x",)),
                 client.call::<_, String, NoException>("echo", &("y",)),
+                client.call::<_, FuzzModel, NoException>("model", &("m",)),
             );
-            let (_, _) = calls.await;
+            let (_, _, _) = calls.await;
             while events.next().await.is_some() {}
+            while models.next().await.is_some() {}
         }
         daemon.await.expect("fake daemon task");
     });

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::message::{self, ToApp, WIRE_VERSION};
+use crate::nesting::{self, DEFAULT_MAX_NESTING_DEPTH};
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
 
@@ -106,7 +107,7 @@ pub async fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> 
         Ok(Some(frame)) => frame.map_err(|e| not_medium(format!("unexpected answer ({e})")))?,
     };
     match ToApp::decode(&frame).map_err(|e| not_medium(format!("unexpected answer ({e})")))? {
-        ToApp::Value { value, .. } => rmp_serde::from_slice(&value)
+        ToApp::Value { value, .. } => nesting::decode(&value, DEFAULT_MAX_NESTING_DEPTH)
             .map_err(|e| not_medium(format!("introspection answer does not decode ({e})"))),
         ToApp::Error { error, .. } | ToApp::Fatal(error) | ToApp::Refused { error, .. } => {
             Err(Error::Rejected(error))

@@ -21,6 +21,7 @@ mod limits;
 mod listener;
 mod lossy;
 mod message;
+mod nesting;
 mod outbox;
 mod peer;
 mod protocol_info;
@@ -40,6 +41,7 @@ pub use exception::{
 pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
 pub use introspection::{Introspection, introspect};
+pub use nesting::DEFAULT_MAX_NESTING_DEPTH;
 pub use protocol_info::{ProtocolInfo, generated_spec};
 pub use reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy};
 pub use reply::{HandlerError, Reply, decode_args};

@@ -56,3 +56,50 @@ fn client_side_survives_seed_inputs() {
     feed_client(&daemon, false);
     feed_client(&[0xff, 0xff, 0xff, 0xff], true);
 }
+
+/// `depth` nested one-element arrays around `nil`.
+fn nested_arrays(depth: usize) -> Vec<u8> {
+    let mut v = vec![0x91; depth];
+    v.push(0xc0);
+    v
+}
+
+/// `{"name": "x", "tags": [], "extra": <depth nested arrays>}`: a model whose unknown key serde
+/// skips by recursion.
+fn model_with_deep_extra(depth: usize) -> Vec<u8> {
+    [
+        &b"\x83\xa4name\xa1x\xa4tags\x90\xa5extra"[..],
+        &nested_arrays(depth),
+    ]
+    .concat()
+}
+
+/// Issue 15, item 2: a thousand nested arrays overflowed the stack of a debug build (this test
+/// binary) and aborted it, on either side.
+#[test]
+fn deeply_nested_values_do_not_overflow_the_stack() {
+    let deep = model_with_deep_extra(1000);
+    let call = [&b"\x94\x01\x01\xa5model\x91"[..], &deep].concat();
+    let mut input = frame(&call);
+    // A model at the default limit (128: args, model, 126 arrays) still reaches the handler.
+    let at_limit = [
+        &b"\x94\x01\x02\xa5model\x91"[..],
+        &model_with_deep_extra(126),
+    ]
+    .concat();
+    input.extend(frame(&at_limit));
+    input.extend(frame(b"\x94\x01\x03\xa4echo\x91\xa2hi"));
+    feed_server(&input, true);
+
+    // Client ids: subscriptions 1 and 2, then calls 3 (`IgnoredAny`), 4 and 5 (a model).
+    let mut daemon = Vec::new();
+    for body in [
+        [&b"\x93\x02\x03"[..], &nested_arrays(1000)].concat(),
+        [&b"\x93\x02\x05"[..], &deep].concat(),
+        [&b"\x93\x05\xa7changed\x91"[..], &deep].concat(),
+        [&b"\x93\x05\xa4tick\x91"[..], &nested_arrays(1000)].concat(),
+    ] {
+        daemon.extend(frame(&body));
+    }
+    feed_client(&daemon, true);
+}

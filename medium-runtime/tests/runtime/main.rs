@@ -15,6 +15,7 @@ mod lifecycle;
 mod limits;
 mod load;
 mod logging;
+mod nesting;
 mod oversized_replies;
 mod security;
 mod support;
