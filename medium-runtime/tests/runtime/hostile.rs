@@ -14,17 +14,7 @@ async fn survives(attack: impl AsyncFnOnce(&TestDaemon)) {
     let daemon = TestDaemon::start().await;
     let bystander = daemon.client().await;
     attack(&daemon).await;
-    let tag: u32 = bystander
-        .call::<_, _, NoException>("sleep", &(0u64, 1u32))
-        .await
-        .unwrap();
-    assert_eq!(tag, 1);
-    let newcomer = daemon.client().await;
-    let tag: u32 = newcomer
-        .call::<_, _, NoException>("sleep", &(0u64, 2u32))
-        .await
-        .unwrap();
-    assert_eq!(tag, 2);
+    daemon.assert_still_serves(&bystander).await;
 }
 
 /// Reads the fatal frame the daemon sends before disconnecting: `[7, code, message]`.

@@ -110,17 +110,7 @@ async fn daemon_answers_deeply_nested_arguments_malformed_and_keeps_serving() {
     let reply = raw_call(&mut s, 4, "sleep", &[0x92, 0x00, 0x07]).await;
     assert_eq!(&reply[..3], &[0x93, 0x02, 0xcf], "a VALUE");
     assert_eq!(reply.last(), Some(&0x07));
-    let tag: u32 = bystander
-        .call::<_, _, NoException>("sleep", &(0u64, 1u32))
-        .await
-        .unwrap();
-    assert_eq!(tag, 1);
-    let newcomer = daemon.client().await;
-    let tag: u32 = newcomer
-        .call::<_, _, NoException>("sleep", &(0u64, 2u32))
-        .await
-        .unwrap();
-    assert_eq!(tag, 2);
+    daemon.assert_still_serves(&bystander).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use medium_runtime::{
     Call, Client, ClientOptions, Daemon, DaemonHandle, DaemonOptions, Dispatch, ExceptionSet,
-    HandlerError, ProtocolInfo, RemoteException, Reply, decode_args,
+    HandlerError, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -225,6 +225,22 @@ impl TestDaemon {
             ..options
         };
         Client::connect_with(&INFO, options).await.unwrap()
+    }
+
+    /// Asserts the daemon still answers `bystander` (connected before whatever the test did)
+    /// and a client connecting now.
+    pub async fn assert_still_serves(&self, bystander: &Client) {
+        let tag: u32 = bystander
+            .call::<_, _, NoException>("sleep", &(0u64, 1u32))
+            .await
+            .unwrap();
+        assert_eq!(tag, 1);
+        let newcomer = self.client().await;
+        let tag: u32 = newcomer
+            .call::<_, _, NoException>("sleep", &(0u64, 2u32))
+            .await
+            .unwrap();
+        assert_eq!(tag, 2);
     }
 
     /// Waits until `n` applications are connected (handshakes finish asynchronously).
