@@ -17,6 +17,21 @@ fn good_spec_prints_a_one_line_summary() {
 }
 
 #[test]
+fn canonical_prints_the_text_the_fingerprint_hashes_and_nothing_for_a_bad_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.lmspc"), "class C\n").unwrap();
+    let example = std::fs::read_to_string(example_spec()).unwrap();
+    let spec = cargo_medium::check::check_source("student.lmspc", &example).unwrap();
+    // The fingerprint is the SHA-256 of exactly these bytes (the canonical vectors check that).
+    cargo_medium(dir.path())
+        .args(["check", "--canonical", "bad.lmspc"])
+        .arg(example_spec())
+        .assert()
+        .code(101)
+        .stdout(spec.canonical());
+}
+
+#[test]
 fn quiet_check_of_a_good_spec_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     cargo_medium(dir.path())

@@ -142,6 +142,10 @@ pub struct CheckArgs {
     /// Spec files to check
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Print each good spec's canonical text to stdout: the bytes its fingerprint is the
+    /// SHA-256 of (`… --canonical spec.lmspc | sha256sum`)
+    #[arg(long)]
+    pub canonical: bool,
 }
 
 #[derive(Debug, Args)]

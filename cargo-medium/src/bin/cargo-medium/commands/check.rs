@@ -1,5 +1,6 @@
-//! `cargo medium check FILE…`: parse and check each spec, print every diagnostic, and a
-//! one-line summary per good file.
+//! `cargo medium check [--canonical] FILE…`: parse and check each spec, print every
+//! diagnostic, and a one-line summary per good file; with `--canonical`, each good file's
+//! canonical text on stdout (PROTOCOL.md §12), so a fingerprint can be checked with `sha256sum`.
 
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use crate::commands::{AlreadyReported, with_causes};
 pub fn run(args: &CheckArgs, shell: &mut Shell) -> anyhow::Result<()> {
     let mut failed = 0;
     for path in &args.files {
-        if !check_one(path, shell) {
+        if !check_one(path, args.canonical, shell)? {
             failed += 1;
         }
     }
@@ -22,13 +23,14 @@ pub fn run(args: &CheckArgs, shell: &mut Shell) -> anyhow::Result<()> {
     }
 }
 
-/// Checks one file and reports the outcome; returns whether it was good.
-fn check_one(path: &Path, shell: &mut Shell) -> bool {
+/// Checks one file and reports the outcome, with its canonical text on stdout when
+/// `canonical`; returns whether it was good, or the error writing to stdout.
+fn check_one(path: &Path, canonical: bool, shell: &mut Shell) -> anyhow::Result<bool> {
     let file = match SpecFile::read(path) {
         Ok(file) => file,
         Err(err) => {
             shell.error(with_causes(&err));
-            return false;
+            return Ok(false);
         }
     };
     match file.check() {
@@ -37,7 +39,10 @@ fn check_one(path: &Path, shell: &mut Shell) -> bool {
                 "Checked",
                 format!("{}: {}", file.display_name(), spec.summary()),
             );
-            true
+            if canonical {
+                shell.out(&spec.canonical())?;
+            }
+            Ok(true)
         }
         Err(diagnostics) => {
             // A blank line sets the summary apart from the last diagnostic, as rustc does.
@@ -51,7 +56,7 @@ fn check_one(path: &Path, shell: &mut Shell) -> bool {
                 "could not check `{}` due to {count} previous error{plural}",
                 file.display_name()
             ));
-            false
+            Ok(false)
         }
     }
 }
