@@ -4,7 +4,8 @@
 //! Canonical text is spec syntax with no comments, one space where spaces are needed, and the
 //! top-level items sorted by kind (models, exceptions, methods, events) then name, because
 //! declaration order means nothing on the wire. Members and parameters keep their order: it
-//! does mean something (positional encoding).
+//! does mean something (positional encoding). PROTOCOL.md §12 defines the text exactly, for
+//! other implementations; `tests/vectors/canonical/` holds the cases both are held to.
 
 use std::fmt::Write as _;
 
@@ -20,6 +21,7 @@ impl CheckedSpec {
         if let Some(socket) = &self.socket {
             let _ = writeln!(out, "socket {socket}");
         }
+        // Names sort by their bytes (`str::cmp`), never case-insensitively (PROTOCOL.md §12).
         let mut models: Vec<_> = self.models.iter().collect();
         models.sort_by(|a, b| a.name.cmp(&b.name));
         for model in models {

@@ -1,7 +1,9 @@
 //! Front-end tests through the public API: every broken spec in `tests/specs/invalid/` against
-//! its reviewed diagnostic snapshot, every valid spec through parse and check, and the
-//! fingerprint's sensitivity; property tests on random valid specs.
+//! its reviewed diagnostic snapshot, every valid spec through parse and check, the
+//! fingerprint's sensitivity and the canonical-spec vectors of `tests/vectors/canonical/`;
+//! property tests on random valid specs.
 
+mod canonical_vectors;
 mod fingerprint;
 mod fuzz_regressions;
 mod invalid_specs;
