@@ -158,7 +158,7 @@ impl FakeDaemon {
             read_frame(&mut s).await.unwrap();
             let mut welcome = vec![0x94, 0x00];
             rmp::encode::write_str(&mut welcome, "medium").unwrap();
-            welcome.extend([0x01, 0xa1, b'x']);
+            welcome.extend([0x02, 0xa1, b'x']);
             s.write_all(&frame(&welcome)).await.unwrap();
             while let Some(body) = read_frame(&mut s).await {
                 let mut r = &body[..];
@@ -176,6 +176,10 @@ impl FakeDaemon {
                         frame(&b)
                     }
                     2 => {
+                        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+                        let mut acknowledged = vec![0x93, 0x02];
+                        rmp::encode::write_uint(&mut acknowledged, id).unwrap();
+                        acknowledged.push(0xc0);
                         let mut name = [0; 64];
                         let name = rmp::decode::read_str(&mut r, &mut name).unwrap().to_owned();
                         let event = |args: &[u8]| {
@@ -187,7 +191,7 @@ impl FakeDaemon {
                         };
                         let deep = event(&model_with_deep_extra(DEEP));
                         let fine = event(&model_with_deep_extra(0));
-                        [deep, fine].concat()
+                        [frame(&acknowledged), deep, fine].concat()
                     }
                     _ => continue,
                 };
@@ -252,7 +256,7 @@ async fn client_nesting_limit_is_an_option() {
 async fn client_reports_a_deeply_nested_event_and_the_stream_goes_on() {
     let daemon = FakeDaemon::start();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
-    let mut events = client.subscribe::<(Inner,)>("changed");
+    let mut events = client.subscribe::<(Inner,)>("changed").await.unwrap();
     let next = async |events: &mut medium_runtime::EventStream<(Inner,)>| {
         tokio::time::timeout(Duration::from_secs(5), events.next())
             .await

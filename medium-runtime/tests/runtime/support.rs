@@ -21,6 +21,9 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     fingerprint: "3f2a9c1b00000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &[
+        "added", "removed", "ping", "big", "n", "tick", "news", "mine", "changed",
+    ],
 };
 
 /// The exceptions of the test protocol, as generated code would write them.
@@ -273,11 +276,16 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 
 /// The body of a valid hello for `INFO`.
 pub fn hello_body() -> Vec<u8> {
+    hello_body_speaking(2)
+}
+
+/// The body of a hello for `INFO` asking for wire version `version`.
+pub fn hello_body_speaking(version: u64) -> Vec<u8> {
     let mut b = Vec::new();
     rmp::encode::write_array_len(&mut b, 6).unwrap();
     rmp::encode::write_uint(&mut b, 0).unwrap();
     rmp::encode::write_str(&mut b, "medium").unwrap();
-    rmp::encode::write_uint(&mut b, 1).unwrap();
+    rmp::encode::write_uint(&mut b, version).unwrap();
     rmp::encode::write_str(&mut b, INFO.namespace).unwrap();
     rmp::encode::write_str(&mut b, INFO.class).unwrap();
     rmp::encode::write_str(&mut b, INFO.fingerprint).unwrap();
