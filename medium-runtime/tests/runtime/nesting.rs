@@ -16,7 +16,7 @@ use serde::de::IgnoredAny;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::support::{INFO, Inner, TestDaemon, frame, raw_client, read_frame};
+use crate::support::{INFO, Inner, TestDaemon, accept_and_welcome, frame, raw_client, read_frame};
 
 /// Deep enough to overflow a debug build's 2 MiB thread stack (it survives about 700 levels),
 /// and below serde's own limit (1024), which saves only release builds.
@@ -154,12 +154,7 @@ impl FakeDaemon {
         let path = dir.path().join("socket");
         let listener = UnixListener::bind(&path).unwrap();
         tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            read_frame(&mut s).await.unwrap();
-            let mut welcome = vec![0x94, 0x00];
-            rmp::encode::write_str(&mut welcome, "medium").unwrap();
-            welcome.extend([0x02, 0xa1, b'x']);
-            s.write_all(&frame(&welcome)).await.unwrap();
+            let mut s = accept_and_welcome(&listener).await;
             while let Some(body) = read_frame(&mut s).await {
                 let mut r = &body[..];
                 rmp::decode::read_array_len(&mut r).unwrap();

@@ -8,10 +8,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use medium_runtime::{Client, Error, ErrorCode, NoException};
 use tokio::io::AsyncWriteExt;
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
 
 use crate::echo_process::{DaemonProcess, ECHO, process_status_kb};
-use crate::support::{TestDaemon, frame, raw_client, read_frame, wait_for_socket};
+use crate::support::{
+    INFO, TestDaemon, accept_and_welcome, frame, raw_client, read_frame, wait_for_socket,
+};
 
 /// The body of a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE request.
 fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
@@ -131,6 +133,49 @@ async fn an_unknown_event_is_error_12_for_the_request_and_the_connection_goes_on
         .await
         .unwrap();
     assert_eq!(tag, 3, "the connection goes on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_subscribe_sends_its_own_request_and_the_last_stream_dropped_unsubscribes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("socket");
+    let listener = UnixListener::bind(&path).unwrap();
+    // A daemon that acknowledges every request and tells the test which it got.
+    let (requests_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut s = accept_and_welcome(&listener).await;
+        while let Some(body) = read_frame(&mut s).await {
+            let mut r = &body[..];
+            rmp::decode::read_array_len(&mut r).unwrap();
+            let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
+            let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+            let (event, _) = rmp::decode::read_str_from_slice(r).unwrap();
+            requests_tx.send((kind, event.to_owned())).unwrap();
+            let mut acknowledged = vec![0x93, 0x02];
+            rmp::encode::write_uint(&mut acknowledged, id).unwrap();
+            acknowledged.push(0xc0);
+            s.write_all(&frame(&acknowledged)).await.unwrap();
+        }
+    });
+    let subscribe = (2, "ping".to_owned());
+    let client = Client::connect_to(&INFO, &path).await.unwrap();
+    let first = client.subscribe::<(u32,)>("ping").await.unwrap();
+    let second = client.subscribe::<(u32,)>("ping").await.unwrap();
+    assert_eq!(requests.recv().await.unwrap(), subscribe);
+    assert_eq!(
+        requests.recv().await.unwrap(),
+        subscribe,
+        "one request per call"
+    );
+    drop(first);
+    let _added = client.subscribe::<(u32,)>("added").await.unwrap();
+    assert_eq!(
+        requests.recv().await.unwrap(),
+        (2, "added".to_owned()),
+        "no unsubscribe while a stream still wants `ping`"
+    );
+    drop(second);
+    assert_eq!(requests.recv().await.unwrap(), (3, "ping".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -301,6 +301,18 @@ pub async fn read_frame(stream: &mut UnixStream) -> Option<Vec<u8>> {
     Some(body)
 }
 
+/// Plays a daemon's handshake by hand: accepts the next connection, reads its hello and
+/// welcomes it (wire version 2), whatever it said.
+pub async fn accept_and_welcome(listener: &tokio::net::UnixListener) -> UnixStream {
+    let (mut s, _) = listener.accept().await.unwrap();
+    read_frame(&mut s).await.unwrap();
+    let mut welcome = vec![0x94, 0x00];
+    rmp::encode::write_str(&mut welcome, "medium").unwrap();
+    welcome.extend([0x02, 0xa1, b'x']);
+    s.write_all(&frame(&welcome)).await.unwrap();
+    s
+}
+
 /// Connects a raw socket and completes the handshake by hand.
 pub async fn raw_client(path: &std::path::Path) -> UnixStream {
     let mut stream = UnixStream::connect(path).await.unwrap();
