@@ -26,6 +26,7 @@ const SOAK: ProtocolInfo = ProtocolInfo {
     fingerprint: "50a4000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &["echoed"],
 };
 
 /// Applications running at once; each reconnects after every session.
@@ -43,7 +44,9 @@ impl Dispatch for Echo {
             async move {
                 match medium_runtime::decode_args::<(ByteBuf,)>(call.args()) {
                     Ok((blob,)) => {
-                        call.daemon().emit("echoed", &(blob.len() as u64,));
+                        call.daemon()
+                            .emit("echoed", &(blob.len() as u64,))
+                            .expect("a length fits in a frame");
                         Reply::value(&blob)
                     }
                     Err(reply) => reply,
@@ -82,7 +85,7 @@ async fn session(path: &Path, seed: u64) -> Result<u64, String> {
     let client = Client::connect_to(&SOAK, path)
         .await
         .map_err(|e| e.to_string())?;
-    let mut echoed = client.subscribe::<(u64,)>("echoed");
+    let mut echoed = client.subscribe::<(u64,)>("echoed").await.unwrap();
     for k in 0..CALLS_PER_SESSION {
         // Sizes from a few bytes to 64 KiB, different for every call.
         let len = ((seed * 7919 + k * 104_729) % 65_536) as usize;

@@ -88,13 +88,17 @@ impl Client {
             .block_on(self.inner.call_with_timeout(method, args, timeout))
     }
 
-    /// Subscribes to `event`; the iterator blocks for each next occurrence and ends when the
-    /// connection closes.
-    pub fn subscribe<T: DeserializeOwned + Send + 'static>(&self, event: &str) -> EventIter<T> {
-        EventIter {
-            stream: self.inner.subscribe(event),
+    /// Subscribes to `event` and returns once the daemon confirms: every event it emits after
+    /// that reaches the iterator, which blocks for each next occurrence and ends when the
+    /// connection closes. Fails as [`crate::Client::subscribe`] does.
+    pub fn subscribe<T: DeserializeOwned + Send + 'static>(
+        &self,
+        event: &str,
+    ) -> Result<EventIter<T>, Error> {
+        Ok(EventIter {
+            stream: self.runtime.block_on(self.inner.subscribe(event))?,
             runtime: self.runtime.clone(),
-        }
+        })
     }
 
     /// The socket this client is connected to.

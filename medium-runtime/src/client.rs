@@ -86,7 +86,6 @@ pub struct Client {
 pub(crate) struct Link {
     endpoint: Arc<Endpoint>,
     routes: Arc<Mutex<Routes>>,
-    next_id: AtomicU64,
     /// Cancelled when the client is closed or dropped: ends the connection and any reconnecting.
     closer: CancellationToken,
 }
@@ -97,6 +96,8 @@ struct Endpoint {
     info: &'static ProtocolInfo,
     path: PathBuf,
     options: ClientOptions,
+    /// The next request id: ids are unique over the client's life, across reconnections.
+    next_id: AtomicU64,
 }
 
 /// Where incoming messages go and how outgoing ones leave. Shared with the connection's
@@ -109,9 +110,21 @@ struct Routes {
     out: Option<Arc<OutboxSender>>,
     /// Why the connection closed for good, if anyone said.
     close_reason: Option<CloseReason>,
-    pending: HashMap<u64, oneshot::Sender<Response>>,
-    /// Kept across reconnections, so streams outlive a daemon restart.
+    /// Requests sent on the live connection that wait for their reply, by id.
+    pending: HashMap<u64, Waiter>,
+    /// The streams of each event, by the id of the SUBSCRIBE that made them. Kept across
+    /// reconnections, so streams outlive a daemon restart.
     subscriptions: HashMap<String, Vec<(u64, LossySender<EventItem>)>>,
+}
+
+/// Who waits for the reply to a request.
+#[derive(Debug)]
+enum Waiter {
+    /// A call, or a subscription being made: the reply goes to its future.
+    Caller(oneshot::Sender<Response>),
+    /// The SUBSCRIBE a reconnection sent again for `event`: once acknowledged, each of `streams`
+    /// (stream ids) is told it was reconnected, and gets every event from then on.
+    Resubscription { event: String, streams: Vec<u64> },
 }
 
 #[derive(Debug)]
@@ -176,6 +189,7 @@ impl Client {
             info,
             path,
             options,
+            next_id: AtomicU64::new(1),
         });
         let (frames, out) = endpoint.open(stream).instrument(span.clone()).await?;
         let (state, _) = watch::channel(ConnectionState::Connected);
@@ -194,7 +208,6 @@ impl Client {
             link: Arc::new(Link {
                 endpoint,
                 routes,
-                next_id: AtomicU64::new(1),
                 closer,
             }),
         })
@@ -259,7 +272,7 @@ impl Client {
         E: ExceptionSet,
     {
         let link = &self.link;
-        let id = link.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = link.endpoint.next_request_id();
         let frame = message::call(id, method, args).map_err(Error::Encode)?;
         let max = link.endpoint.options.max_frame_len;
         if frame.len() - PREFIX_LEN > max {
@@ -299,18 +312,50 @@ impl Client {
         }
     }
 
-    /// Asks the daemon to send `event` to this connection and yields its arguments. The stream
-    /// ends when the connection closes for good; dropping it unsubscribes (when no other stream
-    /// of this connection wants the event). The stream keeps the connection open while it
-    /// exists. With [`ClientOptions::auto_reconnect`] it survives daemon restarts.
-    pub fn subscribe<T: DeserializeOwned + Send + 'static>(&self, event: &str) -> EventStream<T> {
-        let (tx, rx) = mpsc::channel(self.link.endpoint.options.event_buffer.max(2));
-        let subscription = self.link.add_subscriber(event, LossySender::new(tx));
-        EventStream::new(
-            rx,
-            subscription,
-            self.link.endpoint.options.max_nesting_depth,
-        )
+    /// Asks the daemon to send `event` to this connection and returns the stream of its
+    /// arguments once the daemon confirms: every event it emits after that reaches the stream
+    /// (or is reported as missed). Fails with [`Error::Subscribe`] when the daemon has no such
+    /// event (code 12, `unknown_event`), and like a call when the connection is closed or
+    /// reconnecting ([`AutoReconnect::calls_during_outage`]).
+    ///
+    /// Every call sends its own request, even for an event this connection already has a
+    /// stream of. The stream ends when the connection closes for good; dropping it unsubscribes
+    /// when no other stream of this connection wants the event. The stream keeps the connection
+    /// open while it exists. With [`ClientOptions::auto_reconnect`] it survives daemon restarts.
+    pub async fn subscribe<T: DeserializeOwned + Send + 'static>(
+        &self,
+        event: &str,
+    ) -> Result<EventStream<T>, Error> {
+        let link = &self.link;
+        let (tx, rx) = mpsc::channel(link.endpoint.options.event_buffer.max(2));
+        let id = link.endpoint.next_request_id();
+        let frame = message::subscription(id, event, true);
+        let (reply, subscription) = link
+            .add_subscriber(id, event, frame, LossySender::new(tx))
+            .await?;
+        // Dropping this future before the answer forgets the request and the stream (which
+        // unsubscribes).
+        let pending = PendingCall { link, id };
+        let response = reply.await;
+        std::mem::forget(pending);
+        match response.map_err(|_| link.routes().closed_error())? {
+            Response::Value(_) => Ok(EventStream::new(
+                rx,
+                subscription,
+                link.endpoint.options.max_nesting_depth,
+            )),
+            Response::Error(reason) => {
+                subscription.refused();
+                Err(Error::Subscribe {
+                    event: event.to_owned(),
+                    reason,
+                })
+            }
+            Response::Exception(exception) => Err(Error::Malformed(format!(
+                "daemon answered the subscription to `{event}` with exception `{}`",
+                exception.name
+            ))),
+        }
     }
 
     /// The socket this client is connected to.
@@ -391,13 +436,51 @@ impl Link {
         &self,
         id: u64,
     ) -> Result<(oneshot::Receiver<Response>, Arc<OutboxSender>, bool), Error> {
+        self.on_connection(|routes, out| {
+            let (tx, rx) = oneshot::channel();
+            routes.pending.insert(id, Waiter::Caller(tx));
+            (rx, out, routes.pending.len() == 1)
+        })
+        .await
+    }
+
+    /// Registers the stream of subscription request `id` for `event` and sends the request
+    /// (`frame`) on the live connection, like [`Link::register_call`]. Returns the request's
+    /// reply slot and the guard that removes the stream.
+    async fn add_subscriber(
+        self: &Arc<Self>,
+        id: u64,
+        event: &str,
+        frame: Bytes,
+        sender: LossySender<EventItem>,
+    ) -> Result<(oneshot::Receiver<Response>, Subscription), Error> {
+        self.on_connection(|routes, out| {
+            let (tx, rx) = oneshot::channel();
+            routes.pending.insert(id, Waiter::Caller(tx));
+            routes
+                .subscriptions
+                .entry(event.to_owned())
+                .or_default()
+                .push((id, sender));
+            // Sent under the lock so subscribe and unsubscribe requests keep the order in which
+            // streams came and went.
+            out.send(frame);
+            (rx, Subscription::new(self.clone(), event.to_owned(), id))
+        })
+        .await
+    }
+
+    /// Runs `register` with the routes and the live connection's outbox, under the lock. While
+    /// reconnecting it fails or waits first, as [`AutoReconnect::calls_during_outage`] says.
+    async fn on_connection<R>(
+        &self,
+        register: impl FnOnce(&mut Routes, Arc<OutboxSender>) -> R,
+    ) -> Result<R, Error> {
         loop {
             let mut changes = {
                 let mut routes = self.routes();
                 if let Some(out) = routes.out.clone() {
-                    let (tx, rx) = oneshot::channel();
-                    routes.pending.insert(id, tx);
-                    return Ok((rx, out, routes.pending.len() == 1));
+                    return Ok(register(&mut routes, out));
                 }
                 if routes.state() == ConnectionState::Closed {
                     return Err(routes.closed_error());
@@ -418,30 +501,9 @@ impl Link {
         }
     }
 
-    /// Registers a subscriber; the first one for `event` tells the daemon (or the next
-    /// connection, while reconnecting).
-    fn add_subscriber(
-        self: &Arc<Self>,
-        event: &str,
-        sender: LossySender<EventItem>,
-    ) -> Option<Subscription> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut guard = self.routes();
-        let routes = &mut *guard;
-        if routes.state() == ConnectionState::Closed {
-            return None;
-        }
-        let subscribers = routes.subscriptions.entry(event.to_owned()).or_default();
-        if let (true, Some(out)) = (subscribers.is_empty(), &routes.out) {
-            // Sent under the lock so subscribe/unsubscribe frames keep the order of the calls.
-            out.send(message::subscribe(event, true));
-        }
-        subscribers.push((id, sender));
-        Some(Subscription::new(self.clone(), event.to_owned(), id))
-    }
-
-    /// Removes a subscriber; the last one for `event` tells the daemon.
-    pub(crate) fn remove_subscriber(&self, event: &str, id: u64) {
+    /// Removes stream `id` of `event`; when it was the last one and `unsubscribe`, tells the
+    /// daemon (its answer is not awaited).
+    pub(crate) fn remove_subscriber(&self, event: &str, id: u64, unsubscribe: bool) {
         let mut guard = self.routes();
         let routes = &mut *guard;
         let Some(subscribers) = routes.subscriptions.get_mut(event) else {
@@ -450,8 +512,9 @@ impl Link {
         subscribers.retain(|(sub, _)| *sub != id);
         if subscribers.is_empty() {
             routes.subscriptions.remove(event);
-            if let Some(out) = &routes.out {
-                out.send(message::subscribe(event, false));
+            if let (true, Some(out)) = (unsubscribe, &routes.out) {
+                let id = self.endpoint.next_request_id();
+                out.send(message::subscription(id, event, false));
             }
         }
     }
@@ -477,6 +540,28 @@ impl Routes {
         *self.state.borrow()
     }
 
+    /// Hands the reply to request `id` to whoever waits for it. Nobody does for a call whose
+    /// future was dropped, or an UNSUBSCRIBE: the reply is discarded.
+    fn answer(&mut self, id: u64, response: Response) {
+        match self.pending.remove(&id) {
+            Some(Waiter::Caller(caller)) => {
+                let _ = caller.send(response);
+            }
+            Some(Waiter::Resubscription { event, streams }) => match response {
+                Response::Value(_) => {
+                    let subscribers = self.subscriptions.get(&event).into_iter().flatten();
+                    for (_, subscriber) in subscribers.filter(|(id, _)| streams.contains(id)) {
+                        subscriber.send(EventItem::Reconnected, EventItem::Lagged);
+                    }
+                }
+                refused => {
+                    tracing::warn!(event, answer = ?refused, "daemon refused a resubscription");
+                }
+            },
+            None => {}
+        }
+    }
+
     /// The error for a call on a connection that closed for good.
     fn closed_error(&self) -> Error {
         match &self.close_reason {
@@ -497,18 +582,23 @@ impl Routes {
         self.state.send_replace(ConnectionState::Reconnecting);
     }
 
-    /// A new connection is up: subscribe it to every event that has a stream, tell the streams
-    /// they missed what was fired meanwhile, and let waiting calls go. Returns false (and drops
-    /// the connection) if the client was closed meanwhile.
-    fn restore(&mut self, out: Arc<OutboxSender>) -> bool {
+    /// A new connection is up: subscribe it to every event that has a stream (each stream is
+    /// told it missed what was fired meanwhile once the daemon acknowledges), and let waiting
+    /// calls go. Returns false (and drops the connection) if the client was closed meanwhile.
+    fn restore(&mut self, out: Arc<OutboxSender>, endpoint: &Endpoint) -> bool {
         if self.state() == ConnectionState::Closed {
             return false;
         }
         for (event, subscribers) in &self.subscriptions {
-            out.send(message::subscribe(event, true));
-            for (_, subscriber) in subscribers {
-                subscriber.send(EventItem::Reconnected, EventItem::Lagged);
-            }
+            let id = endpoint.next_request_id();
+            self.pending.insert(
+                id,
+                Waiter::Resubscription {
+                    event: event.clone(),
+                    streams: subscribers.iter().map(|(stream, _)| *stream).collect(),
+                },
+            );
+            out.send(message::subscription(id, event, true));
         }
         self.out = Some(out);
         self.state.send_replace(ConnectionState::Connected);
@@ -526,6 +616,10 @@ impl Routes {
 }
 
 impl Endpoint {
+    fn next_request_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Runs the handshake on a connected stream and starts its writer task.
     async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
         let (read, mut write) = stream.into_split();
@@ -644,6 +738,13 @@ async fn handshake(
                 app: Box::new(app),
             })
         }
+        ToApp::Refused { error, .. } if error.code == ErrorCode::UnsupportedVersion => {
+            Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                app_version: message::WIRE_VERSION,
+                reason: error.message,
+            })
+        }
         ToApp::Refused { error, .. } | ToApp::Fatal(error) => Err(Error::Rejected(error)),
         other => Err(not_medium(format!("unexpected answer {other:?}"))),
     }
@@ -671,7 +772,7 @@ async fn supervise(
         };
         match reconnected {
             Ok((next, out)) => {
-                if !lock(&routes).restore(out) {
+                if !lock(&routes).restore(out, &endpoint) {
                     return;
                 }
                 tracing::info!("reconnected to the daemon");
@@ -741,10 +842,7 @@ async fn read_loop(
                 return None;
             }
         };
-        // A missing entry is a call whose future was dropped: its reply is discarded.
-        if let Some(waiter) = lock(routes).pending.remove(&id) {
-            let _ = waiter.send(response);
-        }
+        lock(routes).answer(id, response);
     }
 }
 
@@ -764,9 +862,7 @@ fn skipped(routes: &Mutex<Routes>, len: usize, max: usize, head: &[u8]) -> bool 
                      (ClientOptions::max_frame_len); it was skipped"
                 ),
             );
-            if let Some(waiter) = lock(routes).pending.remove(&id) {
-                let _ = waiter.send(Response::Error(error));
-            }
+            lock(routes).answer(id, Response::Error(error));
             true
         }
         SkippedFrame::Event => {

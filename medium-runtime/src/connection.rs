@@ -133,7 +133,7 @@ async fn serve_admitted<D: Dispatch>(
         }
         let application = Application { id, credentials };
         let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
-        let peer = Arc::new(Peer::new(application, outbox));
+        let peer = Arc::new(Peer::new(application, outbox, cx.info.events.len()));
         let hard_stop = cx.hard_stop.clone();
         let writer_slot = slot.clone();
         cx.tasks.spawn(
@@ -301,7 +301,10 @@ async fn handshake(
     let (frame, outcome) = match first.and_then(|f| ToDaemon::decode(&f)) {
         Ok(ToDaemon::Hello { version, identity }) if version != WIRE_VERSION => refused(
             ErrorCode::UnsupportedVersion,
-            format!("daemon speaks wire protocol {WIRE_VERSION}, not {version}"),
+            format!(
+                "this daemon speaks wire version {WIRE_VERSION}; the application speaks version \
+                 {version}: rebuild it with the same medium-runtime / cargo-medium version"
+            ),
             identity,
             version,
         ),
@@ -464,8 +467,14 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 };
                 start_call(cx, peer, permit, id, method, args, builtin).await;
             }
-            Ok(ToDaemon::Subscribe(event)) => peer.set_subscribed(event, true),
-            Ok(ToDaemon::Unsubscribe(event)) => peer.set_subscribed(event, false),
+            Ok(ToDaemon::Subscription {
+                id,
+                event,
+                subscribe,
+            }) => {
+                peer.outbox
+                    .send(subscription_reply(cx, peer, id, &event, subscribe));
+            }
             Ok(ToDaemon::Hello { .. }) => {
                 let error = Error::Malformed("handshake sent twice".into());
                 disconnect(peer, &error);
@@ -476,6 +485,38 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 return;
             }
         }
+    }
+}
+
+/// Carries out a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE and returns its answer: `VALUE nil` once
+/// done, so every event emitted after it is queued reaches the peer (or no longer does), or
+/// `ERROR` 12 for an event the protocol does not have, for which nothing is stored.
+fn subscription_reply<D>(
+    cx: &Context<D>,
+    peer: &Peer,
+    id: u64,
+    event: &str,
+    subscribe: bool,
+) -> Bytes {
+    match cx.handle.event_index(event) {
+        Some(index) => {
+            peer.set_subscribed(index, subscribe);
+            message::acknowledged(id)
+        }
+        // The name is cut as in the log: it may be as large as a frame, and the error must
+        // stay under the limit.
+        None => message::call_error(
+            id,
+            &ProtocolError::new(
+                ErrorCode::UnknownEvent,
+                format!(
+                    "no event `{}` in {}.{}",
+                    claimed(event),
+                    cx.info.namespace,
+                    cx.info.class
+                ),
+            ),
+        ),
     }
 }
 

@@ -138,7 +138,7 @@ impl<D: Dispatch> Daemon<D> {
             path: None,
             listener: None,
             options: DaemonOptions::default(),
-            handle: DaemonHandle::new(),
+            handle: DaemonHandle::new(info.events),
         }
     }
 

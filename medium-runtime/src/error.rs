@@ -82,6 +82,17 @@ pub enum Error {
         /// What this app was built for.
         app: Box<PeerIdentity>,
     },
+    /// The daemon does not speak this application's wire protocol version (`REFUSED` code 9):
+    /// they were built with different medium-runtime versions.
+    #[error("daemon at {} refused wire version {app_version}: {reason}", .path.display())]
+    UnsupportedVersion {
+        /// The socket path of the daemon.
+        path: PathBuf,
+        /// The wire version this application speaks.
+        app_version: u32,
+        /// The daemon's message, which names the version it speaks.
+        reason: String,
+    },
     /// The peer on the socket does not speak the medium protocol.
     #[error("{} is not a medium daemon socket: {detail}", .path.display())]
     NotMedium {
@@ -93,6 +104,15 @@ pub enum Error {
     /// The daemon refused the connection or closed it with a reason.
     #[error("daemon closed the connection: {0}")]
     Rejected(ProtocolError),
+    /// The daemon refused a subscription: code 12 (`unknown_event`) when its protocol has no
+    /// such event. No stream was made.
+    #[error("cannot subscribe to `{event}`: {reason}")]
+    Subscribe {
+        /// The event named.
+        event: String,
+        /// The daemon's error, e.g. "no event `foo` in com.x.StudentSystem".
+        reason: ProtocolError,
+    },
     /// The connection to the daemon is gone (daemon exited, or the client was closed).
     #[error("connection to the daemon closed")]
     ConnectionClosed,

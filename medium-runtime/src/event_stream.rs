@@ -53,23 +53,38 @@ pub(crate) enum EventItem {
     Reconnected,
 }
 
-/// Unsubscribes when the stream is dropped.
+/// Removes its stream from the connection when dropped, and unsubscribes when that was the
+/// event's last stream.
 #[derive(Debug)]
 pub(crate) struct Subscription {
     link: Arc<Link>,
     event: String,
+    /// The id of the SUBSCRIBE that made the stream.
     id: u64,
+    /// Whether the daemon is to be told on drop: not when it refused the subscription.
+    unsubscribe: bool,
 }
 
 impl Subscription {
     pub(crate) fn new(link: Arc<Link>, event: String, id: u64) -> Subscription {
-        Subscription { link, event, id }
+        Subscription {
+            link,
+            event,
+            id,
+            unsubscribe: true,
+        }
+    }
+
+    /// Removes the stream of a subscription the daemon refused: it stored nothing to undo.
+    pub(crate) fn refused(mut self) {
+        self.unsubscribe = false;
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.link.remove_subscriber(&self.event, self.id);
+        self.link
+            .remove_subscriber(&self.event, self.id, self.unsubscribe);
     }
 }
 
@@ -86,15 +101,14 @@ pub struct EventStream<T> {
 }
 
 impl<T> EventStream<T> {
-    /// `subscription` is `None` when the connection was already closed: the stream just ends.
     pub(crate) fn new(
         rx: mpsc::Receiver<EventItem>,
-        subscription: Option<Subscription>,
+        subscription: Subscription,
         max_nesting_depth: usize,
     ) -> Self {
         EventStream {
             rx,
-            subscription,
+            subscription: Some(subscription),
             max_nesting_depth,
             _type: PhantomData,
         }

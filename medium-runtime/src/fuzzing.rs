@@ -37,6 +37,7 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     fingerprint: "f022000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &["tick", "changed"],
 };
 
 thread_local! {
@@ -88,8 +89,9 @@ impl Dispatch for FuzzService {
             }
             .boxed(),
             "emit" => async move {
+                // Cannot fail: `tick` is FUZZ's and its arguments are small.
                 let sent = call.daemon().emit("tick", &(call.args().len(),));
-                Reply::value(&sent)
+                Reply::value(&sent.ok())
             }
             .boxed(),
             _ => return None,
@@ -113,7 +115,7 @@ pub fn feed_server(input: &[u8], handshake: bool) {
                 ..DaemonOptions::default()
             },
             dispatch: Arc::new(FuzzService),
-            handle: DaemonHandle::new(),
+            handle: DaemonHandle::new(FUZZ.events),
             calls: TaskTracker::new(),
             tasks: TaskTracker::new(),
             hard_stop: CancellationToken::new(),
@@ -196,16 +198,21 @@ pub fn feed_client(input: &[u8], handshake: bool) {
             ..ClientOptions::default()
         };
         if let Ok(client) = Client::start(&FUZZ, app_end, PathBuf::from("fuzz"), options).await {
-            let mut events = client.subscribe::<(String, u64)>("tick");
-            let mut models = client.subscribe::<(FuzzModel,)>("changed");
-            let calls = futures::future::join3(
+            // Subscribing waits for the acknowledgement (if the input holds one) beside the
+            // calls; a stream that was acknowledged is then read to its end.
+            let (events, models, _, _, _) = futures::join!(
+                client.subscribe::<(String, u64)>("tick"),
+                client.subscribe::<(FuzzModel,)>("changed"),
                 client.call::<_, IgnoredAny, NoException>("echo", &("x",)),
                 client.call::<_, String, NoException>("echo", &("y",)),
                 client.call::<_, FuzzModel, NoException>("model", &("m",)),
             );
-            let (_, _, _) = calls.await;
-            while events.next().await.is_some() {}
-            while models.next().await.is_some() {}
+            if let Ok(mut events) = events {
+                while events.next().await.is_some() {}
+            }
+            if let Ok(mut models) = models {
+                while models.next().await.is_some() {}
+            }
         }
         daemon.await.expect("fake daemon task");
     });

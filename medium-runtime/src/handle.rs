@@ -19,17 +19,22 @@ use crate::peer::Peer;
 /// How many connect/disconnect notifications a slow `application_events` stream may fall behind.
 const APP_EVENT_BUFFER: usize = 1024;
 
-/// Why `DaemonHandle::emit_to` could not queue an event.
+/// Why `DaemonHandle::emit` or `DaemonHandle::emit_to` sent an event to nobody.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmitError {
     /// The application is not (or no longer) connected.
     #[error("{0} is not connected")]
     NotConnected(ApplicationId),
+    /// The event is not one of the protocol's (`ProtocolInfo::events`), so no application can
+    /// have subscribed to it.
+    #[error("no event `{0}` in this daemon's protocol")]
+    UnknownEvent(String),
     /// The event's arguments could not be encoded.
     #[error("could not encode event: {0}")]
     Encode(rmp_serde::encode::Error),
-    /// The encoded event exceeds the daemon's frame limit.
+    /// The encoded event exceeds the daemon's frame limit: it was sent to nobody (no application
+    /// is told it lagged, since nothing was lost for lack of reading).
     #[error("event of {len} bytes exceeds the frame limit of {max} bytes")]
     TooLarge {
         /// Encoded size.
@@ -56,6 +61,8 @@ pub struct DaemonHandle {
 pub(crate) struct Shared {
     pub(crate) peers: RwLock<HashMap<ApplicationId, Arc<Peer>>>,
     pub(crate) app_events: broadcast::Sender<ApplicationEvent>,
+    /// `ProtocolInfo::events`: a subscription is an index into it.
+    pub(crate) events: &'static [&'static str],
     pub(crate) shutdown: CancellationToken,
     /// `DaemonOptions::max_frame_len`, set when serving starts.
     pub(crate) max_frame_len: AtomicUsize,
@@ -63,11 +70,13 @@ pub(crate) struct Shared {
 }
 
 impl DaemonHandle {
-    pub(crate) fn new() -> DaemonHandle {
+    /// The handle of a daemon whose protocol has `events`.
+    pub(crate) fn new(events: &'static [&'static str]) -> DaemonHandle {
         DaemonHandle {
             shared: Arc::new(Shared {
                 peers: RwLock::default(),
                 app_events: broadcast::channel(APP_EVENT_BUFFER).0,
+                events,
                 shutdown: CancellationToken::new(),
                 max_frame_len: AtomicUsize::new(DEFAULT_MAX_FRAME_LEN),
                 next_id: AtomicU64::new(1),
@@ -113,21 +122,16 @@ impl DaemonHandle {
 
     /// Encodes the event once and queues it to every application subscribed to `event`.
     /// Returns how many queued it; an application whose queue is full misses it and is told it
-    /// lagged (PROTOCOL.md, "Overflow policy"). Logs and returns 0 if `args` cannot be encoded
-    /// or exceed the frame limit.
-    pub fn emit<A: Serialize + ?Sized>(&self, event: &str, args: &A) -> usize {
-        let frame = match self.encode_event(event, args) {
-            Ok(frame) => frame,
-            Err(e) => {
-                tracing::error!(event, error = %e, "cannot emit event");
-                return 0;
-            }
-        };
+    /// lagged (PROTOCOL.md, "Overflow policy"). An event that is not in the protocol, whose
+    /// arguments cannot be encoded or whose frame exceeds the frame limit is an error and goes
+    /// to nobody.
+    pub fn emit<A: Serialize + ?Sized>(&self, event: &str, args: &A) -> Result<usize, EmitError> {
+        let (index, frame) = self.encode_event(event, args)?;
         let peers = self.read_peers();
-        peers
+        Ok(peers
             .values()
-            .filter(|p| p.offer_event(event, &frame))
-            .count()
+            .filter(|p| p.offer_event(index, &frame))
+            .count())
     }
 
     /// Queues the event to one application. `Ok(false)` when it is not subscribed to `event` or
@@ -143,22 +147,31 @@ impl DaemonHandle {
             .get(&app)
             .cloned()
             .ok_or(EmitError::NotConnected(app))?;
-        let frame = self.encode_event(event, args)?;
-        Ok(peer.offer_event(event, &frame))
+        let (index, frame) = self.encode_event(event, args)?;
+        Ok(peer.offer_event(index, &frame))
     }
 
+    /// The index of `event` in `ProtocolInfo::events`, and its frame.
     fn encode_event<A: Serialize + ?Sized>(
         &self,
         event: &str,
         args: &A,
-    ) -> Result<Bytes, EmitError> {
+    ) -> Result<(usize, Bytes), EmitError> {
+        let index = self
+            .event_index(event)
+            .ok_or_else(|| EmitError::UnknownEvent(event.to_owned()))?;
         let frame = message::event(event, args)?;
         let max = self.shared.max_frame_len.load(Ordering::Relaxed);
         let len = frame.len() - PREFIX_LEN;
         if len > max {
             return Err(EmitError::TooLarge { len, max });
         }
-        Ok(frame)
+        Ok((index, frame))
+    }
+
+    /// Where `event` is in `ProtocolInfo::events`, if it is there.
+    pub(crate) fn event_index(&self, event: &str) -> Option<usize> {
+        self.shared.events.iter().position(|known| *known == event)
     }
 
     /// Connect and disconnect notifications from now on. A stream that falls more than 1024

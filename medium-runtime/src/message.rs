@@ -10,8 +10,9 @@ use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError, RemoteException};
 use crate::frame::PREFIX_LEN;
 
-/// Version of the wire protocol described in PROTOCOL.md.
-pub(crate) const WIRE_VERSION: u32 = 1;
+/// Version of the wire protocol described in PROTOCOL.md. 2: subscriptions are requests with an
+/// id, answered like calls.
+pub(crate) const WIRE_VERSION: u32 = 2;
 /// First string of a handshake, so a daemon can tell a medium client from stray bytes.
 pub(crate) const MAGIC: &str = "medium";
 
@@ -50,8 +51,12 @@ pub(crate) enum ToDaemon {
         args: Bytes,
         builtin: bool,
     },
-    Subscribe(String),
-    Unsubscribe(String),
+    /// `subscribe`: a SUBSCRIBE (true) or UNSUBSCRIBE (false) request for `event`.
+    Subscription {
+        id: u64,
+        event: String,
+        subscribe: bool,
+    },
 }
 
 /// A decoded daemon → application message.
@@ -104,8 +109,11 @@ impl ToDaemon {
                 args: r.rest(frame)?,
                 builtin: kind == to_daemon::BUILTIN,
             },
-            (to_daemon::SUBSCRIBE, 2) => ToDaemon::Subscribe(r.str()?.to_owned()),
-            (to_daemon::UNSUBSCRIBE, 2) => ToDaemon::Unsubscribe(r.str()?.to_owned()),
+            (to_daemon::SUBSCRIBE | to_daemon::UNSUBSCRIBE, 3) => ToDaemon::Subscription {
+                id: r.uint()?,
+                event: r.str()?.to_owned(),
+                subscribe: kind == to_daemon::SUBSCRIBE,
+            },
             _ => {
                 return Err(malformed(format!(
                     "unknown message kind {kind} of length {len}"
@@ -224,14 +232,24 @@ pub(crate) fn builtin(id: u64, request: &str) -> Bytes {
     f.finish()
 }
 
-pub(crate) fn subscribe(event: &str, on: bool) -> Bytes {
-    let kind = if on {
+/// A SUBSCRIBE (`subscribe`) or UNSUBSCRIBE request for `event`.
+pub(crate) fn subscription(id: u64, event: &str, subscribe: bool) -> Bytes {
+    let kind = if subscribe {
         to_daemon::SUBSCRIBE
     } else {
         to_daemon::UNSUBSCRIBE
     };
-    let mut f = FrameBuf::new(2, kind);
+    let mut f = FrameBuf::new(3, kind);
+    f.uint(id);
     f.str(event);
+    f.finish()
+}
+
+/// The `VALUE nil` that acknowledges a SUBSCRIBE or UNSUBSCRIBE.
+pub(crate) fn acknowledged(id: u64) -> Bytes {
+    let mut f = FrameBuf::new(3, to_app::VALUE);
+    f.uint(id);
+    rmp::encode::write_nil(&mut f.0).expect("writing to a Vec cannot fail");
     f.finish()
 }
 
@@ -511,6 +529,34 @@ mod tests {
         };
         assert_eq!((id, method.as_str(), builtin), (9, "introspect", true));
         assert_eq!(&args[..], [0x90]);
+    }
+
+    #[test]
+    fn subscription_requests_carry_their_id_and_are_acknowledged_by_a_nil_value() {
+        for subscribe in [true, false] {
+            let frame = body(subscription(u64::MAX, "added", subscribe));
+            let ToDaemon::Subscription {
+                id,
+                event,
+                subscribe: decoded,
+            } = ToDaemon::decode(&frame).unwrap()
+            else {
+                panic!("not a subscription");
+            };
+            assert_eq!(
+                (id, event.as_str(), decoded),
+                (u64::MAX, "added", subscribe)
+            );
+        }
+        // The wire version 1 shape, without an id, is no message of version 2.
+        assert!(matches!(
+            ToDaemon::decode(&Bytes::from_static(b"\x92\x02\xa5added")),
+            Err(Error::Malformed(_))
+        ));
+        let ToApp::Value { id, value } = ToApp::decode(&body(acknowledged(7))).unwrap() else {
+            panic!("not a value");
+        };
+        assert_eq!((id, &value[..]), (7, &[0xc0][..]));
     }
 
     #[test]

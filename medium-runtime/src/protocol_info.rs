@@ -14,6 +14,10 @@ pub struct ProtocolInfo {
     pub socket_base: Option<&'static str>,
     /// The canonical spec text, which the daemon returns to introspection (PROTOCOL.md §4).
     pub spec: &'static str,
+    /// The spec's event names, in spec order: the events a daemon of this protocol emits and
+    /// an application may subscribe to. A daemon answers a subscription to any other name with
+    /// `ERROR` code 12 (`unknown_event`) and stores nothing for it.
+    pub events: &'static [&'static str],
 }
 
 /// The spec text of a generated `spec.lmspc` file: `file` without the `//` comment lines that

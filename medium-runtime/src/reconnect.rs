@@ -38,7 +38,9 @@ impl Default for ReconnectPolicy {
 /// When the connection drops (the daemon exited, crashed or was restarted), the client keeps
 /// its event streams, connects again following `policy`, runs the handshake again and
 /// re-subscribes every event that still has a stream. Each stream then yields one
-/// [`crate::EventError::Reconnected`], because events fired while disconnected are lost.
+/// [`crate::EventError::Reconnected`], because events fired while disconnected are lost, once
+/// the daemon has confirmed its event's subscription: every event it emits after that reaches
+/// the stream. Subscribing while reconnecting follows `calls_during_outage`, as a call does.
 ///
 /// Calls pending when the connection dropped fail with [`Error::ConnectionClosed`] and are not
 /// resent: the daemon may or may not have run them. Calls made while reconnecting follow

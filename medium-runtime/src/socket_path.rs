@@ -49,6 +49,7 @@ mod tests {
         fingerprint: "",
         socket_base: Some("/run/student"),
         spec: "",
+        events: &[],
     };
     const NO_BASE: ProtocolInfo = ProtocolInfo {
         socket_base: None,

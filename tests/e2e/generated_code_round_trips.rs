@@ -25,7 +25,7 @@ impl protocol::Lists for Echo {
         Ok(rows)
     }
     async fn models(&self, cx: &Cx, items: Vec<protocol::Tagged>) -> Res<Vec<protocol::Tagged>> {
-        cx.events().batch(&items, &[ByteBuf::from(vec![1, 2])]);
+        cx.events().batch(&items, &[ByteBuf::from(vec![1, 2])])?;
         Ok(items)
     }
     async fn blobs(&self, _cx: &Cx, items: Vec<ByteBuf>) -> Res<Vec<ByteBuf>> {
@@ -71,7 +71,8 @@ async fn main() {
     let cells = vec![vec![vec![1.5, -2.0]], vec![]];
     assert_eq!(connection.grid(&cells).await.unwrap(), cells);
 
-    let mut batches = connection.batch();
+    // Returns once the daemon confirms: the event the next call fires reaches the stream.
+    let mut batches = connection.batch().await.unwrap();
     let tagged = protocol::Tagged {
         name: "t".to_owned(),
         tags: vec!["x".to_owned()],
@@ -80,7 +81,6 @@ async fn main() {
         grid: vec![vec![ByteBuf::from(vec![8, 9])]],
     };
     let items = vec![tagged];
-    // A call is answered after the subscription that was sent before it.
     assert_eq!(connection.models(&items).await.unwrap(), items);
     let batch = batches.next().await.expect("an event").expect("a valid event");
     assert_eq!(batch.items, items);
@@ -89,6 +89,10 @@ async fn main() {
     let blocking_path = path.clone();
     let blocking = std::thread::spawn(move || {
         let connection = protocol::blocking::ListsConnection::connect_to(&blocking_path).unwrap();
+        let mut batches = connection.batch().unwrap();
+        assert_eq!(connection.models(&items).unwrap(), items);
+        let batch = batches.next().expect("an event").expect("a valid event");
+        assert_eq!(batch.items, items);
         connection.blob(&[4, 5]).unwrap()
     });
     assert_eq!(blocking.join().unwrap(), [5, 4]);

@@ -25,6 +25,7 @@ pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError
         fingerprint: "",
         socket_base: spec.socket.as_deref().map(leak),
         spec: "",
+        events: events(spec),
     };
     medium_runtime::socket_path(&info).map_err(|source| DaemonAddressError {
         namespace: spec.namespace.clone(),
@@ -34,14 +35,22 @@ pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError
 }
 
 /// The identity to connect to the introspected daemon with: its own, so the handshake passes.
-pub fn protocol_info(daemon: &Introspection) -> &'static ProtocolInfo {
+/// `spec` is the daemon's spec, checked from its introspection.
+pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static ProtocolInfo {
     Box::leak(Box::new(ProtocolInfo {
         namespace: leak(&daemon.namespace),
         class: leak(&daemon.class),
         fingerprint: leak(&daemon.fingerprint),
         socket_base: None,
         spec: leak(&daemon.spec),
+        events: events(spec),
     }))
+}
+
+/// `spec`'s event names, in spec order, as `ProtocolInfo::events`.
+fn events(spec: &CheckedSpec) -> &'static [&'static str] {
+    let names: Vec<&'static str> = spec.events.iter().map(|event| leak(&event.name)).collect();
+    Box::leak(names.into_boxed_slice())
 }
 
 /// `ProtocolInfo` holds `&'static str` because generated crates keep it in a `const`; a command

@@ -43,6 +43,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     fingerprint: "17a1000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: SPEC,
+    events: &["announced"],
 };
 
 /// The same daemon rebuilt from a changed spec.
@@ -82,7 +83,10 @@ impl Dispatch for Service {
                         &(args[0].as_i64().unwrap_or(0) + args[1].as_i64().unwrap_or(0)),
                     ),
                     "announce" => {
-                        let reached = call.daemon().emit("announced", &(&args[0], &args[1]));
+                        let reached = call
+                            .daemon()
+                            .emit("announced", &(&args[0], &args[1]))
+                            .expect("`announced` is in the spec and its arguments are small");
                         Reply::value(&u32::try_from(reached).unwrap_or(u32::MAX))
                     }
                     "calls_received" => Reply::value(&calls_before),
@@ -219,7 +223,7 @@ fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
         text,
         format!(
             "// daemon at {}\n// com.example.inspect.Inspect, fingerprint {}\n\
-             // runtime {}, wire protocol 1\n\n{SPEC}",
+             // runtime {}, wire protocol 2\n\n{SPEC}",
             d.path.display(),
             INFO.fingerprint,
             env!("CARGO_PKG_VERSION")
@@ -450,8 +454,8 @@ fn spawn_monitor(d: &TestDaemon, args: &[&str]) -> (Child, BufReader<ChildStdout
     (monitor, stdout)
 }
 
-/// Emits `announced(text, 7)` until the monitor has subscribed (subscriptions are not
-/// acknowledged) and returns the JSON line it prints.
+/// Emits `announced(text, 7)` until it reaches the monitor (which subscribes some time after it
+/// starts, and again after a daemon restart) and returns the JSON line it prints.
 fn emit_until_printed(
     d: &TestDaemon,
     text: &str,

@@ -29,6 +29,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     fingerprint: "0000000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &["student_added"],
 };
 
 /// Socket file of our daemon inside the bench's directory.
@@ -89,7 +90,9 @@ async fn fire(daemon: &DaemonHandle, count: u32) -> u32 {
     let event = student_added();
     let mut reached = 0;
     for i in 0..count {
-        let n = daemon.emit("student_added", &event);
+        let n = daemon
+            .emit("student_added", &event)
+            .expect("a student fits in a frame");
         if i == 0 {
             reached = u32::try_from(n).unwrap_or(u32::MAX);
         }
@@ -204,7 +207,10 @@ impl Side for OursSide {
         let mut readers = JoinSet::new();
         for _ in 0..apps {
             let client = Client::connect_with(&INFO, options.clone()).await?;
-            let mut stream = client.subscribe::<StudentAdded>("student_added");
+            let mut stream = client
+                .subscribe::<StudentAdded>("student_added")
+                .await
+                .unwrap();
             // The daemon reads a connection's frames in order, so once this call returns the
             // subscription sent before it is in place.
             get_student(&client).await?;

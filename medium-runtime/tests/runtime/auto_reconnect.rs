@@ -65,7 +65,7 @@ impl Restartable {
 async fn in_outage(calls: OutageCalls) -> (Restartable, Client, EventStream<(String,)>) {
     let (daemon_dir, daemon) = Restartable::start().await;
     let client = daemon_dir.connect(calls, QUICK).await;
-    let echoed = client.subscribe::<(String,)>("echoed");
+    let echoed = client.subscribe::<(String,)>("echoed").await.unwrap();
     kill(daemon).await;
     wait_for_state(&client, ConnectionState::Reconnecting).await;
     (daemon_dir, client, echoed)
@@ -116,7 +116,7 @@ async fn next_event(stream: &mut EventStream<(String,)>) -> Option<Result<(Strin
 async fn streams_survive_a_daemon_restart_and_are_subscribed_again() {
     let (daemon_dir, daemon) = Restartable::start().await;
     let client = daemon_dir.connect(OutageCalls::FailFast, QUICK).await;
-    let mut echoed = client.subscribe::<(String,)>("echoed");
+    let mut echoed = client.subscribe::<(String,)>("echoed").await.unwrap();
     assert_eq!(echo(&client, "before").await.unwrap(), "before");
     assert_eq!(next_event(&mut echoed).await.unwrap().unwrap().0, "before");
     let in_flight = tokio::spawn({
@@ -144,16 +144,21 @@ async fn streams_survive_a_daemon_restart_and_are_subscribed_again() {
         matches!(&err, CallError::Transport(Error::Reconnecting { path }) if *path == daemon_dir.path),
         "{err:?}"
     );
+    let err = client.subscribe::<(String,)>("echoed").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Reconnecting { .. }),
+        "subscribing fails fast like a call: {err:?}"
+    );
 
     let _restarted = DaemonProcess::spawn(&daemon_dir.path);
-    assert_restored(&client, &mut echoed).await;
+    assert_restored(&daemon_dir, &client, &mut echoed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_survive_a_graceful_daemon_restart() {
     let (daemon_dir, daemon) = Restartable::start().await;
     let client = daemon_dir.connect(OutageCalls::FailFast, QUICK).await;
-    let mut echoed = client.subscribe::<(String,)>("echoed");
+    let mut echoed = client.subscribe::<(String,)>("echoed").await.unwrap();
     daemon.signal(libc::SIGTERM);
     let (clean, _) = tokio::task::spawn_blocking(move || daemon.finish())
         .await
@@ -161,20 +166,28 @@ async fn streams_survive_a_graceful_daemon_restart() {
     assert!(clean, "SIGTERM is a clean exit");
     assert!(!daemon_dir.path.exists(), "and removes the socket");
     let _restarted = DaemonProcess::spawn(&daemon_dir.path);
-    assert_restored(&client, &mut echoed).await;
+    assert_restored(&daemon_dir, &client, &mut echoed).await;
 }
 
-/// After a restart: the stream says it may have missed events, calls work, and the stream
-/// hears the new daemon's events (which it only sends to subscribers).
-async fn assert_restored(client: &Client, echoed: &mut EventStream<(String,)>) {
+/// After a restart: the stream says it may have missed events once the new daemon has
+/// acknowledged its subscription, so an event another application causes right after reaches
+/// it; and calls work.
+async fn assert_restored(
+    daemon_dir: &Restartable,
+    client: &Client,
+    echoed: &mut EventStream<(String,)>,
+) {
     let notice = next_event(echoed).await;
     assert!(
         matches!(notice, Some(Err(EventError::Reconnected))),
         "{notice:?}"
     );
-    assert_eq!(client.state(), ConnectionState::Connected);
-    assert_eq!(echo(client, "after").await.unwrap(), "after");
+    let other = Client::connect_to(&ECHO, &daemon_dir.path).await.unwrap();
+    assert_eq!(echo(&other, "after").await.unwrap(), "after");
     assert_eq!(next_event(echoed).await.unwrap().unwrap().0, "after");
+    assert_eq!(client.state(), ConnectionState::Connected);
+    assert_eq!(echo(client, "mine").await.unwrap(), "mine");
+    assert_eq!(next_event(echoed).await.unwrap().unwrap().0, "mine");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,7 +265,7 @@ async fn reconnecting_gives_up_when_its_attempts_run_out() {
         max_delay: Duration::from_millis(10),
     };
     let client = daemon_dir.connect(OutageCalls::FailFast, policy).await;
-    let mut echoed = client.subscribe::<(String,)>("echoed");
+    let mut echoed = client.subscribe::<(String,)>("echoed").await.unwrap();
     kill(daemon).await;
     let ended = next_event(&mut echoed).await;
     let Some(Err(EventError::ReconnectFailed(reason))) = ended else {
@@ -319,7 +332,7 @@ fn the_blocking_client_reconnects_by_itself_too() {
         ..ClientOptions::default()
     };
     let client = medium_runtime::blocking::Client::connect_with(&ECHO, options).unwrap();
-    let mut echoed = client.subscribe::<(String,)>("echoed");
+    let mut echoed = client.subscribe::<(String,)>("echoed").unwrap();
 
     daemon.signal(libc::SIGKILL);
     daemon.finish();

@@ -151,12 +151,12 @@ async fn blocking_client_works_from_a_plain_thread() {
     let thread = std::thread::spawn(move || {
         let client =
             medium_runtime::blocking::Client::connect_to(&crate::support::INFO, &path).unwrap();
-        let mut ticks = client.subscribe::<(u32,)>("tick");
+        // Returns once the daemon confirmed the subscription.
+        let mut ticks = client.subscribe::<(u32,)>("tick").unwrap();
         let tag: u32 = client
             .call::<_, _, NoException>("sleep", &(1u64, 9u32))
             .unwrap();
-        // Frames are handled in order: once a later call is answered, the subscription holds.
-        assert_eq!(handle.emit("tick", &(5u32,)), 1);
+        assert_eq!(handle.emit("tick", &(5u32,)).unwrap(), 1);
         (tag, ticks.next().unwrap().unwrap())
     });
     let (tag, tick) = tokio::task::spawn_blocking(move || thread.join().unwrap())

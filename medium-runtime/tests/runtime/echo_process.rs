@@ -12,6 +12,7 @@ pub const ECHO: ProtocolInfo = ProtocolInfo {
     fingerprint: "e40e000000000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &["echoed"],
 };
 
 /// The example binary, which `cargo test` builds next to this test binary.
@@ -63,4 +64,14 @@ impl Drop for DaemonProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A size field of process `pid`'s `/proc/PID/status`, e.g. `VmRSS`, in kB.
+pub fn process_status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }

@@ -1,5 +1,6 @@
 //! Events: to all subscribers, to one application, only when subscribed, and what a slow
-//! consumer costs everyone else (nothing) and itself (a lagged notice).
+//! consumer costs everyone else (nothing) and itself (a lagged notice). How subscribing itself
+//! works is in `subscriptions`.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::support::{TestDaemon, frame, raw_client, read_frame};
 
-/// A call answered after a subscribe proves the daemon has registered the subscription.
+/// A call answered after a stream was dropped proves the daemon has handled the unsubscribe
+/// that went out before it (unsubscribing is not awaited), and that every event emitted before
+/// the call has reached the client.
 async fn sync(client: &medium_runtime::Client) {
     let _: u32 = client
         .call::<_, _, NoException>("sleep", &(0u64, 0u32))
@@ -36,14 +39,11 @@ async fn emit_reaches_every_subscribed_application_and_no_other() {
         daemon.client().await,
         daemon.client().await,
     );
-    let mut a_added = a.subscribe::<(String, u32)>("added");
-    let mut b_added = b.subscribe::<(String, u32)>("added");
-    let mut c_removed = c.subscribe::<(String,)>("removed");
-    for client in [&a, &b, &c] {
-        sync(client).await;
-    }
-    assert_eq!(daemon.handle.emit("added", &("x", 1u32)), 2);
-    assert_eq!(daemon.handle.emit("removed", &("y",)), 1);
+    let mut a_added = a.subscribe::<(String, u32)>("added").await.unwrap();
+    let mut b_added = b.subscribe::<(String, u32)>("added").await.unwrap();
+    let mut c_removed = c.subscribe::<(String,)>("removed").await.unwrap();
+    assert_eq!(daemon.handle.emit("added", &("x", 1u32)).unwrap(), 2);
+    assert_eq!(daemon.handle.emit("removed", &("y",)).unwrap(), 1);
     assert_eq!(next(&mut a_added).await, ("x".to_owned(), 1));
     assert_eq!(next(&mut b_added).await, ("x".to_owned(), 1));
     assert_eq!(next(&mut c_removed).await, ("y".to_owned(),));
@@ -53,9 +53,8 @@ async fn emit_reaches_every_subscribed_application_and_no_other() {
 async fn emit_to_reaches_only_that_application() {
     let daemon = TestDaemon::start().await;
     let (a, b) = (daemon.client().await, daemon.client().await);
-    let mut a_ping = a.subscribe::<(u32,)>("ping");
-    let mut b_ping = b.subscribe::<(u32,)>("ping");
-    sync(&a).await;
+    let mut a_ping = a.subscribe::<(u32,)>("ping").await.unwrap();
+    let mut b_ping = b.subscribe::<(u32,)>("ping").await.unwrap();
     // A handler emits to its caller: only `b` hears it.
     let queued: bool = b
         .call::<_, _, NoException>("emit_to_me", &("ping", 7u32))
@@ -63,7 +62,7 @@ async fn emit_to_reaches_only_that_application() {
         .unwrap();
     assert!(queued);
     assert_eq!(next(&mut b_ping).await, (7,));
-    assert_eq!(daemon.handle.emit("ping", &(8u32,)), 2);
+    assert_eq!(daemon.handle.emit("ping", &(8u32,)).unwrap(), 2);
     assert_eq!(
         next(&mut a_ping).await,
         (8,),
@@ -87,20 +86,19 @@ async fn emit_to_a_gone_application_is_an_error() {
 async fn dropping_the_last_stream_unsubscribes() {
     let daemon = TestDaemon::start().await;
     let client = daemon.client().await;
-    let first = client.subscribe::<(u32,)>("ping");
-    let mut second = client.subscribe::<(u32,)>("ping");
-    sync(&client).await;
+    let first = client.subscribe::<(u32,)>("ping").await.unwrap();
+    let mut second = client.subscribe::<(u32,)>("ping").await.unwrap();
     drop(first);
     sync(&client).await;
     assert_eq!(
-        daemon.handle.emit("ping", &(1u32,)),
+        daemon.handle.emit("ping", &(1u32,)).unwrap(),
         1,
         "one stream still wants it"
     );
     assert_eq!(next(&mut second).await, (1,));
     drop(second);
     sync(&client).await;
-    assert_eq!(daemon.handle.emit("ping", &(2u32,)), 0);
+    assert_eq!(daemon.handle.emit("ping", &(2u32,)).unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,29 +110,23 @@ async fn slow_consumer_does_not_delay_others_and_is_told_how_much_it_lagged() {
         ..DaemonOptions::default()
     })
     .await;
-    // The slow consumer: subscribes, proves the subscription with a call, then stops reading.
+    // The slow consumer: subscribes, reads the acknowledgement, then stops reading.
     let mut slow = raw_client(&daemon.path).await;
-    let subscribe = [0x92, 0x02, 0xa3, b'b', b'i', b'g'];
-    let call = [
-        0x94, 0x01, 0x01, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
-    ];
-    slow.write_all(&[frame(&subscribe), frame(&call)].concat())
-        .await
-        .unwrap();
+    let subscribe = [0x93, 0x02, 0x01, 0xa3, b'b', b'i', b'g'];
+    slow.write_all(&frame(&subscribe)).await.unwrap();
     assert_eq!(
-        &read_frame(&mut slow).await.unwrap()[..2],
-        &[0x93, 0x02],
-        "the reply"
+        read_frame(&mut slow).await.unwrap(),
+        [0x93, 0x02, 0x01, 0xc0],
+        "VALUE nil acknowledges the subscription"
     );
 
     let fast = daemon.client().await;
-    let mut events = fast.subscribe::<(ByteBuf,)>("big");
-    sync(&fast).await;
+    let mut events = fast.subscribe::<(ByteBuf,)>("big").await.unwrap();
     let payload = ByteBuf::from(vec![1u8; 64 * 1024]);
     let started = Instant::now();
     let mut queued_for_slow = 0;
     for i in 0..EVENTS {
-        let queued = daemon.handle.emit("big", &(&payload,));
+        let queued = daemon.handle.emit("big", &(&payload,)).unwrap();
         assert!(queued >= 1, "fast client missed event {i}");
         queued_for_slow += queued - 1;
         assert_eq!(next(&mut events).await.0.len(), payload.len());
@@ -157,7 +149,7 @@ async fn slow_consumer_does_not_delay_others_and_is_told_how_much_it_lagged() {
     for _ in 0..queued_for_slow {
         assert_eq!(&read_frame(&mut slow).await.unwrap()[..2], &[0x93, 0x05]);
     }
-    assert_eq!(daemon.handle.emit("big", &(&payload,)), 2);
+    assert_eq!(daemon.handle.emit("big", &(&payload,)).unwrap(), 2);
     let lagged = read_frame(&mut slow).await.unwrap();
     assert_eq!(&lagged[..2], &[0x92, 0x06]);
     let dropped: u64 = rmp::decode::read_int(&mut &lagged[2..]).unwrap();
@@ -174,16 +166,15 @@ async fn client_that_does_not_poll_its_stream_sees_lagged_then_events() {
             ..medium_runtime::ClientOptions::default()
         })
         .await;
-    let mut stream = client.subscribe::<(u32,)>("n");
-    sync(&client).await;
+    let mut stream = client.subscribe::<(u32,)>("n").await.unwrap();
     for i in 0..10u32 {
-        daemon.handle.emit("n", &(i,));
+        daemon.handle.emit("n", &(i,)).unwrap();
     }
     sync(&client).await; // all 10 events have reached the client by now
     for expected in 0..4 {
         assert_eq!(next(&mut stream).await, (expected,));
     }
-    daemon.handle.emit("n", &(10u32,));
+    daemon.handle.emit("n", &(10u32,)).unwrap();
     match tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .unwrap()
@@ -202,8 +193,7 @@ async fn daemon_going_away_fails_pending_calls_and_ends_event_streams() {
     })
     .await;
     let client = daemon.client().await;
-    let mut stream = client.subscribe::<(u32,)>("n");
-    sync(&client).await;
+    let mut stream = client.subscribe::<(u32,)>("n").await.unwrap();
     let pending = tokio::spawn({
         let client = client.clone();
         async move {
@@ -236,23 +226,25 @@ async fn daemon_going_away_fails_pending_calls_and_ends_event_streams() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn event_over_the_frame_limit_is_refused_and_connection_survives() {
+async fn event_over_the_frame_limit_is_an_error_to_the_emitter_and_reaches_nobody() {
     let daemon = TestDaemon::start_with(DaemonOptions {
         max_frame_len: 1024,
         ..DaemonOptions::default()
     })
     .await;
     let client = daemon.client().await;
-    let mut stream = client.subscribe::<(ByteBuf,)>("big");
-    sync(&client).await;
+    let mut stream = client.subscribe::<(ByteBuf,)>("big").await.unwrap();
     let id = daemon.handle.applications()[0].id();
     let big = ByteBuf::from(vec![0u8; 2048]);
-    assert_eq!(daemon.handle.emit("big", &(&big,)), 0);
-    let err = daemon.handle.emit_to(id, "big", &(&big,)).unwrap_err();
-    assert!(
-        matches!(err, EmitError::TooLarge { max: 1024, .. }),
-        "{err:?}"
-    );
+    for err in [
+        daemon.handle.emit("big", &(&big,)).unwrap_err(),
+        daemon.handle.emit_to(id, "big", &(&big,)).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, EmitError::TooLarge { max: 1024, .. }),
+            "{err:?}"
+        );
+    }
     // A handler that `?`s the same failure fails its call as an internal error.
     let err = client
         .call::<_, bool, NoException>("emit_big_to_me", &(2048usize,))
@@ -266,7 +258,19 @@ async fn event_over_the_frame_limit_is_refused_and_connection_survives() {
         error.message.contains("exceeds the frame limit of 1024"),
         "{error:?}"
     );
+    // Nothing was lost for lack of reading: no lagged notice, the next event comes next.
     let small = ByteBuf::from(vec![1u8; 16]);
-    assert_eq!(daemon.handle.emit("big", &(&small,)), 1);
+    assert_eq!(daemon.handle.emit("big", &(&small,)).unwrap(), 1);
     assert_eq!(next(&mut stream).await.0, small);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_not_in_the_protocol_is_an_error_to_the_emitter() {
+    let daemon = TestDaemon::start().await;
+    let err = daemon.handle.emit("nope", &(1u32,)).unwrap_err();
+    assert!(
+        matches!(&err, EmitError::UnknownEvent(event) if event == "nope"),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "no event `nope` in this daemon's protocol");
 }

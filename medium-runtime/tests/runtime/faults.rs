@@ -27,7 +27,7 @@ async fn daemon_killed_mid_call_fails_the_call_and_a_restarted_daemon_takes_reco
     let daemon = DaemonProcess::spawn(&path);
     wait_for_socket(&path).await;
     let client = Client::connect_to(&ECHO, &path).await.unwrap();
-    let mut echoed = client.subscribe::<(String,)>("echoed");
+    let mut echoed = client.subscribe::<(String,)>("echoed").await.unwrap();
     let in_flight = tokio::spawn({
         let client = client.clone();
         async move {
@@ -72,7 +72,7 @@ async fn daemon_killed_mid_call_fails_the_call_and_a_restarted_daemon_takes_reco
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _restarted = DaemonProcess::spawn(&path);
     let fresh = reconnecting.await.unwrap().unwrap();
-    let mut echoed = fresh.subscribe::<(String,)>("echoed");
+    let mut echoed = fresh.subscribe::<(String,)>("echoed").await.unwrap();
     let text: String = fresh
         .call::<_, _, NoException>("echo", &("again",))
         .await
@@ -134,7 +134,7 @@ async fn app_process_for_fault_tests() {
         return;
     };
     let client = Client::connect_to(&INFO, &path).await.unwrap();
-    let _news = client.subscribe::<(u32,)>("news");
+    let _news = client.subscribe::<(u32,)>("news").await.unwrap();
     let call = client.call::<_, u32, NoException>("sleep", &(60_000u64, 1u32));
     tokio::pin!(call);
     // Polls once so the call frame goes out before announcing it.

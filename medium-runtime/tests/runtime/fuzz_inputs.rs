@@ -7,18 +7,19 @@ use medium_runtime::fuzzing::{feed_client, feed_server};
 use crate::support::frame;
 
 /// Frames an application might send after its handshake: calls of every fuzz-service method,
-/// a subscribe, an unknown built-in, then garbage. Found by the harness: the reply of the
+/// a subscribe, an unknown built-in, an unsubscribe, a subscribe to an unknown event, then garbage. Found by the harness: the reply of the
 /// `later` call, still running when the garbage arrived, used to go out after the `FATAL`.
 fn busy_application() -> Vec<u8> {
     let mut input = Vec::new();
     for body in [
-        &b"\x92\x02\xa4tick"[..],
+        &b"\x93\x02\x06\xa4tick"[..],
         b"\x94\x01\x01\xa4echo\x91\xa2hi",
         b"\x94\x01\x02\xa5later\x90",
         b"\x94\x01\x03\xa4emit\x90",
         b"\x94\x04\x04\xa4list\x90",
         b"\x94\x01\x05\xa4echo\x91\x2a",
-        b"\x92\x03\xa4tick",
+        b"\x93\x03\x07\xa4tick",
+        b"\x93\x02\x08\xa4nope",
         b"\xc1",
     ] {
         input.extend(frame(body));

@@ -14,6 +14,7 @@ const OTHER_SPEC: ProtocolInfo = ProtocolInfo {
     fingerprint: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     socket_base: None,
     spec: "namespace com.example.other\nclass Other\nmethod ping(): string\n",
+    events: &[],
 };
 
 /// Body of `[4, id, request, []]`.
@@ -59,7 +60,7 @@ async fn introspect_reports_a_daemon_whose_fingerprint_the_caller_does_not_share
             fingerprint: OTHER_SPEC.fingerprint.into(),
             spec: OTHER_SPEC.spec.into(),
             runtime_version: env!("CARGO_PKG_VERSION").into(),
-            wire_version: 1,
+            wire_version: 2,
         }
     );
     // An introspect-only connection never becomes an application.

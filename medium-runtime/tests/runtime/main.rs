@@ -18,5 +18,7 @@ mod logging;
 mod nesting;
 mod oversized_replies;
 mod security;
+mod subscriptions;
 mod support;
 mod values;
+mod wire_version;

@@ -16,7 +16,7 @@ use serde::de::IgnoredAny;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::support::{INFO, Inner, TestDaemon, frame, raw_client, read_frame};
+use crate::support::{INFO, Inner, TestDaemon, accept_and_welcome, frame, raw_client, read_frame};
 
 /// Deep enough to overflow a debug build's 2 MiB thread stack (it survives about 700 levels),
 /// and below serde's own limit (1024), which saves only release builds.
@@ -154,12 +154,7 @@ impl FakeDaemon {
         let path = dir.path().join("socket");
         let listener = UnixListener::bind(&path).unwrap();
         tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            read_frame(&mut s).await.unwrap();
-            let mut welcome = vec![0x94, 0x00];
-            rmp::encode::write_str(&mut welcome, "medium").unwrap();
-            welcome.extend([0x01, 0xa1, b'x']);
-            s.write_all(&frame(&welcome)).await.unwrap();
+            let mut s = accept_and_welcome(&listener).await;
             while let Some(body) = read_frame(&mut s).await {
                 let mut r = &body[..];
                 rmp::decode::read_array_len(&mut r).unwrap();
@@ -176,6 +171,10 @@ impl FakeDaemon {
                         frame(&b)
                     }
                     2 => {
+                        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+                        let mut acknowledged = vec![0x93, 0x02];
+                        rmp::encode::write_uint(&mut acknowledged, id).unwrap();
+                        acknowledged.push(0xc0);
                         let mut name = [0; 64];
                         let name = rmp::decode::read_str(&mut r, &mut name).unwrap().to_owned();
                         let event = |args: &[u8]| {
@@ -187,7 +186,7 @@ impl FakeDaemon {
                         };
                         let deep = event(&model_with_deep_extra(DEEP));
                         let fine = event(&model_with_deep_extra(0));
-                        [deep, fine].concat()
+                        [frame(&acknowledged), deep, fine].concat()
                     }
                     _ => continue,
                 };
@@ -252,7 +251,7 @@ async fn client_nesting_limit_is_an_option() {
 async fn client_reports_a_deeply_nested_event_and_the_stream_goes_on() {
     let daemon = FakeDaemon::start();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
-    let mut events = client.subscribe::<(Inner,)>("changed");
+    let mut events = client.subscribe::<(Inner,)>("changed").await.unwrap();
     let next = async |events: &mut medium_runtime::EventStream<(Inner,)>| {
         tokio::time::timeout(Duration::from_secs(5), events.next())
             .await

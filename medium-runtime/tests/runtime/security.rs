@@ -10,7 +10,7 @@ use medium_runtime::{Client, Daemon, DaemonOptions, Error, ErrorCode, NoExceptio
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
-use crate::echo_process::{DaemonProcess, ECHO};
+use crate::echo_process::{DaemonProcess, ECHO, process_status_kb};
 use crate::support::{INFO, TestDaemon, TestService, read_frame, wait_for_socket};
 
 fn my_uid() -> u32 {
@@ -119,12 +119,7 @@ async fn symlink_to_a_folder_is_neither_followed_nor_removed() {
 
 /// The daemon process's data segment size (`VmData`, kB): reserved heap counts even untouched.
 fn data_size_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmData:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmData in /proc/PID/status")
+    process_status_kb(pid, "VmData")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

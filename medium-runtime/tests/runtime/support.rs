@@ -21,6 +21,9 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     fingerprint: "3f2a9c1b00000000000000000000000000000000000000000000000000000000",
     socket_base: None,
     spec: "",
+    events: &[
+        "added", "removed", "ping", "big", "n", "tick", "news", "mine", "changed",
+    ],
 };
 
 /// The exceptions of the test protocol, as generated code would write them.
@@ -273,11 +276,16 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 
 /// The body of a valid hello for `INFO`.
 pub fn hello_body() -> Vec<u8> {
+    hello_body_speaking(2)
+}
+
+/// The body of a hello for `INFO` asking for wire version `version`.
+pub fn hello_body_speaking(version: u64) -> Vec<u8> {
     let mut b = Vec::new();
     rmp::encode::write_array_len(&mut b, 6).unwrap();
     rmp::encode::write_uint(&mut b, 0).unwrap();
     rmp::encode::write_str(&mut b, "medium").unwrap();
-    rmp::encode::write_uint(&mut b, 1).unwrap();
+    rmp::encode::write_uint(&mut b, version).unwrap();
     rmp::encode::write_str(&mut b, INFO.namespace).unwrap();
     rmp::encode::write_str(&mut b, INFO.class).unwrap();
     rmp::encode::write_str(&mut b, INFO.fingerprint).unwrap();
@@ -291,6 +299,18 @@ pub async fn read_frame(stream: &mut UnixStream) -> Option<Vec<u8>> {
     let mut body = vec![0; u32::from_be_bytes(len) as usize];
     stream.read_exact(&mut body).await.ok()?;
     Some(body)
+}
+
+/// Plays a daemon's handshake by hand: accepts the next connection, reads its hello and
+/// welcomes it (wire version 2), whatever it said.
+pub async fn accept_and_welcome(listener: &tokio::net::UnixListener) -> UnixStream {
+    let (mut s, _) = listener.accept().await.unwrap();
+    read_frame(&mut s).await.unwrap();
+    let mut welcome = vec![0x94, 0x00];
+    rmp::encode::write_str(&mut welcome, "medium").unwrap();
+    welcome.extend([0x02, 0xa1, b'x']);
+    s.write_all(&frame(&welcome)).await.unwrap();
+    s
 }
 
 /// Connects a raw socket and completes the handshake by hand.

@@ -28,8 +28,10 @@ pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         ));
     };
     let arguments = encode_arguments(&spec, &method.name, &method.params, &args.args)?;
-    let client =
-        medium_runtime::blocking::Client::connect_to(protocol_info(&introspection), &socket)?;
+    let client = medium_runtime::blocking::Client::connect_to(
+        protocol_info(&introspection, &spec),
+        &socket,
+    )?;
     match client.call::<_, rmpv::Value, NoException>(&method.name, &arguments) {
         Ok(value) => {
             let json = serde_json::to_string_pretty(&to_json(&value))?;

@@ -64,12 +64,14 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
             }),
             ..ClientOptions::default()
         };
-        let client = Client::connect_with(protocol_info(&introspection), options).await?;
-        let streams = events.iter().map(|event| {
-            client
-                .subscribe::<rmpv::Value>(&event.name)
-                .map(move |item| (*event, item))
+        let client = Client::connect_with(protocol_info(&introspection, &spec), options).await?;
+        // Every subscription is confirmed before the monitor says it is listening.
+        let client = &client;
+        let subscribed = events.iter().map(|event| async move {
+            let stream = client.subscribe::<rmpv::Value>(&event.name).await?;
+            Ok::<_, medium_runtime::Error>(stream.map(move |item| (*event, item)))
         });
+        let streams = futures::future::try_join_all(subscribed).await?;
         let mut all = futures::stream::select_all(streams);
         shell.status(
             "Monitoring",

@@ -170,18 +170,29 @@ impl Generator<'_> {
         payload: &Named,
     ) -> TokenStream {
         let client = flavor.client();
+        let asyncness = flavor.asyncness();
+        let dot_await = flavor.dot_await();
         let doc = doc_or(&event.doc, &format!("The `{}` event.", name.wire));
         let function = ident(&name.rust);
         let payload = ident(&payload.rust);
         let stream = flavor.stream(quote!(crate::events::#payload));
         let wire = &name.wire;
+        let returns = match flavor {
+            Flavor::Async => quote! {
+                /// Subscribes to it and returns once the daemon confirms: every event it emits after
+                /// that reaches this stream. The stream ends when the connection closes.
+            },
+            Flavor::Blocking => quote! {
+                /// Subscribes to it and returns once the daemon confirms: every event it emits after
+                /// that reaches this iterator. The iterator ends when the connection closes.
+            },
+        };
         quote! {
             #doc
             ///
-            /// Subscribes to it: the daemon sends it to this connection from now on. The stream ends
-            /// when the connection closes.
-            pub fn #function(&self) -> #stream {
-                #client::subscribe(&self.client, #wire)
+            #returns
+            pub #asyncness fn #function(&self) -> Result<#stream, rt::Error> {
+                #client::subscribe(&self.client, #wire)#dot_await
             }
         }
     }

@@ -179,6 +179,7 @@ impl<'a> Generator<'a> {
             Some(socket) => quote!(::core::option::Option::Some(#socket)),
             None => quote!(::core::option::Option::None),
         };
+        let events = self.spec.events.iter().map(|event| &event.name);
         quote! {
             #module_docs
 
@@ -197,6 +198,7 @@ impl<'a> Generator<'a> {
                 fingerprint: FINGERPRINT,
                 socket_base: #socket_base,
                 spec: SPEC,
+                events: &[#(#events),*],
             };
         }
     }

@@ -237,6 +237,8 @@ impl Generator<'_> {
         } else {
             quote! {
                 /// Fires it to every application subscribed to it; returns how many it was queued to.
+                /// `Err` when it cannot be sent at all (its arguments exceed the daemon's frame limit):
+                /// then nobody gets it.
             }
         };
         let function = ident(&name.rust);
@@ -251,7 +253,7 @@ impl Generator<'_> {
             )
         } else {
             (
-                quote!(usize),
+                quote!(result::Result<usize, rt::EmitError>),
                 quote!(rt::DaemonHandle::emit(&self.handle, #wire, &args)),
             )
         };
