@@ -191,7 +191,7 @@ def test_the_async_client_reconnects_to_a_restarted_daemon_and_resubscribes(star
     async def scenario() -> None:
         connection = await ss.StudentSystemAsyncConnection.connect(timeout=5, reconnect=FAST)
         async with connection:
-            events = connection.student_added()
+            events = await connection.student_added()
             await connection.update_student(student())
             assert await events.get() == (1.0, student())
             kill(first)
