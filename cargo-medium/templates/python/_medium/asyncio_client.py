@@ -10,14 +10,14 @@ import asyncio
 import logging
 from typing import Any, Generic, TypeVar
 
-from .client_core import _END, ConnectionState, _Backlog, _ClientCore, subscription_ack
+from .client_core import _END, ConnectionState, _Backlog, _ClientCore
 from .errors import ConnectionClosed, MediumError, NotMedium, ProtocolError, ReconnectFailed
 from .framing import encode_frame, read_frame_async
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
 from .socket_location import socket_path
-from .wire import CALL, HANDSHAKE_TIMEOUT, SUBSCRIBE, UNSUBSCRIBE
+from .wire import HANDSHAKE_TIMEOUT, UNSUBSCRIBE
 
 _log = logging.getLogger("medium")
 
@@ -166,10 +166,7 @@ class AsyncClient(_ClientCore):
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
         """Calls `method` and waits for its reply (the generated methods call this). The
         timeout also bounds waiting for a reconnection."""
-        signature = self._protocol.methods[method]
-        call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
-        return await self._request(call_id, frame, signature, timeout, f"`{method}`")
+        return await self._request(*self._call_request(method, args), timeout, f"`{method}`")
 
     async def _request(
         self,
@@ -222,13 +219,9 @@ class AsyncClient(_ClientCore):
         acknowledged it: every event it fires from then on arrives. Raises `ProtocolError`
         code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
         subscription: AsyncSubscription[Any] = AsyncSubscription(self, event)
-        request_id = next(self._ids)
-        frame = encode_frame([SUBSCRIBE, request_id, event])
+        request = self._subscribe_request(event)
         try:
-            await self._request(
-                request_id, frame, subscription_ack(event), None, f"subscribing to `{event}`",
-                subscription,
-            )
+            await self._request(*request, None, f"subscribing to `{event}`", subscription)
         except BaseException:
             self._forget(subscription)
             raise

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-from .client_core import _END, ConnectionState, _Backlog, _ClientCore, subscription_ack
+from .client_core import _END, ConnectionState, _Backlog, _ClientCore
 from .errors import (
     ConnectionClosed,
     MediumError,
@@ -26,7 +26,7 @@ from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
 from .socket_location import socket_path
-from .wire import CALL, HANDSHAKE_TIMEOUT, SUBSCRIBE, UNSUBSCRIBE
+from .wire import HANDSHAKE_TIMEOUT, UNSUBSCRIBE
 
 _log = logging.getLogger("medium")
 
@@ -212,10 +212,7 @@ class Client(_ClientCore):
     def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
         """Calls `method` and waits for its reply (the generated methods call this). The
         timeout also bounds waiting for a reconnection."""
-        signature = self._protocol.methods[method]
-        call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
-        return self._request(call_id, frame, signature, timeout, f"`{method}`")
+        return self._request(*self._call_request(method, args), timeout, f"`{method}`")
 
     def _request(
         self,
@@ -269,13 +266,9 @@ class Client(_ClientCore):
         daemon acknowledged it, so every event it fires from then on arrives. Raises
         `ProtocolError` code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
         subscription: Subscription[Any] = Subscription(self, event, callback)
-        request_id = next(self._ids)
-        frame = encode_frame([SUBSCRIBE, request_id, event])
+        request = self._subscribe_request(event)
         try:
-            self._request(
-                request_id, frame, subscription_ack(event), None, f"subscribing to `{event}`",
-                subscription,
-            )
+            self._request(*request, None, f"subscribing to `{event}`", subscription)
         except BaseException:
             self._forget(subscription)
             raise

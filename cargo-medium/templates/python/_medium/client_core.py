@@ -31,7 +31,18 @@ from .errors import (
 from .framing import encode_frame
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect
-from .wire import ERROR, EVENT, EVENT_BUFFER, EXCEPTION, FATAL, LAGGED, MALFORMED, SUBSCRIBE, VALUE
+from .wire import (
+    CALL,
+    ERROR,
+    EVENT,
+    EVENT_BUFFER,
+    EXCEPTION,
+    FATAL,
+    LAGGED,
+    MALFORMED,
+    SUBSCRIBE,
+    VALUE,
+)
 
 _END = object()
 
@@ -190,6 +201,18 @@ class _ClientCore:
                 "(the call was not sent)"
             )
         return False
+
+    def _call_request(self, method: str, args: tuple[Any, ...]) -> tuple[int, bytes, Signature]:
+        """A new request id, the `CALL` frame of `method` with `args` (checked as they are
+        encoded), and the signature its reply is decoded with."""
+        signature = self._protocol.methods[method]
+        call_id = next(self._ids)
+        return call_id, encode_frame([CALL, call_id, method, signature.encode_args(args)]), signature
+
+    def _subscribe_request(self, event: str) -> tuple[int, bytes, Signature]:
+        """A new request id, the `SUBSCRIBE` frame of `event`, and its reply's signature."""
+        request_id = next(self._ids)
+        return request_id, encode_frame([SUBSCRIBE, request_id, event]), subscription_ack(event)
 
     def _forget(self, subscription: Any) -> None:
         """Drops `subscription`, which did not start (its `SUBSCRIBE` failed)."""
