@@ -233,7 +233,8 @@ class Client(_ClientCore):
                 while not self._ready_for_call():
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
-                        raise TimeoutError(f"{what}: the daemon at {self.path} was not back in time")
+                        back = f"the daemon at {self.path} was not back in time"
+                        raise TimeoutError(f"{what}: {back}")
                     self._changed.wait(remaining)
             # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
             # the same event leave in the order they were decided.

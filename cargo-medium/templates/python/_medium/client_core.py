@@ -207,7 +207,8 @@ class _ClientCore:
         encoded), and the signature its reply is decoded with."""
         signature = self._protocol.methods[method]
         call_id = next(self._ids)
-        return call_id, encode_frame([CALL, call_id, method, signature.encode_args(args)]), signature
+        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
+        return call_id, frame, signature
 
     def _subscribe_request(self, event: str) -> tuple[int, bytes, Signature]:
         """A new request id, the `SUBSCRIBE` frame of `event`, and its reply's signature."""
@@ -225,7 +226,8 @@ class _ClientCore:
         """Routes a message from the daemon; returns why the connection ends when it does
         (`FATAL`). A malformed message raises `ProtocolError`, which ends it too."""
         if not _shape_is_valid(message):
-            raise ProtocolError(MALFORMED, f"malformed message of kind {message[0]} from the daemon")
+            what = f"malformed message of kind {message[0]} from the daemon"
+            raise ProtocolError(MALFORMED, what)
         kind = message[0]
         if kind == FATAL:
             return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")

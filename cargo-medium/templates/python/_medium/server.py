@@ -83,6 +83,7 @@ def default_max_connections() -> int:
         return _DEFAULT_MAX_CONNECTIONS
     return min(max(soft * 9 // 10, 1), _DEFAULT_MAX_CONNECTIONS)
 
+
 # Most characters of a name a peer claims that go into a refusal: a hello may be as large as a
 # frame, and the refusal that repeats it must stay under the frame limit.
 _CLAIM_LEN = 128
@@ -526,7 +527,8 @@ class Server:
         _, call_id, name, raw_args = message
         if isinstance(raw_args, Unreadable):
             # Refused before anything looks at the arguments, as the Rust daemon does.
-            reason = f"arguments of `{name}`: {raw_args.reason} (the daemon's limit)"
+            limit = " (the daemon's limit)" if raw_args.code == MALFORMED else ""
+            reason = f"arguments of `{_claimed(name)}`: {raw_args.reason}{limit}"
             return [ERROR, call_id, raw_args.code, reason]
         if message[0] == BUILTIN:
             return self._builtin_reply(call_id, name)
