@@ -415,11 +415,37 @@ def test_a_connection_over_a_limit_gets_fatal_11_before_it_sends_a_byte(
         assert second.get_student("s1") == ada()
 
 
+def test_refused_peers_beyond_32_are_told_without_waiting_and_the_daemon_serves_on(
+    serve: Any,
+) -> None:
+    daemon = Daemon()
+    serve(daemon)
+    with ss.StudentSystemConnection():
+        pass
+    wait_until(lambda: daemon._connection_count == 0, "the daemon closed the probe")
+    daemon.max_connections_per_uid = 1
+    with ss.StudentSystemConnection() as served:
+        refused = [raw_connection(daemon, handshake=False) for _ in range(50)]
+        try:
+            lingering = [t for t in threading.enumerate() if t.name == "medium refusal"]
+            assert len(lingering) <= 32
+            for sock in refused:
+                fatal = _medium.read_frame(sock)
+                assert fatal is not None and fatal[:2] == [_medium.FATAL, 11], fatal
+        finally:
+            for sock in refused:
+                sock.close()
+        served.update_student(ada())
+
+
 def test_max_connections_defaults_to_90_percent_of_the_open_file_limit_at_most_4096() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
         assert _medium.server.default_max_connections() == 921
+        # Refused peers kept open at once: 32, or half of what the limit leaves of the 1024.
+        assert _medium.server.refusals_at_once(921) == 32
+        assert _medium.server.refusals_at_once(1014) == 5
         if hard == resource.RLIM_INFINITY or hard >= 10_000:
             resource.setrlimit(resource.RLIMIT_NOFILE, (10_000, hard))
             assert _medium.server.default_max_connections() == 4096

@@ -66,22 +66,38 @@ _log = logging.getLogger("medium")
 # Most bytes read (and discarded) from a refused peer.
 _REFUSED_DRAIN_LIMIT = 64 * 1024
 
-# Most refused connections kept open at once for their peers to read why, and how long each:
-# beyond, the refusal is written without waiting and the connection closed at once.
-_REFUSALS_AT_ONCE = 32
+# Most refused connections kept open at once for their peers to read why, whatever the
+# open-file limit, and how long each: beyond, the refusal is written without waiting and the
+# connection closed at once.
+_MAX_REFUSALS_AT_ONCE = 32
 _REFUSAL_LINGER = 1.0
 
 # Most connections by default, whatever the open-file limit.
 _DEFAULT_MAX_CONNECTIONS = 4096
 
 
+def _open_file_limit() -> int | None:
+    """The process's open-file soft limit, None when unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def default_max_connections() -> int:
     """The lower of 4,096 and 90 % of the open-file soft limit (`RLIMIT_NOFILE`), as the Rust
     daemon's default, so the daemon has file descriptors left to accept, refuse and log."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    soft = _open_file_limit()
+    if soft is None:
         return _DEFAULT_MAX_CONNECTIONS
     return min(max(soft * 9 // 10, 1), _DEFAULT_MAX_CONNECTIONS)
+
+
+def refusals_at_once(max_connections: int) -> int:
+    """Most refused connections kept open at once: 32, or half the file descriptors the
+    connection limit leaves under the open-file limit if that is fewer (at least 1), as the
+    Rust daemon does."""
+    soft = _open_file_limit()
+    spare = _MAX_REFUSALS_AT_ONCE * 2 if soft is None else max(soft - max_connections, 0)
+    return min(max(spare // 2, 1), _MAX_REFUSALS_AT_ONCE)
 
 
 # Most characters of a name a peer claims that go into a refusal: a hello may be as large as a
@@ -186,7 +202,8 @@ class Server:
         # Connections from accept to close, in total and per uid, under `_lock`.
         self._connection_count = 0
         self._per_uid: dict[int, int] = {}
-        self._refusals = threading.BoundedSemaphore(_REFUSALS_AT_ONCE)
+        # Set by `serve()`, from the connection limit.
+        self._refusals = threading.BoundedSemaphore(_MAX_REFUSALS_AT_ONCE)
 
     @property
     def applications(self) -> list[Application]:
@@ -246,6 +263,7 @@ class Server:
         max_connections = self.max_connections
         if max_connections is None:
             max_connections = default_max_connections()
+        self._refusals = threading.BoundedSemaphore(refusals_at_once(max_connections))
         listener = self._bind()
         self._listener = listener
         if threading.current_thread() is threading.main_thread():
@@ -390,7 +408,7 @@ class Server:
 
     def _refuse(self, sock: socket.socket, code: int, message: str) -> None:
         """Tells a peer that is not served why (`FATAL` `code`), before reading anything it
-        sent, and closes its connection. At most `_REFUSALS_AT_ONCE` refused peers are waited
+        sent, and closes its connection. At most `refusals_at_once` refused peers are waited
         for at once, each at most `_REFUSAL_LINGER` seconds; beyond, the refusal is written if
         the socket takes it without waiting and the connection is closed at once."""
         _log.warning("refused a connection: %s", message)
