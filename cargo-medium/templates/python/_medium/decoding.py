@@ -42,14 +42,20 @@ class Unreadable:
 
 def _map(pairs: list[tuple[Any, Any]]) -> Any:
     """What a MessagePack map decodes to: a dict of its `str` keys, or a `RejectedMap`."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if type(key) is not str:
-            return RejectedMap(pairs, "a key that is not a str")
-        if key in result:
-            return RejectedMap(pairs, f"the key `{key[:128]}` twice")
-        result[key] = value
-    return result
+    try:
+        result = dict(pairs)
+    except TypeError:  # an array or a map as a key
+        return RejectedMap(pairs, "a key that is not a str")
+    if not all(type(key) is str for key in result):
+        return RejectedMap(pairs, "a key that is not a str")
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    return RejectedMap(pairs, f"the key `{key[:128]}` twice")
 
 
 _OPTIONS: dict[str, Any] = {
