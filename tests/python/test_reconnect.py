@@ -80,12 +80,14 @@ def test_a_restarted_daemon_is_reconnected_and_every_subscription_resumes_after_
             events.get(5)
         with pytest.raises(ss.Reconnected):
             callback.get(5)
-        assert connection.state is ss.ConnectionState.CONNECTED
-        assert connection.get_student("s2").last_name == "2"
-        # Only a subscribed connection gets events: the new daemon was told.
-        connection.update_student(student("s3"))
+        # `Reconnected` comes once the new daemon acknowledged the resubscription: an event
+        # another application makes it fire from now on arrives.
+        with ss.StudentSystemConnection(timeout=5) as other:
+            other.update_student(student("s3"))
         assert events.get(5) == (2.0, student("s3"))
         assert called_back.get(timeout=5) == (2.0, student("s3"))
+        assert connection.state is ss.ConnectionState.CONNECTED
+        assert connection.get_student("s2").last_name == "2"
     assert connection.state is ss.ConnectionState.CLOSED
 
 
@@ -191,7 +193,7 @@ def test_the_async_client_reconnects_to_a_restarted_daemon_and_resubscribes(star
     async def scenario() -> None:
         connection = await ss.StudentSystemAsyncConnection.connect(timeout=5, reconnect=FAST)
         async with connection:
-            events = connection.student_added()
+            events = await connection.student_added()
             await connection.update_student(student())
             assert await events.get() == (1.0, student())
             kill(first)

@@ -38,6 +38,7 @@ const RUNTIME: &[(&str, &str)] = runtime_files![
     "asyncio_client.py",
     "blocking_client.py",
     "client_core.py",
+    "decoding.py",
     "errors.py",
     "framing.py",
     "handshake.py",

@@ -386,7 +386,8 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
         let _ = write!(
             out,
             "\n    def {name}(self) -> Subscription[{record}]:\n        \
-             \"\"\"Subscribes to `{event}`: iterate over the result for each occurrence.\"\"\"\n        \
+             \"\"\"Subscribes to `{event}` (once the daemon acknowledged it): iterate over the\n        \
+             result for each occurrence.\"\"\"\n        \
              return self.subscribe({wire})\n\
              \n    \
              def on_{name}(\n        \
@@ -455,9 +456,10 @@ fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     for event in &spec.events {
         let _ = write!(
             out,
-            "\n    def {name}(self) -> AsyncSubscription[{record}]:\n        \
-             \"\"\"Subscribes to `{event}`: `async for` over the result for each occurrence.\"\"\"\n        \
-             return self.subscribe({wire})\n",
+            "\n    async def {name}(self) -> AsyncSubscription[{record}]:\n        \
+             \"\"\"Subscribes to `{event}` (once the daemon acknowledged it): `async for` over the\n        \
+             result for each occurrence.\"\"\"\n        \
+             return await self.subscribe({wire})\n",
             name = names.event(&event.name),
             record = names.event_record(&event.name),
             event = event.name,

@@ -17,7 +17,7 @@ from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
 from .socket_location import socket_path
-from .wire import CALL, FATAL, HANDSHAKE_TIMEOUT, SUBSCRIBE, UNSUBSCRIBE
+from .wire import HANDSHAKE_TIMEOUT, UNSUBSCRIBE
 
 _log = logging.getLogger("medium")
 
@@ -28,7 +28,8 @@ A = TypeVar("A", bound="AsyncClient")
 class AsyncSubscription(Generic[T]):
     """Occurrences of one event as an async iterator (`async for … in`); ends when the
     connection closes. Raises the notices `Subscription` does (`Lagged`, `Reconnected`,
-    `ReconnectFailed`) once each, in their place among the events."""
+    `ReconnectFailed`, `ProtocolError` for an event of the wrong shape) once each, in their
+    place among the events."""
 
     def __init__(self, client: AsyncClient, event: str) -> None:
         self._client = client
@@ -144,9 +145,9 @@ class AsyncClient(_ClientCore):
                 message = await read_frame_async(self._reader)
                 if message is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                if message[0] == FATAL:
-                    return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
-                self._dispatch(message)
+                ended = self._dispatch(message)
+                if ended is not None:
+                    return ended
         except (OSError, ProtocolError) as err:
             return ConnectionClosed(f"connection to {self.path} failed: {err}")
 
@@ -165,28 +166,45 @@ class AsyncClient(_ClientCore):
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
         """Calls `method` and waits for its reply (the generated methods call this). The
         timeout also bounds waiting for a reconnection."""
-        signature = self._protocol.methods[method]
-        call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
+        return await self._request(*self._call_request(method, args), timeout, f"`{method}`")
+
+    async def _request(
+        self,
+        request_id: int,
+        frame: bytes,
+        signature: Signature,
+        timeout: float | None,
+        what: str,
+        subscription: AsyncSubscription[Any] | None = None,
+    ) -> Any:
+        """Sends `frame`, the request `request_id`, and waits for its reply, decoded by
+        `signature`. `subscription` starts receiving its event as the request is sent."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
             return await asyncio.wait_for(
-                self._send_call(call_id, frame, future, signature),
+                self._send_request(request_id, frame, future, signature, subscription),
                 timeout if timeout is not None else self.timeout,
             )
         except asyncio.TimeoutError:
-            raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
+            raise TimeoutError(f"{what} got no reply from {self.path} in time") from None
         finally:
             with self._lock:
-                self._pending.pop(call_id, None)
+                self._pending.pop(request_id, None)
 
-    async def _send_call(
-        self, call_id: int, frame: bytes, future: asyncio.Future[Any], signature: Signature
+    async def _send_request(
+        self,
+        request_id: int,
+        frame: bytes,
+        future: asyncio.Future[Any],
+        signature: Signature,
+        subscription: AsyncSubscription[Any] | None,
     ) -> Any:
         while True:
             with self._lock:
                 if self._ready_for_call():
-                    self._pending[call_id] = (future, signature)
+                    self._pending[request_id] = (future, signature)
+                    if subscription is not None:
+                        self._subscriptions.setdefault(subscription.event, []).append(subscription)
                     break
             await self._changed.wait()
         try:
@@ -196,24 +214,28 @@ class AsyncClient(_ClientCore):
             raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
         return await future
 
-    def subscribe(self, event: str) -> AsyncSubscription[Any]:
-        """Starts receiving `event` (the generated event methods call this)."""
-        if self._closed is not None:
-            raise self._closed
+    async def subscribe(self, event: str) -> AsyncSubscription[Any]:
+        """Starts receiving `event` (the generated event methods call this), once the daemon
+        acknowledged it: every event it fires from then on arrives. Raises `ProtocolError`
+        code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
         subscription: AsyncSubscription[Any] = AsyncSubscription(self, event)
-        subscribers = self._subscriptions.setdefault(event, [])
-        # While reconnecting, the next connection subscribes to it.
-        if not subscribers and self._state is ConnectionState.CONNECTED:
-            self._writer.write(encode_frame([SUBSCRIBE, event]))
-        subscribers.append(subscription)
+        request = self._subscribe_request(event)
+        try:
+            await self._request(*request, None, f"subscribing to `{event}`", subscription)
+        except BaseException:
+            self._forget(subscription)
+            raise
         return subscription
 
     def _unsubscribe(self, subscription: AsyncSubscription[Any]) -> None:
+        """Stops delivering to `subscription`; the daemon is told (its answer is not waited
+        for) when it was the event's last one."""
         subscribers = self._subscriptions.get(subscription.event, [])
         if subscription in subscribers:
             subscribers.remove(subscription)
         if not subscribers and self._state is ConnectionState.CONNECTED:
-            self._writer.write(encode_frame([UNSUBSCRIBE, subscription.event]))
+            message = [UNSUBSCRIBE, next(self._ids), subscription.event]
+            self._writer.write(encode_frame(message))
 
     async def close(self) -> None:
         """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""

@@ -23,10 +23,10 @@ from .errors import (
 )
 from .framing import encode_frame, read_client_frame, read_frame
 from .handshake import check_welcome, hello, not_running
-from .protocol import Protocol
+from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
 from .socket_location import socket_path
-from .wire import CALL, FATAL, HANDSHAKE_TIMEOUT, SUBSCRIBE, UNSUBSCRIBE
+from .wire import HANDSHAKE_TIMEOUT, UNSUBSCRIBE
 
 _log = logging.getLogger("medium")
 
@@ -39,9 +39,11 @@ class Subscription(Generic[T]):
 
     Holds at most `EVENT_BUFFER` unread events; beyond that events are dropped and the iterator
     raises `Lagged` once, then goes on. After an automatic reconnection it raises `Reconnected`
-    once, then goes on with the new connection's events. The iterator ends when the connection
-    closes (after raising `ReconnectFailed` once if reconnecting gave up). A subscription with
-    a callback gets only the events there; `get()` on it waits for those notices and the end.
+    once, then goes on with the new connection's events. An event the daemon sent with
+    arguments of the wrong shape raises `ProtocolError` once in its place. The iterator ends
+    when the connection closes (after raising `ReconnectFailed` once if reconnecting gave up).
+    A subscription with a callback gets only the events there; `get()` on it waits for those
+    notices and the end.
     """
 
     def __init__(self, client: Client, event: str, callback: Callable[[T], None] | None) -> None:
@@ -175,9 +177,9 @@ class Client(_ClientCore):
                 message = read_client_frame(sock)
                 if message is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                if message[0] == FATAL:
-                    return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
-                self._dispatch(message)
+                ended = self._dispatch(message)
+                if ended is not None:
+                    return ended
         except (OSError, ProtocolError) as err:
             return ConnectionClosed(f"connection to {self.path} failed: {err}")
 
@@ -207,78 +209,89 @@ class Client(_ClientCore):
         _log.info("reconnected to the daemon at %s", self.path)
         return True
 
-    def _send_subscription(self, message: list[Any]) -> None:
-        """Sends a `SUBSCRIBE` or `UNSUBSCRIBE`. While reconnecting nothing is sent: the next
-        connection subscribes to every event that has subscriptions then. A connection that
-        fails here ends the read loop, which closes or reconnects."""
-        frame = encode_frame(message)
+    def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        """Calls `method` and waits for its reply (the generated methods call this). The
+        timeout also bounds waiting for a reconnection."""
+        return self._request(*self._call_request(method, args), timeout, f"`{method}`")
+
+    def _request(
+        self,
+        request_id: int,
+        frame: bytes,
+        signature: Signature,
+        timeout: float | None,
+        what: str,
+        subscription: Subscription[Any] | None = None,
+    ) -> Any:
+        """Sends `frame`, the request `request_id`, and waits for its reply, decoded by
+        `signature`. `subscription` starts receiving its event as the request is sent."""
+        timeout = timeout if timeout is not None else self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        while True:
+            with self._lock:
+                while not self._ready_for_call():
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        back = f"the daemon at {self.path} was not back in time"
+                        raise TimeoutError(f"{what}: {back}")
+                    self._changed.wait(remaining)
+            # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
+            # the same event leave in the order they were decided.
+            with self._send_lock:
+                with self._lock:
+                    if not self._ready_for_call():
+                        continue  # the connection dropped again meanwhile
+                    self._pending[request_id] = (future, signature)
+                    if subscription is not None:
+                        self._subscriptions.setdefault(subscription.event, []).append(subscription)
+                    sock = self._sock
+                try:
+                    sock.sendall(frame)
+                except OSError as err:
+                    with self._lock:
+                        self._pending.pop(request_id, None)
+                    raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
+            break
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
+        try:
+            return future.result(remaining)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"{what} got no reply from {self.path} in time") from None
+        finally:
+            with self._lock:
+                self._pending.pop(request_id, None)
+
+    def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
+        """Starts receiving `event` (the generated event methods call this): returns once the
+        daemon acknowledged it, so every event it fires from then on arrives. Raises
+        `ProtocolError` code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
+        subscription: Subscription[Any] = Subscription(self, event, callback)
+        request = self._subscribe_request(event)
+        try:
+            self._request(*request, None, f"subscribing to `{event}`", subscription)
+        except BaseException:
+            self._forget(subscription)
+            raise
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription[Any]) -> None:
+        """Stops delivering to `subscription`; the daemon is told (its answer is not waited
+        for) when it was the event's last one. While reconnecting nothing is sent: the next
+        connection subscribes only to events that have subscriptions then."""
+        frame = encode_frame([UNSUBSCRIBE, next(self._ids), subscription.event])
         with self._send_lock:
             with self._lock:
-                if self._closed is not None:
-                    raise self._closed
-                if self._state is not ConnectionState.CONNECTED:
+                subscribers = self._subscriptions.get(subscription.event, [])
+                if subscription in subscribers:
+                    subscribers.remove(subscription)
+                if subscribers or self._closed or self._state is not ConnectionState.CONNECTED:
                     return
                 sock = self._sock
             try:
                 sock.sendall(frame)
             except OSError:
-                pass
-
-    def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        """Calls `method` and waits for its reply (the generated methods call this). The
-        timeout also bounds waiting for a reconnection."""
-        signature = self._protocol.methods[method]
-        call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
-        timeout = timeout if timeout is not None else self.timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
-            while not self._ready_for_call():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(f"`{method}`: the daemon at {self.path} was not back in time")
-                self._changed.wait(remaining)
-            self._pending[call_id] = (future, signature)
-            sock = self._sock
-        try:
-            with self._send_lock:
-                sock.sendall(frame)
-        except OSError as err:
-            with self._lock:
-                self._pending.pop(call_id, None)
-            raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-        try:
-            return future.result(remaining)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"`{method}` got no reply from {self.path} in time") from None
-        finally:
-            with self._lock:
-                self._pending.pop(call_id, None)
-
-    def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
-        """Starts receiving `event` (the generated event methods call this)."""
-        subscription: Subscription[Any] = Subscription(self, event, callback)
-        with self._lock:
-            subscribers = self._subscriptions.setdefault(event, [])
-            first = not subscribers
-            subscribers.append(subscription)
-        if first:
-            self._send_subscription([SUBSCRIBE, event])
-        return subscription
-
-    def _unsubscribe(self, subscription: Subscription[Any]) -> None:
-        with self._lock:
-            subscribers = self._subscriptions.get(subscription.event, [])
-            if subscription in subscribers:
-                subscribers.remove(subscription)
-            last = not subscribers
-        if last and self._closed is None:
-            try:
-                self._send_subscription([UNSUBSCRIBE, subscription.event])
-            except MediumError:
-                pass  # closed meanwhile: nothing is subscribed any more
+                pass  # the read loop sees the connection fail
 
     def close(self) -> None:
         """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""

@@ -3,7 +3,10 @@
 """What the blocking and the asyncio client share, without I/O: the calls waiting for
 replies, the subscriptions and their backlogs, the connection's state, and what happens to
 them when the connection drops, comes back or closes for good (calls pending at a drop are
-never resent; each subscription gets one `Reconnected`)."""
+never resent; each subscription gets one `Reconnected`, once the daemon acknowledged its
+resubscription), and the checks on what the daemon sends (a malformed message ends the
+connection; a value of the wrong shape fails its call, an event of the wrong shape is
+reported on its subscriptions)."""
 
 from __future__ import annotations
 
@@ -28,7 +31,18 @@ from .errors import (
 from .framing import encode_frame
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect
-from .wire import ERROR, EVENT, EVENT_BUFFER, EXCEPTION, LAGGED, SUBSCRIBE, VALUE
+from .wire import (
+    CALL,
+    ERROR,
+    EVENT,
+    EVENT_BUFFER,
+    EXCEPTION,
+    FATAL,
+    LAGGED,
+    MALFORMED,
+    SUBSCRIBE,
+    VALUE,
+)
 
 _END = object()
 
@@ -44,12 +58,39 @@ class ConnectionState(enum.Enum):
     """Closed for good: calls fail and event iterators have ended."""
 
 
+def subscription_ack(event: str) -> Signature:
+    """What a `SUBSCRIBE` of `event` is answered with: a `VALUE` of nil, like a method
+    returning nothing."""
+    return Signature(f"subscribe to {event}", "", ())
+
+
+def _shape_is_valid(message: list[Any]) -> bool:
+    """Whether `message`, from a daemon after the handshake, has the shape PROTOCOL.md §5
+    gives its kind (what it carries aside)."""
+    kind, length = message[0], len(message)
+    if kind in (VALUE, EXCEPTION, ERROR) and (length < 3 or type(message[1]) is not int):
+        return False
+    if kind == VALUE:
+        return length == 3
+    if kind == EXCEPTION:
+        return length >= 4 and type(message[2]) is str and type(message[3]) is str
+    if kind == ERROR:
+        return length == 4 and type(message[2]) is int and type(message[3]) is str
+    if kind == FATAL:
+        return length == 3 and type(message[1]) is int and type(message[2]) is str
+    if kind == EVENT:
+        return length == 3 and type(message[1]) is str
+    if kind == LAGGED:
+        return length == 2 and type(message[1]) is int and message[1] >= 0
+    return False
+
+
 def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) -> tuple[bool, Any]:
     """`(True, value)` or `(False, exception)` for a `VALUE`, `EXCEPTION` or `ERROR` reply."""
     kind = message[0]
     if kind == VALUE:
         try:
-            return True, signature.returns.decode(message[2], signature.name)
+            return True, signature.decode_result(message[2])
         except ProtocolError as err:
             return False, err
     if kind == EXCEPTION:
@@ -125,6 +166,8 @@ class _ClientCore:
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[_Future, Signature]] = {}
         self._subscriptions: dict[str, list[Any]] = {}
+        # The resubscriptions after a reconnection not acknowledged yet: request id → event.
+        self._resubscribing: dict[int, str] = {}
         self._closed: BaseException | None = None
         self._state = ConnectionState.CONNECTED
 
@@ -159,13 +202,43 @@ class _ClientCore:
             )
         return False
 
-    def _dispatch(self, message: list[Any]) -> None:
+    def _call_request(self, method: str, args: tuple[Any, ...]) -> tuple[int, bytes, Signature]:
+        """A new request id, the `CALL` frame of `method` with `args` (checked as they are
+        encoded), and the signature its reply is decoded with."""
+        signature = self._protocol.methods[method]
+        call_id = next(self._ids)
+        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
+        return call_id, frame, signature
+
+    def _subscribe_request(self, event: str) -> tuple[int, bytes, Signature]:
+        """A new request id, the `SUBSCRIBE` frame of `event`, and its reply's signature."""
+        request_id = next(self._ids)
+        return request_id, encode_frame([SUBSCRIBE, request_id, event]), subscription_ack(event)
+
+    def _forget(self, subscription: Any) -> None:
+        """Drops `subscription`, which did not start (its `SUBSCRIBE` failed)."""
+        with self._lock:
+            subscribers = self._subscriptions.get(subscription.event, [])
+            if subscription in subscribers:
+                subscribers.remove(subscription)
+
+    def _dispatch(self, message: list[Any]) -> BaseException | None:
+        """Routes a message from the daemon; returns why the connection ends when it does
+        (`FATAL`). A malformed message raises `ProtocolError`, which ends it too."""
+        if not _shape_is_valid(message):
+            what = f"malformed message of kind {message[0]} from the daemon"
+            raise ProtocolError(MALFORMED, what)
         kind = message[0]
+        if kind == FATAL:
+            return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
         if kind in (VALUE, EXCEPTION, ERROR):
             with self._lock:
                 entry = self._pending.pop(message[1], None)
+                resubscribed = self._resubscribing.pop(message[1], None)
+            if resubscribed is not None:
+                self._resubscribed(resubscribed, message)
             if entry is None or entry[0].done():
-                return  # a reply to a call that timed out or was cancelled
+                return None  # a reply to a call that timed out or was cancelled, or ignored
             future, signature = entry
             ok, outcome = reply_outcome(self._protocol, signature, message)
             if ok:
@@ -175,9 +248,12 @@ class _ClientCore:
         elif kind == EVENT:
             with self._lock:
                 subscribers = list(self._subscriptions.get(message[1], ()))
-            item = event_item(self._protocol, message) if subscribers else None
+            try:
+                item = event_item(self._protocol, message) if subscribers else None
+            except ProtocolError as err:
+                item = err  # reported on its subscriptions, which go on
             if item is None:
-                return  # nobody listens (any more), or an event this spec does not have
+                return None  # nobody listens (any more), or an event this spec does not have
             for subscription in subscribers:
                 subscription._push(item)
         elif kind == LAGGED:
@@ -185,6 +261,16 @@ class _ClientCore:
                 every = self._every_subscription()
             for subscription in every:
                 subscription._push(Lagged(message[1]))
+        return None
+
+    def _resubscribed(self, event: str, ack: list[Any]) -> None:
+        """The daemon answered the resubscription to `event` after a reconnection: its
+        subscriptions raise `Reconnected` (or the error the daemon answered with) once."""
+        ok, outcome = reply_outcome(self._protocol, subscription_ack(event), ack)
+        with self._lock:
+            subscribers = list(self._subscriptions.get(event, ()))
+        for subscription in subscribers:
+            subscription._push(Reconnected() if ok else outcome)
 
     def _lose_connection(self) -> bool:
         """The connection dropped and reconnecting starts: calls waiting for a reply fail (the
@@ -195,6 +281,7 @@ class _ClientCore:
                 return False
             pending = list(self._pending.values())
             self._pending.clear()
+            self._resubscribing.clear()
             self._set_state(ConnectionState.RECONNECTING)
         reason = ConnectionClosed(
             f"connection to {self.path} dropped before the reply; the daemon may or may not "
@@ -206,18 +293,20 @@ class _ClientCore:
         return True
 
     def _reconnected(self) -> bytes | None:
-        """A new connection is up: tells every subscription it missed what was fired
-        meanwhile and lets calls go. Returns the `SUBSCRIBE` frames the new connection must
-        send, or None when the client was closed meanwhile."""
+        """A new connection is up: lets calls go. Returns the `SUBSCRIBE` frames the new
+        connection must send (their acknowledgements tell the subscriptions they missed what
+        was fired meanwhile), or None when the client was closed meanwhile."""
         with self._lock:
             if self._closed is not None:
                 return None
-            events = list(self._subscriptions)
-            every = self._every_subscription()
+            events = [event for event, subscribers in self._subscriptions.items() if subscribers]
+            frames = []
+            for event in events:
+                request_id = next(self._ids)
+                self._resubscribing[request_id] = event
+                frames.append(encode_frame([SUBSCRIBE, request_id, event]))
             self._set_state(ConnectionState.CONNECTED)
-        for subscription in every:
-            subscription._push(Reconnected())
-        return b"".join(encode_frame([SUBSCRIBE, event]) for event in events)
+        return b"".join(frames)
 
     def _shut(self, reason: BaseException) -> None:
         """Closes for good: pending calls fail with `reason`, subscriptions end (after raising

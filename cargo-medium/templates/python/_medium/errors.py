@@ -37,6 +37,16 @@ class ProtocolError(MediumError):
         self.message = message
 
 
+class FrameTooLarge(MediumError, ValueError):
+    """A message to send would exceed the frame limit (an event `emit` fires, a call's
+    arguments): nothing was sent. `size` and `limit` are in bytes."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} of {size} bytes exceeds the {limit}-byte frame limit")
+        self.size = size
+        self.limit = limit
+
+
 class Rejected(ProtocolError, ConnectionError):
     """The daemon closed the connection before accepting the handshake (`FATAL`): `code` is
     `PEER_NOT_ALLOWED` when this process's uid is not on the daemon's allow-list."""

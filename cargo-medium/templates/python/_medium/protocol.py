@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+from .decoding import Unreadable
 from .errors import ProtocolError, RemoteException
-from .values import NOTHING, Type
+from .values import NOTHING, Type, found
 from .wire import BAD_ARGUMENTS
 
 
@@ -27,11 +28,22 @@ class Signature:
         return [ty.encode(v, f"{self.name}({name})") for (name, ty), v in zip(self.params, args)]
 
     def decode_args(self, raw: Any) -> list[Any]:
-        if not isinstance(raw, list) or len(raw) != len(self.params):
+        """The arguments of a call or an event, checked; `ProtocolError` naming the parameter
+        (code 6 for arguments nesting too deeply, else 2)."""
+        if isinstance(raw, Unreadable):
+            raise ProtocolError(raw.code, f"arguments of `{self.name}`: {raw.reason}")
+        if type(raw) is not list or len(raw) != len(self.params):
             raise ProtocolError(
-                BAD_ARGUMENTS, f"`{self.name}` takes {len(self.params)} arguments, got {raw!r}"
+                BAD_ARGUMENTS,
+                f"`{self.name}` takes {len(self.params)} arguments, found {found(raw)}",
             )
         return [ty.decode(v, f"{self.name}({name})") for (name, ty), v in zip(self.params, raw)]
+
+    def decode_result(self, raw: Any) -> Any:
+        """A method's return value, checked like `decode_args`."""
+        if isinstance(raw, Unreadable):
+            raise ProtocolError(raw.code, f"result of `{self.name}`: {raw.reason}")
+        return self.returns.decode(raw, f"result of `{self.name}`")
 
 
 @dataclasses.dataclass(frozen=True)

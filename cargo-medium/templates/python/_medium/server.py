@@ -3,7 +3,8 @@
 """The threaded daemon: `Server`, the base of the generated `…ServerBase` classes. It binds
 the socket, accepts connections, runs the handshake, routes calls to handler methods and
 emits events, with the Rust daemon's limits and defaults (SECURITY.md): one reader and one
-writer thread per connection, one thread per running call."""
+writer thread per connection, one thread per running call, connections counted from accept
+to close."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import functools
 import itertools
 import logging
 import os
+import resource
 import signal
 import socket
 import stat
@@ -19,6 +21,7 @@ import threading
 import time
 from typing import Any, Collection
 
+from .decoding import Unreadable
 from .errors import MediumError, ProtocolError, RemoteException
 from .framing import encode_frame, read_frame, read_sized_frame
 from .protocol import Protocol
@@ -34,18 +37,22 @@ from .wire import (
     FATAL,
     FRAME_TOO_LARGE,
     HANDSHAKE_MISMATCH,
+    HANDSHAKE_TIMED_OUT,
     HANDSHAKE_TIMEOUT,
     HELLO,
     INTERNAL,
     MAGIC,
     MALFORMED,
     MAX_FRAME,
+    MAX_NESTING_DEPTH,
     NOT_IMPLEMENTED,
     PEER_NOT_ALLOWED,
     QUEUE_CAPACITY,
     REFUSED,
     RUNTIME_VERSION,
     SUBSCRIBE,
+    TOO_MANY_CONNECTIONS,
+    UNKNOWN_EVENT,
     UNKNOWN_METHOD,
     UNSUBSCRIBE,
     UNSUPPORTED_VERSION,
@@ -56,36 +63,76 @@ from .wire import (
 
 _log = logging.getLogger("medium")
 
-# Most bytes read (and discarded) from a peer refused by the uid allow-list.
+# Most bytes read (and discarded) from a refused peer.
 _REFUSED_DRAIN_LIMIT = 64 * 1024
+
+# Most refused connections kept open at once for their peers to read why, whatever the
+# open-file limit, and how long each: beyond, the refusal is written without waiting and the
+# connection closed at once.
+_MAX_REFUSALS_AT_ONCE = 32
+_REFUSAL_LINGER = 1.0
+
+# Most connections by default, whatever the open-file limit.
+_DEFAULT_MAX_CONNECTIONS = 4096
+
+
+def _open_file_limit() -> int | None:
+    """The process's open-file soft limit, None when unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def default_max_connections() -> int:
+    """The lower of 4,096 and 90 % of the open-file soft limit (`RLIMIT_NOFILE`), as the Rust
+    daemon's default, so the daemon has file descriptors left to accept, refuse and log."""
+    soft = _open_file_limit()
+    if soft is None:
+        return _DEFAULT_MAX_CONNECTIONS
+    return min(max(soft * 9 // 10, 1), _DEFAULT_MAX_CONNECTIONS)
+
+
+def refusals_at_once(max_connections: int) -> int:
+    """Most refused connections kept open at once: 32, or half the file descriptors the
+    connection limit leaves under the open-file limit if that is fewer (at least 1), as the
+    Rust daemon does."""
+    soft = _open_file_limit()
+    spare = _MAX_REFUSALS_AT_ONCE * 2 if soft is None else max(soft - max_connections, 0)
+    return min(max(spare // 2, 1), _MAX_REFUSALS_AT_ONCE)
+
 
 # Most characters of a name a peer claims that go into a refusal: a hello may be as large as a
 # frame, and the refusal that repeats it must stay under the frame limit.
 _CLAIM_LEN = 128
 
 
-def _claimed(value: Any) -> str:
-    """`value`, a field of a peer's hello, as text cut to `_CLAIM_LEN` characters."""
-    text = value if isinstance(value, str) else repr(value)
+def _claimed(text: str) -> str:
+    """`text`, a name a peer's hello claims, cut to `_CLAIM_LEN` characters."""
     return text[:_CLAIM_LEN]
 
 
 def _well_formed(message: list[Any]) -> bool:
-    """Whether `message`, from an application, has the shape PROTOCOL.md §4 gives its kind
-    (`HELLO` aside)."""
-    kind = message[0]
-    if kind in (CALL, BUILTIN):
-        return (
-            len(message) == 4
-            and isinstance(message[1], int)
-            and not isinstance(message[1], bool)
-            and message[1] >= 0
-            and isinstance(message[2], str)
-            and isinstance(message[3], list)
-        )
-    if kind in (SUBSCRIBE, UNSUBSCRIBE):
-        return len(message) == 2 and isinstance(message[1], str)
-    return False
+    """Whether `message`, from an application, is a request with the shape PROTOCOL.md §4
+    gives its kind: `[kind, id, name, args]` for a `CALL` or `BUILTIN` (the arguments are
+    checked by the method's signature), `[kind, id, event]` for a `SUBSCRIBE` or
+    `UNSUBSCRIBE`."""
+    length = {CALL: 4, BUILTIN: 4, SUBSCRIBE: 3, UNSUBSCRIBE: 3}.get(message[0])
+    return (
+        len(message) == length
+        and type(message[1]) is int
+        and 0 <= message[1] < 1 << 64
+        and type(message[2]) is str
+    )
+
+
+def _hello_well_formed(message: list[Any]) -> bool:
+    """Whether `message` is a `HELLO` (PROTOCOL.md §4), whatever it claims."""
+    return (
+        message[0] == HELLO
+        and len(message) >= 6
+        and message[1] == MAGIC
+        and type(message[2]) is int
+        and all(type(claim) is str for claim in message[3:6])
+    )
 
 
 def _make_private_folders(folder: str) -> None:
@@ -130,6 +177,16 @@ class Server:
     wait unread."""
     grace_period: float = 5.0
     """Seconds a stopping daemon lets calls in flight finish and their replies go out."""
+    max_connections: int | None = None
+    """Connections served at once (from accept to close, handshake or not); one more gets
+    `FATAL` code 11 (`too_many_connections`) before anything it sent is read. None: the lower
+    of 4,096 and 90 % of the open-file soft limit, read when `serve()` starts."""
+    max_connections_per_uid: int = 1024
+    """Connections of one peer uid served at once; one more gets `FATAL` code 11."""
+    max_nesting_depth: int = MAX_NESTING_DEPTH
+    """Deepest nesting of arrays and maps in a call's arguments (the arguments array counts
+    as 1); a deeper call gets `ERROR` code 6 and the connection goes on. Values msgpack
+    cannot decode (about 1000 levels) are refused whatever this says."""
 
     def __init__(self, path: str | None = None) -> None:
         p = self._protocol
@@ -142,6 +199,11 @@ class Server:
         self._stopping = False
         self._listener: socket.socket | None = None
         self._workers = _Workers()
+        # Connections from accept to close, in total and per uid, under `_lock`.
+        self._connection_count = 0
+        self._per_uid: dict[int, int] = {}
+        # Set by `serve()`, from the connection limit.
+        self._refusals = threading.BoundedSemaphore(_MAX_REFUSALS_AT_ONCE)
 
     @property
     def applications(self) -> list[Application]:
@@ -198,6 +260,10 @@ class Server:
         `stop()`, or a failing `run()`. Then it stops accepting, removes the socket, reads no
         more messages, lets calls in flight finish and their replies go out within
         `grace_period`, closes every connection and returns."""
+        max_connections = self.max_connections
+        if max_connections is None:
+            max_connections = default_max_connections()
+        self._refusals = threading.BoundedSemaphore(refusals_at_once(max_connections))
         listener = self._bind()
         self._listener = listener
         if threading.current_thread() is threading.main_thread():
@@ -224,13 +290,7 @@ class Server:
                     _log.warning("accept failed: %s", err)
                     time.sleep(0.05)
                     continue
-                try:
-                    threading.Thread(
-                        target=self._serve_connection, args=(sock,), daemon=True
-                    ).start()
-                except RuntimeError as err:  # out of threads
-                    _log.warning("cannot serve a new connection: %s", err)
-                    sock.close()
+                self._accepted(sock, max_connections)
         finally:
             try:
                 os.unlink(self.socket_path)
@@ -258,7 +318,10 @@ class Server:
         with self._lock:
             self._connections.clear()
 
-    def _serve_connection(self, sock: socket.socket) -> None:
+    def _accepted(self, sock: socket.socket, max_connections: int) -> None:
+        """Serves a connection just accepted on its own thread, or refuses it, before reading
+        anything it sent, when its uid is not allowed or a connection limit is reached.
+        Counted here, in the accept loop, so a limit is never overshot."""
         try:
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         except OSError:
@@ -266,8 +329,52 @@ class Server:
             return
         pid, uid, gid = struct.unpack("3i", creds)
         if self.allowed_uids is not None and uid not in self.allowed_uids:
-            self._refuse_peer(sock, uid)
+            self._refuse(sock, PEER_NOT_ALLOWED, f"uid {uid} is not allowed to use this daemon")
             return
+        with self._lock:
+            of_uid = self._per_uid.get(uid, 0)
+            if self._connection_count >= max_connections:
+                refusal = (
+                    f"too many connections: the daemon already serves its limit of "
+                    f"{max_connections} (max_connections); close some or try again later"
+                )
+            elif of_uid >= self.max_connections_per_uid:
+                refusal = (
+                    f"too many connections: uid {uid} already has its limit of "
+                    f"{self.max_connections_per_uid} (max_connections_per_uid); close some or "
+                    "try again later"
+                )
+            else:
+                refusal = ""
+                self._connection_count += 1
+                self._per_uid[uid] = of_uid + 1
+        if refusal:
+            self._refuse(sock, TOO_MANY_CONNECTIONS, refusal)
+            return
+        try:
+            threading.Thread(
+                target=self._serve_connection, args=(sock, pid, uid, gid), daemon=True
+            ).start()
+        except RuntimeError as err:  # out of threads
+            _log.warning("cannot serve a new connection: %s", err)
+            sock.close()
+            self._closed(uid)
+
+    def _closed(self, uid: int) -> None:
+        """A counted connection of `uid` is closed."""
+        with self._lock:
+            self._connection_count -= 1
+            self._per_uid[uid] -= 1
+            if not self._per_uid[uid]:
+                del self._per_uid[uid]
+
+    def _serve_connection(self, sock: socket.socket, pid: int, uid: int, gid: int) -> None:
+        try:
+            self._serve_application(sock, pid, uid, gid)
+        finally:
+            self._closed(uid)
+
+    def _serve_application(self, sock: socket.socket, pid: int, uid: int, gid: int) -> None:
         connection = _Connection(
             sock,
             Application(next(self._ids), pid, uid, gid),
@@ -299,14 +406,35 @@ class Server:
                 # Bounded: an application that stops reading cannot hold this thread.
                 connection.close(time.monotonic() + self.grace_period)
 
-    def _refuse_peer(self, sock: socket.socket, uid: int) -> None:
-        """Tells a peer whose uid is not allowed so, before reading anything it sent."""
-        _log.warning("uid %d is not allowed; disconnecting it", uid)
-        message = f"uid {uid} is not allowed to use this daemon"
-        deadline = time.monotonic() + self.handshake_timeout
+    def _refuse(self, sock: socket.socket, code: int, message: str) -> None:
+        """Tells a peer that is not served why (`FATAL` `code`), before reading anything it
+        sent, and closes its connection. At most `refusals_at_once` refused peers are waited
+        for at once, each at most `_REFUSAL_LINGER` seconds; beyond, the refusal is written if
+        the socket takes it without waiting and the connection is closed at once."""
+        _log.warning("refused a connection: %s", message)
+        frame = encode_frame([FATAL, code, message])
+        if not self._refusals.acquire(blocking=False):
+            try:
+                sock.send(frame, socket.MSG_DONTWAIT)
+            except OSError:
+                pass
+            sock.close()
+            return
         try:
-            sock.settimeout(self.handshake_timeout)
-            sock.sendall(encode_frame([FATAL, PEER_NOT_ALLOWED, message]))
+            threading.Thread(
+                target=self._linger, args=(sock, frame), name="medium refusal", daemon=True
+            ).start()
+        except RuntimeError:  # out of threads
+            self._refusals.release()
+            sock.close()
+
+    def _linger(self, sock: socket.socket, frame: bytes) -> None:
+        """Sends a refusal and keeps the connection open a moment for the peer to read it."""
+        linger = min(self.handshake_timeout, _REFUSAL_LINGER)
+        deadline = time.monotonic() + linger
+        try:
+            sock.settimeout(linger)
+            sock.sendall(frame)
             sock.shutdown(socket.SHUT_WR)
             # Closing with the peer's hello unread would make its read fail with a reset
             # before it sees the refusal: discard (a bounded amount of) its bytes until it
@@ -322,28 +450,47 @@ class Server:
             pass
         finally:
             sock.close()
+            self._refusals.release()
 
     def _read_loop(self, connection: _Connection) -> None:
         while connection.wait_for_room():
-            sized = read_sized_frame(connection.sock, self.max_frame_len)
+            sized = read_sized_frame(
+                connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth
+            )
             if sized is None:
                 return
             message, length = sized
             kind = message[0]
             if not _well_formed(message):
                 raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
+            request_id = message[1]
+            if connection.in_flight(request_id):
+                raise ProtocolError(
+                    MALFORMED, f"request id {request_id} is already in use by a request in flight"
+                )
             if kind in (CALL, BUILTIN):
                 # A call read while the queue filled up waits too: its reply would add to it.
-                cost = connection.start_call(length) if connection.wait_for_room() else None
+                if not connection.wait_for_room():
+                    return
+                cost = connection.start_call(request_id, length)
                 if cost is None:
                     return
                 self._workers.submit(functools.partial(self._call, connection, message, cost))
             else:
-                with self._lock:
-                    if kind == SUBSCRIBE:
-                        connection.subscriptions.add(message[1])
-                    else:
-                        connection.subscriptions.discard(message[1])
+                self._subscription(connection, kind == SUBSCRIBE, request_id, message[2])
+
+    def _subscription(
+        self, connection: _Connection, subscribe: bool, request_id: int, event: str
+    ) -> None:
+        """Answers a `SUBSCRIBE` or `UNSUBSCRIBE`: only the spec's events are stored, so a
+        connection's subscriptions cost at most one entry per event of the spec."""
+        p = self._protocol
+        if event in p.events:
+            ack = encode_frame([VALUE, request_id, None])
+            connection.set_subscribed(event, subscribe, ack)
+        else:
+            message = f"no event `{event}` in {p.namespace}.{p.class_name}"
+            connection.send(self._encode_reply([ERROR, request_id, UNKNOWN_EVENT, message]))
 
     def _handshake(self, connection: _Connection) -> bool:
         p = self._protocol
@@ -351,8 +498,9 @@ class Server:
         try:
             hello = read_frame(connection.sock, self.max_frame_len, deadline)
         except TimeoutError:
-            _log.info("no handshake in time; disconnecting")
-            return False
+            # Written without waiting: nothing was sent before, so the socket takes it.
+            message = f"no handshake within {self.handshake_timeout:g} s"
+            raise ProtocolError(HANDSHAKE_TIMED_OUT, message) from None
         finally:
             connection.sock.settimeout(None)
         if hello is None:
@@ -361,10 +509,14 @@ class Server:
             # An introspect-only connection: one answer, then it closes (PROTOCOL.md §4.1).
             connection.send(self._encode_reply(self._builtin_reply(hello[1], hello[2])))
             return False
-        if hello[0] != HELLO or len(hello) < 6 or hello[1] != MAGIC:
+        if not _hello_well_formed(hello):
             raise ProtocolError(MALFORMED, "the first message must be HELLO")
         if hello[2] != WIRE_VERSION:
-            message = f"this daemon speaks wire version {WIRE_VERSION}, not {_claimed(hello[2])}"
+            message = (
+                f"this daemon speaks wire version {WIRE_VERSION}; the application speaks "
+                f"version {hello[2]}: rebuild it with the same medium-runtime / cargo-medium "
+                "version"
+            )
             code = UNSUPPORTED_VERSION
         elif (hello[3], hello[4], hello[5]) != (p.namespace, p.class_name, p.fingerprint):
             # What the app claims is cut: a hello may be as large as a frame, and the refusal
@@ -385,12 +537,17 @@ class Server:
 
     def _call(self, connection: _Connection, message: list[Any], cost: int) -> None:
         try:
-            connection.send(self._encode_reply(self._reply(connection, message)))
+            connection.answer(message[1], self._encode_reply(self._reply(connection, message)))
         finally:
             connection.end_call(cost)
 
     def _reply(self, connection: _Connection, message: list[Any]) -> list[Any]:
         _, call_id, name, raw_args = message
+        if isinstance(raw_args, Unreadable):
+            # Refused before anything looks at the arguments, as the Rust daemon does.
+            limit = " (the daemon's limit)" if raw_args.code == MALFORMED else ""
+            reason = f"arguments of `{_claimed(name)}`: {raw_args.reason}{limit}"
+            return [ERROR, call_id, raw_args.code, reason]
         if message[0] == BUILTIN:
             return self._builtin_reply(call_id, name)
         signature = self._protocol.methods.get(name)
@@ -435,15 +592,15 @@ class Server:
 
     def emit(self, event: str, args: tuple[Any, ...], application: Application | None) -> None:
         """Sends `event` to every subscribed application, or to `application` only (the
-        generated event methods call this)."""
+        generated event methods call this). Raises `FrameTooLarge` (sending it to nobody)
+        when its frame would exceed `max_frame_len`."""
         encoded = self._protocol.events[event].encode_args(args)
-        frame = encode_frame([EVENT, event, encoded], self.max_frame_len)
+        frame = encode_frame([EVENT, event, encoded], self.max_frame_len, f"event `{event}`")
         with self._lock:
             if application is not None:
                 one = self._connections.get(application.id)
                 targets = [one] if one is not None else []
             else:
                 targets = list(self._connections.values())
-            targets = [c for c in targets if event in c.subscriptions]
         for connection in targets:
-            connection.send(frame, droppable=True)
+            connection.send_event(event, frame)

@@ -2,8 +2,8 @@
 # regenerate with `cargo medium sync` (in a workspace) or `cargo medium gen python`.
 """One application's connection in the threaded daemon: who it is (`Application`), its
 bounded outgoing queue, drained by a writer thread (events are dropped and reported with
-`LAGGED`, replies never are), and its call budget, which makes the reader stop reading while
-it is used up."""
+`LAGGED`, replies never are), its subscriptions, the ids of its requests in flight, and its
+call budget, which makes the reader stop reading while it is used up."""
 
 from __future__ import annotations
 
@@ -47,7 +47,11 @@ class _Connection:
     ) -> None:
         self.sock = sock
         self.application = application
-        self.subscriptions: set[str] = set()
+        # Events of the spec it subscribed to; guarded by `_state`, like the queue, so an
+        # acknowledgement and the events around it are queued in the order they happened.
+        self._subscriptions: set[str] = set()
+        # Ids of its calls running now (PROTOCOL.md §4: unique among requests in flight).
+        self._in_flight: set[int] = set()
         self._capacity = max(capacity, 1)
         self._max_calls = max(max_calls, 1)
         self._max_bytes = max(max_bytes, 1)
@@ -63,18 +67,53 @@ class _Connection:
         self.writer = threading.Thread(target=self._write_loop, daemon=True)
         self.writer.start()
 
-    def send(self, frame: bytes, droppable: bool = False) -> None:
+    def send(self, frame: bytes) -> None:
+        """Queues a reply (never dropped)."""
         with self._state:
-            if self._finished:
-                return  # the connection is closing: late replies are discarded
-            if droppable and len(self._queue) >= self._capacity:
+            self._queue_frame(frame)
+
+    def _queue_frame(self, frame: bytes) -> None:
+        """Called with `_state` held."""
+        if self._finished:
+            return  # the connection is closing: late replies are discarded
+        self._queue.append(frame)
+        self._state.notify_all()
+
+    def send_event(self, event: str, frame: bytes) -> None:
+        """Queues `frame`, an `event`, if this connection subscribed to it and there is room;
+        otherwise counts it as dropped, for the `LAGGED` before the next one that fits."""
+        with self._state:
+            if self._finished or event not in self._subscriptions:
+                return
+            if len(self._queue) >= self._capacity:
                 self._dropped += 1
                 return
-            if droppable and self._dropped:
+            if self._dropped:
                 self._queue.append(encode_frame([LAGGED, self._dropped]))
                 self._dropped = 0
-            self._queue.append(frame)
-            self._state.notify_all()
+            self._queue_frame(frame)
+
+    def set_subscribed(self, event: str, subscribed: bool, ack: bytes) -> None:
+        """Subscribes to `event` or unsubscribes from it, and queues `ack`, its
+        acknowledgement, at the same instant: every event emitted after the acknowledgement
+        was queued is sent (subscribing), none is (unsubscribing)."""
+        with self._state:
+            if subscribed:
+                self._subscriptions.add(event)
+            else:
+                self._subscriptions.discard(event)
+            self._queue_frame(ack)
+
+    def in_flight(self, request_id: int) -> bool:
+        """Whether a call with `request_id` is running (or waiting for the call budget)."""
+        with self._state:
+            return request_id in self._in_flight
+
+    def answer(self, request_id: int, frame: bytes) -> None:
+        """Queues `frame`, the reply to the call `request_id`, whose id is then free again."""
+        with self._state:
+            self._in_flight.discard(request_id)
+            self._queue_frame(frame)
 
     def finish(self, final: bytes | None = None) -> None:
         """Queues `final` (a `FATAL`) as the last frame, if given; the writer then sends what
@@ -108,10 +147,11 @@ class _Connection:
             self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
             return not self._stopping
 
-    def start_call(self, frame_len: int) -> int | None:
-        """Waits for room in the call budget for a call whose frame has `frame_len` bytes and
-        takes it; returns the bytes to give back with `end_call`, or None when the daemon is
-        stopping. A frame larger than the byte budget takes all of it: it runs alone."""
+    def start_call(self, request_id: int, frame_len: int) -> int | None:
+        """Waits for room in the call budget for the call `request_id`, whose frame has
+        `frame_len` bytes, and takes it; returns the bytes to give back with `end_call`, or
+        None when the daemon is stopping. A frame larger than the byte budget takes all of
+        it: it runs alone."""
         cost = min(frame_len, self._max_bytes)
         with self._state:
             self._state.wait_for(
@@ -120,6 +160,7 @@ class _Connection:
             )
             if self._stopping:
                 return None
+            self._in_flight.add(request_id)
             self._calls += 1
             self._call_bytes += cost
             return cost

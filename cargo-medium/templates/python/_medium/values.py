@@ -2,15 +2,46 @@
 # regenerate with `cargo medium sync` (in a workspace) or `cargo medium gen python`.
 """Values (PROTOCOL.md §3): type descriptors that check and convert values on the wire. The
 generated module describes every model, parameter and result with them; encoding checks what
-the program passes (`TypeError`, `ValueError`), decoding checks what the peer sent
-(`ProtocolError` with `BAD_ARGUMENTS`)."""
+the program passes (`TypeError`, `ValueError`), decoding checks what the peer sent, exactly as
+strictly as the Rust runtime (`ProtocolError` with `BAD_ARGUMENTS`, naming where and what was
+found): no bool for an int, no `bin` for a `str` or a list, a model's fields exactly once."""
 
 from __future__ import annotations
 
+import math
+import struct
 from typing import Any
 
+from .decoding import RejectedMap
 from .errors import ProtocolError
 from .wire import BAD_ARGUMENTS
+
+
+def found(raw: Any) -> str:
+    """A short description of a received value, for error messages: what was sent, never
+    more than a few dozen characters of it."""
+    if raw is None:
+        return "nil"
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (int, float)):
+        text = repr(raw)
+        return f"{type(raw).__name__} {text if len(text) <= 40 else text[:40] + '…'}"
+    if isinstance(raw, str):
+        return f"str {raw[:32]!r}{'…' if len(raw) > 32 else ''}"
+    if isinstance(raw, bytes):
+        return f"bin of {len(raw)} bytes"
+    if isinstance(raw, list):
+        return f"an array of {len(raw)} elements"
+    if isinstance(raw, dict):
+        return f"a map of {len(raw)} entries"
+    if isinstance(raw, RejectedMap):
+        return f"a map with {raw.problem}"
+    return "an ext type"
+
+
+def _refuse(where: str, expected: str, raw: Any) -> ProtocolError:
+    return ProtocolError(BAD_ARGUMENTS, f"{where}: expected {expected}, found {found(raw)}")
 
 
 class Type:
@@ -35,8 +66,8 @@ class Int(Type):
         return value
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, int) or isinstance(raw, bool) or not self.low <= raw <= self.high:
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not a {self.name}")
+        if type(raw) is not int or not self.low <= raw <= self.high:
+            raise _refuse(where, f"a {self.name}", raw)
         return raw
 
 
@@ -50,15 +81,16 @@ class _Exact(Type):
         return value
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, self.python):
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not a {self.name}")
+        if type(raw) is not self.python:
+            raise _refuse(where, f"a {self.name}", raw)
         return raw
 
 
 class Float(Type):
-    # Python's msgpack sends every float as `float 64`; receivers accept it for `float` too.
-    def __init__(self, name: str) -> None:
-        self.name = name
+    # Python's msgpack sends every float as `float 64`; receivers accept it for `float` too,
+    # narrowed to the nearest 32-bit float as the Rust runtime does.
+    def __init__(self, name: str, narrow: bool) -> None:
+        self.name, self.narrow = name, narrow
 
     def encode(self, value: Any, where: str) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -66,9 +98,15 @@ class Float(Type):
         return float(value)
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not a {self.name}")
-        return float(raw)
+        if type(raw) is not float and type(raw) is not int:
+            raise _refuse(where, f"a {self.name}", raw)
+        value = float(raw)
+        if self.narrow:
+            try:
+                value = struct.unpack("f", struct.pack("f", value))[0]
+            except OverflowError:
+                value = math.copysign(math.inf, value)
+        return value
 
 
 class Binary(Type):
@@ -78,8 +116,8 @@ class Binary(Type):
         return bytes(value)
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, bytes):
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not binary")
+        if type(raw) is not bytes:
+            raise _refuse(where, "binary", raw)
         return raw
 
 
@@ -93,8 +131,8 @@ class ListOf(Type):
         return [self.item.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, list):
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not a list")
+        if type(raw) is not list:
+            raise _refuse(where, "a list", raw)
         return [self.item.decode(v, f"{where}[{i}]") for i, v in enumerate(raw)]
 
 
@@ -118,13 +156,20 @@ class Model(Type):
         }
 
     def decode(self, raw: Any, where: str) -> Any:
-        if not isinstance(raw, dict):
-            raise ProtocolError(BAD_ARGUMENTS, f"{where}: {raw!r} is not a {self.cls.__name__}")
+        if type(raw) is not dict:
+            raise _refuse(where, f"a {self.cls.__name__} (a map)", raw)
         values = {}
         for wire, attr, ty in self.fields:
             if wire not in raw:
                 raise ProtocolError(BAD_ARGUMENTS, f"{where}: field `{wire}` is missing")
             values[attr] = ty.decode(raw[wire], f"{where}.{attr}")
+        if len(raw) != len(self.fields):
+            known = {wire for wire, _, _ in self.fields}
+            unknown = next(key for key in raw if key not in known)
+            raise ProtocolError(
+                BAD_ARGUMENTS,
+                f"{where}: unknown field `{unknown[:128]}` in a {self.cls.__name__}",
+            )
         return self.cls(**values)
 
 
@@ -133,6 +178,8 @@ class Nothing(Type):
         return None
 
     def decode(self, raw: Any, where: str) -> Any:
+        if raw is not None:
+            raise _refuse(where, "nil (no value)", raw)
         return None
 
 
@@ -145,8 +192,8 @@ INT32 = Int("int32", -(1 << 31), (1 << 31) - 1)
 UINT32 = Int("uint32", 0, (1 << 32) - 1)
 INT64 = Int("int64", -(1 << 63), (1 << 63) - 1)
 UINT64 = Int("uint64", 0, (1 << 64) - 1)
-FLOAT = Float("float")
-DOUBLE = Float("double")
+FLOAT = Float("float", narrow=True)
+DOUBLE = Float("double", narrow=False)
 STRING = _Exact("string", str)
 BINARY = Binary()
 NOTHING = Nothing()

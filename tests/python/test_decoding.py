@@ -1,0 +1,87 @@
+"""`_medium.decoding`, the one place a frame's body becomes a message: its byte scanner (used
+for the bodies msgpack refuses) judges well-formedness exactly as msgpack does, and what msgpack
+cannot decode though well-formed becomes an `Unreadable` element instead of ending the
+connection."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgpack  # type: ignore[import-untyped]
+import pytest
+
+from student_system import _medium
+from student_system._medium import decoding
+
+
+def random_value(rnd: random.Random, depth: int = 0) -> Any:
+    if depth > 4 or rnd.random() < 0.5:
+        scalars = [None, True, 0, -1, 2**63, -(2**63), 1.5, "é", "", b"\x00" * 300, "x" * 40]
+        return rnd.choice(scalars + [msgpack.ExtType(3, b"ab")])
+    if rnd.random() < 0.5:
+        return [random_value(rnd, depth + 1) for _ in range(rnd.randrange(4))]
+    return {rnd.choice("abcd"): random_value(rnd, depth + 1) for _ in range(rnd.randrange(4))}
+
+
+def mangled(rnd: random.Random, body: bytes) -> bytes:
+    """`body` with up to two bytes changed, inserted, or the end cut off."""
+    out = bytearray(body)
+    for _ in range(rnd.randrange(3)):
+        where = rnd.randrange(len(out) + 1)
+        choice = rnd.random()
+        if choice < 0.4 and where < len(out):
+            out[where] = rnd.randrange(256)
+        elif choice < 0.7:
+            del out[where:]
+        else:
+            out.insert(where, rnd.randrange(256))
+    return bytes(out)
+
+
+def test_the_scanner_judges_well_formedness_as_msgpack_does() -> None:
+    rnd = random.Random(7)
+    for _ in range(3000):
+        message = [random_value(rnd) for _ in range(rnd.randrange(1, 4))]
+        body = mangled(rnd, msgpack.packb(message, use_bin_type=True))
+        try:
+            msgpack.unpackb(body, raw=False, strict_map_key=False, object_pairs_hook=list)
+            by_msgpack = None
+        except Exception as err:
+            by_msgpack = str(err)
+        try:
+            decoding._scan(body)
+            well_formed = True
+        except (ValueError, IndexError):
+            well_formed = False
+        if by_msgpack is None:
+            assert well_formed, body.hex()
+        elif well_formed:
+            # Well-formed values msgpack does not decode: reserved ext types and timestamps.
+            assert "code must be 0~127" in by_msgpack or "timestamp" in by_msgpack, body.hex()
+
+
+@pytest.mark.parametrize(
+    ("element", "code"),
+    [
+        (b"\xd5\xfe\x00\x00", _medium.BAD_ARGUMENTS),  # ext type -2, reserved
+        (b"\xd4\xff\x00", _medium.BAD_ARGUMENTS),  # ext -1 whose data is no timestamp
+        (b"\x91" * 1500 + b"\xc0", _medium.MALFORMED),  # deeper than msgpack decodes
+    ],
+)
+def test_a_well_formed_element_msgpack_cannot_decode_is_unreadable(element: bytes, code: int) -> None:
+    message = decoding.decode_message(b"\x93\x02\x07" + element, 128)
+    assert message[:2] == [2, 7]
+    assert isinstance(message[2], decoding.Unreadable) and message[2].code == code
+
+
+def test_maps_with_duplicate_or_non_str_keys_are_rejected_maps_and_depth_counts_them() -> None:
+    duplicate = b"\x82\xa1a\x01\xa1a\x02"
+    (_, value) = decoding.decode_message(b"\x92\x02" + duplicate, 128)
+    assert isinstance(value, decoding.RejectedMap) and "`a` twice" in value.problem
+    (_, value) = decoding.decode_message(b"\x92\x02\x81\x01\x02", 128)
+    assert isinstance(value, decoding.RejectedMap) and "not a str" in value.problem
+    # A key nesting 3 arrays, in a map: 4 levels.
+    deep_key = b"\x81" + b"\x91\x91\x90" + b"\x01"
+    assert isinstance(decoding.decode_message(b"\x92\x02" + deep_key, 4)[1], decoding.RejectedMap)
+    assert isinstance(decoding.decode_message(b"\x92\x02" + deep_key, 3)[1], decoding.Unreadable)
