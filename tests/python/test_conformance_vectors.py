@@ -329,7 +329,7 @@ def sample(type_name: str) -> Any:
     inner = conformance.Inner(name="", tags=[])
     if type_name == "Everything":
         fields = {f.name: 0 for f in dataclasses.fields(conformance.Everything)}
-        fields.update(boolean=False, float=0.0, double=0.0, string="", binary=b"", inner=inner, inners=[], numbers=[])
+        fields.update(boolean=False, float_=0.0, double=0.0, string="", binary=b"", inner=inner, inners=[], numbers=[])
         return conformance.Everything(**fields)
     simple = {"boolean": False, "float": 0.0, "double": 0.0, "string": "", "binary": b"", "Inner": inner}
     return [] if type_name.startswith("*") else simple.get(type_name, 0)
@@ -351,15 +351,15 @@ def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
         return None
     (tag, arg), = pattern.items()
     if tag in ("float", "f64", "f32"):
-        expected = {"inf": math.inf, "-inf": -math.inf}.get(arg, arg)
-        ok = isinstance(value, float) and value == expected and math.copysign(1, value) == math.copysign(1, expected)
-        return None if ok else found
+        return None if isinstance(value, float) and vn.same_float(value, arg) else found
     if tag == "bin":
         return None if isinstance(value, bytes) and value == bytes.fromhex(arg) else found
     if tag == "map" and dataclasses.is_dataclass(value):
         entries = arg.items() if isinstance(arg, dict) else arg
         for key, p in entries:
-            if why := python_mismatch(p, getattr(value, key), f"{path}.{key}"):
+            # Generated Python adds `_` to a field named like a builtin (`float` is `float_`).
+            attr = key if hasattr(value, key) else f"{key}_"
+            if why := python_mismatch(p, getattr(value, attr), f"{path}.{key}"):
                 return why
         return None
     return found

@@ -201,7 +201,7 @@ def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -
     if tag in ("f32", "f64", "float"):
         if kind not in ("f32", "f64") or (tag != "float" and kind != tag):
             return found
-        return None if _same_float(payload, arg) else found
+        return None if same_float(payload, arg) else found
     if tag == "bin":
         return None if kind == "bin" and payload == bytes.fromhex(arg) else found
     if tag == "ext":
@@ -235,10 +235,12 @@ def _map_mismatch(entries: Any, node: Node, fingerprint: str, path: str, found: 
     return None
 
 
-def _same_float(actual: float, expected: Any) -> bool:
-    if isinstance(expected, str):
-        expected = {"inf": math.inf, "-inf": -math.inf}[expected]
-    return bool(actual == expected and math.copysign(1, actual) == math.copysign(1, expected))
+def same_float(actual: float, expected: str) -> bool:
+    """Whether `actual` is the float written as decimal text (`"0.1"`, `"-0.0"`, `"inf"`)."""
+    if not isinstance(expected, str):
+        raise NotationError(f"a float pattern holds decimal text, not {expected!r}")
+    wanted = float(expected)
+    return actual == wanted and math.copysign(1, actual) == math.copysign(1, wanted)
 
 
 def show_pattern(pattern: Any) -> str:
