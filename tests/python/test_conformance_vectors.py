@@ -10,7 +10,6 @@ case, the bytes sent, and what was expected against what came."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import socket
 import struct
 import threading
@@ -34,12 +33,12 @@ class ReferenceDaemon(conformance.ConformanceServerBase):
     def echo_boolean(self, application: Any, value: bool) -> bool:
         return value
 
-    echo_int8 = echo_int16 = echo_int32 = echo_int64 = echo_boolean  # type: ignore[assignment]
-    echo_uint8 = echo_uint16 = echo_uint32 = echo_uint64 = echo_boolean  # type: ignore[assignment]
-    echo_float = echo_double = echo_string = echo_binary = echo_boolean  # type: ignore[assignment]
-    echo_inner = echo_everything = echo_boolean  # type: ignore[assignment]
-    echo_list_int32 = echo_list_uint8 = echo_list_binary = echo_boolean  # type: ignore[assignment]
-    echo_list_list_string = echo_list_inner = echo_boolean  # type: ignore[assignment]
+    echo_int8 = echo_int16 = echo_int32 = echo_int64 = echo_boolean
+    echo_uint8 = echo_uint16 = echo_uint32 = echo_uint64 = echo_boolean
+    echo_float = echo_double = echo_string = echo_binary = echo_boolean
+    echo_inner = echo_everything = echo_boolean
+    echo_list_int32 = echo_list_uint8 = echo_list_binary = echo_boolean
+    echo_list_list_string = echo_list_inner = echo_boolean
 
     def raise_failure(self, application: Any, message: str) -> None:
         raise conformance.Failure(message)
@@ -187,15 +186,13 @@ def _str(text: str) -> bytes:
     return bytes([0xA0 | len(raw)]) + raw
 
 
-def echo_steps(method: str, cases: list[tuple[str, bytes, Any]]) -> Iterator[tuple[str, bytes, Any]]:
-    """(case name, CALL body, expected reply pattern) for each case, ids counting from 1."""
-    for call_id, (name, args, reply) in enumerate(cases, start=1):
-        yield name, call_body(call_id, method, args), [2, call_id, reply] if reply != "rejected" else [
-            4,
-            call_id,
-            2,
-            {"any": "str"},
-        ]
+# What a call of a values.json case must get instead of a VALUE.
+REJECTED: Any = object()
+
+
+def expected_reply(call_id: int, value: Any) -> Any:
+    """`VALUE [2, id, value]`, or `ERROR [4, id, 2, …]` for `REJECTED`."""
+    return [4, call_id, 2, {"any": "str"}] if value is REJECTED else [2, call_id, value]
 
 
 def _value_types() -> Iterator[Any]:
@@ -209,7 +206,7 @@ def test_values_echoed_by_the_daemon(daemon_path: str, entry: dict[str, Any]) ->
     """Every case of one type on one connection (a rejected one must keep it open): an accepted
     encoding comes back as its value, a rejected one is ERROR 2. Reports every failing case."""
     cases = [(c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
-    cases += [(c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), "rejected") for c in entry["rejected"]]
+    cases += [(c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
     _play_calls(daemon_path, entry["method"], cases)
 
 
@@ -218,7 +215,7 @@ def test_arguments_by_the_daemon(daemon_path: str) -> None:
     for case in VALUES["arguments"]["accepted"]:
         by_method.setdefault(case["method"], []).append((case["name"], vn.parse_bytes(case["args"]), case["reply"]))
     for case in VALUES["arguments"]["rejected"]:
-        by_method.setdefault(case["method"], []).append((case["name"], vn.parse_bytes(case["args"]), "rejected"))
+        by_method.setdefault(case["method"], []).append((case["name"], vn.parse_bytes(case["args"]), REJECTED))
     for method, cases in by_method.items():
         _play_calls(daemon_path, method, cases)
 
@@ -229,10 +226,11 @@ def _play_calls(path: str, method: str, cases: list[tuple[str, bytes, Any]]) -> 
     try:
         for step in HELLO:
             assert play_step(peer, step) is None, peer.log
-        for name, body, pattern in echo_steps(method, cases):
+        for call_id, (name, args, value) in enumerate(cases, start=1):
+            body = call_body(call_id, method, args)
             peer.send(body)
             reply = peer.recv()
-            why = frame_mismatch(pattern, reply)
+            why = frame_mismatch(expected_reply(call_id, value), reply)
             if why:
                 failures.append(f"{method} case {name!r}: sent {body.hex(' ')}: {why}")
             if reply is None:
@@ -261,8 +259,8 @@ def test_malformed_frames_are_fatal(daemon_path: str, method: str | None, data: 
 
 
 class ScriptedDaemon:
-    """A daemon that is a script: accepts one connection, answers HELLO with `welcome`, then
-    answers each request the client sends with the next reply `replies(request)` gives."""
+    """A daemon that is a script: accepts one connection, answers its HELLO with `welcome`,
+    then calls `answer(peer, request)` for each request the application sends."""
 
     def __init__(self, folder: Path, welcome: bytes, answer: Callable[[Peer, vn.Node], None]) -> None:
         self.path = str(folder / "scripted.sock")
@@ -370,7 +368,7 @@ def test_values_decoded_by_the_client(scripted: Any, entry: dict[str, Any]) -> N
     """Each case as the VALUE of a call: accepted ones decode to their value, rejected ones fail
     that call only (the connection goes on)."""
     cases = [(c["name"], vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
-    cases += [(c["name"], vn.parse_bytes(c["bytes"]), "rejected") for c in entry["rejected"]]
+    cases += [(c["name"], vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
     daemon = scripted(reply_with([data for _, data, _ in cases]))
     method = entry["method"]
     args = () if method == "ping" else (sample(entry["type"]),)
@@ -380,10 +378,10 @@ def test_values_decoded_by_the_client(scripted: Any, entry: dict[str, Any]) -> N
             try:
                 value = connection.call(method, args)
             except conformance.MediumError as err:
-                if expected != "rejected":
+                if expected is not REJECTED:
                     failures.append(f"{name!r} ({data.hex(' ')}): expected {expected}, the call failed: {err!r}")
                 continue
-            if expected == "rejected":
+            if expected is REJECTED:
                 failures.append(f"{name!r} ({data.hex(' ')}): expected a decode error, got {value!r}")
             elif why := python_mismatch(expected, value):
                 failures.append(f"{name!r} ({data.hex(' ')}): {why}")

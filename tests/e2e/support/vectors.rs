@@ -51,7 +51,7 @@ pub fn parse_bytes(notation: &str, fingerprint: &str) -> Vec<u8> {
             let end = text
                 .find('\'')
                 .unwrap_or_else(|| panic!("unclosed ' in {notation:?}"));
-            out.extend_from_slice(text[..end].as_bytes());
+            out.extend_from_slice(&text.as_bytes()[..end]);
             rest = &text[end + 1..];
         } else if let Some(placeholder) = rest.strip_prefix("{fingerprint}") {
             assert!(!fingerprint.is_empty(), "{{fingerprint}} in {notation:?}");
