@@ -265,12 +265,22 @@ fn play_step(peer: &mut Peer, step: &Json, fingerprint: &str) -> Result<(), Stri
     panic!("unknown step {step}")
 }
 
-/// Plays `steps` on a fresh connection to the daemon at `path`.
+/// Plays `steps` to the daemon at `path`, each on its connection (`"on"`, default `a`, opened
+/// when first used).
 fn play(path: &Path, steps: &[Json], fingerprint: &str) -> Result<(), String> {
-    let mut peer = Peer::connect(path);
+    let mut peers: Vec<(&str, Peer)> = Vec::new();
     for (index, step) in steps.iter().enumerate() {
-        play_step(&mut peer, step, fingerprint)
-            .map_err(|why| peer.report(format!("step {index} {step}: {why}")))?;
+        let on = step["on"].as_str().unwrap_or("a");
+        let at = match peers.iter().position(|(name, _)| *name == on) {
+            Some(at) => at,
+            None => {
+                peers.push((on, Peer::connect(path)));
+                peers.len() - 1
+            }
+        };
+        let peer = &mut peers[at].1;
+        play_step(peer, step, fingerprint)
+            .map_err(|why| peer.report(format!("step {index} {step} on {on}: {why}")))?;
     }
     Ok(())
 }

@@ -122,16 +122,24 @@ def frame_mismatch(pattern: Any, body: bytes | None) -> str | None:
 
 
 def play(path: str, steps: list[dict[str, Any]]) -> None:
-    """Plays the steps of one session on a fresh connection; fails naming the step."""
-    peer = connect(path)
+    """Plays the steps of one session, each on its connection (`"on"`, default `a`, opened
+    when first used); fails naming the step."""
+    peers: dict[str, Peer] = {}
     try:
         for index, step in enumerate(steps):
-            why = play_step(peer, step)
+            on = step.get("on", "a")
+            if on not in peers:
+                peers[on] = connect(path)
+            try:
+                why = play_step(peers[on], step)
+            except AssertionError as err:  # nothing came in time, or a frame was cut short
+                why = str(err)
             if why:
-                log = "\n  ".join(peer.log)
-                raise AssertionError(f"step {index} {step}: {why}\n  frames:\n  {log}")
+                log = "\n  ".join(peers[on].log)
+                raise AssertionError(f"step {index} {step}: {why}\n  frames on {on}:\n  {log}")
     finally:
-        peer.sock.close()
+        for peer in peers.values():
+            peer.sock.close()
 
 
 def play_step(peer: Peer, step: dict[str, Any]) -> str | None:
