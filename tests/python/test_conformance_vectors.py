@@ -86,7 +86,9 @@ class Peer:
                 chunk = b""
             if not chunk:
                 if data:
-                    raise AssertionError(f"connection closed in the middle of a frame: {data.hex(' ')}")
+                    raise AssertionError(
+                        f"connection closed in the middle of a frame: {data.hex(' ')}"
+                    )
                 return None
             data += chunk
         return data
@@ -117,7 +119,9 @@ def frame_mismatch(pattern: Any, body: bytes | None) -> str | None:
     try:
         node = vn.decode_exactly_one(body)
     except vn.Malformed as err:
-        return f"expected {vn.show_pattern(pattern)}, got a malformed frame ({err}): {body.hex(' ')}"
+        return (
+            f"expected {vn.show_pattern(pattern)}, got a malformed frame ({err}): {body.hex(' ')}"
+        )
     return vn.mismatch(pattern, node, FINGERPRINT)
 
 
@@ -213,17 +217,25 @@ def _value_types() -> Iterator[Any]:
 def test_values_echoed_by_the_daemon(daemon_path: str, entry: dict[str, Any]) -> None:
     """Every case of one type on one connection (a rejected one must keep it open): an accepted
     encoding comes back as its value, a rejected one is ERROR 2. Reports every failing case."""
-    cases = [(c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
-    cases += [(c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
+    cases = [
+        (c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]
+    ]
+    cases += [
+        (c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]
+    ]
     _play_calls(daemon_path, entry["method"], cases)
 
 
 def test_arguments_by_the_daemon(daemon_path: str) -> None:
     by_method: dict[str, list[tuple[str, bytes, Any]]] = {}
     for case in VALUES["arguments"]["accepted"]:
-        by_method.setdefault(case["method"], []).append((case["name"], vn.parse_bytes(case["args"]), case["reply"]))
+        by_method.setdefault(case["method"], []).append(
+            (case["name"], vn.parse_bytes(case["args"]), case["reply"])
+        )
     for case in VALUES["arguments"]["rejected"]:
-        by_method.setdefault(case["method"], []).append((case["name"], vn.parse_bytes(case["args"]), REJECTED))
+        by_method.setdefault(case["method"], []).append(
+            (case["name"], vn.parse_bytes(case["args"]), REJECTED)
+        )
     for method, cases in by_method.items():
         _play_calls(daemon_path, method, cases)
 
@@ -250,9 +262,13 @@ def _play_calls(path: str, method: str, cases: list[tuple[str, bytes, Any]]) -> 
 
 def _malformed() -> Iterator[Any]:
     for case in VALUES["malformed"]:
-        yield pytest.param(case["method"], vn.parse_bytes(case["bytes"]), id=f"values:{case['name']}")
+        yield pytest.param(
+            case["method"], vn.parse_bytes(case["bytes"]), id=f"values:{case['name']}"
+        )
     for case in MESSAGES["rejected_by_daemon"]:
-        yield pytest.param(None, vn.parse_bytes(case["bytes"], FINGERPRINT), id=f"messages:{case['name']}")
+        yield pytest.param(
+            None, vn.parse_bytes(case["bytes"], FINGERPRINT), id=f"messages:{case['name']}"
+        )
 
 
 @pytest.mark.parametrize(("method", "data"), list(_malformed()))
@@ -260,7 +276,10 @@ def test_malformed_frames_are_fatal(daemon_path: str, method: str | None, data: 
     """A value that is not well-formed MessagePack in a CALL's args (values.json `malformed`), or
     a frame that is not a valid message (messages.json `rejected_by_daemon`): FATAL 6, close."""
     body = call_body(1, method, b"\x91" + data) if method else data
-    play(daemon_path, HELLO + [{"send": body.hex()}, {"recv": [7, 6, {"any": "str"}]}, {"expect": "closed"}])
+    play(
+        daemon_path,
+        HELLO + [{"send": body.hex()}, {"recv": [7, 6, {"any": "str"}]}, {"expect": "closed"}],
+    )
 
 
 # ---------------------------------------------------------------- the application side
@@ -270,7 +289,9 @@ class ScriptedDaemon:
     """A daemon that is a script: accepts one connection, answers its HELLO with `welcome`,
     then calls `answer(peer, request)` for each request the application sends."""
 
-    def __init__(self, folder: Path, welcome: bytes, answer: Callable[[Peer, vn.Node], None]) -> None:
+    def __init__(
+        self, folder: Path, welcome: bytes, answer: Callable[[Peer, vn.Node], None]
+    ) -> None:
         self.path = str(folder / "scripted.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
@@ -303,7 +324,9 @@ class ScriptedDaemon:
 def scripted(socket_dir: Path) -> Iterator[Callable[..., ScriptedDaemon]]:
     started: list[ScriptedDaemon] = []
 
-    def start(answer: Callable[[Peer, vn.Node], None], welcome: str | None = None) -> ScriptedDaemon:
+    def start(
+        answer: Callable[[Peer, vn.Node], None], welcome: str | None = None
+    ) -> ScriptedDaemon:
         daemon = ScriptedDaemon(socket_dir, vn.parse_bytes(welcome or WELCOME), answer)
         started.append(daemon)
         return daemon
@@ -335,9 +358,25 @@ def sample(type_name: str) -> Any:
     inner = conformance.Inner(name="", tags=[])
     if type_name == "Everything":
         fields = {f.name: 0 for f in dataclasses.fields(conformance.Everything)}
-        fields.update(boolean=False, float_=0.0, double=0.0, string="", binary=b"", inner=inner, inners=[], numbers=[])
+        fields.update(
+            boolean=False,
+            float_=0.0,
+            double=0.0,
+            string="",
+            binary=b"",
+            inner=inner,
+            inners=[],
+            numbers=[],
+        )
         return conformance.Everything(**fields)
-    simple = {"boolean": False, "float": 0.0, "double": 0.0, "string": "", "binary": b"", "Inner": inner}
+    simple = {
+        "boolean": False,
+        "float": 0.0,
+        "double": 0.0,
+        "string": "",
+        "binary": b"",
+        "Inner": inner,
+    }
     return [] if type_name.startswith("*") else simple.get(type_name, 0)
 
 
@@ -355,7 +394,7 @@ def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
             if why := python_mismatch(p, v, f"{path}[{i}]"):
                 return why
         return None
-    (tag, arg), = pattern.items()
+    ((tag, arg),) = pattern.items()
     if tag in ("float", "f64", "f32"):
         return None if isinstance(value, float) and vn.same_float(value, arg) else found
     if tag == "bin":
@@ -387,10 +426,14 @@ def test_values_decoded_by_the_client(scripted: Any, entry: dict[str, Any]) -> N
                 value = connection.call(method, args)
             except conformance.MediumError as err:
                 if expected is not REJECTED:
-                    failures.append(f"{name!r} ({data.hex(' ')}): expected {expected}, the call failed: {err!r}")
+                    failures.append(
+                        f"{name!r} ({data.hex(' ')}): expected {expected}, the call failed: {err!r}"
+                    )
                 continue
             if expected is REJECTED:
-                failures.append(f"{name!r} ({data.hex(' ')}): expected a decode error, got {value!r}")
+                failures.append(
+                    f"{name!r} ({data.hex(' ')}): expected a decode error, got {value!r}"
+                )
             elif why := python_mismatch(expected, value):
                 failures.append(f"{name!r} ({data.hex(' ')}): {why}")
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures)
@@ -480,20 +523,37 @@ def test_replies_reach_the_client(scripted: Any, name: str) -> None:
 
 def test_messages_json_names_every_client_check() -> None:
     """A daemon→app vector added to messages.json needs a check here (or a session)."""
-    handled = set(CLIENT_SEES) | {"WELCOME", "WELCOME with a future trailing element", "REFUSED handshake_mismatch",
-                                  "EVENT", "LAGGED", "FATAL malformed", "FATAL handshake_timeout"}
+    handled = set(CLIENT_SEES) | {
+        "WELCOME",
+        "WELCOME with a future trailing element",
+        "REFUSED handshake_mismatch",
+        "EVENT",
+        "LAGGED",
+        "FATAL malformed",
+        "FATAL handshake_timeout",
+    }
     assert {m["name"] for m in MESSAGES["daemon_to_app"]} == handled
 
 
 @pytest.mark.parametrize("welcome", ["WELCOME", "WELCOME with a future trailing element"])
 def test_welcome_accepts_the_handshake(scripted: Any, welcome: str) -> None:
-    daemon = scripted(reply_with([b"\xc0"]), welcome=next(m["bytes"] for m in MESSAGES["daemon_to_app"] if m["name"] == welcome))
+    daemon = scripted(
+        reply_with([b"\xc0"]),
+        welcome=next(m["bytes"] for m in MESSAGES["daemon_to_app"] if m["name"] == welcome),
+    )
     with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
         assert connection.ping() is None
 
 
 def test_refused_is_a_handshake_mismatch(scripted: Any) -> None:
-    daemon = scripted(reply_with([]), welcome=next(m["bytes"] for m in MESSAGES["daemon_to_app"] if m["name"] == "REFUSED handshake_mismatch"))
+    daemon = scripted(
+        reply_with([]),
+        welcome=next(
+            m["bytes"]
+            for m in MESSAGES["daemon_to_app"]
+            if m["name"] == "REFUSED handshake_mismatch"
+        ),
+    )
     with pytest.raises(conformance.HandshakeMismatch):
         conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT)
 

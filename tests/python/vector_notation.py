@@ -98,7 +98,18 @@ def _decode(data: bytes, at: int) -> tuple[Node, int]:
     simple = {0xC0: ("nil", None), 0xC2: ("bool", False), 0xC3: ("bool", True)}
     if marker in simple:
         return simple[marker], at
-    sized = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4, 0xDC: 2, 0xDD: 4, 0xDE: 2, 0xDF: 4}
+    sized = {
+        0xC4: 1,
+        0xC5: 2,
+        0xC6: 4,
+        0xD9: 1,
+        0xDA: 2,
+        0xDB: 4,
+        0xDC: 2,
+        0xDD: 4,
+        0xDE: 2,
+        0xDF: 4,
+    }
     if marker in sized:
         width = sized[marker]
         length = int.from_bytes(_take(data, at, width), "big")
@@ -110,7 +121,16 @@ def _decode(data: bytes, at: int) -> tuple[Node, int]:
         if marker in (0xDC, 0xDD):
             return _items(data, at, length)
         return _pairs(data, at, length)
-    ints = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q", 0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
+    ints = {
+        0xCC: ">B",
+        0xCD: ">H",
+        0xCE: ">I",
+        0xCF: ">Q",
+        0xD0: ">b",
+        0xD1: ">h",
+        0xD2: ">i",
+        0xD3: ">q",
+    }
     if marker in ints:
         fmt = ints[marker]
         size = struct.calcsize(fmt)
@@ -184,7 +204,7 @@ def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -
     if isinstance(pattern, int):
         return None if kind == "int" and payload == pattern else found
     if isinstance(pattern, float):
-        raise NotationError(f"{path}: a bare JSON float; write {{\"f64\": {pattern}}}")
+        raise NotationError(f'{path}: a bare JSON float; write {{"f64": {pattern}}}')
     if isinstance(pattern, str):
         return None if kind == "str" and payload == pattern else found
     if isinstance(pattern, list):
@@ -197,7 +217,7 @@ def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -
         return None
     if not isinstance(pattern, dict) or len(pattern) != 1:
         raise NotationError(f"{path}: not a pattern: {pattern!r}")
-    (tag, arg), = pattern.items()
+    ((tag, arg),) = pattern.items()
     if tag in ("f32", "f64", "float"):
         if kind not in ("f32", "f64") or (tag != "float" and kind != tag):
             return found
@@ -225,7 +245,10 @@ def _map_mismatch(entries: Any, node: Node, fingerprint: str, path: str, found: 
         return found
     unmatched = list(pairs)
     for key_pattern, value_pattern in expected:
-        at = next((i for i, (k, _) in enumerate(unmatched) if not mismatch(key_pattern, k, fingerprint)), None)
+        at = next(
+            (i for i, (k, _) in enumerate(unmatched) if not mismatch(key_pattern, k, fingerprint)),
+            None,
+        )
         if at is None:
             return f"{path}: no key {json.dumps(key_pattern, ensure_ascii=False)} in {show(node)}"
         key, value = unmatched.pop(at)
