@@ -705,3 +705,19 @@ fn value_line_mismatch(pattern: &Json, line: &str) -> Option<String> {
     let value = decode_exactly_one(&parse_bytes(encoded, "")).expect("the app encodes a value");
     mismatch(pattern, &value, "", "$")
 }
+
+/// messages.json agrees with itself: each body is exactly one value, the one written.
+#[test]
+fn message_vectors_are_the_bytes_of_their_values() {
+    let messages = vectors::load("messages.json");
+    for side in ["app_to_daemon", "daemon_to_app"] {
+        for message in messages[side].as_array().expect("messages") {
+            let bytes = parse_bytes(message["bytes"].as_str().expect("bytes"), "");
+            let value = decode_exactly_one(&bytes)
+                .unwrap_or_else(|why| panic!("{side} {}: {why}", message["name"]));
+            if let Some(why) = mismatch(&message["value"], &value, "", "$") {
+                panic!("{side} {}: {why}", message["name"]);
+            }
+        }
+    }
+}

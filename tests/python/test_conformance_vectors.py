@@ -585,3 +585,29 @@ def test_events_and_lagged_reach_a_subscription(scripted: Any) -> None:
             events.get(timeout=STEP_TIMEOUT)
         assert lagged.value.dropped == 5
         assert events.get(timeout=STEP_TIMEOUT) == conformance.Fired("hi", 7)
+
+
+# ---------------------------------------------------------------- the vectors themselves
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(m, id=f"{side}:{m['name']}")
+        for side in ("app_to_daemon", "daemon_to_app")
+        for m in MESSAGES[side]
+    ],
+)
+def test_message_bytes_are_their_value(message: dict[str, Any]) -> None:
+    """messages.json agrees with itself: each body is exactly one value, the one written."""
+    node = vn.decode_exactly_one(vn.parse_bytes(message["bytes"]))
+    assert vn.mismatch(message["value"], node) is None
+
+
+def test_value_bytes_are_well_formed_exactly_where_the_vectors_say() -> None:
+    for entry in VALUES["types"]:
+        for case in entry["accepted"] + entry["rejected"]:
+            vn.decode_exactly_one(vn.parse_bytes(case["bytes"]))
+    for case in VALUES["malformed"]:
+        with pytest.raises(vn.Malformed):
+            vn.decode_exactly_one(vn.parse_bytes(case["bytes"]))
