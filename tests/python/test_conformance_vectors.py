@@ -9,6 +9,7 @@ case, the bytes sent, and what was expected against what came."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import struct
@@ -455,6 +456,29 @@ def test_malformed_replies_close_the_client_connection(scripted: Any, data: byte
         with pytest.raises(conformance.MediumError):
             connection.ping()
         assert_closed(connection)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(vn.parse_bytes(c["bytes"]), id=c["name"])
+        for c in MESSAGES["rejected_by_client"]
+    ],
+)
+def test_malformed_replies_close_the_asyncio_client_connection(scripted: Any, data: bytes) -> None:
+    """The asyncio client reads frames its own way: the same frames must close it too."""
+    daemon = scripted(first_reply(data))
+
+    async def calls() -> None:
+        connection = await conformance.ConformanceAsyncConnection.connect(daemon.path)
+        async with connection:
+            with pytest.raises(conformance.MediumError):
+                await connection.ping()
+            assert connection.state == conformance.ConnectionState.CLOSED
+            with pytest.raises(conformance.MediumError):
+                await connection.ping()
+
+    asyncio.run(asyncio.wait_for(calls(), STEP_TIMEOUT))
 
 
 def first_reply(data: bytes) -> Callable[[Peer, vn.Node], None]:
