@@ -114,7 +114,11 @@ impl Failures {
     }
 
     fn assert_none(self, what: &str) {
-        assert!(self.played > 0, "no vector matched MEDIUM_VECTORS");
+        if self.played == 0 {
+            // Only possible with MEDIUM_VECTORS set: the other test holds the wanted vectors.
+            eprintln!("no {what} vector matches MEDIUM_VECTORS");
+            return;
+        }
         assert!(
             self.failed.is_empty(),
             "{} of {} {what} vectors failed:\n\n{}",
