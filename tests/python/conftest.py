@@ -28,6 +28,7 @@ SPECS = {
     "student_system": ROOT / "examples" / "student.lmspc",
     "lists": ROOT / "tests" / "specs" / "valid" / "lists.lmspc",
     "catalog": ROOT / "tests" / "specs" / "valid" / "nested_models.lmspc",
+    "conformance": ROOT / "tests" / "vectors" / "conformance.lmspc",
 }
 
 

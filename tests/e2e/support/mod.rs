@@ -17,6 +17,7 @@ pub mod spec_strategy;
 mod student_scenario;
 mod student_workspace;
 mod test_workspace;
+pub mod vectors;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;

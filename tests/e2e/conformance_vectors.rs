@@ -1,0 +1,727 @@
+//! The conformance vectors of `tests/vectors/` (README.md there) against the Rust runtime.
+//!
+//! Daemon side: the protocol crate generated from `conformance.lmspc` and the reference daemon
+//! of `fixtures/conformance/daemon.rs` are built and run; every session is played over a raw
+//! Unix socket, every case of values.json is sent as an `echo_<type>` call, and every frame of
+//! messages.json a daemon must reject is sent after a handshake. Application side: this test
+//! plays a scripted daemon and `fixtures/conformance/app.rs`, the generated blocking client,
+//! receives every case of values.json as a reply, the replies of messages.json and the frames a
+//! client must reject.
+//!
+//! Each test plays every vector and reports every failing one (its name, the bytes sent, what
+//! was expected and what came). `MEDIUM_VECTORS=<text>` plays only the vectors whose name
+//! (`sessions/calls.json:call_returns_a_value`, `values:int8`, `messages:CALL truncated`, …)
+//! contains the text.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cargo_medium::check::check_source;
+use cargo_medium::codegen::{CrateNames, GeneratedFile, rust};
+use rmpv::Value;
+use serde_json::{Value as Json, json};
+
+use crate::support::vectors::{self, decode_exactly_one, hex, mismatch, parse_bytes, show};
+use crate::support::{Spawned, TestWorkspace, run_ok, shared_target_dir};
+
+/// How long one expected frame (or the close) may take unless a step says otherwise.
+const STEP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The reference daemon and the vectors' application, built once for both tests.
+struct Built {
+    daemon: PathBuf,
+    app: PathBuf,
+    fingerprint: String,
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let path = vectors::vectors_dir().join("conformance.lmspc");
+        let text = std::fs::read_to_string(&path).expect("conformance.lmspc is readable");
+        let spec = check_source("conformance.lmspc", &text).expect("conformance.lmspc is valid");
+        let stem = "vectors-conformance";
+        let names = CrateNames {
+            protocol: format!("{stem}-protocol"),
+            daemon: format!("{stem}-daemon"),
+            app: format!("{stem}-app"),
+        };
+        let mut workspace = TestWorkspace::new(stem);
+        let protocol = rust::protocol_crate(&spec, &names).expect("the templates render");
+        workspace.add_protocol_crate(&names.protocol, &protocol.files);
+        let manifest = format!(
+            "[package]\nname = \"{stem}-check\"\nversion.workspace = true\n\
+             edition.workspace = true\n\n\
+             [[bin]]\nname = \"{daemon}\"\npath = \"src/daemon.rs\"\n\n\
+             [[bin]]\nname = \"{app}\"\npath = \"src/app.rs\"\n\n\
+             [dependencies]\nprotocol = {{ package = \"{protocol}\", path = \"../{protocol}\" }}\n\
+             medium-runtime.workspace = true\ntokio.workspace = true\nrmp-serde = \"1\"\n",
+            daemon = names.daemon,
+            app = names.app,
+            protocol = names.protocol,
+        );
+        let file = |path: &str, contents: &str| GeneratedFile {
+            path: path.into(),
+            contents: contents.to_owned(),
+        };
+        workspace.add_crate(
+            &format!("{stem}-check"),
+            &[
+                file("Cargo.toml", &manifest),
+                file(
+                    "src/daemon.rs",
+                    include_str!("fixtures/conformance/daemon.rs"),
+                ),
+                file("src/app.rs", include_str!("fixtures/conformance/app.rs")),
+            ],
+        );
+        let cargo = workspace.finish();
+        run_ok(
+            "building the conformance daemon and app",
+            cargo.run(["build", "-p", &format!("{stem}-check")]),
+        );
+        let binary = |name: &str| shared_target_dir().join("debug").join(name);
+        Built {
+            daemon: binary(&names.daemon),
+            app: binary(&names.app),
+            fingerprint: spec.fingerprint(),
+        }
+    })
+}
+
+/// Whether the vector `name` is to be played (`MEDIUM_VECTORS` holds part of its name).
+fn selected(name: &str) -> bool {
+    std::env::var("MEDIUM_VECTORS").map_or(true, |filter| name.contains(&filter))
+}
+
+/// Every failure of one test, reported together at its end.
+#[derive(Default)]
+struct Failures {
+    played: usize,
+    failed: Vec<String>,
+}
+
+impl Failures {
+    fn check(&mut self, name: &str, outcome: Result<(), String>) {
+        self.played += 1;
+        if let Err(why) = outcome {
+            self.failed.push(format!("{name}: {why}"));
+        }
+    }
+
+    fn assert_none(self, what: &str) {
+        if self.played == 0 {
+            // Only possible with MEDIUM_VECTORS set: the other test holds the wanted vectors.
+            eprintln!("no {what} vector matches MEDIUM_VECTORS");
+            return;
+        }
+        assert!(
+            self.failed.is_empty(),
+            "{} of {} {what} vectors failed:\n\n{}",
+            self.failed.len(),
+            self.played,
+            self.failed.join("\n\n")
+        );
+    }
+}
+
+/// One raw connection, with a log of the frames that crossed it for failure reports.
+struct Peer {
+    stream: UnixStream,
+    log: Vec<String>,
+}
+
+impl Peer {
+    fn connect(path: &Path) -> Peer {
+        let stream = UnixStream::connect(path).expect("the daemon accepts connections");
+        Peer {
+            stream,
+            log: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, body: &[u8]) -> Result<(), String> {
+        let length = u32::try_from(body.len())
+            .expect("a small frame")
+            .to_be_bytes();
+        self.send_raw(&[&length[..], body].concat())
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.log.push(format!("sent     {}", hex(bytes)));
+        // A daemon that already closed makes the write fail; what it sent is what matters.
+        if let Err(err) = self.stream.write_all(bytes) {
+            self.log.push(format!("(write failed: {err})"));
+        }
+        Ok(())
+    }
+
+    /// The next frame's body, `None` at the end of the stream.
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>, String> {
+        self.stream
+            .set_read_timeout(Some(timeout))
+            .expect("a timeout can be set");
+        let mut prefix = [0; 4];
+        match read_all(&mut self.stream, &mut prefix) {
+            Ok(0) => {
+                self.log.push("received end of stream".to_owned());
+                return Ok(None);
+            }
+            Ok(4) => {}
+            Ok(n) => {
+                return Err(format!(
+                    "the stream ended after {n} bytes of a length prefix"
+                ));
+            }
+            Err(err) => return Err(format!("nothing came within {timeout:?} ({err})")),
+        }
+        let mut body = vec![0; u32::from_be_bytes(prefix) as usize];
+        match read_all(&mut self.stream, &mut body) {
+            Ok(n) if n == body.len() => {
+                self.log.push(format!("received {}", hex(&body)));
+                Ok(Some(body))
+            }
+            Ok(n) => Err(format!("the stream ended after {n} bytes of a frame")),
+            Err(err) => Err(format!("a frame's body did not come ({err})")),
+        }
+    }
+
+    fn report(&self, why: String) -> String {
+        format!("{why}\n    frames:\n      {}", self.log.join("\n      "))
+    }
+}
+
+/// Reads until `buffer` is full or the stream ends; how many bytes came. A reset connection
+/// counts as its end (the daemon closed with our bytes unread).
+fn read_all(stream: &mut UnixStream, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match stream.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+
+/// Why the frame `body` (`None`: end of stream) does not match `pattern`.
+fn frame_mismatch(pattern: &Json, body: Option<&[u8]>, fingerprint: &str) -> Option<String> {
+    let Some(body) = body else {
+        return Some(format!("expected {pattern}, got the end of the connection"));
+    };
+    match decode_exactly_one(body) {
+        Ok(value) => mismatch(pattern, &value, fingerprint, "$"),
+        Err(why) => Some(format!("expected {pattern}, got a malformed frame ({why})")),
+    }
+}
+
+/// Plays one step; `Err` says why it failed.
+fn play_step(peer: &mut Peer, step: &Json, fingerprint: &str) -> Result<(), String> {
+    let timeout = step["within_ms"]
+        .as_u64()
+        .map_or(STEP_TIMEOUT, Duration::from_millis);
+    if let Some(send) = step["send"].as_str() {
+        return peer.send(&parse_bytes(send, fingerprint));
+    }
+    if let Some(raw) = step["send_raw"].as_str() {
+        return peer.send_raw(&parse_bytes(raw, fingerprint));
+    }
+    if !step["recv"].is_null() || step.get("recv").is_some() {
+        let body = peer.recv(timeout)?;
+        return frame_mismatch(&step["recv"], body.as_deref(), fingerprint).map_or(Ok(()), Err);
+    }
+    if let Some(expected) = step["recv_any_order"].as_array() {
+        let mut left: Vec<&Json> = expected.iter().collect();
+        while !left.is_empty() {
+            let body = peer.recv(timeout)?;
+            let at = left
+                .iter()
+                .position(|p| frame_mismatch(p, body.as_deref(), fingerprint).is_none());
+            match at {
+                Some(at) => {
+                    left.remove(at);
+                }
+                None => {
+                    let got = body.map_or("the end of the connection".to_owned(), |b| {
+                        decode_exactly_one(&b).map_or_else(|why| why, |v| show(&v))
+                    });
+                    return Err(format!("{got} matches none of {}", json!(left)));
+                }
+            }
+        }
+        return Ok(());
+    }
+    if step["expect"] == "closed" {
+        return match peer.recv(timeout)? {
+            None => Ok(()),
+            Some(body) => Err(format!(
+                "expected the connection to close, got {}",
+                hex(&body)
+            )),
+        };
+    }
+    panic!("unknown step {step}")
+}
+
+/// Plays `steps` to the daemon at `path`, each on its connection (`"on"`, default `a`, opened
+/// when first used).
+fn play(path: &Path, steps: &[Json], fingerprint: &str) -> Result<(), String> {
+    let mut peers: Vec<(&str, Peer)> = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        let on = step["on"].as_str().unwrap_or("a");
+        let at = match peers.iter().position(|(name, _)| *name == on) {
+            Some(at) => at,
+            None => {
+                peers.push((on, Peer::connect(path)));
+                peers.len() - 1
+            }
+        };
+        let peer = &mut peers[at].1;
+        play_step(peer, step, fingerprint)
+            .map_err(|why| peer.report(format!("step {index} {step} on {on}: {why}")))?;
+    }
+    Ok(())
+}
+
+/// The handshake every generated session starts with: the first two steps of the first
+/// session of handshake.json.
+fn handshake() -> Vec<Json> {
+    let sessions = vectors::load("sessions/handshake.json");
+    sessions["sessions"][0]["steps"].as_array().expect("steps")[..2].to_vec()
+}
+
+/// A CALL body: `[1, id, method, <args>]`, the id as uint 64.
+fn call_body(id: u64, method: &str, args: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x94, 0x01, 0xcf];
+    body.extend_from_slice(&id.to_be_bytes());
+    rmpv::encode::write_value(&mut body, &Value::from(method)).expect("writing to a Vec");
+    body.extend_from_slice(args);
+    body
+}
+
+/// A call's expected outcome in values.json terms.
+enum Expected<'a> {
+    Value(&'a Json),
+    Rejected,
+}
+
+/// The cases of one values.json entry: (name, bytes, expected).
+fn cases(entry: &Json) -> Vec<(String, Vec<u8>, Expected<'_>)> {
+    let name = |case: &Json| case["name"].as_str().expect("a name").to_owned();
+    let bytes = |case: &Json| parse_bytes(case["bytes"].as_str().expect("bytes"), "");
+    let accepted = entry["accepted"].as_array().expect("accepted cases");
+    let rejected = entry["rejected"].as_array().expect("rejected cases");
+    accepted
+        .iter()
+        .map(|case| (name(case), bytes(case), Expected::Value(&case["value"])))
+        .chain(
+            rejected
+                .iter()
+                .map(|case| (name(case), bytes(case), Expected::Rejected)),
+        )
+        .collect()
+}
+
+/// Sends each `(name, args, expected)` as a call of `method` on one connection (a rejected
+/// one must keep it open): a value comes back as `VALUE`, a rejected one as `ERROR` 2.
+fn play_calls(
+    path: &Path,
+    method: &str,
+    calls: &[(String, Vec<u8>, Expected<'_>)],
+    fingerprint: &str,
+) -> Result<(), String> {
+    let mut peer = Peer::connect(path);
+    for step in handshake() {
+        play_step(&mut peer, &step, fingerprint).map_err(|why| peer.report(why))?;
+    }
+    let mut failed = Vec::new();
+    for (id, (name, args, expected)) in (1..).zip(calls) {
+        let body = call_body(id, method, args);
+        peer.send(&body)?;
+        let pattern = match expected {
+            Expected::Value(value) => json!([2, id, value]),
+            Expected::Rejected => json!([4, id, 2, {"any": "str"}]),
+        };
+        let reply = peer.recv(STEP_TIMEOUT)?;
+        if let Some(why) = frame_mismatch(&pattern, reply.as_deref(), fingerprint) {
+            failed.push(format!("case {name:?}: sent {}: {why}", hex(&body)));
+        }
+        if reply.is_none() {
+            break;
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} cases failed:\n  {}",
+            failed.len(),
+            calls.len(),
+            failed.join("\n  ")
+        ))
+    }
+}
+
+#[test]
+fn conformance_vectors_hold_for_the_rust_daemon() {
+    let built = built();
+    let fingerprint = built.fingerprint.as_str();
+    let sockets = tempfile::tempdir().expect("socket dir");
+    let path = sockets.path().join("conformance.sock");
+    let mut daemon = Spawned::spawn("conformance daemon", Command::new(&built.daemon).arg(&path));
+    daemon.wait_for_line("ready line", |line| line == "ready");
+    let mut failures = Failures::default();
+
+    for file in vectors::session_files() {
+        for session in vectors::load(&file)["sessions"]
+            .as_array()
+            .expect("sessions")
+        {
+            let name = format!("{file}:{}", session["name"].as_str().expect("a name"));
+            if selected(&name) {
+                let steps = session["steps"].as_array().expect("steps");
+                failures.check(&name, play(&path, steps, fingerprint));
+            }
+        }
+    }
+
+    let values = vectors::load("values.json");
+    for entry in values["types"].as_array().expect("types") {
+        let name = format!("values:{}", entry["type"].as_str().expect("a type"));
+        let method = entry["method"].as_str().expect("a method");
+        if method != "ping" && selected(&name) {
+            let calls: Vec<_> = cases(entry)
+                .into_iter()
+                .map(|(name, bytes, expected)| (name, [&[0x91][..], &bytes].concat(), expected))
+                .collect();
+            failures.check(&name, play_calls(&path, method, &calls, fingerprint));
+        }
+    }
+    for (outcome, expected) in [("accepted", true), ("rejected", false)] {
+        for case in values["arguments"][outcome].as_array().expect("arguments") {
+            let name = format!(
+                "values:arguments:{}",
+                case["name"].as_str().expect("a name")
+            );
+            if selected(&name) {
+                let args = parse_bytes(case["args"].as_str().expect("args"), "");
+                let expected = if expected {
+                    Expected::Value(&case["reply"])
+                } else {
+                    Expected::Rejected
+                };
+                let method = case["method"].as_str().expect("a method");
+                let calls = [(name.clone(), args, expected)];
+                failures.check(&name, play_calls(&path, method, &calls, fingerprint));
+            }
+        }
+    }
+
+    // Frames that are not one well-formed message: FATAL 6, then the daemon closes.
+    let messages = vectors::load("messages.json");
+    let malformed_values = values["malformed"].as_array().expect("malformed values");
+    let malformed_args = malformed_values.iter().map(|case| {
+        let value = parse_bytes(case["bytes"].as_str().expect("bytes"), "");
+        let method = case["method"].as_str().expect("a method");
+        (case, call_body(1, method, &[&[0x91][..], &value].concat()))
+    });
+    let rejected = messages["rejected_by_daemon"].as_array().expect("rejected");
+    let rejected = rejected.iter().map(|case| {
+        (
+            case,
+            parse_bytes(case["bytes"].as_str().expect("bytes"), fingerprint),
+        )
+    });
+    for (source, (case, body)) in std::iter::repeat("values:malformed")
+        .zip(malformed_args)
+        .chain(std::iter::repeat("messages:rejected_by_daemon").zip(rejected))
+    {
+        let name = format!("{source}:{}", case["name"].as_str().expect("a name"));
+        if selected(&name) {
+            let mut steps = handshake();
+            steps.push(json!({"send": hex(&body)}));
+            steps.push(json!({"recv": [7, 6, {"any": "str"}]}));
+            steps.push(json!({"expect": "closed"}));
+            failures.check(&name, play(&path, &steps, fingerprint));
+        }
+    }
+    assert!(daemon.is_running(), "the daemon stopped");
+    failures.assert_none("daemon");
+}
+
+/// What the scripted daemon answers a request with.
+enum Answer {
+    /// `VALUE [2, <the request's id>, <these bytes>]`.
+    Value(Vec<u8>),
+    /// This frame body as it is.
+    Frame(Vec<u8>),
+}
+
+/// A daemon that is a script: accepts one connection, answers the HELLO with `welcome`, then
+/// the n-th request with `answers[n]` (and any later one with `VALUE nil`), until the
+/// application closes. Returns the socket path and the thread serving it.
+fn scripted_daemon(
+    folder: &Path,
+    welcome: Vec<u8>,
+    answers: Vec<Answer>,
+) -> (PathBuf, std::thread::JoinHandle<()>) {
+    let path = folder.join("scripted.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).expect("the scripted daemon binds");
+    let serving = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("the app connects");
+        let mut peer = Peer {
+            stream,
+            log: Vec::new(),
+        };
+        let Ok(Some(_hello)) = peer.recv(Duration::from_secs(30)) else {
+            return;
+        };
+        peer.send(&welcome).expect("writes are never refused");
+        let mut answers = answers.into_iter();
+        while let Ok(Some(request)) = peer.recv(Duration::from_secs(60)) {
+            let id = match decode_exactly_one(&request) {
+                Ok(Value::Array(items)) => items.get(1).and_then(Value::as_u64).unwrap_or(0),
+                _ => 0,
+            };
+            let frame = match answers.next() {
+                Some(Answer::Frame(body)) => body,
+                Some(Answer::Value(value)) => value_frame(id, &value),
+                None => value_frame(id, &[0xc0]),
+            };
+            peer.send(&frame).expect("writes are never refused");
+        }
+    });
+    (path, serving)
+}
+
+fn value_frame(id: u64, value: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x93, 0x02, 0xcf];
+    body.extend_from_slice(&id.to_be_bytes());
+    body.extend_from_slice(value);
+    body
+}
+
+/// The lines the vectors' app prints for `calls` calls of `method`, answered by `answers`.
+fn app_lines(welcome: &[u8], method: &str, calls: usize, answers: Vec<Answer>) -> Vec<String> {
+    let folder = tempfile::tempdir().expect("socket dir");
+    let (path, serving) = scripted_daemon(folder.path(), welcome.to_vec(), answers);
+    let output = Command::new(&built().app)
+        .arg(&path)
+        .arg(method)
+        .arg(calls.to_string())
+        .output()
+        .expect("the app runs");
+    // The app connected (then the daemon ends with it) or failed before: unblock the accept.
+    let _ = UnixStream::connect(&path);
+    serving.join().expect("the scripted daemon does not panic");
+    assert!(
+        output.status.success(),
+        "the app failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    BufReader::new(&output.stdout[..])
+        .lines()
+        .map(|line| line.expect("utf-8 output"))
+        .collect()
+}
+
+/// A named body of messages.json's `daemon_to_app`.
+fn daemon_message(messages: &Json, name: &str) -> Vec<u8> {
+    let message = messages["daemon_to_app"]
+        .as_array()
+        .expect("daemon_to_app")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no daemon_to_app message {name:?}"));
+    parse_bytes(message["bytes"].as_str().expect("bytes"), "")
+}
+
+#[test]
+fn conformance_vectors_hold_for_the_rust_client() {
+    let messages = vectors::load("messages.json");
+    let welcome = daemon_message(&messages, "WELCOME");
+    let mut failures = Failures::default();
+
+    // Every values.json case as the VALUE of a call: accepted ones decode to their value,
+    // rejected ones fail that call only; a last call answered with the first accepted case
+    // shows the connection went on.
+    let values = vectors::load("values.json");
+    for entry in values["types"].as_array().expect("types") {
+        let name = format!("values:{}", entry["type"].as_str().expect("a type"));
+        if !selected(&name) {
+            continue;
+        }
+        let cases = cases(entry);
+        let mut answers: Vec<Answer> = cases
+            .iter()
+            .map(|(_, bytes, _)| Answer::Value(bytes.clone()))
+            .collect();
+        answers.push(Answer::Value(cases[0].1.clone()));
+        let method = entry["method"].as_str().expect("a method");
+        let lines = app_lines(&welcome, method, answers.len(), answers);
+        let mut failed = Vec::new();
+        for (index, (case, bytes, expected)) in cases.iter().enumerate() {
+            let line = lines.get(index).map_or("(no line)", String::as_str);
+            let why = match expected {
+                Expected::Value(pattern) => value_line_mismatch(pattern, line),
+                Expected::Rejected => (!line.starts_with("decode "))
+                    .then(|| format!("expected a decode error, got {line}")),
+            };
+            if let Some(why) = why {
+                failed.push(format!("case {case:?} ({}): {why}", hex(bytes)));
+            }
+        }
+        if let Some(why) = value_line_mismatch(
+            match &cases[0].2 {
+                Expected::Value(pattern) => pattern,
+                Expected::Rejected => unreachable!("the first case is accepted"),
+            },
+            lines.get(cases.len()).map_or("(no line)", String::as_str),
+        ) {
+            failed.push(format!("the connection did not go on: {why}"));
+        }
+        let outcome = if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} cases failed:\n  {}",
+                failed.len(),
+                failed.join("\n  ")
+            ))
+        };
+        failures.check(&name, outcome);
+    }
+
+    // A frame a client must reject in place of the reply to `ping` (id 1): the call fails and
+    // the connection is closed, so the next call fails too.
+    let malformed_values = values["malformed"].as_array().expect("malformed values");
+    let malformed_values = malformed_values.iter().map(|case| {
+        let value = parse_bytes(case["bytes"].as_str().expect("bytes"), "");
+        (
+            format!(
+                "values:malformed:{}",
+                case["name"].as_str().expect("a name")
+            ),
+            [&[0x93, 0x02, 0x01][..], &value].concat(),
+        )
+    });
+    let rejected = messages["rejected_by_client"].as_array().expect("rejected");
+    let rejected = rejected.iter().map(|case| {
+        (
+            format!(
+                "messages:rejected_by_client:{}",
+                case["name"].as_str().expect("a name")
+            ),
+            parse_bytes(case["bytes"].as_str().expect("bytes"), ""),
+        )
+    });
+    for (name, body) in malformed_values.chain(rejected) {
+        if selected(&name) {
+            let lines = app_lines(&welcome, "ping", 2, vec![Answer::Frame(body.clone())]);
+            let outcome = match &lines[..] {
+                [first, second] if !first.starts_with("ok") && second.starts_with("closed") => {
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "sent {}: expected a failed call, then a closed connection, got {lines:?}",
+                    hex(&body)
+                )),
+            };
+            failures.check(&name, outcome);
+        }
+    }
+
+    // The replies of messages.json, as the client reports them.
+    for (message, method, expected) in [
+        ("VALUE", "echo_string", "ok a26869"),
+        ("VALUE nil, id as uint 64", "ping", "ok c0"),
+        ("EXCEPTION", "raise_failure", "exception Failure boom"),
+        (
+            "EXCEPTION with the reserved fifth element",
+            "raise_failure",
+            "exception Failure boom",
+        ),
+        ("ERROR", "ping", "error 2 bad arguments"),
+        ("ERROR unknown_event", "ping", "error 12 no event `nope`"),
+        (
+            "ERROR with a code unknown to the receiver",
+            "ping",
+            "error 200 new",
+        ),
+    ] {
+        let name = format!("messages:daemon_to_app:{message}");
+        if selected(&name) {
+            let answer = Answer::Frame(daemon_message(&messages, message));
+            let lines = app_lines(&welcome, method, 1, vec![answer]);
+            let outcome = (lines == [expected])
+                .then_some(())
+                .ok_or_else(|| format!("expected [{expected:?}], got {lines:?}"));
+            failures.check(&name, outcome);
+        }
+    }
+    for fatal in ["FATAL malformed", "FATAL handshake_timeout"] {
+        let name = format!("messages:daemon_to_app:{fatal}");
+        if selected(&name) {
+            let answer = Answer::Frame(daemon_message(&messages, fatal));
+            let lines = app_lines(&welcome, "ping", 2, vec![answer]);
+            let outcome = match &lines[..] {
+                [first, second] if first.starts_with("closed") && second.starts_with("closed") => {
+                    Ok(())
+                }
+                _ => Err(format!("expected two closed calls, got {lines:?}")),
+            };
+            failures.check(&name, outcome);
+        }
+    }
+    let name = "messages:daemon_to_app:WELCOME with a future trailing element";
+    if selected(name) {
+        let welcome = daemon_message(&messages, "WELCOME with a future trailing element");
+        let lines = app_lines(&welcome, "ping", 1, Vec::new());
+        let outcome = (lines == ["ok c0"])
+            .then_some(())
+            .ok_or_else(|| format!("{lines:?}"));
+        failures.check(name, outcome);
+    }
+    let name = "messages:daemon_to_app:REFUSED handshake_mismatch";
+    if selected(name) {
+        let refused = daemon_message(&messages, "REFUSED handshake_mismatch");
+        let lines = app_lines(&refused, "ping", 1, Vec::new());
+        let outcome = (lines.len() == 1 && lines[0].starts_with("connect "))
+            .then_some(())
+            .ok_or_else(|| format!("expected the connection to fail, got {lines:?}"));
+        failures.check(name, outcome);
+    }
+    failures.assert_none("client");
+}
+
+/// Why the app's line for an accepted case is not `ok <the value>`.
+fn value_line_mismatch(pattern: &Json, line: &str) -> Option<String> {
+    let Some(encoded) = line.strip_prefix("ok ") else {
+        return Some(format!("expected {pattern}, got {line}"));
+    };
+    let value = decode_exactly_one(&parse_bytes(encoded, "")).expect("the app encodes a value");
+    mismatch(pattern, &value, "", "$")
+}
+
+/// messages.json agrees with itself: each body is exactly one value, the one written.
+#[test]
+fn message_vectors_are_the_bytes_of_their_values() {
+    let messages = vectors::load("messages.json");
+    for side in ["app_to_daemon", "daemon_to_app"] {
+        for message in messages[side].as_array().expect("messages") {
+            let bytes = parse_bytes(message["bytes"].as_str().expect("bytes"), "");
+            let value = decode_exactly_one(&bytes)
+                .unwrap_or_else(|why| panic!("{side} {}: {why}", message["name"]));
+            if let Some(why) = mismatch(&message["value"], &value, "", "$") {
+                panic!("{side} {}: {why}", message["name"]);
+            }
+        }
+    }
+}
