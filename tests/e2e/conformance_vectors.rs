@@ -6,14 +6,16 @@
 //! messages.json a daemon must reject is sent after a handshake. Application side: this test
 //! plays a scripted daemon and `fixtures/conformance/app.rs`, the generated blocking client,
 //! receives every case of values.json as a reply, the replies of messages.json and the frames a
-//! client must reject.
+//! client must reject; subscribed to an event (the SUBSCRIBE acknowledged), it receives the
+//! cases of the events' parameter types and messages.json's EVENT and LAGGED as events, and an
+//! ERROR 12 refusing the SUBSCRIBE.
 //!
 //! Each test plays every vector and reports every failing one (its name, the bytes sent, what
 //! was expected and what came). `MEDIUM_VECTORS=<text>` plays only the vectors whose name
 //! (`sessions/calls.json:call_returns_a_value`, `values:int8`, `messages:CALL truncated`, …)
 //! contains the text.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -356,13 +358,17 @@ fn play_calls(
             break;
         }
     }
+    cases_outcome(&failed, calls.len())
+}
+
+/// `Ok` when no case of `total` failed, else the list of the failed ones.
+fn cases_outcome(failed: &[String], total: usize) -> Result<(), String> {
     if failed.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "{} of {} cases failed:\n  {}",
+            "{} of {total} cases failed:\n  {}",
             failed.len(),
-            calls.len(),
             failed.join("\n  ")
         ))
     }
@@ -461,6 +467,17 @@ enum Answer {
     Value(Vec<u8>),
     /// This frame body as it is.
     Frame(Vec<u8>),
+    /// `VALUE [2, <the request's id>, nil]`, then these frame bodies, then the end of the
+    /// connection (which ends the application's event streams).
+    AckThenClose(Vec<Vec<u8>>),
+}
+
+/// What the scripted daemon saw and did, for checks and failure reports.
+struct Served {
+    /// The bodies of the requests the application sent after its HELLO.
+    requests: Vec<Vec<u8>>,
+    /// Every frame both ways, from the daemon's side.
+    frames: Vec<String>,
 }
 
 /// A daemon that is a script: accepts one connection, answers the HELLO with `welcome`, then
@@ -470,7 +487,7 @@ fn scripted_daemon(
     folder: &Path,
     welcome: Vec<u8>,
     answers: Vec<Answer>,
-) -> (PathBuf, std::thread::JoinHandle<()>) {
+) -> (PathBuf, std::thread::JoinHandle<Served>) {
     let path = folder.join("scripted.sock");
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path).expect("the scripted daemon binds");
@@ -480,22 +497,35 @@ fn scripted_daemon(
             stream,
             log: Vec::new(),
         };
-        let Ok(Some(_hello)) = peer.recv(Duration::from_secs(30)) else {
-            return;
-        };
-        peer.send(&welcome).expect("writes are never refused");
-        let mut answers = answers.into_iter();
-        while let Ok(Some(request)) = peer.recv(Duration::from_secs(60)) {
-            let id = match decode_exactly_one(&request) {
-                Ok(Value::Array(items)) => items.get(1).and_then(Value::as_u64).unwrap_or(0),
-                _ => 0,
-            };
-            let frame = match answers.next() {
-                Some(Answer::Frame(body)) => body,
-                Some(Answer::Value(value)) => value_frame(id, &value),
-                None => value_frame(id, &[0xc0]),
-            };
-            peer.send(&frame).expect("writes are never refused");
+        let mut requests = Vec::new();
+        if let Ok(Some(_hello)) = peer.recv(Duration::from_secs(30)) {
+            peer.send(&welcome).expect("writes are never refused");
+            let mut answers = answers.into_iter();
+            while let Ok(Some(request)) = peer.recv(Duration::from_secs(60)) {
+                let id = match decode_exactly_one(&request) {
+                    Ok(Value::Array(items)) => items.get(1).and_then(Value::as_u64).unwrap_or(0),
+                    _ => 0,
+                };
+                requests.push(request);
+                let (frames, then_close) = match answers.next() {
+                    Some(Answer::Frame(body)) => (vec![body], false),
+                    Some(Answer::Value(value)) => (vec![value_frame(id, &value)], false),
+                    Some(Answer::AckThenClose(events)) => {
+                        ([vec![value_frame(id, &[0xc0])], events].concat(), true)
+                    }
+                    None => (vec![value_frame(id, &[0xc0])], false),
+                };
+                for frame in frames {
+                    peer.send(&frame).expect("writes are never refused");
+                }
+                if then_close {
+                    break;
+                }
+            }
+        }
+        Served {
+            requests,
+            frames: peer.log,
         }
     });
     (path, serving)
@@ -508,28 +538,34 @@ fn value_frame(id: u64, value: &[u8]) -> Vec<u8> {
     body
 }
 
-/// The lines the vectors' app prints for `calls` calls of `method`, answered by `answers`.
-fn app_lines(welcome: &[u8], method: &str, calls: usize, answers: Vec<Answer>) -> Vec<String> {
+/// One run of the vectors' app against a scripted daemon.
+struct AppRun {
+    /// What the app printed, line by line.
+    lines: Vec<String>,
+    served: Served,
+}
+
+/// Runs the vectors' app with `args` after the socket path, against a scripted daemon
+/// answering with `welcome` and `answers`.
+fn run_app(welcome: &[u8], args: &[&str], answers: Vec<Answer>) -> AppRun {
     let folder = tempfile::tempdir().expect("socket dir");
     let (path, serving) = scripted_daemon(folder.path(), welcome.to_vec(), answers);
-    let output = Command::new(&built().app)
-        .arg(&path)
-        .arg(method)
-        .arg(calls.to_string())
-        .output()
-        .expect("the app runs");
+    // Spawned, so an app that never ends fails the test instead of hanging it.
+    let mut app = Spawned::spawn(
+        "conformance app",
+        Command::new(&built().app).arg(&path).args(args),
+    );
+    let (status, lines, stderr) = app.wait_for_exit();
     // The app connected (then the daemon ends with it) or failed before: unblock the accept.
     let _ = UnixStream::connect(&path);
-    serving.join().expect("the scripted daemon does not panic");
-    assert!(
-        output.status.success(),
-        "the app failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    BufReader::new(&output.stdout[..])
-        .lines()
-        .map(|line| line.expect("utf-8 output"))
-        .collect()
+    let served = serving.join().expect("the scripted daemon does not panic");
+    assert!(status.success(), "the app failed:\n{stderr}");
+    AppRun { lines, served }
+}
+
+/// The lines the vectors' app prints for `calls` calls of `method`, answered by `answers`.
+fn app_lines(welcome: &[u8], method: &str, calls: usize, answers: Vec<Answer>) -> Vec<String> {
+    run_app(welcome, &[method, &calls.to_string()], answers).lines
 }
 
 /// A named body of messages.json's `daemon_to_app`.
@@ -558,45 +594,14 @@ fn conformance_vectors_hold_for_the_rust_client() {
         if !selected(&name) {
             continue;
         }
-        let cases = cases(entry);
-        let mut answers: Vec<Answer> = cases
+        let cases = app_cases(entry, <[u8]>::to_vec, Json::clone);
+        let answers = cases
             .iter()
             .map(|(_, bytes, _)| Answer::Value(bytes.clone()))
             .collect();
-        answers.push(Answer::Value(cases[0].1.clone()));
         let method = entry["method"].as_str().expect("a method");
-        let lines = app_lines(&welcome, method, answers.len(), answers);
-        let mut failed = Vec::new();
-        for (index, (case, bytes, expected)) in cases.iter().enumerate() {
-            let line = lines.get(index).map_or("(no line)", String::as_str);
-            let why = match expected {
-                Expected::Value(pattern) => value_line_mismatch(pattern, line),
-                Expected::Rejected => (!line.starts_with("decode "))
-                    .then(|| format!("expected a decode error, got {line}")),
-            };
-            if let Some(why) = why {
-                failed.push(format!("case {case:?} ({}): {why}", hex(bytes)));
-            }
-        }
-        if let Some(why) = value_line_mismatch(
-            match &cases[0].2 {
-                Expected::Value(pattern) => pattern,
-                Expected::Rejected => unreachable!("the first case is accepted"),
-            },
-            lines.get(cases.len()).map_or("(no line)", String::as_str),
-        ) {
-            failed.push(format!("the connection did not go on: {why}"));
-        }
-        let outcome = if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} cases failed:\n  {}",
-                failed.len(),
-                failed.join("\n  ")
-            ))
-        };
-        failures.check(&name, outcome);
+        let lines = app_lines(&welcome, method, cases.len(), answers);
+        failures.check(&name, lines_outcome(&cases, &lines));
     }
 
     // A frame a client must reject in place of the reply to `ping` (id 1): the call fails and
@@ -698,7 +703,293 @@ fn conformance_vectors_hold_for_the_rust_client() {
             .ok_or_else(|| format!("expected the connection to fail, got {lines:?}"));
         failures.check(name, outcome);
     }
+    check_events(&welcome, &messages, &values, &mut failures);
     failures.assert_none("client");
+}
+
+/// A values.json type that is a parameter of an event of conformance.lmspc, and the EVENT its
+/// cases travel in: `[5, event, [<before>, <the case>, <after>]]`. The other arguments are
+/// given as bytes and as the pattern of what the stream yields for them.
+struct EventParameter {
+    type_name: &'static str,
+    event: &'static str,
+    before: &'static [(&'static str, &'static str)],
+    after: &'static [(&'static str, &'static str)],
+}
+
+const EVENT_PARAMETERS: [EventParameter; 3] = [
+    EventParameter {
+        type_name: "string",
+        event: "fired",
+        before: &[],
+        after: &[("07", "7")],
+    },
+    EventParameter {
+        type_name: "int64",
+        event: "fired",
+        before: &[("a2 'hi'", "\"hi\"")],
+        after: &[],
+    },
+    EventParameter {
+        type_name: "Everything",
+        event: "recorded",
+        before: &[],
+        after: &[],
+    },
+];
+
+/// The client's side of events: a SUBSCRIBE the daemon acknowledges makes a stream that yields
+/// each EVENT's arguments (values.json's cases of the events' parameter types, and argument
+/// arrays for `fire`, whose parameters are `fired`'s), a decode error for a rejected one with
+/// the stream going on, and messages.json's LAGGED as a lagged count; an ERROR 12 to the
+/// SUBSCRIBE is the error naming the event, the connection going on.
+fn check_events(welcome: &[u8], messages: &Json, values: &Json, failures: &mut Failures) {
+    for parameter in &EVENT_PARAMETERS {
+        let name = format!(
+            "values:{} in EVENT {}",
+            parameter.type_name, parameter.event
+        );
+        if !selected(&name) {
+            continue;
+        }
+        let entry = values["types"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .find(|entry| entry["type"] == parameter.type_name)
+            .unwrap_or_else(|| panic!("no values.json type {}", parameter.type_name));
+        let arguments = |bytes: &[u8]| {
+            let count = parameter.before.len() + 1 + parameter.after.len();
+            let mut args = vec![0x90 | u8::try_from(count).expect("a few arguments")];
+            for (other, _) in parameter.before {
+                args.extend(parse_bytes(other, ""));
+            }
+            args.extend_from_slice(bytes);
+            for (other, _) in parameter.after {
+                args.extend(parse_bytes(other, ""));
+            }
+            args
+        };
+        let pattern = |value: &Json| {
+            let other = |(_, pattern): &(&str, &str)| {
+                serde_json::from_str::<Json>(pattern).expect("a JSON pattern")
+            };
+            let mut items: Vec<Json> = parameter.before.iter().map(other).collect();
+            items.push(value.clone());
+            items.extend(parameter.after.iter().map(other));
+            Json::Array(items)
+        };
+        let body = |bytes: &[u8]| event_body(parameter.event, &arguments(bytes));
+        let events = app_cases(entry, body, pattern);
+        failures.check(&name, play_events(welcome, parameter.event, &events));
+    }
+
+    // Whole argument arrays of `fire` as `fired`'s: an accepted one yields its arguments (a
+    // str and an int, which `show` writes as their pattern), a rejected one a decode error;
+    // messages.json's EVENT after it shows the stream went on.
+    let event = daemon_message(messages, "EVENT");
+    let event_item = || Line::Value(message_value(messages, "EVENT")[2].clone());
+    for (outcome, accepted) in [("accepted", true), ("rejected", false)] {
+        let cases = values["arguments"][outcome].as_array().expect("arguments");
+        for case in cases.iter().filter(|case| case["method"] == "fire") {
+            let case_name = case["name"].as_str().expect("a name");
+            let name = format!("values:arguments:{case_name}, as EVENT fired");
+            if !selected(&name) {
+                continue;
+            }
+            let args = parse_bytes(case["args"].as_str().expect("args"), "");
+            let item = if accepted {
+                let value = decode_exactly_one(&args).expect("accepted arguments decode");
+                Line::Value(serde_json::from_str(&show(&value)).expect("show writes JSON"))
+            } else {
+                Line::Decode
+            };
+            let events = [
+                (case_name.to_owned(), event_body("fired", &args), item),
+                (
+                    "messages.json's EVENT".to_owned(),
+                    event.clone(),
+                    event_item(),
+                ),
+            ];
+            failures.check(&name, play_events(welcome, "fired", &events));
+        }
+    }
+
+    let name = "messages:daemon_to_app:EVENT";
+    if selected(name) {
+        let events = [("EVENT".to_owned(), event.clone(), event_item())];
+        failures.check(name, play_events(welcome, "fired", &events));
+    }
+    // LAGGED counts for every stream; the client reports it before the next event.
+    let name = "messages:daemon_to_app:LAGGED";
+    if selected(name) {
+        let dropped = message_value(messages, "LAGGED")[1]
+            .as_u64()
+            .expect("LAGGED's count");
+        let events = [
+            (
+                "LAGGED".to_owned(),
+                daemon_message(messages, "LAGGED"),
+                Line::Lagged(dropped),
+            ),
+            ("EVENT".to_owned(), event.clone(), event_item()),
+        ];
+        failures.check(name, play_events(welcome, "fired", &events));
+    }
+
+    let name = "messages:daemon_to_app:ERROR unknown_event, to a SUBSCRIBE";
+    if selected(name) {
+        let refusal = message_value(messages, "ERROR unknown_event");
+        let expected = [
+            format!(
+                "refused fired {} {}",
+                refusal[2],
+                refusal[3].as_str().expect("a message")
+            ),
+            "ok c0".to_owned(),
+        ];
+        let answer = Answer::Frame(daemon_message(messages, "ERROR unknown_event"));
+        let run = run_app(welcome, &["subscribe", "fired"], vec![answer]);
+        let outcome = subscribe_mismatch(&run, "fired")
+            .or_else(|| {
+                (run.lines != expected).then(|| {
+                    format!(
+                        "expected the error naming the event, then a ping answered: \
+                         {expected:?}, got {:?}",
+                        run.lines
+                    )
+                })
+            })
+            .map_or(Ok(()), |why| Err(served_report(why, &run.served)));
+        failures.check(name, outcome);
+    }
+}
+
+/// `EVENT [5, event, <args>]`.
+fn event_body(event: &str, args: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x93, 0x05];
+    rmpv::encode::write_value(&mut body, &Value::from(event)).expect("writing to a Vec");
+    body.extend_from_slice(args);
+    body
+}
+
+/// The value of messages.json's `daemon_to_app` message `name`.
+fn message_value<'a>(messages: &'a Json, name: &str) -> &'a Json {
+    &messages["daemon_to_app"]
+        .as_array()
+        .expect("daemon_to_app")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no daemon_to_app message {name:?}"))["value"]
+}
+
+/// Subscribes the app to `event`; the scripted daemon acknowledges, sends each frame of
+/// `events` and closes. Checks that the stream yields each item, in order, then ends.
+fn play_events(welcome: &[u8], event: &str, events: &[AppCase]) -> Result<(), String> {
+    let frames = events.iter().map(|(_, body, _)| body.clone()).collect();
+    let run = run_app(
+        welcome,
+        &["subscribe", event],
+        vec![Answer::AckThenClose(frames)],
+    );
+    if let Some(why) = subscribe_mismatch(&run, event) {
+        return Err(served_report(why, &run.served));
+    }
+    let items = match &run.lines[..] {
+        [first, items @ .., last] if first == "subscribed" && last == "end" => items,
+        lines => {
+            return Err(served_report(
+                format!("expected `subscribed`, a line per item, `end`; got {lines:?}"),
+                &run.served,
+            ));
+        }
+    };
+    lines_outcome(events, items)
+}
+
+/// Why the app's first request is not a SUBSCRIBE of `event` (`[2, id, event]`).
+fn subscribe_mismatch(run: &AppRun, event: &str) -> Option<String> {
+    let Some(first) = run.served.requests.first() else {
+        return Some("the app sent no request".to_owned());
+    };
+    let pattern = json!([2, {"any": "int"}, event]);
+    match decode_exactly_one(first) {
+        Ok(request) => mismatch(&pattern, &request, "", "$")
+            .map(|why| format!("the first request is not a SUBSCRIBE of {event}: {why}")),
+        Err(why) => Some(format!("the first request is malformed: {why}")),
+    }
+}
+
+/// `why`, then the frames the scripted daemon saw.
+fn served_report(why: String, served: &Served) -> String {
+    format!(
+        "{why}\n    frames (scripted daemon's side):\n      {}",
+        served.frames.join("\n      ")
+    )
+}
+
+/// What the app prints for one case.
+enum Line {
+    /// `ok <value>`, the value matching this pattern.
+    Value(Json),
+    /// `decode <why>`: the case was rejected, failing only its call or its stream's item.
+    Decode,
+    /// `lagged <dropped>`.
+    Lagged(u64),
+}
+
+/// One case played to the app: its name, the body or value sent, what the app must print.
+type AppCase = (String, Vec<u8>, Line);
+
+/// The cases of a values.json entry as `wrap` sends them, each accepted value as the pattern
+/// `expect` makes of it; then the first (accepted) case again, showing that the connection or
+/// stream went on after the rejected ones.
+fn app_cases(
+    entry: &Json,
+    wrap: impl Fn(&[u8]) -> Vec<u8>,
+    expect: impl Fn(&Json) -> Json,
+) -> Vec<AppCase> {
+    let mut played: Vec<AppCase> = cases(entry)
+        .into_iter()
+        .map(|(case, bytes, expected)| {
+            let line = match expected {
+                Expected::Value(value) => Line::Value(expect(value)),
+                Expected::Rejected => Line::Decode,
+            };
+            (case, wrap(&bytes), line)
+        })
+        .collect();
+    let first = &entry["accepted"][0];
+    let bytes = parse_bytes(first["bytes"].as_str().expect("bytes"), "");
+    played.push((
+        format!("{} again, last", first["name"].as_str().expect("a name")),
+        wrap(&bytes),
+        Line::Value(expect(&first["value"])),
+    ));
+    played
+}
+
+/// Whether the app printed for each case the line it must, and nothing more.
+fn lines_outcome(cases: &[AppCase], lines: &[String]) -> Result<(), String> {
+    let mut failed = Vec::new();
+    for (index, (case, sent, expected)) in cases.iter().enumerate() {
+        let line = lines.get(index).map_or("(no line)", String::as_str);
+        let why = match expected {
+            Line::Value(pattern) => value_line_mismatch(pattern, line),
+            Line::Decode => (!line.starts_with("decode "))
+                .then(|| format!("expected a decode error, got {line}")),
+            Line::Lagged(dropped) => (line != format!("lagged {dropped}"))
+                .then(|| format!("expected lagged {dropped}, got {line}")),
+        };
+        if let Some(why) = why {
+            failed.push(format!("case {case:?} (sent {}): {why}", hex(sent)));
+        }
+    }
+    if let Some(extra) = lines.get(cases.len()..).filter(|extra| !extra.is_empty()) {
+        failed.push(format!("lines beyond the cases: {extra:?}"));
+    }
+    cases_outcome(&failed, cases.len())
 }
 
 /// Why the app's line for an accepted case is not `ok <the value>`.
