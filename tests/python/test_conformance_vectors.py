@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import socket
 import struct
 import threading
@@ -594,23 +595,134 @@ def test_fatal_fails_the_call_and_closes(scripted: Any, name: str) -> None:
         assert_closed(connection)
 
 
-def test_events_and_lagged_reach_a_subscription(scripted: Any) -> None:
-    """SUBSCRIBE is acknowledged (VALUE nil); then LAGGED and EVENT reach the subscription."""
+def acknowledge_then(frames: list[bytes]) -> Callable[[Peer, vn.Node], None]:
+    """Answers the SUBSCRIBE (the first request) with `VALUE nil`, then sends `frames`."""
 
     def answer(peer: Peer, request: vn.Node) -> None:
         kind, call_id = request[1][0][1], request_id(request)
         assert kind == 2, f"expected a SUBSCRIBE, got {vn.show(request)}"
         peer.send(b"\x93\x02\xcf" + struct.pack(">Q", call_id) + b"\xc0")
-        peer.send(_reply("LAGGED"))
-        peer.send(_reply("EVENT"))
+        for frame in frames:
+            peer.send(frame)
 
-    daemon = scripted(answer)
+    return answer
+
+
+def event_body(event: str, args: bytes) -> bytes:
+    """`EVENT [5, event, args]`."""
+    return b"\x93\x05" + _str(event) + args
+
+
+def stream_failures(events: Any, cases: list[tuple[str, bytes, Any]]) -> list[str]:
+    """Each case's EVENT, read from the subscription `events`: an expected value is yielded as
+    the event's arguments (in order), `REJECTED` raises `ProtocolError` once in its place."""
+    failures = []
+    for name, data, expected in cases:
+        try:
+            event = events.get(timeout=STEP_TIMEOUT)
+        except conformance.ProtocolError as err:
+            if expected is not REJECTED:
+                failures.append(
+                    f"{name!r} (EVENT {data.hex(' ')}): expected {expected}, got {err!r}"
+                )
+            continue
+        arguments = list(event)  # an event is a NamedTuple of its arguments
+        if expected is REJECTED:
+            failures.append(
+                f"{name!r} (EVENT {data.hex(' ')}): expected a decode error, got {arguments!r}"
+            )
+        elif why := python_mismatch(expected, arguments):
+            failures.append(f"{name!r} (EVENT {data.hex(' ')}): {why}")
+    return failures
+
+
+# The values.json types that are event parameters in conformance.lmspc: the event, and the other
+# arguments before and after the case (bytes, and what the subscription yields for them).
+EVENT_PARAMETERS = {
+    "string": ("fired", [], [(b"\x07", 7)]),
+    "int64": ("fired", [(b"\xa2hi", "hi")], []),
+    "Everything": ("recorded", [], []),
+}
+
+
+@pytest.mark.parametrize("type_name", list(EVENT_PARAMETERS))
+def test_event_values_reach_a_subscription(scripted: Any, type_name: str) -> None:
+    """Each case of the type as an argument of an EVENT after an acknowledged SUBSCRIBE:
+    accepted ones are yielded, rejected ones raise once and the subscription goes on (the first
+    case again, last, shows it)."""
+    event, before, after = EVENT_PARAMETERS[type_name]
+    entry = next(e for e in VALUES["types"] if e["type"] == type_name)
+    cases = [(c["name"], vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
+    cases += [(c["name"], vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
+    cases.append((f"{cases[0][0]} again, last", cases[0][1], cases[0][2]))
+    head = bytes([0x90 | (len(before) + 1 + len(after))]) + b"".join(b for b, _ in before)
+    tail = b"".join(b for b, _ in after)
+
+    def arguments(expected: Any) -> Any:
+        if expected is REJECTED:
+            return REJECTED
+        return [v for _, v in before] + [expected] + [v for _, v in after]
+
+    played = [
+        (name, event_body(event, head + data + tail), arguments(expected))
+        for name, data, expected in cases
+    ]
+    daemon = scripted(acknowledge_then([body for _, body, _ in played]))
+    with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
+        events = getattr(connection, event)()
+        failures = stream_failures(events, played)
+    assert not failures, f"{len(failures)} of {len(played)} cases failed:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(vn.parse_bytes(c["args"]), accepted, id=c["name"])
+        for outcome, accepted in (("accepted", True), ("rejected", False))
+        for c in VALUES["arguments"][outcome]
+        if c["method"] == "fire"
+    ],
+)
+def test_event_arguments_reach_a_subscription(scripted: Any, args: bytes, expected: bool) -> None:
+    """`fire`'s argument arrays of values.json as `fired`'s (the same parameters); messages.json's
+    EVENT after it shows the subscription went on."""
+    # An accepted one (a str and an int) is yielded as its arguments, which `show` writes as
+    # their pattern.
+    pattern = json.loads(vn.show(vn.decode_exactly_one(args))) if expected else REJECTED
+    played = [
+        ("args", event_body("fired", args), pattern),
+        ("messages.json's EVENT", _reply("EVENT"), _event_arguments()),
+    ]
+    daemon = scripted(acknowledge_then([body for _, body, _ in played]))
+    with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
+        failures = stream_failures(connection.fired(), played)
+    assert not failures, "\n".join(failures)
+
+
+def test_events_and_lagged_reach_a_subscription(scripted: Any) -> None:
+    """SUBSCRIBE is acknowledged (VALUE nil); then LAGGED and EVENT reach the subscription."""
+    daemon = scripted(acknowledge_then([_reply("LAGGED"), _reply("EVENT")]))
     with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
         events = connection.fired()
         with pytest.raises(conformance.Lagged) as lagged:
             events.get(timeout=STEP_TIMEOUT)
         assert lagged.value.dropped == 5
         assert events.get(timeout=STEP_TIMEOUT) == conformance.Fired("hi", 7)
+
+
+def _event_arguments() -> Any:
+    """The arguments of messages.json's EVENT, as a pattern."""
+    return next(m["value"] for m in MESSAGES["daemon_to_app"] if m["name"] == "EVENT")[2]
+
+
+def test_unknown_event_refuses_the_subscription(scripted: Any) -> None:
+    """ERROR 12 in answer to the SUBSCRIBE: `ProtocolError` code 12, the connection goes on."""
+    daemon = scripted(first_reply(_reply("ERROR unknown_event")))
+    with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
+        with pytest.raises(conformance.ProtocolError) as error:
+            connection.fired()
+        assert (error.value.code, error.value.message) == (12, "no event `nope`")
+        assert connection.ping() is None
 
 
 # ---------------------------------------------------------------- the vectors themselves
