@@ -62,6 +62,9 @@ pub enum ErrorCode {
     /// (`DaemonOptions::max_connections`) or for the peer's uid
     /// (`DaemonOptions::max_connections_per_uid`).
     TooManyConnections,
+    /// 13: the peer did not complete its handshake within the daemon's
+    /// `DaemonOptions::handshake_timeout`; sent in a `FATAL` frame, then the connection closes.
+    HandshakeTimeout,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -81,6 +84,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => 9,
             ErrorCode::PeerNotAllowed => 10,
             ErrorCode::TooManyConnections => 11,
+            ErrorCode::HandshakeTimeout => 13,
             ErrorCode::Other(code) => code,
         }
     }
@@ -99,6 +103,7 @@ impl ErrorCode {
             9 => ErrorCode::UnsupportedVersion,
             10 => ErrorCode::PeerNotAllowed,
             11 => ErrorCode::TooManyConnections,
+            13 => ErrorCode::HandshakeTimeout,
             other => ErrorCode::Other(other),
         }
     }

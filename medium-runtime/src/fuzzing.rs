@@ -52,7 +52,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// A model as generated code derives it: serde skips a key it does not know by decoding its
-/// value (recursively), the path a deeply nested value takes (see `nesting`).
+/// value (recursively), the path a deeply nested value takes (see `well_formed`).
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
 struct FuzzModel {
     name: String,
@@ -158,7 +158,7 @@ fn check_daemon_answer(mut bytes: &[u8]) {
         let body = bytes
             .get(PREFIX_LEN..PREFIX_LEN + len)
             .expect("daemon sent a partial frame");
-        match ToApp::decode(&Bytes::copy_from_slice(body)) {
+        match ToApp::decode(&Bytes::copy_from_slice(body), usize::MAX) {
             Ok(ToApp::Fatal(_)) => fatal_seen = true,
             Ok(_) => {}
             Err(e) => panic!("daemon sent an undecodable frame: {e}"),

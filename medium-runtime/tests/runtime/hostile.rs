@@ -170,10 +170,15 @@ async fn client_that_never_reads_its_replies_is_throttled_not_buffered() {
     let bystander = daemon.client().await;
     let flood = raw_client(&daemon.path).await;
     // Whole frames back to back, so writing the buffer cyclically keeps the framing intact.
-    let call = frame(&[
-        0x94, 0x01, 0x01, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
-    ]);
-    let buffer = call.repeat(4096);
+    // Each has its own id (a request id is never reused while in flight, and these are
+    // answered long before the cycle comes round again).
+    let call = |id: u16| {
+        let [high, low] = id.to_be_bytes();
+        frame(&[
+            0x94, 0x01, 0xcd, high, low, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
+        ])
+    };
+    let buffer: Vec<u8> = (0..4096).flat_map(call).collect();
     let (mut offset, mut sent) = (0, 0usize);
     loop {
         match tokio::time::timeout(Duration::from_millis(500), flood.writable()).await {

@@ -142,7 +142,7 @@ async fn daemon_nesting_limit_is_an_option() {
 
 /// A fake daemon: welcomes one client, answers every call with `depth` nested arrays (its one
 /// argument), and answers a subscription with an event whose model argument hides
-/// [`DEEP`] nested arrays under an unknown key, then a normal one.
+/// [`DEEP`] nested arrays under an unknown key, then a valid one.
 struct FakeDaemon {
     path: PathBuf,
     _dir: tempfile::TempDir,
@@ -186,7 +186,11 @@ impl FakeDaemon {
                             frame(&b)
                         };
                         let deep = event(&model_with_deep_extra(DEEP));
-                        let fine = event(&model_with_deep_extra(0));
+                        let inner = Inner {
+                            name: "x".into(),
+                            tags: Vec::new(),
+                        };
+                        let fine = event(&rmp_serde::to_vec_named(&inner).unwrap());
                         [deep, fine].concat()
                     }
                     _ => continue,

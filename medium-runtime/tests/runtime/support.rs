@@ -148,7 +148,7 @@ impl Dispatch for TestService {
 #[derive(
     Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
 )]
-#[serde(crate = "medium_runtime::serde")]
+#[serde(crate = "medium_runtime::serde", deny_unknown_fields)]
 pub struct AllTypes {
     pub flag: bool,
     pub i8_min: i8,
@@ -172,7 +172,7 @@ pub struct AllTypes {
 #[derive(
     Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
 )]
-#[serde(crate = "medium_runtime::serde")]
+#[serde(crate = "medium_runtime::serde", deny_unknown_fields)]
 pub struct Inner {
     pub name: String,
     pub tags: Vec<String>,
