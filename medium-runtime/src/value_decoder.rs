@@ -424,9 +424,14 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
             Ok(Head::Str(bytes)) => std::str::from_utf8(bytes).ok(),
             _ => None,
         };
+        // A str key the struct refuses is named by the struct's own error.
+        let key = self.key;
         seed.deserialize(&mut *self.decoder)
             .map(Some)
-            .map_err(|e| within(e, "a map key"))
+            .map_err(|e| match key {
+                Some(_) => e,
+                None => within(e, "a map key"),
+            })
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {

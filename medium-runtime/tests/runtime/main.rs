@@ -18,5 +18,6 @@ mod logging;
 mod nesting;
 mod oversized_replies;
 mod security;
+mod strictness;
 mod support;
 mod values;

@@ -14,9 +14,9 @@ use medium_runtime::{
 };
 use serde::de::IgnoredAny;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixListener;
 
-use crate::support::{INFO, Inner, TestDaemon, frame, raw_client, read_frame};
+use crate::support::{INFO, Inner, TestDaemon, frame, raw_call, raw_client, read_frame};
 
 /// Deep enough to overflow a debug build's 2 MiB thread stack (it survives about 700 levels),
 /// and below serde's own limit (1024), which saves only release builds.
@@ -40,26 +40,6 @@ fn model_with_deep_extra(depth: usize) -> Vec<u8> {
     rmp::encode::write_str(&mut v, "extra").unwrap();
     v.extend(arrays(depth));
     v
-}
-
-/// The body of `CALL [1, id, method, args]` with `args` already encoded.
-fn call_body(id: u64, method: &str, args: &[u8]) -> Vec<u8> {
-    let mut b = vec![0x94, 0x01];
-    rmp::encode::write_uint(&mut b, id).unwrap();
-    rmp::encode::write_str(&mut b, method).unwrap();
-    b.extend_from_slice(args);
-    b
-}
-
-/// Sends a call on a raw connection and reads its reply's body.
-async fn raw_call(s: &mut UnixStream, id: u64, method: &str, args: &[u8]) -> Vec<u8> {
-    s.write_all(&frame(&call_body(id, method, args)))
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), read_frame(s))
-        .await
-        .unwrap()
-        .expect("a reply")
 }
 
 /// `[4, id, code, message]` → code, for the call `id`.
