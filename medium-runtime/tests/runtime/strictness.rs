@@ -115,13 +115,19 @@ fn map(entries: &[&[u8]]) -> Vec<u8> {
     v
 }
 
-/// The rows of the table: method, accepted encodings, rejected encodings with what the error
-/// message must say.
-fn table() -> Vec<(&'static str, Vec<Vec<u8>>, Vec<(Vec<u8>, &'static str)>)> {
+/// One row of the table: a method (named after its parameter's type), encodings it accepts,
+/// and encodings it refuses with what the error message must say.
+struct Row {
+    method: &'static str,
+    accepted: Vec<Vec<u8>>,
+    rejected: Vec<(Vec<u8>, &'static str)>,
+}
+
+fn table() -> Vec<Row> {
     let f32_one = [&[0xca][..], &1.5f32.to_be_bytes()].concat();
     let f64_one = [&[0xcb][..], &1.5f64.to_be_bytes()].concat();
     let inner = map(&[&text("name"), &text("x"), &text("tags"), &[0x90]]);
-    vec![
+    let rows = vec![
         (
             "boolean",
             vec![vec![0xc3], vec![0xc2]],
@@ -354,7 +360,14 @@ fn table() -> Vec<(&'static str, Vec<Vec<u8>>, Vec<(Vec<u8>, &'static str)>)> {
                 ),
             ],
         ),
-    ]
+    ];
+    rows.into_iter()
+        .map(|(method, accepted, rejected)| Row {
+            method,
+            accepted,
+            rejected,
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,7 +375,12 @@ async fn daemon_accepts_exactly_each_types_encodings_and_names_what_it_refused()
     let daemon = StrictDaemon::start().await;
     let mut s = raw_client(&daemon.path).await;
     let mut id = 0;
-    for (method, accepted, rejected) in table() {
+    for Row {
+        method,
+        accepted,
+        rejected,
+    } in table()
+    {
         for value in accepted {
             id += 1;
             let answer = Answer::of(&raw_call(&mut s, id, method, &one(&value)).await);
