@@ -55,7 +55,10 @@ pub(crate) enum Malformed {
     ReservedMarker { at: usize },
     #[error("the str at byte {at} is not UTF-8")]
     NotUtf8 { at: usize },
-    #[error("{extra} bytes after the frame's MessagePack value")]
+    #[error(
+        "{extra} {} after the frame's MessagePack value",
+        if *extra == 1 { "byte" } else { "bytes" }
+    )]
     BytesAfterValue { extra: usize },
 }
 

@@ -14,7 +14,7 @@ use medium_runtime::{
     Call, CallError, Client, Daemon, Dispatch, Error, EventError, EventStream, NoException, Reply,
     decode_args,
 };
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use tokio::io::AsyncWriteExt;
@@ -669,4 +669,21 @@ async fn client_reports_an_event_of_the_wrong_encoding_and_the_stream_goes_on() 
     let changed = next(&mut events).await.unwrap();
     assert_eq!(changed.count, 1);
     assert_eq!(changed.inner.name, "x");
+}
+
+/// A reply that is not exactly one well-formed value is a malformed message, as any other bad
+/// frame: the client closes the connection, and the call fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_closes_a_connection_whose_reply_is_not_one_well_formed_value() {
+    // A byte after the value; a str that is not UTF-8; a length past the end.
+    for value in [&[0xc0, 0xc0][..], &[0xa1, 0xff], &[0xc4, 0x05, 0x01]] {
+        let daemon = EchoingDaemon::start();
+        let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
+        let err = reply::<IgnoredAny>(&client, value).await.unwrap_err();
+        assert!(
+            matches!(err, CallError::Transport(Error::ConnectionClosed)),
+            "{value:02x?}: {err:?}"
+        );
+        assert!(client.is_closed(), "{value:02x?}");
+    }
 }
