@@ -593,3 +593,72 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::de::IgnoredAny;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Model {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        photo: Vec<u8>,
+        scores: Vec<(u8, f64)>,
+    }
+
+    fn model() -> Model {
+        Model {
+            name: "Ada".into(),
+            photo: vec![1, 2, 3],
+            scores: vec![(1, 2.5), (255, -1.0)],
+        }
+    }
+
+    #[test]
+    fn what_rmp_serde_encodes_decodes_back() {
+        let args = rmp_serde::to_vec_named(&(model(), "x", 7u64)).unwrap();
+        let decoded: (Model, String, u64) = arguments(&args).unwrap();
+        assert_eq!(decoded, (model(), "x".into(), 7));
+        let value = rmp_serde::to_vec_named(&model()).unwrap();
+        assert_eq!(self::value::<Model>(&value).unwrap(), model());
+    }
+
+    #[test]
+    fn every_cut_of_a_value_is_an_error_not_a_panic() {
+        let args = rmp_serde::to_vec_named(&(model(),)).unwrap();
+        for cut in 0..args.len() {
+            assert!(arguments::<(Model,)>(&args[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                arguments::<IgnoredAny>(&args[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_value_are_refused() {
+        assert_eq!(
+            value::<u8>(&[0x01, 0x02]).unwrap_err().to_string(),
+            "1 bytes after the value"
+        );
+    }
+
+    #[test]
+    fn floats_take_any_number_and_narrow_to_the_nearest() {
+        let f64_bytes = [&[0xcb][..], &0.1f64.to_be_bytes()].concat();
+        assert_eq!(value::<f32>(&f64_bytes).unwrap(), 0.1f32);
+        assert_eq!(value::<f64>(&[0xd0, 0x80]).unwrap(), -128.0);
+        let u64_max = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(value::<f32>(&u64_max).unwrap(), u64::MAX as f32);
+    }
+
+    #[test]
+    fn ignored_values_are_skipped_without_recursion() {
+        // Far deeper than any stack could recurse.
+        let mut deep = vec![0x91; 1_000_000];
+        deep.push(0xc0);
+        value::<IgnoredAny>(&deep).unwrap();
+    }
+}
