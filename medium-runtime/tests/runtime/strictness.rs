@@ -17,11 +17,9 @@ use medium_runtime::{
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
 
 use crate::support::{
-    Answer, INFO, Inner, frame, raw_call, raw_client, read_frame, wait_for_socket,
+    Answer, FakeDaemon, INFO, Inner, frame, raw_call, raw_client, wait_for_socket,
 };
 
 /// One parameter named `value`, as generated code decodes a method's arguments (a struct).
@@ -456,56 +454,32 @@ async fn daemon_takes_arguments_only_as_an_array_of_exactly_one_element_per_para
     }
 }
 
-/// A fake daemon: welcomes one client; answers a call with `VALUE` holding its first
-/// argument's bytes (a bin) as the value, after sending them as the arguments of event `e`
-/// when the method is `emit`.
-struct EchoingDaemon {
-    path: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl EchoingDaemon {
-    fn start() -> EchoingDaemon {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("socket");
-        let listener = UnixListener::bind(&path).unwrap();
-        tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            read_frame(&mut s).await.unwrap();
-            let mut welcome = vec![0x94, 0x00];
-            rmp::encode::write_str(&mut welcome, "medium").unwrap();
-            welcome.extend([0x01, 0xa1, b'x']);
-            s.write_all(&frame(&welcome)).await.unwrap();
-            while let Some(body) = read_frame(&mut s).await {
-                answer_echoing(&mut s, &body).await;
-            }
-        });
-        EchoingDaemon { path, _dir: dir }
-    }
-}
-
-async fn answer_echoing(s: &mut UnixStream, body: &[u8]) {
-    let mut r = body;
-    rmp::decode::read_array_len(&mut r).unwrap();
-    let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
-    if kind != 1 {
-        return;
-    }
-    let id: u64 = rmp::decode::read_int(&mut r).unwrap();
-    let mut method = [0; 16];
-    let method = rmp::decode::read_str(&mut r, &mut method)
-        .unwrap()
-        .to_owned();
-    let (raw,): (ByteBuf,) = rmp_serde::from_slice(r).unwrap();
-    if method == "emit" {
-        let mut event = vec![0x93, 0x05, 0xa1, b'e'];
-        event.extend_from_slice(&raw);
-        s.write_all(&frame(&event)).await.unwrap();
-    }
-    let mut value = vec![0x93, 0x02];
-    rmp::encode::write_uint(&mut value, id).unwrap();
-    value.extend_from_slice(&raw);
-    s.write_all(&frame(&value)).await.unwrap();
+/// A fake daemon: answers a call with `VALUE` holding its first argument's bytes (a bin) as
+/// the value, after sending them as the arguments of event `e` when the method is `emit`.
+fn echoing_daemon() -> FakeDaemon {
+    FakeDaemon::start(|body| {
+        let mut r = body;
+        rmp::decode::read_array_len(&mut r).unwrap();
+        let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
+        if kind != 1 {
+            return Vec::new();
+        }
+        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+        let mut method = [0; 16];
+        let method = rmp::decode::read_str(&mut r, &mut method)
+            .unwrap()
+            .to_owned();
+        let (raw,): (ByteBuf,) = rmp_serde::from_slice(r).unwrap();
+        let mut answer = Vec::new();
+        if method == "emit" {
+            answer.extend(frame(&[&[0x93, 0x05, 0xa1, b'e'][..], &raw].concat()));
+        }
+        let mut value = vec![0x93, 0x02];
+        rmp::encode::write_uint(&mut value, id).unwrap();
+        value.extend_from_slice(&raw);
+        answer.extend(frame(&value));
+        answer
+    })
 }
 
 /// Calls the echoing daemon so that it answers with `value`.
@@ -527,7 +501,7 @@ fn decode_error<T: std::fmt::Debug>(result: Result<T, CallError<NoException>>) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_fails_a_reply_value_of_the_wrong_encoding_and_keeps_the_connection() {
-    let daemon = EchoingDaemon::start();
+    let daemon = echoing_daemon();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
     // One rejected and one accepted encoding per row.
     assert_eq!(
@@ -617,7 +591,7 @@ struct Changed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_reports_an_event_of_the_wrong_encoding_and_the_stream_goes_on() {
-    let daemon = EchoingDaemon::start();
+    let daemon = echoing_daemon();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
     let mut events: EventStream<Changed> = client.subscribe("e");
     let inner = map(&[&text("name"), &text("x"), &text("tags"), &[0x90]]);
@@ -677,7 +651,7 @@ async fn client_reports_an_event_of_the_wrong_encoding_and_the_stream_goes_on() 
 async fn client_closes_a_connection_whose_reply_is_not_one_well_formed_value() {
     // A byte after the value; a str that is not UTF-8; a length past the end.
     for value in [&[0xc0, 0xc0][..], &[0xa1, 0xff], &[0xc4, 0x05, 0x01]] {
-        let daemon = EchoingDaemon::start();
+        let daemon = echoing_daemon();
         let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
         let err = reply::<IgnoredAny>(&client, value).await.unwrap_err();
         assert!(

@@ -13,7 +13,7 @@ use medium_runtime::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
 
 pub const INFO: ProtocolInfo = ProtocolInfo {
     namespace: "com.example.test",
@@ -358,5 +358,36 @@ impl Answer {
             },
             other => panic!("unexpected message kind {other}: {body:02x?}"),
         }
+    }
+}
+
+/// A fake daemon on a socket in its own temp dir: welcomes one client (without checking its
+/// hello), then answers each frame body it receives with the bytes `answer` gives (whole
+/// frames, or none).
+pub struct FakeDaemon {
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeDaemon {
+    pub fn start(mut answer: impl FnMut(&[u8]) -> Vec<u8> + Send + 'static) -> FakeDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("socket");
+        let listener = UnixListener::bind(&path).unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_frame(&mut s).await.unwrap();
+            let mut welcome = vec![0x94, 0x00];
+            rmp::encode::write_str(&mut welcome, "medium").unwrap();
+            welcome.extend([0x01, 0xa1, b'x']);
+            s.write_all(&frame(&welcome)).await.unwrap();
+            while let Some(body) = read_frame(&mut s).await {
+                let reply = answer(&body);
+                if s.write_all(&reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+        FakeDaemon { path, _dir: dir }
     }
 }
