@@ -51,9 +51,9 @@ fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
-/// A model as generated code derives it: serde skips a key it does not know by decoding its
-/// value (recursively), the path a deeply nested value takes (see `well_formed`).
+/// A model as generated code derives it: a key it does not know is refused.
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 struct FuzzModel {
     name: String,
     tags: Vec<String>,

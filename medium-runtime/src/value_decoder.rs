@@ -47,10 +47,9 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], arguments: bool) -> Result<T, Error
     };
     let value = T::deserialize(&mut decoder)?;
     if !decoder.rest.is_empty() {
-        return Err(Error::custom(format!(
-            "{} bytes after the value",
-            decoder.rest.len()
-        )));
+        let extra = decoder.rest.len();
+        let bytes = if extra == 1 { "byte" } else { "bytes" };
+        return Err(Error::custom(format!("{extra} {bytes} after the value")));
     }
     Ok(value)
 }
@@ -641,7 +640,7 @@ mod tests {
     fn bytes_after_the_value_are_refused() {
         assert_eq!(
             value::<u8>(&[0x01, 0x02]).unwrap_err().to_string(),
-            "1 bytes after the value"
+            "1 byte after the value"
         );
     }
 
