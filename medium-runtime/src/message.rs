@@ -584,10 +584,15 @@ mod tests {
         }
         // The wire version 1 shape, without an id, is no message of version 2.
         assert!(matches!(
-            ToDaemon::decode(&Bytes::from_static(b"\x92\x02\xa5added"), DEFAULT_MAX_NESTING_DEPTH),
+            ToDaemon::decode(
+                &Bytes::from_static(b"\x92\x02\xa5added"),
+                DEFAULT_MAX_NESTING_DEPTH
+            ),
             Err(Error::Malformed(_))
         ));
-        let ToApp::Value { id, value } = ToApp::decode(&body(acknowledged(7)), DEFAULT_MAX_NESTING_DEPTH).unwrap() else {
+        let ToApp::Value { id, value } =
+            ToApp::decode(&body(acknowledged(7)), DEFAULT_MAX_NESTING_DEPTH).unwrap()
+        else {
             panic!("not a value");
         };
         assert_eq!((id, &value.unwrap()[..]), (7, &[0xc0][..]));
