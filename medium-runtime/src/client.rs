@@ -30,11 +30,12 @@ use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, Remote
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
 use crate::lossy::LossySender;
 use crate::message::{self, SkippedFrame, ToApp};
-use crate::nesting::{self, DEFAULT_MAX_NESTING_DEPTH};
 use crate::outbox::{Outbox, OutboxSender};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
 use crate::socket_path::socket_path;
+use crate::value_decoder;
+use crate::well_formed::{CheckedValue, DEFAULT_MAX_NESTING_DEPTH};
 
 /// Connection settings. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -53,9 +54,9 @@ pub struct ClientOptions {
     /// the client closes and [`Client::reconnect`] makes a new one).
     pub auto_reconnect: Option<AutoReconnect>,
     /// Deepest nesting of arrays and maps accepted in a reply value or event's arguments
-    /// (default 128, see [`DEFAULT_MAX_NESTING_DEPTH`]). Checked before the value is decoded,
-    /// so a deeply nested value cannot overflow the stack (serde recurses once per level): the
-    /// call fails, or the event stream yields an error, with
+    /// (default 128, see [`DEFAULT_MAX_NESTING_DEPTH`]). Checked when the frame arrives, before
+    /// the value is decoded, so a deeply nested value cannot overflow the stack (serde recurses
+    /// once per level): the call fails, or the event stream yields an error, with
     /// `rmp_serde::decode::Error::DepthLimitExceeded`; the connection carries on.
     pub max_nesting_depth: usize,
 }
@@ -138,7 +139,7 @@ enum CloseReason {
 /// A call's outcome as the reader task hands it over.
 #[derive(Debug)]
 enum Response {
-    Value(Bytes),
+    Value(CheckedValue),
     Exception(RemoteException),
     Error(ProtocolError),
 }
@@ -300,10 +301,10 @@ impl Client {
         std::mem::forget(pending);
         let response = response.map_err(|_| link.routes().closed_error())?;
         match response {
-            Response::Value(value) => {
-                nesting::decode(&value, link.endpoint.options.max_nesting_depth)
-                    .map_err(|e| Error::Decode(e).into())
-            }
+            Response::Value(value) => value
+                .map_err(rmp_serde::decode::Error::from)
+                .and_then(|value| value_decoder::value(&value))
+                .map_err(|e| Error::Decode(e).into()),
             Response::Exception(e) => Err(match E::from_remote(e) {
                 Ok(typed) => CallError::Exception(typed),
                 Err(unknown) => CallError::UnknownException(unknown),
@@ -339,11 +340,7 @@ impl Client {
         let response = reply.await;
         std::mem::forget(pending);
         match response.map_err(|_| link.routes().closed_error())? {
-            Response::Value(_) => Ok(EventStream::new(
-                rx,
-                subscription,
-                link.endpoint.options.max_nesting_depth,
-            )),
+            Response::Value(_) => Ok(EventStream::new(rx, subscription)),
             Response::Error(reason) => {
                 subscription.refused();
                 Err(Error::Subscribe {
@@ -696,7 +693,7 @@ async fn handshake(
         // A daemon that refuses the connection (not allowed, too many connections) may close it
         // before the hello arrives: its reason is then already waiting to be read.
         let refusal = match tokio::time::timeout(timeout, frames.next()).await {
-            Ok(Some(Ok(Incoming::Frame(frame)))) => match ToApp::decode(&frame) {
+            Ok(Some(Ok(Incoming::Frame(frame)))) => match ToApp::decode(&frame, 0) {
                 Ok(ToApp::Fatal(error)) => Some(error),
                 _ => None,
             },
@@ -726,7 +723,8 @@ async fn handshake(
             )));
         }
         Ok(Some(Ok(Incoming::Frame(frame)))) => {
-            ToApp::decode(&frame).map_err(|e| not_medium(format!("unexpected answer ({e})")))?
+            // A handshake answer carries no value, so no depth to allow.
+            ToApp::decode(&frame, 0).map_err(|e| not_medium(format!("unexpected answer ({e})")))?
         }
     };
     match answer {
@@ -759,7 +757,7 @@ async fn supervise(
     mut frames: Frames,
 ) {
     loop {
-        let fatal = read_loop(frames, &routes, &closer).await;
+        let fatal = read_loop(frames, &routes, &closer, endpoint.options.max_nesting_depth).await;
         let auto = match &endpoint.options.auto_reconnect {
             Some(auto) if !closer.is_cancelled() => auto,
             _ => return lock(&routes).close(fatal.map(CloseReason::Fatal)),
@@ -793,6 +791,7 @@ async fn read_loop(
     mut frames: Frames,
     routes: &Mutex<Routes>,
     closer: &CancellationToken,
+    max_nesting_depth: usize,
 ) -> Option<ProtocolError> {
     loop {
         let frame = tokio::select! {
@@ -800,7 +799,7 @@ async fn read_loop(
             frame = frames.next() => frame,
         };
         let message = match frame {
-            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame),
+            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame, max_nesting_depth),
             Some(Ok(Incoming::Skipped { len, max, head })) => {
                 if skipped(routes, len, max, &head) {
                     continue;

@@ -30,11 +30,11 @@ use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
 use crate::message::{self, ToDaemon, WIRE_VERSION};
-use crate::nesting;
 use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
+use crate::requests_in_flight::{InFlight, RequestsInFlight};
 
 /// What every connection of one daemon shares.
 #[derive(Debug)]
@@ -288,7 +288,18 @@ async fn handshake(
     options: &DaemonOptions,
 ) -> Result<(), HandshakeEnd> {
     let first = match tokio::time::timeout(options.handshake_timeout, frames.next()).await {
-        Err(_) => return Err("no handshake in time".into()),
+        Err(_) => {
+            let error = ProtocolError::new(
+                ErrorCode::HandshakeTimeout,
+                format!(
+                    "no handshake within {} s",
+                    options.handshake_timeout.as_secs_f64()
+                ),
+            );
+            // Best effort: a peer that sends nothing may not read either.
+            let _ = write.try_write(&message::fatal(&error));
+            return Err(HandshakeEnd::Failed(error.message));
+        }
         Ok(None) => return Err(HandshakeEnd::Closed),
         Ok(Some(frame)) => frame,
     };
@@ -298,7 +309,8 @@ async fn handshake(
         (frame, Err(HandshakeEnd::Refused { app, wire_version }))
     };
     // The frame to answer with, and how the handshake ends once it is written.
-    let (frame, outcome) = match first.and_then(|f| ToDaemon::decode(&f)) {
+    let decoded = first.and_then(|f| ToDaemon::decode(&f, options.max_nesting_depth));
+    let (frame, outcome) = match decoded {
         Ok(ToDaemon::Hello { version, identity }) if version != WIRE_VERSION => refused(
             ErrorCode::UnsupportedVersion,
             format!(
@@ -404,6 +416,7 @@ impl CallBudget {
 
 async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<Context<D>>) {
     let budget = CallBudget::new(&cx.options);
+    let requests = Arc::new(RequestsInFlight::default());
     let shutdown = cx.handle.shared.shutdown.clone();
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
@@ -427,7 +440,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
             None => return,
             Some(Ok(frame)) => {
                 frame_len = frame.len();
-                ToDaemon::decode(&frame)
+                ToDaemon::decode(&frame, cx.options.max_nesting_depth)
             }
             Some(Err(Error::Io(e))) => {
                 tracing::debug!(error = %e, "read failed");
@@ -442,20 +455,27 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
-                // Before anything decodes the arguments (by recursion): refused for this call
-                // only, the connection carries on.
-                if let Err(too_deep) = nesting::check(&args, cx.options.max_nesting_depth) {
-                    let method = claimed(&method);
-                    tracing::info!(id, method, "refused a call: arguments {too_deep}");
-                    peer.outbox.send(message::call_error(
-                        id,
-                        &ProtocolError::new(
-                            ErrorCode::Malformed,
-                            format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
-                        ),
-                    ));
-                    continue;
-                }
+                let Some(in_flight) = claim(&requests, id, peer) else {
+                    return;
+                };
+                // Arguments nesting too deep are never decoded (serde recurses): refused for
+                // this call only, the connection carries on.
+                let args = match args {
+                    Ok(args) => args,
+                    Err(too_deep) => {
+                        drop(in_flight);
+                        let method = claimed(&method);
+                        tracing::info!(id, method, "refused a call: arguments {too_deep}");
+                        peer.outbox.send(message::call_error(
+                            id,
+                            &ProtocolError::new(
+                                ErrorCode::Malformed,
+                                format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
+                            ),
+                        ));
+                        continue;
+                    }
+                };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
                 let acquire = peer.outbox.uncork_before_waiting(budget.acquire(frame_len));
                 let permit = tokio::select! {
@@ -465,13 +485,25 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                         None => return,
                     },
                 };
-                start_call(cx, peer, permit, id, method, args, builtin).await;
+                let request = Request {
+                    id,
+                    in_flight,
+                    method,
+                    args,
+                    builtin,
+                };
+                start_call(cx, peer, permit, request).await;
             }
             Ok(ToDaemon::Subscription {
                 id,
                 event,
                 subscribe,
             }) => {
+                // Answered at once, yet its id must not be one a call still holds.
+                let Some(in_flight) = claim(&requests, id, peer) else {
+                    return;
+                };
+                drop(in_flight);
                 peer.outbox
                     .send(subscription_reply(cx, peer, id, &event, subscribe));
             }
@@ -484,6 +516,18 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 disconnect(peer, &error);
                 return;
             }
+        }
+    }
+}
+
+/// Claims request `id` for the peer, or disconnects it for reusing an id still in flight
+/// (PROTOCOL.md §4) and gives `None`.
+fn claim(requests: &Arc<RequestsInFlight>, id: u64, peer: &Peer) -> Option<InFlight> {
+    match requests.claim(id) {
+        Ok(in_flight) => Some(in_flight),
+        Err(duplicate) => {
+            disconnect(peer, &Error::Malformed(duplicate.to_string()));
+            None
         }
     }
 }
@@ -527,17 +571,31 @@ fn disconnect(peer: &Peer, error: &Error) {
     peer.outbox.send_final(fatal_for(error));
 }
 
+/// A call or built-in request being served.
+struct Request {
+    id: u64,
+    /// Given back just before the reply is sent.
+    in_flight: InFlight,
+    method: String,
+    args: Bytes,
+    builtin: bool,
+}
+
 /// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
 /// task switch; one that has to wait continues as its own task.
 async fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
     permit: CallPermit,
-    id: u64,
-    method: String,
-    args: Bytes,
-    builtin: bool,
+    request: Request,
 ) {
+    let Request {
+        id,
+        in_flight,
+        method,
+        args,
+        builtin,
+    } = request;
     let span = tracing::debug_span!("call", id, %method);
     let max_frame_len = cx.options.max_frame_len;
     let mut reply = if builtin {
@@ -554,7 +612,9 @@ async fn start_call<D: Dispatch>(
             .boxed()
     };
     if let Poll::Ready(reply) = futures::poll!(reply.as_mut()) {
-        peer.outbox.send(reply.into_frame(id, max_frame_len));
+        let frame = reply.into_frame(id, max_frame_len);
+        drop(in_flight);
+        peer.outbox.send(frame);
         return;
     }
     let peer = peer.clone();
@@ -562,7 +622,9 @@ async fn start_call<D: Dispatch>(
     cx.calls.spawn(async move {
         tokio::select! {
             reply = reply => {
-                peer.outbox.send(reply.into_frame(id, max_frame_len));
+                let frame = reply.into_frame(id, max_frame_len);
+                drop(in_flight);
+                peer.outbox.send(frame);
             }
             () = hard_stop.cancelled() => {}
         }

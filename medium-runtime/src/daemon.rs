@@ -20,9 +20,9 @@ use crate::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::handle::DaemonHandle;
 use crate::limits::{self, ConnectionLimits, RefusalWarnings};
 use crate::listener;
-use crate::nesting::DEFAULT_MAX_NESTING_DEPTH;
 use crate::protocol_info::ProtocolInfo;
 use crate::socket_path::socket_path;
+use crate::well_formed::DEFAULT_MAX_NESTING_DEPTH;
 
 /// How long the accept loop waits after a failed `accept` before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -72,7 +72,9 @@ pub struct DaemonOptions {
     pub socket_mode: u32,
     /// How long shutdown waits for in-flight calls (default 5 s).
     pub grace_period: Duration,
-    /// How long a new connection may take to complete its handshake (default 5 s).
+    /// How long a new connection may take to send its handshake (default 5 s); after that it
+    /// gets a `FATAL` frame with code `HandshakeTimeout` (written only if the socket takes it
+    /// at once) and is closed.
     pub handshake_timeout: Duration,
     /// When set, only peers whose uid (from `SO_PEERCRED`) is listed may connect; others get a
     /// `FATAL` frame with code `PeerNotAllowed` before the handshake and are disconnected

@@ -5,14 +5,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::client::Link;
 use crate::error::Error;
-use crate::nesting;
+use crate::value_decoder;
+use crate::well_formed::CheckedValue;
 
 /// Why an event stream yielded an error instead of an event. The stream continues after it.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ impl From<rmp_serde::decode::Error> for EventError {
 /// What the connection's reader hands a stream.
 #[derive(Debug)]
 pub(crate) enum EventItem {
-    Event(Bytes),
+    Event(CheckedValue),
     Lagged(u64),
     Reconnected,
 }
@@ -95,21 +95,14 @@ pub struct EventStream<T> {
     rx: mpsc::Receiver<EventItem>,
     /// Taken when the stream ends, which unsubscribes.
     subscription: Option<Subscription>,
-    /// `ClientOptions::max_nesting_depth`.
-    max_nesting_depth: usize,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> EventStream<T> {
-    pub(crate) fn new(
-        rx: mpsc::Receiver<EventItem>,
-        subscription: Subscription,
-        max_nesting_depth: usize,
-    ) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<EventItem>, subscription: Subscription) -> Self {
         EventStream {
             rx,
             subscription: Some(subscription),
-            max_nesting_depth,
             _type: PhantomData,
         }
     }
@@ -120,9 +113,11 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Ready(match ready!(self.rx.poll_recv(cx)) {
-            Some(EventItem::Event(args)) => {
-                Some(nesting::decode(&args, self.max_nesting_depth).map_err(EventError::from))
-            }
+            Some(EventItem::Event(args)) => Some(
+                args.map_err(rmp_serde::decode::Error::from)
+                    .and_then(|args| value_decoder::arguments(&args))
+                    .map_err(EventError::from),
+            ),
             Some(EventItem::Lagged(dropped)) => Some(Err(EventError::Lagged { dropped })),
             Some(EventItem::Reconnected) => Some(Err(EventError::Reconnected)),
             // Read from the connection rather than queued, so a full buffer cannot lose it.

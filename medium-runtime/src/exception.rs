@@ -65,6 +65,9 @@ pub enum ErrorCode {
     /// 12: a subscription named an event the daemon's protocol does not have; nothing was
     /// stored for it.
     UnknownEvent,
+    /// 13: the peer did not complete its handshake within the daemon's
+    /// `DaemonOptions::handshake_timeout`; sent in a `FATAL` frame, then the connection closes.
+    HandshakeTimeout,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -85,6 +88,7 @@ impl ErrorCode {
             ErrorCode::PeerNotAllowed => 10,
             ErrorCode::TooManyConnections => 11,
             ErrorCode::UnknownEvent => 12,
+            ErrorCode::HandshakeTimeout => 13,
             ErrorCode::Other(code) => code,
         }
     }
@@ -104,6 +108,7 @@ impl ErrorCode {
             10 => ErrorCode::PeerNotAllowed,
             11 => ErrorCode::TooManyConnections,
             12 => ErrorCode::UnknownEvent,
+            13 => ErrorCode::HandshakeTimeout,
             other => ErrorCode::Other(other),
         }
     }

@@ -52,9 +52,9 @@ fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
-/// A model as generated code derives it: serde skips a key it does not know by decoding its
-/// value (recursively), the path a deeply nested value takes (see `nesting`).
+/// A model as generated code derives it: a key it does not know is refused.
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 struct FuzzModel {
     name: String,
     tags: Vec<String>,
@@ -160,7 +160,7 @@ fn check_daemon_answer(mut bytes: &[u8]) {
         let body = bytes
             .get(PREFIX_LEN..PREFIX_LEN + len)
             .expect("daemon sent a partial frame");
-        match ToApp::decode(&Bytes::copy_from_slice(body)) {
+        match ToApp::decode(&Bytes::copy_from_slice(body), usize::MAX) {
             Ok(ToApp::Fatal(_)) => fatal_seen = true,
             Ok(_) => {}
             Err(e) => panic!("daemon sent an undecodable frame: {e}"),

@@ -16,9 +16,10 @@ use crate::error::Error;
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::message::{self, ToApp, WIRE_VERSION};
-use crate::nesting::{self, DEFAULT_MAX_NESTING_DEPTH};
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
+use crate::value_decoder;
+use crate::well_formed::DEFAULT_MAX_NESTING_DEPTH;
 
 /// Name of the introspection request (`BUILTIN` message, PROTOCOL.md §4).
 pub(crate) const INTROSPECT: &str = "introspect";
@@ -93,7 +94,7 @@ pub async fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> 
         // A daemon refusing the connection (too many connections, uid not allowed) may close it
         // before the request arrives: its reason is then what there is to read.
         if let Ok(Some(Ok(frame))) = &answer {
-            if let Ok(ToApp::Fatal(error)) = ToApp::decode(frame) {
+            if let Ok(ToApp::Fatal(error)) = ToApp::decode(frame, 0) {
                 return Err(Error::Rejected(error));
             }
         }
@@ -106,8 +107,12 @@ pub async fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> 
         Ok(None) => return Err(not_medium("peer closed the connection".into())),
         Ok(Some(frame)) => frame.map_err(|e| not_medium(format!("unexpected answer ({e})")))?,
     };
-    match ToApp::decode(&frame).map_err(|e| not_medium(format!("unexpected answer ({e})")))? {
-        ToApp::Value { value, .. } => nesting::decode(&value, DEFAULT_MAX_NESTING_DEPTH)
+    match ToApp::decode(&frame, DEFAULT_MAX_NESTING_DEPTH)
+        .map_err(|e| not_medium(format!("unexpected answer ({e})")))?
+    {
+        ToApp::Value { value, .. } => value
+            .map_err(rmp_serde::decode::Error::from)
+            .and_then(|value| value_decoder::value(&value))
             .map_err(|e| not_medium(format!("introspection answer does not decode ({e})"))),
         ToApp::Error { error, .. } | ToApp::Fatal(error) | ToApp::Refused { error, .. } => {
             Err(Error::Rejected(error))

@@ -21,13 +21,15 @@ mod limits;
 mod listener;
 mod lossy;
 mod message;
-mod nesting;
 mod outbox;
 mod peer;
 mod protocol_info;
 mod reconnect;
 mod reply;
+mod requests_in_flight;
 mod socket_path;
+mod value_decoder;
+mod well_formed;
 
 pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
 pub use client::{Client, ClientOptions};
@@ -41,11 +43,11 @@ pub use exception::{
 pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
 pub use introspection::{Introspection, introspect};
-pub use nesting::DEFAULT_MAX_NESTING_DEPTH;
 pub use protocol_info::{ProtocolInfo, generated_spec};
 pub use reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy};
 pub use reply::{HandlerError, Reply, decode_args};
 pub use socket_path::{SOCKET_DIR_ENV, socket_path};
+pub use well_formed::DEFAULT_MAX_NESTING_DEPTH;
 
 // Re-exported so generated crates depend on medium-runtime alone.
 pub use futures;

@@ -1,7 +1,8 @@
 //! The message kinds of the wire protocol (PROTOCOL.md): each frame body is a MessagePack array
 //! whose first element is the kind tag. Encoding writes straight into the frame buffer and
 //! decoding borrows values out of the frame (`Bytes::slice`), so payloads are never copied.
-//! No I/O here.
+//! A frame body is decoded only once `well_formed` has found it to be exactly one well-formed
+//! MessagePack value. No I/O here.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError, RemoteException};
 use crate::frame::PREFIX_LEN;
+use crate::well_formed::{self, CheckedValue, Nesting, TooDeep};
 
 /// Version of the wire protocol described in PROTOCOL.md. 2: subscriptions are requests with an
 /// id, answered like calls.
@@ -48,7 +50,7 @@ pub(crate) enum ToDaemon {
     Call {
         id: u64,
         method: String,
-        args: Bytes,
+        args: CheckedValue,
         builtin: bool,
     },
     /// `subscribe`: a SUBSCRIBE (true) or UNSUBSCRIBE (false) request for `event`.
@@ -69,7 +71,7 @@ pub(crate) enum ToApp {
     },
     Value {
         id: u64,
-        value: Bytes,
+        value: CheckedValue,
     },
     Exception {
         id: u64,
@@ -81,15 +83,17 @@ pub(crate) enum ToApp {
     },
     Event {
         name: String,
-        args: Bytes,
+        args: CheckedValue,
     },
     Lagged(u64),
     Fatal(ProtocolError),
 }
 
 impl ToDaemon {
-    pub(crate) fn decode(frame: &Bytes) -> Result<ToDaemon, Error> {
-        let mut r = Reader::new(frame);
+    /// Decodes a frame body; a call's arguments nesting deeper than `max_nesting_depth` are
+    /// marked so, not malformed.
+    pub(crate) fn decode(frame: &Bytes, max_nesting_depth: usize) -> Result<ToDaemon, Error> {
+        let mut r = Reader::checked(frame, max_nesting_depth)?;
         let len = r.array()?;
         let kind = r.uint()?;
         let message = match (kind, len) {
@@ -106,7 +110,7 @@ impl ToDaemon {
             (to_daemon::CALL | to_daemon::BUILTIN, 4) => ToDaemon::Call {
                 id: r.uint()?,
                 method: r.str()?.to_owned(),
-                args: r.rest(frame)?,
+                args: r.value(frame)?,
                 builtin: kind == to_daemon::BUILTIN,
             },
             (to_daemon::SUBSCRIBE | to_daemon::UNSUBSCRIBE, 3) => ToDaemon::Subscription {
@@ -125,8 +129,10 @@ impl ToDaemon {
 }
 
 impl ToApp {
-    pub(crate) fn decode(frame: &Bytes) -> Result<ToApp, Error> {
-        let mut r = Reader::new(frame);
+    /// Decodes a frame body; a value or event's arguments nesting deeper than
+    /// `max_nesting_depth` are marked so, not malformed.
+    pub(crate) fn decode(frame: &Bytes, max_nesting_depth: usize) -> Result<ToApp, Error> {
+        let mut r = Reader::checked(frame, max_nesting_depth)?;
         let len = r.array()?;
         let kind = r.uint()?;
         let message = match (kind, len) {
@@ -142,7 +148,7 @@ impl ToApp {
             },
             (to_app::VALUE, 3) => ToApp::Value {
                 id: r.uint()?,
-                value: r.rest(frame)?,
+                value: r.value(frame)?,
             },
             (to_app::EXCEPTION, 4..) => ToApp::Exception {
                 id: r.uint()?,
@@ -157,7 +163,7 @@ impl ToApp {
             },
             (to_app::EVENT, 3) => ToApp::Event {
                 name: r.str()?.to_owned(),
-                args: r.rest(frame)?,
+                args: r.value(frame)?,
             },
             (to_app::LAGGED, 2) => ToApp::Lagged(r.uint()?),
             (to_app::FATAL, 3) => ToApp::Fatal(r.protocol_error()?),
@@ -403,11 +409,32 @@ fn malformed(what: impl Into<String>) -> Error {
 /// Reads the leading fields of a message, borrowing from the frame.
 struct Reader<'a> {
     buf: &'a [u8],
+    /// Whether the message's value nests too deep, and the limit it was checked against.
+    nesting: Nesting,
+    max_nesting_depth: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(frame: &'a [u8]) -> Reader<'a> {
-        Reader { buf: frame }
+    /// A reader of the first bytes of a frame, which may be cut anywhere.
+    fn new(head: &'a [u8]) -> Reader<'a> {
+        Reader {
+            buf: head,
+            nesting: Nesting::WithinLimit,
+            max_nesting_depth: usize::MAX,
+        }
+    }
+
+    /// A reader of a whole frame body, once it is found to be one well-formed value whose
+    /// message value (one level inside the message array) is checked against
+    /// `max_nesting_depth`.
+    fn checked(frame: &'a [u8], max_nesting_depth: usize) -> Result<Reader<'a>, Error> {
+        let nesting = well_formed::check(frame, max_nesting_depth.saturating_add(1))
+            .map_err(|e| malformed(e.to_string()))?;
+        Ok(Reader {
+            buf: frame,
+            nesting,
+            max_nesting_depth,
+        })
     }
 
     fn array(&mut self) -> Result<u32, Error> {
@@ -446,18 +473,25 @@ impl<'a> Reader<'a> {
         Ok(ProtocolError::new(code, self.str()?))
     }
 
-    /// The rest of the frame: the message's last element, a MessagePack value of any type.
-    fn rest(&self, frame: &Bytes) -> Result<Bytes, Error> {
+    /// The rest of the frame: the message's last element, a MessagePack value of any type
+    /// (the only element that can nest, so the frame's depth is its depth).
+    fn value(&self, frame: &Bytes) -> Result<CheckedValue, Error> {
         if self.buf.is_empty() {
             return Err(malformed("message is missing its value"));
         }
-        Ok(frame.slice(frame.len() - self.buf.len()..))
+        match self.nesting {
+            Nesting::WithinLimit => Ok(Ok(frame.slice(frame.len() - self.buf.len()..))),
+            Nesting::TooDeep => Ok(Err(TooDeep {
+                limit: self.max_nesting_depth,
+            })),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::well_formed::DEFAULT_MAX_NESTING_DEPTH;
 
     fn body(frame: Bytes) -> Bytes {
         frame.slice(PREFIX_LEN..)
@@ -506,12 +540,12 @@ mod tests {
             method,
             args,
             builtin,
-        } = ToDaemon::decode(&frame).unwrap()
+        } = ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH).unwrap()
         else {
             panic!("not a call");
         };
         assert_eq!((id, method.as_str(), builtin), (7, "get", false));
-        let decoded: (String, u8) = rmp_serde::from_slice(&args).unwrap();
+        let decoded: (String, u8) = rmp_serde::from_slice(&args.unwrap()).unwrap();
         assert_eq!(decoded, ("x".to_owned(), 3));
     }
 
@@ -523,12 +557,12 @@ mod tests {
             method,
             args,
             builtin,
-        } = ToDaemon::decode(&frame).unwrap()
+        } = ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH).unwrap()
         else {
             panic!("not a call");
         };
         assert_eq!((id, method.as_str(), builtin), (9, "introspect", true));
-        assert_eq!(&args[..], [0x90]);
+        assert_eq!(&args.unwrap()[..], [0x90]);
     }
 
     #[test]
@@ -539,7 +573,7 @@ mod tests {
                 id,
                 event,
                 subscribe: decoded,
-            } = ToDaemon::decode(&frame).unwrap()
+            } = ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH).unwrap()
             else {
                 panic!("not a subscription");
             };
@@ -550,23 +584,32 @@ mod tests {
         }
         // The wire version 1 shape, without an id, is no message of version 2.
         assert!(matches!(
-            ToDaemon::decode(&Bytes::from_static(b"\x92\x02\xa5added")),
+            ToDaemon::decode(
+                &Bytes::from_static(b"\x92\x02\xa5added"),
+                DEFAULT_MAX_NESTING_DEPTH
+            ),
             Err(Error::Malformed(_))
         ));
-        let ToApp::Value { id, value } = ToApp::decode(&body(acknowledged(7))).unwrap() else {
+        let ToApp::Value { id, value } =
+            ToApp::decode(&body(acknowledged(7)), DEFAULT_MAX_NESTING_DEPTH).unwrap()
+        else {
             panic!("not a value");
         };
-        assert_eq!((id, &value[..]), (7, &[0xc0][..]));
+        assert_eq!((id, &value.unwrap()[..]), (7, &[0xc0][..]));
     }
 
     #[test]
     fn value_frame_gets_its_id_filled_in() {
         let frame = body(ValueFrame::encode(&"ok").unwrap().finish(u64::MAX - 1));
-        let ToApp::Value { id, value } = ToApp::decode(&frame).unwrap() else {
+        let ToApp::Value { id, value } = ToApp::decode(&frame, DEFAULT_MAX_NESTING_DEPTH).unwrap()
+        else {
             panic!("not a value");
         };
         assert_eq!(id, u64::MAX - 1);
-        assert_eq!(rmp_serde::from_slice::<String>(&value).unwrap(), "ok");
+        assert_eq!(
+            rmp_serde::from_slice::<String>(&value.unwrap()).unwrap(),
+            "ok"
+        );
     }
 
     #[test]
@@ -579,9 +622,12 @@ mod tests {
     #[test]
     fn unknown_kind_is_malformed() {
         let frame = body(lagged(3));
-        assert!(matches!(ToDaemon::decode(&frame), Err(Error::Malformed(_))));
         assert!(matches!(
-            ToApp::decode(&Bytes::from_static(b"\xc1")),
+            ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            ToApp::decode(&Bytes::from_static(b"\xc1"), DEFAULT_MAX_NESTING_DEPTH),
             Err(Error::Malformed(_))
         ));
     }

@@ -9,6 +9,7 @@ use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
 use crate::frame::PREFIX_LEN;
 use crate::handle::EmitError;
 use crate::message::{self, ValueFrame};
+use crate::value_decoder;
 
 /// The outcome of one dispatched call. Build it with the constructors below.
 #[derive(Debug)]
@@ -132,10 +133,13 @@ fn too_large(id: u64, body_len: usize, max_frame_len: usize) -> Bytes {
     )
 }
 
-/// Decodes the positional arguments of a call (a MessagePack array) into a tuple, or gives the
-/// `BadArguments` reply to send back.
+/// Decodes the positional arguments of a call (a MessagePack array with exactly one element per
+/// parameter) into a tuple or a struct of the parameters, or gives the `BadArguments` reply to
+/// send back. Each parameter takes only its spec type's encodings (PROTOCOL.md §3: e.g. a
+/// `String` only a `str`, bytes only a `bin`, a struct only a map); the reply's message names
+/// the parameter or field and what was found.
 pub fn decode_args<T: DeserializeOwned>(args: &[u8]) -> Result<T, Reply> {
-    rmp_serde::from_slice(args).map_err(|e| {
+    value_decoder::arguments(args).map_err(|e| {
         Reply::protocol_error(ProtocolError::new(
             ErrorCode::BadArguments,
             format!("arguments do not match the method's parameters: {e}"),

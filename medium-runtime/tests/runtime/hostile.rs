@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use medium_runtime::{Client, Error, NoException, ProtocolInfo};
+use medium_runtime::{Client, DaemonOptions, Error, NoException, ProtocolInfo};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::support::{INFO, TestDaemon, frame, hello_body, raw_client, read_frame};
+use crate::support::{
+    Answer, INFO, TestDaemon, call_body, frame, hello_body, raw_call, raw_client, read_frame,
+};
 
 /// Runs `attack` against the daemon and checks that an existing and a new client still work.
 async fn survives(attack: impl AsyncFnOnce(&TestDaemon)) {
@@ -18,14 +20,21 @@ async fn survives(attack: impl AsyncFnOnce(&TestDaemon)) {
 }
 
 /// Reads the fatal frame the daemon sends before disconnecting: `[7, code, message]`.
-async fn fatal_code(stream: &mut UnixStream) -> u8 {
+async fn fatal(stream: &mut UnixStream) -> (u32, String) {
     let body = tokio::time::timeout(Duration::from_secs(5), read_frame(stream))
         .await
         .unwrap()
         .expect("a fatal-error frame");
-    assert_eq!(&body[..2], &[0x93, 0x07], "fatal-error frame");
+    let Answer::Fatal { code, message } = Answer::of(&body) else {
+        panic!("expected a fatal-error frame: {body:02x?}");
+    };
     assert!(read_frame(stream).await.is_none(), "then disconnected");
-    body[2]
+    (code, message)
+}
+
+/// The code of the fatal frame the daemon sends before disconnecting.
+async fn fatal_code(stream: &mut UnixStream) -> u32 {
+    fatal(stream).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,10 +179,15 @@ async fn client_that_never_reads_its_replies_is_throttled_not_buffered() {
     let bystander = daemon.client().await;
     let flood = raw_client(&daemon.path).await;
     // Whole frames back to back, so writing the buffer cyclically keeps the framing intact.
-    let call = frame(&[
-        0x94, 0x01, 0x01, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
-    ]);
-    let buffer = call.repeat(4096);
+    // Each has its own id (a request id is never reused while in flight, and these are
+    // answered long before the cycle comes round again).
+    let call = |id: u16| {
+        let [high, low] = id.to_be_bytes();
+        frame(&[
+            0x94, 0x01, 0xcd, high, low, 0xa5, b's', b'l', b'e', b'e', b'p', 0x92, 0x00, 0x00,
+        ])
+    };
+    let buffer: Vec<u8> = (0..4096).flat_map(call).collect();
     let (mut offset, mut sent) = (0, 0usize);
     loop {
         match tokio::time::timeout(Duration::from_millis(500), flood.writable()).await {
@@ -198,4 +212,183 @@ async fn client_that_never_reads_its_replies_is_throttled_not_buffered() {
         .await
         .unwrap();
     assert_eq!(tag, 6);
+}
+
+/// A call whose frame is not exactly one well-formed MessagePack value, however valid its
+/// beginning: the daemon says why and closes (PROTOCOL.md §2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_that_is_not_one_well_formed_value_is_fatal() {
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "sleep",
+            &[0x92, 0x00, 0x00, 0xc0],
+            "1 byte after the frame's MessagePack value",
+        ),
+        (
+            "sleep",
+            &[0x92, 0x00],
+            "the frame ends inside a MessagePack value (a length runs past its end)",
+        ),
+        (
+            "find",
+            &[0x91, 0xc4, 0x10, 0x01],
+            "the frame ends inside a MessagePack value (a length runs past its end)",
+        ),
+        (
+            "sleep",
+            &[0x92, 0x00, 0xc1],
+            "reserved MessagePack marker 0xc1 at byte 11",
+        ),
+        (
+            "find",
+            &[0x91, 0xa2, 0xc3, 0x28],
+            "the str at byte 9 is not UTF-8",
+        ),
+    ];
+    for (method, args, why) in cases {
+        survives(async |d: &TestDaemon| {
+            let mut s = raw_client(&d.path).await;
+            s.write_all(&frame(&call_body(1, method, args)))
+                .await
+                .unwrap();
+            assert_eq!(
+                fatal(&mut s).await,
+                (6, format!("malformed message: {why}")),
+                "{args:02x?}"
+            );
+        })
+        .await;
+    }
+}
+
+/// An ext value is well-formed MessagePack but no spec type's: `ERROR` 2, and the connection
+/// carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ext_value_is_bad_arguments_not_malformed() {
+    let daemon = TestDaemon::start().await;
+    let mut s = raw_client(&daemon.path).await;
+    let answer = Answer::of(&raw_call(&mut s, 1, "find", &[0x91, 0xd4, 0x01, 0x00]).await);
+    assert_eq!(
+        answer,
+        Answer::Error {
+            id: 1,
+            code: 2,
+            message: "arguments do not match the method's parameters: argument 0: \
+                      invalid type: an ext value, expected a string"
+                .into()
+        }
+    );
+    let answer = Answer::of(&raw_call(&mut s, 2, "sleep", &[0x92, 0x00, 0x07]).await);
+    assert_eq!(
+        answer,
+        Answer::Value {
+            id: 2,
+            value: vec![0x07]
+        }
+    );
+}
+
+/// Two requests in flight with one id: their replies could not be told apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_in_flight_used_again_is_fatal() {
+    let builtin = |id: u8| [&[0x94, 0x04, id][..], b"\xaaintrospect\x90"].concat();
+    for again in [call_body(7, "sleep", &[0x92, 0x00, 0x01]), builtin(7)] {
+        survives(async |d: &TestDaemon| {
+            let mut s = raw_client(&d.path).await;
+            // A long call, then its id again while it runs.
+            let slow = call_body(7, "sleep", &[0x92, 0xcd, 0x27, 0x10, 0x00]);
+            s.write_all(&[frame(&slow), frame(&again)].concat())
+                .await
+                .unwrap();
+            assert_eq!(
+                fatal(&mut s).await,
+                (
+                    6,
+                    "malformed message: request id 7 is already in use by a request in flight"
+                        .into()
+                )
+            );
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_is_free_again_once_answered() {
+    let daemon = TestDaemon::start().await;
+    let mut s = raw_client(&daemon.path).await;
+    for tag in 1..=3 {
+        let answer = Answer::of(&raw_call(&mut s, 7, "sleep", &[0x92, 0x00, tag]).await);
+        assert_eq!(
+            answer,
+            Answer::Value {
+                id: 7,
+                value: vec![tag]
+            }
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_handshake_in_time_is_told_then_closed() {
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        handshake_timeout: Duration::from_millis(200),
+        ..DaemonOptions::default()
+    })
+    .await;
+    // Silent, or stuck in the middle of its hello.
+    for sent in [&[][..], &frame(&hello_body())[..10]] {
+        let mut s = UnixStream::connect(&daemon.path).await.unwrap();
+        s.write_all(sent).await.unwrap();
+        assert_eq!(
+            fatal(&mut s).await,
+            (13, "no handshake within 0.2 s".into())
+        );
+    }
+}
+
+/// An application may send requests right after its hello, in the same write, without waiting
+/// for the welcome: they are answered after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_pipelined_after_the_hello_is_answered_after_the_welcome() {
+    let daemon = TestDaemon::start().await;
+    let mut s = UnixStream::connect(&daemon.path).await.unwrap();
+    let call = call_body(1, "sleep", &[0x92, 0x00, 0x09]);
+    s.write_all(&[frame(&hello_body()), frame(&call)].concat())
+        .await
+        .unwrap();
+    let welcome = read_frame(&mut s).await.unwrap();
+    assert_eq!(&welcome[..2], &[0x94, 0x00], "a welcome first");
+    let answer = Answer::of(&read_frame(&mut s).await.unwrap());
+    assert_eq!(
+        answer,
+        Answer::Value {
+            id: 1,
+            value: vec![0x09]
+        }
+    );
+}
+
+/// When the hello is refused, requests sent after it are discarded unanswered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_pipelined_after_a_refused_hello_are_not_answered() {
+    let daemon = TestDaemon::start().await;
+    let mut s = UnixStream::connect(&daemon.path).await.unwrap();
+    let mut hello = hello_body();
+    let fingerprint_at = hello.len() - OTHER_BUILD.fingerprint.len();
+    hello[fingerprint_at..].copy_from_slice(OTHER_BUILD.fingerprint.as_bytes());
+    let call = call_body(1, "sleep", &[0x92, 0x00, 0x09]);
+    s.write_all(&[frame(&hello), frame(&call), frame(&call)].concat())
+        .await
+        .unwrap();
+    let refused = read_frame(&mut s).await.unwrap();
+    assert_eq!(
+        &refused[..3],
+        &[0x96, 0x01, 0x08],
+        "REFUSED, handshake_mismatch"
+    );
+    assert!(
+        read_frame(&mut s).await.is_none(),
+        "then nothing but the close"
+    );
 }

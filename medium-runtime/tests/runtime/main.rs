@@ -18,6 +18,7 @@ mod logging;
 mod nesting;
 mod oversized_replies;
 mod security;
+mod strictness;
 mod subscriptions;
 mod support;
 mod values;

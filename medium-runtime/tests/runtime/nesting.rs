@@ -14,9 +14,11 @@ use medium_runtime::{
 };
 use serde::de::IgnoredAny;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixListener;
 
-use crate::support::{INFO, Inner, TestDaemon, accept_and_welcome, frame, raw_client, read_frame};
+use crate::support::{
+    INFO, Inner, TestDaemon, accept_and_welcome, frame, raw_call, raw_client, read_frame,
+};
 
 /// Deep enough to overflow a debug build's 2 MiB thread stack (it survives about 700 levels),
 /// and below serde's own limit (1024), which saves only release builds.
@@ -40,26 +42,6 @@ fn model_with_deep_extra(depth: usize) -> Vec<u8> {
     rmp::encode::write_str(&mut v, "extra").unwrap();
     v.extend(arrays(depth));
     v
-}
-
-/// The body of `CALL [1, id, method, args]` with `args` already encoded.
-fn call_body(id: u64, method: &str, args: &[u8]) -> Vec<u8> {
-    let mut b = vec![0x94, 0x01];
-    rmp::encode::write_uint(&mut b, id).unwrap();
-    rmp::encode::write_str(&mut b, method).unwrap();
-    b.extend_from_slice(args);
-    b
-}
-
-/// Sends a call on a raw connection and reads its reply's body.
-async fn raw_call(s: &mut UnixStream, id: u64, method: &str, args: &[u8]) -> Vec<u8> {
-    s.write_all(&frame(&call_body(id, method, args)))
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), read_frame(s))
-        .await
-        .unwrap()
-        .expect("a reply")
 }
 
 /// `[4, id, code, message]` → code, for the call `id`.
@@ -142,7 +124,7 @@ async fn daemon_nesting_limit_is_an_option() {
 
 /// A fake daemon: welcomes one client, answers every call with `depth` nested arrays (its one
 /// argument), and answers a subscription with an event whose model argument hides
-/// [`DEEP`] nested arrays under an unknown key, then a normal one.
+/// [`DEEP`] nested arrays under an unknown key, then a valid one.
 struct FakeDaemon {
     path: PathBuf,
     _dir: tempfile::TempDir,
@@ -185,7 +167,11 @@ impl FakeDaemon {
                             frame(&b)
                         };
                         let deep = event(&model_with_deep_extra(DEEP));
-                        let fine = event(&model_with_deep_extra(0));
+                        let inner = Inner {
+                            name: "x".into(),
+                            tags: Vec::new(),
+                        };
+                        let fine = event(&rmp_serde::to_vec_named(&inner).unwrap());
                         [frame(&acknowledged), deep, fine].concat()
                     }
                     _ => continue,

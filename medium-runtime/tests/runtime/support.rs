@@ -13,7 +13,7 @@ use medium_runtime::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
 
 pub const INFO: ProtocolInfo = ProtocolInfo {
     namespace: "com.example.test",
@@ -151,7 +151,7 @@ impl Dispatch for TestService {
 #[derive(
     Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
 )]
-#[serde(crate = "medium_runtime::serde")]
+#[serde(crate = "medium_runtime::serde", deny_unknown_fields)]
 pub struct AllTypes {
     pub flag: bool,
     pub i8_min: i8,
@@ -175,7 +175,7 @@ pub struct AllTypes {
 #[derive(
     Debug, Clone, PartialEq, medium_runtime::serde::Serialize, medium_runtime::serde::Deserialize,
 )]
-#[serde(crate = "medium_runtime::serde")]
+#[serde(crate = "medium_runtime::serde", deny_unknown_fields)]
 pub struct Inner {
     pub name: String,
     pub tags: Vec<String>,
@@ -320,4 +320,94 @@ pub async fn raw_client(path: &std::path::Path) -> UnixStream {
     let welcome = read_frame(&mut stream).await.unwrap();
     assert_eq!(&welcome[..2], &[0x94, 0x00], "expected a welcome");
     stream
+}
+
+/// The body of `CALL [1, id, method, args]` with `args` already encoded.
+pub fn call_body(id: u64, method: &str, args: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x94, 0x01];
+    rmp::encode::write_uint(&mut b, id).unwrap();
+    rmp::encode::write_str(&mut b, method).unwrap();
+    b.extend_from_slice(args);
+    b
+}
+
+/// Sends a call on a raw connection and reads its reply's body.
+pub async fn raw_call(s: &mut UnixStream, id: u64, method: &str, args: &[u8]) -> Vec<u8> {
+    s.write_all(&frame(&call_body(id, method, args)))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), read_frame(s))
+        .await
+        .unwrap()
+        .expect("a reply")
+}
+
+/// A daemon's reply or fatal error, as read from a raw socket.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    Value { id: u64, value: Vec<u8> },
+    Error { id: u64, code: u32, message: String },
+    Fatal { code: u32, message: String },
+}
+
+impl Answer {
+    /// Parses a `VALUE`, `ERROR` or `FATAL` body.
+    pub fn of(body: &[u8]) -> Answer {
+        let mut r = body;
+        rmp::decode::read_array_len(&mut r).unwrap();
+        let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
+        let string = |r: &mut &[u8]| {
+            let len = rmp::decode::read_str_len(r).unwrap() as usize;
+            let (text, rest) = r.split_at(len);
+            *r = rest;
+            String::from_utf8(text.to_vec()).unwrap()
+        };
+        match kind {
+            2 => Answer::Value {
+                id: rmp::decode::read_int(&mut r).unwrap(),
+                value: r.to_vec(),
+            },
+            4 => Answer::Error {
+                id: rmp::decode::read_int(&mut r).unwrap(),
+                code: rmp::decode::read_int(&mut r).unwrap(),
+                message: string(&mut r),
+            },
+            7 => Answer::Fatal {
+                code: rmp::decode::read_int(&mut r).unwrap(),
+                message: string(&mut r),
+            },
+            other => panic!("unexpected message kind {other}: {body:02x?}"),
+        }
+    }
+}
+
+/// A fake daemon on a socket in its own temp dir: welcomes one client (without checking its
+/// hello), then answers each frame body it receives with the bytes `answer` gives (whole
+/// frames, or none).
+pub struct FakeDaemon {
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeDaemon {
+    pub fn start(mut answer: impl FnMut(&[u8]) -> Vec<u8> + Send + 'static) -> FakeDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("socket");
+        let listener = UnixListener::bind(&path).unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_frame(&mut s).await.unwrap();
+            let mut welcome = vec![0x94, 0x00];
+            rmp::encode::write_str(&mut welcome, "medium").unwrap();
+            welcome.extend([0x01, 0xa1, b'x']);
+            s.write_all(&frame(&welcome)).await.unwrap();
+            while let Some(body) = read_frame(&mut s).await {
+                let reply = answer(&body);
+                if s.write_all(&reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+        FakeDaemon { path, _dir: dir }
+    }
 }

@@ -11,8 +11,9 @@ use crate::codegen::rust::types::is_binary;
 impl Generator<'_> {
     pub(super) fn models_rs(&self) -> TokenStream {
         let module_docs = self.module_docs(&[
-            " The spec's models: plain data, sent as MessagePack maps keyed by field name."
+            " The spec's models: plain data, sent as MessagePack maps keyed by field name. A map"
                 .to_owned(),
+            " with a key that is not a field is refused, as one missing a field is.".to_owned(),
         ]);
         let models = self.spec.models.iter().zip(&self.names.models);
         let models = models.map(|(model, name)| {
@@ -22,7 +23,7 @@ impl Generator<'_> {
             quote! {
                 #doc
                 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-                #[serde(crate = "::medium_runtime::serde")]
+                #[serde(crate = "::medium_runtime::serde", deny_unknown_fields)]
                 pub struct #name { #fields }
             }
         });

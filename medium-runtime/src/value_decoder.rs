@@ -1,0 +1,663 @@
+//! The serde `Deserializer` for values received from the peer: call arguments (daemon), reply
+//! values and event arguments (client). Each Rust type accepts exactly the MessagePack
+//! encodings of its spec type (PROTOCOL.md §3) and nothing else:
+//!
+//! - `bool`: `true`/`false`; integers: any integer encoding whose value is in range (serde's
+//!   visitors check the range); `f32`/`f64`: a float or any integer;
+//! - strings (and identifiers, so model keys): `str` only; bytes (`serde_bytes`): `bin` only;
+//! - sequences: arrays only (so never a `bin`, even for `Vec<u8>`); tuples: arrays of exactly
+//!   their length; `()`: `nil` only; ext values: never;
+//! - a struct is a map (a model) everywhere except as the whole of a message's arguments,
+//!   which are an array holding exactly one element per parameter.
+//!
+//! Unknown and duplicate model keys are the struct's to refuse (generated models derive
+//! `deny_unknown_fields`; serde's derive refuses duplicates). Errors say where they happened
+//! (parameter, field or element) and what was found. The bytes come from a frame that
+//! `well_formed` checked, but nothing here relies on it: every read is bounds-checked and
+//! recursion is bounded. Pure, no I/O.
+
+use std::fmt;
+
+use rmp::Marker;
+use rmp_serde::decode::Error;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Error as _, Expected, MapAccess, SeqAccess,
+    Unexpected, Visitor,
+};
+
+/// Deepest recursion, whatever the caller checked before (rmp_serde's own default).
+const MAX_DEPTH: usize = 1024;
+
+/// Decodes a message's arguments: an array with one element per parameter of `T` (a struct
+/// or a tuple).
+pub(crate) fn arguments<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    decode(bytes, true)
+}
+
+/// Decodes a reply's value.
+pub(crate) fn value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    decode(bytes, false)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], arguments: bool) -> Result<T, Error> {
+    let mut decoder = Decoder {
+        rest: bytes,
+        depth: 0,
+        arguments,
+    };
+    let value = T::deserialize(&mut decoder)?;
+    if !decoder.rest.is_empty() {
+        let extra = decoder.rest.len();
+        let bytes = if extra == 1 { "byte" } else { "bytes" };
+        return Err(Error::custom(format!("{extra} {bytes} after the value")));
+    }
+    Ok(value)
+}
+
+struct Decoder<'de> {
+    rest: &'de [u8],
+    /// Arrays and maps open around the value being decoded.
+    depth: usize,
+    /// The next value is a whole message's arguments, so a struct is an array too.
+    arguments: bool,
+}
+
+/// One MessagePack item's header, with a scalar's value (a container's elements follow it).
+enum Head<'de> {
+    Nil,
+    Bool(bool),
+    Uint(u64),
+    Int(i64),
+    F32(f32),
+    F64(f64),
+    Str(&'de [u8]),
+    Bin(&'de [u8]),
+    Array(u32),
+    Map(u32),
+    Ext,
+}
+
+impl Head<'_> {
+    /// What was found, for an error message (never the contents of a str or bin, which may be
+    /// as large as a frame).
+    fn unexpected(&self) -> Unexpected<'static> {
+        match *self {
+            Head::Nil => Unexpected::Other("nil"),
+            Head::Bool(b) => Unexpected::Bool(b),
+            Head::Uint(v) => Unexpected::Unsigned(v),
+            Head::Int(v) => Unexpected::Signed(v),
+            Head::F32(v) => Unexpected::Float(v.into()),
+            Head::F64(v) => Unexpected::Float(v),
+            Head::Str(_) => Unexpected::Other("a str"),
+            Head::Bin(_) => Unexpected::Other("a bin"),
+            Head::Array(_) => Unexpected::Other("an array"),
+            Head::Map(_) => Unexpected::Other("a map"),
+            Head::Ext => Unexpected::Other("an ext value"),
+        }
+    }
+
+    fn wrong(&self, expected: &dyn Expected) -> Error {
+        Error::invalid_type(self.unexpected(), expected)
+    }
+}
+
+fn truncated() -> Error {
+    Error::custom("the value ends early")
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(bytes).map_err(|_| Error::custom("a str that is not UTF-8"))
+}
+
+/// `error`, said to have happened at `place` (outermost place first).
+fn within(error: Error, place: impl fmt::Display) -> Error {
+    match error {
+        Error::Syntax(message) => Error::Syntax(format!("{place}: {message}")),
+        other => other,
+    }
+}
+
+impl<'de> Decoder<'de> {
+    fn take(&mut self, len: usize) -> Result<&'de [u8], Error> {
+        let (taken, rest) = self.rest.split_at_checked(len).ok_or_else(truncated)?;
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let mut bytes = [0; N];
+        bytes.copy_from_slice(self.take(N)?);
+        Ok(bytes)
+    }
+
+    /// A big-endian length of `width` bytes.
+    fn length(&mut self, width: usize) -> Result<usize, Error> {
+        let bytes = self.take(width)?;
+        let len = bytes.iter().fold(0u64, |n, &b| n << 8 | u64::from(b));
+        usize::try_from(len).map_err(|_| truncated())
+    }
+
+    /// As many bytes as a length of `width` bytes says.
+    fn sized(&mut self, width: usize) -> Result<&'de [u8], Error> {
+        let len = self.length(width)?;
+        self.take(len)
+    }
+
+    /// Reads the next item's header (and a scalar's value). From here on the value is no
+    /// longer a message's arguments as a whole.
+    fn head(&mut self) -> Result<Head<'de>, Error> {
+        self.arguments = false;
+        let [marker] = self.array()?;
+        Ok(match Marker::from_u8(marker) {
+            Marker::Null => Head::Nil,
+            Marker::True => Head::Bool(true),
+            Marker::False => Head::Bool(false),
+            Marker::FixPos(v) => Head::Uint(v.into()),
+            Marker::U8 => Head::Uint(u8::from_be_bytes(self.array()?).into()),
+            Marker::U16 => Head::Uint(u16::from_be_bytes(self.array()?).into()),
+            Marker::U32 => Head::Uint(u32::from_be_bytes(self.array()?).into()),
+            Marker::U64 => Head::Uint(u64::from_be_bytes(self.array()?)),
+            Marker::FixNeg(v) => Head::Int(v.into()),
+            Marker::I8 => Head::Int(i8::from_be_bytes(self.array()?).into()),
+            Marker::I16 => Head::Int(i16::from_be_bytes(self.array()?).into()),
+            Marker::I32 => Head::Int(i32::from_be_bytes(self.array()?).into()),
+            Marker::I64 => Head::Int(i64::from_be_bytes(self.array()?)),
+            Marker::F32 => Head::F32(f32::from_be_bytes(self.array()?)),
+            Marker::F64 => Head::F64(f64::from_be_bytes(self.array()?)),
+            Marker::FixStr(len) => Head::Str(self.take(len.into())?),
+            Marker::Str8 => Head::Str(self.sized(1)?),
+            Marker::Str16 => Head::Str(self.sized(2)?),
+            Marker::Str32 => Head::Str(self.sized(4)?),
+            Marker::Bin8 => Head::Bin(self.sized(1)?),
+            Marker::Bin16 => Head::Bin(self.sized(2)?),
+            Marker::Bin32 => Head::Bin(self.sized(4)?),
+            Marker::FixArray(len) => Head::Array(len.into()),
+            Marker::Array16 => Head::Array(u16::from_be_bytes(self.array()?).into()),
+            Marker::Array32 => Head::Array(u32::from_be_bytes(self.array()?)),
+            Marker::FixMap(len) => Head::Map(len.into()),
+            Marker::Map16 => Head::Map(u16::from_be_bytes(self.array()?).into()),
+            Marker::Map32 => Head::Map(u32::from_be_bytes(self.array()?)),
+            // The type byte, then the payload.
+            Marker::FixExt1 => self.ext(1)?,
+            Marker::FixExt2 => self.ext(2)?,
+            Marker::FixExt4 => self.ext(4)?,
+            Marker::FixExt8 => self.ext(8)?,
+            Marker::FixExt16 => self.ext(16)?,
+            Marker::Ext8 => self.ext_sized(1)?,
+            Marker::Ext16 => self.ext_sized(2)?,
+            Marker::Ext32 => self.ext_sized(4)?,
+            Marker::Reserved => return Err(Error::custom("reserved marker 0xc1")),
+        })
+    }
+
+    /// An ext value: its type byte and `len` bytes.
+    fn ext(&mut self, len: usize) -> Result<Head<'de>, Error> {
+        self.take(len + 1)?;
+        Ok(Head::Ext)
+    }
+
+    /// An ext value whose length is `width` bytes.
+    fn ext_sized(&mut self, width: usize) -> Result<Head<'de>, Error> {
+        let len = self.length(width)?;
+        self.take(len.checked_add(1).ok_or_else(truncated)?)?;
+        Ok(Head::Ext)
+    }
+
+    /// Skips one value of any type, without recursion.
+    fn skip(&mut self) -> Result<(), Error> {
+        let mut left: u64 = 1;
+        while left > 0 {
+            left -= 1;
+            left += match self.head()? {
+                Head::Array(len) => u64::from(len),
+                Head::Map(len) => 2 * u64::from(len),
+                _ => 0,
+            };
+            // Every item takes a byte: this also keeps the count from overflowing.
+            if left > self.rest.len() as u64 {
+                return Err(truncated());
+            }
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::DepthLimitExceeded);
+        }
+        Ok(())
+    }
+
+    fn seq<V: Visitor<'de>>(
+        &mut self,
+        len: u32,
+        places: Places,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.enter()?;
+        let mut elements = Elements {
+            decoder: self,
+            left: len,
+            index: 0,
+            places,
+        };
+        let value = visitor.visit_seq(&mut elements)?;
+        if elements.left > 0 {
+            return Err(Error::custom(format!(
+                "the array has {} more elements than expected",
+                elements.left
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+
+    fn map<V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Error> {
+        self.enter()?;
+        let mut entries = Entries {
+            decoder: self,
+            left: len,
+            key: None,
+        };
+        let value = visitor.visit_map(&mut entries)?;
+        if entries.left > 0 {
+            return Err(Error::custom(format!(
+                "the map has {} more entries than expected",
+                entries.left
+            )));
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+
+    fn integer<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Uint(v) => visitor.visit_u64(v),
+            Head::Int(v) => visitor.visit_i64(v),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn float<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Uint(v) => visitor.visit_u64(v),
+            Head::Int(v) => visitor.visit_i64(v),
+            Head::F32(v) => visitor.visit_f32(v),
+            Head::F64(v) => visitor.visit_f64(v),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn str<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Str(bytes) => visitor.visit_borrowed_str(utf8(bytes)?),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn bytes<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Bin(bytes) => visitor.visit_borrowed_bytes(bytes),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn unit<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Nil => visitor.visit_unit(),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    /// An array of exactly `len` elements: a tuple, or a message's arguments.
+    fn exact_array<V: Visitor<'de>>(
+        &mut self,
+        len: usize,
+        places: Places,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let expected = ExactArray { len, places };
+        match self.head()? {
+            Head::Array(found) if found as usize == len => self.seq(found, places, visitor),
+            Head::Array(found) => Err(Error::invalid_length(found as usize, &expected)),
+            other => Err(other.wrong(&expected)),
+        }
+    }
+}
+
+/// How the elements of an array are named in error messages.
+#[derive(Clone, Copy)]
+enum Places {
+    Elements,
+    /// A message's arguments, given as a tuple.
+    Arguments,
+    /// A message's arguments, given as a struct with these fields.
+    Parameters(&'static [&'static str]),
+}
+
+impl Places {
+    fn name(self, index: u32) -> String {
+        match self {
+            Places::Parameters(names) => match names.get(index as usize) {
+                Some(name) => format!("parameter `{name}`"),
+                None => format!("argument {index}"),
+            },
+            Places::Arguments => format!("argument {index}"),
+            Places::Elements => format!("element {index}"),
+        }
+    }
+}
+
+/// What an array of exactly `len` elements is expected to be, for error messages.
+struct ExactArray {
+    len: usize,
+    places: Places,
+}
+
+impl Expected for ExactArray {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.places {
+            Places::Elements => write!(f, "an array of {} elements", self.len),
+            Places::Arguments | Places::Parameters(_) => {
+                write!(f, "an array of {} arguments", self.len)
+            }
+        }
+    }
+}
+
+struct Elements<'a, 'de> {
+    decoder: &'a mut Decoder<'de>,
+    left: u32,
+    index: u32,
+    places: Places,
+}
+
+impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let index = self.index;
+        self.index += 1;
+        seed.deserialize(&mut *self.decoder)
+            .map(Some)
+            .map_err(|e| within(e, self.places.name(index)))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left as usize)
+    }
+}
+
+struct Entries<'a, 'de> {
+    decoder: &'a mut Decoder<'de>,
+    left: u32,
+    /// The key of the entry being read, when it is a str: names the field in errors.
+    key: Option<&'de str>,
+}
+
+impl<'de> MapAccess<'de> for Entries<'_, 'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let mut peek = Decoder {
+            rest: self.decoder.rest,
+            depth: 0,
+            arguments: false,
+        };
+        self.key = match peek.head() {
+            Ok(Head::Str(bytes)) => std::str::from_utf8(bytes).ok(),
+            _ => None,
+        };
+        // A str key the struct refuses is named by the struct's own error.
+        let key = self.key;
+        seed.deserialize(&mut *self.decoder)
+            .map(Some)
+            .map_err(|e| match key {
+                Some(_) => e,
+                None => within(e, "a map key"),
+            })
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let key = self.key.take();
+        seed.deserialize(&mut *self.decoder).map_err(|e| match key {
+            Some(key) => within(e, format_args!("field `{key}`")),
+            None => within(e, "a map value"),
+        })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left as usize)
+    }
+}
+
+/// Integer methods: any integer encoding; the visitor checks the range.
+macro_rules! integers {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                self.integer(visitor)
+            }
+        )*
+    };
+}
+
+/// Methods that take what the visitor names, decoded by one of the decoder's methods.
+macro_rules! by {
+    ($by:ident: $($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                self.$by(visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Nil => visitor.visit_unit(),
+            Head::Bool(b) => visitor.visit_bool(b),
+            Head::Uint(v) => visitor.visit_u64(v),
+            Head::Int(v) => visitor.visit_i64(v),
+            Head::F32(v) => visitor.visit_f32(v),
+            Head::F64(v) => visitor.visit_f64(v),
+            Head::Str(bytes) => visitor.visit_borrowed_str(utf8(bytes)?),
+            Head::Bin(bytes) => visitor.visit_borrowed_bytes(bytes),
+            Head::Array(len) => self.seq(len, Places::Elements, visitor),
+            Head::Map(len) => self.map(len, visitor),
+            other @ Head::Ext => Err(other.wrong(&visitor)),
+        }
+    }
+
+    integers!(
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+    );
+    by!(float: deserialize_f32 deserialize_f64);
+    by!(str: deserialize_char deserialize_str deserialize_string deserialize_identifier);
+    by!(bytes: deserialize_bytes deserialize_byte_buf);
+    by!(unit: deserialize_unit);
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Bool(b) => visitor.visit_bool(b),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.rest.first() == Some(&0xc0) {
+            self.head()?;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Array(len) => self.seq(len, Places::Elements, visitor),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Error> {
+        let places = if self.arguments {
+            Places::Arguments
+        } else {
+            Places::Elements
+        };
+        self.exact_array(len, places, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Map(len) => self.map(len, visitor),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if self.arguments {
+            return self.exact_array(fields.len(), Places::Parameters(fields), visitor);
+        }
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Error> {
+        Err(Error::custom(format!(
+            "enum `{name}`: enums are not part of the protocol"
+        )))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.skip()?;
+        visitor.visit_unit()
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::IgnoredAny;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Model {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        photo: Vec<u8>,
+        scores: Vec<(u8, f64)>,
+    }
+
+    fn model() -> Model {
+        Model {
+            name: "Ada".into(),
+            photo: vec![1, 2, 3],
+            scores: vec![(1, 2.5), (255, -1.0)],
+        }
+    }
+
+    #[test]
+    fn what_rmp_serde_encodes_decodes_back() {
+        let args = rmp_serde::to_vec_named(&(model(), "x", 7u64)).unwrap();
+        let decoded: (Model, String, u64) = arguments(&args).unwrap();
+        assert_eq!(decoded, (model(), "x".into(), 7));
+        let value = rmp_serde::to_vec_named(&model()).unwrap();
+        assert_eq!(self::value::<Model>(&value).unwrap(), model());
+    }
+
+    #[test]
+    fn every_cut_of_a_value_is_an_error_not_a_panic() {
+        let args = rmp_serde::to_vec_named(&(model(),)).unwrap();
+        for cut in 0..args.len() {
+            assert!(arguments::<(Model,)>(&args[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                arguments::<IgnoredAny>(&args[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_value_are_refused() {
+        assert_eq!(
+            value::<u8>(&[0x01, 0x02]).unwrap_err().to_string(),
+            "1 byte after the value"
+        );
+    }
+
+    #[test]
+    fn floats_take_any_number_and_narrow_to_the_nearest() {
+        let f64_bytes = [&[0xcb][..], &0.1f64.to_be_bytes()].concat();
+        assert_eq!(value::<f32>(&f64_bytes).unwrap(), 0.1f32);
+        assert_eq!(value::<f64>(&[0xd0, 0x80]).unwrap(), -128.0);
+        let u64_max = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(value::<f32>(&u64_max).unwrap(), u64::MAX as f32);
+    }
+
+    #[test]
+    fn ignored_values_are_skipped_without_recursion() {
+        // Far deeper than any stack could recurse.
+        let mut deep = vec![0x91; 1_000_000];
+        deep.push(0xc0);
+        value::<IgnoredAny>(&deep).unwrap();
+    }
+}

@@ -1,0 +1,455 @@
+//! Whether a received frame body is exactly one well-formed MessagePack value, and whether it
+//! nests deeper than the receiver allows, in one pass before anything else reads it.
+//!
+//! Well-formed means: every item whole (no length running past the body), no reserved marker
+//! `0xc1`, every `str` valid UTF-8, and no byte after the value. A frame that is not is
+//! malformed, whatever it holds. Depth matters because serde decodes nested arrays and maps by
+//! recursion, a few KiB of stack per level in a debug build, so a small frame of a few hundred
+//! nested arrays would overflow a thread's stack and abort the process.
+//!
+//! [`check`] walks the bytes once, in a loop: no recursion, and no allocation for values
+//! nesting up to [`INLINE`] levels (a declared length is only a counter, so a huge array
+//! header costs nothing; a `bin` is skipped without reading it). Pure, no I/O.
+
+use bytes::Bytes;
+use rmp::Marker;
+
+/// Default deepest nesting of arrays and maps in a value: 128. A debug build spends about 3 KiB
+/// of stack per level decoding (measured: a 2 MiB thread overflows past about 600–700 levels),
+/// so 128 levels take well under half of a 2 MiB thread's stack.
+pub const DEFAULT_MAX_NESTING_DEPTH: usize = 128;
+
+/// Open containers tracked without allocating.
+const INLINE: usize = 32;
+
+/// A value nests deeper than the limit it was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooDeep {
+    pub(crate) limit: usize,
+}
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "value nests deeper than {} arrays and maps", self.limit)
+    }
+}
+
+/// Serde's error for a value too deep to decode: what a call or event stream reports.
+impl From<TooDeep> for rmp_serde::decode::Error {
+    fn from(_: TooDeep) -> Self {
+        rmp_serde::decode::Error::DepthLimitExceeded
+    }
+}
+
+/// The value a message carries (a call's arguments, a reply's value, an event's arguments),
+/// taken from a well-formed frame: its bytes, or why they are not to be decoded.
+pub(crate) type CheckedValue = Result<Bytes, TooDeep>;
+
+/// Why a frame body is not exactly one well-formed MessagePack value. `at` is a byte offset
+/// into the body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Malformed {
+    #[error("the frame ends inside a MessagePack value (a length runs past its end)")]
+    Truncated,
+    #[error("reserved MessagePack marker 0xc1 at byte {at}")]
+    ReservedMarker { at: usize },
+    #[error("the str at byte {at} is not UTF-8")]
+    NotUtf8 { at: usize },
+    #[error(
+        "{extra} {} after the frame's MessagePack value",
+        if *extra == 1 { "byte" } else { "bytes" }
+    )]
+    BytesAfterValue { extra: usize },
+}
+
+/// Whether a well-formed value stays within the depth limit it was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nesting {
+    WithinLimit,
+    TooDeep,
+}
+
+/// Checks that `body` is exactly one well-formed MessagePack value, and whether it nests at
+/// most `limit` arrays and maps deep (a scalar is depth 0, `[]` and `[1]` depth 1, `[[1]]`
+/// depth 2; map keys count like values). A value too deep is still scanned to its end, so
+/// malformed input is reported as such however deep it is.
+pub(crate) fn check(body: &[u8], limit: usize) -> Result<Nesting, Malformed> {
+    // Items left in each open container while within the limit (for the depth), and items
+    // still expected in all (for the end): every item takes at least one byte, so more
+    // expected than bytes left is truncated, which also keeps the count from overflowing.
+    let mut open = Open::default();
+    let mut expected: u64 = 1;
+    let mut nesting = Nesting::WithinLimit;
+    let mut rest = body;
+    while expected > 0 {
+        let at = body.len() - rest.len();
+        let (&marker, after) = rest.split_first().ok_or(Malformed::Truncated)?;
+        rest = after;
+        expected -= 1;
+        let items = match Item::of(marker, &mut rest).ok_or(Malformed::Truncated)? {
+            Item::Reserved => return Err(Malformed::ReservedMarker { at }),
+            Item::Scalar(len) => {
+                rest = rest.get(len..).ok_or(Malformed::Truncated)?;
+                None
+            }
+            Item::Str(len) => {
+                let (text, after) = rest.split_at_checked(len).ok_or(Malformed::Truncated)?;
+                if std::str::from_utf8(text).is_err() {
+                    return Err(Malformed::NotUtf8 { at });
+                }
+                rest = after;
+                None
+            }
+            Item::Container(items) => {
+                expected += items;
+                if expected > rest.len() as u64 {
+                    return Err(Malformed::Truncated);
+                }
+                Some(items)
+            }
+        };
+        if nesting == Nesting::TooDeep {
+            continue;
+        }
+        if let Some(items) = items {
+            if open.len >= limit {
+                nesting = Nesting::TooDeep;
+                continue;
+            }
+            if items > 0 {
+                open.push(items);
+                continue;
+            }
+        }
+        // One item is complete: count it off its container, and every container it completes
+        // off the one around it.
+        while let Some(left) = open.last_mut() {
+            *left -= 1;
+            if *left > 0 {
+                break;
+            }
+            open.pop();
+        }
+    }
+    if !rest.is_empty() {
+        return Err(Malformed::BytesAfterValue { extra: rest.len() });
+    }
+    Ok(nesting)
+}
+
+/// What a marker starts: a scalar with this many bytes after its header, a `str` of this many
+/// bytes, a container of this many items (a map's keys and values both count), or the
+/// reserved marker.
+enum Item {
+    Scalar(usize),
+    Str(usize),
+    Container(u64),
+    Reserved,
+}
+
+impl Item {
+    /// The item `marker` starts, reading its length from `rest`; `None` when truncated.
+    fn of(marker: u8, rest: &mut &[u8]) -> Option<Item> {
+        let scalar = |len: u64| usize::try_from(len).ok().map(Item::Scalar);
+        let str = |len: u64| usize::try_from(len).ok().map(Item::Str);
+        match Marker::from_u8(marker) {
+            Marker::FixPos(_) | Marker::FixNeg(_) | Marker::Null | Marker::True | Marker::False => {
+                Some(Item::Scalar(0))
+            }
+            Marker::Reserved => Some(Item::Reserved),
+            Marker::U8 | Marker::I8 => Some(Item::Scalar(1)),
+            Marker::U16 | Marker::I16 => Some(Item::Scalar(2)),
+            Marker::U32 | Marker::I32 | Marker::F32 => Some(Item::Scalar(4)),
+            Marker::U64 | Marker::I64 | Marker::F64 => Some(Item::Scalar(8)),
+            Marker::FixStr(len) => Some(Item::Str(usize::from(len))),
+            Marker::Str8 => str(length(rest, 1)?),
+            Marker::Str16 => str(length(rest, 2)?),
+            Marker::Str32 => str(length(rest, 4)?),
+            Marker::Bin8 => scalar(length(rest, 1)?),
+            Marker::Bin16 => scalar(length(rest, 2)?),
+            Marker::Bin32 => scalar(length(rest, 4)?),
+            // An extension's payload follows its type byte.
+            Marker::FixExt1 => Some(Item::Scalar(2)),
+            Marker::FixExt2 => Some(Item::Scalar(3)),
+            Marker::FixExt4 => Some(Item::Scalar(5)),
+            Marker::FixExt8 => Some(Item::Scalar(9)),
+            Marker::FixExt16 => Some(Item::Scalar(17)),
+            Marker::Ext8 => scalar(length(rest, 1)? + 1),
+            Marker::Ext16 => scalar(length(rest, 2)? + 1),
+            Marker::Ext32 => scalar(length(rest, 4)? + 1),
+            Marker::FixArray(len) => Some(Item::Container(u64::from(len))),
+            Marker::Array16 => Some(Item::Container(length(rest, 2)?)),
+            Marker::Array32 => Some(Item::Container(length(rest, 4)?)),
+            Marker::FixMap(len) => Some(Item::Container(2 * u64::from(len))),
+            Marker::Map16 => Some(Item::Container(2 * length(rest, 2)?)),
+            Marker::Map32 => Some(Item::Container(2 * length(rest, 4)?)),
+        }
+    }
+}
+
+/// A big-endian length of `width` bytes taken off the front of `rest`.
+fn length(rest: &mut &[u8], width: usize) -> Option<u64> {
+    let (bytes, after) = rest.split_at_checked(width)?;
+    *rest = after;
+    Some(bytes.iter().fold(0, |n, &b| n << 8 | u64::from(b)))
+}
+
+/// Items left in each open container, innermost last: inline up to [`INLINE`] levels, then on
+/// the heap (at most the limit's worth).
+#[derive(Default)]
+struct Open {
+    inline: [u64; INLINE],
+    deeper: Vec<u64>,
+    len: usize,
+}
+
+impl Open {
+    fn push(&mut self, items: u64) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = items,
+            None => self.deeper.push(items),
+        }
+        self.len += 1;
+    }
+
+    fn last_mut(&mut self) -> Option<&mut u64> {
+        let last = self.len.checked_sub(1)?;
+        match self.inline.get_mut(last) {
+            Some(slot) => Some(slot),
+            None => self.deeper.last_mut(),
+        }
+    }
+
+    fn pop(&mut self) {
+        self.len -= 1;
+        if self.len >= INLINE {
+            self.deeper.pop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        rmp_serde::to_vec_named(value).unwrap()
+    }
+
+    /// `depth` nested one-element arrays around `nil`.
+    fn arrays(depth: usize) -> Vec<u8> {
+        let mut v = vec![0x91; depth];
+        v.push(0xc0);
+        v
+    }
+
+    fn within(value: &[u8], limit: usize) -> bool {
+        check(value, limit).unwrap() == Nesting::WithinLimit
+    }
+
+    fn depth(value: &[u8]) -> usize {
+        (0..10_000).find(|&limit| within(value, limit)).unwrap()
+    }
+
+    #[test]
+    fn scalars_and_empty_containers_have_the_documented_depth() {
+        assert_eq!(depth(&encode(&1u8)), 0);
+        assert_eq!(depth(&encode(&"text")), 0);
+        assert_eq!(depth(&encode(&Vec::<u8>::new())), 1);
+        assert_eq!(depth(&encode(&vec![1u8])), 1);
+        assert_eq!(depth(&encode(&vec![vec![1u8]])), 2);
+        assert_eq!(depth(&encode(&vec![Vec::<u8>::new(); 3])), 2);
+        assert_eq!(depth(&[0x80]), 1); // {}
+    }
+
+    #[test]
+    fn the_limit_is_exact() {
+        for limit in [0, 1, 2, 31, 32, 33, 64, 127, 128, 129, 1000] {
+            assert!(within(&arrays(limit), limit), "{limit}");
+            assert!(!within(&arrays(limit + 1), limit), "{limit}");
+        }
+    }
+
+    #[test]
+    fn depth_is_the_deepest_branch_not_the_sum() {
+        // [[[1]], [[[1]]], 2, [[[[[]]]]]]: depth 6 in the last element, after shallower ones.
+        let value = encode(&(
+            vec![vec![1u8]],
+            vec![vec![vec![1u8]]],
+            2u8,
+            vec![vec![vec![vec![Vec::<u8>::new()]]]],
+        ));
+        assert_eq!(depth(&value), 6);
+        // Many siblings at the same level do not add up.
+        assert_eq!(depth(&encode(&vec![vec![vec![0u8; 3]; 50]; 50])), 3);
+    }
+
+    #[test]
+    fn map_keys_and_values_both_count() {
+        // {[[nil]]: 1}
+        assert_eq!(depth(&[0x81, 0x91, 0x91, 0xc0, 0x01]), 3);
+        // {1: [[nil]], 2: 3}
+        assert_eq!(depth(&[0x82, 0x01, 0x91, 0x91, 0xc0, 0x02, 0x03]), 3);
+        // A model with an unknown key holding nested arrays, as the frame had.
+        let mut model = vec![0x91, 0x82, 0xa4];
+        model.extend(b"name");
+        model.extend([0xa1, b'x', 0xa5]);
+        model.extend(b"extra");
+        model.extend(arrays(700));
+        assert_eq!(depth(&model), 702);
+        assert!(!within(&model, DEFAULT_MAX_NESTING_DEPTH));
+    }
+
+    /// Every scalar encoding, each with a payload of bytes that would be containers if read as
+    /// markers.
+    fn scalars() -> Vec<Vec<u8>> {
+        let payload = [0x91u8; 300];
+        vec![
+            vec![0xcc, 0x91],
+            vec![0xcd, 0x91, 0x91],
+            vec![0xce, 0x91, 0x91, 0x91, 0x91],
+            [vec![0xcf], vec![0x91; 8]].concat(),
+            vec![0xd0, 0x91],
+            [vec![0xd3], vec![0x91; 8]].concat(),
+            vec![0xca, 0x91, 0x91, 0x91, 0x91],
+            [vec![0xcb], vec![0x91; 8]].concat(),
+            [vec![0xa3], vec![b'a'; 3]].concat(),
+            [vec![0xd9, 3], vec![b'a'; 3]].concat(),
+            [vec![0xda, 1, 44], vec![b'a'; 300]].concat(),
+            [vec![0xdb, 0, 0, 1, 44], vec![b'a'; 300]].concat(),
+            [vec![0xc4, 3], vec![0x91; 3]].concat(),
+            [vec![0xc5, 1, 44], payload.to_vec()].concat(),
+            [vec![0xc6, 0, 0, 1, 44], payload.to_vec()].concat(),
+            vec![0xd4, 1, 0x91],
+            vec![0xd5, 1, 0x91, 0x91],
+            [vec![0xd6, 1], vec![0x91; 4]].concat(),
+            [vec![0xd7, 1], vec![0x91; 8]].concat(),
+            [vec![0xd8, 1], vec![0x91; 16]].concat(),
+            [vec![0xc7, 3, 1], vec![0x91; 3]].concat(),
+            [vec![0xc8, 1, 44, 1], payload.to_vec()].concat(),
+            [vec![0xc9, 0, 0, 1, 44, 1], payload.to_vec()].concat(),
+        ]
+    }
+
+    #[test]
+    fn every_scalar_encoding_is_skipped_whole() {
+        for scalar in scalars() {
+            // [scalar, [nil]]: depth 2 only if the scalar was skipped exactly.
+            let value = [&[0x92][..], &scalar, &[0x91, 0xc0]].concat();
+            assert_eq!(depth(&value), 2, "{scalar:02x?}");
+            assert_eq!(depth(&scalar), 0, "{scalar:02x?}");
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_malformed() {
+        for scalar in scalars() {
+            for cut in 0..scalar.len() {
+                assert_eq!(
+                    check(&scalar[..cut], 10),
+                    Err(Malformed::Truncated),
+                    "{scalar:02x?} cut at {cut}"
+                );
+            }
+        }
+        for cut in 0..11 {
+            assert_eq!(check(&arrays(10)[..cut], 10), Err(Malformed::Truncated));
+        }
+        // Cut inside a length, a map missing its last value.
+        assert_eq!(check(&[0x91, 0xdc, 0x00], 1), Err(Malformed::Truncated));
+        assert_eq!(
+            check(&[0x82, 0x01, 0x02, 0x03], 1),
+            Err(Malformed::Truncated)
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_value_are_malformed() {
+        assert_eq!(
+            check(&[0x91, 0x01, 0xc0, 0xc0], 5),
+            Err(Malformed::BytesAfterValue { extra: 2 })
+        );
+        // Even after a value that is too deep.
+        let deep = [&arrays(300)[..], &[0x01]].concat();
+        assert_eq!(
+            check(&deep, 5),
+            Err(Malformed::BytesAfterValue { extra: 1 })
+        );
+    }
+
+    #[test]
+    fn the_reserved_marker_is_malformed_wherever_it_is() {
+        assert_eq!(check(&[0xc1], 1), Err(Malformed::ReservedMarker { at: 0 }));
+        assert_eq!(
+            check(&[0x92, 0x01, 0xc1], 1),
+            Err(Malformed::ReservedMarker { at: 2 })
+        );
+        // Deeper than the limit too: the scan goes on to the end.
+        let deep = [&[0x92][..], &arrays(50), &[0xc1]].concat();
+        assert_eq!(check(&deep, 5), Err(Malformed::ReservedMarker { at: 52 }));
+    }
+
+    #[test]
+    fn a_str_must_be_utf8_but_a_bin_need_not() {
+        assert_eq!(
+            check(&[0x92, 0xa2, 0xc3, 0x28, 0x01], 1),
+            Err(Malformed::NotUtf8 { at: 1 })
+        );
+        assert_eq!(
+            check(&[0xd9, 1, 0xff], 1),
+            Err(Malformed::NotUtf8 { at: 0 })
+        );
+        assert_eq!(check(&[0xc4, 2, 0xc3, 0x28], 1), Ok(Nesting::WithinLimit));
+        let text = [&[0xa2][..], "é".as_bytes()].concat();
+        assert_eq!(check(&text, 0), Ok(Nesting::WithinLimit));
+    }
+
+    #[test]
+    fn huge_declared_lengths_are_truncated_at_once() {
+        // array 32 and map 32 of u32::MAX items with a few present.
+        assert_eq!(
+            check(&[0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02], 1),
+            Err(Malformed::Truncated)
+        );
+        assert_eq!(
+            check(&[0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02], 1),
+            Err(Malformed::Truncated)
+        );
+        // Lengths of strings, binaries and extensions beyond the input.
+        for value in [
+            &[0x91, 0xdb, 0xff, 0xff, 0xff, 0xff, b'x'][..],
+            &[0x91, 0xc6, 0xff, 0xff, 0xff, 0xff, 1],
+            &[0x91, 0xc9, 0xff, 0xff, 0xff, 0xff, 1],
+        ] {
+            assert_eq!(check(value, 1), Err(Malformed::Truncated));
+        }
+    }
+
+    #[test]
+    fn deep_limits_beyond_the_inline_stack_work() {
+        // Up and down across the inline/heap boundary many times.
+        let mut value = Vec::new();
+        let rounds = 5;
+        value.push(0x90 | rounds as u8);
+        for _ in 0..rounds {
+            value.extend(arrays(100));
+        }
+        assert_eq!(depth(&value), 101);
+    }
+
+    #[test]
+    fn real_payloads_pass() {
+        #[derive(serde::Serialize)]
+        struct Student {
+            name: String,
+            grades: Vec<(String, f64)>,
+            photo: serde_bytes::ByteBuf,
+        }
+        let student = Student {
+            name: "Ada".into(),
+            grades: vec![("math".into(), 1.0); 100],
+            photo: serde_bytes::ByteBuf::from(vec![0x91; 4096]),
+        };
+        assert_eq!(depth(&encode(&(vec![&student, &student],))), 5);
+    }
+}
