@@ -24,6 +24,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     events: &[
         "added", "removed", "ping", "big", "n", "tick", "news", "mine", "changed",
     ],
+    access: &[],
 };
 
 /// The exceptions of the test protocol, as generated code would write them.
