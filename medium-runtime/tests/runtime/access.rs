@@ -286,7 +286,7 @@ async fn peers_of_other_users_are_matched_by_uid_primary_gid_and_supplementary_g
     assert_eq!(
         outcomes,
         [
-            "whoami: ok, uid 1234, gid 1234",
+            "whoami: ok, uid 1234, gid 1234, groups Some([4321])",
             "raw_args: ok",
             "sleep: ok",
             "broken: forbidden: uid 1234 may not call `broken`",
@@ -339,7 +339,7 @@ fn peer_of_another_user() {
     };
     let whoami = client
         .call::<_, Whoami, NoException>("whoami", &())
-        .map(|me| format!("ok, uid {}, gid {}", me.uid, me.gid));
+        .map(|me| format!("ok, uid {}, gid {}, groups {:?}", me.uid, me.gid, me.groups));
     match whoami {
         Ok(me) => println!("peer: whoami: {me}"),
         Err(e) => println!("peer: whoami: {}", call_outcome(Err(e))),

@@ -58,6 +58,7 @@ pub struct Whoami {
     pub pid: Option<u32>,
     pub uid: u32,
     pub gid: u32,
+    pub groups: Option<Vec<u32>>,
 }
 
 /// A service implemented directly against `Dispatch`, the way generated code does it.
@@ -129,6 +130,7 @@ impl Dispatch for TestService {
                     pid: creds.pid,
                     uid: creds.uid,
                     gid: creds.gid,
+                    groups: call.application().groups().map(<[u32]>::to_vec),
                 })
             }),
             "emit_to_me" => handle(call, |call, (event, value): (String, u32)| async move {
