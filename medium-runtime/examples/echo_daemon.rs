@@ -35,6 +35,7 @@ method sleep(ms: uint64): uint64
 event echoed(text: string)
 ",
     events: &["echoed"],
+    access: &[],
 };
 
 struct Echo;

@@ -27,6 +27,7 @@ const SOAK: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "",
     events: &["echoed"],
+    access: &[],
 };
 
 /// Applications running at once; each reconnects after every session.

@@ -2,6 +2,7 @@
 //! credentials. Plain data; the daemon's connection table owns the live state.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Identifies one connection for the daemon's lifetime; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +37,7 @@ pub struct PeerCredentials {
 pub struct Application {
     pub(crate) id: ApplicationId,
     pub(crate) credentials: PeerCredentials,
+    pub(crate) groups: Option<Arc<[u32]>>,
 }
 
 impl Application {
@@ -47,6 +49,15 @@ impl Application {
     /// The peer's pid, uid and gid.
     pub fn credentials(&self) -> PeerCredentials {
         self.credentials
+    }
+
+    /// The peer's supplementary groups, as the kernel recorded them when it connected
+    /// (`SO_PEERGROUPS`, read once at accept; Linux 4.13 and later). `None` where the kernel
+    /// cannot tell (other systems, older kernels): then only the primary gid,
+    /// [`PeerCredentials::gid`], is known, and it is all that `@allow` rules' `gid` and `group`
+    /// terms match.
+    pub fn groups(&self) -> Option<&[u32]> {
+        self.groups.as_deref()
     }
 }
 

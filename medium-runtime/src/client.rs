@@ -309,6 +309,7 @@ impl Client {
                 Ok(typed) => CallError::Exception(typed),
                 Err(unknown) => CallError::UnknownException(unknown),
             }),
+            Response::Error(e) if e.code == ErrorCode::Forbidden => Err(CallError::Forbidden(e)),
             Response::Error(e) => Err(CallError::Protocol(e)),
         }
     }
@@ -316,8 +317,9 @@ impl Client {
     /// Asks the daemon to send `event` to this connection and returns the stream of its
     /// arguments once the daemon confirms: every event it emits after that reaches the stream
     /// (or is reported as missed). Fails with [`Error::Subscribe`] when the daemon has no such
-    /// event (code 12, `unknown_event`), and like a call when the connection is closed or
-    /// reconnecting ([`AutoReconnect::calls_during_outage`]).
+    /// event (code 12, `unknown_event`) or the event's `@allow` rule does not admit this
+    /// application (code 14, `forbidden`: the reason's [`ErrorCode::Forbidden`]), and like a
+    /// call when the connection is closed or reconnecting ([`AutoReconnect::calls_during_outage`]).
     ///
     /// Every call sends its own request, even for an event this connection already has a
     /// stream of. The stream ends when the connection closes for good; dropping it unsubscribes

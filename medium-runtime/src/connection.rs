@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::access::{self, AccessPolicy, PeerAccess};
 use crate::application::{Application, PeerCredentials};
 use crate::daemon::DaemonOptions;
 use crate::dispatch::{Call, Dispatch};
@@ -42,6 +43,8 @@ pub(crate) struct Context<D> {
     pub(crate) info: &'static ProtocolInfo,
     pub(crate) options: DaemonOptions,
     pub(crate) dispatch: Arc<D>,
+    /// The protocol's `@allow` rules, resolved when serving started.
+    pub(crate) access: AccessPolicy,
     pub(crate) handle: DaemonHandle,
     /// Call handler tasks, awaited (up to the grace period) on shutdown.
     pub(crate) calls: TaskTracker,
@@ -100,7 +103,14 @@ fn admit<D: Dispatch>(
         ))
     };
     match admitted {
-        Ok(slot) => Some(serve_admitted(stream, credentials, slot, cx.clone())),
+        Ok(slot) => {
+            let application = Application {
+                id: cx.handle.next_application_id(),
+                credentials,
+                groups: access::peer_groups(&stream),
+            };
+            Some(serve_admitted(stream, application, slot, cx.clone()))
+        }
         Err(refusal) => {
             refuse(stream, &credentials, refusal, cx);
             None
@@ -112,11 +122,12 @@ fn admit<D: Dispatch>(
 /// slot is held until the connection's socket is closed (by this task and the writer's).
 async fn serve_admitted<D: Dispatch>(
     stream: UnixStream,
-    credentials: PeerCredentials,
+    application: Application,
     slot: ConnectionSlot,
     cx: Arc<Context<D>>,
 ) {
-    let id = cx.handle.next_application_id();
+    let id = application.id;
+    let credentials = application.credentials;
     let slot = Arc::new(slot);
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
@@ -131,7 +142,6 @@ async fn serve_admitted<D: Dispatch>(
             end.log(cx.info);
             return;
         }
-        let application = Application { id, credentials };
         let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
         let peer = Arc::new(Peer::new(application, outbox, cx.info.events.len()));
         let hard_stop = cx.hard_stop.clone();
@@ -416,6 +426,7 @@ impl CallBudget {
 
 async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<Context<D>>) {
     let budget = CallBudget::new(&cx.options);
+    let access = cx.access.for_peer(cx.info, &peer.application);
     let requests = Arc::new(RequestsInFlight::default());
     let shutdown = cx.handle.shared.shutdown.clone();
     loop {
@@ -458,21 +469,25 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 let Some(in_flight) = claim(&requests, id, peer) else {
                     return;
                 };
+                // A peer the method's `@allow` rule does not admit learns nothing more, not
+                // even whether its arguments would decode.
+                if let Some(forbidden) = access.refuse_call(&method).filter(|_| !builtin) {
+                    tracing::info!(id, method, "refused a call: not allowed by its @allow rule");
+                    refuse_call(peer, in_flight, id, &forbidden);
+                    continue;
+                }
                 // Arguments nesting too deep are never decoded (serde recurses): refused for
                 // this call only, the connection carries on.
                 let args = match args {
                     Ok(args) => args,
                     Err(too_deep) => {
-                        drop(in_flight);
                         let method = claimed(&method);
                         tracing::info!(id, method, "refused a call: arguments {too_deep}");
-                        peer.outbox.send(message::call_error(
-                            id,
-                            &ProtocolError::new(
-                                ErrorCode::Malformed,
-                                format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
-                            ),
-                        ));
+                        let error = ProtocolError::new(
+                            ErrorCode::Malformed,
+                            format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
+                        );
+                        refuse_call(peer, in_flight, id, &error);
                         continue;
                     }
                 };
@@ -505,7 +520,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 };
                 drop(in_flight);
                 peer.outbox
-                    .send(subscription_reply(cx, peer, id, &event, subscribe));
+                    .send(subscription_reply(cx, peer, &access, id, &event, subscribe));
             }
             Ok(ToDaemon::Hello { .. }) => {
                 let error = Error::Malformed("handshake sent twice".into());
@@ -518,6 +533,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
             }
         }
     }
+}
+
+/// Answers call `id` with `error` at once, its handler never run. The id is given back first:
+/// the peer may reuse it as soon as it has the answer.
+fn refuse_call(peer: &Peer, in_flight: InFlight, id: u64, error: &ProtocolError) {
+    drop(in_flight);
+    peer.outbox.send(message::call_error(id, error));
 }
 
 /// Claims request `id` for the peer, or disconnects it for reusing an id still in flight
@@ -534,16 +556,28 @@ fn claim(requests: &Arc<RequestsInFlight>, id: u64, peer: &Peer) -> Option<InFli
 
 /// Carries out a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE and returns its answer: `VALUE nil` once
 /// done, so every event emitted after it is queued reaches the peer (or no longer does), or
-/// `ERROR` 12 for an event the protocol does not have, for which nothing is stored.
+/// `ERROR` 12 for an event the protocol does not have, or 14 for a SUBSCRIBE the event's
+/// `@allow` rule does not admit, for which nothing is stored. An UNSUBSCRIBE is never refused.
 fn subscription_reply<D>(
     cx: &Context<D>,
     peer: &Peer,
+    access: &PeerAccess,
     id: u64,
     event: &str,
     subscribe: bool,
 ) -> Bytes {
     match cx.handle.event_index(event) {
         Some(index) => {
+            if subscribe {
+                if let Some(forbidden) = access.refuse_subscription(index, event) {
+                    tracing::info!(
+                        id,
+                        event,
+                        "refused a subscription: not allowed by its @allow rule"
+                    );
+                    return message::call_error(id, &forbidden);
+                }
+            }
             peer.set_subscribed(index, subscribe);
             message::acknowledged(id)
         }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::access::AccessPolicy;
 use crate::connection::{self, Context};
 use crate::dispatch::Dispatch;
 use crate::error::{BoxError, Error};
@@ -169,7 +170,9 @@ impl<D: Dispatch> Daemon<D> {
         self.handle.clone()
     }
 
-    /// Serves until shutdown. The listener is, in order: one given with [`Daemon::listener`],
+    /// Serves until shutdown. First resolves the protocol's `@allow` rules (`owner` is this
+    /// process's effective uid, each `group` name its gid now): an unknown group fails with
+    /// [`Error::UnknownGroup`] before any socket is bound. The listener is, in order: one given with [`Daemon::listener`],
     /// the socket systemd passed (`LISTEN_PID` = our pid, `LISTEN_FDS` >= 1, fd 3), or a fresh
     /// bind at the socket path.
     ///
@@ -186,6 +189,8 @@ impl<D: Dispatch> Daemon<D> {
     where
         F: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
+        // Before the socket exists: a rule that cannot be checked must not be served.
+        let access = AccessPolicy::resolve(self.info)?;
         let (listener, listening) = self.take_listener()?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::UnixListener::from_std(listener)?;
@@ -204,6 +209,7 @@ impl<D: Dispatch> Daemon<D> {
             info: self.info,
             options: self.options,
             dispatch: self.dispatch,
+            access,
             handle: self.handle.clone(),
             calls: TaskTracker::new(),
             tasks: TaskTracker::new(),

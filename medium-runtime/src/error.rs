@@ -105,7 +105,8 @@ pub enum Error {
     #[error("daemon closed the connection: {0}")]
     Rejected(ProtocolError),
     /// The daemon refused a subscription: code 12 (`unknown_event`) when its protocol has no
-    /// such event. No stream was made.
+    /// such event, code 14 (`forbidden`) when the event's `@allow` rule does not admit this
+    /// application. No stream was made.
     #[error("cannot subscribe to `{event}`: {reason}")]
     Subscribe {
         /// The event named.
@@ -170,6 +171,26 @@ pub enum Error {
     /// Any other I/O failure.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A group named in an `@allow` rule does not exist on this system: the daemon does not
+    /// serve (a rule that cannot be checked must not be ignored).
+    #[error("group `{group}` in the @allow rule of `{item}` does not exist on this system")]
+    UnknownGroup {
+        /// The group's name.
+        group: String,
+        /// The method or event whose rule names it.
+        item: String,
+    },
+    /// The system's group database could not be read to resolve a group of an `@allow` rule:
+    /// the daemon does not serve.
+    #[error("cannot look up group `{group}` in the @allow rule of `{item}`: {cause}")]
+    GroupLookup {
+        /// The group's name.
+        group: String,
+        /// The method or event whose rule names it.
+        item: String,
+        /// The lookup's error, part of the message.
+        cause: std::io::Error,
+    },
     /// The daemon's background future failed; the daemon shut down because of it.
     #[error("background task failed: {0}")]
     Background(BoxError),

@@ -68,6 +68,10 @@ pub enum ErrorCode {
     /// 13: the peer did not complete its handshake within the daemon's
     /// `DaemonOptions::handshake_timeout`; sent in a `FATAL` frame, then the connection closes.
     HandshakeTimeout,
+    /// 14: the spec's `@allow` rule for the method (or event) does not admit the peer: a call
+    /// is refused before its arguments are decoded or its handler runs, a subscription is not
+    /// stored. The connection stays open.
+    Forbidden,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -89,6 +93,7 @@ impl ErrorCode {
             ErrorCode::TooManyConnections => 11,
             ErrorCode::UnknownEvent => 12,
             ErrorCode::HandshakeTimeout => 13,
+            ErrorCode::Forbidden => 14,
             ErrorCode::Other(code) => code,
         }
     }
@@ -109,6 +114,7 @@ impl ErrorCode {
             11 => ErrorCode::TooManyConnections,
             12 => ErrorCode::UnknownEvent,
             13 => ErrorCode::HandshakeTimeout,
+            14 => ErrorCode::Forbidden,
             other => ErrorCode::Other(other),
         }
     }
@@ -147,6 +153,11 @@ pub enum CallError<E> {
     /// not implemented, internal error.
     #[error(transparent)]
     Protocol(ProtocolError),
+    /// The spec's `@allow` rule for the method does not admit this application's uid or groups
+    /// (code 14, `forbidden`, e.g. "uid 1000 may not call `delete_student`"): the handler did
+    /// not run. The connection stays usable.
+    #[error(transparent)]
+    Forbidden(ProtocolError),
     /// The connection failed: closed, timed out, handshake mismatch, I/O.
     #[error(transparent)]
     Transport(Error),

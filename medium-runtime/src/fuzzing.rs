@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::AccessPolicy;
 use crate::client::{Client, ClientOptions};
 use crate::connection::{self, Context};
 use crate::daemon::DaemonOptions;
@@ -38,6 +39,7 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "",
     events: &["tick", "changed"],
+    access: &[],
 };
 
 thread_local! {
@@ -115,6 +117,7 @@ pub fn feed_server(input: &[u8], handshake: bool) {
                 ..DaemonOptions::default()
             },
             dispatch: Arc::new(FuzzService),
+            access: AccessPolicy::resolve(&FUZZ).expect("no group to resolve"),
             handle: DaemonHandle::new(FUZZ.events),
             calls: TaskTracker::new(),
             tasks: TaskTracker::new(),

@@ -1,5 +1,5 @@
 //! The static description of a protocol that generated code emits as a `pub const`: what the
-//! handshake sends and where the socket lives.
+//! handshake sends, where the socket lives, and who may call what (`@allow` rules).
 
 /// Identity of one protocol build; the handshake compares it between app and daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,33 @@ pub struct ProtocolInfo {
     /// an application may subscribe to. A daemon answers a subscription to any other name with
     /// `ERROR` code 12 (`unknown_event`) and stores nothing for it.
     pub events: &'static [&'static str],
+    /// The `@allow` rules: one per method or event with an effective rule (the class default
+    /// applied), in spec order, methods then events. An item without one is open to anyone
+    /// who can connect. The daemon enforces them (PROTOCOL.md §12).
+    pub access: &'static [AccessRule],
+}
+
+/// One term of an `@allow` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allow {
+    Root,
+    Owner,
+    Uid(u32),
+    Gid(u32),
+    Group(&'static str),
+}
+
+/// Who may call a method or subscribe to an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRule {
+    pub item: AccessItem,
+    pub allow: &'static [Allow],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessItem {
+    Method(&'static str),
+    Event(&'static str),
 }
 
 /// The spec text of a generated `spec.lmspc` file: `file` without the `//` comment lines that

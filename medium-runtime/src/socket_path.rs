@@ -50,6 +50,7 @@ mod tests {
         socket_base: Some("/run/student"),
         spec: "",
         events: &[],
+        access: &[],
     };
     const NO_BASE: ProtocolInfo = ProtocolInfo {
         socket_base: None,

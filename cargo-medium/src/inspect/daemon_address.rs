@@ -26,6 +26,7 @@ pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError
         socket_base: spec.socket.as_deref().map(leak),
         spec: "",
         events: events(spec),
+        access: &[],
     };
     medium_runtime::socket_path(&info).map_err(|source| DaemonAddressError {
         namespace: spec.namespace.clone(),
@@ -44,6 +45,8 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         socket_base: None,
         spec: leak(&daemon.spec),
         events: events(spec),
+        // A client's: only the daemon enforces `@allow` rules.
+        access: &[],
     }))
 }
 

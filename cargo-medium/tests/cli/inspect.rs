@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use medium_runtime::{
-    Call, Daemon, Dispatch, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
+    AccessItem, AccessRule, Allow, Call, Daemon, Dispatch, NoException, ProtocolInfo,
+    RemoteException, Reply, decode_args,
 };
 use predicates::prelude::*;
 
@@ -44,6 +45,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: SPEC,
     events: &["announced"],
+    access: &[],
 };
 
 /// The same daemon rebuilt from a changed spec.
@@ -52,10 +54,33 @@ static REBUILT: ProtocolInfo = ProtocolInfo {
     ..INFO
 };
 
+/// The same daemon with an `@allow` rule no uid matches on `add` (uid 2^32 - 1 is `(uid_t) -1`,
+/// which no process has). Only in `ProtocolInfo::access`, not in the spec text, which `call`
+/// reads back: the daemon enforces its `ProtocolInfo`.
+static RULED: ProtocolInfo = ProtocolInfo {
+    access: &[AccessRule {
+        item: AccessItem::Method("add"),
+        allow: &[Allow::Uid(u32::MAX)],
+    }],
+    ..INFO
+};
+
+/// Which build of the daemon [`daemon_process_for_inspect_tests`] serves.
+#[derive(Clone, Copy)]
+enum Build {
+    /// [`INFO`].
+    Original,
+    /// [`REBUILT`].
+    Rebuilt,
+    /// [`RULED`].
+    Ruled,
+}
+
 /// Set to the socket path, it turns [`daemon_process_for_inspect_tests`] into the daemon.
 const DAEMON_SOCKET_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_SOCKET";
-/// Set, the daemon process serves [`REBUILT`] instead of [`INFO`].
-const DAEMON_REBUILT_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_REBUILT";
+/// Set to `rebuilt` or `ruled`, the daemon process serves [`REBUILT`] or [`RULED`] instead of
+/// [`INFO`].
+const DAEMON_BUILD_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_BUILD";
 
 /// Answers `fail` with `NotFound`, `add` with the sum, `announce` by emitting `announced` (with
 /// the number of apps it reached), `calls_received` with the number of calls before it, and
@@ -107,9 +132,10 @@ async fn daemon_process_for_inspect_tests() {
     let Some(path) = std::env::var_os(DAEMON_SOCKET_ENV) else {
         return;
     };
-    let info = match std::env::var_os(DAEMON_REBUILT_ENV) {
-        Some(_) => &REBUILT,
-        None => &INFO,
+    let info = match std::env::var(DAEMON_BUILD_ENV).as_deref() {
+        Ok("rebuilt") => &REBUILT,
+        Ok("ruled") => &RULED,
+        _ => &INFO,
     };
     Daemon::new(info, Service::default())
         .socket_path(path)
@@ -127,17 +153,20 @@ struct TestDaemon {
 
 impl TestDaemon {
     fn start() -> TestDaemon {
+        TestDaemon::start_build(Build::Original)
+    }
+
+    fn start_build(build: Build) -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(INFO.namespace).join("socket");
-        let process = spawn_daemon(&path, false);
+        let process = spawn_daemon(&path, build);
         TestDaemon { dir, path, process }
     }
 
-    /// Stops the daemon with SIGTERM (it removes its socket) and starts it again, as built
-    /// from a changed spec when `rebuilt`.
-    fn restart(&mut self, rebuilt: bool) {
+    /// Stops the daemon with SIGTERM (it removes its socket) and starts it again as `build`.
+    fn restart(&mut self, build: Build) {
         self.stop();
-        self.process = spawn_daemon(&self.path, rebuilt);
+        self.process = spawn_daemon(&self.path, build);
     }
 
     /// SIGTERM, as a service manager stops a daemon; waits until it has exited.
@@ -178,15 +207,21 @@ impl TestDaemon {
 }
 
 /// Runs the daemon process at `path` and waits until it accepts connections.
-fn spawn_daemon(path: &std::path::Path, rebuilt: bool) -> Child {
+fn spawn_daemon(path: &std::path::Path, build: Build) -> Child {
     let mut command = StdCommand::new(std::env::current_exe().unwrap());
     command
         .args(["--exact", "inspect::daemon_process_for_inspect_tests"])
         .args(["--ignored", "--nocapture", "--test-threads=1"])
         .env(DAEMON_SOCKET_ENV, path)
         .stdout(Stdio::null());
-    if rebuilt {
-        command.env(DAEMON_REBUILT_ENV, "1");
+    match build {
+        Build::Original => {}
+        Build::Rebuilt => {
+            command.env(DAEMON_BUILD_ENV, "rebuilt");
+        }
+        Build::Ruled => {
+            command.env(DAEMON_BUILD_ENV, "ruled");
+        }
     }
     let mut process = command.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -318,6 +353,19 @@ fn call_that_raises_prints_the_exception_and_fails() {
 }
 
 #[test]
+fn call_the_daemons_access_rule_refuses_prints_the_refusal_and_fails() {
+    let d = TestDaemon::start_build(Build::Ruled);
+    // SAFETY: no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    d.call(&["add", "1", "2"])
+        .code(101)
+        .stdout("")
+        .stderr(format!("error: uid {uid} may not call `add`\n"));
+    assert_eq!(d.calls_received(), 0, "the handler never ran");
+    d.call(&["blob", "\"AAEC\""]).success().stdout("\"AAEC\"\n");
+}
+
+#[test]
 fn bad_arguments_are_refused_before_anything_is_sent() {
     let d = TestDaemon::start();
     for (args, message) in [
@@ -404,7 +452,7 @@ fn monitor_follow_keeps_printing_across_a_daemon_restart() {
         emit_until_printed(&d, "before", &mut stdout)["args"]["text"],
         "before"
     );
-    d.restart(false);
+    d.restart(Build::Original);
     assert_eq!(
         emit_until_printed(&d, "after", &mut stdout)["args"]["text"],
         "after"
@@ -428,7 +476,7 @@ fn monitor_follow_ends_when_the_daemon_comes_back_built_from_another_spec() {
     let mut d = TestDaemon::start();
     let (monitor, mut stdout) = spawn_monitor(&d, &["--follow"]);
     emit_until_printed(&d, "before", &mut stdout);
-    d.restart(true);
+    d.restart(Build::Rebuilt);
     let output = monitor.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(101));
     let stderr = String::from_utf8(output.stderr).unwrap();

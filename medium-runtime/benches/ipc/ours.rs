@@ -30,6 +30,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "",
     events: &["student_added"],
+    access: &[],
 };
 
 /// Socket file of our daemon inside the bench's directory.

@@ -19,6 +19,17 @@ async fn peer_credentials_are_those_of_the_calling_process() {
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     assert_eq!(me.pid, Some(std::process::id()));
     assert_eq!((me.uid, me.gid), (uid, gid));
+    if cfg!(target_os = "linux") {
+        let mut groups = vec![0; 256];
+        // SAFETY: `groups` holds as many gids as the size passed.
+        let count = unsafe { libc::getgroups(groups.len() as i32, groups.as_mut_ptr()) };
+        groups.truncate(usize::try_from(count).unwrap());
+        assert_eq!(
+            me.groups,
+            Some(groups),
+            "supplementary groups (SO_PEERGROUPS)"
+        );
+    }
     let apps = daemon.handle.applications();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0].id().get(), me.app);

@@ -13,6 +13,7 @@ pub const ECHO: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "",
     events: &["echoed"],
+    access: &[],
 };
 
 /// The example binary, which `cargo test` builds next to this test binary.

@@ -15,6 +15,7 @@ const OTHER_SPEC: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "namespace com.example.other\nclass Other\nmethod ping(): string\n",
     events: &[],
+    access: &[],
 };
 
 /// Body of `[4, id, request, []]`.

@@ -1,6 +1,7 @@
 //! Integration tests of medium-runtime over real Unix sockets (and, for the lifecycle, a real
 //! daemon process: `examples/echo_daemon.rs`). Every test gets its own temp-dir socket.
 
+mod access;
 mod apps;
 mod auto_reconnect;
 mod calls;

@@ -16,7 +16,7 @@ use crate::support::{
 };
 
 /// The body of a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE request.
-fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
+pub fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
     let mut b = vec![0x93, if subscribe { 0x02 } else { 0x03 }];
     rmp::encode::write_uint(&mut b, u64::from(id)).unwrap();
     rmp::encode::write_str(&mut b, event).unwrap();
@@ -24,7 +24,7 @@ fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
 }
 
 /// Sends one subscription request and returns the daemon's answer.
-async fn request(raw: &mut UnixStream, id: u32, event: &str, subscribe: bool) -> Vec<u8> {
+pub async fn request(raw: &mut UnixStream, id: u32, event: &str, subscribe: bool) -> Vec<u8> {
     raw.write_all(&frame(&subscription(id, event, subscribe)))
         .await
         .unwrap();
@@ -32,12 +32,12 @@ async fn request(raw: &mut UnixStream, id: u32, event: &str, subscribe: bool) ->
 }
 
 /// `VALUE [2, id, nil]`.
-fn acknowledgement(id: u8) -> Vec<u8> {
+pub fn acknowledgement(id: u8) -> Vec<u8> {
     vec![0x93, 0x02, id, 0xc0]
 }
 
 /// Decodes `ERROR [4, id, code, message]`.
-fn error(body: &[u8]) -> (u64, u32, String) {
+pub fn error(body: &[u8]) -> (u64, u32, String) {
     let mut r = body;
     assert_eq!(rmp::decode::read_array_len(&mut r).unwrap(), 4, "{body:?}");
     assert_eq!(rmp::decode::read_int::<u8, _>(&mut r).unwrap(), 4, "ERROR");

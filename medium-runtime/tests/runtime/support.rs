@@ -24,6 +24,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     events: &[
         "added", "removed", "ping", "big", "n", "tick", "news", "mine", "changed",
     ],
+    access: &[],
 };
 
 /// The exceptions of the test protocol, as generated code would write them.
@@ -57,6 +58,7 @@ pub struct Whoami {
     pub pid: Option<u32>,
     pub uid: u32,
     pub gid: u32,
+    pub groups: Option<Vec<u32>>,
 }
 
 /// A service implemented directly against `Dispatch`, the way generated code does it.
@@ -128,6 +130,7 @@ impl Dispatch for TestService {
                     pid: creds.pid,
                     uid: creds.uid,
                     gid: creds.gid,
+                    groups: call.application().groups().map(<[u32]>::to_vec),
                 })
             }),
             "emit_to_me" => handle(call, |call, (event, value): (String, u32)| async move {

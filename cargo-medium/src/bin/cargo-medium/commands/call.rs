@@ -1,7 +1,8 @@
 //! `cargo medium call METHOD [JSON_ARGS…]`: introspects the daemon, converts the arguments by
 //! the types its spec declares (rejecting bad ones before anything is sent), calls with the
 //! daemon's own fingerprint and prints the result as pretty JSON. An exception or a protocol
-//! error is a failure (exit 101).
+//! error is a failure (exit 101); so is a call the method's `@allow` rule does not admit, reported
+//! with the daemon's message alone ("uid 1000 may not call `delete_student`").
 
 use anyhow::anyhow;
 use cargo_medium::inspect::{encode_arguments, protocol_info, to_json};
@@ -44,6 +45,7 @@ pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
             e.name,
             e.message
         )),
+        Err(CallError::Forbidden(e)) => Err(anyhow!("{e}")),
         Err(e) => Err(anyhow!("`{}` failed: {e}", method.name)),
     }
 }
