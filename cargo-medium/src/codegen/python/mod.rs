@@ -45,6 +45,7 @@ const RUNTIME: &[(&str, &str)] = runtime_files![
     "protocol.py",
     "reconnect.py",
     "server.py",
+    "server_access.py",
     "server_connection.py",
     "server_workers.py",
     "socket_location.py",

@@ -18,7 +18,8 @@ Data flows socket → `framing` → `client_core` (replies, events) or `server` 
 - `reconnect`: the `Reconnect` policy and one outage's retry schedule.
 - `client_core`: what both clients share, without I/O.
 - `blocking_client`, `asyncio_client`: the two clients and their subscriptions.
-- `server`, `server_connection`, `server_workers`: the threaded daemon.
+- `server`, `server_connection`, `server_workers`, `server_access`: the threaded daemon
+  (`server_access` enforces the spec's `@allow` rules).
 
 Depends only on `msgpack` and the standard library.
 """
@@ -31,6 +32,7 @@ from .client_core import ConnectionState, event_item, reply_outcome
 from .errors import (
     ConnectionClosed,
     DaemonNotRunning,
+    Forbidden,
     FrameTooLarge,
     HandshakeMismatch,
     Lagged,
@@ -51,7 +53,7 @@ from .framing import (
     read_sized_frame,
 )
 from .handshake import check_welcome, hello, not_running
-from .protocol import Protocol, Signature
+from .protocol import Allow, Protocol, Signature
 from .reconnect import Reconnect
 from .server import Server
 from .server_connection import Application
@@ -88,6 +90,7 @@ from .wire import (
     EVENT_BUFFER,
     EXCEPTION,
     FATAL,
+    FORBIDDEN,
     FRAME_TOO_LARGE,
     HANDLER_PANICKED,
     HANDSHAKE_MISMATCH,
@@ -129,6 +132,7 @@ __all__ = [
     # Errors.
     "ConnectionClosed",
     "DaemonNotRunning",
+    "Forbidden",
     "FrameTooLarge",
     "HandshakeMismatch",
     "Lagged",
@@ -143,6 +147,7 @@ __all__ = [
     # What the generated module describes its spec with.
     "Protocol",
     "Signature",
+    "Allow",
     "Type",
     "Int",
     "Float",
@@ -210,4 +215,5 @@ __all__ = [
     "TOO_MANY_CONNECTIONS",
     "UNKNOWN_EVENT",
     "HANDSHAKE_TIMED_OUT",
+    "FORBIDDEN",
 ]

@@ -217,7 +217,8 @@ class AsyncClient(_ClientCore):
     async def subscribe(self, event: str) -> AsyncSubscription[Any]:
         """Starts receiving `event` (the generated event methods call this), once the daemon
         acknowledged it: every event it fires from then on arrives. Raises `ProtocolError`
-        code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
+        code 12 (`UNKNOWN_EVENT`) when the daemon has no such event, `Forbidden` (code 14)
+        when the event's `@allow` rule does not let this process in."""
         subscription: AsyncSubscription[Any] = AsyncSubscription(self, event)
         request = self._subscribe_request(event)
         try:

@@ -265,7 +265,8 @@ class Client(_ClientCore):
     def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
         """Starts receiving `event` (the generated event methods call this): returns once the
         daemon acknowledged it, so every event it fires from then on arrives. Raises
-        `ProtocolError` code 12 (`UNKNOWN_EVENT`) when the daemon has no such event."""
+        `ProtocolError` code 12 (`UNKNOWN_EVENT`) when the daemon has no such event,
+        `Forbidden` (code 14) when the event's `@allow` rule does not let this process in."""
         subscription: Subscription[Any] = Subscription(self, event, callback)
         request = self._subscribe_request(event)
         try:

@@ -20,6 +20,7 @@ from typing import Any, Union
 
 from .errors import (
     ConnectionClosed,
+    Forbidden,
     Lagged,
     MediumError,
     ProtocolError,
@@ -38,6 +39,7 @@ from .wire import (
     EVENT_BUFFER,
     EXCEPTION,
     FATAL,
+    FORBIDDEN,
     LAGGED,
     MALFORMED,
     SUBSCRIBE,
@@ -86,7 +88,8 @@ def _shape_is_valid(message: list[Any]) -> bool:
 
 
 def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) -> tuple[bool, Any]:
-    """`(True, value)` or `(False, exception)` for a `VALUE`, `EXCEPTION` or `ERROR` reply."""
+    """`(True, value)` or `(False, exception)` for a `VALUE`, `EXCEPTION` or `ERROR` reply
+    (`Forbidden` for code 14, a refusal by an `@allow` rule)."""
     kind = message[0]
     if kind == VALUE:
         try:
@@ -98,7 +101,8 @@ def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) 
         if cls is None:
             return False, RemoteException(f"unknown exception {message[2]}: {message[3]}")
         return False, cls(message[3])
-    return False, ProtocolError(message[2], message[3])
+    error = Forbidden if message[2] == FORBIDDEN else ProtocolError
+    return False, error(message[2], message[3])
 
 
 def event_item(protocol: Protocol, message: list[Any]) -> Any:

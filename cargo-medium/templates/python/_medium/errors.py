@@ -37,6 +37,11 @@ class ProtocolError(MediumError):
         self.message = message
 
 
+class Forbidden(ProtocolError):
+    """The daemon refused a call or a subscription (`ERROR` code 14, `FORBIDDEN`): the spec's
+    `@allow` rule for the method or event does not let this process's uid or groups in."""
+
+
 class FrameTooLarge(MediumError, ValueError):
     """A message to send would exceed the frame limit (an event `emit` fires, a call's
     arguments): nothing was sent. `size` and `limit` are in bytes."""

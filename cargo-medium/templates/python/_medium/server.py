@@ -2,9 +2,9 @@
 # regenerate with `cargo medium sync` (in a workspace) or `cargo medium gen python`.
 """The threaded daemon: `Server`, the base of the generated `…ServerBase` classes. It binds
 the socket, accepts connections, runs the handshake, routes calls to handler methods and
-emits events, with the Rust daemon's limits and defaults (SECURITY.md): one reader and one
-writer thread per connection, one thread per running call, connections counted from accept
-to close."""
+emits events, with the Rust daemon's limits and defaults (SECURITY.md) and the spec's
+`@allow` rules: one reader and one writer thread per connection, one thread per running call,
+connections counted from accept to close."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from .decoding import Unreadable
 from .errors import MediumError, ProtocolError, RemoteException
 from .framing import encode_frame, read_frame, read_sized_frame
 from .protocol import Protocol
+from .server_access import AccessRules, peer_groups
 from .server_connection import Application, _Connection
 from .server_workers import _Workers
 from .socket_location import socket_path
@@ -35,6 +36,7 @@ from .wire import (
     EVENT,
     EXCEPTION,
     FATAL,
+    FORBIDDEN,
     FRAME_TOO_LARGE,
     HANDSHAKE_MISMATCH,
     HANDSHAKE_TIMED_OUT,
@@ -157,6 +159,8 @@ class Server:
     attributes of a daemon, or on the instance before `serve()`."""
 
     _protocol: Protocol
+    # The `@allow` rules, resolved by `serve()`.
+    _access: AccessRules
 
     allowed_uids: Collection[int] | None = None
     """Only peers whose uid (from `SO_PEERCRED`) is listed may connect; any other gets `FATAL`
@@ -259,7 +263,9 @@ class Server:
         """Binds the socket and serves until SIGINT/SIGTERM (when called from the main thread),
         `stop()`, or a failing `run()`. Then it stops accepting, removes the socket, reads no
         more messages, lets calls in flight finish and their replies go out within
-        `grace_period`, closes every connection and returns."""
+        `grace_period`, closes every connection and returns. Raises `MediumError`, before
+        binding, when a group an `@allow` rule names does not exist on this system."""
+        self._access = AccessRules(self._protocol)
         max_connections = self.max_connections
         if max_connections is None:
             max_connections = default_max_connections()
@@ -375,6 +381,7 @@ class Server:
             self._closed(uid)
 
     def _serve_application(self, sock: socket.socket, pid: int, uid: int, gid: int) -> None:
+        groups = peer_groups(sock, gid)
         connection = _Connection(
             sock,
             Application(next(self._ids), pid, uid, gid),
@@ -390,7 +397,7 @@ class Server:
                 if self._stopping:
                     return
                 self._connections[connection.application.id] = connection
-            self._read_loop(connection)
+            self._read_loop(connection, groups)
         except ProtocolError as err:
             final = encode_frame([FATAL, err.code, str(err)])
         except OSError:
@@ -452,7 +459,9 @@ class Server:
             sock.close()
             self._refusals.release()
 
-    def _read_loop(self, connection: _Connection) -> None:
+    def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
+        """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
+        uid = connection.application.uid
         while connection.wait_for_room():
             sized = read_sized_frame(
                 connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth
@@ -468,6 +477,13 @@ class Server:
                 raise ProtocolError(
                     MALFORMED, f"request id {request_id} is already in use by a request in flight"
                 )
+            if kind == CALL:
+                # Refused by the reader, before a worker decodes the arguments or runs the
+                # handler: the id is never in flight.
+                refusal = self._access.call_refusal(message[2], uid, groups)
+                if refusal is not None:
+                    connection.send(self._encode_reply([ERROR, request_id, FORBIDDEN, refusal]))
+                    continue
             if kind in (CALL, BUILTIN):
                 # A call read while the queue filled up waits too: its reply would add to it.
                 if not connection.wait_for_room():
@@ -477,15 +493,26 @@ class Server:
                     return
                 self._workers.submit(functools.partial(self._call, connection, message, cost))
             else:
-                self._subscription(connection, kind == SUBSCRIBE, request_id, message[2])
+                self._subscription(connection, groups, kind == SUBSCRIBE, request_id, message[2])
 
     def _subscription(
-        self, connection: _Connection, subscribe: bool, request_id: int, event: str
+        self,
+        connection: _Connection,
+        groups: frozenset[int],
+        subscribe: bool,
+        request_id: int,
+        event: str,
     ) -> None:
-        """Answers a `SUBSCRIBE` or `UNSUBSCRIBE`: only the spec's events are stored, so a
-        connection's subscriptions cost at most one entry per event of the spec."""
+        """Answers a `SUBSCRIBE` or `UNSUBSCRIBE` of the peer of `connection`, in `groups`:
+        only the spec's events are stored, so a connection's subscriptions cost at most one
+        entry per event of the spec. A subscription the event's `@allow` rule refuses is
+        answered `ERROR` code 14 and not stored; unsubscribing is never refused."""
         p = self._protocol
-        if event in p.events:
+        uid = connection.application.uid
+        refusal = self._access.subscribe_refusal(event, uid, groups) if subscribe else None
+        if refusal is not None:
+            connection.send(self._encode_reply([ERROR, request_id, FORBIDDEN, refusal]))
+        elif event in p.events:
             ack = encode_frame([VALUE, request_id, None])
             connection.set_subscribed(event, subscribe, ack)
         else:

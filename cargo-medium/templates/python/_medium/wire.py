@@ -35,3 +35,4 @@ TOO_MANY_CONNECTIONS = 11
 UNKNOWN_EVENT = 12
 # Code 13, `handshake_timeout` (the name `HANDSHAKE_TIMEOUT` is the default deadline's).
 HANDSHAKE_TIMED_OUT = 13
+FORBIDDEN = 14
