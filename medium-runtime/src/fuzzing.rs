@@ -38,6 +38,7 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: "",
     events: &["tick", "changed"],
+    access: &[],
 };
 
 thread_local! {

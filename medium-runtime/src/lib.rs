@@ -43,7 +43,7 @@ pub use exception::{
 pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
 pub use introspection::{Introspection, introspect};
-pub use protocol_info::{ProtocolInfo, generated_spec};
+pub use protocol_info::{AccessItem, AccessRule, Allow, ProtocolInfo, generated_spec};
 pub use reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy};
 pub use reply::{HandlerError, Reply, decode_args};
 pub use socket_path::{SOCKET_DIR_ENV, socket_path};

@@ -18,6 +18,32 @@ pub struct ProtocolInfo {
     /// an application may subscribe to. A daemon answers a subscription to any other name with
     /// `ERROR` code 12 (`unknown_event`) and stores nothing for it.
     pub events: &'static [&'static str],
+    /// Who may call a method or subscribe to an event: only items with an effective rule,
+    /// in spec order (methods then events as in canonical order).
+    pub access: &'static [AccessRule],
+}
+
+/// One term of an `@allow` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allow {
+    Root,
+    Owner,
+    Uid(u32),
+    Gid(u32),
+    Group(&'static str),
+}
+
+/// Who may call a method or subscribe to an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRule {
+    pub item: AccessItem,
+    pub allow: &'static [Allow],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessItem {
+    Method(&'static str),
+    Event(&'static str),
 }
 
 /// The spec text of a generated `spec.lmspc` file: `file` without the `//` comment lines that

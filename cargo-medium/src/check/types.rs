@@ -130,7 +130,7 @@ impl<'a> TypeResolver<'a> {
 
 /// Optimal string alignment distance, ignoring ASCII case: insertions, deletions,
 /// substitutions and swaps of neighbours each cost one (`unit8` is one edit from `uint8`).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
     let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
     // Three rolling rows: the one before the previous is needed for swaps.

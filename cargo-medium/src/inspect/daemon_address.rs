@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use medium_runtime::{Introspection, ProtocolInfo};
+use medium_runtime::{AccessItem, AccessRule, Introspection, ProtocolInfo};
 
-use crate::check::CheckedSpec;
+use crate::check::{Allow, AllowRule, CheckedSpec};
 
 /// Why no socket path follows from a spec.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,7 @@ pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError
         socket_base: spec.socket.as_deref().map(leak),
         spec: "",
         events: events(spec),
+        access: &[],
     };
     medium_runtime::socket_path(&info).map_err(|source| DaemonAddressError {
         namespace: spec.namespace.clone(),
@@ -44,6 +45,7 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         socket_base: None,
         spec: leak(&daemon.spec),
         events: events(spec),
+        access: access(spec),
     }))
 }
 
@@ -51,6 +53,38 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
 fn events(spec: &CheckedSpec) -> &'static [&'static str] {
     let names: Vec<&'static str> = spec.events.iter().map(|event| leak(&event.name)).collect();
     Box::leak(names.into_boxed_slice())
+}
+
+/// `spec`'s effective `@allow` rules, methods then events, as `ProtocolInfo::access`.
+fn access(spec: &CheckedSpec) -> &'static [AccessRule] {
+    let methods = spec.methods.iter().filter_map(|method| {
+        let rule = method.allow.as_ref()?;
+        Some(access_rule(AccessItem::Method(leak(&method.name)), rule))
+    });
+    let events = spec.events.iter().filter_map(|event| {
+        let rule = event.allow.as_ref()?;
+        Some(access_rule(AccessItem::Event(leak(&event.name)), rule))
+    });
+    let rules: Vec<AccessRule> = methods.chain(events).collect();
+    Box::leak(rules.into_boxed_slice())
+}
+
+fn access_rule(item: AccessItem, rule: &AllowRule) -> AccessRule {
+    let allow: Vec<medium_runtime::Allow> = rule
+        .terms()
+        .iter()
+        .map(|term| match term {
+            Allow::Root => medium_runtime::Allow::Root,
+            Allow::Owner => medium_runtime::Allow::Owner,
+            Allow::Uid(uid) => medium_runtime::Allow::Uid(*uid),
+            Allow::Gid(gid) => medium_runtime::Allow::Gid(*gid),
+            Allow::Group(name) => medium_runtime::Allow::Group(leak(name)),
+        })
+        .collect();
+    AccessRule {
+        item,
+        allow: Box::leak(allow.into_boxed_slice()),
+    }
 }
 
 /// `ProtocolInfo` holds `&'static str` because generated crates keep it in a `const`; a command

@@ -44,6 +44,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     socket_base: None,
     spec: SPEC,
     events: &["announced"],
+    access: &[],
 };
 
 /// The same daemon rebuilt from a changed spec.
