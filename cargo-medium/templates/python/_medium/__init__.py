@@ -51,7 +51,7 @@ from .framing import (
     read_sized_frame,
 )
 from .handshake import check_welcome, hello, not_running
-from .protocol import Protocol, Signature
+from .protocol import Allow, Protocol, Signature
 from .reconnect import Reconnect
 from .server import Server
 from .server_connection import Application
@@ -141,6 +141,7 @@ __all__ = [
     "Rejected",
     "RemoteException",
     # What the generated module describes its spec with.
+    "Allow",
     "Protocol",
     "Signature",
     "Type",

@@ -15,6 +15,14 @@ from .wire import BAD_ARGUMENTS
 
 
 @dataclasses.dataclass(frozen=True)
+class Allow:
+    """One term of an `@allow` rule: kind is "root", "owner", "uid", "gid" or "group";
+    value is the uid/gid (int) or group name (str), None for root/owner."""
+    kind: str
+    value: int | str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Signature:
     """A method or event: wire name, parameters `(wire name, type)`, return type."""
 
@@ -23,6 +31,7 @@ class Signature:
     params: tuple[tuple[str, Type], ...]
     returns: Type = NOTHING
     record: Callable[..., Any] | None = None
+    allow: tuple[Allow, ...] | None = None
 
     def encode_args(self, args: tuple[Any, ...]) -> list[Any]:
         return [ty.encode(v, f"{self.name}({name})") for (name, ty), v in zip(self.params, args)]
