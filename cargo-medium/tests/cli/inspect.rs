@@ -53,6 +53,9 @@ static REBUILT: ProtocolInfo = ProtocolInfo {
     ..INFO
 };
 
+/// What the rebuilt daemon's spec has that [`SPEC`] lacks.
+const REBUILT_SPEC_ADDS: &str = "@allow(root, uid = 4242)\nmethod wipe()\n";
+
 /// Set to the socket path, it turns [`daemon_process_for_inspect_tests`] into the daemon.
 const DAEMON_SOCKET_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_SOCKET";
 /// Set, the daemon process serves [`REBUILT`] instead of [`INFO`].
@@ -108,8 +111,12 @@ async fn daemon_process_for_inspect_tests() {
     let Some(path) = std::env::var_os(DAEMON_SOCKET_ENV) else {
         return;
     };
-    let info = match std::env::var_os(DAEMON_REBUILT_ENV) {
-        Some(_) => &REBUILT,
+    let info: &'static ProtocolInfo = match std::env::var_os(DAEMON_REBUILT_ENV) {
+        // The changed spec adds a method with an access rule, which `describe` shows.
+        Some(_) => Box::leak(Box::new(ProtocolInfo {
+            spec: format!("{SPEC}{REBUILT_SPEC_ADDS}").leak(),
+            ..REBUILT
+        })),
         None => &INFO,
     };
     Daemon::new(info, Service::default())
@@ -230,6 +237,37 @@ fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
             env!("CARGO_PKG_VERSION")
         )
     );
+}
+
+#[test]
+fn describe_prints_who_may_use_each_item_of_a_spec_with_access_rules() {
+    let mut d = TestDaemon::start();
+    d.restart(true);
+    let output = cargo_medium(d.dir.path())
+        .args(["describe", "--socket"])
+        .arg(&d.path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(
+        text.contains(
+            "// who may use what (@allow; for an event: who may subscribe):\n\
+             //   method echo_student: anyone who can connect\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("//   method wipe: root, uid = 4242\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("//   event announced: anyone who can connect\n\n"),
+        "{text}"
+    );
+    assert!(text.ends_with(REBUILT_SPEC_ADDS), "{text}");
 }
 
 #[test]
