@@ -2,7 +2,7 @@
 //! method and event its effective rule (its own, else the class default, else none).
 
 use super::checked_spec::{Allow, AllowRule};
-use super::types::edit_distance;
+use super::types::closest;
 use crate::diagnostic::{Diagnostic, ErrorCode, Span};
 use crate::spec::ast::{AllowAttr, AllowTerm, Item, Spec, TermValue};
 
@@ -278,14 +278,8 @@ fn unknown(term: &AllowTerm) -> Diagnostic {
         term.name.span.clone(),
         "not an access term",
     );
-    let limit = (word.chars().count() / 3).max(1);
-    let closest = TERM_NAMES
-        .iter()
-        .map(|candidate| (edit_distance(word, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance);
-    match closest {
-        Some((_, candidate)) => diagnostic.with_help(format!("did you mean `{candidate}`?")),
+    match closest(word, TERM_NAMES) {
+        Some(candidate) => diagnostic.with_help(format!("did you mean `{candidate}`?")),
         None => diagnostic
             .with_help("a term is `root`, `owner`, `uid = N`, `gid = N` or `group = \"name\"`"),
     }

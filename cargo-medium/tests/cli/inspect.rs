@@ -175,6 +175,19 @@ impl TestDaemon {
         medium_runtime::blocking::Client::connect_to(&INFO, &self.path).unwrap()
     }
 
+    /// What `cargo medium describe --socket` prints about the daemon.
+    fn describe(&self) -> String {
+        let output = cargo_medium(self.dir.path())
+            .args(["describe", "--socket"])
+            .arg(&self.path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(output).unwrap()
+    }
+
     fn call(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         cargo_medium(self.dir.path())
             .arg("call")
@@ -218,15 +231,7 @@ impl Drop for TestDaemon {
 #[test]
 fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
     let d = TestDaemon::start();
-    let output = cargo_medium(d.dir.path())
-        .args(["describe", "--socket"])
-        .arg(&d.path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(output).unwrap();
+    let text = d.describe();
     assert_eq!(
         text,
         format!(
@@ -243,15 +248,7 @@ fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
 fn describe_prints_who_may_use_each_item_of_a_spec_with_access_rules() {
     let mut d = TestDaemon::start();
     d.restart(true);
-    let output = cargo_medium(d.dir.path())
-        .args(["describe", "--socket"])
-        .arg(&d.path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(output).unwrap();
+    let text = d.describe();
     assert!(
         text.contains(
             "// who may use what (@allow; for an event: who may subscribe):\n\
