@@ -9,8 +9,7 @@ use crate::spec::ast::{AllowAttr, AllowTerm, Item, Spec, TermValue};
 /// The words a term may start with.
 const TERM_NAMES: [&str; 5] = ["root", "owner", "uid", "gid", "group"];
 
-/// How long a group name may be, in bytes (the usual `LOGIN_NAME_MAX`-style bound of
-/// `groupadd`).
+/// How long a group name may be, in bytes: what `groupadd` accepts on Linux.
 const MAX_GROUP_NAME: usize = 32;
 
 /// The rule each item of a spec was given, by the item's index in [`Spec::items`].
@@ -30,27 +29,34 @@ impl AccessRules {
         };
         let mut pending: Option<(&AllowAttr, Option<AllowRule>)> = None;
         for (index, item) in spec.items.iter().enumerate() {
-            let governed = match item {
+            let next = match item {
                 Item::Allow(attr) => {
-                    if let Some((previous, _)) = pending {
+                    let previous = pending.replace((attr, rule(attr, diagnostics)));
+                    if let Some((previous, _)) = previous {
                         diagnostics.push(misplaced(previous, Next::Attribute(&attr.span)));
                     }
-                    pending = Some((attr, rule(attr, diagnostics)));
                     continue;
                 }
-                Item::Method(_) | Item::Event(_) | Item::Class(_) => true,
-                Item::Namespace(_) | Item::Socket(_) | Item::Model(_) | Item::Exception(_) => false,
+                Item::Class(_) => {
+                    // A repeated `class` line is reported as such; the last rule given wins.
+                    if let Some((_, rule)) = pending.take() {
+                        rules.class_default = rule;
+                    }
+                    continue;
+                }
+                Item::Method(_) | Item::Event(_) => {
+                    if let Some((_, rule)) = pending.take() {
+                        rules.own[index] = rule;
+                    }
+                    continue;
+                }
+                Item::Namespace(header) => Next::Item(&header.span, "a `namespace` line"),
+                Item::Socket(header) => Next::Item(&header.span, "a `socket` line"),
+                Item::Model(model) => Next::Item(&model.name.span, "a model"),
+                Item::Exception(exception) => Next::Item(&exception.name.span, "an exception"),
             };
-            let Some((attr, rule)) = pending.take() else {
-                continue;
-            };
-            if !governed {
-                diagnostics.push(misplaced(attr, followed_by(item)));
-            } else if matches!(item, Item::Class(_)) {
-                // A repeated `class` line is reported as such; its rule is the last one given.
-                rules.class_default = rule;
-            } else {
-                rules.own[index] = rule;
+            if let Some((attr, _)) = pending.take() {
+                diagnostics.push(misplaced(attr, next));
             }
         }
         if let Some((attr, _)) = pending {
@@ -75,20 +81,6 @@ enum Next<'a> {
     /// An item that takes no rule: where it is, and what it is.
     Item(&'a Span, &'static str),
     EndOfFile,
-}
-
-/// The item after a misplaced attribute.
-fn followed_by(item: &Item) -> Next<'_> {
-    match item {
-        Item::Namespace(header) => Next::Item(&header.span, "a `namespace` line"),
-        Item::Socket(header) => Next::Item(&header.span, "a `socket` line"),
-        Item::Model(model) => Next::Item(&model.name.span, "a model"),
-        Item::Exception(exception) => Next::Item(&exception.name.span, "an exception"),
-        Item::Class(header) => Next::Item(&header.span, "the class"),
-        Item::Method(method) => Next::Item(&method.name.span, "a method"),
-        Item::Event(event) => Next::Item(&event.name.span, "an event"),
-        Item::Allow(attr) => Next::Attribute(&attr.span),
-    }
 }
 
 /// `attr` governs nothing: `next` follows it.
