@@ -18,9 +18,10 @@ pub struct ProtocolInfo {
     /// an application may subscribe to. A daemon answers a subscription to any other name with
     /// `ERROR` code 12 (`unknown_event`) and stores nothing for it.
     pub events: &'static [&'static str],
-    /// The `@allow` rules: one per method or event with an effective rule (the class default
-    /// applied), in spec order, methods then events. An item without one is open to anyone
-    /// who can connect. The daemon enforces them (PROTOCOL.md §12).
+    /// Who may call a method or subscribe to an event: one rule per method or event with an
+    /// effective `@allow` rule (the class default applied), in spec order, methods then events.
+    /// An item without one is open to anyone who can connect. Only a daemon enforces them
+    /// (PROTOCOL.md §7.1); a client's are informational.
     pub access: &'static [AccessRule],
 }
 

@@ -4,14 +4,15 @@
 //! Canonical text is spec syntax with no comments, one space where spaces are needed, and the
 //! top-level items sorted by kind (models, exceptions, methods, events) then name, because
 //! declaration order means nothing on the wire. Members and parameters keep their order: it
-//! does mean something (positional encoding). PROTOCOL.md §12 defines the text exactly, for
+//! does mean something (positional encoding). A method or event with an effective `@allow`
+//! rule has it on the line above, terms sorted. PROTOCOL.md §12 defines the text exactly, for
 //! other implementations; `tests/vectors/canonical/` holds the cases both are held to.
 
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::checked_spec::{CheckedSpec, Field, Type};
+use super::checked_spec::{Allow, AllowRule, CheckedSpec, Field, Type};
 
 impl CheckedSpec {
     /// The spec in canonical form: parsing and checking it gives back this spec, less docs
@@ -39,6 +40,7 @@ impl CheckedSpec {
         let mut methods: Vec<_> = self.methods.iter().collect();
         methods.sort_by(|a, b| a.name.cmp(&b.name));
         for method in methods {
+            write_allow(&mut out, method.allow.as_ref());
             let _ = write!(out, "method {}({})", method.name, Params(&method.params));
             if let Some(returns) = &method.returns {
                 let _ = write!(out, ": {}", TypeText(returns));
@@ -48,6 +50,7 @@ impl CheckedSpec {
         let mut events: Vec<_> = self.events.iter().collect();
         events.sort_by(|a, b| a.name.cmp(&b.name));
         for event in events {
+            write_allow(&mut out, event.allow.as_ref());
             let _ = writeln!(out, "event {}({})", event.name, Params(&event.params));
         }
         out
@@ -63,6 +66,34 @@ impl CheckedSpec {
                 let _ = write!(hex, "{byte:02x}");
                 hex
             })
+    }
+}
+
+/// The `@allow(…)` line of an item's effective rule, if it has one: the class default is
+/// already applied, so canonical text never has one above `class`.
+fn write_allow(out: &mut String, rule: Option<&AllowRule>) {
+    if let Some(rule) = rule {
+        let _ = writeln!(out, "@allow({rule})");
+    }
+}
+
+impl std::fmt::Display for AllowRule {
+    /// The terms in canonical order, as written between `@allow(` and `)`:
+    /// `root, uid = 1000, group = "admin"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, term) in self.terms().iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            match term {
+                Allow::Root => f.write_str("root")?,
+                Allow::Owner => f.write_str("owner")?,
+                Allow::Uid(uid) => write!(f, "uid = {uid}")?,
+                Allow::Gid(gid) => write!(f, "gid = {gid}")?,
+                Allow::Group(name) => write!(f, "group = \"{name}\"")?,
+            }
+        }
+        Ok(())
     }
 }
 

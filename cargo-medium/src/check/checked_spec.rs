@@ -56,6 +56,8 @@ pub struct Method {
     pub params: Vec<Field>,
     /// `None` when the method returns nothing.
     pub returns: Option<Type>,
+    /// Who may call it: its own `@allow`, else the class default; `None`: anyone.
+    pub allow: Option<AllowRule>,
 }
 
 /// `event name(params)`: pushed by the daemon to all apps or one.
@@ -64,6 +66,43 @@ pub struct Event {
     pub name: String,
     pub doc: Doc,
     pub params: Vec<Field>,
+    /// Who may subscribe: its own `@allow`, else the class default; `None`: anyone.
+    pub allow: Option<AllowRule>,
+}
+
+/// An effective `@allow` rule: terms OR-ed, never none, each once, in canonical order
+/// (PROTOCOL.md §12), so equal rules compare equal however they were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule(Vec<Allow>);
+
+impl AllowRule {
+    /// The rule made of `terms`; `None` when there are none (an empty rule would let nobody in,
+    /// which the language cannot say).
+    pub fn new(mut terms: Vec<Allow>) -> Option<AllowRule> {
+        terms.sort();
+        terms.dedup();
+        (!terms.is_empty()).then_some(AllowRule(terms))
+    }
+
+    /// The terms, in canonical order.
+    pub fn terms(&self) -> &[Allow] {
+        &self.0
+    }
+}
+
+/// One term of an `@allow` rule. The variant order is the canonical order of terms; ids
+/// sort by value and group names by their bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Allow {
+    /// uid 0.
+    Root,
+    /// The uid the daemon runs as.
+    Owner,
+    Uid(u32),
+    /// A peer whose primary or a supplementary group is this gid.
+    Gid(u32),
+    /// A group by name, resolved to a gid when the daemon starts.
+    Group(String),
 }
 
 /// A resolved type.

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::checked_spec::{CheckedSpec, Event, Exception, Field, Method, Model, Type};
+use super::access::AccessRules;
+use super::checked_spec::{AllowRule, CheckedSpec, Event, Exception, Field, Method, Model, Type};
 use super::names::{Case, Scope, is_identifier, not_an_identifier};
 use super::recursion::{ModelEdges, find_cycles};
 use super::types::TypeResolver;
@@ -16,6 +17,7 @@ pub fn check(spec: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnost
     let mut diagnostics = Vec::new();
     let headers = Headers::collect(spec, &mut diagnostics);
     declare_items(spec, &mut diagnostics);
+    let access = AccessRules::collect(spec, &mut diagnostics);
     let mut checker = Checker {
         resolver: TypeResolver::new(
             spec.items.iter().filter_map(|item| match item {
@@ -31,16 +33,20 @@ pub fn check(spec: &Spec, source_name: &str) -> Result<CheckedSpec, Vec<Diagnost
         model_edges: Vec::new(),
     };
     let mut checked = CheckedItems::default();
-    for item in &spec.items {
+    for (index, item) in spec.items.iter().enumerate() {
         match item {
-            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) => {}
+            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) | Item::Allow(_) => {}
             Item::Model(model) => checked.models.push(checker.model(model)),
             Item::Exception(exception) => checked.exceptions.push(Exception {
                 name: exception.name.text.clone(),
                 doc: exception.doc.clone(),
             }),
-            Item::Method(method) => checked.methods.push(checker.method(method)),
-            Item::Event(event) => checked.events.push(checker.event(event)),
+            Item::Method(method) => checked
+                .methods
+                .push(checker.method(method, access.effective(index))),
+            Item::Event(event) => checked
+                .events
+                .push(checker.event(event, access.effective(index))),
         }
     }
     let diagnostics = checker.finish();
@@ -104,7 +110,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn method(&mut self, method: &MethodDecl) -> Method {
+    fn method(&mut self, method: &MethodDecl, allow: Option<AllowRule>) -> Method {
         let owner = format!("method `{}`", method.name.text);
         let params = self.fields(&method.params, owner, "parameter");
         Method {
@@ -112,16 +118,18 @@ impl<'a> Checker<'a> {
             doc: method.doc.clone(),
             params: params.into_iter().flatten().collect(),
             returns: method.returns.as_ref().and_then(|ty| self.resolve(ty)),
+            allow,
         }
     }
 
-    fn event(&mut self, event: &EventDecl) -> Event {
+    fn event(&mut self, event: &EventDecl, allow: Option<AllowRule>) -> Event {
         let owner = format!("event `{}`", event.name.text);
         let params = self.fields(&event.params, owner, "parameter");
         Event {
             name: event.name.text.clone(),
             doc: event.doc.clone(),
             params: params.into_iter().flatten().collect(),
+            allow,
         }
     }
 
@@ -169,7 +177,7 @@ fn declare_items(spec: &Spec, diagnostics: &mut Vec<Diagnostic>) {
     let mut scope = Scope::items();
     for item in &spec.items {
         let (kind, case) = match item {
-            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) => continue,
+            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) | Item::Allow(_) => continue,
             Item::Model(_) => ("model", Case::UpperCamel),
             Item::Exception(_) => ("exception", Case::UpperCamel),
             Item::Method(_) => ("method", Case::Snake),

@@ -4,6 +4,7 @@
 //! Also gives a checked spec its canonical text and fingerprint (`canonical.rs`), which the
 //! runtime handshake compares.
 
+mod access;
 mod canonical;
 mod checked_spec;
 mod checker;
@@ -11,7 +12,9 @@ mod names;
 mod recursion;
 mod types;
 
-pub use checked_spec::{CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type};
+pub use checked_spec::{
+    Allow, AllowRule, CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type,
+};
 pub use checker::check;
 
 use crate::diagnostic::Diagnostics;

@@ -1,7 +1,7 @@
 //! Checker tests: what a valid spec becomes, and that every problem is found in one run.
 //! (How each error renders is the snapshot corpus's job, in `tests/front_end`.)
 
-use super::{CheckedSpec, Primitive, Type, check_source};
+use super::{Allow, AllowRule, CheckedSpec, Primitive, Type, check_source};
 use crate::diagnostic::ErrorCode;
 
 fn checked(text: &str) -> CheckedSpec {
@@ -208,4 +208,106 @@ fn a_large_spec_checks_quickly() {
     );
     // Generous even for debug builds on a slow machine; quadratic work would blow through it.
     assert!(elapsed.as_millis() < 2000, "took {elapsed:?}");
+}
+
+/// The effective rule of every method, then every event, in declaration order.
+fn rules(spec: &CheckedSpec) -> Vec<Option<AllowRule>> {
+    let methods = spec.methods.iter().map(|method| method.allow.clone());
+    methods
+        .chain(spec.events.iter().map(|event| event.allow.clone()))
+        .collect()
+}
+
+fn rule(terms: Vec<Allow>) -> Option<AllowRule> {
+    AllowRule::new(terms)
+}
+
+#[test]
+fn an_items_own_rule_replaces_the_class_default_and_others_take_it() {
+    let spec = checked(
+        "namespace com.example.test\nmethod before()\n@allow(owner)\nclass Test\n\
+         @allow(group = \"b\", uid = 9, root, gid = 2, uid = 1, group = \"a\")\nmethod own()\n\
+         event default()\n",
+    );
+    assert_eq!(
+        rules(&spec),
+        [
+            rule(vec![Allow::Owner]),
+            rule(vec![
+                Allow::Root,
+                Allow::Uid(1),
+                Allow::Uid(9),
+                Allow::Gid(2),
+                Allow::Group("a".into()),
+                Allow::Group("b".into()),
+            ]),
+            rule(vec![Allow::Owner]),
+        ]
+    );
+    let text = spec.canonical();
+    assert!(!text.contains("@allow(owner)\nclass"), "{text}");
+    assert!(
+        text.contains(
+            "@allow(root, uid = 1, uid = 9, gid = 2, group = \"a\", group = \"b\")\nmethod own()\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_any_attribute_nobody_has_a_rule_and_the_text_has_no_allow_line() {
+    let spec = checked(&format!("{HEADER}method m()\nevent e()\n"));
+    assert_eq!(rules(&spec), [None, None]);
+    assert!(!spec.canonical().contains('@'));
+}
+
+#[test]
+fn docs_above_and_below_an_attribute_document_its_item() {
+    let spec = checked(&format!(
+        "{HEADER}/// Above.\n@allow(root)\n/// Below.\nmethod m()\n\n/// Cut off.\n@allow(root)\n\nevent e()\n"
+    ));
+    assert_eq!(spec.methods[0].doc, ["Above.", "Below."]);
+    assert!(spec.events[0].doc.is_empty());
+    assert_eq!(
+        rules(&spec),
+        [rule(vec![Allow::Root]), rule(vec![Allow::Root])]
+    );
+}
+
+#[test]
+fn a_rule_with_the_same_terms_in_another_order_has_the_same_fingerprint() {
+    let one = checked(&format!("{HEADER}@allow(uid = 5, root)\nmethod m()\n"));
+    let other = checked(&format!("{HEADER}@allow( root,uid=5, )\nmethod m()\n"));
+    let none = checked(&format!("{HEADER}method m()\n"));
+    assert_eq!(one.fingerprint(), other.fingerprint());
+    assert_ne!(one.fingerprint(), none.fingerprint());
+}
+
+#[test]
+fn canonical_text_with_rules_checks_back_to_the_same_spec() {
+    let spec = checked(include_str!(
+        "../../../tests/specs/valid/access_rules.lmspc"
+    ));
+    let again = checked(&spec.canonical());
+    assert_eq!(rules(&again), rules(&spec));
+    assert_eq!(again.canonical(), spec.canonical());
+}
+
+#[test]
+fn every_attribute_problem_is_reported_in_one_run() {
+    assert_eq!(
+        codes(&format!(
+            "{HEADER}@allow(rot, root, root, uid = 99999999999, group = \"-x\", owner = 1)\n\
+             method m()\n@allow()\nevent e()\n@allow(root)\nexception E\n"
+        )),
+        [
+            ErrorCode::UnknownAllowTerm,
+            ErrorCode::DuplicateAllowTerm,
+            ErrorCode::InvalidAllowId,
+            ErrorCode::InvalidAllowGroup,
+            ErrorCode::UnexpectedAllowValue,
+            ErrorCode::EmptyAllow,
+            ErrorCode::MisplacedAllow,
+        ]
+    );
 }

@@ -116,16 +116,29 @@ impl<'a> TypeResolver<'a> {
         {
             return Some(primitive.keyword());
         }
-        let limit = (name.chars().count() / 3).max(1);
-        Primitive::ALL
-            .iter()
-            .map(|p| p.keyword())
-            .chain(self.model_order.iter().copied())
-            .map(|candidate| (edit_distance(name, candidate), candidate))
-            .filter(|(distance, _)| *distance <= limit)
-            .min_by_key(|(distance, _)| *distance)
-            .map(|(_, candidate)| candidate)
+        closest(
+            name,
+            Primitive::ALL
+                .iter()
+                .map(|p| p.keyword())
+                .chain(self.model_order.iter().copied()),
+        )
     }
+}
+
+/// The candidate within a few edits of `name` (about one per three characters), the first of
+/// the nearest: what a "did you mean" suggests.
+pub(super) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
 }
 
 /// Optimal string alignment distance, ignoring ASCII case: insertions, deletions,

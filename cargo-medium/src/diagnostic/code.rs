@@ -30,11 +30,25 @@ pub enum ErrorCode {
     InvalidNamespace,
     /// A list type is nested deeper than the language allows.
     ListTooDeep,
+    /// An `@allow` term that is not `root`, `owner`, `uid`, `gid` or `group`.
+    UnknownAllowTerm,
+    /// The same `@allow` term twice in one attribute.
+    DuplicateAllowTerm,
+    /// `@allow()`: an attribute with no terms.
+    EmptyAllow,
+    /// An `@allow` line not followed by a method, event or class.
+    MisplacedAllow,
+    /// A `uid`/`gid` term without a decimal number from 0 to 4294967295.
+    InvalidAllowId,
+    /// A `group` term without a valid quoted group name.
+    InvalidAllowGroup,
+    /// A value given to `root` or `owner`, which take none.
+    UnexpectedAllowValue,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::Syntax,
         ErrorCode::DuplicateName,
         ErrorCode::UnknownType,
@@ -47,6 +61,13 @@ impl ErrorCode {
         ErrorCode::RepeatedHeader,
         ErrorCode::InvalidNamespace,
         ErrorCode::ListTooDeep,
+        ErrorCode::UnknownAllowTerm,
+        ErrorCode::DuplicateAllowTerm,
+        ErrorCode::EmptyAllow,
+        ErrorCode::MisplacedAllow,
+        ErrorCode::InvalidAllowId,
+        ErrorCode::InvalidAllowGroup,
+        ErrorCode::UnexpectedAllowValue,
     ];
 
     /// The code as shown in `error[E0003]`.
@@ -64,6 +85,13 @@ impl ErrorCode {
             ErrorCode::RepeatedHeader => "E0010",
             ErrorCode::InvalidNamespace => "E0011",
             ErrorCode::ListTooDeep => "E0012",
+            ErrorCode::UnknownAllowTerm => "E0013",
+            ErrorCode::DuplicateAllowTerm => "E0014",
+            ErrorCode::EmptyAllow => "E0015",
+            ErrorCode::MisplacedAllow => "E0016",
+            ErrorCode::InvalidAllowId => "E0017",
+            ErrorCode::InvalidAllowGroup => "E0018",
+            ErrorCode::UnexpectedAllowValue => "E0019",
         }
     }
 
@@ -82,6 +110,13 @@ impl ErrorCode {
             ErrorCode::RepeatedHeader => "`namespace`, `class` or `socket` given more than once",
             ErrorCode::InvalidNamespace => "namespace is not dotted identifiers",
             ErrorCode::ListTooDeep => "list type nested too deeply",
+            ErrorCode::UnknownAllowTerm => "unknown `@allow` term",
+            ErrorCode::DuplicateAllowTerm => "`@allow` term given more than once",
+            ErrorCode::EmptyAllow => "`@allow` with no terms",
+            ErrorCode::MisplacedAllow => "`@allow` not followed by a method, event or class",
+            ErrorCode::InvalidAllowId => "`uid` or `gid` not a number from 0 to 4294967295",
+            ErrorCode::InvalidAllowGroup => "`group` not a valid quoted group name",
+            ErrorCode::UnexpectedAllowValue => "`root` or `owner` given a value",
         }
     }
 }

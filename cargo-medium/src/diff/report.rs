@@ -61,6 +61,12 @@ impl fmt::Display for SpecDiff {
                                 old.as_deref().unwrap_or("nothing"),
                                 new.as_deref().unwrap_or("nothing")
                             )?,
+                            MemberChange::Allow(Changed { old, new }) => writeln!(
+                                f,
+                                "~ allowed {} → {}",
+                                allowed(old.as_deref()),
+                                allowed(new.as_deref())
+                            )?,
                         }
                     }
                 }
@@ -73,6 +79,11 @@ impl fmt::Display for SpecDiff {
             abbreviated(&self.fingerprint.new)
         )
     }
+}
+
+/// An effective rule as written in a spec, or who may when there is none.
+fn allowed(rule: Option<&str>) -> String {
+    rule.map_or_else(|| "anyone".to_owned(), |terms| format!("@allow({terms})"))
 }
 
 fn socket(folder: &Option<String>) -> &str {

@@ -1,6 +1,6 @@
 //! [`SpecDiff`]: the changes between an old and a new checked spec.
 
-use crate::check::{CheckedSpec, Field, Type};
+use crate::check::{AllowRule, CheckedSpec, Field, Type};
 
 /// A value before and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub enum ItemChange {
         name: String,
         declaration: String,
     },
-    /// In both, with different members or return type.
+    /// In both, with different members, return type or `@allow` rule.
     Changed {
         kind: ItemKind,
         name: String,
@@ -99,6 +99,9 @@ pub enum MemberChange {
     Reordered(Changed<Vec<String>>),
     /// A method's return type; `None` is no return value.
     Returns(Changed<Option<String>>),
+    /// A method's or event's effective `@allow` rule, as its terms (`root, uid = 1000`);
+    /// `None` is no rule: anyone who can connect.
+    Allow(Changed<Option<String>>),
 }
 
 /// Everything that differs between two specs, in canonical order (kind, then name).
@@ -198,47 +201,50 @@ fn changed<T: Clone + PartialEq>(old: &T, new: &T) -> Option<Changed<T>> {
     })
 }
 
-/// Any item reduced to what the diff compares: its name, members and return type.
+/// Any item reduced to what the diff compares: its name, members, return type and effective
+/// `@allow` rule.
 #[derive(Clone)]
 struct Shape<'a> {
     name: &'a str,
     members: &'a [Field],
     returns: Option<&'a Type>,
+    allow: Option<&'a AllowRule>,
 }
 
 fn shapes(spec: &CheckedSpec, kind: ItemKind) -> Vec<Shape<'_>> {
-    let shape = |name, members, returns| Shape {
+    let shape = |name, members, returns, allow| Shape {
         name,
         members,
         returns,
+        allow,
     };
     match kind {
         ItemKind::Model => spec
             .models
             .iter()
-            .map(|m| shape(&m.name, &m.fields, None))
+            .map(|m| shape(&m.name, &m.fields, None, None))
             .collect(),
         ItemKind::Exception => spec
             .exceptions
             .iter()
-            .map(|e| shape(&e.name, &[], None))
+            .map(|e| shape(&e.name, &[], None, None))
             .collect(),
         ItemKind::Method => spec
             .methods
             .iter()
-            .map(|m| shape(&m.name, &m.params, m.returns.as_ref()))
+            .map(|m| shape(&m.name, &m.params, m.returns.as_ref(), m.allow.as_ref()))
             .collect(),
         ItemKind::Event => spec
             .events
             .iter()
-            .map(|e| shape(&e.name, &e.params, None))
+            .map(|e| shape(&e.name, &e.params, None, e.allow.as_ref()))
             .collect(),
     }
 }
 
 impl Shape<'_> {
     /// The item in spec syntax, on one line: `method get(id: string): Student`,
-    /// `model Student{id: string, age: uint8}`.
+    /// `model Student{id: string, age: uint8}`, `@allow(root) method wipe()`.
     fn declaration(&self, kind: ItemKind) -> String {
         let members = self
             .members
@@ -250,7 +256,11 @@ impl Shape<'_> {
             ItemKind::Model => format!("model {}{{{members}}}", self.name),
             ItemKind::Exception => format!("exception {}", self.name),
             ItemKind::Method | ItemKind::Event => {
-                let mut text = format!("{} {}({members})", kind.keyword(), self.name);
+                let allow = self
+                    .allow
+                    .map(|rule| format!("@allow({rule}) "))
+                    .unwrap_or_default();
+                let mut text = format!("{allow}{} {}({members})", kind.keyword(), self.name);
                 if let Some(returns) = self.returns {
                     text += &format!(": {}", returns.spec_text());
                 }
@@ -309,6 +319,12 @@ impl Shape<'_> {
             &new.returns.map(Type::spec_text),
         ) {
             changes.push(MemberChange::Returns(returns));
+        }
+        if let Some(allow) = changed(
+            &self.allow.map(AllowRule::to_string),
+            &new.allow.map(AllowRule::to_string),
+        ) {
+            changes.push(MemberChange::Allow(allow));
         }
         changes
     }

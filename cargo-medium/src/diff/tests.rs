@@ -186,3 +186,53 @@ fn a_change_ends_with_both_abbreviated_fingerprints() {
         )
     );
 }
+
+#[test]
+fn an_access_rule_given_changed_or_dropped_is_a_change_of_its_item() {
+    let diff = diff_after("method list", "@allow(root)\nmethod list");
+    assert_eq!(
+        diff.items,
+        [ItemChange::Changed {
+            kind: ItemKind::Method,
+            name: "list".to_owned(),
+            changes: vec![MemberChange::Allow(Changed {
+                old: None,
+                new: Some("root".to_owned()),
+            })],
+        }]
+    );
+    assert_ne!(diff.fingerprint.old, diff.fingerprint.new);
+    assert_eq!(
+        report_body(&diff),
+        "~ method list\n    ~ allowed anyone → @allow(root)\n"
+    );
+
+    let old = checked(&BASE.replacen("event sold", "@allow(uid = 5, root)\nevent sold", 1));
+    let new = checked(&BASE.replacen("event sold", "@allow(owner)\nevent sold", 1));
+    assert_eq!(
+        report_body(&SpecDiff::between(&old, &new)),
+        "~ event sold\n    ~ allowed @allow(root, uid = 5) → @allow(owner)\n"
+    );
+    assert_eq!(
+        report_body(&SpecDiff::between(&new, &checked(BASE))),
+        "~ event sold\n    ~ allowed @allow(owner) → anyone\n"
+    );
+}
+
+#[test]
+fn a_class_default_changes_every_item_without_its_own_rule() {
+    let defaulted = BASE.replacen("class Shop\n", "@allow(owner)\nclass Shop\n", 1);
+    let own_rule = defaulted.replacen("method list", "@allow(root)\nmethod list", 1);
+    assert_eq!(
+        report_body(&SpecDiff::between(&checked(BASE), &checked(&own_rule))),
+        "~ method buy\n    ~ allowed anyone → @allow(owner)\n\
+         ~ method list\n    ~ allowed anyone → @allow(root)\n\
+         ~ event sold\n    ~ allowed anyone → @allow(owner)\n"
+    );
+}
+
+#[test]
+fn an_added_method_shows_its_rule() {
+    let diff = diff_after("event sold", "@allow(root)\nmethod wipe()\nevent sold");
+    assert_eq!(report_body(&diff), "+ @allow(root) method wipe()\n");
+}

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use medium_runtime::{Introspection, ProtocolInfo};
+use medium_runtime::{AccessItem, AccessRule, Introspection, ProtocolInfo};
 
-use crate::check::CheckedSpec;
+use crate::check::{Allow, AllowRule, CheckedSpec};
 
 /// Why no socket path follows from a spec.
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +45,7 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         socket_base: None,
         spec: leak(&daemon.spec),
         events: events(spec),
-        // A client's: only the daemon enforces `@allow` rules.
-        access: &[],
+        access: access(spec),
     }))
 }
 
@@ -56,16 +55,49 @@ fn events(spec: &CheckedSpec) -> &'static [&'static str] {
     Box::leak(names.into_boxed_slice())
 }
 
+/// `spec`'s effective `@allow` rules, methods then events, as `ProtocolInfo::access`.
+fn access(spec: &CheckedSpec) -> &'static [AccessRule] {
+    let methods = spec.methods.iter().filter_map(|method| {
+        let rule = method.allow.as_ref()?;
+        Some(access_rule(AccessItem::Method(leak(&method.name)), rule))
+    });
+    let events = spec.events.iter().filter_map(|event| {
+        let rule = event.allow.as_ref()?;
+        Some(access_rule(AccessItem::Event(leak(&event.name)), rule))
+    });
+    let rules: Vec<AccessRule> = methods.chain(events).collect();
+    Box::leak(rules.into_boxed_slice())
+}
+
+fn access_rule(item: AccessItem, rule: &AllowRule) -> AccessRule {
+    let allow: Vec<medium_runtime::Allow> = rule
+        .terms()
+        .iter()
+        .map(|term| match term {
+            Allow::Root => medium_runtime::Allow::Root,
+            Allow::Owner => medium_runtime::Allow::Owner,
+            Allow::Uid(uid) => medium_runtime::Allow::Uid(*uid),
+            Allow::Gid(gid) => medium_runtime::Allow::Gid(*gid),
+            Allow::Group(name) => medium_runtime::Allow::Group(leak(name)),
+        })
+        .collect();
+    AccessRule {
+        item,
+        allow: Box::leak(allow.into_boxed_slice()),
+    }
+}
+
 /// `ProtocolInfo` holds `&'static str` because generated crates keep it in a `const`; a command
 /// builds one or two per run, so leaking their few bytes is the simple way to make them.
 fn leak(text: &str) -> &'static str {
     Box::leak(text.to_owned().into_boxed_str())
 }
 
-/// What `describe` prints: a comment header naming the daemon, then its spec text.
+/// What `describe` prints: a comment header naming the daemon (and who may use each method
+/// and event, when its spec has `@allow` rules), then its spec text.
 pub fn describe_text(daemon: &Introspection, socket: &std::path::Path) -> String {
     let mut out = format!(
-        "// daemon at {}\n// {}.{}, fingerprint {}\n// runtime {}, wire protocol {}\n\n",
+        "// daemon at {}\n// {}.{}, fingerprint {}\n// runtime {}, wire protocol {}\n",
         socket.display(),
         daemon.namespace,
         daemon.class,
@@ -73,6 +105,11 @@ pub fn describe_text(daemon: &Introspection, socket: &std::path::Path) -> String
         daemon.runtime_version,
         daemon.wire_version
     );
+    // A spec our checker refuses (another implementation's extension) is still printed.
+    if let Ok(spec) = crate::check::check_source("introspection", &daemon.spec) {
+        out += &access_lines(&spec);
+    }
+    out.push('\n');
     if daemon.spec.is_empty() {
         out += "// (this daemon does not provide its spec text)\n";
     } else {
@@ -80,6 +117,29 @@ pub fn describe_text(daemon: &Introspection, socket: &std::path::Path) -> String
         if !daemon.spec.ends_with('\n') {
             out.push('\n');
         }
+    }
+    out
+}
+
+/// `// who may use what:` and a line per method and event, for a spec with rules; nothing for
+/// one without, where anyone who can connect may use everything.
+fn access_lines(spec: &CheckedSpec) -> String {
+    let methods = spec
+        .methods
+        .iter()
+        .map(|method| ("method", &method.name, method.allow.as_ref()));
+    let events = spec
+        .events
+        .iter()
+        .map(|event| ("event", &event.name, event.allow.as_ref()));
+    let items: Vec<_> = methods.chain(events).collect();
+    if items.iter().all(|(_, _, rule)| rule.is_none()) {
+        return String::new();
+    }
+    let mut out = "// who may use what (@allow; for an event: who may subscribe):\n".to_owned();
+    for (kind, name, rule) in items {
+        let who = rule.map_or_else(|| "anyone who can connect".to_owned(), AllowRule::to_string);
+        out += &format!("//   {kind} {name}: {who}\n");
     }
     out
 }
@@ -101,6 +161,55 @@ mod tests {
             assert_eq!(
                 socket_for_spec(&spec).unwrap(),
                 PathBuf::from("/tmp/medium-test-base/com.x.y/socket")
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe_text;
+    use medium_runtime::Introspection;
+
+    fn introspection(spec: &str) -> Introspection {
+        Introspection {
+            namespace: "com.x.y".to_owned(),
+            class: "S".to_owned(),
+            fingerprint: "f1".to_owned(),
+            spec: spec.to_owned(),
+            runtime_version: "0.1.0".to_owned(),
+            wire_version: 2,
+        }
+    }
+
+    #[test]
+    fn describe_lists_who_may_use_each_item_when_the_spec_has_rules() {
+        let spec = "namespace com.x.y\nclass S\n@allow(root, group = \"admin\")\nmethod wipe()\n\
+                    method read()\n@allow(uid = 7)\nevent changed()\n";
+        let text = describe_text(&introspection(spec), std::path::Path::new("/s"));
+        assert_eq!(
+            text,
+            format!(
+                "// daemon at /s\n// com.x.y.S, fingerprint f1\n// runtime 0.1.0, wire protocol 2\n\
+                 // who may use what (@allow; for an event: who may subscribe):\n\
+                 //   method wipe: root, group = \"admin\"\n\
+                 //   method read: anyone who can connect\n\
+                 //   event changed: uid = 7\n\n{spec}"
+            )
+        );
+    }
+
+    #[test]
+    fn describe_adds_nothing_for_a_spec_without_rules_or_one_it_cannot_read() {
+        for spec in [
+            "namespace com.x.y\nclass S\nmethod read()\n",
+            "not a spec\n",
+        ] {
+            let text = describe_text(&introspection(spec), std::path::Path::new("/s"));
+            assert!(!text.contains("who may"), "{text}");
+            assert!(
+                text.ends_with(&format!("wire protocol 2\n\n{spec}")),
+                "{text}"
             );
         }
     }

@@ -29,6 +29,8 @@ pub enum Item {
     Exception(ExceptionDecl),
     Method(MethodDecl),
     Event(EventDecl),
+    /// An `@allow(…)` line: it applies to the item below it, which the checker finds.
+    Allow(AllowAttr),
 }
 
 /// Text taken from the spec, with where it was.
@@ -87,6 +89,33 @@ pub struct EventDecl {
     pub params: Vec<FieldDecl>,
 }
 
+/// `@allow(term, …)`, terms unvalidated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowAttr {
+    /// The whole attribute, `@allow` to `)`.
+    pub span: Span,
+    pub terms: Vec<AllowTerm>,
+}
+
+/// One term of an `@allow` attribute as written: a word, with an optional `= value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowTerm {
+    /// The whole term, value included.
+    pub span: Span,
+    /// `root`, `uid`, `group`… (or a misspelling of one).
+    pub name: Name,
+    pub value: Option<TermValue>,
+}
+
+/// The value after a term's `=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TermValue {
+    /// An unquoted word: `1000` (or anything else up to a delimiter).
+    Word(Name),
+    /// `"admin"`: the text between the quotes, the span including them.
+    Quoted(Name),
+}
+
 /// A type as written: `list_depth` stars in front of a type name (`**uint8` has depth 2).
 ///
 /// Kept flat rather than nested so that no stage recurses over input-controlled depth.
@@ -101,10 +130,10 @@ pub struct TypeRef {
 
 impl Item {
     /// The name an item declares in the spec's shared namespace of models, exceptions, methods
-    /// and events; `None` for the header lines.
+    /// and events; `None` for the header lines and attributes.
     pub fn declared_name(&self) -> Option<&Name> {
         match self {
-            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) => None,
+            Item::Namespace(_) | Item::Class(_) | Item::Socket(_) | Item::Allow(_) => None,
             Item::Model(model) => Some(&model.name),
             Item::Exception(exception) => Some(&exception.name),
             Item::Method(method) => Some(&method.name),

@@ -5,8 +5,8 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::ast::{
-    Doc, EventDecl, ExceptionDecl, FieldDecl, Header, Item, MethodDecl, ModelDecl, Name, Spec,
-    TypeRef,
+    AllowAttr, AllowTerm, Doc, EventDecl, ExceptionDecl, FieldDecl, Header, Item, MethodDecl,
+    ModelDecl, Name, Spec, TermValue, TypeRef,
 };
 use super::syntax_error;
 use crate::diagnostic::Diagnostics;
@@ -45,6 +45,12 @@ pub fn parse(source_name: &str, text: &str) -> Result<Spec, Diagnostics> {
             }),
             Rule::method_decl => Item::Method(method(pair, docs.take())),
             Rule::event_decl => Item::Event(event(pair, docs.take())),
+            // Docs may sit above an attribute as well as between it and its item: the run of
+            // comments goes on through it.
+            Rule::allow_attr => {
+                items.push(Item::Allow(allow_attr(pair)));
+                continue;
+            }
             _ => continue,
         };
         // A header line swallows the comments above it: they document nothing.
@@ -200,4 +206,44 @@ fn event(pair: Pair<'_, Rule>, doc: Doc) -> EventDecl {
     // The grammar gives events no return type.
     let (name, params, _) = signature(pair);
     EventDecl { doc, name, params }
+}
+
+fn allow_attr(pair: Pair<'_, Rule>) -> AllowAttr {
+    let span = pair.as_span();
+    AllowAttr {
+        span: span.start()..span.end(),
+        terms: pair
+            .into_inner()
+            .filter(|inner| inner.as_rule() == Rule::allow_term)
+            .map(allow_term)
+            .collect(),
+    }
+}
+
+fn allow_term(pair: Pair<'_, Rule>) -> AllowTerm {
+    let start = pair.as_span().start();
+    // Not the pair's own end: pest leaves the spaces before a `,` in it.
+    let mut end = start;
+    let mut term_name = None;
+    let mut value = None;
+    for inner in pair.into_inner() {
+        end = inner.as_span().end();
+        match inner.as_rule() {
+            Rule::term_name => term_name = Some(name(&inner)),
+            Rule::term_word => value = Some(TermValue::Word(name(&inner))),
+            Rule::quoted_text => {
+                let quoted = name(&inner);
+                value = Some(TermValue::Quoted(Name {
+                    text: quoted.text[1..quoted.text.len() - 1].to_owned(),
+                    span: quoted.span,
+                }));
+            }
+            _ => {}
+        }
+    }
+    AllowTerm {
+        span: start..end,
+        name: term_name.expect("the grammar requires a word in every term"),
+        value,
+    }
 }

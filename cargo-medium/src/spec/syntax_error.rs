@@ -14,6 +14,8 @@ enum Expected {
     Member,
     Param,
     Type,
+    Term,
+    TermValue,
     NamespacePath,
     SocketPath,
     Token(&'static str),
@@ -49,15 +51,20 @@ impl Expected {
             | Rule::kw_model
             | Rule::kw_exception
             | Rule::kw_method
-            | Rule::kw_event => Expected::Item,
+            | Rule::kw_event
+            | Rule::allow_attr
+            | Rule::kw_allow => Expected::Item,
             Rule::name => Expected::Name,
             Rule::member => Expected::Member,
             Rule::param => Expected::Param,
             Rule::ty | Rule::type_name => Expected::Type,
+            Rule::allow_term | Rule::term_name => Expected::Term,
+            Rule::term_word | Rule::quoted_text => Expected::TermValue,
             Rule::namespace_path => Expected::NamespacePath,
             Rule::socket_path => Expected::SocketPath,
             Rule::colon => Expected::Token(":"),
             Rule::comma => Expected::Token(","),
+            Rule::equals => Expected::Token("="),
             Rule::open_paren => Expected::Token("("),
             Rule::close_paren => Expected::Token(")"),
             Rule::open_brace => Expected::Token("{"),
@@ -74,6 +81,8 @@ impl Expected {
             | Rule::trailing_comment
             | Rule::token_char
             | Rule::value_char
+            | Rule::term_char
+            | Rule::term_value
             | Rule::model_entry
             | Rule::params
             | Rule::next_item => return None,
@@ -90,6 +99,8 @@ impl Expected {
             Expected::Member => "a member `name: type`".to_owned(),
             Expected::Param => "a parameter `name: type`".to_owned(),
             Expected::Type => "a type such as `string`, `*T` or a model name".to_owned(),
+            Expected::Term => "an access term such as `root`, `owner` or `uid = 1000`".to_owned(),
+            Expected::TermValue => "a number or a quoted group name".to_owned(),
             Expected::NamespacePath => {
                 "a dotted namespace such as `com.example.student`".to_owned()
             }

@@ -1,6 +1,6 @@
 //! Parser tests: every grammar rule, on hand-written specs and the example spec.
 
-use super::ast::{Item, Spec, TypeRef};
+use super::ast::{Item, Spec, TermValue, TypeRef};
 use super::parse;
 
 fn parse_ok(text: &str) -> Spec {
@@ -301,4 +301,37 @@ fn an_unclosed_model_is_found_past_comments_and_a_brace_on_its_own_line() {
         assert!(error.contains("unclosed model `M`"), "{text:?}:\n{error}");
         assert!(error.contains(brace_at), "{text:?}:\n{error}");
     }
+}
+
+#[test]
+fn an_allow_attribute_keeps_the_span_of_itself_and_each_term() {
+    let text = format!("{HEADER}@allow( root ,uid=10, group = \"admin\",)\nmethod m()\n");
+    let file = parse_ok(&text);
+    let Item::Allow(attr) = &file.items[2] else {
+        panic!("no attribute: {:?}", file.items);
+    };
+    let at = |span: &std::ops::Range<usize>| &text[span.clone()];
+    assert_eq!(at(&attr.span), "@allow( root ,uid=10, group = \"admin\",)");
+    let terms: Vec<&str> = attr.terms.iter().map(|term| at(&term.span)).collect();
+    assert_eq!(terms, ["root", "uid=10", "group = \"admin\""]);
+    assert_eq!(attr.terms[0].value, None);
+    let Some(TermValue::Word(uid)) = &attr.terms[1].value else {
+        panic!("uid has no word value");
+    };
+    assert_eq!(uid.text, "10");
+    let Some(TermValue::Quoted(group)) = &attr.terms[2].value else {
+        panic!("group has no quoted value");
+    };
+    assert_eq!(
+        (group.text.as_str(), at(&group.span)),
+        ("admin", "\"admin\"")
+    );
+    assert!(matches!(file.items[3], Item::Method(_)));
+}
+
+#[test]
+fn an_attribute_is_one_line_and_cannot_sit_inside_a_model() {
+    assert!(parse_err(&format!("{HEADER}@allow(root,\nowner)\nmethod m()\n")).contains("expected"));
+    let unclosed = parse_err(&format!("{HEADER}model A{{\n@allow(root)\nmethod m()\n"));
+    assert!(unclosed.contains("unclosed model `A`"), "{unclosed}");
 }

@@ -32,6 +32,25 @@ fn canonical_prints_the_text_the_fingerprint_hashes_and_nothing_for_a_bad_spec()
 }
 
 #[test]
+fn canonical_shows_each_items_effective_access_rule_with_its_terms_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vault.lmspc"),
+        "namespace a.b\n@allow(owner)\nclass C\nmethod read()\n\
+         @allow(uid = 1000, root, group = \"ops\", uid = 7)\nmethod wipe()\n",
+    )
+    .unwrap();
+    cargo_medium(dir.path())
+        .args(["check", "--canonical", "vault.lmspc"])
+        .assert()
+        .success()
+        .stdout(
+            "namespace a.b\nclass C\n@allow(owner)\nmethod read()\n\
+             @allow(root, uid = 7, uid = 1000, group = \"ops\")\nmethod wipe()\n",
+        );
+}
+
+#[test]
 fn quiet_check_of_a_good_spec_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     cargo_medium(dir.path())

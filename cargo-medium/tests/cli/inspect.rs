@@ -76,6 +76,9 @@ enum Build {
     Ruled,
 }
 
+/// What the rebuilt daemon's spec has that [`SPEC`] lacks.
+const REBUILT_SPEC_ADDS: &str = "@allow(root, uid = 4242)\nmethod wipe()\n";
+
 /// Set to the socket path, it turns [`daemon_process_for_inspect_tests`] into the daemon.
 const DAEMON_SOCKET_ENV: &str = "MEDIUM_INSPECT_TEST_DAEMON_SOCKET";
 /// Set to `rebuilt` or `ruled`, the daemon process serves [`REBUILT`] or [`RULED`] instead of
@@ -132,8 +135,12 @@ async fn daemon_process_for_inspect_tests() {
     let Some(path) = std::env::var_os(DAEMON_SOCKET_ENV) else {
         return;
     };
-    let info = match std::env::var(DAEMON_BUILD_ENV).as_deref() {
-        Ok("rebuilt") => &REBUILT,
+    let info: &'static ProtocolInfo = match std::env::var(DAEMON_BUILD_ENV).as_deref() {
+        // The changed spec adds a method with an access rule, which `describe` shows.
+        Ok("rebuilt") => Box::leak(Box::new(ProtocolInfo {
+            spec: format!("{SPEC}{REBUILT_SPEC_ADDS}").leak(),
+            ..REBUILT
+        })),
         Ok("ruled") => &RULED,
         _ => &INFO,
     };
@@ -196,6 +203,19 @@ impl TestDaemon {
         medium_runtime::blocking::Client::connect_to(&INFO, &self.path).unwrap()
     }
 
+    /// What `cargo medium describe --socket` prints about the daemon.
+    fn describe(&self) -> String {
+        let output = cargo_medium(self.dir.path())
+            .args(["describe", "--socket"])
+            .arg(&self.path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(output).unwrap()
+    }
+
     fn call(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         cargo_medium(self.dir.path())
             .arg("call")
@@ -245,15 +265,7 @@ impl Drop for TestDaemon {
 #[test]
 fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
     let d = TestDaemon::start();
-    let output = cargo_medium(d.dir.path())
-        .args(["describe", "--socket"])
-        .arg(&d.path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(output).unwrap();
+    let text = d.describe();
     assert_eq!(
         text,
         format!(
@@ -264,6 +276,29 @@ fn describe_prints_the_daemon_spec_under_a_header_naming_it() {
             env!("CARGO_PKG_VERSION")
         )
     );
+}
+
+#[test]
+fn describe_prints_who_may_use_each_item_of_a_spec_with_access_rules() {
+    let mut d = TestDaemon::start();
+    d.restart(Build::Rebuilt);
+    let text = d.describe();
+    assert!(
+        text.contains(
+            "// who may use what (@allow; for an event: who may subscribe):\n\
+             //   method echo_student: anyone who can connect\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("//   method wipe: root, uid = 4242\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("//   event announced: anyone who can connect\n\n"),
+        "{text}"
+    );
+    assert!(text.ends_with(REBUILT_SPEC_ADDS), "{text}");
 }
 
 #[test]

@@ -11,12 +11,13 @@
 //! only through a list, so no model contains itself without a list in between.
 //!
 //! Names are sometimes long, sometimes Rust keywords or names the generated API also uses, and
-//! docs sometimes present: the code generator must lay out and escape all of them.
+//! docs and `@allow` rules sometimes present: the code generator must lay out and escape all
+//! of them.
 
 use std::sync::Arc;
 
 use cargo_medium::check::{
-    CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type,
+    Allow, AllowRule, CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -52,23 +53,30 @@ pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
                     (
                         fields(Arc::clone(&model_names), any_model),
                         option::of(ty(Arc::clone(&model_names), any_model)),
+                        option::of(allow_rule()),
                     )
-                        .prop_map(move |(params, returns)| Method {
+                        .prop_map(move |(params, returns, allow)| Method {
                             name: name.clone(),
                             doc: doc.clone(),
                             params,
                             returns,
+                            allow,
                         })
                 })
                 .collect();
             let events: Vec<_> = events
                 .into_iter()
                 .map(|(name, doc)| {
-                    fields(Arc::clone(&model_names), any_model).prop_map(move |params| Event {
-                        name: name.clone(),
-                        doc: doc.clone(),
-                        params,
-                    })
+                    (
+                        fields(Arc::clone(&model_names), any_model),
+                        option::of(allow_rule()),
+                    )
+                        .prop_map(move |(params, allow)| Event {
+                            name: name.clone(),
+                            doc: doc.clone(),
+                            params,
+                            allow,
+                        })
                 })
                 .collect();
             let exceptions: Vec<Exception> = exceptions
@@ -199,6 +207,19 @@ fn ty(models: Arc<Vec<String>>, direct_limit: usize) -> impl Strategy<Value = Ty
         }
         ty
     })
+}
+
+/// An effective `@allow` rule of one to five terms of every kind (ids up to `u32::MAX`,
+/// group names up to the 32 bytes allowed).
+fn allow_rule() -> impl Strategy<Value = AllowRule> {
+    let term = prop_oneof![
+        Just(Allow::Root),
+        Just(Allow::Owner),
+        any::<u32>().prop_map(Allow::Uid),
+        any::<u32>().prop_map(Allow::Gid),
+        "[A-Za-z_][A-Za-z0-9_.-]{0,31}".prop_map(Allow::Group),
+    ];
+    vec(term, 1..6).prop_map(|terms| AllowRule::new(terms).expect("at least one term"))
 }
 
 /// `word` with its first letter in upper case: `student` → `Student`.

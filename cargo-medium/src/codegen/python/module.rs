@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::check::{CheckedSpec, Doc, Field};
+use crate::check::{Allow, AllowRule, CheckedSpec, Doc, Field};
 
 use super::names::{MODULE_CONSTANTS, PythonNames, RUNTIME_REEXPORTS};
 use super::types::{annotation, descriptor, model_descriptor};
@@ -248,6 +248,27 @@ fn signature(name: &str, attr: &str, params: &[Field], names: &PythonNames, tail
     out
 }
 
+/// The `allow=` argument of a `Signature` with an effective `@allow` rule: its terms as
+/// `_medium.Allow`s, in canonical order; nothing for an item anyone may use.
+fn allow_argument(rule: Option<&AllowRule>) -> String {
+    let Some(rule) = rule else {
+        return String::new();
+    };
+    let terms: Vec<String> = rule
+        .terms()
+        .iter()
+        .map(|term| match term {
+            Allow::Root => "_medium.Allow(\"root\")".to_owned(),
+            Allow::Owner => "_medium.Allow(\"owner\")".to_owned(),
+            Allow::Uid(uid) => format!("_medium.Allow(\"uid\", {uid})"),
+            Allow::Gid(gid) => format!("_medium.Allow(\"gid\", {gid})"),
+            Allow::Group(group) => format!("_medium.Allow(\"group\", {})", literal(group)),
+        })
+        .collect();
+    let comma = if terms.len() == 1 { "," } else { "" };
+    format!("        allow=({}{comma}),\n", terms.join(", "))
+}
+
 fn protocol_table(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     let socket = spec.socket.as_deref().map_or("None".to_owned(), literal);
     let _ = write!(
@@ -271,7 +292,7 @@ fn protocol_table(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     for method in &spec.methods {
         let returns = method.returns.as_ref().map_or(String::new(), |ty| {
             format!("        returns={},\n", descriptor(ty, names))
-        });
+        }) + &allow_argument(method.allow.as_ref());
         let _ = writeln!(
             out,
             "        {}: {},",
@@ -288,7 +309,8 @@ fn protocol_table(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
     }
     out.push_str("    },\n    events={\n");
     for event in &spec.events {
-        let record = format!("        record={},\n", names.event_record(&event.name));
+        let record = format!("        record={},\n", names.event_record(&event.name))
+            + &allow_argument(event.allow.as_ref());
         let _ = writeln!(
             out,
             "        {}: {},",

@@ -300,6 +300,7 @@ mod tests {
                     doc: Vec::new(),
                     params: Vec::new(),
                     returns: None,
+                    allow: None,
                 })
                 .collect(),
             events: events
@@ -308,6 +309,7 @@ mod tests {
                     name: (*name).to_owned(),
                     doc: Vec::new(),
                     params: Vec::new(),
+                    allow: None,
                 })
                 .collect(),
         }

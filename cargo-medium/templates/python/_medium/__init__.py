@@ -145,6 +145,7 @@ __all__ = [
     "Rejected",
     "RemoteException",
     # What the generated module describes its spec with.
+    "Allow",
     "Protocol",
     "Signature",
     "Allow",

@@ -20,7 +20,7 @@ mod models;
 mod rust_file;
 mod server;
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use client::Flavor;
@@ -28,7 +28,7 @@ use rust_file::rust_file;
 
 use super::names::{Named, ProtocolNames};
 use super::types::TypeStyle;
-use crate::check::{CheckedSpec, Field, Method};
+use crate::check::{Allow, AllowRule, CheckedSpec, Field, Method};
 use crate::codegen::{GENERATOR, GeneratedFile};
 
 /// The recorded spec's file name ([`super::RECORDED_SPEC`]), next to the module that embeds it.
@@ -180,6 +180,7 @@ impl<'a> Generator<'a> {
             None => quote!(::core::option::Option::None),
         };
         let events = self.spec.events.iter().map(|event| &event.name);
+        let access = self.access();
         quote! {
             #module_docs
 
@@ -199,8 +200,45 @@ impl<'a> Generator<'a> {
                 socket_base: #socket_base,
                 spec: SPEC,
                 events: &[#(#events),*],
+                access: &[#(#access),*],
             };
         }
+    }
+
+    /// `ProtocolInfo::access`: an `AccessRule` for each method, then each event, with an
+    /// effective `@allow` rule, in spec order.
+    fn access(&self) -> Vec<TokenStream> {
+        let rule = |kind: TokenStream, name: &str, rule: &AllowRule| {
+            let terms = rule.terms().iter().map(|term| match term {
+                Allow::Root => quote!(::medium_runtime::Allow::Root),
+                Allow::Owner => quote!(::medium_runtime::Allow::Owner),
+                Allow::Uid(uid) => {
+                    let uid = Literal::u32_unsuffixed(*uid);
+                    quote!(::medium_runtime::Allow::Uid(#uid))
+                }
+                Allow::Gid(gid) => {
+                    let gid = Literal::u32_unsuffixed(*gid);
+                    quote!(::medium_runtime::Allow::Gid(#gid))
+                }
+                Allow::Group(group) => quote!(::medium_runtime::Allow::Group(#group)),
+            });
+            quote! {
+                ::medium_runtime::AccessRule {
+                    item: ::medium_runtime::AccessItem::#kind(#name),
+                    allow: &[#(#terms),*],
+                }
+            }
+        };
+        let methods =
+            self.spec.methods.iter().filter_map(|method| {
+                Some(rule(quote!(Method), &method.name, method.allow.as_ref()?))
+            });
+        let events = self
+            .spec
+            .events
+            .iter()
+            .filter_map(|event| Some(rule(quote!(Event), &event.name, event.allow.as_ref()?)));
+        methods.chain(events).collect()
     }
 }
 
