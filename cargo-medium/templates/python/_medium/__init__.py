@@ -148,7 +148,6 @@ __all__ = [
     "Allow",
     "Protocol",
     "Signature",
-    "Allow",
     "Type",
     "Int",
     "Float",
