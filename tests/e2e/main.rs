@@ -3,6 +3,7 @@
 //! One test binary with modules (faster to link than one per file); [`support`] holds what
 //! every test needs: paths, a shared target dir, cargo invocations, unique package names.
 
+mod access_rules;
 mod conformance_vectors;
 mod fingerprint_mismatch;
 mod forwarded_socket;

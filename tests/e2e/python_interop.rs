@@ -5,37 +5,17 @@
 //! --strict`. All of it with the test venv's Python (`support::python_venv`); skipped, saying
 //! so, only when `python3` is absent.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    Spawned, StudentWorkspace, cargo_medium, checkout_root, python_venv, run_ok, student_scenario,
-    valid_specs,
+    Spawned, StudentWorkspace, cargo_medium, checkout_root, gen_python, python_fixture,
+    python_venv, run_ok, student_scenario, valid_specs,
 };
 
 /// What the Rust app prints for the student `update s1 Ada` stored.
 const ADA_RUST: &str = r#"student: Student { id: "s1", first_name: "Ada", last_name: "Lovelace", age: 36, photo: [1, 2, 3] }"#;
 /// What the Python app prints for it.
 const ADA_PYTHON: &str = "student: s1 Ada Lovelace 36 [1, 2, 3]";
-
-/// A Python fixture of `fixtures/python/`.
-fn python_fixture(name: &str) -> PathBuf {
-    checkout_root().join("tests/e2e/fixtures/python").join(name)
-}
-
-/// Generates the Python package for `spec` into `out` with the real binary.
-fn gen_python(spec: &Path, out: &Path) {
-    run_ok(
-        "cargo medium gen python",
-        cargo_medium(out)
-            .args(["gen", "python"])
-            .arg(spec)
-            .arg("-o")
-            .arg(out)
-            .output()
-            .expect("cargo-medium runs"),
-    );
-}
 
 #[test]
 fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
@@ -57,16 +37,8 @@ fn rust_daemon_serves_python_apps_and_python_daemon_serves_rust_apps() {
         command.env("MEDIUM_SOCKET_DIR", sockets.path());
         command
     };
-    let python_script = |fixture: &str| {
-        let mut command = Command::new(python);
-        command
-            .arg("-u")
-            .arg(python_fixture(fixture))
-            .env("PYTHONPATH", generated.path())
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("MEDIUM_SOCKET_DIR", sockets.path());
-        command
-    };
+    let python_script =
+        |fixture: &str| python_fixture(python, fixture, generated.path(), sockets.path());
 
     // A Rust daemon, Python apps.
     let mut daemon = Spawned::spawn("Rust daemon", &mut rust(workspace.package("daemon")));

@@ -7,6 +7,7 @@
 
 mod cargo;
 mod cargo_medium;
+mod python_package;
 /// The Python tests' venv, shared with cargo-medium's CLI tests.
 #[path = "../../../cargo-medium/tests/shared/python_venv.rs"]
 pub mod python_venv;
@@ -21,6 +22,7 @@ pub mod vectors;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;
+pub use python_package::{gen_python, python_fixture};
 pub use spawned::Spawned;
 pub use student_scenario::student_scenario;
 pub use student_workspace::StudentWorkspace;
