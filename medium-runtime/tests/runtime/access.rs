@@ -18,8 +18,10 @@ use medium_runtime::{
     Error, ErrorCode, NoException, ProtocolInfo, Reply,
 };
 
-use crate::subscriptions::{acknowledgement, error, request};
-use crate::support::{Answer, INFO, TestService, Whoami, raw_call, raw_client, wait_for_socket};
+use crate::support::{
+    Answer, INFO, TestService, Whoami, acknowledgement, error, raw_call, raw_client, request,
+    wait_for_socket,
+};
 
 /// `INFO` with `rules`: same identity, so clients built for `INFO` connect.
 fn ruled(rules: Vec<AccessRule>) -> &'static ProtocolInfo {

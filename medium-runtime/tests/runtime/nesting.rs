@@ -4,7 +4,6 @@
 //! process. Both sides check the depth before decoding: the daemon answers that call `ERROR`
 //! code 6 and keeps serving; the client fails that reply or event and keeps the connection.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,11 +12,9 @@ use medium_runtime::{
     EventError, NoException,
 };
 use serde::de::IgnoredAny;
-use tokio::io::AsyncWriteExt;
-use tokio::net::UnixListener;
 
 use crate::support::{
-    INFO, Inner, TestDaemon, accept_and_welcome, frame, raw_call, raw_client, read_frame,
+    FakeDaemon, INFO, Inner, TestDaemon, acknowledgement, frame, raw_call, raw_client,
 };
 
 /// Deep enough to overflow a debug build's 2 MiB thread stack (it survives about 700 levels),
@@ -125,62 +122,43 @@ async fn daemon_nesting_limit_is_an_option() {
 /// A fake daemon: welcomes one client, answers every call with `depth` nested arrays (its one
 /// argument), and answers a subscription with an event whose model argument hides
 /// [`DEEP`] nested arrays under an unknown key, then a valid one.
-struct FakeDaemon {
-    path: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl FakeDaemon {
-    fn start() -> FakeDaemon {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("socket");
-        let listener = UnixListener::bind(&path).unwrap();
-        tokio::spawn(async move {
-            let mut s = accept_and_welcome(&listener).await;
-            while let Some(body) = read_frame(&mut s).await {
-                let mut r = &body[..];
-                rmp::decode::read_array_len(&mut r).unwrap();
-                let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
-                let reply = match kind {
-                    1 => {
-                        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
-                        let mut method = [0; 64];
-                        rmp::decode::read_str(&mut r, &mut method).unwrap();
-                        let (depth,): (usize,) = rmp_serde::from_slice(r).unwrap();
-                        let mut b = vec![0x93, 0x02];
-                        rmp::encode::write_uint(&mut b, id).unwrap();
-                        b.extend(arrays(depth));
-                        frame(&b)
-                    }
-                    2 => {
-                        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
-                        let mut acknowledged = vec![0x93, 0x02];
-                        rmp::encode::write_uint(&mut acknowledged, id).unwrap();
-                        acknowledged.push(0xc0);
-                        let mut name = [0; 64];
-                        let name = rmp::decode::read_str(&mut r, &mut name).unwrap().to_owned();
-                        let event = |args: &[u8]| {
-                            let mut b = vec![0x93, 0x05];
-                            rmp::encode::write_str(&mut b, &name).unwrap();
-                            b.push(0x91);
-                            b.extend_from_slice(args);
-                            frame(&b)
-                        };
-                        let deep = event(&model_with_deep_extra(DEEP));
-                        let inner = Inner {
-                            name: "x".into(),
-                            tags: Vec::new(),
-                        };
-                        let fine = event(&rmp_serde::to_vec_named(&inner).unwrap());
-                        [frame(&acknowledged), deep, fine].concat()
-                    }
-                    _ => continue,
-                };
-                s.write_all(&reply).await.unwrap();
+fn deep_daemon() -> FakeDaemon {
+    FakeDaemon::start(|body| {
+        let mut r = body;
+        rmp::decode::read_array_len(&mut r).unwrap();
+        let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
+        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+        match kind {
+            1 => {
+                let mut method = [0; 64];
+                rmp::decode::read_str(&mut r, &mut method).unwrap();
+                let (depth,): (usize,) = rmp_serde::from_slice(r).unwrap();
+                let mut b = vec![0x93, 0x02];
+                rmp::encode::write_uint(&mut b, id).unwrap();
+                b.extend(arrays(depth));
+                frame(&b)
             }
-        });
-        FakeDaemon { path, _dir: dir }
-    }
+            2 => {
+                let mut name = [0; 64];
+                let name = rmp::decode::read_str(&mut r, &mut name).unwrap().to_owned();
+                let event = |args: &[u8]| {
+                    let mut b = vec![0x93, 0x05];
+                    rmp::encode::write_str(&mut b, &name).unwrap();
+                    b.push(0x91);
+                    b.extend_from_slice(args);
+                    frame(&b)
+                };
+                let deep = event(&model_with_deep_extra(DEEP));
+                let inner = Inner {
+                    name: "x".into(),
+                    tags: Vec::new(),
+                };
+                let fine = event(&rmp_serde::to_vec_named(&inner).unwrap());
+                [frame(&acknowledgement(id)), deep, fine].concat()
+            }
+            _ => Vec::new(),
+        }
+    })
 }
 
 fn is_too_deep(err: &CallError<NoException>) -> bool {
@@ -192,7 +170,7 @@ fn is_too_deep(err: &CallError<NoException>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_fails_a_deeply_nested_reply_and_keeps_the_connection() {
-    let daemon = FakeDaemon::start();
+    let daemon = deep_daemon();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
     let call = async |depth: usize| {
         client
@@ -215,7 +193,7 @@ async fn client_fails_a_deeply_nested_reply_and_keeps_the_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_nesting_limit_is_an_option() {
-    let daemon = FakeDaemon::start();
+    let daemon = deep_daemon();
     let options = ClientOptions {
         socket_path: Some(daemon.path.clone()),
         max_nesting_depth: 2,
@@ -235,7 +213,7 @@ async fn client_nesting_limit_is_an_option() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_reports_a_deeply_nested_event_and_the_stream_goes_on() {
-    let daemon = FakeDaemon::start();
+    let daemon = deep_daemon();
     let client = Client::connect_to(&INFO, &daemon.path).await.unwrap();
     let mut events = client.subscribe::<(Inner,)>("changed").await.unwrap();
     let next = async |events: &mut medium_runtime::EventStream<(Inner,)>| {

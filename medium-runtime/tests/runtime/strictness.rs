@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::support::{
-    Answer, FakeDaemon, INFO, Inner, frame, raw_call, raw_client, wait_for_socket,
+    Answer, FakeDaemon, INFO, Inner, acknowledgement, frame, raw_call, raw_client, wait_for_socket,
 };
 
 /// One parameter named `value`, as generated code decodes a method's arguments (a struct).
@@ -465,10 +465,7 @@ fn echoing_daemon() -> FakeDaemon {
         let id: u64 = rmp::decode::read_int(&mut r).unwrap();
         if kind == 2 {
             // A SUBSCRIBE: acknowledged, so the subscriber's stream starts.
-            let mut value = vec![0x93, 0x02];
-            rmp::encode::write_uint(&mut value, id).unwrap();
-            value.push(0xc0);
-            return frame(&value);
+            return frame(&acknowledgement(id));
         }
         if kind != 1 {
             return Vec::new();

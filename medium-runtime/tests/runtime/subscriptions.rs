@@ -8,44 +8,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use medium_runtime::{Client, Error, ErrorCode, NoException};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 
 use crate::echo_process::{DaemonProcess, ECHO, process_status_kb};
 use crate::support::{
-    INFO, TestDaemon, accept_and_welcome, frame, raw_client, read_frame, wait_for_socket,
+    FakeDaemon, INFO, TestDaemon, acknowledgement, error, frame, raw_client, read_frame, request,
+    subscription, wait_for_socket,
 };
-
-/// The body of a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE request.
-pub fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
-    let mut b = vec![0x93, if subscribe { 0x02 } else { 0x03 }];
-    rmp::encode::write_uint(&mut b, u64::from(id)).unwrap();
-    rmp::encode::write_str(&mut b, event).unwrap();
-    b
-}
-
-/// Sends one subscription request and returns the daemon's answer.
-pub async fn request(raw: &mut UnixStream, id: u32, event: &str, subscribe: bool) -> Vec<u8> {
-    raw.write_all(&frame(&subscription(id, event, subscribe)))
-        .await
-        .unwrap();
-    read_frame(raw).await.expect("an answer")
-}
-
-/// `VALUE [2, id, nil]`.
-pub fn acknowledgement(id: u8) -> Vec<u8> {
-    vec![0x93, 0x02, id, 0xc0]
-}
-
-/// Decodes `ERROR [4, id, code, message]`.
-pub fn error(body: &[u8]) -> (u64, u32, String) {
-    let mut r = body;
-    assert_eq!(rmp::decode::read_array_len(&mut r).unwrap(), 4, "{body:?}");
-    assert_eq!(rmp::decode::read_int::<u8, _>(&mut r).unwrap(), 4, "ERROR");
-    let id = rmp::decode::read_int(&mut r).unwrap();
-    let code = rmp::decode::read_int(&mut r).unwrap();
-    let (message, _) = rmp::decode::read_str_from_slice(r).unwrap();
-    (id, code, message.to_owned())
-}
 
 /// Whether the next frame on `raw` is an `EVENT`; `false` when nothing comes within 200 ms.
 async fn event_arrives(raw: &mut UnixStream) -> bool {
@@ -137,26 +106,18 @@ async fn an_unknown_event_is_error_12_for_the_request_and_the_connection_goes_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_subscribe_sends_its_own_request_and_the_last_stream_dropped_unsubscribes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("socket");
-    let listener = UnixListener::bind(&path).unwrap();
     // A daemon that acknowledges every request and tells the test which it got.
     let (requests_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut s = accept_and_welcome(&listener).await;
-        while let Some(body) = read_frame(&mut s).await {
-            let mut r = &body[..];
-            rmp::decode::read_array_len(&mut r).unwrap();
-            let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
-            let id: u64 = rmp::decode::read_int(&mut r).unwrap();
-            let (event, _) = rmp::decode::read_str_from_slice(r).unwrap();
-            requests_tx.send((kind, event.to_owned())).unwrap();
-            let mut acknowledged = vec![0x93, 0x02];
-            rmp::encode::write_uint(&mut acknowledged, id).unwrap();
-            acknowledged.push(0xc0);
-            s.write_all(&frame(&acknowledged)).await.unwrap();
-        }
+    let daemon = FakeDaemon::start(move |body| {
+        let mut r = body;
+        rmp::decode::read_array_len(&mut r).unwrap();
+        let kind: u8 = rmp::decode::read_int(&mut r).unwrap();
+        let id: u64 = rmp::decode::read_int(&mut r).unwrap();
+        let (event, _) = rmp::decode::read_str_from_slice(r).unwrap();
+        requests_tx.send((kind, event.to_owned())).unwrap();
+        frame(&acknowledgement(id))
     });
+    let path = &daemon.path;
     let subscribe = (2, "ping".to_owned());
     let client = Client::connect_to(&INFO, &path).await.unwrap();
     let first = client.subscribe::<(u32,)>("ping").await.unwrap();

@@ -316,6 +316,41 @@ pub async fn accept_and_welcome(listener: &tokio::net::UnixListener) -> UnixStre
     s
 }
 
+/// The body of a SUBSCRIBE (`subscribe`) or UNSUBSCRIBE request.
+pub fn subscription(id: u32, event: &str, subscribe: bool) -> Vec<u8> {
+    let mut b = vec![0x93, if subscribe { 0x02 } else { 0x03 }];
+    rmp::encode::write_uint(&mut b, u64::from(id)).unwrap();
+    rmp::encode::write_str(&mut b, event).unwrap();
+    b
+}
+
+/// Sends one subscription request and returns the daemon's answer.
+pub async fn request(raw: &mut UnixStream, id: u32, event: &str, subscribe: bool) -> Vec<u8> {
+    raw.write_all(&frame(&subscription(id, event, subscribe)))
+        .await
+        .unwrap();
+    read_frame(raw).await.expect("an answer")
+}
+
+/// `VALUE [2, id, nil]`, as a daemon acknowledges a subscription (the body, without prefix).
+pub fn acknowledgement(id: u64) -> Vec<u8> {
+    let mut value = vec![0x93, 0x02];
+    rmp::encode::write_uint(&mut value, id).unwrap();
+    value.push(0xc0);
+    value
+}
+
+/// Decodes `ERROR [4, id, code, message]`.
+pub fn error(body: &[u8]) -> (u64, u32, String) {
+    let mut r = body;
+    assert_eq!(rmp::decode::read_array_len(&mut r).unwrap(), 4, "{body:?}");
+    assert_eq!(rmp::decode::read_int::<u8, _>(&mut r).unwrap(), 4, "ERROR");
+    let id = rmp::decode::read_int(&mut r).unwrap();
+    let code = rmp::decode::read_int(&mut r).unwrap();
+    let (message, _) = rmp::decode::read_str_from_slice(r).unwrap();
+    (id, code, message.to_owned())
+}
+
 /// Connects a raw socket and completes the handshake by hand.
 pub async fn raw_client(path: &std::path::Path) -> UnixStream {
     let mut stream = UnixStream::connect(path).await.unwrap();
@@ -398,12 +433,7 @@ impl FakeDaemon {
         let path = dir.path().join("socket");
         let listener = UnixListener::bind(&path).unwrap();
         tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            read_frame(&mut s).await.unwrap();
-            let mut welcome = vec![0x94, 0x00];
-            rmp::encode::write_str(&mut welcome, "medium").unwrap();
-            welcome.extend([0x01, 0xa1, b'x']);
-            s.write_all(&frame(&welcome)).await.unwrap();
+            let mut s = accept_and_welcome(&listener).await;
             while let Some(body) = read_frame(&mut s).await {
                 let reply = answer(&body);
                 if s.write_all(&reply).await.is_err() {
