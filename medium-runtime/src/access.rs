@@ -1,5 +1,5 @@
 //! The daemon's enforcement of a protocol's `@allow` rules (`ProtocolInfo::access`, PROTOCOL.md
-//! §12). When serving starts, [`AccessPolicy::resolve`] turns every term into the uid or gid it
+//! §7.1). When serving starts, [`AccessPolicy::resolve`] turns every term into the uid or gid it
 //! stands for (`owner` is the daemon's effective uid; a `group` name is looked up in the system's
 //! group database, and an unknown one stops the daemon). When a connection is admitted,
 //! [`AccessPolicy::for_peer`] decides once which methods and events that peer may not use, so
