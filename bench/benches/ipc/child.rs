@@ -20,6 +20,10 @@ pub enum Role {
     Ours,
     /// The raw-socket baseline server.
     Raw,
+    /// The hand-written tokio + rmp-serde RPC server.
+    Handwritten,
+    /// The tarpc server.
+    Tarpc,
 }
 
 impl Role {
@@ -27,11 +31,13 @@ impl Role {
         match self {
             Role::Ours => "ours",
             Role::Raw => "raw",
+            Role::Handwritten => "handwritten",
+            Role::Tarpc => "tarpc",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Ours, Role::Raw]
+        [Role::Ours, Role::Raw, Role::Handwritten, Role::Tarpc]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -70,6 +76,11 @@ impl Daemon {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(daemon)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The child's resident set size in KiB, from /proc.
