@@ -118,6 +118,7 @@ fn main() -> ExitCode {
 
 fn run_child(role: Role, dir: &std::path::Path) -> BenchResult<()> {
     child::exit_with_parent();
+    counters::share_allocations(&child::allocations_file(role, dir))?;
     // The default multi-threaded runtime, as `#[tokio::main]` in a generated daemon gives.
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

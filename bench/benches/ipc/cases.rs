@@ -171,6 +171,7 @@ const TARPC: Who = Who::Other(Against::Tarpc);
 #[derive(Debug, Clone, Copy)]
 struct Counts {
     allocations: u64,
+    daemon_allocations: u64,
     client: Syscalls,
     daemon: Syscalls,
     calls: usize,
@@ -186,11 +187,12 @@ async fn count(
     let client = SyscallCounter::attach(std::process::id())?;
     let server = SyscallCounter::attach(daemon.pid())?;
     tokio::time::sleep(ATTACH_TIME).await;
-    let allocs = allocations();
+    let (allocs, daemon_allocs) = (allocations(), daemon.allocations()?);
     work.await?;
     let allocations = allocations() - allocs;
     Ok(Counts {
         allocations,
+        daemon_allocations: daemon.allocations()? - daemon_allocs,
         client: client.stop()?,
         daemon: server.stop()?,
         calls,
@@ -199,7 +201,7 @@ async fn count(
 
 impl Counts {
     fn allocations_per_call(&self) -> f64 {
-        self.allocations as f64 / self.calls as f64
+        (self.allocations + self.daemon_allocations) as f64 / self.calls as f64
     }
 
     fn syscalls_per_1k(&self) -> f64 {
@@ -563,7 +565,18 @@ fn counters(name: &'static str, counts: &[(Who, Counts)]) -> CaseResult {
         counts.iter().map(|(who, c)| (*who, vec![*c])).collect();
     let mut result = summarize(name, unit, Better::Lower, &measured, |c| figure(&c[0]));
     if allocs {
-        result.notes.push("heap allocations and reallocations in the bench process (client side, all threads) during the calls; daemons run in child processes".to_owned());
+        result.notes.push(
+            "heap allocations and reallocations per call, client (bench process) and daemon child together"
+                .to_owned(),
+        );
+        for (who, c) in counts {
+            result.notes.push(format!(
+                "{}: client {:.2}, daemon {:.2}",
+                name_of(*who),
+                c.allocations as f64 / c.calls as f64,
+                c.daemon_allocations as f64 / c.calls as f64
+            ));
+        }
     } else {
         result.notes.push("read (read, recvfrom …) and write (write, writev, sendto …) syscalls of the bench process and the daemon child together, per 1000 calls; `all` adds epoll, futex …".to_owned());
         for (who, c) in counts {

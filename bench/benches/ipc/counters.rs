@@ -1,10 +1,13 @@
-//! Per-call costs that timings hide: heap allocations in this (client) process, counted by a
-//! global allocator, and the syscalls of a process (reads, writes, and all), counted by
+//! Per-call costs that timings hide: heap allocations, counted by a global allocator in the
+//! bench process and in each daemon child (which shares its count through a mapped file), and the syscalls of a process (reads, writes, and all), counted by
 //! `perf stat` on the syscall tracepoints.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::side::BenchResult;
@@ -15,10 +18,25 @@ pub struct CountingAlloc;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+/// In a daemon child, the counter in a file mapped shared (see [`share_allocations`]), so that
+/// the parent reads the daemon's allocations from the file; null elsewhere.
+static SHARED: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
+
+fn count_one() {
+    let shared = SHARED.load(Ordering::Relaxed);
+    let counter = if shared.is_null() {
+        &ALLOCATIONS
+    } else {
+        // SAFETY: a non-null `SHARED` points into a mapping that is never unmapped.
+        unsafe { &*shared }
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 // SAFETY: every method forwards to `System` unchanged; the counter has no effect on memory.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: the caller upholds `alloc`'s contract, which `System` shares.
         unsafe { System.alloc(layout) }
     }
@@ -29,13 +47,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: as for `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: `ptr` came from `System` through this allocator; the caller upholds the rest.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -44,6 +62,43 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// Allocations (and reallocations) in this process so far, on every thread.
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// From now on, counts this process's allocations in the file at `path` (8 bytes, native
+/// endian), which [`allocations_in`] reads from another process. Call it before starting the
+/// work to count; the mapping stays for the life of the process.
+pub fn share_allocations(path: &Path) -> BenchResult<()> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    file.set_len(8)?;
+    // SAFETY: maps 8 bytes of a file we opened read-write; the kernel picks the address.
+    let mapped = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            8,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if mapped == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // Page-aligned and zero-filled (`set_len`): a valid `AtomicU64`, never unmapped.
+    SHARED.store(mapped.cast(), Ordering::Relaxed);
+    Ok(())
+}
+
+/// The allocations another process counted with [`share_allocations`] into `path`. The file
+/// and the mapping share the page cache, so a plain read sees the current count.
+pub fn allocations_in(path: &Path) -> BenchResult<u64> {
+    let bytes = std::fs::read(path)?;
+    Ok(u64::from_ne_bytes(bytes[..8].try_into()?))
 }
 
 /// Syscall tracepoints `perf stat` counts, by family: a socket read is `read` or `recvfrom`
