@@ -172,8 +172,8 @@ const TARPC: Who = Who::Other(Against::Tarpc);
 struct Counts {
     allocations: u64,
     daemon_allocations: u64,
-    client: Syscalls,
-    daemon: Syscalls,
+    /// Client and daemon syscalls; `None` when perf could not count them (said on stderr).
+    syscalls: Option<(Syscalls, Syscalls)>,
     calls: usize,
 }
 
@@ -184,17 +184,32 @@ async fn count(
     calls: usize,
     work: impl Future<Output = BenchResult<()>>,
 ) -> BenchResult<Counts> {
-    let client = SyscallCounter::attach(std::process::id())?;
-    let server = SyscallCounter::attach(daemon.pid())?;
-    tokio::time::sleep(ATTACH_TIME).await;
+    let counters = match (
+        SyscallCounter::attach(std::process::id()),
+        SyscallCounter::attach(daemon.pid()),
+    ) {
+        (Ok(client), Ok(server)) => {
+            tokio::time::sleep(ATTACH_TIME).await;
+            Some((client, server))
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("note: syscalls not counted: {e}");
+            None
+        }
+    };
     let (allocs, daemon_allocs) = (allocations(), daemon.allocations()?);
     work.await?;
     let allocations = allocations() - allocs;
     Ok(Counts {
         allocations,
         daemon_allocations: daemon.allocations()? - daemon_allocs,
-        client: client.stop()?,
-        daemon: server.stop()?,
+        syscalls: counters.and_then(|(client, server)| match (client.stop(), server.stop()) {
+            (Ok(client), Ok(server)) => Some((client, server)),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("note: syscalls not counted: {e}");
+                None
+            }
+        }),
         calls,
     })
 }
@@ -205,7 +220,9 @@ impl Counts {
     }
 
     fn syscalls_per_1k(&self) -> f64 {
-        self.per_1k(self.client.reads_and_writes() + self.daemon.reads_and_writes())
+        self.syscalls.map_or(f64::NAN, |(client, daemon)| {
+            self.per_1k(client.reads_and_writes() + daemon.reads_and_writes())
+        })
     }
 
     fn per_1k(&self, n: u64) -> f64 {
@@ -213,14 +230,17 @@ impl Counts {
     }
 
     fn breakdown(&self, who: &str) -> String {
+        let Some((client, daemon)) = self.syscalls else {
+            return format!("{who}: not counted (perf unavailable)");
+        };
         format!(
             "{who}: client reads {:.0} writes {:.0} all {:.0}, daemon reads {:.0} writes {:.0} all {:.0}",
-            self.per_1k(self.client.reads),
-            self.per_1k(self.client.writes),
-            self.per_1k(self.client.all),
-            self.per_1k(self.daemon.reads),
-            self.per_1k(self.daemon.writes),
-            self.per_1k(self.daemon.all),
+            self.per_1k(client.reads),
+            self.per_1k(client.writes),
+            self.per_1k(client.all),
+            self.per_1k(daemon.reads),
+            self.per_1k(daemon.writes),
+            self.per_1k(daemon.all),
         )
     }
 }
