@@ -1,13 +1,14 @@
-//! IPC benchmark: the runtime against a raw tokio Unix-socket baseline doing the same work, in
-//! the same run.
+//! IPC benchmark: the runtime beside its peers in the same run — a hand-written tokio +
+//! rmp-serde RPC doing the same serde work (the realistic limit), tarpc, and a raw tokio
+//! Unix-socket floor that only moves the bytes — plus allocations and syscalls per call.
 //!
-//! `cargo bench -p medium-runtime --bench ipc [-- [--json] [CASE…]]` prints a table, or with
+//! `cargo bench --manifest-path bench/Cargo.toml [-- [--json] [CASE…]]` prints a table, or with
 //! `--json` one JSON object per case and line. Without `--bench` (as under
 //! `cargo test --benches`) it does a quick smoke run whose figures mean nothing. Pin it to one
 //! CPU (`taskset -c 0 cargo bench …`): on small VMs latency swings widely with whether client
 //! and daemon share a CPU.
 //!
-//! Each daemon (ours, and the baseline's server) runs in a child process: this binary
+//! Each daemon (ours, and each peer's server) runs in a child process: this binary
 //! re-executed with `--child ROLE DIR`, so that its memory can be read on its own.
 //! The modules live in `ipc/` (a bench's root resolves modules beside itself, hence `#[path]`).
 
@@ -15,6 +16,10 @@
 mod cases;
 #[path = "ipc/child.rs"]
 mod child;
+#[path = "ipc/counters.rs"]
+mod counters;
+#[path = "ipc/handwritten.rs"]
+mod handwritten;
 #[path = "ipc/ours.rs"]
 mod ours;
 #[path = "ipc/raw.rs"]
@@ -25,6 +30,8 @@ mod report;
 mod side;
 #[path = "ipc/stats.rs"]
 mod stats;
+#[path = "ipc/tarpc_rpc.rs"]
+mod tarpc_rpc;
 #[path = "ipc/wire.rs"]
 mod wire;
 
@@ -32,9 +39,16 @@ use std::process::ExitCode;
 
 use cases::{Bench, CASES, Scale};
 use child::{CHILD_FLAG, Role};
+use counters::CountingAlloc;
+use handwritten::HandwrittenSide;
 use ours::OursSide;
 use raw::RawSide;
 use side::BenchResult;
+use tarpc_rpc::TarpcSide;
+
+/// Counts allocations for the `allocs_per_call` cases; otherwise the system allocator.
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
 
 /// Files the memory case needs open at once in the bench process: the idle connections plus
 /// slack for the runtime.
@@ -57,7 +71,9 @@ fn parse_args(args: Vec<String>) -> Result<Mode, String> {
     if args.first().map(String::as_str) == Some(CHILD_FLAG) {
         return match (args.get(1).and_then(|r| Role::parse(r)), args.get(2)) {
             (Some(role), Some(dir)) => Ok(Mode::Child(role, dir.into())),
-            _ => Err(format!("usage: {CHILD_FLAG} ours|raw DIR")),
+            _ => Err(format!(
+                "usage: {CHILD_FLAG} ours|raw|handwritten|tarpc DIR"
+            )),
         };
     }
     let (mut json, mut full, mut filters) = (false, false, Vec::new());
@@ -102,12 +118,15 @@ fn main() -> ExitCode {
 
 fn run_child(role: Role, dir: &std::path::Path) -> BenchResult<()> {
     child::exit_with_parent();
+    counters::share_allocations(&child::allocations_file(role, dir))?;
     // The default multi-threaded runtime, as `#[tokio::main]` in a generated daemon gives.
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match role {
             Role::Ours => ours::serve(dir).await,
             Role::Raw => raw::serve(dir).await,
+            Role::Handwritten => handwritten::serve(dir).await,
+            Role::Tarpc => tarpc_rpc::serve(dir).await,
         }
     })
 }
@@ -131,6 +150,8 @@ fn run_bench(json: bool, full: bool, filters: &[String]) -> BenchResult<()> {
         let bench = Bench {
             raw: RawSide::start(dir.path()).await?,
             ours: OursSide::start(dir.path()).await?,
+            handwritten: HandwrittenSide::start(dir.path()).await?,
+            tarpc: TarpcSide::start(dir.path()).await?,
             scale,
         };
         let mut results = Vec::new();

@@ -1,7 +1,7 @@
 //! Daemons run in child processes (this bench binary re-executed with `--child`), so the
 //! memory read from /proc is the daemon's alone and never includes the client side's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ pub enum Role {
     Ours,
     /// The raw-socket baseline server.
     Raw,
+    /// The hand-written tokio + rmp-serde RPC server.
+    Handwritten,
+    /// The tarpc server.
+    Tarpc,
 }
 
 impl Role {
@@ -27,11 +31,13 @@ impl Role {
         match self {
             Role::Ours => "ours",
             Role::Raw => "raw",
+            Role::Handwritten => "handwritten",
+            Role::Tarpc => "tarpc",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Ours, Role::Raw]
+        [Role::Ours, Role::Raw, Role::Handwritten, Role::Tarpc]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -41,6 +47,13 @@ impl Role {
 #[derive(Debug)]
 pub struct Daemon {
     child: Child,
+    /// Where the child counts its allocations.
+    allocations: PathBuf,
+}
+
+/// The file in which the daemon child of `role` counts its allocations.
+pub fn allocations_file(role: Role, dir: &Path) -> PathBuf {
+    dir.join(format!("{}.allocations", role.as_str()))
 }
 
 impl Daemon {
@@ -56,7 +69,10 @@ impl Daemon {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()?;
-        let mut daemon = Daemon { child };
+        let mut daemon = Daemon {
+            child,
+            allocations: allocations_file(role, dir),
+        };
         let start = Instant::now();
         while !ready.exists() {
             if let Some(status) = daemon.child.try_wait()? {
@@ -70,6 +86,16 @@ impl Daemon {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(daemon)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Allocations the child has made since it started counting.
+    pub fn allocations(&self) -> BenchResult<u64> {
+        crate::counters::allocations_in(&self.allocations)
     }
 
     /// The child's resident set size in KiB, from /proc.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use medium_runtime::{
     Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle, DaemonOptions,
     Dispatch, EventError, NoException, ProtocolInfo, Reply, decode_args,
@@ -19,7 +19,9 @@ use serde_bytes::ByteBuf;
 use tokio::task::JoinSet;
 
 use crate::child::{Daemon, Role};
-use crate::side::{BenchResult, FanOut, Side, Tally};
+use crate::side::{
+    BenchResult, FanOut, Side, StudentClient, Tally, concurrent_callers, keep_in_flight,
+};
 use crate::wire::{BULK_LEN, STUDENT_ID, Student, StudentAdded, student, student_added};
 
 /// The bench's protocol. The fingerprint only has to match between the two ends.
@@ -136,28 +138,23 @@ impl OursSide {
     async fn client(&self) -> BenchResult<Client> {
         Ok(Client::connect_to(&INFO, &self.path).await?)
     }
+
+    /// `callers` tasks sharing one connection (clones of one client), each making `calls`
+    /// sequential calls: the wall time.
+    pub async fn callers(&self, callers: usize, calls: usize) -> BenchResult<Duration> {
+        concurrent_callers(self.client().await?, callers, calls).await
+    }
 }
 
 async fn get_student(client: &Client) -> Result<Student, CallError<NoException>> {
     client.call("get_student", &(STUDENT_ID,)).await
 }
 
-/// Keeps `window` calls in flight on one connection until `calls` replies arrived.
-async fn pipeline(client: Client, window: usize, calls: usize) -> BenchResult<()> {
-    let mut in_flight = FuturesUnordered::new();
-    let mut sent = 0;
-    while sent < window.min(calls) {
-        in_flight.push(get_student(&client));
-        sent += 1;
+impl StudentClient for Client {
+    async fn get_student(&self) -> BenchResult<()> {
+        get_student(self).await?;
+        Ok(())
     }
-    while let Some(reply) = in_flight.next().await {
-        reply?;
-        if sent < calls {
-            in_flight.push(get_student(&client));
-            sent += 1;
-        }
-    }
-    Ok(())
 }
 
 impl Side for OursSide {
@@ -190,7 +187,7 @@ impl Side for OursSide {
         let start = Instant::now();
         let mut tasks = JoinSet::new();
         for client in clients {
-            tasks.spawn(pipeline(client, window, calls));
+            tasks.spawn(async move { keep_in_flight(&client, window, calls).await });
         }
         while let Some(done) = tasks.join_next().await {
             done??;

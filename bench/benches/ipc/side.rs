@@ -3,9 +3,11 @@
 //! the cases in [`crate::cases`] are written once for both.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 use crate::child::Daemon;
 
@@ -116,4 +118,56 @@ impl Tally {
             dropped: self.dropped.load(Ordering::Relaxed),
         }
     }
+}
+
+/// A client that can call `get_student`, for the cases written once over several clients.
+pub trait StudentClient: Clone + Send + Sync + 'static {
+    /// One `get_student(STUDENT_ID)` call; the reply is decoded and dropped.
+    fn get_student(&self) -> impl Future<Output = BenchResult<()>> + Send;
+}
+
+/// Keeps `window` calls in flight on `client` from this one task until `calls` replies arrived.
+pub async fn keep_in_flight<C: StudentClient>(
+    client: &C,
+    window: usize,
+    calls: usize,
+) -> BenchResult<()> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut sent = 0;
+    while sent < window.min(calls) {
+        in_flight.push(client.get_student());
+        sent += 1;
+    }
+    while let Some(reply) = in_flight.next().await {
+        reply?;
+        if sent < calls {
+            in_flight.push(client.get_student());
+            sent += 1;
+        }
+    }
+    Ok(())
+}
+
+/// `callers` tasks sharing `client`'s connection, each making `calls` sequential calls: the
+/// wall time.
+pub async fn concurrent_callers<C: StudentClient>(
+    client: C,
+    callers: usize,
+    calls: usize,
+) -> BenchResult<Duration> {
+    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for _ in 0..callers {
+        let client = client.clone();
+        tasks.spawn(async move {
+            for _ in 0..calls {
+                client.get_student().await?;
+            }
+            BenchResult::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(start.elapsed())
 }

@@ -4,8 +4,7 @@
 
 use bytes::{Buf, BytesMut};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The model `get_student` returns and `student_added` carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,7 +98,10 @@ const READ_CHUNK: usize = 64 * 1024;
 impl FrameReader {
     /// Reads once (waiting for data) and consumes every complete frame now buffered, returning
     /// the bytes they span (prefixes included) and how many there were. `None` at end of stream.
-    pub async fn read_batch(&mut self, stream: &mut UnixStream) -> std::io::Result<Option<Batch>> {
+    pub async fn read_batch(
+        &mut self,
+        stream: &mut (impl AsyncRead + Unpin),
+    ) -> std::io::Result<Option<Batch>> {
         loop {
             let batch = self.complete_frames();
             if batch.count > 0 {
@@ -113,7 +115,10 @@ impl FrameReader {
     }
 
     /// Waits for exactly one more frame and returns its body. `None` at end of stream.
-    pub async fn read_one(&mut self, stream: &mut UnixStream) -> std::io::Result<Option<BytesMut>> {
+    pub async fn read_one(
+        &mut self,
+        stream: &mut (impl AsyncRead + Unpin),
+    ) -> std::io::Result<Option<BytesMut>> {
         loop {
             if let Some(len) = self
                 .frame_len()
@@ -127,6 +132,24 @@ impl FrameReader {
                 return Ok(None);
             }
         }
+    }
+
+    /// Reads once (waiting for data) and splits off the body of every complete frame now
+    /// buffered. `None` at end of stream.
+    pub async fn read_batch_bodies(
+        &mut self,
+        stream: &mut (impl AsyncRead + Unpin),
+    ) -> std::io::Result<Option<Vec<BytesMut>>> {
+        let Some(batch) = self.read_batch(stream).await? else {
+            return Ok(None);
+        };
+        let mut bodies = Vec::with_capacity(batch.count);
+        for _ in 0..batch.count {
+            let len = self.frame_len().expect("a complete frame is buffered");
+            self.buf.advance(PREFIX_LEN);
+            bodies.push(self.buf.split_to(len));
+        }
+        Ok(Some(bodies))
     }
 
     /// The bytes a `read_batch` found, prefixes included: echoing them needs no copy.
