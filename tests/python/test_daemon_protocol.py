@@ -317,6 +317,13 @@ def test_subscribe_and_unsubscribe_are_acknowledged_and_unknown_events_cost_noth
             ]
         (connection,) = daemon._connections.values()
         assert connection._subscriptions == {"student_added"}
+        # A long name is cut in the answer, which stays small, as the Rust daemon's does.
+        assert request(_medium.SUBSCRIBE, 6, "é" * 100_000) == [
+            _medium.ERROR,
+            6,
+            _medium.UNKNOWN_EVENT,
+            f"no event `{'é' * 64}` in {STUDENT}",
+        ]
         assert request(_medium.UNSUBSCRIBE, 3, "nope")[:3] == [  # type: ignore[index]
             _medium.ERROR, 3, _medium.UNKNOWN_EVENT
         ]

@@ -102,14 +102,15 @@ def refusals_at_once(max_connections: int) -> int:
     return min(max(spare // 2, 1), _MAX_REFUSALS_AT_ONCE)
 
 
-# Most characters of a name a peer claims that go into a refusal: a hello may be as large as a
+# Most bytes of a name a peer claims that go into a refusal: a hello may be as large as a
 # frame, and the refusal that repeats it must stay under the frame limit.
 _CLAIM_LEN = 128
 
 
 def _claimed(text: str) -> str:
-    """`text`, a name a peer's hello claims, cut to `_CLAIM_LEN` characters."""
-    return text[:_CLAIM_LEN]
+    """`text`, a name a peer claims, cut to `_CLAIM_LEN` UTF-8 bytes at a character boundary
+    (PROTOCOL.md §2), as the Rust daemon cuts it."""
+    return text.encode()[:_CLAIM_LEN].decode(errors="ignore")
 
 
 def _well_formed(message: list[Any]) -> bool:
@@ -516,7 +517,8 @@ class Server:
             ack = encode_frame([VALUE, request_id, None])
             connection.set_subscribed(event, subscribe, ack)
         else:
-            message = f"no event `{event}` in {p.namespace}.{p.class_name}"
+            # The name is cut as in a refusal: it may be as large as a frame.
+            message = f"no event `{_claimed(event)}` in {p.namespace}.{p.class_name}"
             connection.send(self._encode_reply([ERROR, request_id, UNKNOWN_EVENT, message]))
 
     def _handshake(self, connection: _Connection) -> bool:
