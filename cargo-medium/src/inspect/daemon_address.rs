@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use medium_runtime::{AccessItem, AccessRule, Introspection, ProtocolInfo};
+use medium_runtime::{Introspection, ProtocolInfo};
 
-use crate::check::{Allow, AllowRule, CheckedSpec};
+use crate::check::{AllowRule, CheckedSpec};
 
 /// Why no socket path follows from a spec.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,8 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         socket_base: None,
         spec: leak(&daemon.spec),
         events: events(spec),
-        access: access(spec),
+        // A client's: only the daemon enforces `@allow` rules.
+        access: &[],
     }))
 }
 
@@ -53,38 +54,6 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
 fn events(spec: &CheckedSpec) -> &'static [&'static str] {
     let names: Vec<&'static str> = spec.events.iter().map(|event| leak(&event.name)).collect();
     Box::leak(names.into_boxed_slice())
-}
-
-/// `spec`'s effective `@allow` rules, methods then events, as `ProtocolInfo::access`.
-fn access(spec: &CheckedSpec) -> &'static [AccessRule] {
-    let methods = spec.methods.iter().filter_map(|method| {
-        let rule = method.allow.as_ref()?;
-        Some(access_rule(AccessItem::Method(leak(&method.name)), rule))
-    });
-    let events = spec.events.iter().filter_map(|event| {
-        let rule = event.allow.as_ref()?;
-        Some(access_rule(AccessItem::Event(leak(&event.name)), rule))
-    });
-    let rules: Vec<AccessRule> = methods.chain(events).collect();
-    Box::leak(rules.into_boxed_slice())
-}
-
-fn access_rule(item: AccessItem, rule: &AllowRule) -> AccessRule {
-    let allow: Vec<medium_runtime::Allow> = rule
-        .terms()
-        .iter()
-        .map(|term| match term {
-            Allow::Root => medium_runtime::Allow::Root,
-            Allow::Owner => medium_runtime::Allow::Owner,
-            Allow::Uid(uid) => medium_runtime::Allow::Uid(*uid),
-            Allow::Gid(gid) => medium_runtime::Allow::Gid(*gid),
-            Allow::Group(name) => medium_runtime::Allow::Group(leak(name)),
-        })
-        .collect();
-    AccessRule {
-        item,
-        allow: Box::leak(allow.into_boxed_slice()),
-    }
 }
 
 /// `ProtocolInfo` holds `&'static str` because generated crates keep it in a `const`; a command
