@@ -131,11 +131,13 @@ pub enum Primitive {
     Double,
     String,
     Binary,
+    /// A file descriptor, passed beside the frame (`SCM_RIGHTS`, PROTOCOL.md §3.1).
+    Fd,
 }
 
 impl Primitive {
     /// Every primitive, in the order the spec language documents them.
-    pub const ALL: [Primitive; 13] = [
+    pub const ALL: [Primitive; 14] = [
         Primitive::Boolean,
         Primitive::Int8,
         Primitive::Uint8,
@@ -149,6 +151,7 @@ impl Primitive {
         Primitive::Double,
         Primitive::String,
         Primitive::Binary,
+        Primitive::Fd,
     ];
 
     /// The keyword that names this type in a spec.
@@ -167,6 +170,7 @@ impl Primitive {
             Primitive::Double => "double",
             Primitive::String => "string",
             Primitive::Binary => "binary",
+            Primitive::Fd => "fd",
         }
     }
 
@@ -180,6 +184,51 @@ impl CheckedSpec {
     /// The model with this name. Every `Type::Model` in a checked spec resolves.
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.name == name)
+    }
+}
+
+impl Type {
+    /// The type a list holds at its innermost level (`**fd` → `fd`), or the type itself.
+    pub fn innermost(&self) -> &Type {
+        let mut ty = self;
+        while let Type::List(item) = ty {
+            ty = item;
+        }
+        ty
+    }
+}
+
+impl CheckedSpec {
+    /// Where the spec first uses the `fd` type, as words (``parameter `log` of method
+    /// `open` ``), or `None` when it never does. A model holding an `fd` is found by its
+    /// member, so uses through models need no search of their own.
+    pub fn first_fd_use(&self) -> Option<String> {
+        let is_fd = |ty: &Type| *ty.innermost() == Type::Primitive(Primitive::Fd);
+        let field = |fields: &[Field], what: &str, owner: &str| {
+            fields
+                .iter()
+                .find(|f| is_fd(&f.ty))
+                .map(|f| format!("{what} `{}` of {owner}", f.name))
+        };
+        self.models
+            .iter()
+            .find_map(|m| field(&m.fields, "member", &format!("model `{}`", m.name)))
+            .or_else(|| {
+                self.methods.iter().find_map(|m| {
+                    let owner = format!("method `{}`", m.name);
+                    field(&m.params, "parameter", &owner).or_else(|| {
+                        m.returns
+                            .as_ref()
+                            .filter(|ty| is_fd(ty))
+                            .map(|_| format!("the return value of {owner}"))
+                    })
+                })
+            })
+            .or_else(|| {
+                self.events.iter().find_map(|e| {
+                    field(&e.params, "parameter", &format!("event `{}`", e.name))
+                })
+            })
     }
 }
 

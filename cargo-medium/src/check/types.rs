@@ -102,7 +102,7 @@ impl<'a> TypeResolver<'a> {
             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.with_help(
                 "a type is a primitive (`boolean`, `int8`…`uint64`, `float`, `double`, `string`, \
-                 `binary`), a model, or a list of one (`*T`)",
+                 `binary`, `fd`), a model, or a list of one (`*T`)",
             ),
         }
     }

@@ -204,6 +204,12 @@ impl Converter<'_> {
                     })?,
                 })
             }
+            // Passing one needs the Rust runtime's descriptor support (issue 19).
+            Primitive::Fd => {
+                return Err(PrimitiveError::Detail(
+                    "`cargo medium call` cannot pass a file descriptor yet".to_owned(),
+                ));
+            }
             _ => integer(json, p)?,
         })
     }

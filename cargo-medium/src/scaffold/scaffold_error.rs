@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::manifest::{ManifestError, PlacementError, WorkspaceError};
+use crate::codegen::rust::RustCodegenError;
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,4 +55,6 @@ pub enum ScaffoldError {
     ManifestTemplate(#[from] ManifestError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    RustCodegen(#[from] RustCodegenError),
 }

@@ -16,7 +16,6 @@ use crate::manifest::{
     crate_dir,
 };
 use crate::spec_file::SpecFile;
-use crate::templates::TemplateError;
 use crate::writer::{WriteError, Writer};
 
 /// How `new` was asked to name and equip the crates.
@@ -370,7 +369,7 @@ fn generate_crates(
     spec: &CheckedSpec,
     names: &CrateNames,
     options: &NewOptions,
-) -> Result<Vec<(GeneratedCrate, Ownership)>, TemplateError> {
+) -> Result<Vec<(GeneratedCrate, Ownership)>, ScaffoldError> {
     let mut daemon = codegen::rust::daemon_crate(spec, names)?;
     if options.systemd {
         daemon

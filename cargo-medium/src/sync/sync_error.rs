@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::diagnostic::Diagnostics;
 use crate::manifest::WorkspaceError;
 use crate::spec_file::SpecFileError;
+use crate::codegen::rust::RustCodegenError;
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,4 +37,6 @@ pub enum SyncError {
     },
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    RustCodegen(#[from] RustCodegenError),
 }

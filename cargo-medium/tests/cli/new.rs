@@ -344,6 +344,25 @@ fn new_with_a_bad_spec_prints_diagnostics_and_writes_nothing() {
 }
 
 #[test]
+fn new_with_a_spec_using_fd_says_the_rust_generator_does_not_support_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("logs.lmspc"),
+        "namespace a.b\nclass Logs\nmethod open_log(name: string): fd\n",
+    )
+    .unwrap();
+    cargo_medium(dir.path())
+        .args(["new", "logs.lmspc", "--vcs", "none"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(
+            "the Rust generator does not support `fd` yet (the return value of method \
+             `open_log` is an `fd`)",
+        ));
+    assert_eq!(tree(dir.path()), ["logs.lmspc"]);
+}
+
+#[test]
 fn new_with_a_missing_spec_names_it() {
     let dir = tempfile::tempdir().unwrap();
     cargo_medium(dir.path())

@@ -7,6 +7,9 @@
 //! Protocol code is laid out by prettyplease, never by the user's rustfmt. The daemon and app
 //! come out valid but unformatted: the scaffold stage formats them with the
 //! user's rustfmt.
+//!
+//! A spec using `fd` is refused ([`RustCodegenError::FdUnsupported`]) until the Rust runtime
+//! passes descriptors: generating code that cannot carry them would only fail later.
 
 mod names;
 mod protocol;
@@ -21,6 +24,27 @@ use crate::templates::{Template, TemplateError};
 
 use names::ProtocolNames;
 
+/// Why Rust code could not be generated for a spec.
+#[derive(Debug, thiserror::Error)]
+pub enum RustCodegenError {
+    /// The spec uses `fd` (where: the words of [`CheckedSpec::first_fd_use`]).
+    #[error(
+        "the Rust generator does not support `fd` yet ({0} is an `fd`); for now, only the \
+         Python runtime passes file descriptors: `cargo medium gen python`"
+    )]
+    FdUnsupported(String),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// Refuses a spec the Rust generator cannot serve yet.
+fn supported(spec: &CheckedSpec) -> Result<(), RustCodegenError> {
+    match spec.first_fd_use() {
+        Some(place) => Err(RustCodegenError::FdUnsupported(place)),
+        None => Ok(()),
+    }
+}
+
 /// Where a protocol crate records the spec it was generated from: the canonical spec under an
 /// `@generated` comment, which `lib.rs` embeds and `sync` reads back to report what changed.
 pub const RECORDED_SPEC: &str = "src/spec.lmspc";
@@ -30,7 +54,8 @@ pub const RECORDED_SPEC: &str = "src/spec.lmspc";
 pub fn protocol_crate(
     spec: &CheckedSpec,
     names: &CrateNames,
-) -> Result<GeneratedCrate, TemplateError> {
+) -> Result<GeneratedCrate, RustCodegenError> {
+    supported(spec)?;
     let manifest = CrateManifest::inheriting(vec![Dependency::Runtime]);
     let cargo_toml = manifest.render(
         Template::ProtocolManifest,
@@ -59,22 +84,27 @@ pub fn protocol_crate(
 pub fn daemon_crate(
     spec: &CheckedSpec,
     names: &CrateNames,
-) -> Result<GeneratedCrate, TemplateError> {
-    user_crates::render(
+) -> Result<GeneratedCrate, RustCodegenError> {
+    supported(spec)?;
+    Ok(user_crates::render(
         user_crates::UserCrate::Daemon,
         spec,
         &ProtocolNames::new(spec),
         names,
-    )
+    )?)
 }
 
 /// The user-owned example app crate (a binary that connects, calls the first method and
 /// prints events), rendered from `templates/app`.
-pub fn app_crate(spec: &CheckedSpec, names: &CrateNames) -> Result<GeneratedCrate, TemplateError> {
-    user_crates::render(
+pub fn app_crate(
+    spec: &CheckedSpec,
+    names: &CrateNames,
+) -> Result<GeneratedCrate, RustCodegenError> {
+    supported(spec)?;
+    Ok(user_crates::render(
         user_crates::UserCrate::App,
         spec,
         &ProtocolNames::new(spec),
         names,
-    )
+    )?)
 }

@@ -182,6 +182,7 @@ fn scalar(primitive: Primitive) -> &'static str {
         // The callers spell these per position and style; this is the generated spelling.
         Primitive::String => "::std::string::String",
         Primitive::Binary => "::std::vec::Vec<u8>",
+        Primitive::Fd => unreachable!("the Rust generator refuses specs using `fd` first"),
     }
 }
 
