@@ -39,6 +39,7 @@ const RUNTIME: &[(&str, &str)] = runtime_files![
     "blocking_client.py",
     "client_core.py",
     "decoding.py",
+    "descriptors.py",
     "errors.py",
     "framing.py",
     "handshake.py",

@@ -468,8 +468,8 @@ fn async_connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
              reconnect: Reconnect | None = None,\n    \
          ) -> {connection}:\n        \
              \"\"\"Connects to the daemon (at `path` instead of the spec's socket path, if given).\"\"\"\n        \
-             path, reader, writer = await cls._open(_PROTOCOL, path, timeout)\n        \
-             return cls(_PROTOCOL, path, timeout, reader, writer, reconnect)\n",
+             path, connection = await cls._open(_PROTOCOL, path, timeout)\n        \
+             return cls(_PROTOCOL, path, timeout, connection, reconnect)\n",
         connection = names.async_connection,
         sync = names.connection,
         class = spec.class,

@@ -11,7 +11,9 @@ Data flows socket → `framing` → `client_core` (replies, events) or `server` 
 - `errors`: the exceptions the runtime raises.
 - `socket_location`: where a protocol's daemon listens.
 - `decoding`: a frame's body as a message: well-formed, map keys and nesting checked.
-- `framing`: length-prefixed MessagePack frames, from a socket or an asyncio stream.
+- `descriptors`: file descriptors beside frames (`SCM_RIGHTS`) and `Fd`, which owns one.
+- `framing`: length-prefixed MessagePack frames, from a blocking socket or on an asyncio
+  loop (`AsyncSocket`).
 - `values`: type descriptors, checked encoding and decoding.
 - `protocol`: what the generated module says about its spec (`Protocol`, `Signature`).
 - `handshake`: the application's side of the handshake.
@@ -45,11 +47,13 @@ from .errors import (
     Rejected,
     RemoteException,
 )
+from .descriptors import Fd, FdFrame, send_frame
 from .framing import (
+    AsyncSocket,
     encode_frame,
+    encode_value_frame,
     read_client_frame,
     read_frame,
-    read_frame_async,
     read_sized_frame,
 )
 from .handshake import check_welcome, hello, not_running
@@ -62,6 +66,7 @@ from .values import (
     BINARY,
     BOOLEAN,
     DOUBLE,
+    FD,
     FLOAT,
     INT8,
     INT16,
@@ -74,6 +79,7 @@ from .values import (
     UINT32,
     UINT64,
     Binary,
+    FdType,
     Float,
     Int,
     ListOf,
@@ -83,6 +89,7 @@ from .values import (
 )
 from .wire import (
     BAD_ARGUMENTS,
+    BAD_DESCRIPTORS,
     BUILTIN,
     CALL,
     ERROR,
@@ -101,6 +108,8 @@ from .wire import (
     LAGGED,
     MAGIC,
     MALFORMED,
+    MAX_FDS_IN_FLIGHT,
+    MAX_FDS_PER_FRAME,
     MAX_FRAME,
     MAX_NESTING_DEPTH,
     NOT_IMPLEMENTED,
@@ -108,6 +117,7 @@ from .wire import (
     QUEUE_CAPACITY,
     REFUSED,
     RUNTIME_VERSION,
+    SCM_MAX_FD,
     SUBSCRIBE,
     TOO_MANY_CONNECTIONS,
     UNKNOWN_EVENT,
@@ -126,6 +136,7 @@ __all__ = [
     "AsyncSubscription",
     "Client",
     "ConnectionState",
+    "Fd",
     "Reconnect",
     "Server",
     "Subscription",
@@ -152,6 +163,7 @@ __all__ = [
     "Int",
     "Float",
     "Binary",
+    "FdType",
     "ListOf",
     "Model",
     "Nothing",
@@ -168,14 +180,18 @@ __all__ = [
     "DOUBLE",
     "STRING",
     "BINARY",
+    "FD",
     "NOTHING",
     # The wire, for tools and tests that speak it directly.
     "socket_path",
     "encode_frame",
+    "encode_value_frame",
+    "FdFrame",
+    "send_frame",
+    "AsyncSocket",
     "read_client_frame",
     "read_frame",
     "read_sized_frame",
-    "read_frame_async",
     "hello",
     "check_welcome",
     "not_running",
@@ -186,6 +202,9 @@ __all__ = [
     "RUNTIME_VERSION",
     "MAX_FRAME",
     "MAX_NESTING_DEPTH",
+    "MAX_FDS_PER_FRAME",
+    "MAX_FDS_IN_FLIGHT",
+    "SCM_MAX_FD",
     "HANDSHAKE_TIMEOUT",
     "EVENT_BUFFER",
     "QUEUE_CAPACITY",
@@ -216,4 +235,5 @@ __all__ = [
     "UNKNOWN_EVENT",
     "HANDSHAKE_TIMED_OUT",
     "FORBIDDEN",
+    "BAD_DESCRIPTORS",
 ]

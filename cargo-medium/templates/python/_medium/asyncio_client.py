@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from .client_core import _END, ConnectionState, _Backlog, _ClientCore
 from .errors import ConnectionClosed, MediumError, NotMedium, ProtocolError, ReconnectFailed
-from .framing import encode_frame, read_frame_async
+from .framing import AsyncSocket, encode_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
@@ -34,11 +34,12 @@ class AsyncSubscription(Generic[T]):
     def __init__(self, client: AsyncClient, event: str) -> None:
         self._client = client
         self.event = event
-        self._backlog = _Backlog()
+        self._backlog = _Backlog(client._release_fds)
         self._ready = asyncio.Event()
 
-    def _push(self, item: Any) -> None:
-        if self._backlog.push(item):
+    def _push(self, item: Any, fds: int = 0) -> None:
+        """Delivers `item`, which holds `fds` received descriptors."""
+        if self._backlog.push(item, fds):
             self._ready.set()
 
     async def get(self) -> T:
@@ -65,20 +66,20 @@ class AsyncSubscription(Generic[T]):
 
 class AsyncClient(_ClientCore):
     """A connection to a daemon for asyncio programs; open it with the generated class's
-    `connect()`. Many calls may be in flight at once; use it from one event loop."""
+    `connect()`. Many calls may be in flight at once; use it from one event loop.
+
+    The descriptor limits (PROTOCOL.md §8) are class attributes, like the blocking client's."""
 
     def __init__(
         self,
         protocol: Protocol,
         path: str,
         timeout: float | None,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        connection: AsyncSocket,
         reconnect: Reconnect | None = None,
     ) -> None:
         super().__init__(protocol, path, timeout, reconnect)
-        self._reader = reader
-        self._writer = writer
+        self._connection = connection
         # Set, and replaced by a fresh one, at each change of state.
         self._changed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -86,25 +87,25 @@ class AsyncClient(_ClientCore):
     @staticmethod
     async def _open(
         protocol: Protocol, path: str | None, timeout: float | None
-    ) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+    ) -> tuple[str, AsyncSocket]:
         """Connects and completes the handshake."""
         path = path if path is not None else socket_path(protocol.namespace, protocol.socket)
         try:
-            reader, writer = await asyncio.open_unix_connection(path)
+            connection = await AsyncSocket.connect(path)
         except (FileNotFoundError, ConnectionRefusedError) as err:
             raise not_running(protocol, path, err) from err
         try:
-            writer.write(hello(protocol))
-            await writer.drain()
+            connection.write(hello(protocol))
+            await connection.drain()
             try:
-                message = await asyncio.wait_for(read_frame_async(reader), HANDSHAKE_TIMEOUT)
+                message = await connection.read_handshake(HANDSHAKE_TIMEOUT)
             except (asyncio.TimeoutError, ProtocolError) as err:
                 raise NotMedium(f"{path} does not answer as a medium daemon: {err}") from err
             check_welcome(protocol, path, message)
         except BaseException:
-            writer.close()
+            connection.close()
             raise
-        return path, reader, writer
+        return path, connection
 
     def _state_changed(self) -> None:
         self._changed.set()
@@ -125,27 +126,27 @@ class AsyncClient(_ClientCore):
             if self._reconnect is None or not self._lose_connection():
                 return self._shut(reason)
             _log.warning("connection to the daemon at %s lost; reconnecting", self.path)
-            self._writer.close()
+            self._connection.close()
             try:
-                _, self._reader, self._writer = await self._reopen(self._reconnect)
+                _, self._connection = await self._reopen(self._reconnect)
             except (OSError, MediumError) as err:
                 _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
                 return self._shut(ReconnectFailed(err))
             frames = self._reconnected()
             if frames is None:
-                self._writer.close()
+                self._connection.close()
                 return
-            self._writer.write(frames)
+            self._connection.write(frames)
             _log.info("reconnected to the daemon at %s", self.path)
 
     async def _read_loop(self) -> BaseException:
         """Routes incoming messages until the connection ends; returns why it ended."""
         try:
             while True:
-                message = await read_frame_async(self._reader)
-                if message is None:
+                read = await self._connection.read(fd_room=self._fd_room())
+                if read is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                ended = self._dispatch(message)
+                ended = self._dispatch(*read)
                 if ended is not None:
                     return ended
         except (OSError, ProtocolError) as err:
@@ -153,7 +154,7 @@ class AsyncClient(_ClientCore):
 
     async def _reopen(
         self, policy: Reconnect
-    ) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+    ) -> tuple[str, AsyncSocket]:
         """A new connection past the handshake, retrying per `policy`."""
         retry = _Retry(policy)
         while True:
@@ -171,7 +172,7 @@ class AsyncClient(_ClientCore):
     async def _request(
         self,
         request_id: int,
-        frame: bytes,
+        frame: Any,
         signature: Signature,
         timeout: float | None,
         what: str,
@@ -194,7 +195,7 @@ class AsyncClient(_ClientCore):
     async def _send_request(
         self,
         request_id: int,
-        frame: bytes,
+        frame: Any,
         future: asyncio.Future[Any],
         signature: Signature,
         subscription: AsyncSubscription[Any] | None,
@@ -208,8 +209,8 @@ class AsyncClient(_ClientCore):
                     break
             await self._changed.wait()
         try:
-            self._writer.write(frame)
-            await self._writer.drain()
+            self._connection.write(frame)
+            await self._connection.drain()
         except OSError as err:
             raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
         return await future
@@ -236,16 +237,19 @@ class AsyncClient(_ClientCore):
             subscribers.remove(subscription)
         if not subscribers and self._state is ConnectionState.CONNECTED:
             message = [UNSUBSCRIBE, next(self._ids), subscription.event]
-            self._writer.write(encode_frame(message))
+            try:
+                self._connection.write(encode_frame(message))
+            except OSError:
+                pass  # the read loop sees the connection fail
 
     async def close(self) -> None:
         """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""
         self._shut(ConnectionClosed(f"connection to {self.path} was closed"))
-        self._writer.close()
         try:
-            await self._writer.wait_closed()
-        except OSError:
-            pass
+            await asyncio.wait_for(self._connection.drain(), 1.0)
+        except (OSError, asyncio.TimeoutError):
+            pass  # what was not written by now is dropped with the connection
+        self._connection.close()
         self._task.cancel()
 
     async def __aenter__(self: A) -> A:

@@ -21,6 +21,7 @@ from .errors import (
     ProtocolError,
     ReconnectFailed,
 )
+from .descriptors import send_frame
 from .framing import encode_frame, read_client_frame, read_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
@@ -50,12 +51,14 @@ class Subscription(Generic[T]):
         self._client = client
         self.event = event
         self._callback = callback
-        self._backlog = _Backlog()
+        self._backlog = _Backlog(client._release_fds)
         self._ready = threading.Condition()
 
-    def _push(self, item: Any) -> None:
+    def _push(self, item: Any, fds: int = 0) -> None:
+        """Delivers `item`, which holds `fds` received descriptors."""
         notice = item is _END or isinstance(item, MediumError)
         if self._callback is not None and not notice:
+            self._client._release_fds(fds)  # the callback has them now
             try:
                 self._callback(item)
             except Exception:
@@ -63,7 +66,7 @@ class Subscription(Generic[T]):
                 _log.exception("the `%s` callback failed", self.event)
             return
         with self._ready:
-            if self._backlog.push(item):
+            if self._backlog.push(item, fds):
                 self._ready.notify_all()
 
     def get(self, timeout: float | None = None) -> T:
@@ -174,10 +177,10 @@ class Client(_ClientCore):
         """Routes incoming messages until the connection ends; returns why it ended."""
         try:
             while True:
-                message = read_client_frame(sock)
-                if message is None:
+                read = read_client_frame(sock, fd_room=self._fd_room())
+                if read is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                ended = self._dispatch(message)
+                ended = self._dispatch(*read)
                 if ended is not None:
                     return ended
         except (OSError, ProtocolError) as err:
@@ -217,14 +220,15 @@ class Client(_ClientCore):
     def _request(
         self,
         request_id: int,
-        frame: bytes,
+        frame: Any,
         signature: Signature,
         timeout: float | None,
         what: str,
         subscription: Subscription[Any] | None = None,
     ) -> Any:
-        """Sends `frame`, the request `request_id`, and waits for its reply, decoded by
-        `signature`. `subscription` starts receiving its event as the request is sent."""
+        """Sends `frame` (bytes, or an `FdFrame`, whose descriptors are closed once sent or
+        not), the request `request_id`, and waits for its reply, decoded by `signature`.
+        `subscription` starts receiving its event as the request is sent."""
         timeout = timeout if timeout is not None else self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
@@ -247,7 +251,7 @@ class Client(_ClientCore):
                         self._subscriptions.setdefault(subscription.event, []).append(subscription)
                     sock = self._sock
                 try:
-                    sock.sendall(frame)
+                    send_frame(sock, frame)
                 except OSError as err:
                     with self._lock:
                         self._pending.pop(request_id, None)

@@ -6,7 +6,10 @@ them when the connection drops, comes back or closes for good (calls pending at 
 never resent; each subscription gets one `Reconnected`, once the daemon acknowledged its
 resubscription), and the checks on what the daemon sends (a malformed message ends the
 connection; a value of the wrong shape fails its call, an event of the wrong shape is
-reported on its subscriptions)."""
+reported on its subscriptions). Descriptors a frame carries (PROTOCOL.md §3.1) go with its
+value to the caller or to each subscription (a duplicate set for each one after the first),
+and are closed on every other path; a frame that may not carry any closes the connection, as
+do more than `max_fds_in_flight` descriptors waiting unread in subscriptions."""
 
 from __future__ import annotations
 
@@ -14,9 +17,12 @@ import asyncio
 import concurrent.futures
 import enum
 import itertools
+import os
 import threading
 from collections import deque
-from typing import Any, Union
+from typing import Any, Callable, Sequence, Union
+
+from .descriptors import Fd, close_all
 
 from .errors import (
     ConnectionClosed,
@@ -29,10 +35,11 @@ from .errors import (
     Reconnecting,
     RemoteException,
 )
-from .framing import encode_frame
+from .framing import encode_frame, encode_value_frame
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect
 from .wire import (
+    BAD_DESCRIPTORS,
     CALL,
     ERROR,
     EVENT,
@@ -42,6 +49,8 @@ from .wire import (
     FORBIDDEN,
     LAGGED,
     MALFORMED,
+    MAX_FDS_IN_FLIGHT,
+    MAX_FDS_PER_FRAME,
     SUBSCRIBE,
     VALUE,
 )
@@ -87,13 +96,16 @@ def _shape_is_valid(message: list[Any]) -> bool:
     return False
 
 
-def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) -> tuple[bool, Any]:
+def reply_outcome(
+    protocol: Protocol, signature: Signature, message: list[Any], fds: list[Fd] | None = None
+) -> tuple[bool, Any]:
     """`(True, value)` or `(False, exception)` for a `VALUE`, `EXCEPTION` or `ERROR` reply
-    (`Forbidden` for code 14, a refusal by an `@allow` rule)."""
+    (`Forbidden` for code 14, a refusal by an `@allow` rule). `fds`, a `VALUE`'s descriptors,
+    are in the value or closed."""
     kind = message[0]
     if kind == VALUE:
         try:
-            return True, signature.decode_result(message[2])
+            return True, signature.decode_result(message[2], fds)
         except ProtocolError as err:
             return False, err
     if kind == EXCEPTION:
@@ -105,12 +117,14 @@ def reply_outcome(protocol: Protocol, signature: Signature, message: list[Any]) 
     return False, error(message[2], message[3])
 
 
-def event_item(protocol: Protocol, message: list[Any]) -> Any:
-    """What an `EVENT` message delivers to a subscription: the event's named tuple."""
+def event_item(protocol: Protocol, message: list[Any], fds: list[Fd] | None = None) -> Any:
+    """What an `EVENT` message delivers to a subscription: the event's named tuple, holding
+    `fds`, its descriptors (closed if it has none to hold them)."""
     event = protocol.events.get(message[1])
     if event is None:
+        close_all(fds or ())
         return None
-    args = event.decode_args(message[2])
+    args = event.decode_args(message[2], fds)
     return event.record(*args) if event.record is not None else tuple(args)
 
 
@@ -118,34 +132,39 @@ class _Backlog:
     """The unread items of one subscription: events and the notices (`Lagged`, `Reconnected`,
     `ReconnectFailed`) raised in their place. At most `EVENT_BUFFER` items; beyond that, items
     are dropped and counted, and `Lagged` goes before the next one that fits. The end of the
-    connection and `ReconnectFailed` are never dropped."""
+    connection and `ReconnectFailed` are never dropped. Each item counts the descriptors it
+    holds, given back to `release` once it is taken (or dropped: its `Fd`s, unreferenced, are
+    closed as they are collected)."""
 
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
+    def __init__(self, release: Callable[[int], None]) -> None:
+        self._items: deque[tuple[Any, int]] = deque()
         self._dropped = 0
+        self._release = release
 
     def __bool__(self) -> bool:
         return bool(self._items)
 
-    def push(self, item: Any) -> bool:
-        """Queues `item`; False when it was dropped."""
+    def push(self, item: Any, fds: int = 0) -> bool:
+        """Queues `item`, holding `fds` descriptors; False when it was dropped."""
         final = item is _END or isinstance(item, ReconnectFailed)
         if not final and len(self._items) >= EVENT_BUFFER:
             self._dropped += 1
+            self._release(fds)
             return False
         if self._dropped:
-            self._items.append(Lagged(self._dropped))
+            self._items.append((Lagged(self._dropped), 0))
             self._dropped = 0
-        self._items.append(item)
+        self._items.append((item, fds))
         return True
 
     def take(self, path: str) -> Any:
         """The next event (call only when not empty); raises a notice in its place, and
         `ConnectionClosed`, for good, once the connection has ended."""
-        item = self._items[0]
+        item, fds = self._items[0]
         if item is _END:
             raise ConnectionClosed(f"connection to {path} closed")
         self._items.popleft()
+        self._release(fds)
         if isinstance(item, MediumError):
             raise item
         return item
@@ -157,7 +176,17 @@ _Future = Union["concurrent.futures.Future[Any]", "asyncio.Future[Any]"]
 class _ClientCore:
     """What both clients keep across reconnections, without I/O: the calls waiting for
     replies, the subscriptions, and the connection's state. `_lock` guards them; the asyncio
-    client takes it too (never across an `await`), so both share this code."""
+    client takes it too (never across an `await`), so both share this code.
+
+    The descriptor limits (PROTOCOL.md §8) are class attributes: override them on a subclass
+    (or the instance, before connecting)."""
+
+    max_fds_per_frame: int = MAX_FDS_PER_FRAME
+    """Most file descriptors one frame from the daemon may carry (at most 253); more close the
+    connection."""
+    max_fds_in_flight: int = MAX_FDS_IN_FLIGHT
+    """Most received descriptors waiting in subscriptions, not yet read; more close the
+    connection."""
 
     def __init__(
         self, protocol: Protocol, path: str, timeout: float | None, reconnect: Reconnect | None
@@ -174,6 +203,8 @@ class _ClientCore:
         self._resubscribing: dict[int, str] = {}
         self._closed: BaseException | None = None
         self._state = ConnectionState.CONNECTED
+        # Descriptors of events waiting in subscriptions' backlogs, under `_lock`.
+        self._fds_waiting = 0
 
     @property
     def state(self) -> ConnectionState:
@@ -188,6 +219,17 @@ class _ClientCore:
     def _state_changed(self) -> None:
         """Wakes whoever waits for the state to change; called with `_lock` held."""
         raise NotImplementedError
+
+    def _fd_room(self) -> int:
+        """How many descriptors a frame from the daemon may carry: none unless the protocol
+        has an `fd` somewhere."""
+        return self.max_fds_per_frame if self._protocol.passes_fds else 0
+
+    def _release_fds(self, count: int) -> None:
+        """`count` descriptors waiting in a backlog were handed over (or dropped)."""
+        if count:
+            with self._lock:
+                self._fds_waiting -= count
 
     def _every_subscription(self) -> list[Any]:
         return [s for subscribers in self._subscriptions.values() for s in subscribers]
@@ -206,12 +248,15 @@ class _ClientCore:
             )
         return False
 
-    def _call_request(self, method: str, args: tuple[Any, ...]) -> tuple[int, bytes, Signature]:
+    def _call_request(self, method: str, args: tuple[Any, ...]) -> tuple[int, Any, Signature]:
         """A new request id, the `CALL` frame of `method` with `args` (checked as they are
-        encoded), and the signature its reply is decoded with."""
+        encoded; an `FdFrame` when they attach descriptors), and the signature its reply is
+        decoded with."""
         signature = self._protocol.methods[method]
         call_id = next(self._ids)
-        frame = encode_frame([CALL, call_id, method, signature.encode_args(args)])
+        fds: list[int] = []
+        encoded = signature.encode_args(args, fds)
+        frame = encode_value_frame([CALL, call_id, method, encoded], fds)
         return call_id, frame, signature
 
     def _subscribe_request(self, event: str) -> tuple[int, bytes, Signature]:
@@ -226,13 +271,19 @@ class _ClientCore:
             if subscription in subscribers:
                 subscribers.remove(subscription)
 
-    def _dispatch(self, message: list[Any]) -> BaseException | None:
-        """Routes a message from the daemon; returns why the connection ends when it does
-        (`FATAL`). A malformed message raises `ProtocolError`, which ends it too."""
-        if not _shape_is_valid(message):
-            what = f"malformed message of kind {message[0]} from the daemon"
-            raise ProtocolError(MALFORMED, what)
+    def _dispatch(self, message: list[Any], fds: Sequence[Fd] = ()) -> BaseException | None:
+        """Routes a message from the daemon and the descriptors attached to it; returns why the
+        connection ends when it does (`FATAL`). A malformed message raises `ProtocolError`,
+        which ends it too, as do descriptors on a message that carries no value."""
         kind = message[0]
+        if not _shape_is_valid(message):
+            close_all(fds)
+            raise ProtocolError(MALFORMED, f"malformed message of kind {kind} from the daemon")
+        if fds and kind not in (VALUE, EVENT):
+            close_all(fds)
+            raise ProtocolError(
+                BAD_DESCRIPTORS, f"file descriptors attached to a message of kind {kind}"
+            )
         if kind == FATAL:
             return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
         if kind in (VALUE, EXCEPTION, ERROR):
@@ -242,30 +293,52 @@ class _ClientCore:
             if resubscribed is not None:
                 self._resubscribed(resubscribed, message)
             if entry is None or entry[0].done():
+                close_all(fds)
                 return None  # a reply to a call that timed out or was cancelled, or ignored
             future, signature = entry
-            ok, outcome = reply_outcome(self._protocol, signature, message)
+            ok, outcome = reply_outcome(self._protocol, signature, message, list(fds))
             if ok:
                 future.set_result(outcome)
             else:
                 future.set_exception(outcome)
         elif kind == EVENT:
-            with self._lock:
-                subscribers = list(self._subscriptions.get(message[1], ()))
-            try:
-                item = event_item(self._protocol, message) if subscribers else None
-            except ProtocolError as err:
-                item = err  # reported on its subscriptions, which go on
-            if item is None:
-                return None  # nobody listens (any more), or an event this spec does not have
-            for subscription in subscribers:
-                subscription._push(item)
+            self._deliver_event(message, list(fds))
         elif kind == LAGGED:
             with self._lock:
                 every = self._every_subscription()
             for subscription in every:
                 subscription._push(Lagged(message[1]))
         return None
+
+    def _deliver_event(self, message: list[Any], fds: list[Fd]) -> None:
+        """Hands an `EVENT` to its subscriptions, each with its own descriptors (duplicates
+        after the first). Those waiting unread in backlogs count against
+        `max_fds_in_flight`; beyond it, `ProtocolError` code 15 ends the connection."""
+        with self._lock:
+            subscribers = list(self._subscriptions.get(message[1], ()))
+            waiting = len(fds) * len(subscribers)
+            over = self._fds_waiting + waiting > self.max_fds_in_flight
+            if not over:
+                self._fds_waiting += waiting
+        if over or not subscribers:
+            close_all(fds)
+            if over:
+                raise ProtocolError(
+                    BAD_DESCRIPTORS,
+                    f"more than {self.max_fds_in_flight} received file descriptors wait unread "
+                    "in subscriptions (max_fds_in_flight)",
+                )
+            return  # nobody listens (any more)
+        for index, subscription in enumerate(subscribers):
+            own = fds if index == 0 else [Fd(os.dup(fd.fileno())) for fd in fds]
+            try:
+                item = event_item(self._protocol, message, own)
+            except ProtocolError as err:
+                item = err  # reported on its subscriptions, which go on
+            if item is None or isinstance(item, MediumError):
+                self._release_fds(len(own))  # closed: nothing holds them
+            if item is not None:
+                subscription._push(item, 0 if isinstance(item, MediumError) else len(own))
 
     def _resubscribed(self, event: str, ack: list[Any]) -> None:
         """The daemon answered the resubscription to `event` after a reconnection: its

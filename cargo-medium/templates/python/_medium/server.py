@@ -4,7 +4,9 @@
 the socket, accepts connections, runs the handshake, routes calls to handler methods and
 emits events, with the Rust daemon's limits and defaults (SECURITY.md) and the spec's
 `@allow` rules: one reader and one writer thread per connection, one thread per running call,
-connections counted from accept to close."""
+connections counted from accept to close. File descriptors a call carries (PROTOCOL.md §3.1)
+are handed to its handler, or closed: refused calls, arguments that do not fit them (`ERROR`
+15), frames that may not carry any (`FATAL` 15)."""
 
 from __future__ import annotations
 
@@ -22,14 +24,16 @@ import time
 from typing import Any, Collection
 
 from .decoding import Unreadable
+from .descriptors import Fd, FdFrame, close_all
 from .errors import MediumError, ProtocolError, RemoteException
-from .framing import encode_frame, read_frame, read_sized_frame
+from .framing import encode_frame, encode_value_frame, read_frame, read_sized_frame
 from .protocol import Protocol
 from .server_access import AccessRules, peer_groups
 from .server_connection import Application, _Connection
 from .server_workers import _Workers
 from .socket_location import socket_path
 from .wire import (
+    BAD_DESCRIPTORS,
     BUILTIN,
     CALL,
     ERROR,
@@ -45,6 +49,8 @@ from .wire import (
     INTERNAL,
     MAGIC,
     MALFORMED,
+    MAX_FDS_IN_FLIGHT,
+    MAX_FDS_PER_FRAME,
     MAX_FRAME,
     MAX_NESTING_DEPTH,
     NOT_IMPLEMENTED,
@@ -192,6 +198,12 @@ class Server:
     """Deepest nesting of arrays and maps in a call's arguments (the arguments array counts
     as 1); a deeper call gets `ERROR` code 6 and the connection goes on. Values msgpack
     cannot decode (about 1000 levels) are refused whatever this says."""
+    max_fds_per_frame: int = MAX_FDS_PER_FRAME
+    """Most file descriptors one frame may carry (at most 253); more get `FATAL` code 15. A
+    protocol without `fd` accepts none."""
+    max_fds_in_flight: int = MAX_FDS_IN_FLIGHT
+    """Received file descriptors one connection's calls may hold at once (from the read of
+    their frame until their handler returns); more get `FATAL` code 15."""
 
     def __init__(self, path: str | None = None) -> None:
         p = self._protocol
@@ -389,6 +401,7 @@ class Server:
             self.event_queue_len,
             self.max_in_flight_calls,
             self.max_in_flight_bytes,
+            self.max_fds_in_flight,
         )
         final: bytes | None = None
         try:
@@ -462,39 +475,69 @@ class Server:
 
     def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
         """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
-        uid = connection.application.uid
+        room = self.max_fds_per_frame if self._protocol.passes_fds else 0
         while connection.wait_for_room():
             sized = read_sized_frame(
-                connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth
+                connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth, fd_room=room
             )
             if sized is None:
                 return
-            message, length = sized
-            kind = message[0]
-            if not _well_formed(message):
-                raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
-            request_id = message[1]
-            if connection.in_flight(request_id):
-                raise ProtocolError(
-                    MALFORMED, f"request id {request_id} is already in use by a request in flight"
-                )
-            if kind == CALL:
-                # Refused by the reader, before a worker decodes the arguments or runs the
-                # handler: the id is never in flight.
-                refusal = self._access.call_refusal(message[2], uid, groups)
-                if refusal is not None:
-                    connection.send(self._encode_reply([ERROR, request_id, FORBIDDEN, refusal]))
-                    continue
-            if kind in (CALL, BUILTIN):
-                # A call read while the queue filled up waits too: its reply would add to it.
-                if not connection.wait_for_room():
-                    return
-                cost = connection.start_call(request_id, length)
-                if cost is None:
-                    return
-                self._workers.submit(functools.partial(self._call, connection, message, cost))
-            else:
-                self._subscription(connection, groups, kind == SUBSCRIBE, request_id, message[2])
+            message, length, fds = sized
+            try:
+                taken = self._request(connection, groups, message, length, fds)
+            except BaseException:
+                close_all(fds)
+                raise
+            if taken is None:
+                close_all(fds)
+                return
+            if not taken:
+                close_all(fds)
+
+    def _request(
+        self,
+        connection: _Connection,
+        groups: frozenset[int],
+        message: list[Any],
+        length: int,
+        fds: list[Fd],
+    ) -> bool | None:
+        """Handles a request read from `connection`: True when a call started, which took over
+        `fds`, the descriptors attached to it; False when it was answered at once; None when
+        reading must stop (the daemon is stopping)."""
+        kind = message[0]
+        if not _well_formed(message):
+            raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
+        if fds and kind != CALL:
+            raise ProtocolError(
+                BAD_DESCRIPTORS,
+                f"file descriptors attached to a message of kind {kind}, which carries no value",
+            )
+        request_id = message[1]
+        if connection.in_flight(request_id):
+            raise ProtocolError(
+                MALFORMED, f"request id {request_id} is already in use by a request in flight"
+            )
+        if kind == CALL:
+            # Refused by the reader, before a worker decodes the arguments or runs the
+            # handler: the id is never in flight.
+            uid = connection.application.uid
+            refusal = self._access.call_refusal(message[2], uid, groups)
+            if refusal is not None:
+                connection.send(self._encode_reply([ERROR, request_id, FORBIDDEN, refusal]))
+                return False
+        if kind not in (CALL, BUILTIN):
+            self._subscription(connection, groups, kind == SUBSCRIBE, request_id, message[2])
+            return False
+        # Counted from now until the handler returns (`_call`).
+        connection.hold_fds(len(fds))
+        # A call read while the queue filled up waits too: its reply would add to it.
+        cost = connection.start_call(request_id, length) if connection.wait_for_room() else None
+        if cost is None:
+            connection.release_fds(len(fds))
+            return None
+        self._workers.submit(functools.partial(self._call, connection, message, cost, fds))
+        return True
 
     def _subscription(
         self,
@@ -564,43 +607,55 @@ class Server:
         )
         return False
 
-    def _call(self, connection: _Connection, message: list[Any], cost: int) -> None:
+    def _call(
+        self, connection: _Connection, message: list[Any], cost: int, fds: list[Fd]
+    ) -> None:
         try:
-            connection.answer(message[1], self._encode_reply(self._reply(connection, message)))
+            reply, attached = self._reply(connection, message, fds)
+            connection.answer(message[1], self._encode_reply(reply, attached))
         finally:
+            connection.release_fds(len(fds))
             connection.end_call(cost)
 
-    def _reply(self, connection: _Connection, message: list[Any]) -> list[Any]:
+    def _reply(
+        self, connection: _Connection, message: list[Any], fds: list[Fd]
+    ) -> tuple[list[Any], list[int]]:
+        """The reply to a call whose frame carried `fds` (handed to the handler with its
+        arguments, or closed), and the descriptors the reply attaches."""
         _, call_id, name, raw_args = message
+        signature = self._protocol.methods.get(name) if message[0] == CALL else None
+        if signature is None or isinstance(raw_args, Unreadable):
+            close_all(fds)  # no arguments will take them
         if isinstance(raw_args, Unreadable):
             # Refused before anything looks at the arguments, as the Rust daemon does.
             limit = " (the daemon's limit)" if raw_args.code == MALFORMED else ""
             reason = f"arguments of `{_claimed(name)}`: {raw_args.reason}{limit}"
-            return [ERROR, call_id, raw_args.code, reason]
+            return [ERROR, call_id, raw_args.code, reason], []
         if message[0] == BUILTIN:
-            return self._builtin_reply(call_id, name)
-        signature = self._protocol.methods.get(name)
+            return self._builtin_reply(call_id, name), []
+        attached: list[int] = []
         try:
             if signature is None:
                 raise ProtocolError(UNKNOWN_METHOD, f"unknown method `{name}`")
-            args = signature.decode_args(raw_args)
+            args = signature.decode_args(raw_args, fds)
             handler = getattr(self, signature.attr)
             value = handler(connection.application, *args)
-            return [VALUE, call_id, signature.returns.encode(value, f"{name} result")]
+            return [VALUE, call_id, signature.encode_result(value, attached)], attached
         except RemoteException as err:
-            return [EXCEPTION, call_id, err.wire_name or type(err).__name__, err.message]
+            return [EXCEPTION, call_id, err.wire_name or type(err).__name__, err.message], []
         except ProtocolError as err:
-            return [ERROR, call_id, err.code, err.message]
+            return [ERROR, call_id, err.code, err.message], []
         except NotImplementedError:
-            return [ERROR, call_id, NOT_IMPLEMENTED, f"daemon does not implement `{name}` yet"]
+            return [ERROR, call_id, NOT_IMPLEMENTED, f"daemon does not implement `{name}` yet"], []
         except Exception as err:
-            return [ERROR, call_id, INTERNAL, f"{type(err).__name__}: {err}"]
+            return [ERROR, call_id, INTERNAL, f"{type(err).__name__}: {err}"], []
 
-    def _encode_reply(self, reply: list[Any]) -> bytes:
-        """The frame of `reply` (of any kind: `VALUE`, `EXCEPTION` or `ERROR`), or an `ERROR`
-        code 7 for that call in its place when it exceeds `max_frame_len`."""
+    def _encode_reply(self, reply: list[Any], fds: list[int] | None = None) -> bytes | FdFrame:
+        """The frame of `reply` (of any kind: `VALUE`, `EXCEPTION` or `ERROR`) with the
+        descriptors `fds` attached, or an `ERROR` code 7 for that call in its place when it
+        exceeds `max_frame_len` (`fds` closed)."""
         try:
-            return encode_frame(reply, self.max_frame_len)
+            return encode_value_frame(reply, fds or [], self.max_frame_len)
         except ValueError as err:
             return encode_frame([ERROR, reply[1], FRAME_TOO_LARGE, str(err)])
 
@@ -622,14 +677,21 @@ class Server:
     def emit(self, event: str, args: tuple[Any, ...], application: Application | None) -> None:
         """Sends `event` to every subscribed application, or to `application` only (the
         generated event methods call this). Raises `FrameTooLarge` (sending it to nobody)
-        when its frame would exceed `max_frame_len`."""
-        encoded = self._protocol.events[event].encode_args(args)
-        frame = encode_frame([EVENT, event, encoded], self.max_frame_len, f"event `{event}`")
+        when its frame would exceed `max_frame_len`. Descriptors in `args` stay the caller's:
+        each connection sends duplicates."""
+        fds: list[int] = []
+        encoded = self._protocol.events[event].encode_args(args, fds)
+        frame = encode_value_frame([EVENT, event, encoded], fds, self.max_frame_len, f"event `{event}`")
         with self._lock:
             if application is not None:
                 one = self._connections.get(application.id)
                 targets = [one] if one is not None else []
             else:
                 targets = list(self._connections.values())
-        for connection in targets:
-            connection.send_event(event, frame)
+        # Each connection sends (or drops) its own duplicates of the event's descriptors.
+        try:
+            for connection in targets:
+                connection.send_event(event, frame.copy() if isinstance(frame, FdFrame) else frame)
+        finally:
+            if isinstance(frame, FdFrame):
+                frame.close()

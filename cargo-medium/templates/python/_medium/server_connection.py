@@ -2,8 +2,10 @@
 # regenerate with `cargo medium sync` (in a workspace) or `cargo medium gen python`.
 """One application's connection in the threaded daemon: who it is (`Application`), its
 bounded outgoing queue, drained by a writer thread (events are dropped and reported with
-`LAGGED`, replies never are), its subscriptions, the ids of its requests in flight, and its
-call budget, which makes the reader stop reading while it is used up."""
+`LAGGED`, replies never are), its subscriptions, the ids of its requests in flight, its
+call budget, which makes the reader stop reading while it is used up, and the count of
+received file descriptors its calls hold (PROTOCOL.md §8). A queued frame may carry
+descriptors (`FdFrame`): they are closed once it is sent, or when it is dropped."""
 
 from __future__ import annotations
 
@@ -12,9 +14,14 @@ import socket
 import threading
 import time
 from collections import deque
+from typing import Union
 
+from .descriptors import FdFrame, discard, send_frame
+from .errors import ProtocolError
 from .framing import encode_frame
-from .wire import LAGGED
+from .wire import BAD_DESCRIPTORS, LAGGED
+
+_Frame = Union[bytes, FdFrame]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +51,7 @@ class _Connection:
         capacity: int,
         max_calls: int,
         max_bytes: int,
+        max_fds: int,
     ) -> None:
         self.sock = sock
         self.application = application
@@ -55,7 +63,10 @@ class _Connection:
         self._capacity = max(capacity, 1)
         self._max_calls = max(max_calls, 1)
         self._max_bytes = max(max_bytes, 1)
-        self._queue: deque[bytes] = deque()
+        self._max_fds = max_fds
+        # Received descriptors of calls read and not finished (their handler has not returned).
+        self._fds_held = 0
+        self._queue: deque[_Frame] = deque()
         self._state = threading.Condition()
         self._dropped = 0
         # No more frames are queued; the writer ends once the queue is empty.
@@ -67,26 +78,29 @@ class _Connection:
         self.writer = threading.Thread(target=self._write_loop, daemon=True)
         self.writer.start()
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: _Frame) -> None:
         """Queues a reply (never dropped)."""
         with self._state:
             self._queue_frame(frame)
 
-    def _queue_frame(self, frame: bytes) -> None:
+    def _queue_frame(self, frame: _Frame) -> None:
         """Called with `_state` held."""
         if self._finished:
+            discard(frame)
             return  # the connection is closing: late replies are discarded
         self._queue.append(frame)
         self._state.notify_all()
 
-    def send_event(self, event: str, frame: bytes) -> None:
+    def send_event(self, event: str, frame: _Frame) -> None:
         """Queues `frame`, an `event`, if this connection subscribed to it and there is room;
         otherwise counts it as dropped, for the `LAGGED` before the next one that fits."""
         with self._state:
             if self._finished or event not in self._subscriptions:
+                discard(frame)
                 return
             if len(self._queue) >= self._capacity:
                 self._dropped += 1
+                discard(frame)
                 return
             if self._dropped:
                 self._queue.append(encode_frame([LAGGED, self._dropped]))
@@ -109,13 +123,13 @@ class _Connection:
         with self._state:
             return request_id in self._in_flight
 
-    def answer(self, request_id: int, frame: bytes) -> None:
+    def answer(self, request_id: int, frame: _Frame) -> None:
         """Queues `frame`, the reply to the call `request_id`, whose id is then free again."""
         with self._state:
             self._in_flight.discard(request_id)
             self._queue_frame(frame)
 
-    def finish(self, final: bytes | None = None) -> None:
+    def finish(self, final: _Frame | None = None) -> None:
         """Queues `final` (a `FATAL`) as the last frame, if given; the writer then sends what
         is queued and closes the sending side."""
         with self._state:
@@ -133,9 +147,13 @@ class _Connection:
                 frame = self._queue.popleft()
                 self._state.notify_all()  # the reader may be waiting for room
             try:
-                self.sock.sendall(frame)
+                send_frame(self.sock, frame)
             except OSError:
                 break
+        with self._state:
+            self._finished = True  # what is queued now is never sent
+            while self._queue:
+                discard(self._queue.popleft())
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -170,6 +188,22 @@ class _Connection:
             self._calls -= 1
             self._call_bytes -= cost
             self._state.notify_all()
+
+    def hold_fds(self, count: int) -> None:
+        """Counts `count` received descriptors of a call until `release_fds`; `ProtocolError`
+        code 15 when that would exceed `max_fds_in_flight`."""
+        with self._state:
+            if self._fds_held + count > self._max_fds:
+                raise ProtocolError(
+                    BAD_DESCRIPTORS,
+                    f"more than {self._max_fds} received file descriptors held by calls at once "
+                    "(max_fds_in_flight)",
+                )
+            self._fds_held += count
+
+    def release_fds(self, count: int) -> None:
+        with self._state:
+            self._fds_held -= count
 
     def stop_reading(self) -> None:
         """Shutdown: the reader stops (a blocked read sees the end of the stream) and runs

@@ -4,7 +4,11 @@
 generated module describes every model, parameter and result with them; encoding checks what
 the program passes (`TypeError`, `ValueError`), decoding checks what the peer sent, exactly as
 strictly as the Rust runtime (`ProtocolError` with `BAD_ARGUMENTS`, naming where and what was
-found): no bool for an int, no `bin` for a `str` or a list, a model's fields exactly once."""
+found): no bool for an int, no `bin` for a `str` or a list, a model's fields exactly once.
+
+An `fd` travels beside the frame (PROTOCOL.md §3.1): encoding appends a duplicate of the
+descriptor to `fds`, the frame's set, and sends its index; decoding takes the descriptor an
+index names from the frame's `ReceivedFds`. Other types pass `fds` along or ignore it."""
 
 from __future__ import annotations
 
@@ -13,8 +17,12 @@ import struct
 from typing import Any
 
 from .decoding import RejectedMap
+from .descriptors import Fd, ReceivedFds, duplicate
 from .errors import ProtocolError
-from .wire import BAD_ARGUMENTS
+from .wire import BAD_ARGUMENTS, SCM_MAX_FD
+
+# What a value decodes against when its frame carried no descriptors.
+NO_FDS = ReceivedFds([])
 
 
 def found(raw: Any) -> str:
@@ -47,10 +55,12 @@ def _refuse(where: str, expected: str, raw: Any) -> ProtocolError:
 class Type:
     """How one spec type is sent and received."""
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
+        """The wire value of `value`; an `fd` appends its descriptor to `fds`."""
         raise NotImplementedError
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
+        """The value `raw` stands for; an `fd` takes its descriptor from `fds`."""
         raise NotImplementedError
 
 
@@ -58,14 +68,14 @@ class Int(Type):
     def __init__(self, name: str, low: int, high: int) -> None:
         self.name, self.low, self.high = name, low, high
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{where}: expected an int for {self.name}, got {value!r}")
         if not self.low <= value <= self.high:
             raise ValueError(f"{where}: {value} is out of range for {self.name}")
         return value
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not int or not self.low <= raw <= self.high:
             raise _refuse(where, f"a {self.name}", raw)
         return raw
@@ -75,12 +85,12 @@ class _Exact(Type):
     def __init__(self, name: str, python: type) -> None:
         self.name, self.python = name, python
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, self.python):
             raise TypeError(f"{where}: expected {self.python.__name__} for {self.name}, got {value!r}")
         return value
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not self.python:
             raise _refuse(where, f"a {self.name}", raw)
         return raw
@@ -92,12 +102,12 @@ class Float(Type):
     def __init__(self, name: str, narrow: bool) -> None:
         self.name, self.narrow = name, narrow
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise TypeError(f"{where}: expected a float for {self.name}, got {value!r}")
         return float(value)
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not float and type(raw) is not int:
             raise _refuse(where, f"a {self.name}", raw)
         value = float(raw)
@@ -110,12 +120,12 @@ class Float(Type):
 
 
 class Binary(Type):
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"{where}: expected bytes for binary, got {value!r}")
         return bytes(value)
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not bytes:
             raise _refuse(where, "binary", raw)
         return raw
@@ -125,15 +135,15 @@ class ListOf(Type):
     def __init__(self, item: Type) -> None:
         self.item = item
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"{where}: expected a list, got {value!r}")
-        return [self.item.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [self.item.encode(v, f"{where}[{i}]", fds) for i, v in enumerate(value)]
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not list:
             raise _refuse(where, "a list", raw)
-        return [self.item.decode(v, f"{where}[{i}]") for i, v in enumerate(raw)]
+        return [self.item.decode(v, f"{where}[{i}]", fds) for i, v in enumerate(raw)]
 
 
 class Model(Type):
@@ -147,22 +157,22 @@ class Model(Type):
     def define(self, *fields: tuple[str, str, Type]) -> None:
         self.fields = fields
 
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, self.cls):
             raise TypeError(f"{where}: expected {self.cls.__name__}, got {value!r}")
         return {
-            wire: ty.encode(getattr(value, attr), f"{where}.{attr}")
+            wire: ty.encode(getattr(value, attr), f"{where}.{attr}", fds)
             for wire, attr, ty in self.fields
         }
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not dict:
             raise _refuse(where, f"a {self.cls.__name__} (a map)", raw)
         values = {}
         for wire, attr, ty in self.fields:
             if wire not in raw:
                 raise ProtocolError(BAD_ARGUMENTS, f"{where}: field `{wire}` is missing")
-            values[attr] = ty.decode(raw[wire], f"{where}.{attr}")
+            values[attr] = ty.decode(raw[wire], f"{where}.{attr}", fds)
         if len(raw) != len(self.fields):
             known = {wire for wire, _, _ in self.fields}
             unknown = next(key for key in raw if key not in known)
@@ -173,14 +183,48 @@ class Model(Type):
         return self.cls(**values)
 
 
+class FdType(Type):
+    """`fd`: an index into the descriptors attached to the frame (PROTOCOL.md §3.1). Sending
+    takes an `Fd`, any object with `fileno()` or a descriptor number, and sends a duplicate;
+    receiving gives an `Fd` the receiver owns."""
+
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
+        if len(fds) >= SCM_MAX_FD:
+            raise ValueError(f"{where}: a frame carries at most {SCM_MAX_FD} file descriptors")
+        fds.append(duplicate(value, where))
+        return len(fds) - 1
+
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Fd:
+        if type(raw) is not int or raw < 0:
+            raise _refuse(where, "an fd (a descriptor index)", raw)
+        return fds.take(raw, where)
+
+
 class Nothing(Type):
-    def encode(self, value: Any, where: str) -> Any:
+    def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         return None
 
-    def decode(self, raw: Any, where: str) -> Any:
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if raw is not None:
             raise _refuse(where, "nil (no value)", raw)
         return None
+
+
+def carries_fds(ty: Type) -> bool:
+    """Whether a value of `ty` may hold an `fd`. Models may refer to themselves through lists:
+    each is looked at once."""
+    seen: set[int] = set()
+    pending = [ty]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, FdType):
+            return True
+        if isinstance(item, ListOf):
+            pending.append(item.item)
+        elif isinstance(item, Model) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend(field for _, _, field in item.fields)
+    return False
 
 
 BOOLEAN = _Exact("boolean", bool)
@@ -196,4 +240,5 @@ FLOAT = Float("float", narrow=True)
 DOUBLE = Float("double", narrow=False)
 STRING = _Exact("string", str)
 BINARY = Binary()
+FD = FdType()
 NOTHING = Nothing()

@@ -14,6 +14,11 @@ HANDSHAKE_TIMEOUT = 5.0
 MAX_NESTING_DEPTH = 128
 EVENT_BUFFER = 1024
 QUEUE_CAPACITY = 1024
+# File descriptors (PROTOCOL.md §3.1, §8): most in one frame (the kernel's own limit, and this
+# side's default), and most received and not yet handed to user code per connection.
+SCM_MAX_FD = 253
+MAX_FDS_PER_FRAME = 32
+MAX_FDS_IN_FLIGHT = 256
 
 # Application → daemon kinds.
 HELLO, CALL, SUBSCRIBE, UNSUBSCRIBE, BUILTIN = 0, 1, 2, 3, 4
@@ -36,3 +41,4 @@ UNKNOWN_EVENT = 12
 # Code 13, `handshake_timeout` (the name `HANDSHAKE_TIMEOUT` is the default deadline's).
 HANDSHAKE_TIMED_OUT = 13
 FORBIDDEN = 14
+BAD_DESCRIPTORS = 15
