@@ -29,6 +29,7 @@ SPECS = {
     "lists": ROOT / "tests" / "specs" / "valid" / "lists.lmspc",
     "catalog": ROOT / "tests" / "specs" / "valid" / "nested_models.lmspc",
     "conformance": ROOT / "tests" / "vectors" / "conformance.lmspc",
+    "descriptors": ROOT / "tests" / "specs" / "fd" / "descriptors.lmspc",
 }
 
 

@@ -256,7 +256,12 @@ class AsyncSocket:
             if readable
             else (self._loop.add_writer, self._loop.remove_writer)
         )
-        add(fd, lambda: ready.done() or ready.set_result(None))
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        add(fd, wake)
         try:
             await ready
         finally:
@@ -348,4 +353,4 @@ class AsyncSocket:
         """The first message from a daemon (no descriptors allowed), within `deadline` seconds."""
         steps = _frame(MAX_FRAME, MAX_NESTING_DEPTH, 0, skip_oversized=False)
         read = await asyncio.wait_for(self._drive(steps, 0), deadline)
-        return None if read is None else read[0]  # type: ignore[no-any-return]
+        return None if read is None else read[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from .decoding import Unreadable
 from .descriptors import Fd, ReceivedFds, close_all
@@ -19,8 +19,10 @@ from .errors import ProtocolError, RemoteException
 from .values import NO_FDS, NOTHING, Type, carries_fds, found
 from .wire import BAD_ARGUMENTS
 
+T = TypeVar("T")
 
-def _encoding(encode: Callable[[list[int]], Any], fds: list[int] | None) -> Any:
+
+def _encoding(encode: Callable[[list[int]], T], fds: list[int] | None) -> T:
     """`encode(set)`, the descriptors it attaches appended to `fds`; without `fds` to take
     them, a value with descriptors is refused (`TypeError`). Descriptors of a failed encoding
     are closed."""
@@ -36,7 +38,7 @@ def _encoding(encode: Callable[[list[int]], Any], fds: list[int] | None) -> Any:
         raise
 
 
-def _decoding(decode: Callable[[ReceivedFds], Any], fds: list[Fd], what: str) -> Any:
+def _decoding(decode: Callable[[ReceivedFds], T], fds: list[Fd], what: str) -> T:
     """`decode(set)` for a frame that carried `fds`, checked to use each exactly once
     (`ProtocolError` code 15 otherwise); on any failure every one of them is closed."""
     received = ReceivedFds(fds) if fds else NO_FDS
