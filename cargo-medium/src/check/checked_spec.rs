@@ -225,9 +225,9 @@ impl CheckedSpec {
                 })
             })
             .or_else(|| {
-                self.events.iter().find_map(|e| {
-                    field(&e.params, "parameter", &format!("event `{}`", e.name))
-                })
+                self.events
+                    .iter()
+                    .find_map(|e| field(&e.params, "parameter", &format!("event `{}`", e.name)))
             })
     }
 }

@@ -332,7 +332,9 @@ fn fd_resolves_wherever_a_type_goes_and_its_first_use_is_named() {
         in_model.first_fd_use().as_deref(),
         Some("member `files` of model `Bundle`")
     );
-    let event_only = checked(&format!("{HEADER}method m(x: uint8): *uint8\nevent e(y: fd)\n"));
+    let event_only = checked(&format!(
+        "{HEADER}method m(x: uint8): *uint8\nevent e(y: fd)\n"
+    ));
     assert_eq!(
         event_only.first_fd_use().as_deref(),
         Some("parameter `y` of event `e`")
@@ -341,6 +343,8 @@ fn fd_resolves_wherever_a_type_goes_and_its_first_use_is_named() {
 
 #[test]
 fn a_spec_without_fd_has_no_fd_use() {
-    let spec = checked(include_str!("../../../tests/vectors/canonical/every_type.lmspc"));
+    let spec = checked(include_str!(
+        "../../../tests/vectors/canonical/every_type.lmspc"
+    ));
     assert_eq!(spec.first_fd_use(), None);
 }

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{ManifestError, PlacementError, WorkspaceError};
 use crate::codegen::rust::RustCodegenError;
+use crate::manifest::{ManifestError, PlacementError, WorkspaceError};
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]

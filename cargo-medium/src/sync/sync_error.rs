@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::codegen::rust::RustCodegenError;
 use crate::diagnostic::Diagnostics;
 use crate::manifest::WorkspaceError;
 use crate::spec_file::SpecFileError;
-use crate::codegen::rust::RustCodegenError;
 use crate::templates::TemplateError;
 
 #[derive(Debug, thiserror::Error)]

@@ -24,10 +24,23 @@ use proptest::option;
 use proptest::prelude::*;
 
 /// A random valid checked spec: 1–12 top-level items of every kind, fields and parameters of
-/// every primitive, model references and lists nested up to three deep.
-pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
+/// every primitive (`fd` only `with_fd`: the Rust generator refuses it for now), model
+/// references and lists nested up to three deep.
+pub fn checked_spec(with_fd: bool) -> impl Strategy<Value = CheckedSpec> {
+    // `fd` is the last primitive.
+    let without_fd = Primitive::ALL.len() - 1;
+    spec_of(
+        &Primitive::ALL[..if with_fd {
+            Primitive::ALL.len()
+        } else {
+            without_fd
+        }],
+    )
+}
+
+fn spec_of(primitives: &'static [Primitive]) -> impl Strategy<Value = CheckedSpec> {
     (header(), btree_map(name(), doc(), 1..12), vec(0..4u8, 12)).prop_flat_map(
-        |((namespace, class, socket), words, kinds)| {
+        move |((namespace, class, socket), words, kinds)| {
             let mut items: [Vec<(String, Doc)>; 4] = Default::default();
             for (word, kind) in words.into_iter().zip(kinds) {
                 items[usize::from(kind)].push(word);
@@ -39,10 +52,12 @@ pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
                 .into_iter()
                 .enumerate()
                 .map(|(index, (word, doc))| {
-                    (fields(Arc::clone(&model_names), index)).prop_map(move |fields| Model {
-                        name: capitalise(&word),
-                        doc: doc.clone(),
-                        fields,
+                    (fields(primitives, Arc::clone(&model_names), index)).prop_map(move |fields| {
+                        Model {
+                            name: capitalise(&word),
+                            doc: doc.clone(),
+                            fields,
+                        }
                     })
                 })
                 .collect();
@@ -51,8 +66,8 @@ pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
                 .into_iter()
                 .map(|(name, doc)| {
                     (
-                        fields(Arc::clone(&model_names), any_model),
-                        option::of(ty(Arc::clone(&model_names), any_model)),
+                        fields(primitives, Arc::clone(&model_names), any_model),
+                        option::of(ty(primitives, Arc::clone(&model_names), any_model)),
                         option::of(allow_rule()),
                     )
                         .prop_map(move |(params, returns, allow)| Method {
@@ -68,7 +83,7 @@ pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
                 .into_iter()
                 .map(|(name, doc)| {
                     (
-                        fields(Arc::clone(&model_names), any_model),
+                        fields(primitives, Arc::clone(&model_names), any_model),
                         option::of(allow_rule()),
                     )
                         .prop_map(move |(params, allow)| Event {
@@ -171,10 +186,18 @@ fn header() -> impl Strategy<Value = (String, String, Option<String>)> {
 /// tuples take. `model` is the index of the model they belong to: they may name models before
 /// it directly and any model through a list (pass the model count for method and event
 /// parameters, which may name every model directly).
-fn fields(models: Arc<Vec<String>>, model: usize) -> impl Strategy<Value = Vec<Field>> {
+fn fields(
+    primitives: &'static [Primitive],
+    models: Arc<Vec<String>>,
+    model: usize,
+) -> impl Strategy<Value = Vec<Field>> {
     let count = prop_oneof![12 => 0..7usize, 1 => 17..22usize];
-    let triples =
-        count.prop_flat_map(move |n| vec((name(), doc(), ty(Arc::clone(&models), model)), n));
+    let triples = count.prop_flat_map(move |n| {
+        vec(
+            (name(), doc(), ty(primitives, Arc::clone(&models), model)),
+            n,
+        )
+    });
     triples.prop_map(|triples| {
         let mut fields: Vec<Field> = Vec::new();
         for (name, doc, ty) in triples {
@@ -186,13 +209,18 @@ fn fields(models: Arc<Vec<String>>, model: usize) -> impl Strategy<Value = Vec<F
     })
 }
 
-/// A primitive or model, under zero to three list stars. A model at index `direct_limit` or
-/// later gets at least one star, which is what keeps model containment acyclic.
-fn ty(models: Arc<Vec<String>>, direct_limit: usize) -> impl Strategy<Value = Type> {
-    let leaves = Primitive::ALL.len() + models.len();
+/// One of `primitives` or a model, under zero to three list stars. A model at index
+/// `direct_limit` or later gets at least one star, which is what keeps model containment
+/// acyclic.
+fn ty(
+    primitives: &'static [Primitive],
+    models: Arc<Vec<String>>,
+    direct_limit: usize,
+) -> impl Strategy<Value = Type> {
+    let leaves = primitives.len() + models.len();
     (0..leaves, 0..4usize).prop_map(move |(leaf, stars)| {
-        let (mut ty, stars) = match leaf.checked_sub(Primitive::ALL.len()) {
-            None => (Type::Primitive(Primitive::ALL[leaf]), stars),
+        let (mut ty, stars) = match leaf.checked_sub(primitives.len()) {
+            None => (Type::Primitive(primitives[leaf]), stars),
             Some(model) => (
                 Type::Model(models[model].clone()),
                 if model >= direct_limit {
