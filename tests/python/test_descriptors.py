@@ -363,6 +363,35 @@ def test_the_client_closes_descriptors_a_daemon_attaches_wrongly(
         listener.close()
 
 
+def test_the_client_closes_the_connection_over_its_descriptor_limits(
+    daemon: FdDaemon, no_leak: None
+) -> None:
+    class FewPerFrame(fdp.DescriptorsConnection):
+        max_fds_per_frame = 4
+
+    with FewPerFrame(daemon.socket_path) as client:
+        assert len(client.make_bundle(4).files) == 4
+        with pytest.raises(_medium.ConnectionClosed):
+            client.make_bundle(5)
+
+    class FewWaiting(fdp.DescriptorsConnection):
+        max_fds_in_flight = 2
+
+    with FewWaiting(daemon.socket_path) as client:
+        subscription = client.log_opened()
+        client.announce("1")
+        client.announce("2")
+        # A third descriptor waiting unread in the subscription is one too many.
+        with pytest.raises(_medium.ConnectionClosed):
+            client.announce("3")
+        for label in ("1", "2"):
+            event = subscription.get(5)
+            assert event.label == label
+            event.log.close()
+        with pytest.raises(_medium.ConnectionClosed):
+            subscription.get(5)
+
+
 def test_fd_objects_own_their_descriptor() -> None:
     read_end, write_end = os.pipe()
     fd = _medium.Fd(write_end)

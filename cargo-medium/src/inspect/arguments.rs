@@ -312,7 +312,8 @@ mod tests {
         model Outer{\n    id: uint8\n    inner: *Inner\n}\n\
         method all(b: boolean, i8: int8, u8: uint8, i16: int16, u16: uint16, i32: int32, \
         u32: uint32, i64: int64, u64: uint64, f: float, d: double, s: string, bin: binary)\n\
-        method nested(o: Outer)\n";
+        method nested(o: Outer)\n\
+        method pass(sink: fd)\n";
 
     fn encode(method: &str, args: &[&str]) -> Result<Value, ArgumentError> {
         let spec = check_source("t.lmspc", SPEC).unwrap();
@@ -340,6 +341,14 @@ mod tests {
         "\"hi\"",
         "\"AAEC\"",
     ];
+
+    #[test]
+    fn an_fd_argument_is_refused_until_call_can_pass_descriptors() {
+        assert_eq!(
+            error("pass", &["1"]),
+            "argument `sink` (fd): `cargo medium call` cannot pass a file descriptor yet"
+        );
+    }
 
     #[test]
     fn every_primitive_converts_to_its_messagepack_value() {

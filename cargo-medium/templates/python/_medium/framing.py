@@ -265,7 +265,9 @@ class AsyncSocket:
         try:
             await ready
         finally:
-            remove(fd)
+            # Once closed, the number may already be another socket's: `close` unregistered.
+            if self.sock.fileno() != -1:
+                remove(fd)
 
     async def _drive(self, steps: _Steps, room: int) -> Any:
         try:
@@ -343,6 +345,9 @@ class AsyncSocket:
         self._writer.cancel()
         while self._queue:
             discard(self._queue.popleft())
+        if self.sock.fileno() != -1:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop.remove_writer(self.sock.fileno())
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
