@@ -328,8 +328,9 @@ def test_descriptors_held_by_running_calls_over_the_limit_are_fatal_15(
 def test_the_client_closes_descriptors_a_daemon_attaches_wrongly(
     socket_dir: Path, no_leak: None
 ) -> None:
-    """A hostile daemon: a `VALUE` whose index disagrees with its descriptors fails that call
-    (code 15); descriptors on an `ERROR` close the connection."""
+    """A hostile daemon: an `EVENT` or a `VALUE` whose indices disagree with its descriptors
+    is a rejected value (code 15) on its stream or for its call; descriptors on an `ERROR`
+    close the connection."""
     path = str(socket_dir / "hostile")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -340,6 +341,11 @@ def test_the_client_closes_descriptors_a_daemon_attaches_wrongly(
         with conn:
             _medium.read_frame(conn)
             conn.sendall(_medium.encode_frame([_medium.WELCOME, _medium.MAGIC, 2, "hostile"]))
+            subscribe = _medium.read_frame(conn)
+            assert subscribe is not None
+            conn.sendall(body(_medium.VALUE, subscribe[1], None))
+            send_with(conn, body(_medium.EVENT, "log_opened", [0, "two for one"]), 2)
+            send_with(conn, body(_medium.EVENT, "log_opened", [0, "fine"]), 1)
             first = _medium.read_frame(conn)
             assert first is not None
             send_with(conn, body(_medium.VALUE, first[1], 1), 2)
@@ -352,6 +358,12 @@ def test_the_client_closes_descriptors_a_daemon_attaches_wrongly(
     thread.start()
     try:
         with fdp.DescriptorsConnection(path) as client:
+            subscription = client.log_opened()
+            with pytest.raises(_medium.ProtocolError) as rejected:
+                subscription.get(5)
+            assert rejected.value.code == _medium.BAD_DESCRIPTORS
+            with subscription.get(5).log as log:
+                assert os.fstat(log.fileno())
             with pytest.raises(_medium.ProtocolError) as raised:
                 client.open_file("x")
             assert raised.value.code == _medium.BAD_DESCRIPTORS

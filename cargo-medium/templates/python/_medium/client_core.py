@@ -22,7 +22,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, Sequence, Union
 
-from .descriptors import Fd, close_all
+from .descriptors import Fd, close_all, fd_room
 
 from .errors import (
     ConnectionClosed,
@@ -223,7 +223,7 @@ class _ClientCore:
     def _fd_room(self) -> int:
         """How many descriptors a frame from the daemon may carry: none unless the protocol
         has an `fd` somewhere."""
-        return self.max_fds_per_frame if self._protocol.passes_fds else 0
+        return fd_room(self.max_fds_per_frame, self._protocol.passes_fds)
 
     def _release_fds(self, count: int) -> None:
         """`count` descriptors waiting in a backlog were handed over (or dropped)."""

@@ -212,6 +212,12 @@ class ReceivedFds:
                 )
 
 
+def fd_room(limit: int, passes_fds: bool) -> int:
+    """How many descriptors a frame may bring: `limit` (a side's `max_fds_per_frame`), never
+    more than the kernel passes, and none on a protocol without `fd`."""
+    return min(max(limit, 0), SCM_MAX_FD) if passes_fds else 0
+
+
 def check_count(fds: list[Fd], room: int) -> None:
     """Refuses (`ProtocolError` code 15, descriptors closed) a frame carrying more descriptors
     than `room`, this side's per-frame limit (0: the protocol has no `fd`)."""

@@ -24,7 +24,7 @@ import time
 from typing import Any, Collection
 
 from .decoding import Unreadable
-from .descriptors import Fd, FdFrame, close_all
+from .descriptors import Fd, FdFrame, close_all, fd_room
 from .errors import MediumError, ProtocolError, RemoteException
 from .framing import encode_frame, encode_value_frame, read_frame, read_sized_frame
 from .protocol import Protocol
@@ -475,7 +475,7 @@ class Server:
 
     def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
         """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
-        room = self.max_fds_per_frame if self._protocol.passes_fds else 0
+        room = fd_room(self.max_fds_per_frame, self._protocol.passes_fds)
         while connection.wait_for_room():
             sized = read_sized_frame(
                 connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth, fd_room=room
