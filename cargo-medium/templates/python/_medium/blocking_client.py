@@ -21,7 +21,7 @@ from .errors import (
     ProtocolError,
     ReconnectFailed,
 )
-from .descriptors import send_frame
+from .descriptors import discard, send_frame
 from .framing import encode_frame, read_client_frame, read_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
@@ -229,6 +229,20 @@ class Client(_ClientCore):
         """Sends `frame` (bytes, or an `FdFrame`, whose descriptors are closed once sent or
         not), the request `request_id`, and waits for its reply, decoded by `signature`.
         `subscription` starts receiving its event as the request is sent."""
+        try:
+            return self._send_and_wait(request_id, frame, signature, timeout, what, subscription)
+        finally:
+            discard(frame)  # sent by now (closing again is nothing), or never to be sent
+
+    def _send_and_wait(
+        self,
+        request_id: int,
+        frame: Any,
+        signature: Signature,
+        timeout: float | None,
+        what: str,
+        subscription: Subscription[Any] | None,
+    ) -> Any:
         timeout = timeout if timeout is not None else self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()

@@ -108,6 +108,7 @@ def _frame(limit: int, max_depth: int, room: int, skip_oversized: bool) -> _Step
     try:
         prefix = yield from _exact(4, fds, True)
         if prefix is None:
+            close_all(fds)  # never any: descriptors come with bytes
             return None
         check_count(fds, room)
         length: int = struct.unpack(">I", prefix)[0]
