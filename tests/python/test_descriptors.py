@@ -50,7 +50,7 @@ class FdDaemon(fdp.DescriptorsServerBase):
         self.kept: list[_medium.Fd] = []
 
     def open_file(self, application: Any, name: str) -> _medium.Fd:
-        return _medium.Fd(os.open(self.folder / name, os.O_RDONLY | os.O_CLOEXEC))
+        return fdp.Fd(os.open(self.folder / name, os.O_RDONLY | os.O_CLOEXEC))
 
     def write_into(self, application: Any, sink: _medium.Fd, text: str) -> None:
         if self.hold:
@@ -70,7 +70,7 @@ class FdDaemon(fdp.DescriptorsServerBase):
         for index in range(how_many):
             path = self.folder / f"part{index}"
             path.write_text(str(index))
-            files.append(_medium.Fd(os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+            files.append(fdp.Fd(os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
         # The runtime sends duplicates: these are closed when the bundle is collected.
         return fdp.Bundle(name="parts", files=files)
 

@@ -24,6 +24,7 @@ pub(super) const RUNTIME_REEXPORTS: &[&str] = &[
     "ConnectionClosed",
     "ConnectionState",
     "DaemonNotRunning",
+    "Fd",
     "Forbidden",
     "FrameTooLarge",
     "HandshakeMismatch",

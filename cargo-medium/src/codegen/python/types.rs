@@ -13,9 +13,8 @@ pub(super) fn annotation(ty: &Type, names: &PythonNames) -> String {
             Primitive::Float | Primitive::Double => "float",
             Primitive::String => "str",
             Primitive::Binary => "bytes",
-            // Received descriptors arrive as `Fd`; sending also takes a file or an int, which
-            // the runtime accepts (and mypy users wrap in `Fd.borrow`).
-            Primitive::Fd => "_medium.Fd",
+            // What arrives; sending also takes a file or a descriptor number (PROTOCOL.md §3.1).
+            Primitive::Fd => "Fd",
             _ => "int",
         }
         .to_owned(),
