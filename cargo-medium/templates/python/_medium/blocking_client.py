@@ -230,55 +230,45 @@ class Client(_ClientCore):
         not), the request `request_id`, and waits for its reply, decoded by `signature`.
         `subscription` starts receiving its event as the request is sent."""
         try:
-            return self._send_and_wait(request_id, frame, signature, timeout, what, subscription)
+            timeout = timeout if timeout is not None else self.timeout
+            deadline = None if timeout is None else time.monotonic() + timeout
+            future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            while True:
+                with self._lock:
+                    while not self._ready_for_call():
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            back = f"the daemon at {self.path} was not back in time"
+                            raise TimeoutError(f"{what}: {back}")
+                        self._changed.wait(remaining)
+                # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
+                # the same event leave in the order they were decided.
+                with self._send_lock:
+                    with self._lock:
+                        if not self._ready_for_call():
+                            continue  # the connection dropped again meanwhile
+                        self._pending[request_id] = (future, signature)
+                        if subscription is not None:
+                            subscribers = self._subscriptions.setdefault(subscription.event, [])
+                            subscribers.append(subscription)
+                        sock = self._sock
+                    try:
+                        send_frame(sock, frame)
+                    except OSError as err:
+                        with self._lock:
+                            self._pending.pop(request_id, None)
+                        raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
+                break
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
+            try:
+                return future.result(remaining)
+            except concurrent.futures.TimeoutError:
+                raise TimeoutError(f"{what} got no reply from {self.path} in time") from None
+            finally:
+                with self._lock:
+                    self._pending.pop(request_id, None)
         finally:
             discard(frame)  # sent by now (closing again is nothing), or never to be sent
-
-    def _send_and_wait(
-        self,
-        request_id: int,
-        frame: Any,
-        signature: Signature,
-        timeout: float | None,
-        what: str,
-        subscription: Subscription[Any] | None,
-    ) -> Any:
-        timeout = timeout if timeout is not None else self.timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        while True:
-            with self._lock:
-                while not self._ready_for_call():
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        back = f"the daemon at {self.path} was not back in time"
-                        raise TimeoutError(f"{what}: {back}")
-                    self._changed.wait(remaining)
-            # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
-            # the same event leave in the order they were decided.
-            with self._send_lock:
-                with self._lock:
-                    if not self._ready_for_call():
-                        continue  # the connection dropped again meanwhile
-                    self._pending[request_id] = (future, signature)
-                    if subscription is not None:
-                        self._subscriptions.setdefault(subscription.event, []).append(subscription)
-                    sock = self._sock
-                try:
-                    send_frame(sock, frame)
-                except OSError as err:
-                    with self._lock:
-                        self._pending.pop(request_id, None)
-                    raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
-            break
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-        try:
-            return future.result(remaining)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"{what} got no reply from {self.path} in time") from None
-        finally:
-            with self._lock:
-                self._pending.pop(request_id, None)
 
     def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
         """Starts receiving `event` (the generated event methods call this): returns once the

@@ -286,7 +286,9 @@ class AsyncSocket:
         finally:
             steps.close()
 
-    async def read(self, limit: int = MAX_FRAME, fd_room: int = 0) -> tuple[list[Any], list[Fd]] | None:
+    async def read(
+        self, limit: int = MAX_FRAME, fd_room: int = 0
+    ) -> tuple[list[Any], list[Fd]] | None:
         """The next message from a daemon and its descriptors, as `read_client_frame`."""
         steps = _frame(limit, MAX_NESTING_DEPTH, fd_room, skip_oversized=True)
         read = await self._drive(steps, fd_room)

@@ -82,7 +82,8 @@ class Signature:
 
     def encode_result(self, value: Any, fds: list[int]) -> Any:
         """A method's wire return value, its descriptors appended to `fds`."""
-        return _encoding(lambda attached: self.returns.encode(value, f"{self.name} result", attached), fds)
+        where = f"{self.name} result"
+        return _encoding(lambda attached: self.returns.encode(value, where, attached), fds)
 
     def decode_args(self, raw: Any, fds: list[Fd] | None = None) -> list[Any]:
         """The arguments of a call or an event whose frame carried `fds`, checked;

@@ -681,7 +681,8 @@ class Server:
         each connection sends duplicates."""
         fds: list[int] = []
         encoded = self._protocol.events[event].encode_args(args, fds)
-        frame = encode_value_frame([EVENT, event, encoded], fds, self.max_frame_len, f"event `{event}`")
+        what = f"event `{event}`"
+        frame = encode_value_frame([EVENT, event, encoded], fds, self.max_frame_len, what)
         with self._lock:
             if application is not None:
                 one = self._connections.get(application.id)
