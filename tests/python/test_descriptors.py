@@ -404,6 +404,39 @@ def test_the_client_closes_the_connection_over_its_descriptor_limits(
             subscription.get(5)
 
 
+def test_descriptors_belong_to_the_last_frame_beginning_in_the_bytes_they_came_with(
+    no_leak: None,
+) -> None:
+    """PROTOCOL.md §3.1's rule, fed to a reader that reads ahead as a client's does."""
+    first, second = body(_medium.VALUE, 1, 0), body(_medium.VALUE, 2, 0)
+
+    def devnull() -> _medium.Fd:
+        return _medium.Fd(os.open(os.devnull, os.O_RDONLY))
+
+    reader = _medium.client_reader(fd_room=4)
+    reader.feed(first + second, [devnull()])
+    one, two = reader.frame(), reader.frame()
+    assert one is not None and one[0][1] == 1 and one[2] == []
+    assert two is not None and two[0][1] == 2 and len(two[2]) == 1
+    two[2][0].close()
+    assert reader.frame() is None
+
+    # The first frame began in the earlier bytes: the descriptor is the second's.
+    reader.feed(first[:2], [])
+    reader.feed(first[2:] + second[:1], [devnull()])
+    reader.feed(second[1:], [])
+    one, two = reader.frame(), reader.frame()
+    assert one is not None and one[2] == []
+    assert two is not None and len(two[2]) == 1
+    two[2][0].close()
+
+    # No frame begins in the bytes the descriptor came with.
+    reader.feed(first[:5], [])
+    with pytest.raises(_medium.ProtocolError) as raised:
+        reader.feed(first[5:], [devnull()])
+    assert raised.value.code == _medium.BAD_DESCRIPTORS
+
+
 def test_fd_objects_own_their_descriptor() -> None:
     read_end, write_end = os.pipe()
     fd = _medium.Fd(write_end)

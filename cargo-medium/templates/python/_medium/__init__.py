@@ -51,8 +51,9 @@ from .descriptors import Fd, FdFrame, send_frame
 from .framing import (
     AsyncSocket,
     encode_frame,
+    FrameReader,
+    client_reader,
     encode_value_frame,
-    read_client_frame,
     read_frame,
     read_sized_frame,
 )
@@ -189,7 +190,8 @@ __all__ = [
     "FdFrame",
     "send_frame",
     "AsyncSocket",
-    "read_client_frame",
+    "FrameReader",
+    "client_reader",
     "read_frame",
     "read_sized_frame",
     "hello",

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from .client_core import _END, ConnectionState, _Backlog, _ClientCore
 from .errors import ConnectionClosed, MediumError, NotMedium, ProtocolError, ReconnectFailed
-from .framing import AsyncSocket, encode_frame
+from .framing import AsyncSocket, client_reader, encode_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
@@ -141,16 +141,19 @@ class AsyncClient(_ClientCore):
 
     async def _read_loop(self) -> BaseException:
         """Routes incoming messages until the connection ends; returns why it ended."""
+        reader = client_reader(self._fd_room())
         try:
             while True:
-                read = await self._connection.read(fd_room=self._fd_room())
+                read = await self._connection.read(reader)
                 if read is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                ended = self._dispatch(*read)
+                ended = self._dispatch(read[0], read[2])
                 if ended is not None:
                     return ended
         except (OSError, ProtocolError) as err:
             return ConnectionClosed(f"connection to {self.path} failed: {err}")
+        finally:
+            reader.close()  # descriptors of frames read ahead and never routed
 
     async def _reopen(
         self, policy: Reconnect

@@ -22,7 +22,7 @@ from .errors import (
     ReconnectFailed,
 )
 from .descriptors import discard, send_frame
-from .framing import encode_frame, read_client_frame, read_frame
+from .framing import client_reader, encode_frame, read_frame
 from .handshake import check_welcome, hello, not_running
 from .protocol import Protocol, Signature
 from .reconnect import Reconnect, _Retry
@@ -175,16 +175,19 @@ class Client(_ClientCore):
 
     def _read_loop(self, sock: socket.socket) -> BaseException:
         """Routes incoming messages until the connection ends; returns why it ended."""
+        reader = client_reader(self._fd_room())
         try:
             while True:
-                read = read_client_frame(sock, fd_room=self._fd_room())
+                read = reader.read(sock)
                 if read is None:
                     return ConnectionClosed(f"daemon at {self.path} closed the connection")
-                ended = self._dispatch(*read)
+                ended = self._dispatch(read[0], read[2])
                 if ended is not None:
                     return ended
         except (OSError, ProtocolError) as err:
             return ConnectionClosed(f"connection to {self.path} failed: {err}")
+        finally:
+            reader.close()  # descriptors of frames read ahead and never routed
 
     def _reopen(self, policy: Reconnect) -> socket.socket | None:
         """A new connection past the handshake, retrying per `policy`; None if `close()`

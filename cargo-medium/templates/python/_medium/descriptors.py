@@ -166,6 +166,8 @@ def receive(sock: socket.socket, size: int, room: int) -> tuple[bytes, list[Fd]]
     data, ancdata, flags, _ = sock.recvmsg(
         size, socket.CMSG_SPACE(max(room, 1) * _INT_SIZE), socket.MSG_CMSG_CLOEXEC
     )
+    if not ancdata and not flags & socket.MSG_CTRUNC:
+        return data, []  # the usual case
     received: list[Fd] = []
     for level, kind, payload in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:

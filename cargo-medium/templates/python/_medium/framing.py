@@ -4,13 +4,12 @@
 item is the message kind. Encoding, and reading from a blocking socket or, through
 `AsyncSocket`, on an asyncio loop (`decoding` turns a body into a message).
 A length over the limit is refused before anything is allocated for the body; a client skips
-such a frame instead (`read_client_frame`, `read_frame_async`).
+such a frame instead (`client_reader`).
 
-A frame may carry file descriptors (PROTOCOL.md §3.1). Reads go through `recvmsg` and never
-past the end of the frame being read, so a frame's descriptors arrive with the read of its
-first byte; descriptors with any later read of the frame are refused (code 15). How a frame
-is read is written once, as a generator (`_frame`) that asks for bytes and gets what one
-`recvmsg` returned; `_read` drives it on a blocking socket, `AsyncSocket.read` on a loop."""
+A frame may carry file descriptors (PROTOCOL.md §3.1). Every read is one `recvmsg`, and the
+descriptors it returns go to the last frame beginning in its bytes. How frames are read is
+written once, in `FrameReader`, which is given what each `recvmsg` returned;
+`FrameReader.read` drives it on a blocking socket, `AsyncSocket.read` on a loop."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import Any, Generator
+from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -68,91 +67,164 @@ def encode_value_frame(
     return FdFrame(frame, fds) if fds else frame
 
 
-# What one `recvmsg` returned: its bytes and the descriptors that came with them.
-_Received = tuple[bytes, list[Fd]]
-# A frame being read: yields how many bytes it wants at most, is sent what one read returned.
-_Steps = Generator[int, _Received, Any]
 _ENDED = "connection ended in the middle of a frame"
+# Most bytes one read asks for.
+_READ_SIZE = 1 << 16
 
 
-def _exact(n: int, fds: list[Fd], starts_frame: bool) -> _Steps:
-    """`n` bytes of a frame (its first ones when `starts_frame`), or None on a clean end of
-    stream before a frame's first byte. Descriptors are taken into `fds` only with a frame's
-    first byte; with any other read they are closed and refused (code 15). The buffer grows
-    with the bytes that arrive, never to `n` in advance."""
-    chunks = bytearray()
-    while len(chunks) < n:
-        data, received = yield min(n - len(chunks), 1 << 16)
-        if received:
-            if not (starts_frame and not chunks):
-                close_all(received)
-                raise ProtocolError(
-                    BAD_DESCRIPTORS, "file descriptors attached in the middle of a frame"
-                )
-            fds.extend(received)
+class FrameReader:
+    """Frames out of what `recvmsg` returns, each with the descriptors attached to it. Sans
+    I/O: `feed` it what one read returned, take complete frames with `frame`; `read` and
+    `AsyncSocket.read` drive it.
+
+    PROTOCOL.md §3.1: the descriptors one `recvmsg` returned belong to the last frame that
+    begins in its bytes, so every chunk is walked for the frames beginning in it (`_scan`, the
+    stream offset of the next frame start, advances by each announced length); descriptors with
+    a chunk in which no frame begins are refused (code 15). With `read_ahead` a read asks for
+    up to 64 KiB (many frames per system call); without, exactly what the current frame still
+    needs, so nothing past it is taken from the socket (unread calls wait in the socket; a
+    reader made for one frame loses nothing). A length over `limit` is refused (code 7) before
+    anything is allocated for the body, or, when `skip_oversized`, its bytes are discarded as
+    they arrive and it stands for what `_skipped` says. More than `room` descriptors on one
+    frame: code 15. The buffer grows with the bytes that arrive, never to an announced length
+    in advance. After an error, `close` drops the descriptors it holds."""
+
+    def __init__(
+        self,
+        limit: int = MAX_FRAME,
+        max_depth: int = MAX_NESTING_DEPTH,
+        room: int = 0,
+        read_ahead: bool = False,
+        skip_oversized: bool = False,
+    ) -> None:
+        self.limit = limit
+        self.max_depth = max_depth
+        self.room = room
+        self._read_ahead = read_ahead
+        self._skip_oversized = skip_oversized
+        self._buffer = bytearray()
+        # Stream offsets: of the buffer's first byte (a frame's start), of the end of what
+        # was received, and of the next frame start the walk has not passed.
+        self._base = 0
+        self._end = 0
+        self._scan = 0
+        # Bytes of a skipped frame still to come, dropped as they arrive.
+        self._discard = 0
+        # Descriptors by the stream offset of the frame they belong to.
+        self._attached: dict[int, list[Fd]] = {}
+        self.at_end = False
+
+    def want(self) -> int:
+        """How many bytes the next read asks for."""
+        buffered = len(self._buffer)
+        if self._read_ahead or self._discard or buffered < 4:
+            return _READ_SIZE if self._read_ahead or self._discard else 4 - buffered
+        length: int = struct.unpack_from(">I", self._buffer)[0]
+        return max(min(4 + length - buffered, _READ_SIZE), 1)
+
+    def feed(self, data: bytes, fds: list[Fd]) -> None:
+        """Takes what one read returned: `data` (empty at the end of the stream) and the
+        descriptors that came with it."""
         if not data:
-            if chunks or not starts_frame:
-                raise ProtocolError(MALFORMED, _ENDED)
-            return None
-        chunks += data
-    return bytes(chunks)
-
-
-def _frame(limit: int, max_depth: int, room: int, skip_oversized: bool) -> _Steps:
-    """Reads one frame: `(message, body length, descriptors)`, or None at the end of the
-    stream. A length over `limit` is refused (code 7) before anything is allocated for the
-    body, or, when `skip_oversized`, its bytes are discarded as they arrive and it stands for
-    what `_skipped` says (its descriptors closed). More than `room` descriptors: code 15. The
-    descriptors are closed if the frame fails in any way."""
-    fds: list[Fd] = []
-    try:
-        prefix = yield from _exact(4, fds, True)
-        if prefix is None:
-            close_all(fds)  # never any: descriptors come with bytes
-            return None
-        check_count(fds, room)
-        length: int = struct.unpack(">I", prefix)[0]
-        if length <= limit:
-            body = (yield from _exact(length, fds, False)) if length else b""
-            return decode_message(body, max_depth), length, fds
-        if not skip_oversized:
-            raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
-        head = yield from _exact(min(length, _HEAD_LEN), fds, False)
-        remaining = length - len(head)
-        while remaining:
-            data, received = yield min(remaining, 1 << 16)
-            close_all(received)
-            if received:
+            close_all(fds)
+            self.at_end = True
+            return
+        first = self._end
+        self._end += len(data)
+        if self._discard:
+            dropped = min(self._discard, len(data))
+            self._discard -= dropped
+            data = data[dropped:]
+        self._buffer += data
+        last_start = None
+        start = self._scan
+        while start < self._end:
+            if start >= first:
+                last_start = start
+            at = start - self._base
+            if at + 4 > len(self._buffer):
+                break
+            start += 4 + struct.unpack_from(">I", self._buffer, at)[0]
+        self._scan = start
+        if fds:
+            if last_start is None:
+                close_all(fds)
                 raise ProtocolError(
                     BAD_DESCRIPTORS, "file descriptors attached in the middle of a frame"
                 )
-            if not data:
-                raise ProtocolError(MALFORMED, _ENDED)
-            remaining -= len(data)
-        close_all(fds)
-        return _skipped(length, limit, head), length, []
-    except BaseException:
-        close_all(fds)
-        raise
+            check_count(fds, self.room)
+            self._attached[last_start] = fds
 
+    def frame(self) -> tuple[list[Any], int, list[Fd]] | None:
+        """The next complete frame: its message, body length and descriptors; None when more
+        bytes are needed (or, `at_end`, when the stream ended cleanly between frames)."""
+        buffer = self._buffer
+        if self._discard or len(buffer) < 4:
+            return self._incomplete()
+        length: int = struct.unpack_from(">I", buffer)[0]
+        start = self._base
+        if length > self.limit:
+            if not self._skip_oversized:
+                raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
+            head_len = min(length, _HEAD_LEN)
+            if len(buffer) < 4 + head_len:
+                return self._incomplete()
+            head = bytes(buffer[4 : 4 + head_len])
+            self._consume(4 + length)
+            close_all(self._attached.pop(start, ()))
+            return _skipped(length, self.limit, head), length, []
+        if len(buffer) < 4 + length:
+            return self._incomplete()
+        body = bytes(buffer[4 : 4 + length])
+        self._consume(4 + length)
+        fds = self._attached.pop(start, [])
+        try:
+            return decode_message(body, self.max_depth), length, fds
+        except BaseException:
+            close_all(fds)
+            raise
 
-def _read(sock: socket.socket, steps: _Steps, room: int, deadline: float | None) -> Any:
-    """Drives `steps` on a blocking socket; past `deadline` (a `time.monotonic()` instant),
-    `TimeoutError`, however the bytes trickle in."""
-    try:
-        want = next(steps)
-        while True:
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("timed out")
-                sock.settimeout(remaining)
-            try:
-                want = steps.send(receive(sock, want, room))
-            except StopIteration as done:
-                return done.value
-    finally:
-        steps.close()
+    def _incomplete(self) -> tuple[list[Any], int, list[Fd]] | None:
+        """No frame yet: more bytes are needed, or the stream ended (in a frame: malformed)."""
+        if self.at_end and (self._buffer or self._discard):
+            raise ProtocolError(MALFORMED, _ENDED)
+        return None
+
+    def _consume(self, size: int) -> None:
+        """Drops the frame of `size` bytes at the head, discarding what has not arrived yet."""
+        if len(self._buffer) >= size:
+            del self._buffer[:size]
+        else:
+            self._discard = size - len(self._buffer)
+            self._buffer.clear()
+        self._base += size
+
+    def close(self) -> None:
+        """Closes the descriptors of frames not taken."""
+        for fds in self._attached.values():
+            close_all(fds)
+        self._attached.clear()
+
+    def read(
+        self, sock: socket.socket, deadline: float | None = None
+    ) -> tuple[list[Any], int, list[Fd]] | None:
+        """The next frame from a blocking socket, or None at the end of the stream; past
+        `deadline` (a `time.monotonic()` instant), `TimeoutError`, however the bytes trickle
+        in."""
+        try:
+            while True:
+                taken = self.frame()
+                if taken is not None or self.at_end:
+                    return taken
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError("timed out")
+                    sock.settimeout(remaining)
+                self.feed(*receive(sock, self.want(), self.room))
+        except BaseException:
+            self.close()
+            raise
 
 
 def read_sized_frame(
@@ -163,11 +235,10 @@ def read_sized_frame(
     fd_room: int = 0,
 ) -> tuple[list[Any], int, list[Fd]] | None:
     """The next message, its body's length and the descriptors attached to it (at most
-    `fd_room`: 0 refuses any, code 15), or None at the end of the stream. A length prefix
-    over `limit` is refused before anything is allocated for the body; elements nesting deeper
-    than `max_depth` become `Unreadable` (`decoding`)."""
-    steps = _frame(limit, max_depth, fd_room, skip_oversized=False)
-    return _read(sock, steps, fd_room, deadline)  # type: ignore[no-any-return]
+    `fd_room`: 0 refuses any, code 15), or None at the end of the stream; nothing past the
+    frame is read. A length prefix over `limit` is refused before anything is allocated for
+    the body; elements nesting deeper than `max_depth` become `Unreadable` (`decoding`)."""
+    return FrameReader(limit, max_depth, fd_room).read(sock, deadline)
 
 
 def read_frame(
@@ -209,22 +280,18 @@ def _skipped(length: int, limit: int, head: bytes) -> list[Any]:
     raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the limit")
 
 
-def read_client_frame(
-    sock: socket.socket, limit: int = MAX_FRAME, fd_room: int = 0
-) -> tuple[list[Any], list[Fd]] | None:
-    """The next message from a daemon and its descriptors (at most `fd_room`), or None at the
-    end of the stream. A frame over `limit` is skipped without allocating it (its bytes are
-    discarded as they arrive) and stands for what `_skipped` says, so the connection and its
-    other calls go on."""
-    steps = _frame(limit, MAX_NESTING_DEPTH, fd_room, skip_oversized=True)
-    read = _read(sock, steps, fd_room, None)
-    return None if read is None else (read[0], read[2])
+def client_reader(fd_room: int, limit: int = MAX_FRAME) -> FrameReader:
+    """The reader of a client's connection (after the handshake): it reads ahead, and skips a
+    frame over `limit` (its bytes discarded as they arrive) standing for what `_skipped` says,
+    so the connection and its other calls go on."""
+    return FrameReader(limit, MAX_NESTING_DEPTH, fd_room, read_ahead=True, skip_oversized=True)
 
 
 class AsyncSocket:
     """A connected Unix socket on the running asyncio loop: frames read with `recvmsg` (so
-    descriptors arrive with their frame) and written in order by one writer task, each frame
-    whole before the next, a frame with descriptors as PROTOCOL.md §3.1 says."""
+    descriptors arrive with their frame) and written in order, at once when the socket takes
+    them, else by one writer task; each frame whole before the next, a frame with descriptors
+    as PROTOCOL.md §3.1 says."""
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -235,6 +302,8 @@ class AsyncSocket:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._failure: OSError | None = None
+        # The writer task is in the middle of a frame: nothing may be written before its rest.
+        self._busy = False
         self._writer = self._loop.create_task(self._write_loop())
 
     @classmethod
@@ -270,35 +339,41 @@ class AsyncSocket:
             if self.sock.fileno() != -1:
                 remove(fd)
 
-    async def _drive(self, steps: _Steps, room: int) -> Any:
+    async def read(self, reader: FrameReader) -> tuple[list[Any], int, list[Fd]] | None:
+        """The next frame `reader` makes of this socket's bytes, or None at the end of the
+        stream."""
         try:
-            want = next(steps)
             while True:
+                taken = reader.frame()
+                if taken is not None or reader.at_end:
+                    return taken
                 try:
-                    received = receive(self.sock, want, room)
+                    received = receive(self.sock, reader.want(), reader.room)
                 except (BlockingIOError, InterruptedError):
                     await self._ready(readable=True)
                     continue
-                try:
-                    want = steps.send(received)
-                except StopIteration as done:
-                    return done.value
-        finally:
-            steps.close()
-
-    async def read(
-        self, limit: int = MAX_FRAME, fd_room: int = 0
-    ) -> tuple[list[Any], list[Fd]] | None:
-        """The next message from a daemon and its descriptors, as `read_client_frame`."""
-        steps = _frame(limit, MAX_NESTING_DEPTH, fd_room, skip_oversized=True)
-        read = await self._drive(steps, fd_room)
-        return None if read is None else (read[0], read[2])
+                reader.feed(*received)
+        except BaseException:
+            reader.close()
+            raise
 
     def write(self, frame: bytes | FdFrame) -> None:
-        """Queues `frame`; the writer task sends the queue in order."""
+        """Writes `frame` now if nothing is queued and the socket takes it, else queues (the
+        rest of) it for the writer task. Never raises: a failed connection shows in `drain`
+        (and in reading)."""
+        if self._failure is None and not self._queue and not self._busy:
+            try:
+                rest = self._try_send(frame)
+            except OSError as err:
+                self._failure = err
+                rest = None
+            if rest is None:
+                discard(frame)
+                return
+            frame = rest
         if self._failure is not None:
             discard(frame)
-            raise ConnectionError(f"the connection failed: {self._failure}")
+            return
         self._queue.append(frame)
         self._flushed.clear()
         self._wake.set()
@@ -309,12 +384,21 @@ class AsyncSocket:
         if self._failure is not None:
             raise self._failure
 
-    async def _send(self, data: memoryview) -> None:
-        while data:
-            try:
-                data = data[self.sock.send(data) :]
-            except (BlockingIOError, InterruptedError):
-                await self._ready(readable=False)
+    def _try_send(self, frame: bytes | FdFrame) -> bytes | FdFrame | None:
+        """Writes what the socket takes of `frame` without waiting; returns the rest (None
+        once all of it went). A frame's descriptors go with its first bytes, and the rest is
+        plain bytes."""
+        try:
+            if isinstance(frame, FdFrame):
+                sent = self.sock.sendmsg(*frame.first_message())
+                data = frame.data
+                frame.close()
+            else:
+                sent = self.sock.send(frame)
+                data = frame
+        except (BlockingIOError, InterruptedError):
+            return frame
+        return data[sent:] or None
 
     async def _write_loop(self) -> None:
         try:
@@ -324,19 +408,15 @@ class AsyncSocket:
                     self._wake.clear()
                     await self._wake.wait()
                 frame = self._queue.popleft()
+                self._busy = True
                 try:
-                    if isinstance(frame, FdFrame):
-                        while True:
-                            try:
-                                sent = self.sock.sendmsg(*frame.first_message())
-                                break
-                            except (BlockingIOError, InterruptedError):
-                                await self._ready(readable=False)
-                        await self._send(memoryview(frame.data)[sent:])
-                    else:
-                        await self._send(memoryview(frame))
+                    rest = self._try_send(frame)
+                    while rest is not None:
+                        await self._ready(readable=False)
+                        rest = self._try_send(rest)
                 finally:
                     discard(frame)
+                    self._busy = False
         except OSError as err:
             self._failure = err
         finally:
@@ -358,7 +438,7 @@ class AsyncSocket:
         self.sock.close()
 
     async def read_handshake(self, deadline: float) -> list[Any] | None:
-        """The first message from a daemon (no descriptors allowed), within `deadline` seconds."""
-        steps = _frame(MAX_FRAME, MAX_NESTING_DEPTH, 0, skip_oversized=False)
-        read = await asyncio.wait_for(self._drive(steps, 0), deadline)
+        """The first message from a daemon (no descriptors allowed, nothing past it read),
+        within `deadline` seconds."""
+        read = await asyncio.wait_for(self.read(FrameReader()), deadline)
         return None if read is None else read[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from .decoding import Unreadable
 from .descriptors import Fd, ReceivedFds, close_all
@@ -19,36 +19,17 @@ from .errors import ProtocolError, RemoteException
 from .values import NO_FDS, NOTHING, Type, carries_fds, found
 from .wire import BAD_ARGUMENTS
 
-T = TypeVar("T")
+def _drop(attached: list[int]) -> None:
+    """Closes the descriptors a failed encoding attached."""
+    close_all(attached)
+    attached.clear()
 
 
-def _encoding(encode: Callable[[list[int]], T], fds: list[int] | None) -> T:
-    """`encode(set)`, the descriptors it attaches appended to `fds`; without `fds` to take
-    them, a value with descriptors is refused (`TypeError`). Descriptors of a failed encoding
-    are closed."""
-    attached: list[int] = [] if fds is None else fds
-    try:
-        value = encode(attached)
-        if fds is None and attached:
-            raise TypeError("this value carries file descriptors; pass `fds` to send them")
-        return value
-    except BaseException:
-        close_all(attached)
-        attached.clear()
-        raise
-
-
-def _decoding(decode: Callable[[ReceivedFds], T], fds: list[Fd], what: str) -> T:
-    """`decode(set)` for a frame that carried `fds`, checked to use each exactly once
-    (`ProtocolError` code 15 otherwise); on any failure every one of them is closed."""
-    received = ReceivedFds(fds) if fds else NO_FDS
-    try:
-        value = decode(received)
-        received.check_all_taken(what)
-        return value
-    except BaseException:
-        close_all(fds)
-        raise
+def _refuse_unwanted(fds: list[int] | None, attached: list[int]) -> None:
+    """Without `fds` to take them, a value that attached descriptors is refused."""
+    if fds is None and attached:
+        _drop(attached)
+        raise TypeError("this value carries file descriptors; pass `fds` to send them")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,50 +53,64 @@ class Signature:
 
     def encode_args(self, args: tuple[Any, ...], fds: list[int] | None = None) -> list[Any]:
         """The wire arguments; the descriptors of `fd` arguments are appended to `fds`."""
-        return _encoding(
-            lambda attached: [
+        attached: list[int] = [] if fds is None else fds
+        try:
+            values = [
                 ty.encode(v, f"{self.name}({name})", attached)
                 for (name, ty), v in zip(self.params, args)
-            ],
-            fds,
-        )
+            ]
+        except BaseException:
+            _drop(attached)
+            raise
+        _refuse_unwanted(fds, attached)
+        return values
 
     def encode_result(self, value: Any, fds: list[int]) -> Any:
         """A method's wire return value, its descriptors appended to `fds`."""
-        where = f"{self.name} result"
-        return _encoding(lambda attached: self.returns.encode(value, where, attached), fds)
+        try:
+            return self.returns.encode(value, f"{self.name} result", fds)
+        except BaseException:
+            _drop(fds)
+            raise
 
     def decode_args(self, raw: Any, fds: list[Fd] | None = None) -> list[Any]:
         """The arguments of a call or an event whose frame carried `fds`, checked;
         `ProtocolError` naming the parameter (code 6 for arguments nesting too deeply, 15 for
-        descriptors that do not fit, else 2)."""
-        what = f"arguments of `{self.name}`"
-
-        def decode(received: ReceivedFds) -> list[Any]:
+        descriptors that do not fit, else 2). On failure every one of `fds` is closed."""
+        received = ReceivedFds(fds) if fds else NO_FDS
+        try:
             if isinstance(raw, Unreadable):
-                raise ProtocolError(raw.code, f"{what}: {raw.reason}")
+                raise ProtocolError(raw.code, f"arguments of `{self.name}`: {raw.reason}")
             if type(raw) is not list or len(raw) != len(self.params):
                 raise ProtocolError(
                     BAD_ARGUMENTS,
                     f"`{self.name}` takes {len(self.params)} arguments, found {found(raw)}",
                 )
-            return [
+            args = [
                 ty.decode(v, f"{self.name}({name})", received)
                 for (name, ty), v in zip(self.params, raw)
             ]
-
-        return _decoding(decode, fds or [], what)
+            if fds:
+                received.check_all_taken(f"arguments of `{self.name}`")
+            return args
+        except BaseException:
+            close_all(fds or ())
+            raise
 
     def decode_result(self, raw: Any, fds: list[Fd] | None = None) -> Any:
         """A method's return value, checked like `decode_args`."""
         what = f"result of `{self.name}`"
-
-        def decode(received: ReceivedFds) -> Any:
+        received = ReceivedFds(fds) if fds else NO_FDS
+        try:
             if isinstance(raw, Unreadable):
                 raise ProtocolError(raw.code, f"{what}: {raw.reason}")
-            return self.returns.decode(raw, what, received)
-
-        return _decoding(decode, fds or [], what)
+            value = self.returns.decode(raw, what, received)
+            if fds:
+                received.check_all_taken(what)
+            return value
+        except BaseException:
+            close_all(fds or ())
+            raise
 
     def carries_fds(self) -> bool:
         """Whether its arguments or result may hold an `fd`."""

@@ -26,7 +26,7 @@ from typing import Any, Collection
 from .decoding import Unreadable
 from .descriptors import Fd, FdFrame, close_all, fd_room
 from .errors import MediumError, ProtocolError, RemoteException
-from .framing import encode_frame, encode_value_frame, read_frame, read_sized_frame
+from .framing import FrameReader, encode_frame, encode_value_frame, read_frame
 from .protocol import Protocol
 from .server_access import AccessRules, peer_groups
 from .server_connection import Application, _Connection
@@ -476,10 +476,10 @@ class Server:
     def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
         """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
         room = fd_room(self.max_fds_per_frame, self._protocol.passes_fds)
+        # Exact reads: calls not read yet wait in the socket, not here.
+        reader = FrameReader(self.max_frame_len, self.max_nesting_depth, room)
         while connection.wait_for_room():
-            sized = read_sized_frame(
-                connection.sock, self.max_frame_len, max_depth=self.max_nesting_depth, fd_room=room
-            )
+            sized = reader.read(connection.sock)
             if sized is None:
                 return
             message, length, fds = sized
