@@ -9,7 +9,9 @@ received may leak."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import random
 import socket
 import struct
 import threading
@@ -435,6 +437,54 @@ def test_descriptors_belong_to_the_last_frame_beginning_in_the_bytes_they_came_w
     with pytest.raises(_medium.ProtocolError) as raised:
         reader.feed(first[5:], [devnull()])
     assert raised.value.code == _medium.BAD_DESCRIPTORS
+
+
+def test_a_reading_ahead_reader_gets_every_frame_and_descriptor_however_the_bytes_are_cut(
+    no_leak: None,
+) -> None:
+    """Random streams of replies, some over the reader's limit (skipped: `ERROR` 7), cut at
+    random places; a descriptor comes with random chunks and must reach the last frame
+    beginning in that chunk (or, with no frame beginning there, be refused)."""
+    rng = random.Random(19)
+    limit = 64
+    for _ in range(200):
+        sizes = [rng.choice([0, 1, 30, 60, 200]) for _ in range(rng.randint(1, 6))]
+        frames = [body(_medium.VALUE, i, "x" * size) for i, size in enumerate(sizes)]
+        stream = b"".join(frames)
+        starts = list(itertools.accumulate([0] + [len(f) for f in frames[:-1]]))
+        cuts = sorted(rng.sample(range(1, len(stream)), min(rng.randint(0, 5), len(stream) - 1)))
+        reader = _medium.client_reader(fd_room=4, limit=limit)
+        expected: dict[int, int] = {}
+        taken: list[tuple[list[Any], list[_medium.Fd]]] = []
+        refused = False
+        for begin, end in zip([0] + cuts, cuts + [len(stream)]):
+            with_fd = rng.random() < 0.4
+            beginning = [i for i, start in enumerate(starts) if begin <= start < end]
+            fds = [_medium.Fd(os.open(os.devnull, os.O_RDONLY))] if with_fd else []
+            if with_fd and not beginning:
+                with pytest.raises(_medium.ProtocolError):
+                    reader.feed(stream[begin:end], fds)
+                refused = True
+                break
+            reader.feed(stream[begin:end], fds)
+            if with_fd:
+                expected[beginning[-1]] = expected.get(beginning[-1], 0) + 1
+            while (frame := reader.frame()) is not None:
+                taken.append((frame[0], frame[2]))
+        reader.close()
+        for message, fds in taken:
+            _medium.descriptors.close_all(fds)
+        if refused:
+            continue
+        assert [m[1] for m, _ in taken] == list(range(len(frames)))
+        for (message, fds), size in zip(taken, sizes):
+            index = message[1]
+            if len(frames[index]) - 4 > limit:
+                assert message[0] == _medium.ERROR and message[2] == _medium.FRAME_TOO_LARGE
+                assert fds == []  # a skipped frame's descriptors are closed
+            else:
+                assert message == [_medium.VALUE, index, "x" * size]
+                assert len(fds) == expected.get(index, 0)
 
 
 def test_fd_objects_own_their_descriptor() -> None:
