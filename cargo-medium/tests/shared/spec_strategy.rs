@@ -27,7 +27,11 @@ use proptest::prelude::*;
 /// every primitive (`fd` only `with_fd`: the Rust generator refuses it for now), model
 /// references and lists nested up to three deep.
 pub fn checked_spec(with_fd: bool) -> impl Strategy<Value = CheckedSpec> {
-    // `fd` is the last primitive.
+    assert_eq!(
+        Primitive::ALL.last(),
+        Some(&Primitive::Fd),
+        "`fd` is the last primitive"
+    );
     let without_fd = Primitive::ALL.len() - 1;
     spec_of(
         &Primitive::ALL[..if with_fd {
