@@ -84,27 +84,26 @@ CASES: dict[str, tuple[str, str]] = {
 # --- building and generating -------------------------------------------------------------------
 
 
-def cargo_executable(args: list[str], name: str) -> str:
-    """Builds with `cargo build args` and returns the path of the executable `name`."""
-    output = subprocess.run(
-        ["cargo", "build", "-q", *args, "--message-format=json"],
-        cwd=ROOT,
+def cargo_binary(manifest: Path, package: str, name: str, release: bool) -> str:
+    """Builds the binary `name` of `package` in the workspace of `manifest`; returns its path."""
+    manifest_path = ["--manifest-path", str(manifest)]
+    profile = ["--release"] if release else []
+    build = ["cargo", "build", "-q", *manifest_path, *profile, "-p", package, "--bin", name]
+    subprocess.run(build, check=True)
+    metadata = subprocess.run(
+        ["cargo", "metadata", "-q", "--format-version", "1", "--no-deps", *manifest_path],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    for line in output.splitlines():
-        message = json.loads(line)
-        if message.get("reason") == "compiler-artifact" and message.get("executable"):
-            if message["target"]["name"] == name:
-                return str(message["executable"])
-    raise RuntimeError(f"cargo build did not report the {name} binary")
+    target = Path(json.loads(metadata)["target_directory"])
+    return str(target / ("release" if release else "debug") / name)
 
 
 def generate_package(out: Path) -> Any:
     """The package generated from `bench.lmspc` into `out`, imported."""
-    binary = os.environ.get("CARGO_MEDIUM") or cargo_executable(
-        ["-p", "cargo-medium"], "cargo-medium"
+    binary = os.environ.get("CARGO_MEDIUM") or cargo_binary(
+        ROOT / "Cargo.toml", "cargo-medium", "cargo-medium", release=False
     )
     subprocess.run([binary, "-q", "gen", "python", str(SPEC), "-o", str(out)], check=True)
     sys.path.insert(0, str(out))
@@ -116,10 +115,7 @@ def python_peer(quick: bool) -> str:
     given = os.environ.get("MEDIUM_PYTHON_PEER")
     if given:
         return given
-    profile = [] if quick else ["--release"]
-    return cargo_executable(
-        ["--manifest-path", "bench/Cargo.toml", *profile, "--bin", "python-peer"], "python-peer"
-    )
+    return cargo_binary(ROOT / "bench" / "Cargo.toml", "medium-bench", "python-peer", not quick)
 
 
 # --- framing, as PROTOCOL.md §2 --------------------------------------------------------------
