@@ -384,7 +384,12 @@ def result(case: str, generated: list[float], handwritten: list[float]) -> dict[
 
 
 def run(selected: list[str], scale: Scale, quick: bool) -> list[dict[str, Any]]:
-    work = Path(tempfile.mkdtemp(prefix="medium-pybench-"))
+    with tempfile.TemporaryDirectory(prefix="medium-pybench-") as work:
+        return run_in(Path(work), selected, scale, quick)
+
+
+def run_in(work: Path, selected: list[str], scale: Scale, quick: bool) -> list[dict[str, Any]]:
+    """Runs the cases with the package, sockets and daemons in `work`."""
     package = generate_package(work / "generated")
     peer = [python_peer(quick), package.NAMESPACE, package.CLASS, package.FINGERPRINT]
     figures: dict[str, tuple[list[float], list[float]]] = {case: ([], []) for case in selected}
