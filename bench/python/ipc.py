@@ -8,7 +8,8 @@ loop that speaks the same wire protocol (PROTOCOL.md) and does the same encode/d
 
 - `client_*`: the generated Python client (`PyBenchConnection`; `PyBenchAsyncConnection` for
   calls in flight) calling a Rust daemon, beside a hand-written client loop (one blocking
-  socket; a pipeline keeping 64 calls in flight).
+  socket; a pipeline keeping 64 calls in flight); `client_events` receives the `student_added`
+  events of one `fire(count)` (a callback subscription beside a loop reading `EVENT` frames).
 - `daemon_*`: a Rust client calling the generated Python daemon (`PyBenchServerBase`), beside a
   hand-written server loop (one thread per connection answering its frames in order).
 
@@ -51,6 +52,9 @@ PHOTO = bytes(range(64))
 BULK = b"\xa5" * (1024 * 1024)
 IN_FLIGHT = 64
 WIRE_VERSION = 2
+# Message kinds (PROTOCOL.md §4, §5).
+HELLO, CALL, SUBSCRIBE = 0, 1, 2
+WELCOME, VALUE, EVENT = 0, 2, 5
 
 # A cost (time per call, or the inverse of a rate) at most this many times the hand-written
 # loop's.
@@ -64,17 +68,19 @@ class Scale:
     sequential: int
     in_flight: int
     bulk: int
+    events: int
     repetitions: int
 
 
-FULL = Scale(sequential=5_000, in_flight=10_000, bulk=100, repetitions=5)
-QUICK = Scale(sequential=100, in_flight=256, bulk=3, repetitions=1)
+FULL = Scale(sequential=5_000, in_flight=10_000, bulk=100, events=20_000, repetitions=5)
+QUICK = Scale(sequential=100, in_flight=256, bulk=3, events=200, repetitions=1)
 
 # case: (unit, which direction is better)
 CASES: dict[str, tuple[str, str]] = {
     "client_call_latency_us": ("us", "lower"),
     "client_in_flight_64": ("calls/s", "higher"),
     "client_bulk_1mib": ("MiB/s", "higher"),
+    "client_events": ("events/s", "higher"),
     "daemon_call_latency_us": ("us", "lower"),
     "daemon_in_flight_64": ("calls/s", "higher"),
     "daemon_bulk_1mib": ("MiB/s", "higher"),
@@ -148,42 +154,60 @@ class HandwrittenClient:
         self.sock.connect(path)
         self.reader = self.sock.makefile("rb")
         self.next_id = 0
-        hello = [0, "medium", WIRE_VERSION, package.NAMESPACE, package.CLASS, package.FINGERPRINT]
-        self.sock.sendall(frame(hello))
+        protocol = [package.NAMESPACE, package.CLASS, package.FINGERPRINT]
+        self.sock.sendall(frame([HELLO, "medium", WIRE_VERSION, *protocol]))
         welcome = read_message(self.reader)
-        if not welcome or welcome[0] != 0:
+        if not welcome or welcome[0] != WELCOME:
             raise RuntimeError(f"handshake refused: {welcome}")
 
-    def call_frame(self, method: str, args: list[Any]) -> bytes:
+    def request(self, kind: int, *fields: Any) -> bytes:
+        """The frame of a request of `kind` (PROTOCOL.md §4): the next id, then `fields`."""
         self.next_id += 1
-        return frame([1, self.next_id, method, args])
+        return frame([kind, self.next_id, *fields])
 
     def value(self) -> Any:
         message = read_message(self.reader)
-        if not message or message[0] != 2:
+        if not message or message[0] != VALUE:
             raise RuntimeError(f"call failed: {message}")
         return message[2]
 
     def get_student(self, id: str) -> Any:
-        self.sock.sendall(self.call_frame("get_student", [id]))
+        self.sock.sendall(self.request(CALL, "get_student", [id]))
         return self.student(**self.value())
 
     def echo_bytes(self, data: bytes) -> bytes:
-        self.sock.sendall(self.call_frame("echo_bytes", [data]))
+        self.sock.sendall(self.request(CALL, "echo_bytes", [data]))
         back: bytes = self.value()
         return back
 
     def pipeline(self, calls: int) -> None:
         """`calls` get_student calls, keeping IN_FLIGHT in flight: one sent per reply read."""
         first = min(IN_FLIGHT, calls)
-        frames = (self.call_frame("get_student", [STUDENT_ID]) for _ in range(first))
+        frames = (self.request(CALL, "get_student", [STUDENT_ID]) for _ in range(first))
         self.sock.sendall(b"".join(frames))
         sent = first
         for _ in range(calls):
             check_student(self.student(**self.value()))
             if sent < calls:
-                self.sock.sendall(self.call_frame("get_student", [STUDENT_ID]))
+                self.sock.sendall(self.request(CALL, "get_student", [STUDENT_ID]))
                 sent += 1
+
+    def events(self, count: int, record: Callable[[float, Any], Any]) -> None:
+        """Subscribes to `student_added`, calls `fire(count)` and reads its events and reply."""
+        self.sock.sendall(self.request(SUBSCRIBE, "student_added"))
+        self.value()
+        self.sock.sendall(self.request(CALL, "fire", [count]))
+        received, replied = 0, False
+        while received < count or not replied:
+            message = read_message(self.reader)
+            if message and message[0] == EVENT:
+                at, info = message[2]
+                check_student(record(at, self.student(**info)).info)
+                received += 1
+            elif message and message[0] == VALUE:
+                replied = True
+            else:
+                raise RuntimeError(f"unexpected message {message} after {received} events")
 
     def close(self) -> None:
         self.reader.close()
@@ -224,9 +248,33 @@ def generated_client_seconds(package: Any, path: str, case: str, count: int) -> 
         return asyncio.run(generated_in_flight(package, path, count))
     client = package.PyBenchConnection(path)
     try:
+        if case == "events":
+            return generated_events(client, count)
         return one_at_a_time(client, case, count)
     finally:
         client.close()
+
+
+def generated_events(client: Any, count: int) -> float:
+    """Seconds from calling `fire(count)` until its `count` events reached a callback."""
+    received = 0
+    all_received = threading.Event()
+
+    def on_event(at: float, info: Any) -> None:
+        nonlocal received
+        check_student(info)
+        received += 1
+        if received == count:
+            all_received.set()
+
+    subscription = client.on_student_added(on_event)
+    start = time.perf_counter()
+    client.fire(count)
+    if not all_received.wait(10):
+        raise RuntimeError(f"{received} of {count} events arrived")
+    seconds = time.perf_counter() - start
+    subscription.close()
+    return seconds
 
 
 async def generated_in_flight(package: Any, path: str, count: int) -> float:
@@ -254,6 +302,10 @@ def handwritten_client_seconds(package: Any, path: str, case: str, count: int) -
             check_student(client.get_student(STUDENT_ID))
             start = time.perf_counter()
             client.pipeline(count)
+            return time.perf_counter() - start
+        if case == "events":
+            start = time.perf_counter()
+            client.events(count, package.StudentAdded)
             return time.perf_counter() - start
         return one_at_a_time(client, case, count)
     finally:
@@ -288,17 +340,17 @@ def serve_handwritten(package: Any, path: str) -> None:
         return data
 
     methods: dict[str, Callable[..., Any]] = {"get_student": get_student, "echo_bytes": echo_bytes}
-    welcome = frame([0, "medium", WIRE_VERSION, "handwritten"])
+    welcome = frame([WELCOME, "medium", WIRE_VERSION, "handwritten"])
 
     def connection(sock: socket.socket) -> None:
         with sock, sock.makefile("rb") as reader:
             hello = read_message(reader)
-            if not hello or hello[0] != 0 or hello[5] != package.FINGERPRINT:
+            if not hello or hello[0] != HELLO or hello[5] != package.FINGERPRINT:
                 return
             sock.sendall(welcome)
             while (message := read_message(reader)) is not None:
                 _, id, method, args = message
-                sock.sendall(frame([2, id, methods[method](*args)]))
+                sock.sendall(frame([VALUE, id, methods[method](*args)]))
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -363,6 +415,8 @@ def calls(case: str, scale: Scale) -> tuple[str, int]:
         return "sequential", scale.sequential
     if case.endswith("in_flight_64"):
         return "in_flight", scale.in_flight
+    if case.endswith("events"):
+        return "events", scale.events
     return "bulk", scale.bulk
 
 

@@ -11,8 +11,9 @@
 //! python-peer call SOCKET NAMESPACE CLASS FINGERPRINT sequential|in_flight|bulk COUNT
 //! ```
 //!
-//! `serve` prints `ready` once it listens and serves until killed; `call` makes COUNT calls of
-//! the case (after connecting and one warm-up call) and prints the seconds they took.
+//! `serve` (which also answers `fire(count)` by emitting `student_added` `count` times) prints
+//! `ready` once it listens and serves until killed; `call` makes COUNT calls of the case (after
+//! connecting and one warm-up call) and prints the seconds they took.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use medium_runtime::futures::future::BoxFuture;
 use medium_runtime::{
-    BoxError, Call, Client, Daemon, Dispatch, NoException, ProtocolInfo, Reply, decode_args,
+    BoxError, Call, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch, NoException,
+    ProtocolInfo, Reply, decode_args,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,13 @@ const PHOTO_LEN: usize = 64;
 
 /// Bytes of the `bulk` case's `echo_bytes` payload.
 const BULK_LEN: usize = 1024 * 1024;
+
+/// Events queued per connection: the default (1024) would drop most of a burst by design (the
+/// lag policy), and the events case would then measure dropping rather than delivery.
+const EVENT_QUEUE: usize = 1 << 17;
+
+/// Events emitted between yields, so the connection's writer runs while `fire` emits.
+const EMIT_BURST: u32 = 64;
 
 /// The spec's `Student`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +79,15 @@ impl Dispatch for Service {
         let reply = match call.method() {
             "get_student" => answer(&call, |(id,): (String,)| student(&id)),
             "echo_bytes" => answer(&call, |(data,): (ByteBuf,)| data),
+            "fire" => match decode_args::<(u32,)>(call.args()) {
+                Ok((count,)) => {
+                    let daemon = call.daemon().clone();
+                    return Some(Box::pin(async move {
+                        Reply::value(&fire(&daemon, count).await)
+                    }));
+                }
+                Err(reply) => reply,
+            },
             _ => return None,
         };
         Some(Box::pin(std::future::ready(reply)))
@@ -82,6 +100,20 @@ fn answer<A: DeserializeOwned, T: Serialize>(call: &Call, handler: impl FnOnce(A
         Ok(args) => Reply::value(&handler(args)),
         Err(reply) => reply,
     }
+}
+
+/// Emits `student_added` `count` times; returns `count`.
+async fn fire(daemon: &DaemonHandle, count: u32) -> u32 {
+    let event = (1_700_000_000.25, student(STUDENT_ID));
+    for i in 0..count {
+        daemon
+            .emit("student_added", &event)
+            .expect("a student fits in a frame");
+        if i % EMIT_BURST == EMIT_BURST - 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    count
 }
 
 /// What `call` measures.
@@ -131,7 +163,7 @@ fn run(args: &[String]) -> Result<(), BoxError> {
         fingerprint: String::leak(fingerprint.clone()),
         socket_base: None,
         spec: "",
-        events: &[],
+        events: &["student_added"],
         access: &[],
     }));
     let runtime = tokio::runtime::Runtime::new()?;
@@ -149,7 +181,13 @@ fn run(args: &[String]) -> Result<(), BoxError> {
 }
 
 async fn serve(info: &'static ProtocolInfo, socket: &Path) -> Result<(), BoxError> {
-    let daemon = Daemon::new(info, Service).socket_path(socket);
+    let options = DaemonOptions {
+        event_queue_len: EVENT_QUEUE,
+        ..DaemonOptions::default()
+    };
+    let daemon = Daemon::new(info, Service)
+        .socket_path(socket)
+        .options(options);
     println!("ready");
     daemon.serve().await?;
     Ok(())

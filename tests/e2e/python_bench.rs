@@ -9,10 +9,11 @@ use std::process::Command;
 use crate::support::{Cargo, cargo_medium, checkout_root, python_venv, run_ok, shared_target_dir};
 
 /// The cases the bench reports, in its order.
-const CASES: [&str; 6] = [
+const CASES: [&str; 7] = [
     "client_call_latency_us",
     "client_in_flight_64",
     "client_bulk_1mib",
+    "client_events",
     "daemon_call_latency_us",
     "daemon_in_flight_64",
     "daemon_bulk_1mib",
