@@ -10,6 +10,7 @@ mod forwarded_socket;
 mod generated_code_compiles;
 mod generated_code_round_trips;
 mod new_into_workspace;
+mod python_bench;
 mod python_interop;
 mod python_venv_reuse;
 mod readme_snippets;
