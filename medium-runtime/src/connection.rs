@@ -10,11 +10,12 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::{BoxFuture, CatchUnwind};
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,7 +31,7 @@ use crate::frame::FrameDecoder;
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
-use crate::message::{self, ToDaemon, WIRE_VERSION};
+use crate::message::{self, FrameStr, ToDaemon, WIRE_VERSION};
 use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
@@ -418,9 +419,19 @@ impl CallBudget {
             .unwrap_or(u32::MAX)
             .min(self.max_bytes);
         Some(CallPermit {
-            _call: self.calls.clone().acquire_owned().await.ok()?,
-            _bytes: self.bytes.clone().acquire_many_owned(bytes).await.ok()?,
+            _call: take(&self.calls, 1).await?,
+            _bytes: take(&self.bytes, bytes).await?,
         })
+    }
+}
+
+/// `permits` of `semaphore`, waiting for them only when they are not free now (the reader is
+/// the budget's only taker, so taking at once never jumps a queue); `None` once it is closed.
+async fn take(semaphore: &Arc<Semaphore>, permits: u32) -> Option<OwnedSemaphorePermit> {
+    match semaphore.clone().try_acquire_many_owned(permits) {
+        Ok(permit) => Some(permit),
+        Err(TryAcquireError::NoPermits) => semaphore.clone().acquire_many_owned(permits).await.ok(),
+        Err(TryAcquireError::Closed) => None,
     }
 }
 
@@ -472,7 +483,11 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 // A peer the method's `@allow` rule does not admit learns nothing more, not
                 // even whether its arguments would decode.
                 if let Some(forbidden) = access.refuse_call(&method).filter(|_| !builtin) {
-                    tracing::info!(id, method, "refused a call: not allowed by its @allow rule");
+                    tracing::info!(
+                        id,
+                        method = &*method,
+                        "refused a call: not allowed by its @allow rule"
+                    );
                     refuse_call(peer, in_flight, id, &forbidden);
                     continue;
                 }
@@ -610,7 +625,7 @@ struct Request {
     id: u64,
     /// Given back just before the reply is sent.
     in_flight: InFlight,
-    method: String,
+    method: FrameStr,
     args: Bytes,
     builtin: bool,
 }
@@ -630,60 +645,95 @@ async fn start_call<D: Dispatch>(
         args,
         builtin,
     } = request;
-    let span = tracing::debug_span!("call", id, %method);
     let max_frame_len = cx.options.max_frame_len;
-    let mut reply = if builtin {
-        futures::future::ready(builtin_reply(cx.info, &method)).boxed()
-    } else {
-        let call = Call {
-            method,
-            args,
-            application: peer.application.clone(),
-            daemon: cx.handle.clone(),
-        };
-        handle_call(cx.dispatch.clone(), call)
-            .instrument(span)
-            .boxed()
-    };
-    if let Poll::Ready(reply) = futures::poll!(reply.as_mut()) {
+    let send = move |reply: Reply, in_flight: InFlight, peer: &Peer| {
         let frame = reply.into_frame(id, max_frame_len);
         drop(in_flight);
         peer.outbox.send(frame);
-        return;
+    };
+    if builtin {
+        return send(builtin_reply(cx.info, &method), in_flight, peer);
+    }
+    let mut handling = match Handling::dispatch(cx, peer, id, method, args) {
+        Ok(handling) => handling,
+        Err(reply) => return send(reply, in_flight, peer),
+    };
+    if let Poll::Ready(reply) = futures::poll!(&mut handling) {
+        return send(reply, in_flight, peer);
     }
     let peer = peer.clone();
     let hard_stop = cx.hard_stop.clone();
     cx.calls.spawn(async move {
         tokio::select! {
-            reply = reply => {
-                let frame = reply.into_frame(id, max_frame_len);
-                drop(in_flight);
-                peer.outbox.send(frame);
-            }
+            reply = handling => send(reply, in_flight, &peer),
             () = hard_stop.cancelled() => {}
         }
         drop(permit);
     });
 }
 
-async fn handle_call<D: Dispatch>(dispatch: Arc<D>, call: Call) -> Reply {
-    let method = call.method.clone();
-    let panicked = |what: &str| {
-        tracing::error!(method, "handler panicked");
-        Reply::protocol_error(ProtocolError::new(
-            ErrorCode::HandlerPanicked,
-            format!("daemon {what} for `{method}` panicked"),
-        ))
-    };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))) {
-        Ok(Some(future)) => match AssertUnwindSafe(future).catch_unwind().await {
-            Ok(reply) => reply,
-            Err(_) => panicked("handler"),
-        },
-        Ok(None) => Reply::protocol_error(ProtocolError::new(
-            ErrorCode::UnknownMethod,
-            format!("daemon has no method `{method}`"),
-        )),
-        Err(_) => panicked("dispatch"),
+/// A dispatched call's handler future, its panics caught, polled inside the call's span. It is
+/// `Unpin` (`Dispatch` boxes the handler's future), so the reader polls it in place and moves it
+/// to a task of its own only if it has to wait: the call costs no allocation beyond the
+/// handler's.
+struct Handling {
+    future: CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Reply>>>,
+    method: FrameStr,
+    span: tracing::Span,
+}
+
+impl Handling {
+    /// Asks the service for the handler of call `id`; `Err` is the reply when there is none
+    /// (`UnknownMethod`) or `dispatch` panicked.
+    fn dispatch<D: Dispatch>(
+        cx: &Context<D>,
+        peer: &Peer,
+        id: u64,
+        method: FrameStr,
+        args: Bytes,
+    ) -> Result<Handling, Reply> {
+        let span = tracing::debug_span!("call", id, %method);
+        let call = Call {
+            method: method.clone(),
+            args,
+            application: peer.application.clone(),
+            daemon: cx.handle.clone(),
+        };
+        let dispatch = cx.dispatch.clone();
+        let dispatched = span
+            .in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))));
+        match dispatched {
+            Ok(Some(future)) => Ok(Handling {
+                future: AssertUnwindSafe(future).catch_unwind(),
+                method,
+                span,
+            }),
+            Ok(None) => Err(Reply::protocol_error(ProtocolError::new(
+                ErrorCode::UnknownMethod,
+                format!("daemon has no method `{method}`"),
+            ))),
+            Err(_) => Err(span.in_scope(|| panicked(&method, "dispatch"))),
+        }
     }
+}
+
+impl Future for Handling {
+    type Output = Reply;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Reply> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        this.future
+            .poll_unpin(cx)
+            .map(|outcome| outcome.unwrap_or_else(|_| panicked(&this.method, "handler")))
+    }
+}
+
+/// The `HandlerPanicked` reply for `method`, whose `what` (dispatch or handler) panicked.
+fn panicked(method: &str, what: &str) -> Reply {
+    tracing::error!(method, "handler panicked");
+    Reply::protocol_error(ProtocolError::new(
+        ErrorCode::HandlerPanicked,
+        format!("daemon {what} for `{method}` panicked"),
+    ))
 }
