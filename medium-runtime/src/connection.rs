@@ -445,18 +445,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // does not read can pile up: replies are never dropped. While more frames are already
         // buffered, the outbox stays corked so their replies leave in one write.
         let next = async {
-            let ready = async {
-                peer.outbox.wait_for_room().await;
-                frames.next().await
-            };
-            let frame = peer.outbox.uncork_before_waiting(ready).await;
-            peer.outbox.cork();
-            frame
+            peer.outbox.wait_for_room().await;
+            frames.next().await
         };
-        let frame = tokio::select! {
-            () = shutdown.cancelled() => return,
-            frame = next => frame,
+        let Some(frame) = unless_shutdown(peer, &shutdown, next).await else {
+            return;
         };
+        peer.outbox.cork();
         let mut frame_len = 0;
         let message = match frame {
             None => return,
@@ -507,13 +502,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     }
                 };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
-                let acquire = peer.outbox.uncork_before_waiting(budget.acquire(frame_len));
-                let permit = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    permit = acquire => match permit {
-                        Some(permit) => permit,
-                        None => return,
-                    },
+                let Some(Some(permit)) =
+                    unless_shutdown(peer, &shutdown, budget.acquire(frame_len)).await
+                else {
+                    return;
                 };
                 let request = Request {
                     id,
@@ -547,6 +539,25 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 return;
             }
         }
+    }
+}
+
+/// Awaits `future`, or gives `None` once the daemon is shutting down. A future ready at once
+/// costs no shutdown waiter (registering one takes locks), only a look at the token; one that
+/// has to wait uncorks the outbox first: no reply is held while the reader waits.
+async fn unless_shutdown<F: Future>(
+    peer: &Peer,
+    shutdown: &CancellationToken,
+    future: F,
+) -> Option<F::Output> {
+    let mut waiting = std::pin::pin!(peer.outbox.uncork_before_waiting(future));
+    if let Poll::Ready(output) = futures::poll!(waiting.as_mut()) {
+        return (!shutdown.is_cancelled()).then_some(output);
+    }
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        output = waiting => Some(output),
     }
 }
 

@@ -276,20 +276,27 @@ impl OutboxSender {
         future.await
     }
 
-    /// Waits until the queue is below capacity (or the connection closed).
+    /// Waits until the queue is below capacity (or the connection closed). Looks first, as
+    /// a waiter costs the `Notify`'s lock twice and there is usually room.
     pub(crate) async fn wait_for_room(&self) {
+        if self.has_room() {
+            return;
+        }
         loop {
             let notified = self.0.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let state = self.0.lock();
-                if state.closed || state.queue.len() < self.0.capacity {
-                    return;
-                }
+            if self.has_room() {
+                return;
             }
             notified.await;
         }
+    }
+
+    /// Whether the queue is below capacity (or the connection closed).
+    fn has_room(&self) -> bool {
+        let state = self.0.lock();
+        state.closed || state.queue.len() < self.0.capacity
     }
 
     /// Closes the connection's write side now, discarding anything queued.
