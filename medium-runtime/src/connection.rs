@@ -36,7 +36,7 @@ use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
-use crate::requests_in_flight::{InFlight, RequestsInFlight};
+use crate::requests_in_flight::RequestsInFlight;
 
 /// What every connection of one daemon shares.
 #[derive(Debug)]
@@ -412,12 +412,29 @@ impl CallBudget {
         }
     }
 
-    /// Waits for room for a call whose frame has `frame_len` bytes. A frame larger than the
-    /// whole byte budget takes all of it, so it still runs, alone.
-    async fn acquire(&self, frame_len: usize) -> Option<CallPermit> {
-        let bytes = u32::try_from(frame_len)
+    /// The share of the byte budget of a call whose frame has `frame_len` bytes. A frame larger
+    /// than the whole budget takes all of it, so it still runs, alone.
+    fn bytes_of(&self, frame_len: usize) -> u32 {
+        u32::try_from(frame_len)
             .unwrap_or(u32::MAX)
-            .min(self.max_bytes);
+            .min(self.max_bytes)
+    }
+
+    /// Waits until there is room for a call whose frame has `frame_len` bytes, without taking
+    /// it: a call answered at once needs none. The reader is the budget's only taker, so the
+    /// room is still there when [`CallBudget::acquire`] takes it for a call that has to wait.
+    /// `None` once the budget is closed.
+    async fn room_for(&self, frame_len: usize) -> Option<()> {
+        let bytes = self.bytes_of(frame_len) as usize;
+        if self.calls.available_permits() == 0 || self.bytes.available_permits() < bytes {
+            drop(self.acquire(frame_len).await?);
+        }
+        Some(())
+    }
+
+    /// Takes room for a call whose frame has `frame_len` bytes, waiting for it if need be.
+    async fn acquire(&self, frame_len: usize) -> Option<CallPermit> {
+        let bytes = self.bytes_of(frame_len);
         Some(CallPermit {
             _call: take(&self.calls, 1).await?,
             _bytes: take(&self.bytes, bytes).await?,
@@ -472,9 +489,9 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
-                let Some(in_flight) = claim(&requests, id, peer) else {
+                if !check(&requests, id, peer) {
                     return;
-                };
+                }
                 // A peer the method's `@allow` rule does not admit learns nothing more, not
                 // even whether its arguments would decode.
                 if let Some(forbidden) = access.refuse_call(&method).filter(|_| !builtin) {
@@ -483,7 +500,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                         method = &*method,
                         "refused a call: not allowed by its @allow rule"
                     );
-                    refuse_call(peer, in_flight, id, &forbidden);
+                    refuse_call(peer, id, &forbidden);
                     continue;
                 }
                 // Arguments nesting too deep are never decoded (serde recurses): refused for
@@ -497,24 +514,24 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                             ErrorCode::Malformed,
                             format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
                         );
-                        refuse_call(peer, in_flight, id, &error);
+                        refuse_call(peer, id, &error);
                         continue;
                     }
                 };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
-                let Some(Some(permit)) =
-                    unless_shutdown(peer, &shutdown, budget.acquire(frame_len)).await
+                let Some(Some(())) =
+                    unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
                 else {
                     return;
                 };
                 let request = Request {
                     id,
-                    in_flight,
+                    frame_len,
                     method,
                     args,
                     builtin,
                 };
-                start_call(cx, peer, permit, request).await;
+                start_call(cx, peer, &budget, &requests, request).await;
             }
             Ok(ToDaemon::Subscription {
                 id,
@@ -522,10 +539,9 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 subscribe,
             }) => {
                 // Answered at once, yet its id must not be one a call still holds.
-                let Some(in_flight) = claim(&requests, id, peer) else {
+                if !check(&requests, id, peer) {
                     return;
-                };
-                drop(in_flight);
+                }
                 peer.outbox
                     .send(subscription_reply(cx, peer, &access, id, &event, subscribe));
             }
@@ -561,21 +577,19 @@ async fn unless_shutdown<F: Future>(
     }
 }
 
-/// Answers call `id` with `error` at once, its handler never run. The id is given back first:
-/// the peer may reuse it as soon as it has the answer.
-fn refuse_call(peer: &Peer, in_flight: InFlight, id: u64, error: &ProtocolError) {
-    drop(in_flight);
+/// Answers call `id` with `error` at once, its handler never run.
+fn refuse_call(peer: &Peer, id: u64, error: &ProtocolError) {
     peer.outbox.send(message::call_error(id, error));
 }
 
-/// Claims request `id` for the peer, or disconnects it for reusing an id still in flight
-/// (PROTOCOL.md §4) and gives `None`.
-fn claim(requests: &Arc<RequestsInFlight>, id: u64, peer: &Peer) -> Option<InFlight> {
-    match requests.claim(id) {
-        Ok(in_flight) => Some(in_flight),
+/// Whether request `id` may start: false when it reuses an id still in flight (PROTOCOL.md §4),
+/// after disconnecting the peer.
+fn check(requests: &RequestsInFlight, id: u64, peer: &Peer) -> bool {
+    match requests.check(id) {
+        Ok(()) => true,
         Err(duplicate) => {
             disconnect(peer, &Error::Malformed(duplicate.to_string()));
-            None
+            false
         }
     }
 }
@@ -634,49 +648,65 @@ fn disconnect(peer: &Peer, error: &Error) {
 /// A call or built-in request being served.
 struct Request {
     id: u64,
-    /// Given back just before the reply is sent.
-    in_flight: InFlight,
+    /// Its frame's length, counted against the connection's byte budget while it runs.
+    frame_len: usize,
     method: FrameStr,
     args: Bytes,
     builtin: bool,
 }
 
 /// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
-/// task switch; one that has to wait continues as its own task.
+/// task switch, and takes neither its id nor its share of the budget (no other request is read
+/// meanwhile); one that has to wait takes both and continues as its own task.
 async fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
-    permit: CallPermit,
+    budget: &CallBudget,
+    requests: &Arc<RequestsInFlight>,
     request: Request,
 ) {
     let Request {
         id,
-        in_flight,
+        frame_len,
         method,
         args,
         builtin,
     } = request;
     let max_frame_len = cx.options.max_frame_len;
-    let send = move |reply: Reply, in_flight: InFlight, peer: &Peer| {
-        let frame = reply.into_frame(id, max_frame_len);
-        drop(in_flight);
-        peer.outbox.send(frame);
-    };
+    let reply_frame = move |reply: Reply| reply.into_frame(id, max_frame_len);
     if builtin {
-        return send(builtin_reply(cx.info, &method), in_flight, peer);
+        peer.outbox
+            .send(reply_frame(builtin_reply(cx.info, &method)));
+        return;
     }
     let mut handling = match Handling::dispatch(cx, peer, id, method, args) {
         Ok(handling) => handling,
-        Err(reply) => return send(reply, in_flight, peer),
+        Err(reply) => {
+            peer.outbox.send(reply_frame(reply));
+            return;
+        }
     };
     if let Poll::Ready(reply) = futures::poll!(&mut handling) {
-        return send(reply, in_flight, peer);
+        peer.outbox.send(reply_frame(reply));
+        return;
     }
+    // The reader checked the id and waited for room: neither can fail now.
+    let Ok(in_flight) = requests.claim(id) else {
+        return;
+    };
+    let Some(permit) = budget.acquire(frame_len).await else {
+        return;
+    };
     let peer = peer.clone();
     let hard_stop = cx.hard_stop.clone();
     cx.calls.spawn(async move {
         tokio::select! {
-            reply = handling => send(reply, in_flight, &peer),
+            reply = handling => {
+                let frame = reply_frame(reply);
+                // Given back first: the peer may reuse the id as soon as it has the reply.
+                drop(in_flight);
+                peer.outbox.send(frame);
+            }
             () = hard_stop.cancelled() => {}
         }
         drop(permit);
