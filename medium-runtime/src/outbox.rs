@@ -117,6 +117,30 @@ impl Outbox {
         }
     }
 
+    /// Queues an event frame, or drops and counts it when the queue is full (see
+    /// [`OutboxSender::send_lossy_if`]).
+    fn offer(
+        &self,
+        state: &mut State,
+        frame: Bytes,
+        notice: impl FnOnce(u64) -> Bytes,
+    ) -> Delivery {
+        if state.closed || state.sealed {
+            return Delivery::Closed;
+        }
+        let free = self.capacity.saturating_sub(state.queue.len());
+        match state.lag.admit(free) {
+            None => Delivery::Dropped,
+            Some(dropped) => {
+                if dropped > 0 {
+                    self.queue(state, notice(dropped));
+                }
+                self.queue(state, frame);
+                Delivery::Queued
+            }
+        }
+    }
+
     /// Hands the queue to the writer task.
     fn wake(&self, state: &mut State) {
         if !state.writer_busy {
@@ -232,23 +256,20 @@ impl OutboxSender {
 
     /// Queues an event frame unless the queue is full; then it is dropped and counted, and the
     /// next event that fits is preceded by `notice(count)`. Events never write directly: one
-    /// emit reaches many connections, and their writers batch what piles up meanwhile.
-    pub(crate) fn send_lossy(&self, frame: Bytes, notice: impl FnOnce(u64) -> Bytes) -> Delivery {
+    /// emit reaches many connections, and their writers batch what piles up meanwhile. Does
+    /// nothing (`None`) unless `wanted`, asked under the queue's lock, so that a frame sent
+    /// after the condition changed is ordered after every event it let through.
+    pub(crate) fn send_lossy_if(
+        &self,
+        wanted: impl FnOnce() -> bool,
+        frame: Bytes,
+        notice: impl FnOnce(u64) -> Bytes,
+    ) -> Option<Delivery> {
         let mut state = self.0.lock();
-        if state.closed || state.sealed {
-            return Delivery::Closed;
+        if !wanted() {
+            return None;
         }
-        let free = self.0.capacity.saturating_sub(state.queue.len());
-        match state.lag.admit(free) {
-            None => Delivery::Dropped,
-            Some(dropped) => {
-                if dropped > 0 {
-                    self.0.queue(&mut state, notice(dropped));
-                }
-                self.0.queue(&mut state, frame);
-                Delivery::Queued
-            }
-        }
+        Some(self.0.offer(&mut state, frame, notice))
     }
 
     /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
@@ -431,7 +452,14 @@ mod tests {
         out.cork();
         assert!(out.send(frame("a")));
         assert!(out.send(frame("b")));
-        assert_eq!(out.send_lossy(frame("e"), |_| frame("!")), Delivery::Queued);
+        assert_eq!(
+            out.send_lossy_if(|| true, frame("e"), |_| frame("!")),
+            Some(Delivery::Queued)
+        );
+        assert_eq!(
+            out.send_lossy_if(|| false, frame("x"), |_| frame("!")),
+            None
+        );
         assert_eq!(arrived(&mut read).await, b"");
         out.uncork();
         assert_eq!(arrived(&mut read).await, b"abe");
