@@ -10,11 +10,12 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::{BoxFuture, CatchUnwind};
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,12 +31,12 @@ use crate::frame::FrameDecoder;
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
-use crate::message::{self, ToDaemon, WIRE_VERSION};
+use crate::message::{self, FrameStr, ToDaemon, WIRE_VERSION};
 use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
-use crate::requests_in_flight::{InFlight, RequestsInFlight};
+use crate::requests_in_flight::RequestsInFlight;
 
 /// What every connection of one daemon shares.
 #[derive(Debug)]
@@ -411,16 +412,43 @@ impl CallBudget {
         }
     }
 
-    /// Waits for room for a call whose frame has `frame_len` bytes. A frame larger than the
-    /// whole byte budget takes all of it, so it still runs, alone.
-    async fn acquire(&self, frame_len: usize) -> Option<CallPermit> {
-        let bytes = u32::try_from(frame_len)
+    /// The share of the byte budget of a call whose frame has `frame_len` bytes. A frame larger
+    /// than the whole budget takes all of it, so it still runs, alone.
+    fn bytes_of(&self, frame_len: usize) -> u32 {
+        u32::try_from(frame_len)
             .unwrap_or(u32::MAX)
-            .min(self.max_bytes);
+            .min(self.max_bytes)
+    }
+
+    /// Waits until there is room for a call whose frame has `frame_len` bytes, without taking
+    /// it: a call answered at once needs none. The reader is the budget's only taker, so the
+    /// room is still there when [`CallBudget::acquire`] takes it for a call that has to wait.
+    /// `None` once the budget is closed.
+    async fn room_for(&self, frame_len: usize) -> Option<()> {
+        let bytes = self.bytes_of(frame_len) as usize;
+        if self.calls.available_permits() == 0 || self.bytes.available_permits() < bytes {
+            drop(self.acquire(frame_len).await?);
+        }
+        Some(())
+    }
+
+    /// Takes room for a call whose frame has `frame_len` bytes, waiting for it if need be.
+    async fn acquire(&self, frame_len: usize) -> Option<CallPermit> {
+        let bytes = self.bytes_of(frame_len);
         Some(CallPermit {
-            _call: self.calls.clone().acquire_owned().await.ok()?,
-            _bytes: self.bytes.clone().acquire_many_owned(bytes).await.ok()?,
+            _call: take(&self.calls, 1).await?,
+            _bytes: take(&self.bytes, bytes).await?,
         })
+    }
+}
+
+/// `permits` of `semaphore`, waiting for them only when they are not free now (the reader is
+/// the budget's only taker, so taking at once never jumps a queue); `None` once it is closed.
+async fn take(semaphore: &Arc<Semaphore>, permits: u32) -> Option<OwnedSemaphorePermit> {
+    match semaphore.clone().try_acquire_many_owned(permits) {
+        Ok(permit) => Some(permit),
+        Err(TryAcquireError::NoPermits) => semaphore.clone().acquire_many_owned(permits).await.ok(),
+        Err(TryAcquireError::Closed) => None,
     }
 }
 
@@ -434,18 +462,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // does not read can pile up: replies are never dropped. While more frames are already
         // buffered, the outbox stays corked so their replies leave in one write.
         let next = async {
-            let ready = async {
-                peer.outbox.wait_for_room().await;
-                frames.next().await
-            };
-            let frame = peer.outbox.uncork_before_waiting(ready).await;
-            peer.outbox.cork();
-            frame
+            peer.outbox.wait_for_room().await;
+            frames.next().await
         };
-        let frame = tokio::select! {
-            () = shutdown.cancelled() => return,
-            frame = next => frame,
+        let Some(frame) = unless_shutdown(peer, &shutdown, next).await else {
+            return;
         };
+        peer.outbox.cork();
         let mut frame_len = 0;
         let message = match frame {
             None => return,
@@ -466,14 +489,18 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
-                let Some(in_flight) = claim(&requests, id, peer) else {
+                if !check(&requests, id, peer) {
                     return;
-                };
+                }
                 // A peer the method's `@allow` rule does not admit learns nothing more, not
                 // even whether its arguments would decode.
                 if let Some(forbidden) = access.refuse_call(&method).filter(|_| !builtin) {
-                    tracing::info!(id, method, "refused a call: not allowed by its @allow rule");
-                    refuse_call(peer, in_flight, id, &forbidden);
+                    tracing::info!(
+                        id,
+                        method = &*method,
+                        "refused a call: not allowed by its @allow rule"
+                    );
+                    refuse_call(peer, id, &forbidden);
                     continue;
                 }
                 // Arguments nesting too deep are never decoded (serde recurses): refused for
@@ -487,27 +514,24 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                             ErrorCode::Malformed,
                             format!("arguments of `{method}`: {too_deep} (the daemon's limit)"),
                         );
-                        refuse_call(peer, in_flight, id, &error);
+                        refuse_call(peer, id, &error);
                         continue;
                     }
                 };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
-                let acquire = peer.outbox.uncork_before_waiting(budget.acquire(frame_len));
-                let permit = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    permit = acquire => match permit {
-                        Some(permit) => permit,
-                        None => return,
-                    },
+                let Some(Some(())) =
+                    unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
+                else {
+                    return;
                 };
                 let request = Request {
                     id,
-                    in_flight,
+                    frame_len,
                     method,
                     args,
                     builtin,
                 };
-                start_call(cx, peer, permit, request).await;
+                start_call(cx, peer, &budget, &requests, request).await;
             }
             Ok(ToDaemon::Subscription {
                 id,
@@ -515,10 +539,9 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 subscribe,
             }) => {
                 // Answered at once, yet its id must not be one a call still holds.
-                let Some(in_flight) = claim(&requests, id, peer) else {
+                if !check(&requests, id, peer) {
                     return;
-                };
-                drop(in_flight);
+                }
                 peer.outbox
                     .send(subscription_reply(cx, peer, &access, id, &event, subscribe));
             }
@@ -535,21 +558,38 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     }
 }
 
-/// Answers call `id` with `error` at once, its handler never run. The id is given back first:
-/// the peer may reuse it as soon as it has the answer.
-fn refuse_call(peer: &Peer, in_flight: InFlight, id: u64, error: &ProtocolError) {
-    drop(in_flight);
+/// Awaits `future`, or gives `None` once the daemon is shutting down. A future ready at once
+/// costs no shutdown waiter (registering one takes locks), only a look at the token; one that
+/// has to wait uncorks the outbox first: no reply is held while the reader waits.
+async fn unless_shutdown<F: Future>(
+    peer: &Peer,
+    shutdown: &CancellationToken,
+    future: F,
+) -> Option<F::Output> {
+    let mut waiting = std::pin::pin!(peer.outbox.uncork_before_waiting(future));
+    if let Poll::Ready(output) = futures::poll!(waiting.as_mut()) {
+        return (!shutdown.is_cancelled()).then_some(output);
+    }
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        output = waiting => Some(output),
+    }
+}
+
+/// Answers call `id` with `error` at once, its handler never run.
+fn refuse_call(peer: &Peer, id: u64, error: &ProtocolError) {
     peer.outbox.send(message::call_error(id, error));
 }
 
-/// Claims request `id` for the peer, or disconnects it for reusing an id still in flight
-/// (PROTOCOL.md §4) and gives `None`.
-fn claim(requests: &Arc<RequestsInFlight>, id: u64, peer: &Peer) -> Option<InFlight> {
-    match requests.claim(id) {
-        Ok(in_flight) => Some(in_flight),
+/// Whether request `id` may start: false when it reuses an id still in flight (PROTOCOL.md §4),
+/// after disconnecting the peer.
+fn check(requests: &RequestsInFlight, id: u64, peer: &Peer) -> bool {
+    match requests.check(id) {
+        Ok(()) => true,
         Err(duplicate) => {
             disconnect(peer, &Error::Malformed(duplicate.to_string()));
-            None
+            false
         }
     }
 }
@@ -608,55 +648,62 @@ fn disconnect(peer: &Peer, error: &Error) {
 /// A call or built-in request being served.
 struct Request {
     id: u64,
-    /// Given back just before the reply is sent.
-    in_flight: InFlight,
-    method: String,
+    /// Its frame's length, counted against the connection's byte budget while it runs.
+    frame_len: usize,
+    method: FrameStr,
     args: Bytes,
     builtin: bool,
 }
 
 /// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
-/// task switch; one that has to wait continues as its own task.
+/// task switch, and takes neither its id nor its share of the budget (no other request is read
+/// meanwhile); one that has to wait takes both and continues as its own task.
 async fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
-    permit: CallPermit,
+    budget: &CallBudget,
+    requests: &Arc<RequestsInFlight>,
     request: Request,
 ) {
     let Request {
         id,
-        in_flight,
+        frame_len,
         method,
         args,
         builtin,
     } = request;
-    let span = tracing::debug_span!("call", id, %method);
     let max_frame_len = cx.options.max_frame_len;
-    let mut reply = if builtin {
-        futures::future::ready(builtin_reply(cx.info, &method)).boxed()
-    } else {
-        let call = Call {
-            method,
-            args,
-            application: peer.application.clone(),
-            daemon: cx.handle.clone(),
-        };
-        handle_call(cx.dispatch.clone(), call)
-            .instrument(span)
-            .boxed()
-    };
-    if let Poll::Ready(reply) = futures::poll!(reply.as_mut()) {
-        let frame = reply.into_frame(id, max_frame_len);
-        drop(in_flight);
-        peer.outbox.send(frame);
+    let reply_frame = move |reply: Reply| reply.into_frame(id, max_frame_len);
+    if builtin {
+        peer.outbox
+            .send(reply_frame(builtin_reply(cx.info, &method)));
         return;
     }
+    let mut handling = match Handling::dispatch(cx, peer, id, method, args) {
+        Ok(handling) => handling,
+        Err(reply) => {
+            peer.outbox.send(reply_frame(reply));
+            return;
+        }
+    };
+    if let Poll::Ready(reply) = futures::poll!(&mut handling) {
+        peer.outbox.send(reply_frame(reply));
+        return;
+    }
+    // The reader checked the id and waited for room: neither can fail now.
+    let Ok(in_flight) = requests.claim(id) else {
+        return;
+    };
+    let Some(permit) = budget.acquire(frame_len).await else {
+        return;
+    };
     let peer = peer.clone();
     let hard_stop = cx.hard_stop.clone();
     cx.calls.spawn(async move {
         tokio::select! {
-            reply = reply => {
-                let frame = reply.into_frame(id, max_frame_len);
+            reply = handling => {
+                let frame = reply_frame(reply);
+                // Given back first: the peer may reuse the id as soon as it has the reply.
                 drop(in_flight);
                 peer.outbox.send(frame);
             }
@@ -666,24 +713,68 @@ async fn start_call<D: Dispatch>(
     });
 }
 
-async fn handle_call<D: Dispatch>(dispatch: Arc<D>, call: Call) -> Reply {
-    let method = call.method.clone();
-    let panicked = |what: &str| {
-        tracing::error!(method, "handler panicked");
-        Reply::protocol_error(ProtocolError::new(
-            ErrorCode::HandlerPanicked,
-            format!("daemon {what} for `{method}` panicked"),
-        ))
-    };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))) {
-        Ok(Some(future)) => match AssertUnwindSafe(future).catch_unwind().await {
-            Ok(reply) => reply,
-            Err(_) => panicked("handler"),
-        },
-        Ok(None) => Reply::protocol_error(ProtocolError::new(
-            ErrorCode::UnknownMethod,
-            format!("daemon has no method `{method}`"),
-        )),
-        Err(_) => panicked("dispatch"),
+/// A dispatched call's handler future, its panics caught, polled inside the call's span. It is
+/// `Unpin` (`Dispatch` boxes the handler's future), so the reader polls it in place and moves it
+/// to a task of its own only if it has to wait: the call costs no allocation beyond the
+/// handler's.
+struct Handling {
+    future: CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Reply>>>,
+    method: FrameStr,
+    span: tracing::Span,
+}
+
+impl Handling {
+    /// Asks the service for the handler of call `id`; `Err` is the reply when there is none
+    /// (`UnknownMethod`) or `dispatch` panicked.
+    fn dispatch<D: Dispatch>(
+        cx: &Context<D>,
+        peer: &Peer,
+        id: u64,
+        method: FrameStr,
+        args: Bytes,
+    ) -> Result<Handling, Reply> {
+        let span = tracing::debug_span!("call", id, %method);
+        let call = Call {
+            method: method.clone(),
+            args,
+            application: peer.application.clone(),
+            daemon: cx.handle.clone(),
+        };
+        let dispatch = cx.dispatch.clone();
+        let dispatched = span
+            .in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))));
+        match dispatched {
+            Ok(Some(future)) => Ok(Handling {
+                future: AssertUnwindSafe(future).catch_unwind(),
+                method,
+                span,
+            }),
+            Ok(None) => Err(Reply::protocol_error(ProtocolError::new(
+                ErrorCode::UnknownMethod,
+                format!("daemon has no method `{method}`"),
+            ))),
+            Err(_) => Err(span.in_scope(|| panicked(&method, "dispatch"))),
+        }
     }
+}
+
+impl Future for Handling {
+    type Output = Reply;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Reply> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        this.future
+            .poll_unpin(cx)
+            .map(|outcome| outcome.unwrap_or_else(|_| panicked(&this.method, "handler")))
+    }
+}
+
+/// The `HandlerPanicked` reply for `method`, whose `what` (dispatch or handler) panicked.
+fn panicked(method: &str, what: &str) -> Reply {
+    tracing::error!(method, "handler panicked");
+    Reply::protocol_error(ProtocolError::new(
+        ErrorCode::HandlerPanicked,
+        format!("daemon {what} for `{method}` panicked"),
+    ))
 }

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 
 use crate::application::Application;
 use crate::handle::DaemonHandle;
+use crate::message::FrameStr;
 use crate::reply::Reply;
 
 /// Routes calls to a service. Generated code implements it; so can a hand-written service.
@@ -23,7 +24,7 @@ pub trait Dispatch: Send + Sync + 'static {
 /// One incoming method call.
 #[derive(Debug)]
 pub struct Call {
-    pub(crate) method: String,
+    pub(crate) method: FrameStr,
     pub(crate) args: Bytes,
     pub(crate) application: Application,
     pub(crate) daemon: DaemonHandle,

@@ -1,8 +1,12 @@
 //! The message kinds of the wire protocol (PROTOCOL.md): each frame body is a MessagePack array
-//! whose first element is the kind tag. Encoding writes straight into the frame buffer and
-//! decoding borrows values out of the frame (`Bytes::slice`), so payloads are never copied.
+//! whose first element is the kind tag. Encoding serializes into a per-thread buffer and copies
+//! the frame out once, at its exact size (one allocation per frame, never a reallocation);
+//! decoding borrows values and a call's names out of the frame (`Bytes::slice`), so they are
+//! never copied.
 //! A frame body is decoded only once `well_formed` has found it to be exactly one well-formed
 //! MessagePack value. No I/O here.
+
+use std::cell::Cell;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -49,16 +53,49 @@ pub(crate) enum ToDaemon {
     /// A user method call, or (when `builtin`) a reserved runtime request.
     Call {
         id: u64,
-        method: String,
+        method: FrameStr,
         args: CheckedValue,
         builtin: bool,
     },
     /// `subscribe`: a SUBSCRIBE (true) or UNSUBSCRIBE (false) request for `event`.
     Subscription {
         id: u64,
-        event: String,
+        event: FrameStr,
         subscribe: bool,
     },
+}
+
+/// A string of a received frame (a method or event name), kept as a slice of the frame: a
+/// call's name costs no allocation of its own. Found to be UTF-8 when the frame was decoded.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct FrameStr(Bytes);
+
+impl FrameStr {
+    pub(crate) fn as_str(&self) -> &str {
+        // Checked by `Reader::str` before the slice was taken; checking again (a name is
+        // short) keeps this free of `unsafe`.
+        std::str::from_utf8(&self.0).expect("a FrameStr is UTF-8 from its construction")
+    }
+}
+
+impl std::ops::Deref for FrameStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for FrameStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for FrameStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A decoded daemon → application message.
@@ -109,13 +146,13 @@ impl ToDaemon {
             }
             (to_daemon::CALL | to_daemon::BUILTIN, 4) => ToDaemon::Call {
                 id: r.uint()?,
-                method: r.str()?.to_owned(),
+                method: r.frame_str(frame)?,
                 args: r.value(frame)?,
                 builtin: kind == to_daemon::BUILTIN,
             },
             (to_daemon::SUBSCRIBE | to_daemon::UNSUBSCRIBE, 3) => ToDaemon::Subscription {
                 id: r.uint()?,
-                event: r.str()?.to_owned(),
+                event: r.frame_str(frame)?,
                 subscribe: kind == to_daemon::SUBSCRIBE,
             },
             _ => {
@@ -340,10 +377,10 @@ impl ValueFrame {
     pub(crate) fn encode<T: Serialize + ?Sized>(
         value: &T,
     ) -> Result<ValueFrame, rmp_serde::encode::Error> {
-        let mut buf = Vec::with_capacity(64);
-        buf.extend_from_slice(&VALUE_HEADER);
-        rmp_serde::encode::write_named(&mut buf, value)?;
-        Ok(ValueFrame(buf))
+        let mut f = FrameBuf(scratch());
+        f.0.extend_from_slice(&VALUE_HEADER);
+        f.value(value)?;
+        Ok(ValueFrame(f.into_exact()))
     }
 
     /// Body length of the finished frame.
@@ -353,8 +390,47 @@ impl ValueFrame {
 
     pub(crate) fn finish(mut self, id: u64) -> Bytes {
         self.0[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
-        FrameBuf(self.0).finish()
+        seal(self.0)
     }
+}
+
+thread_local! {
+    /// This thread's encoding buffer: a frame is serialized here, however its value grows,
+    /// then copied into an allocation of exactly its size, so it costs one allocation and no
+    /// reallocation (and `Bytes` takes an exact `Vec` without allocating a header of its own).
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Largest encoding buffer a thread keeps between frames. A frame that outgrew it is not copied
+/// out: its buffer becomes the frame (a copy of a large frame costs more than the growth of a
+/// fresh buffer next time).
+const SCRATCH_KEEP: usize = 32 * 1024;
+
+/// This thread's (empty) encoding buffer, taken: a serializer that encodes a frame while one is
+/// being encoded (a `Serialize` impl may do anything) gets an empty one of its own.
+fn scratch() -> Vec<u8> {
+    let mut buf = SCRATCH.with(Cell::take);
+    buf.clear();
+    buf
+}
+
+/// The encoded frame of `buf` (taken with [`scratch`]) in an allocation of its own, exactly
+/// its size; `buf` goes back to this thread when it is worth keeping.
+fn exact_copy(buf: Vec<u8>) -> Vec<u8> {
+    if buf.capacity() > SCRATCH_KEEP {
+        return buf;
+    }
+    let frame = buf.as_slice().to_vec();
+    SCRATCH.with(|scratch| scratch.set(buf));
+    frame
+}
+
+/// The frame of `buf` (prefix placeholder, then the body), its length prefix filled in.
+fn seal(mut buf: Vec<u8>) -> Bytes {
+    // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
+    let body = u32::try_from(buf.len() - PREFIX_LEN).unwrap_or(u32::MAX);
+    buf[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
+    Bytes::from(buf)
 }
 
 /// A frame being written: length placeholder, then the body.
@@ -362,7 +438,7 @@ struct FrameBuf(Vec<u8>);
 
 impl FrameBuf {
     fn new(len: u32, kind: u64) -> FrameBuf {
-        let mut f = FrameBuf(Vec::with_capacity(64));
+        let mut f = FrameBuf(scratch());
         f.0.extend_from_slice(&[0; PREFIX_LEN]);
         rmp::encode::write_array_len(&mut f.0, len).expect("writing to a Vec cannot fail");
         f.uint(kind);
@@ -392,11 +468,13 @@ impl FrameBuf {
         self.str(&e.message);
     }
 
-    fn finish(mut self) -> Bytes {
-        // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
-        let body = u32::try_from(self.0.len() - PREFIX_LEN).unwrap_or(u32::MAX);
-        self.0[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
-        Bytes::from(self.0)
+    /// The frame so far in an allocation of its own (see [`exact_copy`]).
+    fn into_exact(self) -> Vec<u8> {
+        exact_copy(self.0)
+    }
+
+    fn finish(self) -> Bytes {
+        seal(self.into_exact())
     }
 }
 
@@ -458,6 +536,12 @@ impl<'a> Reader<'a> {
             .map_err(|e| malformed(format!("expected a string: {e}")))?;
         self.buf = rest;
         Ok(s)
+    }
+
+    /// A string of `frame` (whose bytes this reader reads), sliced from it rather than copied.
+    fn frame_str(&mut self, frame: &Bytes) -> Result<FrameStr, Error> {
+        let s = self.str()?;
+        Ok(FrameStr(frame.slice_ref(s.as_bytes())))
     }
 
     fn identity(&mut self) -> Result<PeerIdentity, Error> {
@@ -610,6 +694,29 @@ mod tests {
             rmp_serde::from_slice::<String>(&value.unwrap()).unwrap(),
             "ok"
         );
+    }
+
+    #[test]
+    fn a_frame_is_allocated_once_at_its_exact_size() {
+        let value = ValueFrame::encode(&"v".repeat(300)).unwrap();
+        assert_eq!(value.0.capacity(), value.0.len());
+        // Larger than the kept buffer: the buffer itself becomes the frame, and the next frame
+        // is copied out exactly again.
+        let big = ValueFrame::encode(&"v".repeat(2 * SCRATCH_KEEP)).unwrap();
+        assert!(big.0.len() > SCRATCH_KEEP);
+        let value = ValueFrame::encode(&"w".repeat(100)).unwrap();
+        assert_eq!(value.0.capacity(), value.0.len());
+    }
+
+    #[test]
+    fn a_calls_method_name_is_a_slice_of_its_frame() {
+        let frame = body(call(1, "get_student", &("x",)).unwrap());
+        let Ok(ToDaemon::Call { method, .. }) = ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH)
+        else {
+            panic!("not a call");
+        };
+        assert_eq!(&*method, "get_student");
+        assert!(frame.as_ptr_range().contains(&method.as_ptr()));
     }
 
     #[test]

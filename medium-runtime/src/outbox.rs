@@ -1,9 +1,10 @@
-//! The outgoing side of one connection. A reply or control frame is written straight to the
-//! socket when nothing is queued (no task hop on the fast path); otherwise, and always for
-//! events, frames queue up and one writer task drains them, many frames per `writev`. While the
-//! connection's reader is corked (it has more calls buffered), frames wait in the queue so their
-//! replies leave together. Events may be dropped when the queue is full (with a lagged notice
-//! later); everything else is always queued.
+//! The outgoing side of one connection. Replies and control frames are written straight to the
+//! socket by whoever sends them while the writer task is idle (no task hop); what the socket
+//! does not take at once, and always events, queues up and one writer task drains it, many
+//! frames per `writev`. While the connection's reader is corked (it has more calls buffered),
+//! frames wait in the queue; uncorking writes them with one `writev`, again without a hop.
+//! Events may be dropped when the queue is full (with a lagged notice later); everything else is
+//! always queued.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
@@ -79,21 +80,33 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes directly if the socket is ours to use right now, else queues for the writer.
-    fn write_or_queue(&self, state: &mut State, mut frame: Bytes) {
-        if !state.corked && !state.writer_busy && state.queue.is_empty() {
-            match self.socket.try_write(&frame) {
-                Ok(n) if n == frame.len() => return,
-                Ok(n) => frame.advance(n),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    tracing::debug!(error = %e, "write failed");
-                    self.fail(state);
-                    return;
-                }
-            }
+    /// Queues `frame` and, unless the cork holds it, writes directly what the socket takes.
+    fn write_or_queue(&self, state: &mut State, frame: Bytes) {
+        state.queue.push_back(frame);
+        if !state.corked || state.queue.len() >= self.cork_limit {
+            self.flush(state);
         }
-        self.queue(state, frame);
+    }
+
+    /// Writes queued frames straight to the socket (up to a batch, one `writev`) if it is ours
+    /// to use now, i.e. the writer task is idle: the queue then holds only frames a cork held,
+    /// in order. What the socket does not take at once goes to the writer. The state lock,
+    /// held meanwhile, keeps other senders' frames out of the middle of this write.
+    fn flush(&self, state: &mut State) {
+        if state.writer_busy || state.closed || state.queue.is_empty() {
+            return;
+        }
+        let was_full = state.queue.len() >= self.capacity;
+        if let Err(e) = write_now(&self.socket, &mut state.queue) {
+            tracing::debug!(error = %e, "write failed");
+            self.fail(state);
+            return;
+        }
+        if !state.queue.is_empty() {
+            self.wake(state);
+        } else if was_full {
+            self.room.notify_waiters();
+        }
     }
 
     /// Queues for the writer, waking it unless the cork holds the frame back.
@@ -101,6 +114,30 @@ impl Outbox {
         state.queue.push_back(frame);
         if !state.corked || state.queue.len() >= self.cork_limit {
             self.wake(state);
+        }
+    }
+
+    /// Queues an event frame, or drops and counts it when the queue is full (see
+    /// [`OutboxSender::send_lossy_if`]).
+    fn offer(
+        &self,
+        state: &mut State,
+        frame: Bytes,
+        notice: impl FnOnce(u64) -> Bytes,
+    ) -> Delivery {
+        if state.closed || state.sealed {
+            return Delivery::Closed;
+        }
+        let free = self.capacity.saturating_sub(state.queue.len());
+        match state.lag.admit(free) {
+            None => Delivery::Dropped,
+            Some(dropped) => {
+                if dropped > 0 {
+                    self.queue(state, notice(dropped));
+                }
+                self.queue(state, frame);
+                Delivery::Queued
+            }
         }
     }
 
@@ -219,23 +256,20 @@ impl OutboxSender {
 
     /// Queues an event frame unless the queue is full; then it is dropped and counted, and the
     /// next event that fits is preceded by `notice(count)`. Events never write directly: one
-    /// emit reaches many connections, and their writers batch what piles up meanwhile.
-    pub(crate) fn send_lossy(&self, frame: Bytes, notice: impl FnOnce(u64) -> Bytes) -> Delivery {
+    /// emit reaches many connections, and their writers batch what piles up meanwhile. Does
+    /// nothing (`None`) unless `wanted`, asked under the queue's lock, so that a frame sent
+    /// after the condition changed is ordered after every event it let through.
+    pub(crate) fn send_lossy_if(
+        &self,
+        wanted: impl FnOnce() -> bool,
+        frame: Bytes,
+        notice: impl FnOnce(u64) -> Bytes,
+    ) -> Option<Delivery> {
         let mut state = self.0.lock();
-        if state.closed || state.sealed {
-            return Delivery::Closed;
+        if !wanted() {
+            return None;
         }
-        let free = self.0.capacity.saturating_sub(state.queue.len());
-        match state.lag.admit(free) {
-            None => Delivery::Dropped,
-            Some(dropped) => {
-                if dropped > 0 {
-                    self.0.queue(&mut state, notice(dropped));
-                }
-                self.0.queue(&mut state, frame);
-                Delivery::Queued
-            }
-        }
+        Some(self.0.offer(&mut state, frame, notice))
     }
 
     /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
@@ -244,21 +278,12 @@ impl OutboxSender {
         self.0.lock().corked = true;
     }
 
-    /// Sends what the cork held: a single frame directly, more through the writer (one
-    /// `writev`). Must come before the corking task waits for anything.
+    /// Sends what the cork held, directly (one `writev`) when the socket takes it. Must come
+    /// before the corking task waits for anything.
     pub(crate) fn uncork(&self) {
         let mut state = self.0.lock();
         state.corked = false;
-        if state.writer_busy || state.closed {
-            return;
-        }
-        if state.queue.len() == 1 {
-            if let Some(frame) = state.queue.pop_front() {
-                self.0.write_or_queue(&mut state, frame);
-            }
-        } else if !state.queue.is_empty() {
-            self.0.wake(&mut state);
-        }
+        self.0.flush(&mut state);
     }
 
     /// Awaits `future`, uncorking first if it cannot finish at once: frames are never held
@@ -272,20 +297,27 @@ impl OutboxSender {
         future.await
     }
 
-    /// Waits until the queue is below capacity (or the connection closed).
+    /// Waits until the queue is below capacity (or the connection closed). Looks first, as
+    /// a waiter costs the `Notify`'s lock twice and there is usually room.
     pub(crate) async fn wait_for_room(&self) {
+        if self.has_room() {
+            return;
+        }
         loop {
             let notified = self.0.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let state = self.0.lock();
-                if state.closed || state.queue.len() < self.0.capacity {
-                    return;
-                }
+            if self.has_room() {
+                return;
             }
             notified.await;
         }
+    }
+
+    /// Whether the queue is below capacity (or the connection closed).
+    fn has_room(&self) -> bool {
+        let state = self.0.lock();
+        state.closed || state.queue.len() < self.0.capacity
     }
 
     /// Closes the connection's write side now, discarding anything queued.
@@ -312,6 +344,48 @@ impl Drop for OutboxSender {
     }
 }
 
+/// Writes what the socket takes now of the first frames of `frames` (up to a batch) with one
+/// `writev`, and drops what was written; a socket that takes nothing now is no error.
+fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    let written = {
+        let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
+        let n = io_slices(frames, &mut slices);
+        match socket.try_write_vectored(&slices[..n]) {
+            Ok(written) => written,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        }
+    };
+    drop_written(frames, written);
+    Ok(())
+}
+
+/// Points `dst` at the first frames of `frames`; returns how many it filled.
+fn io_slices<'a>(frames: &'a VecDeque<Bytes>, dst: &mut [IoSlice<'a>]) -> usize {
+    let mut n = 0;
+    for (slot, frame) in dst.iter_mut().zip(frames) {
+        *slot = IoSlice::new(frame);
+        n += 1;
+    }
+    n
+}
+
+/// Drops the first `written` bytes of `frames`: whole frames, then the start of a partly
+/// written one.
+fn drop_written(frames: &mut VecDeque<Bytes>, mut written: usize) {
+    while written > 0 {
+        let Some(front) = frames.front_mut() else {
+            return;
+        };
+        if written < front.len() {
+            front.advance(written);
+            return;
+        }
+        written -= front.len();
+        frames.pop_front();
+    }
+}
+
 /// Frames taken from the queue, exposed as one `Buf` so a partial `writev` can resume.
 #[derive(Debug, Default)]
 struct Batch {
@@ -328,26 +402,11 @@ impl Buf for Batch {
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for (slot, frame) in dst.iter_mut().zip(&self.frames) {
-            *slot = IoSlice::new(frame);
-            n += 1;
-        }
-        n
+        io_slices(&self.frames, dst)
     }
 
-    fn advance(&mut self, mut cnt: usize) {
-        while cnt > 0 {
-            let Some(front) = self.frames.front_mut() else {
-                return;
-            };
-            if cnt < front.len() {
-                front.advance(cnt);
-                return;
-            }
-            cnt -= front.len();
-            self.frames.pop_front();
-        }
+    fn advance(&mut self, cnt: usize) {
+        drop_written(&mut self.frames, cnt);
     }
 }
 
@@ -393,10 +452,33 @@ mod tests {
         out.cork();
         assert!(out.send(frame("a")));
         assert!(out.send(frame("b")));
-        assert_eq!(out.send_lossy(frame("e"), |_| frame("!")), Delivery::Queued);
+        assert_eq!(
+            out.send_lossy_if(|| true, frame("e"), |_| frame("!")),
+            Some(Delivery::Queued)
+        );
+        assert_eq!(
+            out.send_lossy_if(|| false, frame("x"), |_| frame("!")),
+            None
+        );
         assert_eq!(arrived(&mut read).await, b"");
         out.uncork();
         assert_eq!(arrived(&mut read).await, b"abe");
+    }
+
+    #[tokio::test]
+    async fn uncorking_writes_the_held_frames_itself() {
+        let (ours, theirs) = UnixStream::pair().expect("socket pair");
+        let (_, write) = ours.into_split();
+        // The writer task never runs: whatever arrives was written by the uncorking sender.
+        let (out, _writer) = Outbox::open(write, 16);
+        let (mut read, _) = theirs.into_split();
+        out.cork();
+        for text in ["a", "b", "c"] {
+            assert!(out.send(frame(text)));
+        }
+        assert_eq!(arrived(&mut read).await, b"");
+        out.uncork();
+        assert_eq!(arrived(&mut read).await, b"abc");
     }
 
     #[tokio::test]

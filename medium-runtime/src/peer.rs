@@ -4,7 +4,7 @@
 //! Subscriptions are one flag per event of the protocol (`ProtocolInfo::events`), so what a
 //! connection subscribes to costs at most that many flags, whatever names it sends.
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
@@ -20,7 +20,7 @@ pub(crate) struct Peer {
     pub(crate) outbox: OutboxSender,
     /// Whether the application subscribed to each event, by its index in
     /// `ProtocolInfo::events`.
-    subscribed: RwLock<Box<[bool]>>,
+    subscribed: Box<[AtomicBool]>,
 }
 
 impl Peer {
@@ -29,26 +29,32 @@ impl Peer {
         Peer {
             application,
             outbox,
-            subscribed: RwLock::new(vec![false; event_count].into_boxed_slice()),
+            subscribed: (0..event_count).map(|_| AtomicBool::new(false)).collect(),
         }
     }
 
-    /// Subscribes to or unsubscribes from the event at `index` in `ProtocolInfo::events`. When
-    /// this returns, every later emit sees the change: an emit that saw the old state has
-    /// queued its frame already (`offer_event` holds the read lock while it queues), so an
-    /// acknowledgement queued after this follows it.
+    /// Subscribes to or unsubscribes from the event at `index` in `ProtocolInfo::events`. An
+    /// acknowledgement queued after this follows every event queued under the old state:
+    /// `offer_event` looks at the flag again under the outbox's lock, which the
+    /// acknowledgement's queueing takes after this store.
     pub(crate) fn set_subscribed(&self, index: usize, on: bool) {
-        let mut subscribed = self.subscribed.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(flag) = subscribed.get_mut(index) {
-            *flag = on;
+        if let Some(flag) = self.subscribed.get(index) {
+            flag.store(on, Ordering::Release);
         }
     }
 
     /// Queues an encoded event frame if the application subscribed to the event at `index`.
-    /// Returns whether it was queued.
+    /// Returns whether it was queued. Costs no lock for an application not subscribed, and only
+    /// the outbox's for one that is.
     pub(crate) fn offer_event(&self, index: usize, frame: &Bytes) -> bool {
-        let subscribed = self.subscribed.read().unwrap_or_else(|p| p.into_inner());
-        subscribed.get(index).copied().unwrap_or(false)
-            && self.outbox.send_lossy(frame.clone(), message::lagged) == Delivery::Queued
+        let Some(flag) = self.subscribed.get(index) else {
+            return false;
+        };
+        let subscribed = || flag.load(Ordering::Acquire);
+        subscribed()
+            && self
+                .outbox
+                .send_lossy_if(subscribed, frame.clone(), message::lagged)
+                == Some(Delivery::Queued)
     }
 }

@@ -1,16 +1,21 @@
 //! The request ids of one daemon connection that have not been answered yet. A request whose
 //! id is already in flight is a protocol violation (PROTOCOL.md: the connection gets `FATAL`
-//! 6), since its reply could not be told apart from the other's. The set holds at most the
-//! connection's call budget (plus the one request the reader holds while it waits for room).
-//! No I/O here.
+//! 6), since its reply could not be told apart from the other's. Only calls that outlive the
+//! reader's turn (their handler had to wait) are entered; one answered at once never is, as no
+//! other request is read meanwhile. The set holds at most the connection's call budget. No I/O
+//! here.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The ids of the requests a connection is still to answer.
 #[derive(Debug, Default)]
 pub(crate) struct RequestsInFlight {
     ids: Mutex<HashSet<u64>>,
+    /// How many ids `ids` holds, readable without its lock: while no call is waiting, checking
+    /// an id costs one load.
+    count: AtomicUsize,
 }
 
 /// A request id taken by a request in flight, given back when dropped: drop it before the
@@ -29,12 +34,22 @@ pub(crate) struct DuplicateRequestId {
 }
 
 impl RequestsInFlight {
+    /// Fails if a request in flight has `id`.
+    pub(crate) fn check(&self, id: u64) -> Result<(), DuplicateRequestId> {
+        if self.count.load(Ordering::Acquire) == 0 || !self.ids().contains(&id) {
+            return Ok(());
+        }
+        Err(DuplicateRequestId { id })
+    }
+
     /// Takes `id` for a request until the returned guard is dropped; fails if another request
     /// in flight has it.
     pub(crate) fn claim(self: &Arc<Self>, id: u64) -> Result<InFlight, DuplicateRequestId> {
-        if !self.ids().insert(id) {
+        let mut ids = self.ids();
+        if !ids.insert(id) {
             return Err(DuplicateRequestId { id });
         }
+        self.count.store(ids.len(), Ordering::Release);
         Ok(InFlight {
             requests: self.clone(),
             id,
@@ -48,7 +63,9 @@ impl RequestsInFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.requests.ids().remove(&self.id);
+        let mut ids = self.requests.ids();
+        ids.remove(&self.id);
+        self.requests.count.store(ids.len(), Ordering::Release);
     }
 }
 
@@ -59,10 +76,14 @@ mod tests {
     #[test]
     fn an_id_is_taken_until_its_guard_is_dropped() {
         let requests = Arc::new(RequestsInFlight::default());
+        assert_eq!(requests.check(7), Ok(()));
         let seven = requests.claim(7).unwrap();
         let _eight = requests.claim(8).unwrap();
         assert_eq!(requests.claim(7).unwrap_err(), DuplicateRequestId { id: 7 });
+        assert_eq!(requests.check(7), Err(DuplicateRequestId { id: 7 }));
+        assert_eq!(requests.check(9), Ok(()));
         drop(seven);
+        assert_eq!(requests.check(7), Ok(()));
         let _again = requests.claim(7).unwrap();
         assert_eq!(
             DuplicateRequestId { id: 7 }.to_string(),
