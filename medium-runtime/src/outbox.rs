@@ -3,7 +3,8 @@
 //! events, frames queue up and one writer task drains them, many frames per `writev`. While the
 //! connection's reader is corked (it has more calls buffered), frames wait in the queue so their
 //! replies leave together. Events may be dropped when the queue is full (with a lagged notice
-//! later); everything else is always queued.
+//! later); everything else is always queued. A frame may be several chunks (a large binary
+//! kept out of the frame buffer): they go out in the same `writev`.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
@@ -15,10 +16,13 @@ use bytes::{Buf, Bytes};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Notify;
 
+use crate::frame::OutFrame;
 use crate::lossy::{Delivery, LagCounter};
 
 /// Frames coalesced into one write at most; bounds the iovec array and the time one write takes.
 const MAX_BATCH_FRAMES: usize = 64;
+/// Chunks (iovecs) in one write at most: a frame is usually one chunk.
+const MAX_BATCH_CHUNKS: usize = MAX_BATCH_FRAMES;
 
 #[derive(Debug)]
 pub(crate) struct Outbox {
@@ -35,7 +39,7 @@ pub(crate) struct Outbox {
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Bytes>,
+    queue: VecDeque<OutFrame>,
     /// The writer task owns the socket: it has frames in hand or queued. While false and the
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
@@ -80,9 +84,17 @@ impl Outbox {
     }
 
     /// Writes directly if the socket is ours to use right now, else queues for the writer.
-    fn write_or_queue(&self, state: &mut State, mut frame: Bytes) {
+    fn write_or_queue(&self, state: &mut State, mut frame: OutFrame) {
         if !state.corked && !state.writer_busy && state.queue.is_empty() {
-            match self.socket.try_write(&frame) {
+            let written = match &frame {
+                OutFrame::Whole(bytes) => self.socket.try_write(bytes),
+                OutFrame::Chunks(_) => {
+                    let mut slices = [IoSlice::new(&[]); MAX_BATCH_CHUNKS];
+                    let n = frame.io_slices(&mut slices);
+                    self.socket.try_write_vectored(&slices[..n])
+                }
+            };
+            match written {
                 Ok(n) if n == frame.len() => return,
                 Ok(n) => frame.advance(n),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -97,7 +109,7 @@ impl Outbox {
     }
 
     /// Queues for the writer, waking it unless the cork holds the frame back.
-    fn queue(&self, state: &mut State, frame: Bytes) {
+    fn queue(&self, state: &mut State, frame: OutFrame) {
         state.queue.push_back(frame);
         if !state.corked || state.queue.len() >= self.cork_limit {
             self.wake(state);
@@ -145,7 +157,7 @@ impl Outbox {
                 } else {
                     state.writer_busy = true;
                     let n = state.queue.len().min(MAX_BATCH_FRAMES);
-                    batch.frames.extend(state.queue.drain(..n));
+                    batch.frames.extend(state.queue.drain(..n).flat_map(OutFrame::into_chunks));
                     false
                 }
             };
@@ -166,7 +178,7 @@ impl Outbox {
     async fn write_batch(&self, batch: &mut Batch) -> std::io::Result<()> {
         while batch.has_remaining() {
             let result = {
-                let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
+                let mut slices = [IoSlice::new(&[]); MAX_BATCH_CHUNKS];
                 let n = batch.chunks_vectored(&mut slices);
                 self.socket.try_write_vectored(&slices[..n])
             };
@@ -184,34 +196,34 @@ impl OutboxSender {
     /// Queues a frame that must not be lost (reply, control message); never waits. The caller
     /// bounds the volume (the daemon's reader waits for room before reading more calls).
     /// Returns false if the connection is closed.
-    pub(crate) fn send(&self, frame: Bytes) -> bool {
+    pub(crate) fn send(&self, frame: impl Into<OutFrame>) -> bool {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return false;
         }
-        self.0.write_or_queue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame.into());
         true
     }
 
     /// Like [`OutboxSender::send`], but always through the writer task, so that frames sent in
     /// a burst share its `writev`s.
-    pub(crate) fn send_queued(&self, frame: Bytes) -> bool {
+    pub(crate) fn send_queued(&self, frame: impl Into<OutFrame>) -> bool {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return false;
         }
-        self.0.queue(&mut state, frame);
+        self.0.queue(&mut state, frame.into());
         true
     }
 
     /// Queues the connection's last frame (a fatal error): later frames, such as replies of
     /// calls still running or events, are discarded, and the write side closes after it.
-    pub(crate) fn send_final(&self, frame: Bytes) {
+    pub(crate) fn send_final(&self, frame: impl Into<OutFrame>) {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return;
         }
-        self.0.write_or_queue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame.into());
         state.sealed = true;
         // Even a corked or idle writer must run now: to send the frames held, or to close.
         self.0.wake_writer.notify_one();
@@ -220,7 +232,11 @@ impl OutboxSender {
     /// Queues an event frame unless the queue is full; then it is dropped and counted, and the
     /// next event that fits is preceded by `notice(count)`. Events never write directly: one
     /// emit reaches many connections, and their writers batch what piles up meanwhile.
-    pub(crate) fn send_lossy(&self, frame: Bytes, notice: impl FnOnce(u64) -> Bytes) -> Delivery {
+    pub(crate) fn send_lossy(
+        &self,
+        frame: impl Into<OutFrame>,
+        notice: impl FnOnce(u64) -> Bytes,
+    ) -> Delivery {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return Delivery::Closed;
@@ -230,9 +246,9 @@ impl OutboxSender {
             None => Delivery::Dropped,
             Some(dropped) => {
                 if dropped > 0 {
-                    self.0.queue(&mut state, notice(dropped));
+                    self.0.queue(&mut state, notice(dropped).into());
                 }
-                self.0.queue(&mut state, frame);
+                self.0.queue(&mut state, frame.into());
                 Delivery::Queued
             }
         }
@@ -312,7 +328,8 @@ impl Drop for OutboxSender {
     }
 }
 
-/// Frames taken from the queue, exposed as one `Buf` so a partial `writev` can resume.
+/// The chunks of frames taken from the queue, exposed as one `Buf` so a partial `writev` can
+/// resume.
 #[derive(Debug, Default)]
 struct Batch {
     frames: VecDeque<Bytes>,

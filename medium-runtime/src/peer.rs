@@ -6,9 +6,9 @@
 
 use std::sync::RwLock;
 
-use bytes::Bytes;
 
 use crate::application::Application;
+use crate::frame::OutFrame;
 use crate::lossy::Delivery;
 use crate::message;
 use crate::outbox::OutboxSender;
@@ -46,7 +46,7 @@ impl Peer {
 
     /// Queues an encoded event frame if the application subscribed to the event at `index`.
     /// Returns whether it was queued.
-    pub(crate) fn offer_event(&self, index: usize, frame: &Bytes) -> bool {
+    pub(crate) fn offer_event(&self, index: usize, frame: &OutFrame) -> bool {
         let subscribed = self.subscribed.read().unwrap_or_else(|p| p.into_inner());
         subscribed.get(index).copied().unwrap_or(false)
             && self.outbox.send_lossy(frame.clone(), message::lagged) == Delivery::Queued
