@@ -112,6 +112,12 @@ impl PartialEq<&[u8]> for Binary {
     }
 }
 
+impl<const N: usize> PartialEq<[u8; N]> for Binary {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        self.0 == other[..]
+    }
+}
+
 impl PartialEq<Vec<u8>> for Binary {
     fn eq(&self, other: &Vec<u8>) -> bool {
         self.0 == other
