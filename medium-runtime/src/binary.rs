@@ -44,9 +44,10 @@ impl Binary {
     }
 }
 
+/// Prints like the `Vec<u8>` it replaces in generated types: `[1, 2, 3]`.
 impl fmt::Debug for Binary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self[..], f)
     }
 }
 
@@ -221,7 +222,10 @@ pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
 }
 
 /// Puts a thread-local back as it was, even if the decode or encode panics.
-struct Restore<T: 'static>(&'static std::thread::LocalKey<RefCell<Option<T>>>, Option<T>);
+struct Restore<T: 'static>(
+    &'static std::thread::LocalKey<RefCell<Option<T>>>,
+    Option<T>,
+);
 
 impl<T: 'static> Drop for Restore<T> {
     fn drop(&mut self) {
@@ -270,7 +274,10 @@ mod tests {
         let encoded = encoding_frame(|| {
             let encoded = rmp_serde::to_vec(&(&small, &large)).unwrap();
             assert!(take_large(&small).is_none());
-            assert!(take_large(&copy).is_none(), "equal bytes elsewhere are not it");
+            assert!(
+                take_large(&copy).is_none(),
+                "equal bytes elsewhere are not it"
+            );
             assert_eq!(take_large(&large).map(|b| b.as_ptr()), Some(large.as_ptr()));
             assert!(take_large(&large).is_none(), "taken once");
             encoded
@@ -290,6 +297,10 @@ mod tests {
         assert_eq!(Bytes::from(binary.clone()).as_ptr(), ptr);
         assert_eq!(Vec::from(binary.clone()), vec![5u8; 10]);
         assert_eq!(binary, &[5u8; 10][..]);
-        assert_eq!(Binary::from(&b"x"[..]).into_bytes(), Bytes::from_static(b"x"));
+        assert_eq!(
+            Binary::from(&b"x"[..]).into_bytes(),
+            Bytes::from_static(b"x")
+        );
+        assert_eq!(format!("{:?}", Binary::from(vec![1, 2])), "[1, 2]");
     }
 }

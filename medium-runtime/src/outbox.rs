@@ -157,7 +157,9 @@ impl Outbox {
                 } else {
                     state.writer_busy = true;
                     let n = state.queue.len().min(MAX_BATCH_FRAMES);
-                    batch.frames.extend(state.queue.drain(..n).flat_map(OutFrame::into_chunks));
+                    batch
+                        .frames
+                        .extend(state.queue.drain(..n).flat_map(OutFrame::into_chunks));
                     false
                 }
             };

@@ -6,7 +6,6 @@
 
 use std::sync::RwLock;
 
-
 use crate::application::Application;
 use crate::frame::OutFrame;
 use crate::lossy::Delivery;

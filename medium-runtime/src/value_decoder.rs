@@ -697,6 +697,9 @@ mod tests {
         // An array of small integers is a `Vec<u8>`'s other spelling, never a binary's.
         let array = Bytes::from(rmp_serde::to_vec(&(vec![1u8, 2], 1u8)).unwrap());
         let error = arguments::<(Binary, u8)>(&array).unwrap_err().to_string();
-        assert!(error.contains("argument 0") && error.contains("a bin"), "{error}");
+        assert!(
+            error.contains("argument 0") && error.contains("a bin"),
+            "{error}"
+        );
     }
 }
