@@ -354,7 +354,9 @@ async fn handshake(
             builtin: true,
             ..
         }) => (
-            builtin_reply(info, &method).into_frame(id, options.max_frame_len),
+            builtin_reply(info, &method)
+                .into_frame(id, options.max_frame_len)
+                .into_contiguous(),
             Err(HandshakeEnd::Introspected),
         ),
         Ok(_) => {

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 
 use crate::application::Application;
 use crate::handle::DaemonHandle;
 use crate::message::FrameStr;
-use crate::reply::Reply;
+use crate::reply::{self, Reply};
+use crate::value_decoder;
 
 /// Routes calls to a service. Generated code implements it; so can a hand-written service.
 pub trait Dispatch: Send + Sync + 'static {
@@ -36,9 +38,15 @@ impl Call {
         &self.method
     }
 
-    /// The arguments: one MessagePack array, decode with [`crate::decode_args`].
+    /// The arguments: one MessagePack array, decode with [`Call::decode_args`].
     pub fn args(&self) -> &[u8] {
         &self.args
+    }
+
+    /// Decodes the arguments as [`crate::decode_args`] does, except that a [`crate::Binary`]
+    /// among them is a slice of the received frame rather than a copy.
+    pub fn decode_args<T: DeserializeOwned>(&self) -> Result<T, Reply> {
+        value_decoder::arguments(&self.args).map_err(reply::bad_arguments)
     }
 
     /// The application that made the call.

@@ -1,10 +1,16 @@
 //! Framing: a 4-byte big-endian length, then a MessagePack body. Reading refuses an oversized
-//! length before allocating for it (writing lives in `outbox`), or, for a client, skips that
-//! frame without allocating it. Knows nothing of message kinds.
+//! length before allocating for it, or, for a client, skips that frame without allocating it.
+//! Writing builds an [`OutFrame`] with a [`FrameWriter`]: one buffer, or several chunks when a
+//! large `Binary` is kept as a chunk of its own rather than copied (the `outbox` writes the
+//! chunks with one `writev`). Knows nothing of message kinds.
+
+use std::cell::Cell;
+use std::io::{self, Write};
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
+use crate::binary;
 use crate::error::Error;
 
 /// Bytes of the length prefix.
@@ -51,6 +57,8 @@ impl Decoder for FrameDecoder {
         if src.len() < PREFIX_LEN + len {
             // Grow with the bytes that actually arrive, not with the announced length: a peer
             // announcing a big frame and then trickling (or sending nothing) pins little memory.
+            // `BytesMut` grows its own buffer geometrically, so a big frame is moved only a few
+            // times as it arrives.
             src.reserve((PREFIX_LEN + len - src.len()).min(GROW_AHEAD));
             return Ok(None);
         }
@@ -165,9 +173,181 @@ impl Decoder for SkippingDecoder {
     }
 }
 
+/// An outgoing frame (length prefix included): one buffer, or chunks to write back to back.
+#[derive(Debug, Clone)]
+pub(crate) enum OutFrame {
+    Whole(Bytes),
+    /// A frame holding large binaries: the bytes around them, and their own buffers.
+    Chunks(Vec<Bytes>),
+}
+
+impl OutFrame {
+    /// Bytes of the whole frame, prefix included.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            OutFrame::Whole(bytes) => bytes.len(),
+            OutFrame::Chunks(chunks) => chunks.iter().map(Bytes::len).sum(),
+        }
+    }
+
+    /// Its chunks, in order.
+    pub(crate) fn chunks(&self) -> &[Bytes] {
+        match self {
+            OutFrame::Whole(bytes) => std::slice::from_ref(bytes),
+            OutFrame::Chunks(chunks) => chunks,
+        }
+    }
+
+    /// Drops the first `n` bytes (written already).
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        match self {
+            OutFrame::Whole(bytes) => bytes.advance(n),
+            OutFrame::Chunks(chunks) => {
+                let mut whole = 0;
+                while let Some(chunk) = chunks.get(whole)
+                    && chunk.len() <= n
+                {
+                    n -= chunk.len();
+                    whole += 1;
+                }
+                chunks.drain(..whole);
+                if let Some(first) = chunks.first_mut() {
+                    first.advance(n);
+                }
+            }
+        }
+    }
+
+    /// The frame as one buffer: free for a frame of one chunk, a copy otherwise (for frames
+    /// that hold no large binary, or paths where a copy does not matter).
+    pub(crate) fn into_contiguous(self) -> Bytes {
+        match self {
+            OutFrame::Whole(bytes) => bytes,
+            OutFrame::Chunks(chunks) => chunks.concat().into(),
+        }
+    }
+}
+
+impl From<Bytes> for OutFrame {
+    fn from(bytes: Bytes) -> OutFrame {
+        OutFrame::Whole(bytes)
+    }
+}
+
+/// Builds a frame: the prefix's place, then whatever is written. Write values with
+/// [`FrameWriter::value`] so large binaries stay chunks of their own.
+#[derive(Debug)]
+pub(crate) struct FrameWriter {
+    /// Before each large binary kept, the bytes written before it; the first holds the prefix.
+    kept: Vec<(Vec<u8>, Bytes)>,
+    /// Bytes written after the last large binary kept.
+    buf: Vec<u8>,
+}
+
+thread_local! {
+    /// This thread's encoding buffer: a frame is serialized here, however its value grows,
+    /// then copied into an allocation of exactly its size, so it costs one allocation and no
+    /// reallocation (and `Bytes` takes an exact `Vec` without allocating a header of its own).
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Largest encoding buffer a thread keeps between frames. A frame that outgrew it is not copied
+/// out: its buffer becomes the frame (a copy of a large frame costs more than the growth of a
+/// fresh buffer next time).
+const SCRATCH_KEEP: usize = 32 * 1024;
+
+impl FrameWriter {
+    /// A writer over this thread's encoding buffer, taken: a serializer that encodes a frame
+    /// while one is being encoded (a `Serialize` impl may do anything) gets an empty one of its
+    /// own.
+    pub(crate) fn new() -> FrameWriter {
+        let mut buf = SCRATCH.with(Cell::take);
+        buf.clear();
+        buf.extend_from_slice(&[0; PREFIX_LEN]);
+        FrameWriter {
+            kept: Vec::new(),
+            buf,
+        }
+    }
+
+    /// Moves the bytes written after the last large binary into an allocation of exactly their
+    /// size and gives this thread its encoding buffer back, unless that buffer outgrew
+    /// [`SCRATCH_KEEP`] (then it stays with the frame). Does nothing to bytes already in an
+    /// allocation of their size, so settling twice copies once.
+    pub(crate) fn settle(&mut self) {
+        if self.buf.capacity() > SCRATCH_KEEP || self.buf.len() == self.buf.capacity() {
+            return;
+        }
+        let exact = self.buf.as_slice().to_vec();
+        let scratch = std::mem::replace(&mut self.buf, exact);
+        SCRATCH.with(|slot| slot.set(scratch));
+    }
+
+    /// Serializes `value` (MessagePack, structs as maps) into the frame.
+    pub(crate) fn value<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), rmp_serde::encode::Error> {
+        binary::encoding_frame(|| rmp_serde::encode::write_named(self, value))
+    }
+
+    /// The frame's first bytes: prefix, then the body's start (for fields filled in late).
+    pub(crate) fn head_mut(&mut self) -> &mut [u8] {
+        match self.kept.first_mut() {
+            Some((head, _)) => head,
+            None => &mut self.buf,
+        }
+    }
+
+    /// Bytes of the body so far.
+    pub(crate) fn body_len(&self) -> usize {
+        let kept: usize = self.kept.iter().map(|(b, l)| b.len() + l.len()).sum();
+        kept + self.buf.len() - PREFIX_LEN
+    }
+
+    /// The frame, its prefix filled in.
+    pub(crate) fn finish(mut self) -> OutFrame {
+        // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
+        let body = u32::try_from(self.body_len()).unwrap_or(u32::MAX);
+        self.head_mut()[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
+        self.settle();
+        if self.kept.is_empty() {
+            return OutFrame::Whole(Bytes::from(self.buf));
+        }
+        let mut chunks = Vec::with_capacity(2 * self.kept.len() + 1);
+        for (before, large) in self.kept {
+            chunks.push(Bytes::from(before));
+            chunks.push(large);
+        }
+        if !self.buf.is_empty() {
+            chunks.push(Bytes::from(self.buf));
+        }
+        OutFrame::Chunks(chunks)
+    }
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match binary::take_large(data) {
+            Some(large) => self.kept.push((std::mem::take(&mut self.buf), large)),
+            None => self.buf.extend_from_slice(data),
+        }
+        Ok(data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map(drop)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Binary;
 
     #[test]
     fn oversized_length_is_refused_without_reserving() {
@@ -216,6 +396,64 @@ mod tests {
         src.resize(PREFIX_LEN + 500_000, 7);
         assert_eq!(dec.decode(&mut src).unwrap().unwrap().len(), 500_000);
         assert!(src.capacity() <= INITIAL_CAPACITY);
+    }
+
+    #[test]
+    fn a_frame_is_allocated_once_at_its_exact_size() {
+        let settled = |text: String| {
+            let mut w = FrameWriter::new();
+            w.value(&text).unwrap();
+            w.settle();
+            (w.buf.capacity(), w.buf.len())
+        };
+        let (capacity, len) = settled("v".repeat(300));
+        assert_eq!(capacity, len);
+        // Larger than the kept buffer: the buffer itself becomes the frame, and the next frame
+        // is copied out exactly again.
+        let (_, len) = settled("v".repeat(2 * SCRATCH_KEEP));
+        assert!(len > SCRATCH_KEEP);
+        let (capacity, len) = settled("w".repeat(100));
+        assert_eq!(capacity, len);
+    }
+
+    #[test]
+    fn a_large_binary_is_a_chunk_of_its_own_and_the_prefix_counts_it() {
+        let large = Binary::from(vec![3; binary::LARGE_BINARY]);
+        let mut w = FrameWriter::new();
+        w.value(&("a", &large, 1u8)).unwrap();
+        let frame = w.finish();
+        let OutFrame::Chunks(chunks) = &frame else {
+            panic!("{frame:?}");
+        };
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[1].as_ptr(), large.as_ptr(), "copied");
+        let whole: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        let body = u32::from_be_bytes(whole[..4].try_into().unwrap()) as usize;
+        assert_eq!(body, frame.len() - PREFIX_LEN);
+        let decoded: (String, Binary, u8) = rmp_serde::from_slice(&whole[4..]).unwrap();
+        assert_eq!(decoded, ("a".to_owned(), large, 1));
+    }
+
+    #[test]
+    fn a_small_binary_is_copied_into_the_frame() {
+        let small = Binary::from(vec![3; binary::LARGE_BINARY - 1]);
+        let mut w = FrameWriter::new();
+        w.value(&(&small,)).unwrap();
+        assert!(matches!(w.finish(), OutFrame::Whole(_)));
+    }
+
+    #[test]
+    fn an_out_frame_advances_across_chunks() {
+        let mut frame = OutFrame::Chunks(vec![
+            Bytes::from_static(b"ab"),
+            Bytes::from_static(b"cde"),
+            Bytes::from_static(b"f"),
+        ]);
+        frame.advance(3);
+        assert_eq!(frame.chunks(), [&b"de"[..], &b"f"[..]]);
+        frame.advance(2);
+        assert_eq!(frame.chunks(), [&b"f"[..]]);
+        assert_eq!(frame.len(), 1);
     }
 
     #[test]

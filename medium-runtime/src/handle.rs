@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use bytes::Bytes;
 use futures::stream::BoxStream;
 use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::application::{Application, ApplicationEvent, ApplicationId};
-use crate::frame::{DEFAULT_MAX_FRAME_LEN, PREFIX_LEN};
+use crate::frame::{DEFAULT_MAX_FRAME_LEN, OutFrame, PREFIX_LEN};
 use crate::message;
 use crate::peer::Peer;
 
@@ -156,7 +155,7 @@ impl DaemonHandle {
         &self,
         event: &str,
         args: &A,
-    ) -> Result<(usize, Bytes), EmitError> {
+    ) -> Result<(usize, OutFrame), EmitError> {
         let index = self
             .event_index(event)
             .ok_or_else(|| EmitError::UnknownEvent(event.to_owned()))?;

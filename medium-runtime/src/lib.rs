@@ -5,6 +5,7 @@
 
 mod access;
 mod application;
+mod binary;
 pub mod blocking;
 mod client;
 mod connection;
@@ -33,6 +34,7 @@ mod value_decoder;
 mod well_formed;
 
 pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
+pub use binary::Binary;
 pub use client::{Client, ClientOptions};
 pub use daemon::{Daemon, DaemonOptions};
 pub use dispatch::{Call, Dispatch};

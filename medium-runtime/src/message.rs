@@ -1,19 +1,20 @@
 //! The message kinds of the wire protocol (PROTOCOL.md): each frame body is a MessagePack array
-//! whose first element is the kind tag. Encoding serializes into a per-thread buffer and copies
-//! the frame out once, at its exact size (one allocation per frame, never a reallocation);
-//! decoding borrows values and a call's names out of the frame (`Bytes::slice`), so they are
-//! never copied.
+//! whose first element is the kind tag. Encoding writes into a per-thread buffer and copies
+//! the frame out once, at its exact size (one allocation per frame, never a reallocation),
+//! except that a large `Binary` stays a chunk of its own (see `frame::FrameWriter`); decoding
+//! borrows values and a call's names out of the frame (`Bytes::slice`), so they are never
+//! copied.
 //! A frame body is decoded only once `well_formed` has found it to be exactly one well-formed
 //! MessagePack value. No I/O here.
 
-use std::cell::Cell;
+use std::io::Write;
 
 use bytes::Bytes;
 use serde::Serialize;
 
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError, RemoteException};
-use crate::frame::PREFIX_LEN;
+use crate::frame::{FrameWriter, OutFrame, PREFIX_LEN};
 use crate::well_formed::{self, CheckedValue, Nesting, TooDeep};
 
 /// Version of the wire protocol described in PROTOCOL.md. 2: subscriptions are requests with an
@@ -258,12 +259,12 @@ pub(crate) fn call<A: Serialize + ?Sized>(
     id: u64,
     method: &str,
     args: &A,
-) -> Result<Bytes, rmp_serde::encode::Error> {
+) -> Result<OutFrame, rmp_serde::encode::Error> {
     let mut f = FrameBuf::new(4, to_daemon::CALL);
     f.uint(id);
     f.str(method);
-    f.value(args)?;
-    Ok(f.finish())
+    f.0.value(args)?;
+    Ok(f.0.finish())
 }
 
 /// A built-in request without arguments, e.g. introspection.
@@ -271,7 +272,7 @@ pub(crate) fn builtin(id: u64, request: &str) -> Bytes {
     let mut f = FrameBuf::new(4, to_daemon::BUILTIN);
     f.uint(id);
     f.str(request);
-    rmp::encode::write_array_len(&mut f.0, 0).expect("writing to a Vec cannot fail");
+    rmp::encode::write_array_len(&mut f.0, 0).expect("writing to a frame cannot fail");
     f.finish()
 }
 
@@ -292,7 +293,7 @@ pub(crate) fn subscription(id: u64, event: &str, subscribe: bool) -> Bytes {
 pub(crate) fn acknowledged(id: u64) -> Bytes {
     let mut f = FrameBuf::new(3, to_app::VALUE);
     f.uint(id);
-    rmp::encode::write_nil(&mut f.0).expect("writing to a Vec cannot fail");
+    rmp::encode::write_nil(&mut f.0).expect("writing to a frame cannot fail");
     f.finish()
 }
 
@@ -329,11 +330,11 @@ pub(crate) fn call_error(id: u64, error: &ProtocolError) -> Bytes {
 pub(crate) fn event<A: Serialize + ?Sized>(
     name: &str,
     args: &A,
-) -> Result<Bytes, rmp_serde::encode::Error> {
+) -> Result<OutFrame, rmp_serde::encode::Error> {
     let mut f = FrameBuf::new(3, to_app::EVENT);
     f.str(name);
-    f.value(args)?;
-    Ok(f.finish())
+    f.0.value(args)?;
+    Ok(f.0.finish())
 }
 
 pub(crate) fn lagged(dropped: u64) -> Bytes {
@@ -369,92 +370,52 @@ const VALUE_HEADER: [u8; PREFIX_LEN + 11] = [
 ];
 const VALUE_ID_AT: usize = PREFIX_LEN + 3;
 
-/// A serialized reply value inside a complete frame buffer that waits for its request id.
+/// A serialized reply value inside a complete frame that waits for its request id.
 #[derive(Debug)]
-pub(crate) struct ValueFrame(Vec<u8>);
+pub(crate) struct ValueFrame(FrameWriter);
 
 impl ValueFrame {
     pub(crate) fn encode<T: Serialize + ?Sized>(
         value: &T,
     ) -> Result<ValueFrame, rmp_serde::encode::Error> {
-        let mut f = FrameBuf(scratch());
-        f.0.extend_from_slice(&VALUE_HEADER);
-        f.value(value)?;
-        Ok(ValueFrame(f.into_exact()))
+        let mut frame = FrameWriter::new();
+        frame
+            .write_all(&VALUE_HEADER[PREFIX_LEN..])
+            .expect("writing to a frame cannot fail");
+        frame.value(value)?;
+        // Out of this thread's buffer now: the reply may be finished on another thread.
+        frame.settle();
+        Ok(ValueFrame(frame))
     }
 
     /// Body length of the finished frame.
     pub(crate) fn body_len(&self) -> usize {
-        self.0.len() - PREFIX_LEN
+        self.0.body_len()
     }
 
-    pub(crate) fn finish(mut self, id: u64) -> Bytes {
-        self.0[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
-        seal(self.0)
+    pub(crate) fn finish(mut self, id: u64) -> OutFrame {
+        self.0.head_mut()[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
+        self.0.finish()
     }
-}
-
-thread_local! {
-    /// This thread's encoding buffer: a frame is serialized here, however its value grows,
-    /// then copied into an allocation of exactly its size, so it costs one allocation and no
-    /// reallocation (and `Bytes` takes an exact `Vec` without allocating a header of its own).
-    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
-
-/// Largest encoding buffer a thread keeps between frames. A frame that outgrew it is not copied
-/// out: its buffer becomes the frame (a copy of a large frame costs more than the growth of a
-/// fresh buffer next time).
-const SCRATCH_KEEP: usize = 32 * 1024;
-
-/// This thread's (empty) encoding buffer, taken: a serializer that encodes a frame while one is
-/// being encoded (a `Serialize` impl may do anything) gets an empty one of its own.
-fn scratch() -> Vec<u8> {
-    let mut buf = SCRATCH.with(Cell::take);
-    buf.clear();
-    buf
-}
-
-/// The encoded frame of `buf` (taken with [`scratch`]) in an allocation of its own, exactly
-/// its size; `buf` goes back to this thread when it is worth keeping.
-fn exact_copy(buf: Vec<u8>) -> Vec<u8> {
-    if buf.capacity() > SCRATCH_KEEP {
-        return buf;
-    }
-    let frame = buf.as_slice().to_vec();
-    SCRATCH.with(|scratch| scratch.set(buf));
-    frame
-}
-
-/// The frame of `buf` (prefix placeholder, then the body), its length prefix filled in.
-fn seal(mut buf: Vec<u8>) -> Bytes {
-    // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
-    let body = u32::try_from(buf.len() - PREFIX_LEN).unwrap_or(u32::MAX);
-    buf[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
-    Bytes::from(buf)
 }
 
 /// A frame being written: length placeholder, then the body.
-struct FrameBuf(Vec<u8>);
+struct FrameBuf(FrameWriter);
 
 impl FrameBuf {
     fn new(len: u32, kind: u64) -> FrameBuf {
-        let mut f = FrameBuf(scratch());
-        f.0.extend_from_slice(&[0; PREFIX_LEN]);
-        rmp::encode::write_array_len(&mut f.0, len).expect("writing to a Vec cannot fail");
+        let mut f = FrameBuf(FrameWriter::new());
+        rmp::encode::write_array_len(&mut f.0, len).expect("writing to a frame cannot fail");
         f.uint(kind);
         f
     }
 
     fn uint(&mut self, v: u64) {
-        rmp::encode::write_uint(&mut self.0, v).expect("writing to a Vec cannot fail");
+        rmp::encode::write_uint(&mut self.0, v).expect("writing to a frame cannot fail");
     }
 
     fn str(&mut self, s: &str) {
-        rmp::encode::write_str(&mut self.0, s).expect("writing to a Vec cannot fail");
-    }
-
-    fn value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), rmp_serde::encode::Error> {
-        rmp_serde::encode::write_named(&mut self.0, v)
+        rmp::encode::write_str(&mut self.0, s).expect("writing to a frame cannot fail");
     }
 
     fn identity(&mut self, id: &PeerIdentity) {
@@ -468,13 +429,9 @@ impl FrameBuf {
         self.str(&e.message);
     }
 
-    /// The frame so far in an allocation of its own (see [`exact_copy`]).
-    fn into_exact(self) -> Vec<u8> {
-        exact_copy(self.0)
-    }
-
+    /// The frame, which holds no value, so it is one buffer.
     fn finish(self) -> Bytes {
-        seal(self.into_exact())
+        self.0.finish().into_contiguous()
     }
 }
 
@@ -577,13 +534,13 @@ mod tests {
     use super::*;
     use crate::well_formed::DEFAULT_MAX_NESTING_DEPTH;
 
-    fn body(frame: Bytes) -> Bytes {
-        frame.slice(PREFIX_LEN..)
+    fn body(frame: impl Into<OutFrame>) -> Bytes {
+        frame.into().into_contiguous().slice(PREFIX_LEN..)
     }
 
     #[test]
     fn skipped_frame_is_put_down_to_its_call_from_its_head() {
-        let head = |frame: Bytes| {
+        let head = |frame: OutFrame| {
             let body = body(frame);
             body.slice(..body.len().min(crate::frame::HEAD_LEN))
         };
@@ -597,18 +554,21 @@ mod tests {
         let value = ValueFrame::encode(&"v".repeat(100)).unwrap().finish(42);
         let error = call_error(u64::MAX - 1, &ProtocolError::new(ErrorCode::Internal, "e"));
         assert_eq!(
-            SkippedFrame::of(&head(exception)),
+            SkippedFrame::of(&head(exception.into())),
             SkippedFrame::Reply(u64::MAX)
         );
         assert_eq!(SkippedFrame::of(&head(value)), SkippedFrame::Reply(42));
         assert_eq!(
-            SkippedFrame::of(&head(error)),
+            SkippedFrame::of(&head(error.into())),
             SkippedFrame::Reply(u64::MAX - 1)
         );
         let event = event("e", &("x".repeat(100),)).unwrap();
         assert_eq!(SkippedFrame::of(&head(event)), SkippedFrame::Event);
         let fatal = fatal(&ProtocolError::new(ErrorCode::Malformed, "f"));
-        assert_eq!(SkippedFrame::of(&head(fatal)), SkippedFrame::Unattributable);
+        assert_eq!(
+            SkippedFrame::of(&head(fatal.into())),
+            SkippedFrame::Unattributable
+        );
         assert_eq!(
             SkippedFrame::of(&[0x93, 0x02]),
             SkippedFrame::Unattributable
@@ -694,18 +654,6 @@ mod tests {
             rmp_serde::from_slice::<String>(&value.unwrap()).unwrap(),
             "ok"
         );
-    }
-
-    #[test]
-    fn a_frame_is_allocated_once_at_its_exact_size() {
-        let value = ValueFrame::encode(&"v".repeat(300)).unwrap();
-        assert_eq!(value.0.capacity(), value.0.len());
-        // Larger than the kept buffer: the buffer itself becomes the frame, and the next frame
-        // is copied out exactly again.
-        let big = ValueFrame::encode(&"v".repeat(2 * SCRATCH_KEEP)).unwrap();
-        assert!(big.0.len() > SCRATCH_KEEP);
-        let value = ValueFrame::encode(&"w".repeat(100)).unwrap();
-        assert_eq!(value.0.capacity(), value.0.len());
     }
 
     #[test]

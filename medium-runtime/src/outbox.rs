@@ -4,7 +4,8 @@
 //! frames per `writev`. While the connection's reader is corked (it has more calls buffered),
 //! frames wait in the queue; uncorking writes them with one `writev`, again without a hop.
 //! Events may be dropped when the queue is full (with a lagged notice later); everything else is
-//! always queued.
+//! always queued. A frame may be several chunks (a large binary kept out of the frame buffer):
+//! they go out in the same `writev`.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
@@ -16,6 +17,7 @@ use bytes::{Buf, Bytes};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Notify;
 
+use crate::frame::OutFrame;
 use crate::lossy::{Delivery, LagCounter};
 
 /// Frames coalesced into one write at most; bounds the iovec array and the time one write takes.
@@ -36,7 +38,7 @@ pub(crate) struct Outbox {
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Bytes>,
+    queue: VecDeque<OutFrame>,
     /// The writer task owns the socket: it has frames in hand or queued. While false and the
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
@@ -81,7 +83,7 @@ impl Outbox {
     }
 
     /// Queues `frame` and, unless the cork holds it, writes directly what the socket takes.
-    fn write_or_queue(&self, state: &mut State, frame: Bytes) {
+    fn write_or_queue(&self, state: &mut State, frame: OutFrame) {
         state.queue.push_back(frame);
         if !state.corked || state.queue.len() >= self.cork_limit {
             self.flush(state);
@@ -110,7 +112,7 @@ impl Outbox {
     }
 
     /// Queues for the writer, waking it unless the cork holds the frame back.
-    fn queue(&self, state: &mut State, frame: Bytes) {
+    fn queue(&self, state: &mut State, frame: OutFrame) {
         state.queue.push_back(frame);
         if !state.corked || state.queue.len() >= self.cork_limit {
             self.wake(state);
@@ -122,7 +124,7 @@ impl Outbox {
     fn offer(
         &self,
         state: &mut State,
-        frame: Bytes,
+        frame: OutFrame,
         notice: impl FnOnce(u64) -> Bytes,
     ) -> Delivery {
         if state.closed || state.sealed {
@@ -133,7 +135,7 @@ impl Outbox {
             None => Delivery::Dropped,
             Some(dropped) => {
                 if dropped > 0 {
-                    self.queue(state, notice(dropped));
+                    self.queue(state, notice(dropped).into());
                 }
                 self.queue(state, frame);
                 Delivery::Queued
@@ -221,34 +223,34 @@ impl OutboxSender {
     /// Queues a frame that must not be lost (reply, control message); never waits. The caller
     /// bounds the volume (the daemon's reader waits for room before reading more calls).
     /// Returns false if the connection is closed.
-    pub(crate) fn send(&self, frame: Bytes) -> bool {
+    pub(crate) fn send(&self, frame: impl Into<OutFrame>) -> bool {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return false;
         }
-        self.0.write_or_queue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame.into());
         true
     }
 
     /// Like [`OutboxSender::send`], but always through the writer task, so that frames sent in
     /// a burst share its `writev`s.
-    pub(crate) fn send_queued(&self, frame: Bytes) -> bool {
+    pub(crate) fn send_queued(&self, frame: impl Into<OutFrame>) -> bool {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return false;
         }
-        self.0.queue(&mut state, frame);
+        self.0.queue(&mut state, frame.into());
         true
     }
 
     /// Queues the connection's last frame (a fatal error): later frames, such as replies of
     /// calls still running or events, are discarded, and the write side closes after it.
-    pub(crate) fn send_final(&self, frame: Bytes) {
+    pub(crate) fn send_final(&self, frame: impl Into<OutFrame>) {
         let mut state = self.0.lock();
         if state.closed || state.sealed {
             return;
         }
-        self.0.write_or_queue(&mut state, frame);
+        self.0.write_or_queue(&mut state, frame.into());
         state.sealed = true;
         // Even a corked or idle writer must run now: to send the frames held, or to close.
         self.0.wake_writer.notify_one();
@@ -262,14 +264,14 @@ impl OutboxSender {
     pub(crate) fn send_lossy_if(
         &self,
         wanted: impl FnOnce() -> bool,
-        frame: Bytes,
+        frame: impl Into<OutFrame>,
         notice: impl FnOnce(u64) -> Bytes,
     ) -> Option<Delivery> {
         let mut state = self.0.lock();
         if !wanted() {
             return None;
         }
-        Some(self.0.offer(&mut state, frame, notice))
+        Some(self.0.offer(&mut state, frame.into(), notice))
     }
 
     /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
@@ -346,7 +348,7 @@ impl Drop for OutboxSender {
 
 /// Writes what the socket takes now of the first frames of `frames` (up to a batch) with one
 /// `writev`, and drops what was written; a socket that takes nothing now is no error.
-fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Result<()> {
     let written = {
         let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
         let n = io_slices(frames, &mut slices);
@@ -360,11 +362,12 @@ fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<Bytes>) -> std::io::
     Ok(())
 }
 
-/// Points `dst` at the first frames of `frames`; returns how many it filled.
-fn io_slices<'a>(frames: &'a VecDeque<Bytes>, dst: &mut [IoSlice<'a>]) -> usize {
+/// Points `dst` at the chunks of the first frames of `frames`; returns how many it filled.
+fn io_slices<'a>(frames: &'a VecDeque<OutFrame>, dst: &mut [IoSlice<'a>]) -> usize {
+    let chunks = frames.iter().flat_map(OutFrame::chunks);
     let mut n = 0;
-    for (slot, frame) in dst.iter_mut().zip(frames) {
-        *slot = IoSlice::new(frame);
+    for (slot, chunk) in dst.iter_mut().zip(chunks) {
+        *slot = IoSlice::new(chunk);
         n += 1;
     }
     n
@@ -372,7 +375,7 @@ fn io_slices<'a>(frames: &'a VecDeque<Bytes>, dst: &mut [IoSlice<'a>]) -> usize 
 
 /// Drops the first `written` bytes of `frames`: whole frames, then the start of a partly
 /// written one.
-fn drop_written(frames: &mut VecDeque<Bytes>, mut written: usize) {
+fn drop_written(frames: &mut VecDeque<OutFrame>, mut written: usize) {
     while written > 0 {
         let Some(front) = frames.front_mut() else {
             return;
@@ -389,16 +392,17 @@ fn drop_written(frames: &mut VecDeque<Bytes>, mut written: usize) {
 /// Frames taken from the queue, exposed as one `Buf` so a partial `writev` can resume.
 #[derive(Debug, Default)]
 struct Batch {
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<OutFrame>,
 }
 
 impl Buf for Batch {
     fn remaining(&self) -> usize {
-        self.frames.iter().map(Bytes::len).sum()
+        self.frames.iter().map(OutFrame::len).sum()
     }
 
     fn chunk(&self) -> &[u8] {
-        self.frames.front().map_or(&[], |f| f.as_ref())
+        let first = self.frames.front().and_then(|f| f.chunks().first());
+        first.map_or(&[], |chunk| chunk.as_ref())
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
@@ -544,10 +548,23 @@ mod tests {
     #[test]
     fn batch_advances_across_frame_boundaries() {
         let mut batch = Batch::default();
-        batch.frames.push_back(Bytes::from_static(b"abc"));
-        batch.frames.push_back(Bytes::from_static(b"de"));
+        batch.frames.push_back(frame("abc").into());
+        batch.frames.push_back(frame("de").into());
         batch.advance(4);
         assert_eq!(batch.remaining(), 1);
         assert_eq!(batch.chunk(), b"e");
+    }
+
+    #[test]
+    fn batch_advances_across_the_chunks_of_a_frame() {
+        let mut batch = Batch::default();
+        batch.frames.push_back(frame("a").into());
+        let chunked = OutFrame::Chunks(vec![frame("bc"), frame("def"), frame("g")]);
+        batch.frames.push_back(chunked);
+        let mut slices = [IoSlice::new(&[]); 8];
+        assert_eq!(batch.chunks_vectored(&mut slices), 4);
+        batch.advance(4);
+        assert_eq!(batch.remaining(), 3);
+        assert_eq!(batch.chunk(), b"ef");
     }
 }

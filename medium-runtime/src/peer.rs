@@ -6,9 +6,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
-
 use crate::application::Application;
+use crate::frame::OutFrame;
 use crate::lossy::Delivery;
 use crate::message;
 use crate::outbox::OutboxSender;
@@ -46,7 +45,7 @@ impl Peer {
     /// Queues an encoded event frame if the application subscribed to the event at `index`.
     /// Returns whether it was queued. Costs no lock for an application not subscribed, and only
     /// the outbox's for one that is.
-    pub(crate) fn offer_event(&self, index: usize, frame: &Bytes) -> bool {
+    pub(crate) fn offer_event(&self, index: usize, frame: &OutFrame) -> bool {
         let Some(flag) = self.subscribed.get(index) else {
             return false;
         };

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
-use crate::frame::PREFIX_LEN;
+use crate::frame::{OutFrame, PREFIX_LEN};
 use crate::handle::EmitError;
 use crate::message::{self, ValueFrame};
 use crate::value_decoder;
@@ -105,20 +105,20 @@ impl Reply {
     /// The complete reply frame for request `id`. A reply of any kind whose body is over
     /// `max_frame_len` (a huge value, or an exception or error message) becomes `ERROR` code 7
     /// for this call only: the daemon never sends a frame over its own limit.
-    pub(crate) fn into_frame(self, id: u64, max_frame_len: usize) -> Bytes {
+    pub(crate) fn into_frame(self, id: u64, max_frame_len: usize) -> OutFrame {
         let frame = match self.0 {
             ReplyKind::Value(frame) if frame.body_len() > max_frame_len => {
-                return too_large(id, frame.body_len(), max_frame_len);
+                return too_large(id, frame.body_len(), max_frame_len).into();
             }
-            ReplyKind::Value(frame) => frame.finish(id),
+            ReplyKind::Value(frame) => return frame.finish(id),
             ReplyKind::Exception(e) => message::exception(id, &e),
             ReplyKind::Error(e) => message::call_error(id, &e),
         };
         let body_len = frame.len() - PREFIX_LEN;
         if body_len > max_frame_len {
-            return too_large(id, body_len, max_frame_len);
+            return too_large(id, body_len, max_frame_len).into();
         }
-        frame
+        frame.into()
     }
 }
 
@@ -138,11 +138,17 @@ fn too_large(id: u64, body_len: usize, max_frame_len: usize) -> Bytes {
 /// send back. Each parameter takes only its spec type's encodings (PROTOCOL.md §3: e.g. a
 /// `String` only a `str`, bytes only a `bin`, a struct only a map); the reply's message names
 /// the parameter or field and what was found.
+///
+/// A [`crate::Binary`] decoded this way is a copy; [`crate::Call::decode_args`] decodes it as a
+/// slice of the received frame instead.
 pub fn decode_args<T: DeserializeOwned>(args: &[u8]) -> Result<T, Reply> {
-    value_decoder::arguments(args).map_err(|e| {
-        Reply::protocol_error(ProtocolError::new(
-            ErrorCode::BadArguments,
-            format!("arguments do not match the method's parameters: {e}"),
-        ))
-    })
+    value_decoder::arguments_copied(args).map_err(bad_arguments)
+}
+
+/// The `BadArguments` reply for arguments that did not decode.
+pub(crate) fn bad_arguments(error: rmp_serde::decode::Error) -> Reply {
+    Reply::protocol_error(ProtocolError::new(
+        ErrorCode::BadArguments,
+        format!("arguments do not match the method's parameters: {error}"),
+    ))
 }

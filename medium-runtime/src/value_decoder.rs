@@ -4,7 +4,8 @@
 //!
 //! - `bool`: `true`/`false`; integers: any integer encoding whose value is in range (serde's
 //!   visitors check the range); `f32`/`f64`: a float or any integer;
-//! - strings (and identifiers, so model keys): `str` only; bytes (`serde_bytes`): `bin` only;
+//! - strings (and identifiers, so model keys): `str` only; bytes (`Binary`, `serde_bytes`):
+//!   `bin` only;
 //! - sequences: arrays only (so never a `bin`, even for `Vec<u8>`); tuples: arrays of exactly
 //!   their length; `()`: `nil` only; ext values: never;
 //! - a struct is a map (a model) everywhere except as the whole of a message's arguments,
@@ -15,9 +16,13 @@
 //! (parameter, field or element) and what was found. The bytes come from a frame that
 //! `well_formed` checked, but nothing here relies on it: every read is bounds-checked and
 //! recursion is bounded. Pure, no I/O.
+//!
+//! Decoding from the received frame's `Bytes` lends it to `Binary` (`binary::lend_frame`), so
+//! a decoded `Binary` is a slice of the frame rather than a copy.
 
 use std::fmt;
 
+use bytes::Bytes;
 use rmp::Marker;
 use rmp_serde::decode::Error;
 use serde::de::{
@@ -28,15 +33,22 @@ use serde::de::{
 /// Deepest recursion, whatever the caller checked before (rmp_serde's own default).
 const MAX_DEPTH: usize = 1024;
 
+use crate::binary;
+
 /// Decodes a message's arguments: an array with one element per parameter of `T` (a struct
-/// or a tuple).
-pub(crate) fn arguments<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+/// or a tuple). A `Binary` among them is a slice of `frame`.
+pub(crate) fn arguments<T: DeserializeOwned>(frame: &Bytes) -> Result<T, Error> {
+    binary::lend_frame(frame, || decode(frame, true))
+}
+
+/// Like [`arguments`], for bytes that are not known to be a frame: a `Binary` is a copy.
+pub(crate) fn arguments_copied<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     decode(bytes, true)
 }
 
-/// Decodes a reply's value.
-pub(crate) fn value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    decode(bytes, false)
+/// Decodes a reply's value. A `Binary` in it is a slice of `frame`.
+pub(crate) fn value<T: DeserializeOwned>(frame: &Bytes) -> Result<T, Error> {
+    binary::lend_frame(frame, || decode(frame, false))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8], arguments: bool) -> Result<T, Error> {
@@ -598,6 +610,7 @@ mod tests {
     use serde::de::IgnoredAny;
 
     use super::*;
+    use crate::Binary;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Model {
@@ -618,9 +631,9 @@ mod tests {
     #[test]
     fn what_rmp_serde_encodes_decodes_back() {
         let args = rmp_serde::to_vec_named(&(model(), "x", 7u64)).unwrap();
-        let decoded: (Model, String, u64) = arguments(&args).unwrap();
+        let decoded: (Model, String, u64) = arguments_copied(&args).unwrap();
         assert_eq!(decoded, (model(), "x".into(), 7));
-        let value = rmp_serde::to_vec_named(&model()).unwrap();
+        let value = Bytes::from(rmp_serde::to_vec_named(&model()).unwrap());
         assert_eq!(self::value::<Model>(&value).unwrap(), model());
     }
 
@@ -628,9 +641,12 @@ mod tests {
     fn every_cut_of_a_value_is_an_error_not_a_panic() {
         let args = rmp_serde::to_vec_named(&(model(),)).unwrap();
         for cut in 0..args.len() {
-            assert!(arguments::<(Model,)>(&args[..cut]).is_err(), "cut at {cut}");
             assert!(
-                arguments::<IgnoredAny>(&args[..cut]).is_err(),
+                arguments_copied::<(Model,)>(&args[..cut]).is_err(),
+                "cut at {cut}"
+            );
+            assert!(
+                arguments_copied::<IgnoredAny>(&args[..cut]).is_err(),
                 "cut at {cut}"
             );
         }
@@ -639,18 +655,26 @@ mod tests {
     #[test]
     fn bytes_after_the_value_are_refused() {
         assert_eq!(
-            value::<u8>(&[0x01, 0x02]).unwrap_err().to_string(),
+            value::<u8>(&Bytes::from_static(&[0x01, 0x02]))
+                .unwrap_err()
+                .to_string(),
             "1 byte after the value"
         );
     }
 
     #[test]
     fn floats_take_any_number_and_narrow_to_the_nearest() {
-        let f64_bytes = [&[0xcb][..], &0.1f64.to_be_bytes()].concat();
+        let f64_bytes = Bytes::from([&[0xcb][..], &0.1f64.to_be_bytes()].concat());
         assert_eq!(value::<f32>(&f64_bytes).unwrap(), 0.1f32);
-        assert_eq!(value::<f64>(&[0xd0, 0x80]).unwrap(), -128.0);
+        assert_eq!(
+            value::<f64>(&Bytes::from_static(&[0xd0, 0x80])).unwrap(),
+            -128.0
+        );
         let u64_max = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-        assert_eq!(value::<f32>(&u64_max).unwrap(), u64::MAX as f32);
+        assert_eq!(
+            value::<f32>(&Bytes::copy_from_slice(&u64_max)).unwrap(),
+            u64::MAX as f32
+        );
     }
 
     #[test]
@@ -658,6 +682,24 @@ mod tests {
         // Far deeper than any stack could recurse.
         let mut deep = vec![0x91; 1_000_000];
         deep.push(0xc0);
-        value::<IgnoredAny>(&deep).unwrap();
+        value::<IgnoredAny>(&Bytes::from(deep)).unwrap();
+    }
+
+    #[test]
+    fn a_binary_is_a_slice_of_the_frame_and_takes_only_bin() {
+        let frame = Bytes::from(rmp_serde::to_vec(&(Binary::from(vec![4; 1000]), 1u8)).unwrap());
+        let (binary, _): (Binary, u8) = arguments(&frame).unwrap();
+        let inside = frame.as_ptr_range();
+        assert!(inside.contains(&binary.as_ptr()), "copied out of the frame");
+        assert_eq!(binary, vec![4; 1000]);
+        let (copied, _): (Binary, u8) = arguments_copied(&frame).unwrap();
+        assert!(!inside.contains(&copied.as_ptr()));
+        // An array of small integers is a `Vec<u8>`'s other spelling, never a binary's.
+        let array = Bytes::from(rmp_serde::to_vec(&(vec![1u8, 2], 1u8)).unwrap());
+        let error = arguments::<(Binary, u8)>(&array).unwrap_err().to_string();
+        assert!(
+            error.contains("argument 0") && error.contains("a bin"),
+            "{error}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::support::{TestWorkspace, checkout_root, run_ok, unique_name};
 /// The check program: serves the protocol in a task and calls every method.
 const CHECK_MAIN: &str = r#"
 use medium_runtime::futures::StreamExt;
-use medium_runtime::serde_bytes::ByteBuf;
+use medium_runtime::Binary;
 use protocol::ListsContext as Cx;
 use protocol::ListsResult as Res;
 
@@ -25,17 +25,17 @@ impl protocol::Lists for Echo {
         Ok(rows)
     }
     async fn models(&self, cx: &Cx, items: Vec<protocol::Tagged>) -> Res<Vec<protocol::Tagged>> {
-        cx.events().batch(&items, &[ByteBuf::from(vec![1, 2])])?;
+        cx.events().batch(&items, &[Binary::from(vec![1, 2])])?;
         Ok(items)
     }
-    async fn blobs(&self, _cx: &Cx, items: Vec<ByteBuf>) -> Res<Vec<ByteBuf>> {
+    async fn blobs(&self, _cx: &Cx, items: Vec<Binary>) -> Res<Vec<Binary>> {
         if items.is_empty() {
             return Err(protocol::ListsError::EmptyInput("no blobs".to_owned()).into());
         }
         Ok(items)
     }
-    async fn blob(&self, _cx: &Cx, data: Vec<u8>) -> Res<Vec<u8>> {
-        Ok(data.into_iter().rev().collect())
+    async fn blob(&self, _cx: &Cx, data: Binary) -> Res<Binary> {
+        Ok(data.iter().rev().copied().collect::<Vec<u8>>().into())
     }
     async fn grid(&self, _cx: &Cx, cells: Vec<Vec<Vec<f64>>>) -> Res<Vec<Vec<Vec<f64>>>> {
         Ok(cells)
@@ -59,7 +59,7 @@ async fn main() {
     assert_eq!(connection.tags().await.unwrap(), ["a", "b"]);
     let rows = vec![vec!["x".to_owned()], vec![], vec!["y".to_owned(), "z".to_owned()]];
     assert_eq!(connection.nested(&rows).await.unwrap(), rows);
-    let blobs = vec![ByteBuf::from(vec![0, 255]), ByteBuf::new()];
+    let blobs = vec![Binary::from(vec![0, 255]), Binary::default()];
     assert_eq!(connection.blobs(&blobs).await.unwrap(), blobs);
     match connection.blobs(&[]).await {
         Err(medium_runtime::CallError::Exception(protocol::ListsError::EmptyInput(message))) => {
@@ -68,6 +68,10 @@ async fn main() {
         other => panic!("expected the EmptyInput exception, got {other:?}"),
     }
     assert_eq!(connection.blob(&[1, 2, 3]).await.unwrap(), [3, 2, 1]);
+    // Large enough to travel as a frame chunk of its own, both ways.
+    let large: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+    let reversed: Vec<u8> = large.iter().rev().copied().collect();
+    assert_eq!(connection.blob(&large).await.unwrap(), reversed);
     let cells = vec![vec![vec![1.5, -2.0]], vec![]];
     assert_eq!(connection.grid(&cells).await.unwrap(), cells);
 
@@ -77,14 +81,14 @@ async fn main() {
         name: "t".to_owned(),
         tags: vec!["x".to_owned()],
         matrix: vec![vec![1, -2], vec![]],
-        blobs: vec![ByteBuf::from(vec![7])],
-        grid: vec![vec![ByteBuf::from(vec![8, 9])]],
+        blobs: vec![Binary::from(vec![7])],
+        grid: vec![vec![Binary::from(vec![8, 9])]],
     };
     let items = vec![tagged];
     assert_eq!(connection.models(&items).await.unwrap(), items);
     let batch = batches.next().await.expect("an event").expect("a valid event");
     assert_eq!(batch.items, items);
-    assert_eq!(batch.raw, [ByteBuf::from(vec![1, 2])]);
+    assert_eq!(batch.raw, [Binary::from(vec![1, 2])]);
 
     let blocking_path = path.clone();
     let blocking = std::thread::spawn(move || {

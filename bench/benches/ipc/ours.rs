@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use medium_runtime::{
-    Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle, DaemonOptions,
-    Dispatch, EventError, NoException, ProtocolInfo, Reply, decode_args,
+    Binary, Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle,
+    DaemonOptions, Dispatch, EventError, NoException, ProtocolInfo, Reply,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_bytes::ByteBuf;
 use tokio::task::JoinSet;
 
 use crate::child::{Daemon, Role};
@@ -57,7 +56,7 @@ impl Dispatch for BenchService {
                 &call,
                 |(id,): (String,)| async move { student(&id) },
             )),
-            "echo_bytes" => Some(handle(&call, |(data,): (ByteBuf,)| async move { data })),
+            "echo_bytes" => Some(handle(&call, |(data,): (Binary,)| async move { data })),
             "fire" => {
                 let daemon = call.daemon().clone();
                 Some(handle(&call, |(count,): (u32,)| async move {
@@ -79,7 +78,7 @@ where
     T: Serialize,
     F: Future<Output = T> + Send,
 {
-    let args = decode_args::<A>(call.args());
+    let args = call.decode_args::<A>();
     Box::pin(async move {
         match args {
             Ok(args) => Reply::from_result::<T, NoException>(Ok(handler(args).await)),
@@ -244,11 +243,11 @@ impl Side for OursSide {
 
     async fn bulk(&self, round_trips: usize) -> BenchResult<Duration> {
         let client = self.client().await?;
-        let data = vec![0xa5; BULK_LEN];
+        let data = Binary::from(vec![0xa5; BULK_LEN]);
         let start = Instant::now();
         for _ in 0..round_trips {
-            let back: ByteBuf = client
-                .call::<_, _, NoException>("echo_bytes", &(serde_bytes::Bytes::new(&data),))
+            let back: Binary = client
+                .call::<_, _, NoException>("echo_bytes", &(&data,))
                 .await?;
             if back.len() != BULK_LEN {
                 return Err(format!("echo_bytes returned {} bytes", back.len()).into());

@@ -4,6 +4,7 @@
 mod access;
 mod apps;
 mod auto_reconnect;
+mod binary;
 mod calls;
 mod echo_process;
 mod errors;

@@ -3,9 +3,8 @@
 //! crate prefix for the user-owned daemon and app. One mapping, [`RustType`], printed as text
 //! for templates and as tokens for the protocol crate.
 //!
-//! `binary` is `Vec<u8>` where a serde attribute can make it msgpack bin (a model field, an
-//! event field, a handler parameter); inside a list it is `serde_bytes::ByteBuf`, which is bin
-//! by itself.
+//! `binary` is `medium_runtime::Binary` (msgpack bin by itself, and received without a copy)
+//! wherever a value is owned; a client method or event emitter borrows it as `&[u8]`.
 
 use std::fmt;
 
@@ -86,7 +85,7 @@ fn path_tokens(path: &str) -> TokenStream {
 pub(crate) struct TypeStyle<'a> {
     string: &'a str,
     vec: &'a str,
-    byte_buf: &'a str,
+    binary: &'a str,
     /// Prefix of model names, e.g. `crate::` or `protocol::`.
     model_prefix: &'a str,
     names: &'a ProtocolNames,
@@ -98,7 +97,7 @@ impl<'a> TypeStyle<'a> {
         TypeStyle {
             string: "::std::string::String",
             vec: "::std::vec::Vec",
-            byte_buf: "::medium_runtime::serde_bytes::ByteBuf",
+            binary: "::medium_runtime::Binary",
             model_prefix: "crate::",
             names,
         }
@@ -109,7 +108,7 @@ impl<'a> TypeStyle<'a> {
         TypeStyle {
             string: "String",
             vec: "Vec",
-            byte_buf: "medium_runtime::serde_bytes::ByteBuf",
+            binary: "medium_runtime::Binary",
             model_prefix: "protocol::",
             names,
         }
@@ -120,22 +119,15 @@ impl<'a> TypeStyle<'a> {
         RustType::Path(format!("{}{}", self.model_prefix, self.names.model(wire)))
     }
 
-    /// The owned type: model fields, event fields, handler parameters, return values.
+    /// The owned type: model fields, event fields, handler parameters, return values, list
+    /// elements.
     pub(crate) fn owned(&self, ty: &Type) -> RustType {
         match ty {
-            Type::Primitive(Primitive::Binary) => self.vec_of(RustType::path("u8")),
-            _ => self.element(ty),
-        }
-    }
-
-    /// The owned type inside a list, where `binary` cannot carry a serde attribute.
-    fn element(&self, ty: &Type) -> RustType {
-        match ty {
-            Type::Primitive(Primitive::Binary) => RustType::path(self.byte_buf),
+            Type::Primitive(Primitive::Binary) => RustType::path(self.binary),
             Type::Primitive(Primitive::String) => RustType::path(self.string),
             Type::Primitive(p) => RustType::path(scalar(*p)),
             Type::Model(name) => self.model(name),
-            Type::List(inner) => self.vec_of(self.element(inner)),
+            Type::List(inner) => self.vec_of(self.owned(inner)),
         }
     }
 
@@ -153,14 +145,13 @@ impl<'a> TypeStyle<'a> {
             Type::Primitive(Primitive::String) => RustType::reference(RustType::path("str")),
             Type::Primitive(p) => RustType::path(scalar(*p)),
             Type::Model(name) => RustType::reference(self.model(name)),
-            Type::List(inner) => {
-                RustType::reference(RustType::Slice(Box::new(self.element(inner))))
-            }
+            Type::List(inner) => RustType::reference(RustType::Slice(Box::new(self.owned(inner)))),
         }
     }
 }
 
-/// Whether values of this type are plain `binary` (needing a serde_bytes wrapper or attribute).
+/// Whether values of this type are plain `binary` (borrowed as `&[u8]`, which needs a
+/// serde_bytes wrapper to encode as bin).
 pub(crate) fn is_binary(ty: &Type) -> bool {
     matches!(ty, Type::Primitive(Primitive::Binary))
 }
@@ -181,7 +172,7 @@ fn scalar(primitive: Primitive) -> &'static str {
         Primitive::Double => "f64",
         // The callers spell these per position and style; this is the generated spelling.
         Primitive::String => "::std::string::String",
-        Primitive::Binary => "::std::vec::Vec<u8>",
+        Primitive::Binary => "::medium_runtime::Binary",
         Primitive::Fd => unreachable!("the Rust generator refuses specs using `fd` first"),
     }
 }
@@ -192,12 +183,12 @@ mod tests {
 
     #[test]
     fn types_print_as_text_and_as_tokens_alike() {
-        let element = RustType::path("::medium_runtime::serde_bytes::ByteBuf");
+        let element = RustType::path("::medium_runtime::Binary");
         let ty = RustType::reference(RustType::Slice(Box::new(RustType::Generic(
             "::std::vec::Vec".to_owned(),
             Box::new(element),
         ))));
-        let text = "&[::std::vec::Vec<::medium_runtime::serde_bytes::ByteBuf>]";
+        let text = "&[::std::vec::Vec<::medium_runtime::Binary>]";
         assert_eq!(ty.to_string(), text);
         // Token printing spaces punctuation by how it was made; the tokens themselves agree.
         let tokens = ty.to_token_stream().to_string().replace(' ', "");

@@ -149,10 +149,7 @@ impl Generator<'_> {
         let returns = self.return_type(method);
         let error = ident(&self.names.error);
         let args = self.args_tuple(&method.params, &names);
-        let mut call = quote!(#client::call(&self.client, #wire, &args)#dot_await);
-        if method.returns.as_ref().is_some_and(is_binary) {
-            call = quote!(#call.map(rt::serde_bytes::ByteBuf::into_vec));
-        }
+        let call = quote!(#client::call(&self.client, #wire, &args)#dot_await);
         quote! {
             #doc
             pub #asyncness fn #function(&self, #(#params),*) -> Result<#returns, rt::CallError<crate::#error>> {

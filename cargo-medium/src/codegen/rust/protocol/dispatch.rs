@@ -8,7 +8,6 @@ use quote::{format_ident, quote};
 use super::{Generator, ident};
 use crate::check::Method;
 use crate::codegen::rust::names::{Named, field_names, unraw};
-use crate::codegen::rust::types::is_binary;
 
 impl Generator<'_> {
     pub(super) fn dispatch_rs(&self) -> TokenStream {
@@ -82,17 +81,15 @@ impl Generator<'_> {
         let params = field_names(&method.params);
         let decode = if method.params.is_empty() {
             quote! {
-                if let Err(reply) = rt::decode_args::<[(); 0]>(call.args()) {
+                if let Err(reply) = call.decode_args::<[(); 0]>() {
                     return reply;
                 }
             }
         } else {
             let fields = method.params.iter().zip(&params).map(|(param, named)| {
-                let bytes = is_binary(&param.ty)
-                    .then(|| quote!(#[serde(with = "::medium_runtime::serde_bytes")]));
                 let field = ident(&named.rust);
                 let ty = self.ty.owned(&param.ty);
-                quote!(#bytes #field: #ty,)
+                quote!(#field: #ty,)
             });
             quote! {
                 #[derive(rt::serde::Deserialize)]
@@ -100,18 +97,15 @@ impl Generator<'_> {
                 struct Args {
                     #(#fields)*
                 }
-                let args: Args = match rt::decode_args(call.args()) {
+                let args: Args = match call.decode_args() {
                     Ok(args) => args,
                     Err(reply) => return reply,
                 };
             }
         };
         let args = params.iter().map(|named| ident(&named.rust));
-        let mut reply =
+        let reply =
             quote!(<S as crate::#service>::#method_ident(&service, &cx, #(args.#args),*).await);
-        if method.returns.as_ref().is_some_and(is_binary) {
-            reply = quote!(#reply.map(rt::serde_bytes::ByteBuf::from));
-        }
         quote! {
             #[doc = #doc]
             fn #function<S: crate::#service>(

@@ -6,7 +6,6 @@ use quote::quote;
 use super::{Generator, ident, spec_doc};
 use crate::check::Field;
 use crate::codegen::rust::names::{Named, field_names, unraw};
-use crate::codegen::rust::types::is_binary;
 
 impl Generator<'_> {
     pub(super) fn models_rs(&self) -> TokenStream {
@@ -43,7 +42,7 @@ impl Generator<'_> {
     pub(super) fn struct_fields(&self, fields: &[Field], by_name: bool) -> TokenStream {
         let fields = fields.iter().zip(field_names(fields)).map(|(field, name)| {
             let doc = spec_doc(&field.doc);
-            let serde = serde_attribute(field, &name, by_name);
+            let serde = serde_attribute(&name, by_name);
             let rust = ident(&name.rust);
             let ty = self.ty.owned(&field.ty);
             quote! {
@@ -56,20 +55,13 @@ impl Generator<'_> {
     }
 }
 
-/// `#[serde(…)]` for a field: its wire name when the Rust name differs (only where fields
-/// travel by name) and the bytes encoding for `binary`.
-fn serde_attribute(field: &Field, name: &Named, by_name: bool) -> TokenStream {
-    let mut parts = Vec::new();
+/// `#[serde(rename = …)]` for a field whose Rust name differs from its wire name, where fields
+/// travel by name.
+fn serde_attribute(name: &Named, by_name: bool) -> TokenStream {
     if by_name && unraw(&name.rust) != name.wire {
         let wire = &name.wire;
-        parts.push(quote!(rename = #wire));
-    }
-    if is_binary(&field.ty) {
-        parts.push(quote!(with = "::medium_runtime::serde_bytes"));
-    }
-    if parts.is_empty() {
-        TokenStream::new()
+        quote!(#[serde(rename = #wire)])
     } else {
-        quote!(#[serde(#(#parts),*)])
+        TokenStream::new()
     }
 }
