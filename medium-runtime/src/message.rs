@@ -4,6 +4,8 @@
 //! A frame body is decoded only once `well_formed` has found it to be exactly one well-formed
 //! MessagePack value. No I/O here.
 
+use std::cell::Cell;
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -216,17 +218,37 @@ pub(crate) fn hello(identity: &PeerIdentity) -> Bytes {
     f.finish()
 }
 
-/// A call frame; `Err` when the arguments do not serialize.
+/// Call frames up to this size are encoded in the thread's scratch buffer (which keeps this
+/// much at most) and copied out; larger ones keep the buffer they were encoded in.
+const KEPT_SCRATCH_LEN: usize = 64 * 1024;
+
+thread_local! {
+    /// Where this thread encodes call frames: reused, so its growth is paid once, not per call.
+    static CALL_SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A call frame; `Err` when the arguments do not serialize. Copied out of the scratch buffer at
+/// its exact size, it costs one allocation: a fresh `Vec` would cost its growth, and one more
+/// for the shared header `Bytes` adds to a `Vec` whose capacity exceeds its length.
 pub(crate) fn call<A: Serialize + ?Sized>(
     id: u64,
     method: &str,
     args: &A,
 ) -> Result<Bytes, rmp_serde::encode::Error> {
-    let mut f = FrameBuf::new(4, to_daemon::CALL);
-    f.uint(id);
-    f.str(method);
-    f.value(args)?;
-    Ok(f.finish())
+    CALL_SCRATCH.with(|scratch| {
+        // Taken, not borrowed: an `args` whose `Serialize` encodes a call itself finds it empty.
+        let mut f = FrameBuf::in_buffer(scratch.take(), 4, to_daemon::CALL);
+        f.uint(id);
+        f.str(method);
+        let encoded = f.value(args);
+        let frame = f.seal();
+        if frame.len() > KEPT_SCRATCH_LEN {
+            return encoded.map(|()| Bytes::from(frame));
+        }
+        let copy = encoded.map(|()| Bytes::copy_from_slice(&frame));
+        scratch.set(frame);
+        copy
+    })
 }
 
 /// A built-in request without arguments, e.g. introspection.
@@ -362,7 +384,13 @@ struct FrameBuf(Vec<u8>);
 
 impl FrameBuf {
     fn new(len: u32, kind: u64) -> FrameBuf {
-        let mut f = FrameBuf(Vec::with_capacity(64));
+        FrameBuf::in_buffer(Vec::with_capacity(64), len, kind)
+    }
+
+    /// A frame written into `buffer`, whatever it held.
+    fn in_buffer(mut buffer: Vec<u8>, len: u32, kind: u64) -> FrameBuf {
+        buffer.clear();
+        let mut f = FrameBuf(buffer);
         f.0.extend_from_slice(&[0; PREFIX_LEN]);
         rmp::encode::write_array_len(&mut f.0, len).expect("writing to a Vec cannot fail");
         f.uint(kind);
@@ -392,11 +420,16 @@ impl FrameBuf {
         self.str(&e.message);
     }
 
-    fn finish(mut self) -> Bytes {
+    fn finish(self) -> Bytes {
+        Bytes::from(self.seal())
+    }
+
+    /// The frame with its length prefix filled in.
+    fn seal(mut self) -> Vec<u8> {
         // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.
         let body = u32::try_from(self.0.len() - PREFIX_LEN).unwrap_or(u32::MAX);
         self.0[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
-        Bytes::from(self.0)
+        self.0
     }
 }
 
