@@ -10,16 +10,17 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedReadHalf;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -121,11 +122,20 @@ struct Routes {
 /// Who waits for the reply to a request.
 #[derive(Debug)]
 enum Waiter {
-    /// A call, or a subscription being made: the reply goes to its future.
-    Caller(oneshot::Sender<Response>),
+    /// A call, or a subscription being made: the reply waits here until its future takes it.
+    Caller(ReplySlot),
     /// The SUBSCRIBE a reconnection sent again for `event`: once acknowledged, each of `streams`
     /// (stream ids) is told it was reconnected, and gets every event from then on.
     Resubscription { event: String, streams: Vec<u64> },
+}
+
+/// The reply to one call and the task awaiting it. A slot in `Routes::pending` rather than a
+/// channel per call: the reader fills it under the lock it already holds, so a call costs no
+/// allocation and no channel synchronisation of its own.
+#[derive(Debug, Default)]
+struct ReplySlot {
+    response: Option<Response>,
+    waker: Option<Waker>,
 }
 
 #[derive(Debug)]
@@ -283,7 +293,7 @@ impl Client {
             }
             .into());
         }
-        let (reply, out, alone) = link.register_call(id).await?;
+        let (out, alone) = link.register_call(id).await?;
         // Removes the pending entry if this future is dropped (cancelled or timed out).
         let pending = PendingCall { link, id };
         // A lone call writes at once (lowest latency); calls made while others are pending go
@@ -297,10 +307,9 @@ impl Client {
         if !sent {
             return Err(Error::ConnectionClosed.into());
         }
-        let response = reply.await;
+        let response = link.reply(id).await;
         std::mem::forget(pending);
-        let response = response.map_err(|_| link.routes().closed_error())?;
-        match response {
+        match response? {
             Response::Value(value) => value
                 .map_err(rmp_serde::decode::Error::from)
                 .and_then(|value| value_decoder::value(&value))
@@ -333,15 +342,15 @@ impl Client {
         let (tx, rx) = mpsc::channel(link.endpoint.options.event_buffer.max(2));
         let id = link.endpoint.next_request_id();
         let frame = message::subscription(id, event, true);
-        let (reply, subscription) = link
+        let subscription = link
             .add_subscriber(id, event, frame, LossySender::new(tx))
             .await?;
         // Dropping this future before the answer forgets the request and the stream (which
         // unsubscribes).
         let pending = PendingCall { link, id };
-        let response = reply.await;
+        let response = link.reply(id).await;
         std::mem::forget(pending);
-        match response.map_err(|_| link.routes().closed_error())? {
+        match response? {
             Response::Value(_) => Ok(EventStream::new(rx, subscription)),
             Response::Error(reason) => {
                 subscription.refused();
@@ -428,19 +437,38 @@ impl Link {
         lock(&self.routes)
     }
 
-    /// Registers call `id` on the live connection: its reply slot, the connection's outbox and
-    /// whether it is the only call pending. While reconnecting it fails or waits, as
-    /// [`AutoReconnect::calls_during_outage`] says.
-    async fn register_call(
-        &self,
-        id: u64,
-    ) -> Result<(oneshot::Receiver<Response>, Arc<OutboxSender>, bool), Error> {
+    /// Registers call `id` on the live connection: its reply slot (see [`Link::reply`]), the
+    /// connection's outbox and whether it is the only call pending. While reconnecting it fails
+    /// or waits, as [`AutoReconnect::calls_during_outage`] says.
+    async fn register_call(&self, id: u64) -> Result<(Arc<OutboxSender>, bool), Error> {
         self.on_connection(|routes, out| {
-            let (tx, rx) = oneshot::channel();
-            routes.pending.insert(id, Waiter::Caller(tx));
-            (rx, out, routes.pending.len() == 1)
+            routes
+                .pending
+                .insert(id, Waiter::Caller(ReplySlot::default()));
+            (out, routes.pending.len() == 1)
         })
         .await
+    }
+
+    /// Waits for the reply to request `id`, registered by [`Link::register_call`] or
+    /// [`Link::add_subscriber`]. Its slot is gone, without a reply, when the connection closed
+    /// or dropped meanwhile: then the call fails as on a closed client.
+    fn reply(&self, id: u64) -> impl Future<Output = Result<Response, Error>> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut routes = self.routes();
+            let Some(Waiter::Caller(slot)) = routes.pending.get_mut(&id) else {
+                return Poll::Ready(Err(routes.closed_error()));
+            };
+            if let Some(response) = slot.response.take() {
+                routes.pending.remove(&id);
+                return Poll::Ready(Ok(response));
+            }
+            match &mut slot.waker {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => slot.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
     }
 
     /// Registers the stream of subscription request `id` for `event` and sends the request
@@ -452,10 +480,11 @@ impl Link {
         event: &str,
         frame: Bytes,
         sender: LossySender<EventItem>,
-    ) -> Result<(oneshot::Receiver<Response>, Subscription), Error> {
+    ) -> Result<Subscription, Error> {
         self.on_connection(|routes, out| {
-            let (tx, rx) = oneshot::channel();
-            routes.pending.insert(id, Waiter::Caller(tx));
+            routes
+                .pending
+                .insert(id, Waiter::Caller(ReplySlot::default()));
             routes
                 .subscriptions
                 .entry(event.to_owned())
@@ -464,7 +493,7 @@ impl Link {
             // Sent under the lock so subscribe and unsubscribe requests keep the order in which
             // streams came and went.
             out.send(frame);
-            (rx, Subscription::new(self.clone(), event.to_owned(), id))
+            Subscription::new(self.clone(), event.to_owned(), id)
         })
         .await
     }
@@ -539,26 +568,47 @@ impl Routes {
         *self.state.borrow()
     }
 
-    /// Hands the reply to request `id` to whoever waits for it. Nobody does for a call whose
-    /// future was dropped, or an UNSUBSCRIBE: the reply is discarded.
-    fn answer(&mut self, id: u64, response: Response) {
-        match self.pending.remove(&id) {
-            Some(Waiter::Caller(caller)) => {
-                let _ = caller.send(response);
-            }
-            Some(Waiter::Resubscription { event, streams }) => match response {
-                Response::Value(_) => {
-                    let subscribers = self.subscriptions.get(&event).into_iter().flatten();
-                    for (_, subscriber) in subscribers.filter(|(id, _)| streams.contains(id)) {
-                        subscriber.send(EventItem::Reconnected, EventItem::Lagged);
-                    }
-                }
-                refused => {
-                    tracing::warn!(event, answer = ?refused, "daemon refused a resubscription");
-                }
-            },
-            None => {}
+    /// Hands the reply to request `id` to whoever waits for it, adding the task to wake (once
+    /// the lock is released) to `wake`. Nobody waits for a call whose future was dropped, or an
+    /// UNSUBSCRIBE: the reply is discarded.
+    fn answer(&mut self, id: u64, response: Response, wake: &mut Vec<Waker>) {
+        let Some(waiter) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if let Waiter::Caller(slot) = waiter {
+            slot.response = Some(response);
+            wake.extend(slot.waker.take());
+            return;
         }
+        let Some(Waiter::Resubscription { event, streams }) = self.pending.remove(&id) else {
+            return;
+        };
+        match response {
+            Response::Value(_) => {
+                let subscribers = self.subscriptions.get(&event).into_iter().flatten();
+                for (_, subscriber) in subscribers.filter(|(id, _)| streams.contains(id)) {
+                    subscriber.send(EventItem::Reconnected, EventItem::Lagged);
+                }
+            }
+            refused => {
+                tracing::warn!(event, answer = ?refused, "daemon refused a resubscription");
+            }
+        }
+    }
+
+    /// Forgets every request still waiting for its reply; their futures wake and fail. Replies
+    /// that already arrived stay for their futures to take.
+    fn fail_pending(&mut self) {
+        self.pending.retain(|_, waiter| match waiter {
+            Waiter::Caller(slot) if slot.response.is_some() => true,
+            Waiter::Caller(slot) => {
+                if let Some(waker) = slot.waker.take() {
+                    waker.wake();
+                }
+                false
+            }
+            Waiter::Resubscription { .. } => false,
+        });
     }
 
     /// The error for a call on a connection that closed for good.
@@ -577,7 +627,7 @@ impl Routes {
             return; // `Client::close` came first.
         }
         self.out = None;
-        self.pending.clear();
+        self.fail_pending();
         self.state.send_replace(ConnectionState::Reconnecting);
     }
 
@@ -604,11 +654,11 @@ impl Routes {
         true
     }
 
-    /// Closes for good: dropping the senders fails pending calls and ends event streams.
+    /// Closes for good: fails pending calls and ends event streams (dropping their senders).
     fn close(&mut self, reason: Option<CloseReason>) {
         self.close_reason = reason;
         self.out = None;
-        self.pending.clear();
+        self.fail_pending();
         self.subscriptions.clear();
         self.state.send_replace(ConnectionState::Closed);
     }
@@ -787,71 +837,152 @@ async fn supervise(
     }
 }
 
+/// Frames routed under one lock at most: those one read brought in, bounded so that the callers
+/// the first replies wake are not held up long.
+const MAX_ROUTED_BATCH: usize = 64;
+
+/// A frame from the daemon, decoded before the routes are locked.
+enum Arrival {
+    Reply {
+        id: u64,
+        response: Response,
+    },
+    Event {
+        name: String,
+        args: CheckedValue,
+    },
+    Lagged(u64),
+    Skipped {
+        len: usize,
+        max: usize,
+        head: Bytes,
+    },
+    /// The connection ends; with the reason the daemon gave, if any.
+    End(Option<ProtocolError>),
+}
+
+impl Arrival {
+    fn of(frame: Option<Result<Incoming, Error>>, max_nesting_depth: usize) -> Arrival {
+        let message = match frame {
+            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame, max_nesting_depth),
+            Some(Ok(Incoming::Skipped { len, max, head })) => {
+                return Arrival::Skipped { len, max, head };
+            }
+            Some(Err(e)) => Err(e),
+            None => return Arrival::End(None),
+        };
+        match message {
+            Ok(ToApp::Fatal(error)) => {
+                tracing::warn!(%error, "daemon closed the connection");
+                Arrival::End(Some(error))
+            }
+            Ok(ToApp::Value { id, value }) => Arrival::Reply {
+                id,
+                response: Response::Value(value),
+            },
+            Ok(ToApp::Exception { id, exception }) => Arrival::Reply {
+                id,
+                response: Response::Exception(exception),
+            },
+            Ok(ToApp::Error { id, error }) => Arrival::Reply {
+                id,
+                response: Response::Error(error),
+            },
+            Ok(ToApp::Event { name, args }) => Arrival::Event { name, args },
+            Ok(ToApp::Lagged(dropped)) => Arrival::Lagged(dropped),
+            Ok(other) => {
+                tracing::warn!(message = ?other, "unexpected message from daemon");
+                Arrival::End(None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "bad frame from daemon");
+                Arrival::End(None)
+            }
+        }
+    }
+}
+
 /// Routes incoming messages until the connection ends or `closer` fires. Returns the reason the
-/// daemon gave for closing it, if any.
+/// daemon gave for closing it, if any. The frames one read brought in are decoded, then routed
+/// in order under one lock, and the callers they answer are woken once it is released.
 async fn read_loop(
     mut frames: Frames,
     routes: &Mutex<Routes>,
     closer: &CancellationToken,
     max_nesting_depth: usize,
 ) -> Option<ProtocolError> {
+    let mut arrivals = Vec::new();
+    let mut wake = Vec::new();
     loop {
         let frame = tokio::select! {
             () = closer.cancelled() => return None,
             frame = frames.next() => frame,
         };
-        let message = match frame {
-            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame, max_nesting_depth),
-            Some(Ok(Incoming::Skipped { len, max, head })) => {
-                if skipped(routes, len, max, &head) {
-                    continue;
-                }
-                return None;
+        arrivals.push(Arrival::of(frame, max_nesting_depth));
+        while arrivals.len() < MAX_ROUTED_BATCH && !matches!(arrivals.last(), Some(Arrival::End(_)))
+        {
+            // Frames already buffered come without waiting; the first that would wait is left
+            // for the next turn (polling it registered nothing that matters: the next `next()`
+            // registers this task again).
+            match frames.next().now_or_never() {
+                Some(frame) => arrivals.push(Arrival::of(frame, max_nesting_depth)),
+                None => break,
             }
-            Some(Err(e)) => Err(e),
-            None => return None,
+        }
+        let end = {
+            let mut routes = lock(routes);
+            arrivals
+                .drain(..)
+                .find_map(|arrival| route(&mut routes, arrival, &mut wake))
         };
-        let (id, response) = match message {
-            Ok(ToApp::Value { id, value }) => (id, Response::Value(value)),
-            Ok(ToApp::Exception { id, exception }) => (id, Response::Exception(exception)),
-            Ok(ToApp::Error { id, error }) => (id, Response::Error(error)),
-            Ok(ToApp::Event { name, args }) => {
-                let routes = lock(routes);
-                for (_, subscriber) in routes.subscriptions.get(&name).into_iter().flatten() {
-                    subscriber.send(EventItem::Event(args.clone()), EventItem::Lagged);
-                }
-                continue;
-            }
-            Ok(ToApp::Lagged(dropped)) => {
-                // The daemon does not say which events were lost, so every stream hears it.
-                let routes = lock(routes);
-                for (_, subscriber) in routes.subscriptions.values().flatten() {
-                    subscriber.add_dropped(dropped);
-                }
-                continue;
-            }
-            Ok(ToApp::Fatal(error)) => {
-                tracing::warn!(%error, "daemon closed the connection");
-                return Some(error);
-            }
-            Ok(other) => {
-                tracing::warn!(message = ?other, "unexpected message from daemon");
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "bad frame from daemon");
-                return None;
-            }
-        };
-        lock(routes).answer(id, response);
+        wake.drain(..).for_each(Waker::wake);
+        if let Some(reason) = end {
+            return reason;
+        }
     }
+}
+
+/// Routes one arrival: a reply to its caller (whose task joins `wake`), an event to its streams.
+/// Returns `Some` when the connection ends, with the reason the daemon gave, if any.
+fn route(
+    routes: &mut Routes,
+    arrival: Arrival,
+    wake: &mut Vec<Waker>,
+) -> Option<Option<ProtocolError>> {
+    match arrival {
+        Arrival::End(reason) => return Some(reason),
+        Arrival::Skipped { len, max, head } => {
+            if !skipped(routes, len, max, &head, wake) {
+                return Some(None);
+            }
+        }
+        Arrival::Reply { id, response } => routes.answer(id, response, wake),
+        Arrival::Event { name, args } => {
+            for (_, subscriber) in routes.subscriptions.get(&name).into_iter().flatten() {
+                subscriber.send(EventItem::Event(args.clone()), EventItem::Lagged);
+            }
+        }
+        Arrival::Lagged(dropped) => {
+            // The daemon does not say which events were lost, so every stream hears it.
+            for (_, subscriber) in routes.subscriptions.values().flatten() {
+                subscriber.add_dropped(dropped);
+            }
+        }
+    }
+    None
 }
 
 /// Deals with a frame over `ClientOptions::max_frame_len` that was skipped unread: the call it
 /// answered fails with `FrameTooLarge`, an event counts as dropped. Returns `false` when the
 /// frame cannot be put down to one call or event (then the connection is given up, as for any
 /// frame that is not a valid message).
-fn skipped(routes: &Mutex<Routes>, len: usize, max: usize, head: &[u8]) -> bool {
+fn skipped(
+    routes: &mut Routes,
+    len: usize,
+    max: usize,
+    head: &[u8],
+    wake: &mut Vec<Waker>,
+) -> bool {
     let too_large = Error::FrameTooLarge { len, max };
     match SkippedFrame::of(head) {
         SkippedFrame::Reply(id) => {
@@ -863,13 +994,12 @@ fn skipped(routes: &Mutex<Routes>, len: usize, max: usize, head: &[u8]) -> bool 
                      (ClientOptions::max_frame_len); it was skipped"
                 ),
             );
-            lock(routes).answer(id, Response::Error(error));
+            routes.answer(id, Response::Error(error), wake);
             true
         }
         SkippedFrame::Event => {
             tracing::warn!(error = %too_large, "skipped an oversized event from the daemon");
             // Its name is not read, so every stream hears of it, as for `LAGGED`.
-            let routes = lock(routes);
             for (_, subscriber) in routes.subscriptions.values().flatten() {
                 subscriber.add_dropped(1);
             }
