@@ -23,7 +23,15 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 
 from .decoding import decode_message
-from .descriptors import Fd, FdFrame, check_count, close_all, discard, receive
+from .descriptors import (
+    Fd,
+    FdFrame,
+    check_count,
+    close_all,
+    discard,
+    receive,
+    send_without_waiting,
+)
 from .errors import FrameTooLarge, ProtocolError
 from .wire import (
     BAD_DESCRIPTORS,
@@ -363,7 +371,7 @@ class AsyncSocket:
         (and in reading)."""
         if self._failure is None and not self._queue and not self._busy:
             try:
-                rest = self._try_send(frame)
+                rest = send_without_waiting(self.sock, frame)
             except OSError as err:
                 self._failure = err
                 rest = None
@@ -384,22 +392,6 @@ class AsyncSocket:
         if self._failure is not None:
             raise self._failure
 
-    def _try_send(self, frame: bytes | FdFrame) -> bytes | FdFrame | None:
-        """Writes what the socket takes of `frame` without waiting; returns the rest (None
-        once all of it went). A frame's descriptors go with its first bytes, and the rest is
-        plain bytes."""
-        try:
-            if isinstance(frame, FdFrame):
-                sent = self.sock.sendmsg(*frame.first_message())
-                data = frame.data
-                frame.close()
-            else:
-                sent = self.sock.send(frame)
-                data = frame
-        except (BlockingIOError, InterruptedError):
-            return frame
-        return data[sent:] or None
-
     async def _write_loop(self) -> None:
         try:
             while True:
@@ -410,10 +402,10 @@ class AsyncSocket:
                 frame = self._queue.popleft()
                 self._busy = True
                 try:
-                    rest = self._try_send(frame)
+                    rest = send_without_waiting(self.sock, frame)
                     while rest is not None:
                         await self._ready(readable=False)
-                        rest = self._try_send(rest)
+                        rest = send_without_waiting(self.sock, rest)
                 finally:
                     discard(frame)
                     self._busy = False

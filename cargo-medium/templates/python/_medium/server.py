@@ -476,8 +476,14 @@ class Server:
     def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
         """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
         room = fd_room(self.max_fds_per_frame, self._protocol.passes_fds)
-        # Exact reads: calls not read yet wait in the socket, not here.
-        reader = FrameReader(self.max_frame_len, self.max_nesting_depth, room)
+        # A protocol without `fd` reads ahead (many frames per system call); back-pressure
+        # holds all the same, since nothing more is read while the queue is full or the call
+        # budget used up: further calls wait in the socket then. One with `fd` reads each frame
+        # exactly: the kernel glues a message's bytes to the descriptors sent after them in
+        # one `recvmsg`, so only exact reads see descriptors sent in the middle of a frame.
+        reader = FrameReader(
+            self.max_frame_len, self.max_nesting_depth, room, read_ahead=room == 0
+        )
         while connection.wait_for_room():
             sized = reader.read(connection.sock)
             if sized is None:
