@@ -107,22 +107,30 @@ class _Connection:
         return False
 
     def _write_now(self, frame: _Frame) -> None:
-        """Writes what the socket takes of `frame` without waiting (the caller set `_writing`);
-        the rest goes first in the queue, for the writer thread."""
-        try:
-            rest = send_without_waiting(self.sock, frame)
-        except OSError:
-            rest = None
-            failed = True
-        else:
-            failed = False
-        with self._state:
-            self._writing = False
-            if rest is not None:
-                self._queue.appendleft(rest)
-            if failed:
-                self._finished = True  # the writer ends and closes the sending side
-            self._state.notify_all()
+        """Writes what the socket takes of `frame` without waiting (the caller set `_writing`),
+        then, the same way, the frames queued meanwhile (another thread finding `_writing` set
+        queued its own): what the socket does not take goes first in the queue, for the writer
+        thread."""
+        while True:
+            try:
+                rest = send_without_waiting(self.sock, frame)
+            except OSError:
+                discard(frame)
+                rest = None
+                failed = True
+            else:
+                failed = False
+            with self._state:
+                if rest is not None:
+                    self._queue.appendleft(rest)
+                if failed:
+                    self._finished = True  # the writer ends and closes the sending side
+                if failed or rest is not None or not self._queue:
+                    self._writing = False
+                    self._state.notify_all()
+                    return
+                frame = self._queue.popleft()
+                self._state.notify_all()  # the reader may be waiting for room
 
     def send_event(self, event: str, frame: _Frame) -> None:
         """Queues `frame`, an `event`, if this connection subscribed to it and there is room;
