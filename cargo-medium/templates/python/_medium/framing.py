@@ -310,6 +310,8 @@ class AsyncSocket:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._failure: OSError | None = None
+        # A `_flush` is due on the loop.
+        self._flush_scheduled = False
         # The writer task is in the middle of a frame: nothing may be written before its rest.
         self._busy = False
         self._writer = self._loop.create_task(self._write_loop())
@@ -366,25 +368,61 @@ class AsyncSocket:
             raise
 
     def write(self, frame: bytes | FdFrame) -> None:
-        """Writes `frame` now if nothing is queued and the socket takes it, else queues (the
-        rest of) it for the writer task. Never raises: a failed connection shows in `drain`
-        (and in reading)."""
-        if self._failure is None and not self._queue and not self._busy:
-            try:
-                rest = send_without_waiting(self.sock, frame)
-            except OSError as err:
-                self._failure = err
-                rest = None
-            if rest is None:
-                discard(frame)
-                return
-            frame = rest
+        """Queues `frame`, written soon (once the calls of this loop iteration have queued
+        theirs, so frames written together leave in one system call) if the socket takes it,
+        else by the writer task. Never raises: a failed connection shows in `drain` (and in
+        reading)."""
         if self._failure is not None:
             discard(frame)
             return
         self._queue.append(frame)
         self._flushed.clear()
-        self._wake.set()
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Writes what is queued and the socket takes without waiting, unless the writer task
+        is in the middle of a frame; the writer task writes the rest."""
+        self._flush_scheduled = False
+        if self._busy:
+            return  # the writer task drains the queue
+        while self._queue and self._failure is None:
+            batch = self._batch()
+            try:
+                rest = send_without_waiting(self.sock, batch)
+            except OSError as err:
+                self._failure = err
+                discard(batch)
+                break
+            if rest is not None:
+                self._queue.appendleft(rest)
+                break
+        if self._failure is not None:
+            while self._queue:
+                discard(self._queue.popleft())
+        if self._queue:
+            self._wake.set()
+        else:
+            self._flushed.set()
+
+    def _batch(self) -> bytes | FdFrame:
+        """The next frames to write at once, taken from the queue: a frame with descriptors
+        alone (PROTOCOL.md §3.1), else the frames without descriptors that follow each other,
+        joined up to `_READ_SIZE` bytes."""
+        frame = self._queue.popleft()
+        if isinstance(frame, FdFrame) or len(frame) >= _READ_SIZE:
+            return frame
+        parts = [frame]
+        size = len(frame)
+        while self._queue:
+            following = self._queue[0]
+            if isinstance(following, FdFrame) or size + len(following) > _READ_SIZE:
+                break
+            self._queue.popleft()
+            parts.append(following)
+            size += len(following)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def drain(self) -> None:
         """Waits until everything queued is written; `OSError` if writing failed."""
@@ -399,7 +437,7 @@ class AsyncSocket:
                     self._flushed.set()
                     self._wake.clear()
                     await self._wake.wait()
-                frame = self._queue.popleft()
+                frame = self._batch()
                 self._busy = True
                 try:
                     rest = send_without_waiting(self.sock, frame)
