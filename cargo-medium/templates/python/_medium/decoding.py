@@ -88,6 +88,22 @@ def _nests_deeper(value: Any, limit: int) -> bool:
 
 _CONTAINERS = (list, dict, RejectedMap)
 
+# The first bytes of MessagePack arrays and maps (fixarray, fixmap, array 16/32, map 16/32).
+_CONTAINER_HEADS = bytes([*range(0x80, 0xA0), *range(0xDC, 0xE0)])
+_OTHER_BYTES = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
+# Bodies up to this size are counted before their elements are walked: counting is quick for
+# them, and walking a large body's elements is cheap beside decoding it anyway.
+_COUNTED_BODY = 4096
+
+
+def _may_nest_deeper(body: bytes, limit: int) -> bool:
+    """Whether an element of the message `body` may nest more than `limit` arrays and maps:
+    every level takes a header byte of its own, so a body with at most `limit` bytes that can
+    be one (counting those inside strings too) cannot."""
+    if len(body) <= limit:
+        return False
+    return len(body) > _COUNTED_BODY or len(body.translate(None, _OTHER_BYTES)) > limit
+
 
 def too_deep(limit: int) -> Unreadable:
     return Unreadable(MALFORMED, f"value nests deeper than {limit} arrays and maps")
@@ -102,9 +118,10 @@ def decode_message(body: bytes, max_depth: int) -> list[Any]:
         message = _decode_with_scanner(body, max_depth, err)
     if not isinstance(message, list) or not message or type(message[0]) is not int:
         raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
-    for index in range(1, len(message)):
-        if _nests_deeper(message[index], max_depth):
-            message[index] = too_deep(max_depth)
+    if _may_nest_deeper(body, max_depth):
+        for index in range(1, len(message)):
+            if _nests_deeper(message[index], max_depth):
+                message[index] = too_deep(max_depth)
     return message
 
 

@@ -152,6 +152,23 @@ def send_frame(sock: socket.socket, frame: bytes | FdFrame) -> None:
         frame.close()
 
 
+def send_without_waiting(sock: socket.socket, frame: bytes | FdFrame) -> bytes | FdFrame | None:
+    """Writes what `sock` takes of `frame` at once, blocking socket or not (`MSG_DONTWAIT`);
+    returns the rest (None once all of it went). A frame's descriptors go with its first bytes
+    (and are then closed); its rest is plain bytes."""
+    try:
+        if isinstance(frame, FdFrame):
+            sent = sock.sendmsg(*frame.first_message(), socket.MSG_DONTWAIT)
+            data = frame.data
+            frame.close()
+        else:
+            sent = sock.send(frame, socket.MSG_DONTWAIT)
+            data = frame
+    except (BlockingIOError, InterruptedError):
+        return frame
+    return data[sent:] or None
+
+
 def discard(frame: bytes | FdFrame) -> None:
     """Drops a frame that will not be sent: its descriptors are closed."""
     if isinstance(frame, FdFrame):

@@ -23,7 +23,15 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 
 from .decoding import decode_message
-from .descriptors import Fd, FdFrame, check_count, close_all, discard, receive
+from .descriptors import (
+    Fd,
+    FdFrame,
+    check_count,
+    close_all,
+    discard,
+    receive,
+    send_without_waiting,
+)
 from .errors import FrameTooLarge, ProtocolError
 from .wire import (
     BAD_DESCRIPTORS,
@@ -302,6 +310,8 @@ class AsyncSocket:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._failure: OSError | None = None
+        # A `_flush` is due on the loop.
+        self._flush_scheduled = False
         # The writer task is in the middle of a frame: nothing may be written before its rest.
         self._busy = False
         self._writer = self._loop.create_task(self._write_loop())
@@ -358,47 +368,67 @@ class AsyncSocket:
             raise
 
     def write(self, frame: bytes | FdFrame) -> None:
-        """Writes `frame` now if nothing is queued and the socket takes it, else queues (the
-        rest of) it for the writer task. Never raises: a failed connection shows in `drain`
-        (and in reading)."""
-        if self._failure is None and not self._queue and not self._busy:
-            try:
-                rest = self._try_send(frame)
-            except OSError as err:
-                self._failure = err
-                rest = None
-            if rest is None:
-                discard(frame)
-                return
-            frame = rest
+        """Queues `frame`, written soon (once the calls of this loop iteration have queued
+        theirs, so frames written together leave in one system call) if the socket takes it,
+        else by the writer task. Never raises: a failed connection shows in `drain` (and in
+        reading)."""
         if self._failure is not None:
             discard(frame)
             return
         self._queue.append(frame)
         self._flushed.clear()
-        self._wake.set()
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Writes what is queued and the socket takes without waiting, unless the writer task
+        is in the middle of a frame; the writer task writes the rest."""
+        self._flush_scheduled = False
+        if self._busy:
+            return  # the writer task drains the queue
+        while self._queue and self._failure is None:
+            batch = self._batch()
+            try:
+                rest = send_without_waiting(self.sock, batch)
+            except OSError as err:
+                self._failure = err
+                discard(batch)
+                break
+            if rest is not None:
+                self._queue.appendleft(rest)
+                break
+        if self._failure is not None:
+            while self._queue:
+                discard(self._queue.popleft())
+        if self._queue:
+            self._wake.set()
+        else:
+            self._flushed.set()
+
+    def _batch(self) -> bytes | FdFrame:
+        """The next frames to write at once, taken from the queue: a frame with descriptors
+        alone (PROTOCOL.md §3.1), else the frames without descriptors that follow each other,
+        joined up to `_READ_SIZE` bytes."""
+        frame = self._queue.popleft()
+        if isinstance(frame, FdFrame) or len(frame) >= _READ_SIZE:
+            return frame
+        parts = [frame]
+        size = len(frame)
+        while self._queue:
+            following = self._queue[0]
+            if isinstance(following, FdFrame) or size + len(following) > _READ_SIZE:
+                break
+            self._queue.popleft()
+            parts.append(following)
+            size += len(following)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def drain(self) -> None:
         """Waits until everything queued is written; `OSError` if writing failed."""
         await self._flushed.wait()
         if self._failure is not None:
             raise self._failure
-
-    def _try_send(self, frame: bytes | FdFrame) -> bytes | FdFrame | None:
-        """Writes what the socket takes of `frame` without waiting; returns the rest (None
-        once all of it went). A frame's descriptors go with its first bytes, and the rest is
-        plain bytes."""
-        try:
-            if isinstance(frame, FdFrame):
-                sent = self.sock.sendmsg(*frame.first_message())
-                data = frame.data
-                frame.close()
-            else:
-                sent = self.sock.send(frame)
-                data = frame
-        except (BlockingIOError, InterruptedError):
-            return frame
-        return data[sent:] or None
 
     async def _write_loop(self) -> None:
         try:
@@ -407,13 +437,13 @@ class AsyncSocket:
                     self._flushed.set()
                     self._wake.clear()
                     await self._wake.wait()
-                frame = self._queue.popleft()
+                frame = self._batch()
                 self._busy = True
                 try:
-                    rest = self._try_send(frame)
+                    rest = send_without_waiting(self.sock, frame)
                     while rest is not None:
                         await self._ready(readable=False)
-                        rest = self._try_send(rest)
+                        rest = send_without_waiting(self.sock, rest)
                 finally:
                     discard(frame)
                     self._busy = False

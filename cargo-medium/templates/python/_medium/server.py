@@ -21,7 +21,7 @@ import stat
 import struct
 import threading
 import time
-from typing import Any, Collection
+from typing import Any, Callable, Collection
 
 from .decoding import Unreadable
 from .descriptors import Fd, FdFrame, close_all, fd_room
@@ -389,34 +389,58 @@ class Server:
 
     def _serve_connection(self, sock: socket.socket, pid: int, uid: int, gid: int) -> None:
         try:
-            self._serve_application(sock, pid, uid, gid)
-        finally:
+            groups = peer_groups(sock, gid)
+            connection = _Connection(
+                sock,
+                Application(next(self._ids), pid, uid, gid),
+                self.event_queue_len,
+                self.max_in_flight_calls,
+                self.max_in_flight_bytes,
+                self.max_fds_in_flight,
+            )
+        except BaseException:
+            sock.close()
             self._closed(uid)
+            raise
+        self._serve(connection, groups, None)
 
-    def _serve_application(self, sock: socket.socket, pid: int, uid: int, gid: int) -> None:
-        groups = peer_groups(sock, gid)
-        connection = _Connection(
-            sock,
-            Application(next(self._ids), pid, uid, gid),
-            self.event_queue_len,
-            self.max_in_flight_calls,
-            self.max_in_flight_bytes,
-            self.max_fds_in_flight,
-        )
+    def _serve(
+        self, connection: _Connection, groups: frozenset[int], reader: FrameReader | None
+    ) -> None:
+        """Serves `connection`, whose peer is in `groups`, on this thread: its handshake first
+        when `reader` is None (a new connection), then its requests, until it ends (and is
+        closed here) or a call is read. Then reading goes on on a worker thread and this one
+        runs the call (leader/follower: the thread that read a call runs it, so its reply
+        leaves without waiting for another thread, and no thread is started per call)."""
         final: bytes | None = None
+        call: Callable[[], None] | None = None
         try:
-            if not self._handshake(connection):
-                return
-            with self._lock:
-                if self._stopping:
+            if reader is None:
+                if not self._handshake(connection):
                     return
-                self._connections[connection.application.id] = connection
-            self._read_loop(connection, groups)
+                with self._lock:
+                    if self._stopping:
+                        return
+                    self._connections[connection.application.id] = connection
+                reader = self._reader()
+            call = self._read_loop(connection, groups, reader)
         except ProtocolError as err:
             final = encode_frame([FATAL, err.code, str(err)])
         except OSError:
             pass  # the application went away
         finally:
+            if call is None:
+                self._end(connection, final)
+        if call is not None:
+            try:
+                call()
+            except Exception:
+                _log.exception("a call failed outside its handler")
+
+    def _end(self, connection: _Connection, final: bytes | None) -> None:
+        """Closes `connection` after its last frame, `final` (a `FATAL`) if given; it no
+        longer counts against the connection limits."""
+        try:
             with self._lock:
                 # Once shutdown has taken the connection over, it closes it.
                 ours = not (self._stopping and connection.application.id in self._connections)
@@ -426,6 +450,8 @@ class Server:
                 connection.finish(final)
                 # Bounded: an application that stops reading cannot hold this thread.
                 connection.close(time.monotonic() + self.grace_period)
+        finally:
+            self._closed(connection.application.uid)
 
     def _refuse(self, sock: socket.socket, code: int, message: str) -> None:
         """Tells a peer that is not served why (`FATAL` `code`), before reading anything it
@@ -473,26 +499,39 @@ class Server:
             sock.close()
             self._refusals.release()
 
-    def _read_loop(self, connection: _Connection, groups: frozenset[int]) -> None:
-        """Reads the requests of `connection`, whose peer is in `groups`, until it ends."""
+    def _reader(self) -> FrameReader:
+        """The reader of a connection's requests (after the handshake)."""
         room = fd_room(self.max_fds_per_frame, self._protocol.passes_fds)
-        # Exact reads: calls not read yet wait in the socket, not here.
-        reader = FrameReader(self.max_frame_len, self.max_nesting_depth, room)
+        # A protocol without `fd` reads ahead (many frames per system call); back-pressure
+        # holds all the same, since nothing more is read while the queue is full or the call
+        # budget used up: further calls wait in the socket then. One with `fd` reads each frame
+        # exactly: the kernel glues a message's bytes to the descriptors sent after them in
+        # one `recvmsg`, so only exact reads see descriptors sent in the middle of a frame.
+        return FrameReader(self.max_frame_len, self.max_nesting_depth, room, read_ahead=room == 0)
+
+    def _read_loop(
+        self, connection: _Connection, groups: frozenset[int], reader: FrameReader
+    ) -> Callable[[], None] | None:
+        """Reads the requests of `connection`, whose peer is in `groups`, answering those
+        answered at once, until it ends (None) or a call starts: reading then goes on on a
+        worker thread, and the call is returned for this thread to run."""
         while connection.wait_for_room():
             sized = reader.read(connection.sock)
             if sized is None:
-                return
+                return None
             message, length, fds = sized
             try:
-                taken = self._request(connection, groups, message, length, fds)
+                outcome = self._request(connection, groups, message, length, fds)
+                if callable(outcome):
+                    self._workers.submit(functools.partial(self._serve, connection, groups, reader))
+                    return outcome
             except BaseException:
                 close_all(fds)
                 raise
-            if taken is None:
-                close_all(fds)
-                return
-            if not taken:
-                close_all(fds)
+            close_all(fds)  # answered at once, or not run
+            if outcome is None:
+                return None
+        return None
 
     def _request(
         self,
@@ -501,10 +540,10 @@ class Server:
         message: list[Any],
         length: int,
         fds: list[Fd],
-    ) -> bool | None:
-        """Handles a request read from `connection`: True when a call started, which took over
-        `fds`, the descriptors attached to it; False when it was answered at once; None when
-        reading must stop (the daemon is stopping)."""
+    ) -> Callable[[], None] | bool | None:
+        """Handles a request read from `connection`: when a call started, the call to run,
+        which took over `fds`, the descriptors attached to it; False when it was answered at
+        once; None when reading must stop (the daemon is stopping)."""
         kind = message[0]
         if not _well_formed(message):
             raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
@@ -536,8 +575,7 @@ class Server:
         if cost is None:
             connection.release_fds(len(fds))
             return None
-        self._workers.submit(functools.partial(self._call, connection, message, cost, fds))
-        return True
+        return functools.partial(self._call, connection, message, cost, fds)
 
     def _subscription(
         self,
