@@ -3,8 +3,11 @@
 """The threaded daemon: `Server`, the base of the generated `…ServerBase` classes. It binds
 the socket, accepts connections, runs the handshake, routes calls to handler methods and
 emits events, with the Rust daemon's limits and defaults (SECURITY.md) and the spec's
-`@allow` rules: one reader and one writer thread per connection, one thread per running call,
-connections counted from accept to close. File descriptors a call carries (PROTOCOL.md §3.1)
+`@allow` rules. Threads: a connection's requests are read by one thread at a time; the thread
+that read a call hands reading on to a pooled worker and runs the call itself (leader/follower:
+no thread started per call, and a slow handler blocks no other call); replies are written by
+the thread that has them when nothing is queued, else by the connection's writer thread.
+Connections are counted from accept to close. File descriptors a call carries (PROTOCOL.md §3.1)
 are handed to its handler, or closed: refused calls, arguments that do not fit them (`ERROR`
 15), frames that may not carry any (`FATAL` 15)."""
 
@@ -159,8 +162,9 @@ def _make_private_folders(folder: str) -> None:
 
 
 class Server:
-    """Serves a protocol on its socket: one reader and one writer thread per application,
-    every call on its own worker thread. Generated `…ServerBase` classes derive from it.
+    """Serves a protocol on its socket, reading each application's requests on one thread
+    at a time and running each call on the thread that read it (see the module's docstring).
+    Generated `…ServerBase` classes derive from it.
 
     The limits are the Rust daemon's (SECURITY.md), with its defaults; override them as class
     attributes of a daemon, or on the instance before `serve()`."""
