@@ -89,24 +89,19 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, Error> {
             cause,
         },
     })?;
-    // The file never had more than `mode`, but the umask may have taken bits the caller asked
-    // for (e.g. group access): set exactly `mode` now.
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|cause| Error::Path {
-        action: "cannot set permissions of",
-        path: path.to_owned(),
-        cause,
-    })?;
     Ok(listener)
 }
 
 /// Binds and listens at `path` so that the socket file never has permissions wider than `mode`,
-/// not even for an instant: another user must not be able to connect (or open the path) between
-/// the bind and a later chmod. The umask is process-wide, so changing it around the bind would
-/// race with other threads creating files; instead:
+/// not even for an instant (another user must not be able to connect or open the path between
+/// the bind and a later chmod), and has exactly `mode` once it listens (a peer the mode lets in
+/// must not be refused because the umask took a bit for a moment). The umask is process-wide,
+/// so changing it around the bind would race with other threads creating files; instead:
 ///
 /// - on Linux the socket's own inode mode, less the umask, is what `bind` gives the file, so the
-///   socket is `fchmod`ed to `mode` before it is bound: one atomic step, nothing else created
-///   (a kernel or sandbox that refuses to chmod a socket gets the way below);
+///   socket is `fchmod`ed to `mode` before it is bound: nothing wider ever exists, and nothing
+///   else is created; the file is set to exactly `mode` before `listen`, as no peer can connect
+///   until then (a kernel or sandbox that refuses to chmod a socket gets the way below);
 /// - elsewhere (`fchmod` of a socket is not defined by POSIX) the socket is bound in a fresh
 ///   private folder (0700) next to `path`, chmoded there, and hard-linked into place (a link,
 ///   unlike a rename, fails rather than replace a file that appeared meanwhile), then the folder
@@ -157,6 +152,8 @@ fn bind_restricted(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
             (&raw const addr).cast::<libc::sockaddr>(),
             len as libc::socklen_t,
         ))?;
+        // The umask may have taken bits the caller asked for (e.g. group access).
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o777))?;
         // A backlog over net.core.somaxconn is capped to it, as std does.
         check(libc::listen(socket.as_raw_fd(), -1))?;
     }

@@ -266,14 +266,16 @@ class Server:
             finally:
                 probe.close()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
+        # `bind` gives the socket file 0777 less the umask: this umask gives it exactly
+        # `socket_mode` from the first instant, so a peer the mode lets in is never refused for
+        # a moment (a chmod after `listen` left such a window) and no other peer ever gets in.
+        old_umask = os.umask(0o777 & ~self.socket_mode)
         try:
             listener.bind(self.socket_path)
             # At once: an application that finds the socket must be able to connect.
             listener.listen(128)
         finally:
             os.umask(old_umask)
-        os.chmod(self.socket_path, self.socket_mode)
         return listener
 
     def serve(self) -> None:
