@@ -20,6 +20,8 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, Serializer};
 
+use crate::thread_scope::Restore;
+
 /// Smallest binary sent as a chunk of its own rather than copied into the frame: below it a
 /// copy costs less than an extra iovec and buffer reference.
 pub(crate) const LARGE_BINARY: usize = 64 * 1024;
@@ -219,19 +221,6 @@ pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
             .rposition(|b| b.as_ptr() == data.as_ptr() && b.len() == data.len())?;
         Some(large.swap_remove(at))
     })
-}
-
-/// Puts a thread-local back as it was, even if the decode or encode panics.
-struct Restore<T: 'static>(
-    &'static std::thread::LocalKey<RefCell<Option<T>>>,
-    Option<T>,
-);
-
-impl<T: 'static> Drop for Restore<T> {
-    fn drop(&mut self) {
-        let outer = self.1.take();
-        self.0.set(outer);
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod dispatch;
 mod error;
 mod event_stream;
 mod exception;
+mod fd;
 mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -30,6 +31,7 @@ mod reconnect;
 mod reply;
 mod requests_in_flight;
 mod socket_path;
+mod thread_scope;
 mod value_decoder;
 mod well_formed;
 
@@ -43,6 +45,7 @@ pub use event_stream::{EventError, EventStream};
 pub use exception::{
     CallError, ErrorCode, ExceptionSet, NoException, ProtocolError, RemoteException,
 };
+pub use fd::Fd;
 pub use frame::DEFAULT_MAX_FRAME_LEN;
 pub use handle::{DaemonHandle, EmitError};
 pub use introspection::{Introspection, introspect};

@@ -1,0 +1,335 @@
+//! [`Fd`], the Rust type of the spec's `fd`: an open file descriptor that crosses the socket as
+//! `SCM_RIGHTS` ancillary data (PROTOCOL.md §3.1).
+//!
+//! On the wire an `fd` value is an unsigned integer, the index of the descriptor in the set
+//! attached to the frame that carries it. Serde sees only that integer, so, as for
+//! [`Binary`](crate::Binary), the runtime hands the descriptors to and from serde through
+//! thread-locals scoped to one synchronous encode or decode:
+//!
+//! - encoding ([`attaching`]): serializing an `Fd` duplicates it (`F_DUPFD_CLOEXEC`) into the
+//!   frame's set and writes its index. The frame owns its duplicates and closes them once they
+//!   are sent (or the frame is dropped), so the caller's `Fd` is never lent to the send and an
+//!   event sent to many connections shares one set;
+//! - decoding ([`lending`]): deserializing an `Fd` takes the descriptor at its index out of the
+//!   received set. An index out of range or taken twice fails the decode, and marks the set as
+//!   disagreeing with its values, as does a descriptor no value took; the descriptors left over
+//!   are closed when the runtime drops them.
+//!
+//! Outside these scopes (for example `rmp_serde` or `serde_json` used directly) an `Fd` neither
+//! serializes nor deserializes: a descriptor has no meaning apart from its frame.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use serde::de::{self, Deserialize, Deserializer};
+use serde::ser::{self, Serialize, Serializer};
+
+use crate::thread_scope::Restore;
+
+/// An open file descriptor, owned: a spec `fd` value. Dropping it closes the descriptor.
+///
+/// Build one from anything that owns a descriptor ([`File`], [`OwnedFd`], a [`UnixStream`], a
+/// pipe end through `OwnedFd`, …) and turn a received one into what it is known to be with [`Fd::into_file`],
+/// `OwnedFd::from` or `UnixStream::from`. A received descriptor has `FD_CLOEXEC` set.
+pub struct Fd(OwnedFd);
+
+impl Fd {
+    /// A new `Fd` for the same open file description (`F_DUPFD_CLOEXEC`).
+    pub fn try_clone(&self) -> io::Result<Fd> {
+        self.0.try_clone().map(Fd)
+    }
+
+    /// The descriptor as a [`File`] (which any descriptor can be used as for `read`/`write`).
+    pub fn into_file(self) -> File {
+        File::from(self.0)
+    }
+}
+
+/// `Fd(7)`: the descriptor's number in this process.
+impl fmt::Debug for Fd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Fd").field(&self.0.as_raw_fd()).finish()
+    }
+}
+
+impl AsFd for Fd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for Fd {
+    fn into_raw_fd(self) -> RawFd {
+        self.0.into_raw_fd()
+    }
+}
+
+impl FromRawFd for Fd {
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns (as for [`OwnedFd::from_raw_fd`]).
+    unsafe fn from_raw_fd(fd: RawFd) -> Fd {
+        // SAFETY: the caller's contract is `OwnedFd::from_raw_fd`'s.
+        Fd(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// Conversions both ways with the standard types that own a descriptor.
+macro_rules! descriptor_conversions {
+    ($($owner:ty),* $(,)?) => {$(
+        impl From<$owner> for Fd {
+            fn from(owner: $owner) -> Fd {
+                Fd(OwnedFd::from(owner))
+            }
+        }
+
+        impl From<Fd> for $owner {
+            fn from(fd: Fd) -> $owner {
+                <$owner>::from(fd.0)
+            }
+        }
+    )*};
+}
+
+descriptor_conversions!(File, UnixStream, std::net::TcpStream,);
+
+impl From<OwnedFd> for Fd {
+    fn from(fd: OwnedFd) -> Fd {
+        Fd(fd)
+    }
+}
+
+impl From<Fd> for OwnedFd {
+    fn from(fd: Fd) -> OwnedFd {
+        fd.0
+    }
+}
+
+thread_local! {
+    /// The set of the frame being encoded on this thread, if the runtime is encoding one.
+    static ATTACHED: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
+    /// The set of the frame being decoded on this thread, if the runtime is decoding one.
+    static LENT: RefCell<Option<ReceivedSet>> = const { RefCell::new(None) };
+}
+
+/// A received frame's descriptors while its values are decoded.
+struct ReceivedSet {
+    /// `None` once a value took the descriptor.
+    descriptors: Vec<Option<OwnedFd>>,
+    /// Whether a value's index was out of range or taken twice.
+    bad_index: bool,
+}
+
+/// Runs `encode` (one synchronous encode of a frame) and returns, beside its result, the
+/// descriptors of every `Fd` it serialized, in index order. Empty when it serialized none, and
+/// then nothing was allocated.
+#[allow(dead_code, reason = "the transport wires it in next")]
+pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
+    let outer = ATTACHED.replace(Some(Vec::new()));
+    let _restore = Restore(&ATTACHED, outer);
+    let encoded = encode();
+    (encoded, ATTACHED.take().unwrap_or_default())
+}
+
+/// What decoding values with a lent set left (PROTOCOL.md §3.1: the set agrees with the values
+/// when every descriptor is referenced exactly once).
+#[derive(Debug)]
+#[allow(dead_code, reason = "the transport wires it in next")]
+pub(crate) struct Leftovers {
+    /// Descriptors no value took; closed when dropped.
+    pub(crate) untaken: Vec<OwnedFd>,
+    /// Whether an index was out of range or taken twice.
+    pub(crate) bad_index: bool,
+}
+
+#[allow(dead_code, reason = "the transport wires it in next")]
+impl Leftovers {
+    /// Whether every descriptor was taken exactly once and every index was good.
+    pub(crate) fn agree(&self) -> bool {
+        !self.bad_index && self.untaken.is_empty()
+    }
+}
+
+/// Runs `decode` (one synchronous decode of the values of a frame that arrived with
+/// `descriptors`) with the set lent to every `Fd` it produces. If `decode` panics, the lent
+/// descriptors are closed.
+#[allow(dead_code, reason = "the transport wires it in next")]
+pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) -> (T, Leftovers) {
+    let set = ReceivedSet {
+        descriptors: descriptors.into_iter().map(Some).collect(),
+        bad_index: false,
+    };
+    let outer = LENT.replace(Some(set));
+    let _restore = Restore(&LENT, outer);
+    let decoded = decode();
+    let set = LENT
+        .take()
+        .expect("the lent set stays in place while decoding");
+    let leftovers = Leftovers {
+        untaken: set.descriptors.into_iter().flatten().collect(),
+        bad_index: set.bad_index,
+    };
+    (decoded, leftovers)
+}
+
+impl Serialize for Fd {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let index = ATTACHED.with_borrow_mut(|attached| {
+            let attached = attached
+                .as_mut()
+                .ok_or_else(|| ser::Error::custom(OUTSIDE_THE_RUNTIME))?;
+            let duplicate = self
+                .0
+                .try_clone()
+                .map_err(|e| ser::Error::custom(format_args!("cannot duplicate {self:?}: {e}")))?;
+            attached.push(duplicate);
+            Ok(attached.len() - 1)
+        })?;
+        serializer.serialize_u64(index as u64)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fd {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fd, D::Error> {
+        let index = u64::deserialize(deserializer)?;
+        LENT.with_borrow_mut(|lent| {
+            let set = lent
+                .as_mut()
+                .ok_or_else(|| de::Error::custom(OUTSIDE_THE_RUNTIME))?;
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| set.descriptors.get_mut(i));
+            match slot.and_then(Option::take) {
+                Some(fd) => Ok(Fd(fd)),
+                None => {
+                    set.bad_index = true;
+                    Err(de::Error::custom(format_args!(
+                        "fd index {index} is not a descriptor of the frame's set of {} \
+                         (out of range or already taken)",
+                        set.descriptors.len()
+                    )))
+                }
+            }
+        })
+    }
+}
+
+const OUTSIDE_THE_RUNTIME: &str =
+    "an `fd` value only travels inside a medium-runtime frame (its descriptors ride beside it)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn pipe() -> (File, File) {
+        let mut ends = [0; 2];
+        // SAFETY: `ends` has room for the two descriptors pipe2 writes.
+        assert_eq!(
+            unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) },
+            0
+        );
+        // SAFETY: both are fresh descriptors nothing else owns.
+        unsafe { (File::from_raw_fd(ends[0]), File::from_raw_fd(ends[1])) }
+    }
+
+    fn encode(value: &impl Serialize) -> (Vec<u8>, Vec<OwnedFd>) {
+        let (bytes, attached) = attaching(|| rmp_serde::to_vec(value));
+        (bytes.unwrap(), attached)
+    }
+
+    #[test]
+    fn an_encoded_fd_is_its_index_and_a_duplicate_rides_in_the_set() {
+        let (reader, writer) = pipe();
+        let (bytes, attached) = encode(&(Fd::from(reader), Fd::from(writer)));
+        assert_eq!(bytes, rmp_serde::to_vec(&(0, 1)).unwrap());
+        // The duplicates work after the originals were dropped with the tuple.
+        let [reader, writer] = <[OwnedFd; 2]>::try_from(attached).unwrap();
+        File::from(writer).write_all(b"x").unwrap();
+        let mut byte = [0];
+        File::from(reader).read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+
+    #[test]
+    fn decoding_takes_each_descriptor_once_and_leaves_the_rest() {
+        let (reader, mut writer) = pipe();
+        let (other, _) = pipe();
+        let set = vec![OwnedFd::from(other), OwnedFd::from(reader)];
+        let bytes = rmp_serde::to_vec(&[1]).unwrap();
+        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let mut reader = decoded.unwrap().pop().unwrap().into_file();
+        assert_eq!(leftovers.untaken.len(), 1);
+        assert!(!leftovers.bad_index && !leftovers.agree());
+        writer.write_all(b"y").unwrap();
+        let mut byte = [0];
+        reader.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"y");
+    }
+
+    #[test]
+    fn an_index_out_of_range_or_taken_twice_fails_and_marks_the_set() {
+        for indices in [vec![1], vec![0, 0]] {
+            let (reader, _writer) = pipe();
+            let bytes = rmp_serde::to_vec(&indices).unwrap();
+            let (decoded, leftovers) = lending(vec![OwnedFd::from(reader)], || {
+                rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+            });
+            let error = decoded.unwrap_err().to_string();
+            assert!(
+                error.contains("is not a descriptor of the frame's set of 1"),
+                "{error}"
+            );
+            assert!(leftovers.bad_index && !leftovers.agree(), "{indices:?}");
+        }
+    }
+
+    #[test]
+    fn a_set_every_value_takes_once_agrees() {
+        let (reader, writer) = pipe();
+        let set = vec![OwnedFd::from(reader), OwnedFd::from(writer)];
+        let bytes = rmp_serde::to_vec(&[1, 0]).unwrap();
+        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        assert_eq!(decoded.unwrap().len(), 2);
+        assert!(leftovers.agree());
+    }
+
+    #[test]
+    fn outside_the_runtime_an_fd_neither_encodes_nor_decodes() {
+        let (reader, _writer) = pipe();
+        let error = rmp_serde::to_vec(&Fd::from(reader))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("only travels inside a medium-runtime frame"),
+            "{error}"
+        );
+        let error = rmp_serde::from_slice::<Fd>(&[0]).unwrap_err().to_string();
+        assert!(
+            error.contains("only travels inside a medium-runtime frame"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_decode_closes_the_lent_descriptors_and_restores_the_scope() {
+        let (reader, mut writer) = pipe();
+        let caught = std::panic::catch_unwind(move || {
+            lending(vec![OwnedFd::from(reader)], || panic!("decoder bug"))
+        });
+        assert!(caught.is_err());
+        // The read end is closed: writing to the pipe now fails with EPIPE.
+        let error = writer.write_all(b"z").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+        assert!(LENT.with_borrow(Option::is_none));
+    }
+}
