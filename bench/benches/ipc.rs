@@ -30,6 +30,8 @@ mod report;
 mod side;
 #[path = "ipc/stats.rs"]
 mod stats;
+#[path = "ipc/student.rs"]
+mod student;
 #[path = "ipc/tarpc_rpc.rs"]
 mod tarpc_rpc;
 #[path = "ipc/wire.rs"]

@@ -25,18 +25,17 @@ use medium_runtime::{
     BoxError, Call, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch, NoException,
     ProtocolInfo, Reply, decode_args,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+
+// The payloads of the IPC bench, so both benches move the same bytes.
+#[path = "../benches/ipc/student.rs"]
+mod student;
+use student::{STUDENT_ID, Student, student, student_added};
 
 /// Calls in flight at once in the `in_flight` case: as many tasks sharing one connection.
 const IN_FLIGHT: usize = 64;
-
-/// The id every `get_student` call asks for.
-const STUDENT_ID: &str = "s-000042";
-
-/// Bytes of the photo, as in the Rust peer bench: a "small message" with `binary` on the path.
-const PHOTO_LEN: usize = 64;
 
 /// Bytes of the `bulk` case's `echo_bytes` payload.
 const BULK_LEN: usize = 1024 * 1024;
@@ -47,27 +46,6 @@ const EVENT_QUEUE: usize = 1 << 17;
 
 /// Events emitted between yields, so the connection's writer runs while `fire` emits.
 const EMIT_BURST: u32 = 64;
-
-/// The spec's `Student`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Student {
-    id: String,
-    first_name: String,
-    last_name: String,
-    age: u8,
-    #[serde(with = "serde_bytes")]
-    photo: Vec<u8>,
-}
-
-fn student(id: &str) -> Student {
-    Student {
-        id: id.to_owned(),
-        first_name: "Ada".to_owned(),
-        last_name: "Lovelace".to_owned(),
-        age: 36,
-        photo: (0..PHOTO_LEN).map(|i| i as u8).collect(),
-    }
-}
 
 /// Routing as a generated protocol crate does it: decode the arguments, run the handler, encode
 /// its value.
@@ -104,7 +82,7 @@ fn answer<A: DeserializeOwned, T: Serialize>(call: &Call, handler: impl FnOnce(A
 
 /// Emits `student_added` `count` times; returns `count`.
 async fn fire(daemon: &DaemonHandle, count: u32) -> u32 {
-    let event = (1_700_000_000.25, student(STUDENT_ID));
+    let event = student_added();
     for i in 0..count {
         daemon
             .emit("student_added", &event)

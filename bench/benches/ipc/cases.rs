@@ -17,8 +17,9 @@ use crate::raw::RawSide;
 use crate::report::{Against, Better, CaseResult, Goal};
 use crate::side::{BenchResult, FanOut, Side};
 use crate::stats::{median, per_second, percentile_us};
+use crate::student::{STUDENT_ID, Student, StudentAdded, student};
 use crate::tarpc_rpc::TarpcSide;
-use crate::wire::{BULK_LEN, Bodies, STUDENT_ID, Student, StudentAdded, student};
+use crate::wire::{BULK_LEN, Bodies};
 
 /// Case names, in output order.
 pub const CASES: [&str; 13] = [

@@ -26,9 +26,8 @@ use tokio::task::JoinSet;
 
 use crate::child::{Daemon, Role};
 use crate::side::{BenchResult, FanOut, StudentClient, Tally, concurrent_callers};
-use crate::wire::{
-    BULK_LEN, FrameReader, STUDENT_ID, Student, StudentAdded, student, student_added,
-};
+use crate::student::{STUDENT_ID, Student, StudentAdded, student, student_added};
+use crate::wire::{BULK_LEN, FrameReader};
 
 /// Socket file of the hand-written server inside the bench's directory.
 const SOCKET: &str = "handwritten.sock";

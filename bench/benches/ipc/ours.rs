@@ -21,7 +21,8 @@ use crate::child::{Daemon, Role};
 use crate::side::{
     BenchResult, FanOut, Side, StudentClient, Tally, concurrent_callers, keep_in_flight,
 };
-use crate::wire::{BULK_LEN, STUDENT_ID, Student, StudentAdded, student, student_added};
+use crate::student::{STUDENT_ID, Student, StudentAdded, student, student_added};
+use crate::wire::BULK_LEN;
 
 /// The bench's protocol. The fingerprint only has to match between the two ends.
 static INFO: ProtocolInfo = ProtocolInfo {

@@ -17,7 +17,8 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 use crate::child::{Daemon, Role};
 use crate::side::{BenchResult, StudentClient, concurrent_callers, keep_in_flight};
-use crate::wire::{BULK_LEN, STUDENT_ID, Student, student};
+use crate::student::{STUDENT_ID, Student, student};
+use crate::wire::BULK_LEN;
 
 /// Socket file of the tarpc server inside the bench's directory.
 const SOCKET: &str = "tarpc.sock";

@@ -1,53 +1,18 @@
-//! The payloads every case moves, shared by both sides so that ours and the baseline carry the
-//! same msgpack bytes: the `Student` model, the `student_added` event, and length-prefixed
-//! framing for the raw baseline. Encoding matches the runtime's (`to_vec_named`).
+//! The bytes every case moves, shared by both sides so that ours and the baseline carry the
+//! same msgpack: the encoded bodies of the payloads (`student`), and length-prefixed framing
+//! for the raw baseline. Encoding matches the runtime's (`to_vec_named`).
 
 use bytes::{Buf, BytesMut};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The model `get_student` returns and `student_added` carries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Student {
-    pub id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub age: u8,
-    #[serde(with = "serde_bytes")]
-    pub photo: Vec<u8>,
-}
-
-/// The id every `get_student` call asks for.
-pub const STUDENT_ID: &str = "s-000042";
-
-/// A small thumbnail: enough that `binary` handling is on the path, small enough to stay a
-/// "small message".
-const PHOTO_LEN: usize = 64;
+use crate::student::{STUDENT_ID, student, student_added};
 
 /// Payload of the bulk case.
 pub const BULK_LEN: usize = 1024 * 1024;
 
 /// Bytes of the frame length prefix.
 const PREFIX_LEN: usize = 4;
-
-/// The student the daemon returns for `id`.
-pub fn student(id: &str) -> Student {
-    Student {
-        id: id.to_owned(),
-        first_name: "Ada".to_owned(),
-        last_name: "Lovelace".to_owned(),
-        age: 36,
-        photo: (0..PHOTO_LEN).map(|i| i as u8).collect(),
-    }
-}
-
-/// Args of the `student_added(time: f64, info: Student)` event.
-pub type StudentAdded = (f64, Student);
-
-/// The event the fan-out case fires.
-pub fn student_added() -> StudentAdded {
-    (1_700_000_000.25, student(STUDENT_ID))
-}
 
 /// Msgpack bodies as the runtime puts them on the wire: args are a positional array, models
 /// are maps keyed by field name.
