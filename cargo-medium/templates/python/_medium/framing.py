@@ -14,6 +14,7 @@ written once, in `FrameReader`, which is given what each `recvmsg` returned;
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import struct
 import time
@@ -224,15 +225,22 @@ class FrameReader:
                 taken = self.frame()
                 if taken is not None or self.at_end:
                     return taken
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError("timed out")
-                    sock.settimeout(remaining)
-                self.feed(*receive(sock, self.want(), self.room))
+                self.fill(sock, deadline)
         except BaseException:
             self.close()
             raise
+
+    def fill(self, sock: socket.socket, deadline: float | None = None) -> None:
+        """Feeds the reader one read from a blocking socket; `TimeoutError`, with nothing
+        read, when no byte arrives before `deadline` (a `time.monotonic()` instant). Waits
+        with `poll`, never with a socket timeout, which would bound other threads' writes."""
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            waiting = select.poll()
+            waiting.register(sock, select.POLLIN)
+            if remaining <= 0 or not waiting.poll(remaining * 1000):
+                raise TimeoutError("timed out")
+        self.feed(*receive(sock, self.want(), self.room))
 
 
 def read_sized_frame(
