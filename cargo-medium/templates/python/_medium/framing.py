@@ -19,7 +19,7 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -318,6 +318,8 @@ class AsyncSocket:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._failure: OSError | None = None
+        # Told once when writing fails (the client fails the calls waiting on this socket).
+        self.on_failure: Callable[[OSError], None] | None = None
         # A `_flush` is due on the loop.
         self._flush_scheduled = False
         # The writer task is in the middle of a frame: nothing may be written before its rest.
@@ -400,7 +402,7 @@ class AsyncSocket:
             try:
                 rest = send_without_waiting(self.sock, batch)
             except OSError as err:
-                self._failure = err
+                self._failed(err)
                 discard(batch)
                 break
             if rest is not None:
@@ -456,13 +458,24 @@ class AsyncSocket:
                     discard(frame)
                     self._busy = False
         except OSError as err:
-            self._failure = err
+            self._failed(err)
         finally:
             while self._queue:
                 discard(self._queue.popleft())
             self._flushed.set()
 
+    @property
+    def failure(self) -> OSError | None:
+        """Why writing failed, if it did (nothing is written then)."""
+        return self._failure
+
+    def _failed(self, err: OSError) -> None:
+        self._failure = err
+        if self.on_failure is not None:
+            self.on_failure(err)
+
     def close(self) -> None:
+        self.on_failure = None  # whoever used it has moved on
         self._writer.cancel()
         while self._queue:
             discard(self._queue.popleft())
