@@ -124,12 +124,20 @@ class FrameReader:
         self.at_end = False
 
     def want(self) -> int:
-        """How many bytes the next read asks for."""
+        """How many bytes the next read asks for: up to 64 KiB, and for the rest of a larger
+        frame up to as much as has arrived of it (fewer system calls for a large frame, while
+        the buffer at most doubles per read: it grows with what arrives, never to the
+        announced length). Without `read_ahead`, nothing past the current frame."""
         buffered = len(self._buffer)
-        if self._read_ahead or self._discard or buffered < 4:
-            return _READ_SIZE if self._read_ahead or self._discard else 4 - buffered
-        length: int = struct.unpack_from(">I", self._buffer)[0]
-        return max(min(4 + length - buffered, _READ_SIZE), 1)
+        if self._discard:
+            return _READ_SIZE
+        if buffered < 4:
+            return _READ_SIZE if self._read_ahead else 4 - buffered
+        rest: int = 4 + struct.unpack_from(">I", self._buffer)[0] - buffered
+        step = max(_READ_SIZE, buffered)
+        if self._read_ahead:
+            return min(max(rest, _READ_SIZE), step)
+        return max(min(rest, step), 1)
 
     def feed(self, data: bytes, fds: list[Fd]) -> None:
         """Takes what one read returned: `data` (empty at the end of the stream) and the
@@ -184,7 +192,12 @@ class FrameReader:
             return _skipped(length, self.limit, head), length, []
         if len(buffer) < 4 + length:
             return self._incomplete()
-        body = bytes(buffer[4 : 4 + length])
+        if length <= _READ_SIZE:
+            body = bytes(buffer[4 : 4 + length])
+        else:
+            # Copied once, through a view (a slice of the buffer would be a second copy).
+            with memoryview(buffer) as view, view[4 : 4 + length] as part:
+                body = bytes(part)
         self._consume(4 + length)
         fds = self._attached.pop(start, [])
         try:
