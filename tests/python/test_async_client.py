@@ -4,6 +4,7 @@ typed exception, events as an async iterator, and the same connection errors."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 import student_system as ss
+from student_system import _medium
 from test_student import Daemon, ada
 
 
@@ -72,3 +74,27 @@ def test_async_range_check_happens_before_sending(serve: Any) -> None:
 
     asyncio.run(scenario())
     assert list(daemon.students) == ["s1"]
+
+
+def test_a_failed_write_fails_the_calls_waiting_for_replies() -> None:
+    """Calls do not wait for their frame to be written before awaiting the reply: when
+    writing fails, every call waiting on the connection fails with it, even one whose request
+    left before (its reply may never come while the daemon's writes still arrive)."""
+
+    async def scenario() -> None:
+        client_end, daemon_end = socket.socketpair()
+        with daemon_end:
+            connection = _medium.AsyncSocket(client_end)
+            client = ss.StudentSystemAsyncConnection(ss._PROTOCOL, "a socketpair", 5, connection)
+            waiting = asyncio.ensure_future(client.get_student("s1"))
+            await asyncio.sleep(0.05)  # its request is written; the "daemon" never answers
+            assert not waiting.done()
+            # The daemon stops reading (its writes would still arrive): the next write fails.
+            daemon_end.shutdown(socket.SHUT_RD)
+            with pytest.raises(ss.ConnectionClosed, match="failed"):
+                await client.get_student("s2")
+            with pytest.raises(ss.ConnectionClosed, match="failed"):
+                await asyncio.wait_for(waiting, 1)
+            await client.close()
+
+    asyncio.run(scenario())

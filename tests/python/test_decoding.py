@@ -85,3 +85,26 @@ def test_maps_with_duplicate_or_non_str_keys_are_rejected_maps_and_depth_counts_
     deep_key = b"\x81" + b"\x91\x91\x90" + b"\x01"
     assert isinstance(decoding.decode_message(b"\x92\x02" + deep_key, 4)[1], decoding.RejectedMap)
     assert isinstance(decoding.decode_message(b"\x92\x02" + deep_key, 3)[1], decoding.Unreadable)
+
+
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_a_large_frame_is_read_in_steps_that_double_at_most_what_arrived(read_ahead: bool) -> None:
+    """A 1 MiB frame takes a handful of reads, not one per 64 KiB, yet no read asks for more
+    than what already arrived of the frame (beyond 64 KiB): the buffer never grows to an
+    announced length in advance. The frame comes out whole."""
+    payload = bytes(range(256)) * 4096
+    packed = msgpack.packb([2, 1, payload], use_bin_type=True)
+    stream = len(packed).to_bytes(4, "big") + packed
+    reader = _medium.FrameReader(limit=2 << 20, read_ahead=read_ahead)
+    wants: list[int] = []
+    received = 0
+    while (read := reader.frame()) is None:
+        want = reader.want()
+        assert want <= max(64 * 1024, received)
+        wants.append(want)
+        # The socket hands over what it has, at most what was asked for.
+        chunk = stream[received : received + min(want, 300_000)]
+        reader.feed(chunk, [])
+        received += len(chunk)
+    assert read[0] == [2, 1, payload]
+    assert len(wants) <= 8

@@ -80,6 +80,7 @@ class AsyncClient(_ClientCore):
     ) -> None:
         super().__init__(protocol, path, timeout, reconnect)
         self._connection = connection
+        connection.on_failure = self._write_failed
         # Set, and replaced by a fresh one, at each change of state.
         self._changed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -129,6 +130,7 @@ class AsyncClient(_ClientCore):
             self._connection.close()
             try:
                 _, self._connection = await self._reopen(self._reconnect)
+                self._connection.on_failure = self._write_failed
             except (OSError, MediumError) as err:
                 _log.error("could not reconnect to the daemon at %s: %s", self.path, err)
                 return self._shut(ReconnectFailed(err))
@@ -211,12 +213,26 @@ class AsyncClient(_ClientCore):
                         self._subscriptions.setdefault(subscription.event, []).append(subscription)
                     break
             await self._changed.wait()
-        try:
-            self._connection.write(frame)
-            await self._connection.drain()
-        except OSError as err:
-            raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
+        # Not drained: the reply is awaited at once (one suspension per call), and a failed
+        # write fails the calls waiting on the connection (`_write_failed`).
+        connection = self._connection
+        connection.write(frame)
+        if connection.failure is not None:
+            raise self._failed_connection(connection.failure) from connection.failure
         return await future
+
+    def _failed_connection(self, err: OSError) -> ConnectionClosed:
+        return ConnectionClosed(f"connection to {self.path} failed: {err}")
+
+    def _write_failed(self, err: OSError) -> None:
+        """Writing on the current connection failed: the calls waiting on it fail (their
+        requests may not have left)."""
+        reason = self._failed_connection(err)
+        with self._lock:
+            waiting = [future for future, _ in self._pending.values()]
+        for future in waiting:
+            if not future.done():
+                future.set_exception(reason)
 
     async def subscribe(self, event: str) -> AsyncSubscription[Any]:
         """Starts receiving `event` (the generated event methods call this), once the daemon

@@ -14,12 +14,12 @@ do more than `max_fds_in_flight` descriptors waiting unread in subscriptions."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import enum
 import itertools
 import os
 import threading
 from collections import deque
+import typing
 from typing import Any, Callable, Sequence, Union
 
 from .descriptors import Fd, close_all, fd_room
@@ -170,7 +170,17 @@ class _Backlog:
         return item
 
 
-_Future = Union["concurrent.futures.Future[Any]", "asyncio.Future[Any]"]
+class _Waiting(typing.Protocol):
+    """What the blocking client's `_Call` has of a future."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, value: Any) -> None: ...
+
+    def set_exception(self, error: BaseException) -> None: ...
+
+
+_Future = Union[_Waiting, "asyncio.Future[Any]"]
 
 
 class _ClientCore:

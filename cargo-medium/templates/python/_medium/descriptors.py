@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import functools
 import os
 import socket
 from typing import IO, Any, Iterable
@@ -175,22 +176,31 @@ def discard(frame: bytes | FdFrame) -> None:
         frame.close()
 
 
+# Plain ints: the flags are `IntFlag`s, whose operators cost a Python call on every read.
+_CMSG_CLOEXEC = int(socket.MSG_CMSG_CLOEXEC)
+_CTRUNC = int(socket.MSG_CTRUNC)
+
+
+@functools.lru_cache(maxsize=None)
+def _control_size(room: int) -> int:
+    """The control buffer of a read that may bring `room` descriptors (at least one)."""
+    return socket.CMSG_SPACE(max(room, 1) * _INT_SIZE)
+
+
 def receive(sock: socket.socket, size: int, room: int) -> tuple[bytes, list[Fd]]:
     """One `recvmsg` of at most `size` bytes, with the descriptors that came with them, each an
     `Fd` from the start. The control buffer has room for `room` descriptors (at least one, so
     that any descriptor is seen): more are lost (`MSG_CTRUNC`), which is `ProtocolError` code
     15 with whatever did arrive closed."""
-    data, ancdata, flags, _ = sock.recvmsg(
-        size, socket.CMSG_SPACE(max(room, 1) * _INT_SIZE), socket.MSG_CMSG_CLOEXEC
-    )
-    if not ancdata and not flags & socket.MSG_CTRUNC:
+    data, ancdata, flags, _ = sock.recvmsg(size, _control_size(room), _CMSG_CLOEXEC)
+    if not ancdata and not flags & _CTRUNC:
         return data, []  # the usual case
     received: list[Fd] = []
     for level, kind, payload in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             usable = len(payload) - len(payload) % _INT_SIZE
             received.extend(Fd(fd) for fd in array.array("i", payload[:usable]))
-    if flags & socket.MSG_CTRUNC:
+    if flags & _CTRUNC:
         close_all(received)
         raise ProtocolError(
             BAD_DESCRIPTORS,

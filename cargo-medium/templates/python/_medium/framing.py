@@ -14,11 +14,12 @@ written once, in `FrameReader`, which is given what each `recvmsg` returned;
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import struct
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -123,12 +124,20 @@ class FrameReader:
         self.at_end = False
 
     def want(self) -> int:
-        """How many bytes the next read asks for."""
+        """How many bytes the next read asks for: up to 64 KiB, and for the rest of a larger
+        frame up to as much as has arrived of it (fewer system calls for a large frame, while
+        the buffer at most doubles per read: it grows with what arrives, never to the
+        announced length). Without `read_ahead`, nothing past the current frame."""
         buffered = len(self._buffer)
-        if self._read_ahead or self._discard or buffered < 4:
-            return _READ_SIZE if self._read_ahead or self._discard else 4 - buffered
-        length: int = struct.unpack_from(">I", self._buffer)[0]
-        return max(min(4 + length - buffered, _READ_SIZE), 1)
+        if self._discard:
+            return _READ_SIZE
+        if buffered < 4:
+            return _READ_SIZE if self._read_ahead else 4 - buffered
+        rest: int = 4 + struct.unpack_from(">I", self._buffer)[0] - buffered
+        step = max(_READ_SIZE, buffered)
+        if self._read_ahead:
+            return min(max(rest, _READ_SIZE), step)
+        return max(min(rest, step), 1)
 
     def feed(self, data: bytes, fds: list[Fd]) -> None:
         """Takes what one read returned: `data` (empty at the end of the stream) and the
@@ -183,7 +192,12 @@ class FrameReader:
             return _skipped(length, self.limit, head), length, []
         if len(buffer) < 4 + length:
             return self._incomplete()
-        body = bytes(buffer[4 : 4 + length])
+        if length <= _READ_SIZE:
+            body = bytes(buffer[4 : 4 + length])
+        else:
+            # Copied once, through a view (a slice of the buffer would be a second copy).
+            with memoryview(buffer) as view, view[4 : 4 + length] as part:
+                body = bytes(part)
         self._consume(4 + length)
         fds = self._attached.pop(start, [])
         try:
@@ -224,15 +238,22 @@ class FrameReader:
                 taken = self.frame()
                 if taken is not None or self.at_end:
                     return taken
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError("timed out")
-                    sock.settimeout(remaining)
-                self.feed(*receive(sock, self.want(), self.room))
+                self.fill(sock, deadline)
         except BaseException:
             self.close()
             raise
+
+    def fill(self, sock: socket.socket, deadline: float | None = None) -> None:
+        """Feeds the reader one read from a blocking socket; `TimeoutError`, with nothing
+        read, when no byte arrives before `deadline` (a `time.monotonic()` instant). Waits
+        with `poll`, never with a socket timeout, which would bound other threads' writes."""
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            waiting = select.poll()
+            waiting.register(sock, select.POLLIN)
+            if remaining <= 0 or not waiting.poll(remaining * 1000):
+                raise TimeoutError("timed out")
+        self.feed(*receive(sock, self.want(), self.room))
 
 
 def read_sized_frame(
@@ -310,6 +331,8 @@ class AsyncSocket:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._failure: OSError | None = None
+        # Told once when writing fails (the client fails the calls waiting on this socket).
+        self.on_failure: Callable[[OSError], None] | None = None
         # A `_flush` is due on the loop.
         self._flush_scheduled = False
         # The writer task is in the middle of a frame: nothing may be written before its rest.
@@ -392,7 +415,7 @@ class AsyncSocket:
             try:
                 rest = send_without_waiting(self.sock, batch)
             except OSError as err:
-                self._failure = err
+                self._failed(err)
                 discard(batch)
                 break
             if rest is not None:
@@ -448,13 +471,24 @@ class AsyncSocket:
                     discard(frame)
                     self._busy = False
         except OSError as err:
-            self._failure = err
+            self._failed(err)
         finally:
             while self._queue:
                 discard(self._queue.popleft())
             self._flushed.set()
 
+    @property
+    def failure(self) -> OSError | None:
+        """Why writing failed, if it did (nothing is written then)."""
+        return self._failure
+
+    def _failed(self, err: OSError) -> None:
+        self._failure = err
+        if self.on_failure is not None:
+            self.on_failure(err)
+
     def close(self) -> None:
+        self.on_failure = None  # whoever used it has moved on
         self._writer.cancel()
         while self._queue:
             discard(self._queue.popleft())

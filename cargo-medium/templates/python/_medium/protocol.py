@@ -51,13 +51,22 @@ class Signature:
     record: Callable[..., Any] | None = None
     allow: tuple[Allow, ...] | None = None
 
+    @functools.cached_property
+    def _checked_params(self) -> tuple[tuple[str, Type], ...]:
+        """Each parameter's type with where its value goes, as errors name it: made once."""
+        return tuple((f"{self.name}({name})", ty) for name, ty in self.params)
+
+    @functools.cached_property
+    def _result_what(self) -> str:
+        return f"result of `{self.name}`"
+
     def encode_args(self, args: tuple[Any, ...], fds: list[int] | None = None) -> list[Any]:
         """The wire arguments; the descriptors of `fd` arguments are appended to `fds`."""
         attached: list[int] = [] if fds is None else fds
         try:
             values = [
-                ty.encode(v, f"{self.name}({name})", attached)
-                for (name, ty), v in zip(self.params, args)
+                ty.encode(v, where, attached)
+                for (where, ty), v in zip(self._checked_params, args)
             ]
         except BaseException:
             _drop(attached)
@@ -87,8 +96,7 @@ class Signature:
                     f"`{self.name}` takes {len(self.params)} arguments, found {found(raw)}",
                 )
             args = [
-                ty.decode(v, f"{self.name}({name})", received)
-                for (name, ty), v in zip(self.params, raw)
+                ty.decode(v, where, received) for (where, ty), v in zip(self._checked_params, raw)
             ]
             if fds:
                 received.check_all_taken(f"arguments of `{self.name}`")
@@ -99,7 +107,7 @@ class Signature:
 
     def decode_result(self, raw: Any, fds: list[Fd] | None = None) -> Any:
         """A method's return value, checked like `decode_args`."""
-        what = f"result of `{self.name}`"
+        what = self._result_what
         received = ReceivedFds(fds) if fds else NO_FDS
         try:
             if isinstance(raw, Unreadable):

@@ -617,8 +617,6 @@ class Server:
             # Written without waiting: nothing was sent before, so the socket takes it.
             message = f"no handshake within {self.handshake_timeout:g} s"
             raise ProtocolError(HANDSHAKE_TIMED_OUT, message) from None
-        finally:
-            connection.sock.settimeout(None)
         if hello is None:
             return False
         if hello[0] == BUILTIN and _well_formed(hello):

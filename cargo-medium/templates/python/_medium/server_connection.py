@@ -71,7 +71,13 @@ class _Connection:
         # Received descriptors of calls read and not finished (their handler has not returned).
         self._fds_held = 0
         self._queue: deque[_Frame] = deque()
-        self._state = threading.Condition()
+        # Guards the connection's state. Threads wait on it for room in the queue, for the
+        # call budget or for calls to end; the writer thread waits on `_to_write` (same lock),
+        # woken only when it has something to do: a wake-up it does not need costs a thread
+        # switch, and most frames are written by the thread that has them.
+        lock = threading.RLock()
+        self._state = threading.Condition(lock)
+        self._to_write = threading.Condition(lock)
         self._dropped = 0
         # No more frames are queued; the writer ends once the queue is empty.
         self._finished = False
@@ -103,7 +109,7 @@ class _Connection:
             self._writing = True
             return True
         self._queue.append(frame)
-        self._state.notify_all()
+        self._to_write.notify()
         return False
 
     def _write_now(self, frame: _Frame) -> None:
@@ -127,7 +133,9 @@ class _Connection:
                     self._finished = True  # the writer ends and closes the sending side
                 if failed or rest is not None or not self._queue:
                     self._writing = False
-                    self._state.notify_all()
+                    if self._queue or self._finished:
+                        self._to_write.notify()
+                    self._state.notify_all()  # the reader may be waiting for room
                     return
                 frame = self._queue.popleft()
                 self._state.notify_all()  # the reader may be waiting for room
@@ -183,12 +191,12 @@ class _Connection:
             if not self._finished and final is not None:
                 self._queue.append(final)
             self._finished = True
-            self._state.notify_all()
+            self._to_write.notify()
 
     def _write_loop(self) -> None:
         while True:
             with self._state:
-                self._state.wait_for(
+                self._to_write.wait_for(
                     lambda: (bool(self._queue) or self._finished) and not self._writing
                 )
                 if not self._queue:

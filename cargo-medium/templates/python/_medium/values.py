@@ -55,6 +55,10 @@ def _refuse(where: str, expected: str, raw: Any) -> ProtocolError:
 class Type:
     """How one spec type is sent and received."""
 
+    unchanged: type | None = None
+    """The Python type whose values this type sends and receives as they are, unchecked
+    beyond their exact type; None when every value is checked or converted."""
+
     def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         """The wire value of `value`; an `fd` appends its descriptor to `fds`."""
         raise NotImplementedError
@@ -84,6 +88,7 @@ class Int(Type):
 class _Exact(Type):
     def __init__(self, name: str, python: type) -> None:
         self.name, self.python = name, python
+        self.unchanged = python
 
     def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, self.python):
@@ -120,6 +125,8 @@ class Float(Type):
 
 
 class Binary(Type):
+    unchanged = bytes
+
     def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"{where}: expected bytes for binary, got {value!r}")
@@ -153,26 +160,37 @@ class Model(Type):
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.fields: tuple[tuple[str, str, Type], ...] = ()
+        self._plan: tuple[tuple[str, str, Type, type | None], ...] = ()
 
     def define(self, *fields: tuple[str, str, Type]) -> None:
         self.fields = fields
+        # Built once per model: each field with the Python type a value of it is sent and
+        # received as unchanged, if it has one (`str`, `bytes`, `bool`). Such a value is
+        # checked in place, without a call or the path an error would name.
+        self._plan = tuple((wire, attr, ty, ty.unchanged) for wire, attr, ty in fields)
 
     def encode(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, self.cls):
             raise TypeError(f"{where}: expected {self.cls.__name__}, got {value!r}")
-        return {
-            wire: ty.encode(getattr(value, attr), f"{where}.{attr}", fds)
-            for wire, attr, ty in self.fields
-        }
+        encoded = {}
+        for wire, attr, ty, unchanged in self._plan:
+            field = getattr(value, attr)
+            if type(field) is not unchanged:
+                field = ty.encode(field, f"{where}.{attr}", fds)
+            encoded[wire] = field
+        return encoded
 
     def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not dict:
             raise _refuse(where, f"a {self.cls.__name__} (a map)", raw)
         values = {}
-        for wire, attr, ty in self.fields:
+        for wire, attr, ty, unchanged in self._plan:
             if wire not in raw:
                 raise ProtocolError(BAD_ARGUMENTS, f"{where}: field `{wire}` is missing")
-            values[attr] = ty.decode(raw[wire], f"{where}.{attr}", fds)
+            field = raw[wire]
+            if type(field) is not unchanged:
+                field = ty.decode(field, f"{where}.{attr}", fds)
+            values[attr] = field
         if len(raw) != len(self.fields):
             known = {wire for wire, _, _ in self.fields}
             unknown = next(key for key in raw if key not in known)
