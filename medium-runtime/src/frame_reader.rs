@@ -228,3 +228,88 @@ impl<D: Decoder<Error = Error> + Unpin> Stream for FrameReader<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+
+    use bytes::Bytes;
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::frame::FrameDecoder;
+
+    const LIMITS: FdLimits = FdLimits {
+        accepted: true,
+        per_frame: 8,
+        in_flight: 8,
+    };
+
+    fn descriptor() -> OwnedFd {
+        OwnedFd::from(std::os::unix::net::UnixStream::pair().unwrap().0)
+    }
+
+    fn reader_and_peer() -> (FrameReader<FrameDecoder>, std::os::unix::net::UnixStream) {
+        let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        // Dropping the write half only shuts down this side's writing.
+        let (read, _) = tokio::net::UnixStream::from_std(ours).unwrap().into_split();
+        (
+            FrameReader::new(read, FrameDecoder::new(1024), LIMITS),
+            peer,
+        )
+    }
+
+    fn send(peer: &std::os::unix::net::UnixStream, bytes: &'static [u8], fds: &[OwnedFd]) {
+        let chunk = [Bytes::from_static(bytes)];
+        if fds.is_empty() {
+            std::io::Write::write_all(&mut &*peer, bytes).unwrap();
+        } else {
+            ancillary::send(peer.as_raw_fd(), &chunk, fds).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn descriptors_go_to_the_last_frame_beginning_in_their_read() {
+        let (mut frames, peer) = reader_and_peer();
+        // Two whole frames and the start of a third, then the rest: one read sees the first
+        // three starts and the descriptors, which belong to the third.
+        send(&peer, b"\0\0\0\x01a\0\0\0\x01b", &[]);
+        send(&peer, b"\0\0\0\x02c", &[descriptor(), descriptor()]);
+        send(&peer, b"d", &[]);
+        let mut sets = Vec::new();
+        for _ in 0..3 {
+            let (frame, fds) = frames.next().await.unwrap().unwrap();
+            sets.push((frame, fds.len()));
+        }
+        assert_eq!(
+            sets,
+            [
+                (Bytes::from_static(b"a"), 0),
+                (Bytes::from_static(b"b"), 0),
+                (Bytes::from_static(b"cd"), 2)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_prefix_split_across_reads_still_counts_where_its_frame_begins() {
+        let (mut frames, peer) = reader_and_peer();
+        send(&peer, b"\0\0", &[descriptor()]);
+        let _ = futures::poll!(frames.next());
+        send(&peer, b"\0\x01x\0\0\0\x01y", &[]);
+        let (first, fds) = frames.next().await.unwrap().unwrap();
+        assert_eq!((first, fds.len()), (Bytes::from_static(b"x"), 1));
+        let (second, fds) = frames.next().await.unwrap().unwrap();
+        assert_eq!((second, fds.len()), (Bytes::from_static(b"y"), 0));
+        // Descriptors with bytes in which no frame begins: the middle of a frame.
+        send(&peer, b"\0\0\0\x02", &[]);
+        let _ = futures::poll!(frames.next());
+        send(&peer, b"zz", &[descriptor()]);
+        let error = frames.next().await.unwrap().unwrap_err();
+        assert!(
+            error.to_string().contains("in the middle of a frame"),
+            "{error}"
+        );
+    }
+}

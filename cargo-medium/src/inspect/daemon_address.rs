@@ -48,7 +48,7 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         events: events(spec),
         // A client's: only the daemon enforces `@allow` rules.
         access: &[],
-        uses_fd: spec.first_fd_use().is_some(),
+        uses_fd: spec.uses_fd(),
     }))
 }
 

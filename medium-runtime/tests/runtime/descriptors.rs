@@ -14,7 +14,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use medium_runtime::{
-    Call, Client, Daemon, DaemonOptions, Dispatch, Fd, NoException, ProtocolInfo, Reply,
+    Call, CallError, Client, ClientOptions, Daemon, DaemonOptions, Dispatch, Error, ErrorCode, Fd,
+    NoException, ProtocolInfo, Reply,
 };
 
 use crate::support::{eventually, frame, wait_for_socket};
@@ -395,4 +396,320 @@ pub async fn read_answer(stream: &mut StdStream) -> Answer {
         .unwrap()
         .expect("an answer");
     Answer::of(&body)
+}
+
+// ---- hostile applications -------------------------------------------------------------------
+
+/// `FD_INFO` without `fd` anywhere in its spec.
+const NO_FD_INFO: ProtocolInfo = ProtocolInfo {
+    uses_fd: false,
+    ..FD_INFO
+};
+
+/// Reads the `FATAL` the daemon ends the connection with: code 15, then the end of the stream.
+async fn fatal_15(stream: &mut StdStream) -> String {
+    match read_answer(stream).await {
+        Answer::Fatal { code: 15, message } => {
+            let mut reader = stream.try_clone().unwrap();
+            let closed = tokio::task::spawn_blocking(move || read_body(&mut reader).is_none());
+            assert!(closed.await.unwrap(), "disconnected after the FATAL");
+            message
+        }
+        other => panic!("expected FATAL 15: {other:?}"),
+    }
+}
+
+/// `n` read ends of one pipe, and its write end, which has no other copy once they are closed.
+fn read_ends(n: usize) -> (Vec<OwnedFd>, File) {
+    let (reader, writer) = pipe();
+    let ends = (0..n)
+        .map(|_| OwnedFd::from(reader.try_clone().unwrap()))
+        .collect();
+    (ends, writer)
+}
+
+/// Sends `bytes` with `n` descriptors attached as the application on `stream`, expects
+/// `FATAL` 15 with a message containing `why`, and checks the daemon closed them all.
+async fn refused_with_15(stream: &mut StdStream, bytes: &[u8], n: usize, why: &str) {
+    let (ends, writer) = read_ends(n);
+    send_frame(stream, bytes, &ends);
+    drop(ends);
+    let message = fatal_15(stream).await;
+    assert!(message.contains(why), "{message}");
+    no_copies_left(&writer).await;
+}
+
+#[tokio::test]
+async fn a_protocol_without_fd_refuses_any_descriptor_with_fatal_15() {
+    let daemon = FdDaemon::start_with(&NO_FD_INFO, DaemonOptions::default()).await;
+    let mut raw = raw_client_for(&daemon.path, &NO_FD_INFO).await;
+    let call = call_frame(1, "bounce", &[0x91, 0x91, 0x00]);
+    refused_with_15(&mut raw, &call, 1, "this protocol has no `fd` value").await;
+}
+
+#[tokio::test]
+async fn descriptors_on_a_message_without_values_are_fatal_15() {
+    let daemon = FdDaemon::start().await;
+    let subscribe = frame(&crate::support::subscription(1, "opened", true));
+    let mut raw = raw_fd_client(&daemon.path).await;
+    refused_with_15(&mut raw, &subscribe, 1, "attached to a SUBSCRIBE").await;
+    let mut builtin = vec![0x94, 0x04, 0x01];
+    rmp::encode::write_str(&mut builtin, "introspect").unwrap();
+    builtin.push(0x90);
+    let mut raw = raw_fd_client(&daemon.path).await;
+    refused_with_15(&mut raw, &frame(&builtin), 2, "attached to a BUILTIN").await;
+    // On the hello itself.
+    let mut raw = StdStream::connect(&daemon.path).unwrap();
+    refused_with_15(&mut raw, &frame(&hello_for(&FD_INFO)), 1, "the handshake").await;
+}
+
+#[tokio::test]
+async fn more_descriptors_than_max_fds_per_frame_are_fatal_15() {
+    // Room for 4 in the control buffer (it is rounded up to 8 bytes): 4 arrive and are counted.
+    let options = DaemonOptions {
+        max_fds_per_frame: 3,
+        ..DaemonOptions::default()
+    };
+    let daemon = FdDaemon::start_with(&FD_INFO, options).await;
+    let call = call_frame(1, "bounce", &[0x91, 0x94, 0x00, 0x01, 0x02, 0x03]);
+    let mut raw = raw_fd_client(&daemon.path).await;
+    refused_with_15(
+        &mut raw,
+        &call,
+        4,
+        "exceed the limit of 3 (max_fds_per_frame)",
+    )
+    .await;
+    // Far more than the buffer holds: the kernel truncates (MSG_CTRUNC).
+    let mut raw = raw_fd_client(&daemon.path).await;
+    refused_with_15(&mut raw, &call, 40, "descriptors lost").await;
+}
+
+#[tokio::test]
+async fn descriptors_in_the_middle_of_a_frame_are_fatal_15() {
+    let daemon = FdDaemon::start().await;
+    let mut raw = raw_fd_client(&daemon.path).await;
+    let call = call_frame(1, "bounce", &[0x91, 0x91, 0x00]);
+    let (head, rest) = call.split_at(6);
+    send_frame(&raw, head, &[]);
+    // Until the daemon has read the head, so the rest comes in a read of its own.
+    eventually(|| unread_by_peer(&raw) == 0).await;
+    let (ends, writer) = read_ends(1);
+    send_frame(&raw, rest, &ends);
+    drop(ends);
+    let message = fatal_15(&mut raw).await;
+    assert!(message.contains("in the middle of a frame"), "{message}");
+    no_copies_left(&writer).await;
+}
+
+#[tokio::test]
+async fn more_descriptors_held_by_running_calls_than_max_fds_in_flight_are_fatal_15() {
+    let options = DaemonOptions {
+        max_fds_in_flight: 2,
+        ..DaemonOptions::default()
+    };
+    let daemon = FdDaemon::start_with(&FD_INFO, options).await;
+    let mut raw = raw_fd_client(&daemon.path).await;
+    // Each `hold` keeps its read end until a byte arrives: two stay running.
+    let (ends, writer) = read_ends(3);
+    for (id, end) in (1u64..).zip(&ends[..2]) {
+        let call = call_frame(id, "hold", &[0x91, 0x00]);
+        send_frame(&raw, &call, std::slice::from_ref(end));
+    }
+    let call = call_frame(3, "hold", &[0x91, 0x00]);
+    send_frame(&raw, &call, &ends[2..]);
+    drop(ends);
+    let message = fatal_15(&mut raw).await;
+    assert!(message.contains("(max_fds_in_flight)"), "{message}");
+    // The running calls end (and close theirs) once they read a byte.
+    (&writer).write_all(b"go").unwrap();
+    no_copies_left(&writer).await;
+}
+
+/// Bytes `stream` sent that its peer has not read yet (`SIOCOUTQ`).
+fn unread_by_peer(stream: &StdStream) -> i32 {
+    let mut unread: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int.
+    assert_eq!(
+        unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut unread) },
+        0
+    );
+    unread
+}
+
+// ---- hostile daemons ------------------------------------------------------------------------
+
+/// A fake daemon on a socket in `dir`: welcomes one application, then answers its n-th frame
+/// (from 0) with the frames and descriptors `answer(n)` gives, each sent by its own `sendmsg`.
+fn fake_daemon(
+    dir: &tempfile::TempDir,
+    answer: impl Fn(usize) -> Vec<(Vec<u8>, Vec<OwnedFd>)> + Send + 'static,
+) -> PathBuf {
+    let path = dir.path().join("socket");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        read_body(&mut stream).unwrap();
+        let mut welcome = vec![0x94, 0x00];
+        rmp::encode::write_str(&mut welcome, "medium").unwrap();
+        welcome.extend([0x02, 0xa1, b'x']);
+        stream.write_all(&frame(&welcome)).unwrap();
+        for n in 0.. {
+            if read_body(&mut stream).is_none() {
+                return;
+            }
+            for (bytes, fds) in answer(n) {
+                send_frame(&stream, &bytes, &fds);
+            }
+        }
+    });
+    path
+}
+
+/// `VALUE [2, id, value]` with `value` encoded.
+fn value_frame(id: u8, value: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x93, 0x02, id];
+    body.extend_from_slice(value);
+    frame(&body)
+}
+
+#[tokio::test]
+async fn a_reply_whose_indices_disagree_with_its_descriptors_fails_that_call_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, first_writer) = read_ends(2);
+    let first = std::sync::Mutex::new(Some(first));
+    let path = fake_daemon(&dir, move |n| match n {
+        // Index 0 of a set of 2: one descriptor referenced by no value.
+        0 => vec![(
+            value_frame(1, &[0x00]),
+            first.lock().unwrap().take().unwrap(),
+        )],
+        _ => {
+            let (reader, mut writer) = pipe();
+            writer.write_all(b"second").unwrap();
+            vec![(value_frame(2, &[0x00]), vec![OwnedFd::from(reader)])]
+        }
+    });
+    let client = Client::connect_to(&FD_INFO, &path).await.unwrap();
+    let error = client
+        .call::<_, Fd, NoException>("open", &())
+        .await
+        .unwrap_err();
+    match error {
+        CallError::Protocol(e) => {
+            assert_eq!(e.code, ErrorCode::BadDescriptors);
+            assert!(e.message.contains("referenced by no `fd` value"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    no_copies_left(&first_writer).await;
+    let fd: Fd = client.call::<_, _, NoException>("open", &()).await.unwrap();
+    assert_eq!(read_all(fd), "second");
+}
+
+#[tokio::test]
+async fn descriptors_on_an_error_reply_close_the_clients_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ends, writer) = read_ends(1);
+    let ends = std::sync::Mutex::new(Some(ends));
+    let path = fake_daemon(&dir, move |_| {
+        let mut body = vec![0x94, 0x04, 0x01, 0x05];
+        rmp::encode::write_str(&mut body, "no").unwrap();
+        vec![(
+            frame(&body),
+            ends.lock().unwrap().take().unwrap_or_default(),
+        )]
+    });
+    let client = Client::connect_to(&FD_INFO, &path).await.unwrap();
+    let error = client
+        .call::<_, (), NoException>("open", &())
+        .await
+        .unwrap_err();
+    let CallError::Transport(Error::BadDescriptors(why)) = error else {
+        panic!("{error:?}");
+    };
+    assert!(why.contains("carries no values"), "{why}");
+    assert!(client.is_closed());
+    no_copies_left(&writer).await;
+}
+
+#[tokio::test]
+async fn a_client_of_a_protocol_without_fd_closes_on_any_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ends, writer) = read_ends(1);
+    let ends = std::sync::Mutex::new(Some(ends));
+    let path = fake_daemon(&dir, move |_| {
+        vec![(
+            value_frame(1, &[0x00]),
+            ends.lock().unwrap().take().unwrap_or_default(),
+        )]
+    });
+    let client = Client::connect_to(&NO_FD_INFO, &path).await.unwrap();
+    let error = client
+        .call::<_, u8, NoException>("open", &())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CallError::Transport(Error::BadDescriptors(why)) if why.contains("no `fd`")),
+        "{error:?}"
+    );
+    no_copies_left(&writer).await;
+}
+
+#[tokio::test]
+async fn a_client_over_its_max_fds_in_flight_closes_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ends, writer) = read_ends(3);
+    let ends = std::sync::Mutex::new(Some(ends));
+    // Three events nobody takes from the stream: each holds its descriptor in flight.
+    let path = fake_daemon(&dir, move |_| {
+        let mut frames = vec![(frame(&crate::support::acknowledgement(1)), Vec::new())];
+        for end in ends.lock().unwrap().take().unwrap_or_default() {
+            let mut body = vec![0x93, 0x05];
+            rmp::encode::write_str(&mut body, "opened").unwrap();
+            body.extend([0x91, 0x00]);
+            frames.push((frame(&body), vec![end]));
+        }
+        frames
+    });
+    let options = ClientOptions {
+        socket_path: Some(path),
+        max_fds_in_flight: 2,
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_with(&FD_INFO, options).await.unwrap();
+    let stream = client.subscribe::<(Fd,)>("opened").await.unwrap();
+    eventually(|| client.is_closed()).await;
+    drop(stream);
+    no_copies_left(&writer).await;
+}
+
+#[tokio::test]
+async fn an_event_whose_indices_disagree_is_an_error_on_its_stream_which_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ends, writer) = read_ends(1);
+    let ends = std::sync::Mutex::new(Some(ends));
+    let path = fake_daemon(&dir, move |_| {
+        let event = |index: u8| {
+            let mut body = vec![0x93, 0x05];
+            rmp::encode::write_str(&mut body, "opened").unwrap();
+            body.extend([0x91, index]);
+            frame(&body)
+        };
+        let (good, _) = read_ends(1);
+        vec![
+            (frame(&crate::support::acknowledgement(1)), Vec::new()),
+            (event(3), ends.lock().unwrap().take().unwrap_or_default()),
+            (event(0), good),
+        ]
+    });
+    let client = Client::connect_to(&FD_INFO, &path).await.unwrap();
+    let mut stream = client.subscribe::<(Fd,)>("opened").await.unwrap();
+    let error = stream.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(&error, medium_runtime::EventError::BadDescriptors(why) if why.contains("fd index 3")),
+        "{error}"
+    );
+    no_copies_left(&writer).await;
+    assert!(stream.next().await.unwrap().is_ok());
 }
