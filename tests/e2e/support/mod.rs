@@ -7,6 +7,8 @@
 
 mod cargo;
 mod cargo_medium;
+pub mod descriptors;
+mod fixture_programs;
 mod python_package;
 /// The Python tests' venv, shared with cargo-medium's CLI tests.
 #[path = "../../../cargo-medium/tests/shared/python_venv.rs"]
@@ -23,6 +25,7 @@ pub mod vectors;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;
+pub use fixture_programs::{FixturePrograms, build_fixture_programs};
 pub use python_package::{gen_python, python_fixture};
 pub use scaffolded_workspace::ScaffoldedWorkspace;
 pub use spawned::Spawned;
