@@ -20,6 +20,9 @@ mod child;
 mod counters;
 #[path = "ipc/handwritten.rs"]
 mod handwritten;
+/// The sealed-memfd helpers of the Rust blobs example, which the `bulk_64mib_fd` case uses.
+#[path = "../../tests/e2e/fixtures/memfd/memfd.rs"]
+mod memfd;
 #[path = "ipc/ours.rs"]
 mod ours;
 #[path = "ipc/raw.rs"]
@@ -162,7 +165,12 @@ fn run_bench(json: bool, full: bool, filters: &[String]) -> BenchResult<()> {
             eprintln!("running idle_rss_kib, per_conn_kib");
             results.extend(bench.memory().await?);
         }
-        for case in selected.iter().filter(|c| !c.ends_with("_kib")) {
+        if selected.iter().any(|c| c.starts_with("bulk_64mib")) {
+            eprintln!("running bulk_64mib_binary, bulk_64mib_fd, bulk_64mib_fd_resent");
+            results.extend(bench.big().await?);
+        }
+        let paired = |c: &&&str| c.ends_with("_kib") || c.starts_with("bulk_64mib");
+        for case in selected.iter().filter(|c| !paired(c)) {
             eprintln!("running {case}");
             results.push(bench.run(case).await?);
         }

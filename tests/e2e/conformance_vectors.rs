@@ -15,83 +15,41 @@
 //! (`sessions/calls.json:call_returns_a_value`, `values:int8`, `messages:CALL truncated`, …)
 //! contains the text.
 
-use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use cargo_medium::check::check_source;
-use cargo_medium::codegen::{CrateNames, GeneratedFile, rust};
 use rmpv::Value;
 use serde_json::{Value as Json, json};
 
-use crate::support::vectors::{self, decode_exactly_one, hex, mismatch, parse_bytes, show};
-use crate::support::{Spawned, TestWorkspace, run_ok, shared_target_dir};
+use crate::support::descriptors::{Pipes, recv_with_fds, send_with_fds};
+use crate::support::vectors::{
+    self, Descriptors, decode_exactly_one, hex, mismatch, mismatch_with_fds, parse_bytes, show,
+};
+use crate::support::{FixturePrograms, Spawned, build_fixture_programs};
 
 /// How long one expected frame (or the close) may take unless a step says otherwise.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The reference daemon and the vectors' application, built once for both tests.
-struct Built {
-    daemon: PathBuf,
-    app: PathBuf,
-    fingerprint: String,
-}
-
-fn built() -> &'static Built {
-    static BUILT: OnceLock<Built> = OnceLock::new();
+fn built() -> &'static FixturePrograms {
+    static BUILT: OnceLock<FixturePrograms> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let path = vectors::vectors_dir().join("conformance.lmspc");
-        let text = std::fs::read_to_string(&path).expect("conformance.lmspc is readable");
-        let spec = check_source("conformance.lmspc", &text).expect("conformance.lmspc is valid");
-        let stem = "vectors-conformance";
-        let names = CrateNames {
-            protocol: format!("{stem}-protocol"),
-            daemon: format!("{stem}-daemon"),
-            app: format!("{stem}-app"),
-        };
-        let mut workspace = TestWorkspace::new(stem);
-        let protocol = rust::protocol_crate(&spec, &names).expect("the templates render");
-        workspace.add_protocol_crate(&names.protocol, &protocol.files);
-        let manifest = format!(
-            "[package]\nname = \"{stem}-check\"\nversion.workspace = true\n\
-             edition.workspace = true\n\n\
-             [[bin]]\nname = \"{daemon}\"\npath = \"src/daemon.rs\"\n\n\
-             [[bin]]\nname = \"{app}\"\npath = \"src/app.rs\"\n\n\
-             [dependencies]\nprotocol = {{ package = \"{protocol}\", path = \"../{protocol}\" }}\n\
-             medium-runtime.workspace = true\ntokio.workspace = true\nrmp-serde = \"1\"\n",
-            daemon = names.daemon,
-            app = names.app,
-            protocol = names.protocol,
-        );
-        let file = |path: &str, contents: &str| GeneratedFile {
-            path: path.into(),
-            contents: contents.to_owned(),
-        };
-        workspace.add_crate(
-            &format!("{stem}-check"),
+        build_fixture_programs(
+            "vectors-conformance",
+            &vectors::vectors_dir().join("conformance.lmspc"),
             &[
-                file("Cargo.toml", &manifest),
-                file(
+                (
                     "src/daemon.rs",
                     include_str!("fixtures/conformance/daemon.rs"),
                 ),
-                file("src/app.rs", include_str!("fixtures/conformance/app.rs")),
+                ("src/app.rs", include_str!("fixtures/conformance/app.rs")),
             ],
-        );
-        let cargo = workspace.finish();
-        run_ok(
-            "building the conformance daemon and app",
-            cargo.run(["build", "-p", &format!("{stem}-check")]),
-        );
-        let binary = |name: &str| shared_target_dir().join("debug").join(name);
-        Built {
-            daemon: binary(&names.daemon),
-            app: binary(&names.app),
-            fingerprint: spec.fingerprint(),
-        }
+            "rmp-serde = \"1\"\n",
+        )
     })
 }
 
@@ -135,43 +93,77 @@ impl Failures {
 struct Peer {
     stream: UnixStream,
     log: Vec<String>,
+    /// Descriptors received with the frame being read.
+    fds: Vec<OwnedFd>,
+}
+
+/// A received frame: its body (`None`: the end of the stream) and the descriptors that came
+/// with it.
+struct Received {
+    body: Option<Vec<u8>>,
+    fds: Vec<OwnedFd>,
 }
 
 impl Peer {
     fn connect(path: &Path) -> Peer {
-        let stream = UnixStream::connect(path).expect("the daemon accepts connections");
+        Peer::new(UnixStream::connect(path).expect("the daemon accepts connections"))
+    }
+
+    fn new(stream: UnixStream) -> Peer {
         Peer {
             stream,
             log: Vec::new(),
+            fds: Vec::new(),
         }
     }
 
-    fn send(&mut self, body: &[u8]) -> Result<(), String> {
+    fn send(&mut self, body: &[u8], fds: &[OwnedFd]) -> Result<(), String> {
         let length = u32::try_from(body.len())
-            .expect("a small frame")
+            .expect("a frame under 4 GiB")
             .to_be_bytes();
-        self.send_raw(&[&length[..], body].concat())
+        self.send_raw(&[&length[..], body].concat(), fds)
     }
 
-    fn send_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.log.push(format!("sent     {}", hex(bytes)));
+    /// Writes `bytes`, `fds` attached to the first of them in one `sendmsg` (PROTOCOL.md §3.1).
+    fn send_raw(&mut self, bytes: &[u8], fds: &[OwnedFd]) -> Result<(), String> {
+        let shown = if bytes.len() <= 256 {
+            hex(bytes)
+        } else {
+            format!("{} … ({} bytes)", hex(&bytes[..64]), bytes.len())
+        };
+        let attached = if fds.is_empty() {
+            String::new()
+        } else {
+            format!(" with {} descriptors", fds.len())
+        };
+        self.log.push(format!("sent     {shown}{attached}"));
+        let borrowed: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+        let mut sent = 0;
         // A daemon that already closed makes the write fail; what it sent is what matters.
-        if let Err(err) = self.stream.write_all(bytes) {
-            self.log.push(format!("(write failed: {err})"));
+        while sent < bytes.len() {
+            let attach = if sent == 0 { &borrowed[..] } else { &[] };
+            match send_with_fds(&self.stream, &bytes[sent..], attach) {
+                Ok(n) => sent += n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    self.log.push(format!("(write failed: {err})"));
+                    break;
+                }
+            }
         }
         Ok(())
     }
 
-    /// The next frame's body, `None` at the end of the stream.
-    fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>, String> {
+    /// The next frame, with the descriptors that came while it was read.
+    fn recv(&mut self, timeout: Duration) -> Result<Received, String> {
         self.stream
             .set_read_timeout(Some(timeout))
             .expect("a timeout can be set");
         let mut prefix = [0; 4];
-        match read_all(&mut self.stream, &mut prefix) {
+        match self.read_all(&mut prefix) {
             Ok(0) => {
                 self.log.push("received end of stream".to_owned());
-                return Ok(None);
+                return Ok(self.received(None));
             }
             Ok(4) => {}
             Ok(n) => {
@@ -182,14 +174,48 @@ impl Peer {
             Err(err) => return Err(format!("nothing came within {timeout:?} ({err})")),
         }
         let mut body = vec![0; u32::from_be_bytes(prefix) as usize];
-        match read_all(&mut self.stream, &mut body) {
+        match self.read_all(&mut body) {
             Ok(n) if n == body.len() => {
-                self.log.push(format!("received {}", hex(&body)));
-                Ok(Some(body))
+                let attached = if self.fds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {} descriptors", self.fds.len())
+                };
+                self.log.push(format!("received {}{attached}", hex(&body)));
+                Ok(self.received(Some(body)))
             }
             Ok(n) => Err(format!("the stream ended after {n} bytes of a frame")),
             Err(err) => Err(format!("a frame's body did not come ({err})")),
         }
+    }
+
+    fn received(&mut self, body: Option<Vec<u8>>) -> Received {
+        Received {
+            body,
+            fds: std::mem::take(&mut self.fds),
+        }
+    }
+
+    /// Reads until `buffer` is full or the stream ends; how many bytes came. A reset
+    /// connection counts as its end (the daemon closed with our bytes unread).
+    fn read_all(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match recv_with_fds(&self.stream, &mut buffer[filled..]) {
+                Ok((0, fds)) => {
+                    self.fds.extend(fds);
+                    break;
+                }
+                Ok((n, fds)) => {
+                    self.fds.extend(fds);
+                    filled += n;
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(filled)
     }
 
     fn report(&self, why: String) -> String {
@@ -197,76 +223,95 @@ impl Peer {
     }
 }
 
-/// Reads until `buffer` is full or the stream ends; how many bytes came. A reset connection
-/// counts as its end (the daemon closed with our bytes unread).
-fn read_all(stream: &mut UnixStream, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match stream.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
-}
-
-/// Why the frame `body` (`None`: end of stream) does not match `pattern`.
-fn frame_mismatch(pattern: &Json, body: Option<&[u8]>, fingerprint: &str) -> Option<String> {
-    let Some(body) = body else {
+/// Why the frame `received` (its body `None`: end of stream) does not match `pattern`, the
+/// descriptors that came with it compared with `pipes`.
+fn frame_mismatch(
+    pattern: &Json,
+    received: &Received,
+    pipes: &Pipes,
+    fingerprint: &str,
+) -> Option<String> {
+    let Some(body) = &received.body else {
         return Some(format!("expected {pattern}, got the end of the connection"));
     };
+    let same = |index: usize, pipe: u64| pipes.is(received.fds[index].as_fd(), pipe);
+    let fds = Descriptors::new(received.fds.len(), &same);
     match decode_exactly_one(body) {
-        Ok(value) => mismatch(pattern, &value, fingerprint, "$"),
+        Ok(value) => {
+            mismatch_with_fds(pattern, &value, fingerprint, "$", &fds).or_else(|| fds.unnamed())
+        }
         Err(why) => Some(format!("expected {pattern}, got a malformed frame ({why})")),
     }
 }
 
-/// Plays one step; `Err` says why it failed.
-fn play_step(peer: &mut Peer, step: &Json, fingerprint: &str) -> Result<(), String> {
+/// Plays one step; `Err` says why it failed. `pipes` are the session's.
+fn play_step(
+    peer: &mut Peer,
+    step: &Json,
+    pipes: &mut Pipes,
+    fingerprint: &str,
+) -> Result<(), String> {
     let timeout = step["within_ms"]
         .as_u64()
         .map_or(STEP_TIMEOUT, Duration::from_millis);
+    let attached = |pipes: &mut Pipes| {
+        let count = step["fds"].as_u64().unwrap_or(0);
+        pipes.attach(usize::try_from(count).expect("a few descriptors"))
+    };
     if let Some(send) = step["send"].as_str() {
-        return peer.send(&parse_bytes(send, fingerprint));
+        // The write ends are dropped (closed) once sent.
+        return peer.send(&parse_bytes(send, fingerprint), &attached(pipes));
     }
     if let Some(raw) = step["send_raw"].as_str() {
-        return peer.send_raw(&parse_bytes(raw, fingerprint));
+        return peer.send_raw(&parse_bytes(raw, fingerprint), &attached(pipes));
     }
     if !step["recv"].is_null() || step.get("recv").is_some() {
-        let body = peer.recv(timeout)?;
-        return frame_mismatch(&step["recv"], body.as_deref(), fingerprint).map_or(Ok(()), Err);
+        let received = peer.recv(timeout)?;
+        return frame_mismatch(&step["recv"], &received, pipes, fingerprint).map_or(Ok(()), Err);
     }
     if let Some(expected) = step["recv_any_order"].as_array() {
         let mut left: Vec<&Json> = expected.iter().collect();
         while !left.is_empty() {
-            let body = peer.recv(timeout)?;
+            let received = peer.recv(timeout)?;
             let at = left
                 .iter()
-                .position(|p| frame_mismatch(p, body.as_deref(), fingerprint).is_none());
+                .position(|p| frame_mismatch(p, &received, pipes, fingerprint).is_none());
             match at {
                 Some(at) => {
                     left.remove(at);
                 }
                 None => {
-                    let got = body.map_or("the end of the connection".to_owned(), |b| {
-                        decode_exactly_one(&b).map_or_else(|why| why, |v| show(&v))
-                    });
-                    return Err(format!("{got} matches none of {}", json!(left)));
+                    let got = received
+                        .body
+                        .map_or("the end of the connection".to_owned(), |b| {
+                            decode_exactly_one(&b).map_or_else(|why| why, |v| show(&v))
+                        });
+                    return Err(format!(
+                        "{got} (with {} descriptors) matches none of {}",
+                        received.fds.len(),
+                        json!(left)
+                    ));
                 }
             }
         }
         return Ok(());
     }
     if step["expect"] == "closed" {
-        return match peer.recv(timeout)? {
+        return match peer.recv(timeout)?.body {
             None => Ok(()),
             Some(body) => Err(format!(
                 "expected the connection to close, got {}",
                 hex(&body)
             )),
         };
+    }
+    if let Some(pipe) = step["pipe"].as_u64() {
+        let pipe = usize::try_from(pipe).expect("a pipe number");
+        let wanted = parse_bytes(step["holds"].as_str().expect("holds bytes"), "");
+        let held = pipes.holds(pipe, timeout)?;
+        return (held == wanted)
+            .then_some(())
+            .ok_or_else(|| format!("pipe {pipe} held {}, not {}", hex(&held), hex(&wanted)));
     }
     panic!("unknown step {step}")
 }
@@ -275,6 +320,7 @@ fn play_step(peer: &mut Peer, step: &Json, fingerprint: &str) -> Result<(), Stri
 /// when first used).
 fn play(path: &Path, steps: &[Json], fingerprint: &str) -> Result<(), String> {
     let mut peers: Vec<(&str, Peer)> = Vec::new();
+    let mut pipes = Pipes::default();
     for (index, step) in steps.iter().enumerate() {
         let on = step["on"].as_str().unwrap_or("a");
         let at = match peers.iter().position(|(name, _)| *name == on) {
@@ -285,7 +331,7 @@ fn play(path: &Path, steps: &[Json], fingerprint: &str) -> Result<(), String> {
             }
         };
         let peer = &mut peers[at].1;
-        play_step(peer, step, fingerprint)
+        play_step(peer, step, &mut pipes, fingerprint)
             .map_err(|why| peer.report(format!("step {index} {step} on {on}: {why}")))?;
     }
     Ok(())
@@ -310,51 +356,85 @@ fn call_body(id: u64, method: &str, args: &[u8]) -> Vec<u8> {
 /// A call's expected outcome in values.json terms.
 enum Expected<'a> {
     Value(&'a Json),
-    Rejected,
+    /// Rejected, a daemon answering `ERROR` with this code.
+    Rejected(u64),
 }
 
-/// The cases of one values.json entry: (name, bytes, expected).
-fn cases(entry: &Json) -> Vec<(String, Vec<u8>, Expected<'_>)> {
-    let name = |case: &Json| case["name"].as_str().expect("a name").to_owned();
-    let bytes = |case: &Json| parse_bytes(case["bytes"].as_str().expect("bytes"), "");
+/// One case of values.json: its bytes, what it must give, and how many pipes' write ends
+/// travel with it.
+struct Case<'a> {
+    name: String,
+    bytes: Vec<u8>,
+    expected: Expected<'a>,
+    fds: usize,
+}
+
+/// The accepted, then the rejected cases of one values.json entry.
+fn cases(entry: &Json) -> Vec<Case<'_>> {
+    let case = |case: &Json, expected| Case {
+        name: case["name"].as_str().expect("a name").to_owned(),
+        bytes: parse_bytes(case["bytes"].as_str().expect("bytes"), ""),
+        expected,
+        fds: case["fds"]
+            .as_u64()
+            .map_or(0, |n| usize::try_from(n).expect("a few descriptors")),
+    };
     let accepted = entry["accepted"].as_array().expect("accepted cases");
     let rejected = entry["rejected"].as_array().expect("rejected cases");
     accepted
         .iter()
-        .map(|case| (name(case), bytes(case), Expected::Value(&case["value"])))
-        .chain(
-            rejected
-                .iter()
-                .map(|case| (name(case), bytes(case), Expected::Rejected)),
-        )
+        .map(|c| case(c, Expected::Value(&c["value"])))
+        .chain(rejected.iter().map(|c| {
+            let code = c["code"].as_u64().unwrap_or(2);
+            case(c, Expected::Rejected(code))
+        }))
         .collect()
 }
 
-/// Sends each `(name, args, expected)` as a call of `method` on one connection (a rejected
-/// one must keep it open): a value comes back as `VALUE`, a rejected one as `ERROR` 2.
+/// Sends each case (its bytes the whole `args`) as a call of `method` on one connection, its
+/// pipes' write ends attached (a rejected one must keep the connection open): a value comes
+/// back as `VALUE`, a rejected one as `ERROR` with its code; and the daemon keeps none of a
+/// case's descriptors (every pipe ends once what came back is closed).
 fn play_calls(
     path: &Path,
     method: &str,
-    calls: &[(String, Vec<u8>, Expected<'_>)],
+    calls: &[Case<'_>],
     fingerprint: &str,
 ) -> Result<(), String> {
     let mut peer = Peer::connect(path);
     for step in handshake() {
-        play_step(&mut peer, &step, fingerprint).map_err(|why| peer.report(why))?;
+        play_step(&mut peer, &step, &mut Pipes::default(), fingerprint)
+            .map_err(|why| peer.report(why))?;
     }
     let mut failed = Vec::new();
-    for (id, (name, args, expected)) in (1..).zip(calls) {
-        let body = call_body(id, method, args);
-        peer.send(&body)?;
-        let pattern = match expected {
+    for (id, case) in (1..).zip(calls) {
+        let body = call_body(id, method, &case.bytes);
+        let mut pipes = Pipes::default();
+        peer.send(&body, &pipes.attach(case.fds))?;
+        let pattern = match case.expected {
             Expected::Value(value) => json!([2, id, value]),
-            Expected::Rejected => json!([4, id, 2, {"any": "str"}]),
+            Expected::Rejected(code) => json!([4, id, code, {"any": "str"}]),
         };
         let reply = peer.recv(STEP_TIMEOUT)?;
-        if let Some(why) = frame_mismatch(&pattern, reply.as_deref(), fingerprint) {
-            failed.push(format!("case {name:?}: sent {}: {why}", hex(&body)));
+        let why = frame_mismatch(&pattern, &reply, &pipes, fingerprint);
+        let ended = reply.body.is_none();
+        drop(reply); // closes what came back, so that the pipes can end
+        let why = why.or_else(|| {
+            (0..pipes.len()).find_map(|pipe| match pipes.holds(pipe, STEP_TIMEOUT) {
+                Ok(held) if held.is_empty() => None,
+                Ok(held) => Some(format!("pipe {pipe} held {}", hex(&held))),
+                Err(why) => Some(why),
+            })
+        });
+        if let Some(why) = why {
+            let name = &case.name;
+            failed.push(format!(
+                "case {name:?}: sent {} with {} descriptors: {why}",
+                hex(&body),
+                case.fds
+            ));
         }
-        if reply.is_none() {
+        if ended {
             break;
         }
     }
@@ -404,7 +484,10 @@ fn conformance_vectors_hold_for_the_rust_daemon() {
         if method != "ping" && selected(&name) {
             let calls: Vec<_> = cases(entry)
                 .into_iter()
-                .map(|(name, bytes, expected)| (name, [&[0x91][..], &bytes].concat(), expected))
+                .map(|case| Case {
+                    bytes: [&[0x91][..], &case.bytes].concat(),
+                    ..case
+                })
                 .collect();
             failures.check(&name, play_calls(&path, method, &calls, fingerprint));
         }
@@ -420,10 +503,15 @@ fn conformance_vectors_hold_for_the_rust_daemon() {
                 let expected = if expected {
                     Expected::Value(&case["reply"])
                 } else {
-                    Expected::Rejected
+                    Expected::Rejected(2)
                 };
                 let method = case["method"].as_str().expect("a method");
-                let calls = [(name.clone(), args, expected)];
+                let calls = [Case {
+                    name: name.clone(),
+                    bytes: args,
+                    expected,
+                    fds: 0,
+                }];
                 failures.check(&name, play_calls(&path, method, &calls, fingerprint));
             }
         }
@@ -463,13 +551,13 @@ fn conformance_vectors_hold_for_the_rust_daemon() {
 
 /// What the scripted daemon answers a request with.
 enum Answer {
-    /// `VALUE [2, <the request's id>, <these bytes>]`.
-    Value(Vec<u8>),
+    /// `VALUE [2, <the request's id>, <these bytes>]`, with these descriptors.
+    Value(Vec<u8>, Vec<OwnedFd>),
     /// This frame body as it is.
     Frame(Vec<u8>),
-    /// `VALUE [2, <the request's id>, nil]`, then these frame bodies, then the end of the
-    /// connection (which ends the application's event streams).
-    AckThenClose(Vec<Vec<u8>>),
+    /// `VALUE [2, <the request's id>, nil]`, then these frame bodies (with their descriptors),
+    /// then the end of the connection (which ends the application's event streams).
+    AckThenClose(Vec<(Vec<u8>, Vec<OwnedFd>)>),
 }
 
 /// What the scripted daemon saw and did, for checks and failure reports.
@@ -493,30 +581,34 @@ fn scripted_daemon(
     let listener = UnixListener::bind(&path).expect("the scripted daemon binds");
     let serving = std::thread::spawn(move || {
         let (stream, _) = listener.accept().expect("the app connects");
-        let mut peer = Peer {
-            stream,
-            log: Vec::new(),
-        };
+        let mut peer = Peer::new(stream);
         let mut requests = Vec::new();
-        if let Ok(Some(_hello)) = peer.recv(Duration::from_secs(30)) {
-            peer.send(&welcome).expect("writes are never refused");
+        let next_request = |peer: &mut Peer, timeout: Duration| {
+            // What the app attached to its arguments is closed here.
+            peer.recv(timeout).ok().and_then(|received| received.body)
+        };
+        if next_request(&mut peer, Duration::from_secs(30)).is_some() {
+            peer.send(&welcome, &[]).expect("writes are never refused");
             let mut answers = answers.into_iter();
-            while let Ok(Some(request)) = peer.recv(Duration::from_secs(60)) {
+            while let Some(request) = next_request(&mut peer, Duration::from_secs(60)) {
                 let id = match decode_exactly_one(&request) {
                     Ok(Value::Array(items)) => items.get(1).and_then(Value::as_u64).unwrap_or(0),
                     _ => 0,
                 };
                 requests.push(request);
+                let nil = || (value_frame(id, &[0xc0]), Vec::new());
                 let (frames, then_close) = match answers.next() {
-                    Some(Answer::Frame(body)) => (vec![body], false),
-                    Some(Answer::Value(value)) => (vec![value_frame(id, &value)], false),
-                    Some(Answer::AckThenClose(events)) => {
-                        ([vec![value_frame(id, &[0xc0])], events].concat(), true)
+                    Some(Answer::Frame(body)) => (vec![(body, Vec::new())], false),
+                    Some(Answer::Value(value, fds)) => {
+                        (vec![(value_frame(id, &value), fds)], false)
                     }
-                    None => (vec![value_frame(id, &[0xc0])], false),
+                    Some(Answer::AckThenClose(events)) => {
+                        (std::iter::once(nil()).chain(events).collect(), true)
+                    }
+                    None => (vec![nil()], false),
                 };
-                for frame in frames {
-                    peer.send(&frame).expect("writes are never refused");
+                for (frame, fds) in frames {
+                    peer.send(&frame, &fds).expect("writes are never refused");
                 }
                 if then_close {
                     break;
@@ -595,13 +687,15 @@ fn conformance_vectors_hold_for_the_rust_client() {
             continue;
         }
         let cases = app_cases(entry, <[u8]>::to_vec, Json::clone);
+        let mut pipes: Vec<Pipes> = cases.iter().map(|_| Pipes::default()).collect();
         let answers = cases
             .iter()
-            .map(|(_, bytes, _)| Answer::Value(bytes.clone()))
+            .zip(&mut pipes)
+            .map(|(case, pipes)| Answer::Value(case.sent.clone(), pipes.attach(case.fds)))
             .collect();
         let method = entry["method"].as_str().expect("a method");
         let lines = app_lines(&welcome, method, cases.len(), answers);
-        failures.check(&name, lines_outcome(&cases, &lines));
+        failures.check(&name, lines_outcome(&cases, &pipes, &lines));
     }
 
     // A frame a client must reject in place of the reply to `ping` (id 1): the call fails and
@@ -717,7 +811,7 @@ struct EventParameter {
     after: &'static [(&'static str, &'static str)],
 }
 
-const EVENT_PARAMETERS: [EventParameter; 3] = [
+const EVENT_PARAMETERS: [EventParameter; 4] = [
     EventParameter {
         type_name: "string",
         event: "fired",
@@ -733,6 +827,12 @@ const EVENT_PARAMETERS: [EventParameter; 3] = [
     EventParameter {
         type_name: "Everything",
         event: "recorded",
+        before: &[],
+        after: &[],
+    },
+    EventParameter {
+        type_name: "fd",
+        event: "handed",
         before: &[],
         after: &[],
     },
@@ -805,12 +905,8 @@ fn check_events(welcome: &[u8], messages: &Json, values: &Json, failures: &mut F
                 Line::Decode
             };
             let events = [
-                (case_name.to_owned(), event_body("fired", &args), item),
-                (
-                    "messages.json's EVENT".to_owned(),
-                    event.clone(),
-                    event_item(),
-                ),
+                AppCase::new(case_name, event_body("fired", &args), item),
+                AppCase::new("messages.json's EVENT", event.clone(), event_item()),
             ];
             failures.check(&name, play_events(welcome, "fired", &events));
         }
@@ -818,7 +914,7 @@ fn check_events(welcome: &[u8], messages: &Json, values: &Json, failures: &mut F
 
     let name = "messages:daemon_to_app:EVENT";
     if selected(name) {
-        let events = [("EVENT".to_owned(), event.clone(), event_item())];
+        let events = [AppCase::new("EVENT", event.clone(), event_item())];
         failures.check(name, play_events(welcome, "fired", &events));
     }
     // LAGGED counts for every stream; the client reports it before the next event.
@@ -828,12 +924,12 @@ fn check_events(welcome: &[u8], messages: &Json, values: &Json, failures: &mut F
             .as_u64()
             .expect("LAGGED's count");
         let events = [
-            (
-                "LAGGED".to_owned(),
+            AppCase::new(
+                "LAGGED",
                 daemon_message(messages, "LAGGED"),
                 Line::Lagged(dropped),
             ),
-            ("EVENT".to_owned(), event.clone(), event_item()),
+            AppCase::new("EVENT", event.clone(), event_item()),
         ];
         failures.check(name, play_events(welcome, "fired", &events));
     }
@@ -887,7 +983,12 @@ fn message_value<'a>(messages: &'a Json, name: &str) -> &'a Json {
 /// Subscribes the app to `event`; the scripted daemon acknowledges, sends each frame of
 /// `events` and closes. Checks that the stream yields each item, in order, then ends.
 fn play_events(welcome: &[u8], event: &str, events: &[AppCase]) -> Result<(), String> {
-    let frames = events.iter().map(|(_, body, _)| body.clone()).collect();
+    let mut pipes: Vec<Pipes> = events.iter().map(|_| Pipes::default()).collect();
+    let frames = events
+        .iter()
+        .zip(&mut pipes)
+        .map(|(case, pipes)| (case.sent.clone(), pipes.attach(case.fds)))
+        .collect();
     let run = run_app(
         welcome,
         &["subscribe", event],
@@ -905,7 +1006,7 @@ fn play_events(welcome: &[u8], event: &str, events: &[AppCase]) -> Result<(), St
             ));
         }
     };
-    lines_outcome(events, items)
+    lines_outcome(events, &pipes, items)
 }
 
 /// Why the app's first request is not a SUBSCRIBE of `event` (`[2, id, event]`).
@@ -939,8 +1040,25 @@ enum Line {
     Lagged(u64),
 }
 
-/// One case played to the app: its name, the body or value sent, what the app must print.
-type AppCase = (String, Vec<u8>, Line);
+/// One case played to the app: its name, the body or value sent (with `fds` pipes' write ends),
+/// what the app must print.
+struct AppCase {
+    name: String,
+    sent: Vec<u8>,
+    line: Line,
+    fds: usize,
+}
+
+impl AppCase {
+    fn new(name: &str, sent: Vec<u8>, line: Line) -> AppCase {
+        AppCase {
+            name: name.to_owned(),
+            sent,
+            line,
+            fds: 0,
+        }
+    }
+}
 
 /// The cases of a values.json entry as `wrap` sends them, each accepted value as the pattern
 /// `expect` makes of it; then the first (accepted) case again, showing that the connection or
@@ -952,38 +1070,48 @@ fn app_cases(
 ) -> Vec<AppCase> {
     let mut played: Vec<AppCase> = cases(entry)
         .into_iter()
-        .map(|(case, bytes, expected)| {
-            let line = match expected {
+        .map(|case| AppCase {
+            line: match case.expected {
                 Expected::Value(value) => Line::Value(expect(value)),
-                Expected::Rejected => Line::Decode,
-            };
-            (case, wrap(&bytes), line)
+                Expected::Rejected(_) => Line::Decode,
+            },
+            sent: wrap(&case.bytes),
+            name: case.name,
+            fds: case.fds,
         })
         .collect();
-    let first = &entry["accepted"][0];
-    let bytes = parse_bytes(first["bytes"].as_str().expect("bytes"), "");
-    played.push((
-        format!("{} again, last", first["name"].as_str().expect("a name")),
-        wrap(&bytes),
-        Line::Value(expect(&first["value"])),
-    ));
+    let first = cases(entry).swap_remove(0);
+    let Expected::Value(value) = first.expected else {
+        panic!("the first case of {} is accepted", entry["type"]);
+    };
+    played.push(AppCase {
+        name: format!("{} again, last", first.name),
+        sent: wrap(&first.bytes),
+        line: Line::Value(expect(value)),
+        fds: first.fds,
+    });
     played
 }
 
-/// Whether the app printed for each case the line it must, and nothing more.
-fn lines_outcome(cases: &[AppCase], lines: &[String]) -> Result<(), String> {
+/// Whether the app printed for each case the line it must, and nothing more; `pipes[i]` are
+/// the pipes case `i` attached.
+fn lines_outcome(cases: &[AppCase], pipes: &[Pipes], lines: &[String]) -> Result<(), String> {
     let mut failed = Vec::new();
-    for (index, (case, sent, expected)) in cases.iter().enumerate() {
+    for (index, (case, pipes)) in cases.iter().zip(pipes).enumerate() {
         let line = lines.get(index).map_or("(no line)", String::as_str);
-        let why = match expected {
-            Line::Value(pattern) => value_line_mismatch(pattern, line),
+        let why = match &case.line {
+            Line::Value(pattern) => value_line_mismatch(pattern, pipes, line),
             Line::Decode => (!line.starts_with("decode "))
                 .then(|| format!("expected a decode error, got {line}")),
             Line::Lagged(dropped) => (line != format!("lagged {dropped}"))
                 .then(|| format!("expected lagged {dropped}, got {line}")),
         };
         if let Some(why) = why {
-            failed.push(format!("case {case:?} (sent {}): {why}", hex(sent)));
+            let (name, sent) = (&case.name, hex(&case.sent));
+            failed.push(format!(
+                "case {name:?} (sent {sent} with {} descriptors): {why}",
+                case.fds
+            ));
         }
     }
     if let Some(extra) = lines.get(cases.len()..).filter(|extra| !extra.is_empty()) {
@@ -992,13 +1120,29 @@ fn lines_outcome(cases: &[AppCase], lines: &[String]) -> Result<(), String> {
     cases_outcome(&failed, cases.len())
 }
 
-/// Why the app's line for an accepted case is not `ok <the value>`.
-fn value_line_mismatch(pattern: &Json, line: &str) -> Option<String> {
+/// Why the app's line for an accepted case is not `ok <the value>`: the value encoded again,
+/// each descriptor as its index in the list of identities after `fds` (`<device>:<inode>`,
+/// comma-separated), which `pipes` must have attached.
+fn value_line_mismatch(pattern: &Json, pipes: &Pipes, line: &str) -> Option<String> {
     let Some(encoded) = line.strip_prefix("ok ") else {
         return Some(format!("expected {pattern}, got {line}"));
     };
+    let (encoded, identities) = encoded.split_once(" fds ").unwrap_or((encoded, ""));
+    let identities: Vec<(u64, u64)> = identities
+        .split(',')
+        .filter(|identity| !identity.is_empty())
+        .map(|identity| {
+            let (device, inode) = identity.split_once(':').expect("<device>:<inode>");
+            (
+                device.parse().expect("a device number"),
+                inode.parse().expect("an inode number"),
+            )
+        })
+        .collect();
+    let same = |index: usize, pipe: u64| pipes.identity_of(pipe) == Some(identities[index]);
+    let fds = Descriptors::new(identities.len(), &same);
     let value = decode_exactly_one(&parse_bytes(encoded, "")).expect("the app encodes a value");
-    mismatch(pattern, &value, "", "$")
+    mismatch_with_fds(pattern, &value, "", "$", &fds).or_else(|| fds.unnamed())
 }
 
 /// messages.json agrees with itself: each body is exactly one value, the one written.

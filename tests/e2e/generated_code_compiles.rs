@@ -42,7 +42,7 @@ fn generated_crates_for_random_valid_specs_build_lint_and_format_clean() {
     );
     let mut workspace = TestWorkspace::new(&unique_name("codegen", "random-specs"));
     for index in 0..RANDOM_SPECS {
-        let spec = checked_spec(false)
+        let spec = checked_spec()
             .new_tree(&mut runner)
             .expect("the spec strategy never rejects")
             .current();

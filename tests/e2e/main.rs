@@ -5,10 +5,12 @@
 
 mod access_rules;
 mod conformance_vectors;
+mod file_descriptors;
 mod fingerprint_mismatch;
 mod forwarded_socket;
 mod generated_code_compiles;
 mod generated_code_round_trips;
+mod memfd_example;
 mod new_into_workspace;
 mod python_bench;
 mod python_interop;

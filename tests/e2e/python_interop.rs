@@ -94,7 +94,7 @@ fn python_for_every_valid_spec_compiles_and_passes_mypy_strict() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    // The `fd` spec is not among the valid ones: the Rust generator refuses it for now.
+    // The Python runtime's `fd` spec, kept beside its tests (`tests/python/test_descriptors.py`).
     let fd_spec = checkout_root().join("tests/specs/fd/descriptors.lmspc");
     for spec in valid_specs().into_iter().chain([fd_spec]) {
         gen_python(&spec, out.path());

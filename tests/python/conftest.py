@@ -30,6 +30,7 @@ SPECS = {
     "catalog": ROOT / "tests" / "specs" / "valid" / "nested_models.lmspc",
     "conformance": ROOT / "tests" / "vectors" / "conformance.lmspc",
     "descriptors": ROOT / "tests" / "specs" / "fd" / "descriptors.lmspc",
+    "blobs": ROOT / "examples" / "blobs.lmspc",
 }
 
 

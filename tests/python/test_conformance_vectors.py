@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import select
 import socket
 import struct
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pytest
 
@@ -39,7 +41,15 @@ class ReferenceDaemon(conformance.ConformanceServerBase):
     echo_uint8 = echo_uint16 = echo_uint32 = echo_uint64 = _echo
     echo_float = echo_double = echo_string = echo_binary = echo_inner = echo_everything = _echo
     echo_list_int32 = echo_list_uint8 = echo_list_binary = echo_list_list_string = _echo
-    echo_list_inner = _echo
+    echo_list_inner = echo_fd = echo_list_fd = echo_handles = _echo
+
+    def write_into(self, application: Any, sink: Any, data: bytes) -> None:
+        with sink.open("wb") as pipe:
+            pipe.write(data)
+
+    def hand_out(self, application: Any, file: Any) -> None:
+        with file:
+            self.handed(file)
 
     def raise_failure(self, application: Any, message: str) -> None:
         raise conformance.Failure(message)
@@ -64,17 +74,24 @@ def daemon_path(serve: Any) -> str:
 
 
 class Peer:
-    """One raw connection; reads frames with a deadline and keeps a log for failure reports."""
+    """One raw connection; reads frames (and the descriptors that come with them) with a
+    deadline, and keeps a log for failure reports."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.log: list[str] = []
+        # Descriptors received with the frame being read (this side owns them).
+        self._fds: list[int] = []
 
-    def send(self, data: bytes, prefixed: bool = True) -> None:
+    def send(self, data: bytes, prefixed: bool = True, fds: list[int] | None = None) -> None:
+        """Writes a frame (or raw bytes); `fds` go with its first byte, in one `sendmsg`
+        whose data holds nothing of another frame (PROTOCOL.md §3.1)."""
         frame = struct.pack(">I", len(data)) + data if prefixed else data
-        self.log.append(f"sent     {frame.hex(' ')}")
+        shown = frame.hex(" ") if len(frame) <= 256 else f"{frame[:64].hex(' ')} … ({len(frame)})"
+        self.log.append(f"sent     {shown}" + (f" with {len(fds)} descriptors" if fds else ""))
         try:
-            self.sock.sendall(frame)
+            sent = socket.send_fds(self.sock, [frame], fds) if fds else 0
+            self.sock.sendall(frame[sent:])
         except OSError as err:  # the daemon closed already: what it sent is what matters
             self.log.append(f"(write failed: {err})")
 
@@ -83,11 +100,14 @@ class Peer:
         while len(data) < n:
             self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
             try:
-                chunk = self.sock.recv(n - len(data))
+                chunk, fds, _, _ = socket.recv_fds(
+                    self.sock, n - len(data), SCM_MAX_FD, socket.MSG_CMSG_CLOEXEC
+                )
             except socket.timeout:
                 raise AssertionError(f"nothing within the deadline (got {data.hex(' ')!r} so far)")
             except ConnectionResetError:
-                chunk = b""
+                chunk, fds = b"", []
+            self._fds += fds
             if not chunk:
                 if data:
                     raise AssertionError(
@@ -97,17 +117,38 @@ class Peer:
             data += chunk
         return data
 
-    def recv(self, timeout: float = STEP_TIMEOUT) -> bytes | None:
-        """The next frame's body, or None when the peer closed the connection."""
+    def recv(self, timeout: float = STEP_TIMEOUT) -> tuple[bytes | None, list[int]]:
+        """The next frame's body (None when the peer closed the connection), and the
+        descriptors that came with it, now the caller's to close."""
         deadline = time.monotonic() + timeout
-        prefix = self._exact(4, deadline)
-        if prefix is None:
-            self.log.append("received end of stream")
-            return None
-        body = self._exact(struct.unpack(">I", prefix)[0], deadline)
-        assert body is not None, "connection closed after a length prefix"
-        self.log.append(f"received {body.hex(' ')}")
-        return body
+        try:
+            prefix = self._exact(4, deadline)
+            if prefix is None:
+                self.log.append("received end of stream")
+                return None, self._take_fds()
+            body = self._exact(struct.unpack(">I", prefix)[0], deadline)
+            assert body is not None, "connection closed after a length prefix"
+        except BaseException:
+            close_all(self._take_fds())
+            raise
+        fds = self._take_fds()
+        self.log.append(
+            f"received {body.hex(' ')}" + (f" with {len(fds)} descriptors" if fds else "")
+        )
+        return body, fds
+
+    def _take_fds(self) -> list[int]:
+        fds, self._fds = self._fds, []
+        return fds
+
+
+# The most descriptors one frame can carry (the kernel's SCM_MAX_FD).
+SCM_MAX_FD = 253
+
+
+def close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 def connect(path: str) -> Peer:
@@ -116,8 +157,69 @@ def connect(path: str) -> Peer:
     return Peer(sock)
 
 
-def frame_mismatch(pattern: Any, body: bytes | None) -> str | None:
-    """Why the frame `body` (None: end of stream) does not match `pattern`."""
+class Pipes:
+    """The pipes a session (or a values.json case) attaches, numbered from 0 in the order they
+    are attached: each attached descriptor is a fresh pipe's write end, sent and then closed
+    here; the read ends stay here, to check what came through and that every copy of the
+    write end was closed (end of file)."""
+
+    def __init__(self) -> None:
+        self.read_ends: list[int] = []
+        self.identities: list[tuple[int, int]] = []
+
+    def attach(self, count: int) -> list[int]:
+        """`count` new write ends, the caller's to close once sent."""
+        ends = []
+        for _ in range(count):
+            read_end, write_end = os.pipe()
+            self.read_ends.append(read_end)
+            self.identities.append(identity(write_end))
+            ends.append(write_end)
+        return ends
+
+    def descriptors(self, fds: list[int]) -> vn.Descriptors:
+        """The descriptors `fds` of a received frame, matched against these pipes."""
+        return vn.Descriptors(
+            len(fds),
+            lambda index, pipe: pipe < len(self.identities)
+            and identity(fds[index]) == self.identities[pipe],
+        )
+
+    def holds(self, pipe: int, timeout: float) -> bytes:
+        """What pipe `pipe` holds up to its end of file; fails if the end does not come in
+        time (a copy of its write end is still open)."""
+        read_end = self.read_ends[pipe]
+        deadline = time.monotonic() + timeout
+        data = b""
+        while True:
+            ready, _, _ = select.select([read_end], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                raise AssertionError(
+                    f"pipe {pipe} did not end within the deadline (it held {data!r} so far): "
+                    "a copy of its write end is still open"
+                )
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def close(self) -> None:
+        close_all(self.read_ends)
+        self.read_ends = []
+
+
+def identity(fd: int) -> tuple[int, int]:
+    """What makes two descriptors the same pipe: its device and inode."""
+    status = os.fstat(fd)
+    return status.st_dev, status.st_ino
+
+
+def frame_mismatch(
+    pattern: Any, body: bytes | None, fds: vn.Descriptors | None = None
+) -> str | None:
+    """Why the frame `body` (None: end of stream) and the descriptors that came with it do not
+    match `pattern`."""
+    fds = fds if fds is not None else vn.Descriptors()
     if body is None:
         return f"expected {vn.show_pattern(pattern)}, got the end of the connection"
     try:
@@ -126,20 +228,21 @@ def frame_mismatch(pattern: Any, body: bytes | None) -> str | None:
         return (
             f"expected {vn.show_pattern(pattern)}, got a malformed frame ({err}): {body.hex(' ')}"
         )
-    return vn.mismatch(pattern, node, FINGERPRINT)
+    return vn.mismatch(pattern, node, FINGERPRINT, fds=fds) or fds.unnamed()
 
 
 def play(path: str, steps: list[dict[str, Any]]) -> None:
     """Plays the steps of one session, each on its connection (`"on"`, default `a`, opened
     when first used); fails naming the step."""
     peers: dict[str, Peer] = {}
+    pipes = Pipes()
     try:
         for index, step in enumerate(steps):
             on = step.get("on", "a")
             if on not in peers:
                 peers[on] = connect(path)
             try:
-                why = play_step(peers[on], step)
+                why = play_step(peers[on], step, pipes)
             except AssertionError as err:  # nothing came in time, or a frame was cut short
                 why = str(err)
             if why:
@@ -148,31 +251,55 @@ def play(path: str, steps: list[dict[str, Any]]) -> None:
     finally:
         for peer in peers.values():
             peer.sock.close()
+        pipes.close()
 
 
-def play_step(peer: Peer, step: dict[str, Any]) -> str | None:
+def play_step(peer: Peer, step: dict[str, Any], pipes: Pipes) -> str | None:
     timeout = step.get("within_ms", STEP_TIMEOUT * 1000) / 1000
-    if "send" in step:
-        peer.send(vn.parse_bytes(step["send"], FINGERPRINT))
-        return None
-    if "send_raw" in step:
-        peer.send(vn.parse_bytes(step["send_raw"], FINGERPRINT), prefixed=False)
+    if "send" in step or "send_raw" in step:
+        data = vn.parse_bytes(step.get("send", step.get("send_raw", "")), FINGERPRINT)
+        ends = pipes.attach(step.get("fds", 0))
+        try:
+            peer.send(data, prefixed="send" in step, fds=ends)
+        finally:
+            close_all(ends)
         return None
     if "recv" in step:
-        return frame_mismatch(step["recv"], peer.recv(timeout))
+        body, fds = peer.recv(timeout)
+        try:
+            return frame_mismatch(step["recv"], body, pipes.descriptors(fds))
+        finally:
+            close_all(fds)
     if "recv_any_order" in step:
         left = list(step["recv_any_order"])
         while left:
-            body = peer.recv(timeout)
-            at = next((i for i, p in enumerate(left) if frame_mismatch(p, body) is None), None)
+            body, fds = peer.recv(timeout)
+            try:
+                at = next(
+                    (
+                        i
+                        for i, p in enumerate(left)
+                        if frame_mismatch(p, body, pipes.descriptors(fds)) is None
+                    ),
+                    None,
+                )
+            finally:
+                close_all(fds)
             if at is None:
                 shown = "end of stream" if body is None else body.hex(" ")
-                return f"{shown} matches none of {vn.show_pattern(left)}"
+                return f"{shown} (with {len(fds)} descriptors) matches none of " + (
+                    vn.show_pattern(left)
+                )
             left.pop(at)
         return None
     if step.get("expect") == "closed":
-        body = peer.recv(timeout)
+        body, fds = peer.recv(timeout)
+        close_all(fds)
         return None if body is None else f"expected the connection to close, got {body.hex(' ')}"
+    if "pipe" in step:
+        held = pipes.holds(step["pipe"], timeout)
+        wanted = vn.parse_bytes(step["holds"])
+        return None if held == wanted else f"pipe {step['pipe']} held {held!r}, not {wanted!r}"
     raise vn.NotationError(f"unknown step {step}")
 
 
@@ -206,9 +333,33 @@ def _str(text: str) -> bytes:
 REJECTED: Any = object()
 
 
-def expected_reply(call_id: int, value: Any) -> Any:
-    """`VALUE [2, id, value]`, or `ERROR [4, id, 2, …]` for `REJECTED`."""
-    return [4, call_id, 2, {"any": "str"}] if value is REJECTED else [2, call_id, value]
+class Case(NamedTuple):
+    """One case of values.json: its bytes, the value it decodes to (or `REJECTED`), how many
+    pipes' write ends go with it, and the ERROR code a daemon rejects it with."""
+
+    name: str
+    data: bytes
+    expected: Any
+    fds: int = 0
+    code: int = 2
+
+
+def cases_of(entry: dict[str, Any]) -> list[Case]:
+    """The accepted, then the rejected cases of a values.json type."""
+    return [
+        Case(c["name"], vn.parse_bytes(c["bytes"]), c["value"], c.get("fds", 0))
+        for c in entry["accepted"]
+    ] + [
+        Case(c["name"], vn.parse_bytes(c["bytes"]), REJECTED, c.get("fds", 0), c.get("code", 2))
+        for c in entry["rejected"]
+    ]
+
+
+def expected_reply(call_id: int, case: Case) -> Any:
+    """`VALUE [2, id, value]`, or `ERROR [4, id, code, …]` for a rejected case."""
+    if case.expected is REJECTED:
+        return [4, call_id, case.code, {"any": "str"}]
+    return [2, call_id, case.expected]
 
 
 def _value_types() -> Iterator[Any]:
@@ -220,48 +371,68 @@ def _value_types() -> Iterator[Any]:
 @pytest.mark.parametrize("entry", list(_value_types()))
 def test_values_echoed_by_the_daemon(daemon_path: str, entry: dict[str, Any]) -> None:
     """Every case of one type on one connection (a rejected one must keep it open): an accepted
-    encoding comes back as its value, a rejected one is ERROR 2. Reports every failing case."""
-    cases = [
-        (c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]
-    ]
-    cases += [
-        (c["name"], b"\x91" + vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]
-    ]
+    encoding comes back as its value, a rejected one is ERROR 2 (or the case's code), and the
+    daemon keeps none of a case's descriptors. Reports every failing case."""
+    cases = [case._replace(data=b"\x91" + case.data) for case in cases_of(entry)]
     _play_calls(daemon_path, entry["method"], cases)
 
 
 def test_arguments_by_the_daemon(daemon_path: str) -> None:
-    by_method: dict[str, list[tuple[str, bytes, Any]]] = {}
+    by_method: dict[str, list[Case]] = {}
     for case in VALUES["arguments"]["accepted"]:
         by_method.setdefault(case["method"], []).append(
-            (case["name"], vn.parse_bytes(case["args"]), case["reply"])
+            Case(case["name"], vn.parse_bytes(case["args"]), case["reply"])
         )
     for case in VALUES["arguments"]["rejected"]:
         by_method.setdefault(case["method"], []).append(
-            (case["name"], vn.parse_bytes(case["args"]), REJECTED)
+            Case(case["name"], vn.parse_bytes(case["args"]), REJECTED)
         )
     for method, cases in by_method.items():
         _play_calls(daemon_path, method, cases)
 
 
-def _play_calls(path: str, method: str, cases: list[tuple[str, bytes, Any]]) -> None:
+def _play_calls(path: str, method: str, cases: list[Case]) -> None:
+    """Each case as `CALL [1, id, method, case.data]` with its pipes' write ends attached."""
     peer = connect(path)
     failures = []
     try:
         for step in HELLO:
-            assert play_step(peer, step) is None, peer.log
-        for call_id, (name, args, value) in enumerate(cases, start=1):
-            body = call_body(call_id, method, args)
-            peer.send(body)
-            reply = peer.recv()
-            why = frame_mismatch(expected_reply(call_id, value), reply)
+            assert play_step(peer, step, Pipes()) is None, peer.log
+        for call_id, case in enumerate(cases, start=1):
+            why, reply = _play_call(peer, call_id, method, case)
             if why:
-                failures.append(f"{method} case {name!r}: sent {body.hex(' ')}: {why}")
+                failures.append(f"{method} case {case.name!r}: {why}")
             if reply is None:
                 break
     finally:
         peer.sock.close()
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures)
+
+
+def _play_call(peer: Peer, call_id: int, method: str, case: Case) -> tuple[str | None, Any]:
+    """Why one call went wrong (None if it did not), and its reply."""
+    body = call_body(call_id, method, case.data)
+    pipes = Pipes()
+    try:
+        ends = pipes.attach(case.fds)
+        peer.send(body, fds=ends)
+        close_all(ends)
+        reply, fds = peer.recv()
+        try:
+            why = frame_mismatch(expected_reply(call_id, case), reply, pipes.descriptors(fds))
+        finally:
+            close_all(fds)
+        sent = f"sent {body.hex(' ')} with {case.fds} descriptors"
+        if why:
+            return f"{sent}: {why}", reply
+        for pipe in range(case.fds):
+            if held := pipes.holds(pipe, STEP_TIMEOUT):
+                return f"{sent}: pipe {pipe} held {held!r}", reply
+        return None, reply
+    except AssertionError as err:  # nothing came in time, or a pipe did not end
+        return str(err), None
+    finally:
+        pipes.close()
 
 
 def _malformed() -> Iterator[Any]:
@@ -311,10 +482,14 @@ class ScriptedDaemon:
             sock, _ = self.listener.accept()
             peer = Peer(sock)
             with sock:
-                hello = peer.recv(STEP_TIMEOUT)
+                hello, _ = peer.recv(STEP_TIMEOUT)
                 assert hello is not None, "the client sent no HELLO"
                 peer.send(self.welcome)
-                while (body := peer.recv(60)) is not None:
+                while True:
+                    body, fds = peer.recv(60)
+                    close_all(fds)  # what the client attached to its arguments
+                    if body is None:
+                        break
                     self.answer(peer, vn.decode_exactly_one(body))
         except BaseException as err:  # reported by `close`
             self.error = err
@@ -347,19 +522,36 @@ def request_id(request: vn.Node) -> int:
     return int(request[1][1][1])
 
 
-def reply_with(values: list[bytes]) -> Callable[[Peer, vn.Node], None]:
-    """Answers the n-th request with `VALUE [2, id, values[n]]`."""
-    queue = list(values)
+# A frame body a scripted daemon sends, and the descriptors it attaches (then closes).
+Scripted = tuple[bytes, list[int]]
+
+
+def send_scripted(peer: Peer, body: bytes, ends: list[int]) -> None:
+    try:
+        peer.send(body, fds=ends)
+    finally:
+        close_all(ends)
+
+
+def reply_with(values: list[bytes | Scripted]) -> Callable[[Peer, vn.Node], None]:
+    """Answers the n-th request with `VALUE [2, id, values[n]]` (with its descriptors)."""
+    queue = [value if isinstance(value, tuple) else (value, []) for value in values]
 
     def answer(peer: Peer, request: vn.Node) -> None:
-        peer.send(b"\x93\x02\xcf" + struct.pack(">Q", request_id(request)) + queue.pop(0))
+        value, ends = queue.pop(0)
+        send_scripted(peer, b"\x93\x02\xcf" + struct.pack(">Q", request_id(request)) + value, ends)
 
     return answer
 
 
-def sample(type_name: str) -> Any:
-    """A valid argument of the type, for the client to encode (the scripted daemon ignores it)."""
+def sample(type_name: str, descriptor: int) -> Any:
+    """A valid argument of the type, for the client to encode (the scripted daemon ignores it);
+    `descriptor` is what it passes as an `fd`."""
     inner = conformance.Inner(name="", tags=[])
+    if type_name == "Handles":
+        return conformance.Handles(label="", main=descriptor, more=[])
+    if type_name == "fd":
+        return descriptor
     if type_name == "Everything":
         fields = {f.name: 0 for f in dataclasses.fields(conformance.Everything)}
         fields.update(
@@ -384,8 +576,11 @@ def sample(type_name: str) -> Any:
     return [] if type_name.startswith("*") else simple.get(type_name, 0)
 
 
-def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
-    """Why the decoded Python `value` is not the typed-JSON `pattern`."""
+def python_mismatch(
+    pattern: Any, value: Any, pipes: Pipes | None = None, path: str = "$"
+) -> str | None:
+    """Why the decoded Python `value` is not the typed-JSON `pattern`; `{"fd": k}` is an `Fd`
+    of pipe `k` of `pipes`."""
     found = f"{path}: expected {vn.show_pattern(pattern)}, got {value!r}"
     if pattern is None or isinstance(pattern, (bool, str)):
         return None if type(value) is type(pattern) and value == pattern else found
@@ -395,12 +590,16 @@ def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
         if not isinstance(value, list) or len(value) != len(pattern):
             return found
         for i, (p, v) in enumerate(zip(pattern, value)):
-            if why := python_mismatch(p, v, f"{path}[{i}]"):
+            if why := python_mismatch(p, v, pipes, f"{path}[{i}]"):
                 return why
         return None
     ((tag, arg),) = pattern.items()
     if tag in ("float", "f64", "f32"):
         return None if isinstance(value, float) and vn.same_float(value, arg) else found
+    if tag == "fd":
+        if not isinstance(value, conformance.Fd) or pipes is None:
+            return found
+        return None if identity(value.fileno()) == pipes.identities[arg] else f"{found}: not pipe {arg}"
     if tag == "bin":
         return None if isinstance(value, bytes) and value == bytes.fromhex(arg) else found
     if tag == "map" and dataclasses.is_dataclass(value):
@@ -408,7 +607,7 @@ def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
         for key, p in entries:
             # Generated Python adds `_` to a field named like a builtin (`float` is `float_`).
             attr = key if hasattr(value, key) else f"{key}_"
-            if why := python_mismatch(p, getattr(value, attr), f"{path}.{key}"):
+            if why := python_mismatch(p, getattr(value, attr), pipes, f"{path}.{key}"):
                 return why
         return None
     return found
@@ -416,31 +615,79 @@ def python_mismatch(pattern: Any, value: Any, path: str = "$") -> str | None:
 
 @pytest.mark.parametrize("entry", [pytest.param(e, id=e["type"]) for e in VALUES["types"]])
 def test_values_decoded_by_the_client(scripted: Any, entry: dict[str, Any]) -> None:
-    """Each case as the VALUE of a call: accepted ones decode to their value, rejected ones fail
-    that call only (the connection goes on)."""
-    cases = [(c["name"], vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
-    cases += [(c["name"], vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
-    daemon = scripted(reply_with([data for _, data, _ in cases]))
+    """Each case as the VALUE of a call (its pipes' write ends attached): accepted ones decode
+    to their value, rejected ones fail that call only (the connection goes on), and the client
+    keeps none of a case's descriptors once the test closed what it got."""
+    cases = cases_of(entry)
+    pipes = [Pipes() for _ in cases]
+    daemon = scripted(
+        reply_with([(case.data, pipe.attach(case.fds)) for case, pipe in zip(cases, pipes)])
+    )
     method = entry["method"]
-    args = () if method == "ping" else (sample(entry["type"]),)
     failures = []
-    with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
-        for name, data, expected in cases:
-            try:
-                value = connection.call(method, args)
-            except conformance.MediumError as err:
-                if expected is not REJECTED:
-                    failures.append(
-                        f"{name!r} ({data.hex(' ')}): expected {expected}, the call failed: {err!r}"
-                    )
-                continue
-            if expected is REJECTED:
-                failures.append(
-                    f"{name!r} ({data.hex(' ')}): expected a decode error, got {value!r}"
-                )
-            elif why := python_mismatch(expected, value):
-                failures.append(f"{name!r} ({data.hex(' ')}): {why}")
+    with (
+        open(os.devnull, "rb") as descriptor,
+        conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection,
+    ):
+        args = () if method == "ping" else (sample(entry["type"], descriptor.fileno()),)
+        for case, pipe in zip(cases, pipes):
+            if why := _decoded(connection, method, args, case, pipe):
+                failures.append(f"{case.name!r} ({case.data.hex(' ')}): {why}")
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures)
+
+
+def _decoded(connection: Any, method: str, args: Any, case: Case, pipes: Pipes) -> str | None:
+    """Why the client's call, answered with `case`, went wrong; None if it did not."""
+    return _received(case, pipes, lambda: connection.call(method, args), conformance.MediumError)
+
+
+def _received(
+    case: Case, pipes: Pipes, receive: Callable[[], Any], failure: type[Exception]
+) -> str | None:
+    """Why what `receive()` gave for `case` (or the `failure` it raised) is not what the case
+    expects, or why the client kept one of the case's descriptors; None if all is well. Closes
+    the descriptors of what came, and the case's pipes."""
+    try:
+        try:
+            value = receive()
+        except failure as err:
+            if case.expected is not REJECTED:
+                return f"expected {case.expected}, got {err!r}"
+        else:
+            try:
+                if case.expected is REJECTED:
+                    return f"expected a decode error, got {value!r}"
+                if why := python_mismatch(case.expected, value, pipes):
+                    return why
+            finally:
+                close_fds_in(value)
+        return _kept(pipes)
+    finally:
+        pipes.close()
+
+
+def _kept(pipes: Pipes) -> str | None:
+    """Why a pipe of `pipes` does not end (a copy of its write end kept open); None if all
+    do."""
+    for pipe in range(len(pipes.read_ends)):
+        try:
+            if held := pipes.holds(pipe, STEP_TIMEOUT):
+                return f"pipe {pipe} held {held!r}"
+        except AssertionError as err:
+            return str(err)
+    return None
+
+
+def close_fds_in(value: Any) -> None:
+    """Closes every `Fd` in a decoded value (lists, models, event arguments)."""
+    if isinstance(value, conformance.Fd):
+        value.close()
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            close_fds_in(item)
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            close_fds_in(getattr(value, field.name))
 
 
 @pytest.mark.parametrize(
@@ -595,15 +842,17 @@ def test_fatal_fails_the_call_and_closes(scripted: Any, name: str) -> None:
         assert_closed(connection)
 
 
-def acknowledge_then(frames: list[bytes]) -> Callable[[Peer, vn.Node], None]:
-    """Answers the SUBSCRIBE (the first request) with `VALUE nil`, then sends `frames`."""
+def acknowledge_then(frames: list[bytes | Scripted]) -> Callable[[Peer, vn.Node], None]:
+    """Answers the SUBSCRIBE (the first request) with `VALUE nil`, then sends `frames` (with
+    their descriptors)."""
 
     def answer(peer: Peer, request: vn.Node) -> None:
         kind, call_id = request[1][0][1], request_id(request)
         assert kind == 2, f"expected a SUBSCRIBE, got {vn.show(request)}"
         peer.send(b"\x93\x02\xcf" + struct.pack(">Q", call_id) + b"\xc0")
         for frame in frames:
-            peer.send(frame)
+            body, ends = frame if isinstance(frame, tuple) else (frame, [])
+            send_scripted(peer, body, ends)
 
     return answer
 
@@ -613,27 +862,23 @@ def event_body(event: str, args: bytes) -> bytes:
     return b"\x93\x05" + _str(event) + args
 
 
-def stream_failures(events: Any, cases: list[tuple[str, bytes, Any]]) -> list[str]:
-    """Each case's EVENT, read from the subscription `events`: an expected value is yielded as
-    the event's arguments (in order), `REJECTED` raises `ProtocolError` once in its place."""
+def stream_failures(events: Any, played: list[tuple[Case, Pipes]]) -> list[str]:
+    """Each case's EVENT (`case.data`), read from the subscription `events`: an expected value
+    is yielded as the event's arguments (in order), `REJECTED` raises `ProtocolError` once in
+    its place; either way the client keeps none of the case's descriptors."""
     failures = []
-    for name, data, expected in cases:
-        try:
-            event = events.get(timeout=STEP_TIMEOUT)
-        except conformance.ProtocolError as err:
-            if expected is not REJECTED:
-                failures.append(
-                    f"{name!r} (EVENT {data.hex(' ')}): expected {expected}, got {err!r}"
-                )
-            continue
-        arguments = list(event)  # an event is a NamedTuple of its arguments
-        if expected is REJECTED:
-            failures.append(
-                f"{name!r} (EVENT {data.hex(' ')}): expected a decode error, got {arguments!r}"
-            )
-        elif why := python_mismatch(expected, arguments):
-            failures.append(f"{name!r} (EVENT {data.hex(' ')}): {why}")
+    for case, pipes in played:
+        why = _yielded(events, case, pipes)
+        if why:
+            failures.append(f"{case.name!r} (EVENT {case.data.hex(' ')}): {why}")
     return failures
+
+
+def _yielded(events: Any, case: Case, pipes: Pipes) -> str | None:
+    # An event is a NamedTuple of its arguments.
+    return _received(
+        case, pipes, lambda: list(events.get(timeout=STEP_TIMEOUT)), conformance.ProtocolError
+    )
 
 
 # The values.json types that are event parameters in conformance.lmspc: the event, and the other
@@ -642,19 +887,19 @@ EVENT_PARAMETERS = {
     "string": ("fired", [], [(b"\x07", 7)]),
     "int64": ("fired", [(b"\xa2hi", "hi")], []),
     "Everything": ("recorded", [], []),
+    "fd": ("handed", [], []),
 }
 
 
 @pytest.mark.parametrize("type_name", list(EVENT_PARAMETERS))
 def test_event_values_reach_a_subscription(scripted: Any, type_name: str) -> None:
-    """Each case of the type as an argument of an EVENT after an acknowledged SUBSCRIBE:
-    accepted ones are yielded, rejected ones raise once and the subscription goes on (the first
-    case again, last, shows it)."""
+    """Each case of the type as an argument of an EVENT after an acknowledged SUBSCRIBE (with
+    its pipes' write ends): accepted ones are yielded, rejected ones raise once and the
+    subscription goes on (the first case again, last, shows it)."""
     event, before, after = EVENT_PARAMETERS[type_name]
     entry = next(e for e in VALUES["types"] if e["type"] == type_name)
-    cases = [(c["name"], vn.parse_bytes(c["bytes"]), c["value"]) for c in entry["accepted"]]
-    cases += [(c["name"], vn.parse_bytes(c["bytes"]), REJECTED) for c in entry["rejected"]]
-    cases.append((f"{cases[0][0]} again, last", cases[0][1], cases[0][2]))
+    cases = cases_of(entry)
+    cases.append(cases[0]._replace(name=f"{cases[0].name} again, last"))
     head = bytes([0x90 | (len(before) + 1 + len(after))]) + b"".join(b for b, _ in before)
     tail = b"".join(b for b, _ in after)
 
@@ -664,10 +909,18 @@ def test_event_values_reach_a_subscription(scripted: Any, type_name: str) -> Non
         return [v for _, v in before] + [expected] + [v for _, v in after]
 
     played = [
-        (name, event_body(event, head + data + tail), arguments(expected))
-        for name, data, expected in cases
+        (
+            case._replace(
+                data=event_body(event, head + case.data + tail),
+                expected=arguments(case.expected),
+            ),
+            Pipes(),
+        )
+        for case in cases
     ]
-    daemon = scripted(acknowledge_then([body for _, body, _ in played]))
+    daemon = scripted(
+        acknowledge_then([(case.data, pipes.attach(case.fds)) for case, pipes in played])
+    )
     with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
         events = getattr(connection, event)()
         failures = stream_failures(events, played)
@@ -690,10 +943,10 @@ def test_event_arguments_reach_a_subscription(scripted: Any, args: bytes, expect
     # their pattern.
     pattern = json.loads(vn.show(vn.decode_exactly_one(args))) if expected else REJECTED
     played = [
-        ("args", event_body("fired", args), pattern),
-        ("messages.json's EVENT", _reply("EVENT"), _event_arguments()),
+        (Case("args", event_body("fired", args), pattern), Pipes()),
+        (Case("messages.json's EVENT", _reply("EVENT"), _event_arguments()), Pipes()),
     ]
-    daemon = scripted(acknowledge_then([body for _, body, _ in played]))
+    daemon = scripted(acknowledge_then([case.data for case, _ in played]))
     with conformance.ConformanceConnection(daemon.path, timeout=STEP_TIMEOUT) as connection:
         failures = stream_failures(connection.fired(), played)
     assert not failures, "\n".join(failures)

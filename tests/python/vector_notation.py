@@ -1,7 +1,8 @@
 """The notations of the conformance vectors (`tests/vectors/README.md`): bytes written as hex
-with `'text'` and `{fingerprint}`, MessagePack decoded without losing its types (str vs bin,
-float 32 vs float 64, maps as ordered pairs), and the typed-JSON patterns a decoded value is
-matched against. Pure: no sockets, no generated package."""
+with `'text'`, `{fingerprint}` and `hh*N` repeats, MessagePack decoded without losing its types
+(str vs bin, float 32 vs float 64, maps as ordered pairs), and the typed-JSON patterns a
+decoded value is matched against, `{"fd": k}` included (through `Descriptors`, which knows how
+to compare the descriptors that came with a frame). Pure: no sockets, no generated package."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import math
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"
 
@@ -30,8 +31,9 @@ class NotationError(ValueError):
 
 def parse_bytes(notation: str, fingerprint: str = "") -> bytes:
     """The bytes a bytes notation stands for: hex digit pairs (whitespace between pairs is
-    ignored), `'text'` for the UTF-8 bytes of text, `{fingerprint}` for the 64 ASCII hex
-    characters of the conformance spec's fingerprint."""
+    ignored), `hh*N` for the byte `hh` N times (N decimal), `'text'` for the UTF-8 bytes of
+    text, `{fingerprint}` for the 64 ASCII hex characters of the conformance spec's
+    fingerprint."""
     out = bytearray()
     i = 0
     while i < len(notation):
@@ -53,8 +55,16 @@ def parse_bytes(notation: str, fingerprint: str = "") -> bytes:
             pair = notation[i : i + 2]
             if len(pair) != 2 or any(ch not in "0123456789abcdef" for ch in pair):
                 raise NotationError(f"bad hex {pair!r} at {i} in {notation!r}")
-            out.append(int(pair, 16))
             i += 2
+            count = 1
+            if notation[i : i + 1] == "*":
+                digits = i + 1
+                while notation[digits : digits + 1].isdigit():
+                    digits += 1
+                if digits == i + 1:
+                    raise NotationError(f"a repeat without a count at {i} in {notation!r}")
+                count, i = int(notation[i + 1 : digits]), digits
+            out += bytes([int(pair, 16)]) * count
     return bytes(out)
 
 
@@ -193,8 +203,45 @@ def show(node: Node) -> str:
     return f'{{"ext": [{payload[0]}, "{payload[1].hex()}"]}}'
 
 
-def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -> str | None:
-    """Why `node` does not match the typed-JSON `pattern`, naming the place; None if it does."""
+class Descriptors:
+    """The descriptors that came with one frame, for its `{"fd": k}` patterns: `same(i, k)`
+    says whether the frame's descriptor `i` is the session's pipe `k`. Each pattern names one
+    descriptor, and each descriptor must be named exactly once (`unnamed`)."""
+
+    def __init__(self, count: int = 0, same: Callable[[int, int], bool] | None = None) -> None:
+        self.count = count
+        self.same = same or (lambda index, pipe: False)
+        self.named: set[int] = set()
+
+    def name(self, index: int, pipe: int, path: str) -> str | None:
+        """Why the frame's descriptor `index` is not pipe `pipe` here; None if it is."""
+        if index >= self.count:
+            return f"{path}: descriptor index {index}, but the frame came with {self.count}"
+        if index in self.named:
+            return f"{path}: descriptor {index} is named twice"
+        if not self.same(index, pipe):
+            return f"{path}: descriptor {index} is not pipe {pipe}"
+        self.named.add(index)
+        return None
+
+    def unnamed(self) -> str | None:
+        """Why the frame's set is not exactly what its patterns named; None if it is."""
+        left = sorted(set(range(self.count)) - self.named)
+        if left:
+            return f"the frame came with {self.count} descriptors; no value names {left}"
+        return None
+
+
+def mismatch(
+    pattern: Any,
+    node: Node,
+    fingerprint: str = "",
+    path: str = "$",
+    fds: Descriptors | None = None,
+) -> str | None:
+    """Why `node` does not match the typed-JSON `pattern`, naming the place; None if it does.
+    `{"fd": k}` patterns name descriptors of `fds` (none if not given)."""
+    fds = fds if fds is not None else Descriptors()
     kind, payload = node
     found = f"{path}: expected {json.dumps(pattern, ensure_ascii=False)}, got {show(node)}"
     if pattern is None:
@@ -211,7 +258,7 @@ def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -
         if kind != "array" or len(payload) != len(pattern):
             return found
         for i, (item_pattern, item) in enumerate(zip(pattern, payload)):
-            why = mismatch(item_pattern, item, fingerprint, f"{path}[{i}]")
+            why = mismatch(item_pattern, item, fingerprint, f"{path}[{i}]", fds)
             if why:
                 return why
         return None
@@ -232,12 +279,18 @@ def mismatch(pattern: Any, node: Node, fingerprint: str = "", path: str = "$") -
         if arg != "fingerprint" or not fingerprint:
             raise NotationError(f"{path}: unknown placeholder {arg!r}")
         return None if kind == "str" and payload == fingerprint else found
+    if tag == "fd":
+        if kind != "int" or payload < 0:
+            return found
+        return fds.name(payload, arg, path)
     if tag == "map":
-        return _map_mismatch(arg, node, fingerprint, path, found)
+        return _map_mismatch(arg, node, fingerprint, path, found, fds)
     raise NotationError(f"{path}: unknown tag {tag!r}")
 
 
-def _map_mismatch(entries: Any, node: Node, fingerprint: str, path: str, found: str) -> str | None:
+def _map_mismatch(
+    entries: Any, node: Node, fingerprint: str, path: str, found: str, fds: Descriptors
+) -> str | None:
     """Maps match whatever their order: each expected entry by exactly one entry of the map."""
     kind, pairs = node
     expected = list(entries.items()) if isinstance(entries, dict) else [tuple(e) for e in entries]
@@ -252,7 +305,7 @@ def _map_mismatch(entries: Any, node: Node, fingerprint: str, path: str, found: 
         if at is None:
             return f"{path}: no key {json.dumps(key_pattern, ensure_ascii=False)} in {show(node)}"
         key, value = unmatched.pop(at)
-        why = mismatch(value_pattern, value, fingerprint, f"{path}.{show(key)}")
+        why = mismatch(value_pattern, value, fingerprint, f"{path}.{show(key)}", fds)
         if why:
             return why
     return None

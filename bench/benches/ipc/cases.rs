@@ -12,23 +12,26 @@ use futures::future::LocalBoxFuture;
 use crate::child::Daemon;
 use crate::counters::{ATTACH_TIME, SyscallCounter, Syscalls, allocations};
 use crate::handwritten::HandwrittenSide;
-use crate::ours::OursSide;
+use crate::ours::{Big, OursSide};
 use crate::raw::RawSide;
 use crate::report::{Against, Better, CaseResult, Goal};
 use crate::side::{BenchResult, FanOut, Side};
 use crate::stats::{median, per_second, percentile_us};
 use crate::student::{STUDENT_ID, Student, StudentAdded, student};
 use crate::tarpc_rpc::TarpcSide;
-use crate::wire::{BULK_LEN, Bodies};
+use crate::wire::{BIG_LEN, BULK_LEN, Bodies, big_payload};
 
 /// Case names, in output order.
-pub const CASES: [&str; 13] = [
+pub const CASES: [&str; 16] = [
     "call_latency_us",
     "pipelined_1conn",
     "callers_64_1conn",
     "pipelined_8conn",
     "event_fanout_32",
     "bulk_1mib",
+    "bulk_64mib_binary",
+    "bulk_64mib_fd",
+    "bulk_64mib_fd_resent",
     "allocs_per_call_seq",
     "allocs_per_call_64callers",
     "syscalls_per_1k_seq",
@@ -49,6 +52,8 @@ pub struct Scale {
     pub pipelined_calls: usize,
     pub fanout_events: usize,
     pub bulk_round_trips: usize,
+    /// Round trips of the 64 MiB cases.
+    pub big_round_trips: usize,
     pub connects: usize,
     pub idle_conns: usize,
 }
@@ -72,6 +77,7 @@ impl Scale {
             pipelined_calls: 20_000,
             fanout_events: 100_000,
             bulk_round_trips: 200,
+            big_round_trips: 10,
             connects: 1_000,
             idle_conns: 1_000,
         }
@@ -86,6 +92,7 @@ impl Scale {
             pipelined_calls: 256,
             fanout_events: 200,
             bulk_round_trips: 3,
+            big_round_trips: 1,
             connects: 10,
             idle_conns: 10,
         }
@@ -247,7 +254,8 @@ impl Counts {
 }
 
 impl Bench {
-    /// Runs the case called `name`; the memory cases come as a pair (see [`Bench::memory`]).
+    /// Runs the case called `name`; the memory cases come as a pair (see [`Bench::memory`]), and
+    /// so do the 64 MiB ones ([`Bench::big`]).
     pub async fn run(&self, name: &'static str) -> BenchResult<CaseResult> {
         let s = self.scale;
         match name {
@@ -375,6 +383,43 @@ impl Bench {
             }
             _ => Err(format!("no case `{name}`").into()),
         }
+    }
+
+    /// 64 MiB from the app to our daemon, which reads every byte, the three ways taking turns:
+    /// through `binary` (`bulk_64mib_binary`), copied into a new sealed memfd in each call
+    /// (`bulk_64mib_fd`), and one sealed memfd sent again in each call (`bulk_64mib_fd_resent`).
+    pub async fn big(&self) -> BenchResult<[CaseResult; 3]> {
+        let n = self.scale.big_round_trips;
+        let payload = &medium_runtime::Binary::from(big_payload());
+        let ways = [
+            ("bulk_64mib_binary", Big::Binary),
+            ("bulk_64mib_fd", Big::NewMemfd),
+            ("bulk_64mib_fd_resent", Big::SameMemfd),
+        ];
+        let runs = ways
+            .iter()
+            .map(|&(_, how)| run(Who::Ours, move || self.ours.big(payload, n, how)))
+            .collect();
+        let measured = interleave(self.scale.reps, runs).await?;
+        let rate =
+            median_rate(|d: &Duration| per_second(n, *d) * BIG_LEN as f64 / (1 << 20) as f64);
+        let binary = rate(&measured[0].1);
+        let notes = [
+            "64 MiB per call as a `binary` argument (frame limit raised to fit); the daemon reads every byte",
+            "64 MiB per call copied into a new memfd, sealed and sent; the daemon checks the seals, maps it and reads every byte",
+            "one sealed memfd made before the clock starts, sent in every call; the daemon maps it and reads every byte",
+        ];
+        let mut results = ways.map(|(name, _)| CaseResult::new(name, "MiB/s", Better::Higher));
+        for ((result, (_, reps)), note) in results.iter_mut().zip(&measured).zip(notes) {
+            result.ours = rate(reps);
+            result.notes = vec![note.to_owned()];
+            if result.case != "bulk_64mib_binary" {
+                result
+                    .notes
+                    .push(format!("{:.2}x `binary`", result.ours / binary));
+            }
+        }
+        Ok(results)
     }
 
     async fn call_latency(&self) -> BenchResult<CaseResult> {

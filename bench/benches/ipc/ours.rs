@@ -1,7 +1,9 @@
 //! Our side: a `medium_runtime::Daemon` with a hand-written `Dispatch` (no generated code)
-//! serving `get_student(id: string): Student`, `echo_bytes(data: binary): binary` and
+//! serving `get_student(id: string): Student`, `echo_bytes(data: binary): binary`,
 //! `fire(count: uint32): uint32`, which emits `student_added(time: double, info: Student)`
-//! `count` times; and the client half using `medium_runtime::Client`.
+//! `count` times, and `sum_bytes(data: binary): uint64` and `sum_fd(blob: fd): uint64`, which
+//! read a big payload sent as bytes or as a sealed memfd; and the client half using
+//! `medium_runtime::Client`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,20 +13,22 @@ use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use medium_runtime::{
     Binary, Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle,
-    DaemonOptions, Dispatch, EventError, NoException, ProtocolInfo, Reply,
+    DaemonOptions, Dispatch, EventError, Fd, NoException, ProtocolInfo, Reply,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
 
 use crate::child::{Daemon, Role};
+use crate::memfd::{Sealed, sealed_memfd};
 use crate::side::{
     BenchResult, FanOut, Side, StudentClient, Tally, concurrent_callers, keep_in_flight,
 };
 use crate::student::{STUDENT_ID, Student, StudentAdded, student, student_added};
-use crate::wire::BULK_LEN;
+use crate::wire::{BIG_LEN, BULK_LEN, checksum};
 
-/// The bench's protocol. The fingerprint only has to match between the two ends.
+/// The bench's protocol. The fingerprint only has to match between the two ends. It has an
+/// `fd` (`sum_fd`), so descriptors are accepted.
 static INFO: ProtocolInfo = ProtocolInfo {
     namespace: "bench.medium.ipc",
     class: "IpcBench",
@@ -33,6 +37,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     spec: "",
     events: &["student_added"],
     access: &[],
+    uses_fd: true,
 };
 
 /// Socket file of our daemon inside the bench's directory.
@@ -58,6 +63,14 @@ impl Dispatch for BenchService {
                 |(id,): (String,)| async move { student(&id) },
             )),
             "echo_bytes" => Some(handle(&call, |(data,): (Binary,)| async move { data })),
+            "sum_bytes" => Some(handle(&call, |(data,): (Binary,)| async move {
+                checksum(&data)
+            })),
+            // A descriptor that is not a sealed memfd gets the checksum of nothing: the bench
+            // sends only sealed ones.
+            "sum_fd" => Some(handle(&call, |(blob,): (Fd,)| async move {
+                Sealed::map(&blob).map_or(0, |sealed| checksum(sealed.bytes()))
+            })),
             "fire" => {
                 let daemon = call.daemon().clone();
                 Some(handle(&call, |(count,): (u32,)| async move {
@@ -106,10 +119,25 @@ async fn fire(daemon: &DaemonHandle, count: u32) -> u32 {
     reached
 }
 
+/// How the 64 MiB cases send their payload.
+#[derive(Debug, Clone, Copy)]
+pub enum Big {
+    /// As a `binary` argument.
+    Binary,
+    /// Copied into a new sealed memfd in every call.
+    NewMemfd,
+    /// One sealed memfd, made before the clock starts and sent in every call.
+    SameMemfd,
+}
+
+/// Frames of the 64 MiB `binary` case, with room for their envelope: over the default limit.
+const BIG_FRAME: usize = BIG_LEN + 1024;
+
 /// Runs our daemon in this (child) process until it is killed.
 pub async fn serve(dir: &Path) -> BenchResult<()> {
     let options = DaemonOptions {
         event_queue_len: EVENT_QUEUE,
+        max_frame_len: BIG_FRAME,
         ..DaemonOptions::default()
     };
     RuntimeDaemon::new(&INFO, BenchService)
@@ -137,6 +165,49 @@ impl OursSide {
 
     async fn client(&self) -> BenchResult<Client> {
         Ok(Client::connect_to(&INFO, &self.path).await?)
+    }
+
+    /// `round_trips` times, the 64 MiB `payload` to the daemon, which reads every byte and
+    /// answers its checksum, sent as `how` says. The wall time.
+    pub async fn big(
+        &self,
+        payload: &Binary,
+        round_trips: usize,
+        how: Big,
+    ) -> BenchResult<Duration> {
+        let options = ClientOptions {
+            socket_path: Some(self.path.clone()),
+            max_frame_len: BIG_FRAME,
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_with(&INFO, options).await?;
+        let expected = checksum(payload);
+        let sent_again = sealed_memfd(payload)?;
+        let start = Instant::now();
+        for _ in 0..round_trips {
+            let sum: u64 = match how {
+                Big::Binary => {
+                    client
+                        .call::<_, _, NoException>("sum_bytes", &(payload,))
+                        .await?
+                }
+                Big::NewMemfd => {
+                    let blob = sealed_memfd(payload)?;
+                    client
+                        .call::<_, _, NoException>("sum_fd", &(&blob,))
+                        .await?
+                }
+                Big::SameMemfd => {
+                    client
+                        .call::<_, _, NoException>("sum_fd", &(&sent_again,))
+                        .await?
+                }
+            };
+            if sum != expected {
+                return Err(format!("the daemon read a checksum of {sum}, not {expected}").into());
+            }
+        }
+        Ok(start.elapsed())
     }
 
     /// `callers` tasks sharing one connection (clones of one client), each making `calls`

@@ -11,6 +11,23 @@ use crate::student::{STUDENT_ID, student, student_added};
 /// Payload of the bulk case.
 pub const BULK_LEN: usize = 1024 * 1024;
 
+/// Payload of the 64 MiB cases, through `binary` and through a sealed memfd.
+pub const BIG_LEN: usize = 64 << 20;
+
+/// What the daemon computes of a big payload, reading every byte: the wrapping sum of its
+/// little-endian 64-bit words (the length is a multiple of 8).
+pub fn checksum(bytes: &[u8]) -> u64 {
+    bytes
+        .chunks_exact(8)
+        .map(|word| u64::from_le_bytes(word.try_into().expect("8 bytes")))
+        .fold(0, u64::wrapping_add)
+}
+
+/// The big payload: not all one byte, so that a checksum tells bytes apart.
+pub fn big_payload() -> Vec<u8> {
+    (0..BIG_LEN).map(|i| (i % 251) as u8).collect()
+}
+
 /// Bytes of the frame length prefix.
 const PREFIX_LEN: usize = 4;
 

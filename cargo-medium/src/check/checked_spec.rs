@@ -199,40 +199,6 @@ impl Type {
 }
 
 impl CheckedSpec {
-    /// Where the spec first uses the `fd` type, as words (``parameter `log` of method
-    /// `open` ``), or `None` when it never does. A model holding an `fd` is found by its
-    /// member, so uses through models need no search of their own.
-    pub fn first_fd_use(&self) -> Option<String> {
-        let is_fd = |ty: &Type| *ty.innermost() == Type::Primitive(Primitive::Fd);
-        let field = |fields: &[Field], what: &str, owner: &str| {
-            fields
-                .iter()
-                .find(|f| is_fd(&f.ty))
-                .map(|f| format!("{what} `{}` of {owner}", f.name))
-        };
-        self.models
-            .iter()
-            .find_map(|m| field(&m.fields, "member", &format!("model `{}`", m.name)))
-            .or_else(|| {
-                self.methods.iter().find_map(|m| {
-                    let owner = format!("method `{}`", m.name);
-                    field(&m.params, "parameter", &owner).or_else(|| {
-                        m.returns
-                            .as_ref()
-                            .filter(|ty| is_fd(ty))
-                            .map(|_| format!("the return value of {owner}"))
-                    })
-                })
-            })
-            .or_else(|| {
-                self.events
-                    .iter()
-                    .find_map(|e| field(&e.params, "parameter", &format!("event `{}`", e.name)))
-            })
-    }
-}
-
-impl CheckedSpec {
     /// What the spec declares, for status lines: `1 model, 1 exception, 2 methods, 1 event`.
     pub fn summary(&self) -> String {
         let count = |n: usize, noun: &str| {

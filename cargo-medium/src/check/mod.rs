@@ -8,6 +8,7 @@ mod access;
 mod canonical;
 mod checked_spec;
 mod checker;
+mod fd_holders;
 mod names;
 mod recursion;
 mod types;
@@ -16,6 +17,7 @@ pub use checked_spec::{
     Allow, AllowRule, CheckedSpec, Doc, Event, Exception, Field, Method, Model, Primitive, Type,
 };
 pub use checker::check;
+pub use fd_holders::FdHolders;
 
 use crate::diagnostic::Diagnostics;
 

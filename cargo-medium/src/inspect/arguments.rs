@@ -1,12 +1,16 @@
 //! JSON arguments to MessagePack, checked against the declared parameter types before anything
 //! is sent: integers must fit their type, `binary` is base64 text or `@path` (a file's bytes),
-//! a model is a JSON object with exactly its fields, a list a JSON array. Errors name the
-//! parameter (with the path inside it, e.g. `student.tags[2]`) and its spec type.
+//! `fd` is `@path` (the file, opened read-write if it can be, else read-only, which the runtime
+//! attaches to the call), a model is a JSON object with exactly its fields, a list a JSON array.
+//! Errors name the parameter (with the path inside it, e.g. `student.tags[2]`) and its spec type.
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use medium_runtime::Fd;
+use medium_runtime::serde::{Serialize, Serializer};
 use rmpv::Value;
 use serde_json::Value as Json;
 
@@ -47,16 +51,46 @@ pub enum ArgumentError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file of an `fd` argument could not be opened.
+    #[error("argument `{param}` (fd): cannot open {}", .path.display())]
+    Open {
+        param: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
-/// The MessagePack argument array for a call of a method (or an emit of an event) with
-/// `params`, from one JSON text per parameter.
+/// A value converted by its spec type, ready to send: MessagePack, with the open file of each
+/// `fd` in its place, which the runtime attaches to the frame as it encodes it.
+#[derive(Debug)]
+pub enum Argument {
+    /// A value holding no `fd`.
+    Value(Value),
+    Fd(Fd),
+    List(Vec<Argument>),
+    /// A model's fields, in spec order.
+    Model(Vec<(String, Argument)>),
+}
+
+impl Serialize for Argument {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Argument::Value(value) => value.serialize(serializer),
+            Argument::Fd(fd) => fd.serialize(serializer),
+            Argument::List(items) => serializer.collect_seq(items),
+            Argument::Model(fields) => serializer.collect_map(fields.iter().map(|(k, v)| (k, v))),
+        }
+    }
+}
+
+/// The argument array for a call of a method (or an emit of an event) with `params`, from one
+/// JSON text per parameter.
 pub fn encode_arguments(
     spec: &CheckedSpec,
     method: &str,
     params: &[Field],
     args: &[String],
-) -> Result<Value, ArgumentError> {
+) -> Result<Argument, ArgumentError> {
     if args.len() != params.len() {
         return Err(ArgumentError::Count {
             method: method.to_owned(),
@@ -91,13 +125,18 @@ pub fn encode_arguments(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::Array(values))
+    Ok(Argument::List(values))
 }
 
-/// For a `string` or `binary` argument written without JSON quotes (`42`, `Bob`): the shell
-/// ate no quotes, the user never wrote any, so show the argument as it must be typed.
+/// For a `string` or `binary` argument written without JSON quotes (`42`, `Bob`), or an `fd`
+/// one (`@log.txt`): the shell ate no quotes, the user never wrote any, so show the argument as
+/// it must be typed.
 fn quoting_hint(ty: &Type, text: &str) -> Option<String> {
-    let string_typed = matches!(ty, Type::Primitive(Primitive::String | Primitive::Binary));
+    let string_typed = match ty {
+        Type::Primitive(Primitive::String | Primitive::Binary) => true,
+        Type::Primitive(Primitive::Fd) => text.trim_start().starts_with('@'),
+        _ => false,
+    };
     if !string_typed || text.trim_start().starts_with('"') {
         return None;
     }
@@ -122,7 +161,7 @@ struct Converter<'a> {
 }
 
 impl Converter<'_> {
-    fn value(&self, json: &Json, ty: &Type, at: &str) -> Result<Value, ArgumentError> {
+    fn value(&self, json: &Json, ty: &Type, at: &str) -> Result<Argument, ArgumentError> {
         let mismatch = |detail: String| ArgumentError::Mismatch {
             param: at.to_owned(),
             ty: ty.spec_text(),
@@ -136,7 +175,7 @@ impl Converter<'_> {
                     .enumerate()
                     .map(|(i, v)| self.value(v, item, &format!("{at}[{i}]")))
                     .collect::<Result<Vec<_>, _>>()
-                    .map(Value::Array),
+                    .map(Argument::List),
                 other => Err(mismatch(format!(
                     "expected a JSON array, got {}",
                     kind(other)
@@ -170,19 +209,19 @@ impl Converter<'_> {
                             .get(&field.name)
                             .ok_or_else(|| mismatch(format!("missing field `{}`", field.name)))?;
                         let value = self.value(v, &field.ty, &format!("{at}.{}", field.name))?;
-                        Ok((Value::from(field.name.as_str()), value))
+                        Ok((field.name.clone(), value))
                     })
                     .collect::<Result<Vec<_>, _>>()
-                    .map(Value::Map)
+                    .map(Argument::Model)
             }
         }
     }
 
     /// A primitive value of type `p`.
-    fn primitive(&self, json: &Json, p: Primitive, at: &str) -> Result<Value, PrimitiveError> {
+    fn primitive(&self, json: &Json, p: Primitive, at: &str) -> Result<Argument, PrimitiveError> {
         let wrong =
             || PrimitiveError::Detail(format!("expected {}, got {}", expected(p), kind(json)));
-        Ok(match p {
+        Ok(Argument::Value(match p {
             Primitive::Boolean => Value::Boolean(json.as_bool().ok_or_else(wrong)?),
             Primitive::String => Value::from(json.as_str().ok_or_else(wrong)?),
             Primitive::Float => Value::F32(json.as_f64().ok_or_else(wrong)? as f32),
@@ -204,15 +243,33 @@ impl Converter<'_> {
                     })?,
                 })
             }
-            // Passing one needs the Rust runtime's descriptor support (issue 19).
             Primitive::Fd => {
-                return Err(PrimitiveError::Detail(
-                    "`cargo medium call` cannot pass a file descriptor yet".to_owned(),
-                ));
+                let path = json
+                    .as_str()
+                    .and_then(|text| text.strip_prefix('@'))
+                    .ok_or_else(wrong)?;
+                let file = open_to_pass(Path::new(path)).map_err(|source| {
+                    PrimitiveError::Done(ArgumentError::Open {
+                        param: at.to_owned(),
+                        path: path.into(),
+                        source,
+                    })
+                })?;
+                return Ok(Argument::Fd(Fd::from(file)));
             }
             _ => integer(json, p)?,
-        })
+        }))
     }
+}
+
+/// Opens the file of an `fd` argument read-write, for a daemon that writes to it, or read-only
+/// when that is all this user (or the file: a directory, a read-only mount) allows.
+fn open_to_pass(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .or_else(|_| File::open(path))
 }
 
 /// What went wrong with a primitive, before it is given the parameter's name and type.
@@ -278,6 +335,7 @@ fn expected(p: Primitive) -> &'static str {
         Primitive::String => "a JSON string",
         Primitive::Float | Primitive::Double => "a number",
         Primitive::Binary => "a base64 string or \"@path\"",
+        Primitive::Fd => "\"@path\" (the file to open and pass)",
         _ => "an integer",
     }
 }
@@ -315,11 +373,16 @@ mod tests {
         method nested(o: Outer)\n\
         method pass(sink: fd)\n";
 
-    fn encode(method: &str, args: &[&str]) -> Result<Value, ArgumentError> {
+    fn convert(method: &str, args: &[&str]) -> Result<Argument, ArgumentError> {
         let spec = check_source("t.lmspc", SPEC).unwrap();
         let m = spec.methods.iter().find(|m| m.name == method).unwrap();
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         encode_arguments(&spec, method, &m.params, &args)
+    }
+
+    /// The arguments as the MessagePack they encode to (none holding an `fd`).
+    fn encode(method: &str, args: &[&str]) -> Result<Value, ArgumentError> {
+        convert(method, args).map(|args| rmpv::ext::to_value(&args).unwrap())
     }
 
     fn error(method: &str, args: &[&str]) -> String {
@@ -342,11 +405,57 @@ mod tests {
         "\"AAEC\"",
     ];
 
+    /// The one `fd` argument of `pass`, given as `@path`.
+    fn passed(path: &Path) -> Fd {
+        let Argument::List(mut args) =
+            convert("pass", &[&format!("\"@{}\"", path.display())]).unwrap()
+        else {
+            panic!("not a list");
+        };
+        match args.pop() {
+            Some(Argument::Fd(fd)) => fd,
+            other => panic!("not an fd: {other:?}"),
+        }
+    }
+
+    /// Where `fd` leads (`/proc/self/fd`) and whether it was opened for writing.
+    fn target_and_writable(fd: &Fd) -> (PathBuf, bool) {
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
+        // SAFETY: F_GETFL reads the flags of a descriptor this test owns.
+        let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+        let target = std::fs::read_link(format!("/proc/self/fd/{raw}")).unwrap();
+        (target, flags & libc::O_ACCMODE == libc::O_RDWR)
+    }
+
     #[test]
-    fn an_fd_argument_is_refused_until_call_can_pass_descriptors() {
+    fn an_fd_argument_opens_the_file_at_path_read_write_when_it_can_else_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(target_and_writable(&passed(&file)), (file, true));
+        // A directory opens only for reading.
         assert_eq!(
-            error("pass", &["1"]),
-            "argument `sink` (fd): `cargo medium call` cannot pass a file descriptor yet"
+            target_and_writable(&passed(dir.path())),
+            (dir.path().to_owned(), false)
+        );
+    }
+
+    #[test]
+    fn an_fd_argument_is_an_at_path_that_opens() {
+        assert_eq!(
+            error("pass", &["3"]),
+            "argument `sink` (fd): expected \"@path\" (the file to open and pass), got 3"
+        );
+        assert_eq!(
+            error("pass", &["@log"]),
+            "argument `sink` (fd) is not JSON: expected value at line 1 column 1; \
+             strings are JSON: '\"@log\"'"
+        );
+        let missing = "/nonexistent/log";
+        assert!(
+            error("pass", &[&format!("\"@{missing}\"")])
+                .starts_with(&format!("argument `sink` (fd): cannot open {missing}"))
         );
     }
 

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::codegen::rust::RustCodegenError;
 use crate::manifest::{ManifestError, PlacementError, WorkspaceError};
 use crate::templates::TemplateError;
 
@@ -55,6 +54,4 @@ pub enum ScaffoldError {
     ManifestTemplate(#[from] ManifestError),
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error(transparent)]
-    RustCodegen(#[from] RustCodegenError),
 }

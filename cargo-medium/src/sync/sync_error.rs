@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::codegen::rust::RustCodegenError;
 use crate::diagnostic::Diagnostics;
 use crate::manifest::WorkspaceError;
 use crate::spec_file::SpecFileError;
@@ -37,6 +36,4 @@ pub enum SyncError {
     },
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error(transparent)]
-    RustCodegen(#[from] RustCodegenError),
 }

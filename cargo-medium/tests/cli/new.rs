@@ -344,7 +344,7 @@ fn new_with_a_bad_spec_prints_diagnostics_and_writes_nothing() {
 }
 
 #[test]
-fn new_with_a_spec_using_fd_says_the_rust_generator_does_not_support_it_and_writes_nothing() {
+fn new_with_a_spec_using_fd_generates_crates_passing_medium_runtime_fds() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("logs.lmspc"),
@@ -354,12 +354,12 @@ fn new_with_a_spec_using_fd_says_the_rust_generator_does_not_support_it_and_writ
     cargo_medium(dir.path())
         .args(["new", "logs.lmspc", "--vcs", "none"])
         .assert()
-        .code(101)
-        .stderr(predicate::str::contains(
-            "the Rust generator does not support `fd` yet (the return value of method \
-             `open_log` is an `fd`)",
-        ));
-    assert_eq!(tree(dir.path()), ["logs.lmspc"]);
+        .success();
+    let client = fs::read_to_string(dir.path().join("logs/logs-protocol/src/client.rs")).unwrap();
+    assert!(
+        client.contains("Result<::medium_runtime::Fd, rt::CallError<crate::LogsError>>"),
+        "{client}"
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ proptest! {
 
     #[test]
     fn rustfmt_leaves_the_protocol_crate_of_random_specs_alone(
-        spec in checked_spec(false),
+        spec in checked_spec(),
         config in proptest::sample::select(CONFIGS),
     ) {
         if let Some(changes) = rustfmt_changes(&spec, config) {

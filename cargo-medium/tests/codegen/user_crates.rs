@@ -11,7 +11,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn daemon_and_app_sources_parse_for_random_valid_specs(spec in checked_spec(false)) {
+    fn daemon_and_app_sources_parse_for_random_valid_specs(spec in checked_spec()) {
         for (name, files) in &generate(&spec)[1..] {
             for file in files.iter().filter(|file| file.path.extension() == Some("rs".as_ref())) {
                 if let Err(err) = syn::parse_file(&file.contents) {

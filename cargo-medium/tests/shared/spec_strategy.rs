@@ -24,22 +24,9 @@ use proptest::option;
 use proptest::prelude::*;
 
 /// A random valid checked spec: 1–12 top-level items of every kind, fields and parameters of
-/// every primitive (`fd` only `with_fd`: the Rust generator refuses it for now), model
-/// references and lists nested up to three deep.
-pub fn checked_spec(with_fd: bool) -> impl Strategy<Value = CheckedSpec> {
-    assert_eq!(
-        Primitive::ALL.last(),
-        Some(&Primitive::Fd),
-        "`fd` is the last primitive"
-    );
-    let without_fd = Primitive::ALL.len() - 1;
-    spec_of(
-        &Primitive::ALL[..if with_fd {
-            Primitive::ALL.len()
-        } else {
-            without_fd
-        }],
-    )
+/// every primitive, model references and lists nested up to three deep.
+pub fn checked_spec() -> impl Strategy<Value = CheckedSpec> {
+    spec_of(&Primitive::ALL)
 }
 
 fn spec_of(primitives: &'static [Primitive]) -> impl Strategy<Value = CheckedSpec> {

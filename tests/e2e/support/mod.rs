@@ -7,10 +7,13 @@
 
 mod cargo;
 mod cargo_medium;
+pub mod descriptors;
+mod fixture_programs;
 mod python_package;
 /// The Python tests' venv, shared with cargo-medium's CLI tests.
 #[path = "../../../cargo-medium/tests/shared/python_venv.rs"]
 pub mod python_venv;
+mod scaffolded_workspace;
 mod spawned;
 /// Random valid specs, shared with cargo-medium's front-end property tests.
 #[path = "../../../cargo-medium/tests/shared/spec_strategy.rs"]
@@ -22,7 +25,9 @@ pub mod vectors;
 
 pub use cargo::{Cargo, run_ok};
 pub use cargo_medium::cargo_medium;
+pub use fixture_programs::{FixturePrograms, build_fixture_programs};
 pub use python_package::{gen_python, python_fixture};
+pub use scaffolded_workspace::ScaffoldedWorkspace;
 pub use spawned::Spawned;
 pub use student_scenario::student_scenario;
 pub use student_workspace::StudentWorkspace;

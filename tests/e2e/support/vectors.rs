@@ -1,8 +1,11 @@
 //! The conformance vectors of `tests/vectors/` (their README says the format): loading the
-//! JSON files, the bytes notation (hex, `'text'`, `{fingerprint}`), MessagePack decoded with
-//! its wire types kept (`rmpv`: str vs bin, float 32 vs float 64, maps as pairs), and the
-//! typed-JSON patterns a decoded value is matched against. Pure: no sockets, no processes.
+//! JSON files, the bytes notation (hex, `hh*N` repeats, `'text'`, `{fingerprint}`),
+//! MessagePack decoded with its wire types kept (`rmpv`: str vs bin, float 32 vs float 64, maps
+//! as pairs), and the typed-JSON patterns a decoded value is matched against, `{"fd": k}`
+//! included (through [`Descriptors`], told how to compare a frame's descriptors). Pure: no
+//! sockets, no processes.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use rmpv::Value;
@@ -39,8 +42,8 @@ pub fn session_files() -> Vec<String> {
 }
 
 /// The bytes a bytes notation stands for: hex digit pairs (whitespace between pairs ignored),
-/// `'text'` for the UTF-8 bytes of text, `{fingerprint}` for the 64 ASCII characters of the
-/// conformance spec's fingerprint.
+/// `hh*N` for the byte `hh` N times (N decimal), `'text'` for the UTF-8 bytes of text,
+/// `{fingerprint}` for the 64 ASCII characters of the conformance spec's fingerprint.
 pub fn parse_bytes(notation: &str, fingerprint: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = notation;
@@ -63,8 +66,20 @@ pub fn parse_bytes(notation: &str, fingerprint: &str) -> Vec<u8> {
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             });
             let pair = pair.unwrap_or_else(|| panic!("bad hex at {rest:?} in {notation:?}"));
-            out.push(u8::from_str_radix(pair, 16).expect("checked hex"));
+            let byte = u8::from_str_radix(pair, 16).expect("checked hex");
             rest = &rest[2..];
+            let mut count = 1;
+            if let Some(repeat) = rest.strip_prefix('*') {
+                let digits = repeat.len()
+                    - repeat
+                        .trim_start_matches(|c: char| c.is_ascii_digit())
+                        .len();
+                count = repeat[..digits].parse().unwrap_or_else(|_| {
+                    panic!("a repeat without a count at {rest:?} in {notation:?}")
+                });
+                rest = &repeat[digits..];
+            }
+            out.resize(out.len() + count, byte);
         }
     }
     out
@@ -132,9 +147,78 @@ pub fn show(value: &Value) -> String {
     }
 }
 
+/// The descriptors that came with one frame, for its `{"fd": k}` patterns: `same(i, k)` says
+/// whether the frame's descriptor `i` is the vector's pipe `k`. Each pattern names one
+/// descriptor, and each descriptor must be named exactly once ([`Descriptors::unnamed`]).
+pub struct Descriptors<'a> {
+    same: &'a dyn Fn(usize, u64) -> bool,
+    named: RefCell<Vec<bool>>,
+}
+
+impl<'a> Descriptors<'a> {
+    /// `count` descriptors, compared with the vector's pipes by `same`.
+    pub fn new(count: usize, same: &'a dyn Fn(usize, u64) -> bool) -> Descriptors<'a> {
+        Descriptors {
+            same,
+            named: RefCell::new(vec![false; count]),
+        }
+    }
+
+    /// A frame that came with no descriptor.
+    pub fn none() -> Descriptors<'static> {
+        fn never(_: usize, _: u64) -> bool {
+            false
+        }
+        Descriptors::new(0, &never)
+    }
+
+    /// Why the frame's descriptor `index` is not pipe `pipe` here; `None` if it is.
+    fn name(&self, index: u64, pipe: u64, path: &str) -> Option<String> {
+        let mut named = self.named.borrow_mut();
+        let count = named.len();
+        let Some(slot) = usize::try_from(index).ok().filter(|&i| i < count) else {
+            return Some(format!(
+                "{path}: descriptor index {index}, but the frame came with {count}"
+            ));
+        };
+        if named[slot] {
+            return Some(format!("{path}: descriptor {index} is named twice"));
+        }
+        if !(self.same)(slot, pipe) {
+            return Some(format!("{path}: descriptor {index} is not pipe {pipe}"));
+        }
+        named[slot] = true;
+        None
+    }
+
+    /// Why the frame's set is not exactly what its patterns named; `None` if it is.
+    pub fn unnamed(&self) -> Option<String> {
+        let named = self.named.borrow();
+        let left: Vec<usize> = (0..named.len()).filter(|&i| !named[i]).collect();
+        (!left.is_empty()).then(|| {
+            format!(
+                "the frame came with {} descriptors; no value names {left:?}",
+                named.len()
+            )
+        })
+    }
+}
+
 /// Why `value` does not match the typed-JSON `pattern`, naming the place (`$[2].name`), or
 /// `None` when it does. `fingerprint` is what `{"placeholder": "fingerprint"}` stands for.
 pub fn mismatch(pattern: &Json, value: &Value, fingerprint: &str, path: &str) -> Option<String> {
+    mismatch_with_fds(pattern, value, fingerprint, path, &Descriptors::none())
+}
+
+/// [`mismatch`] for a frame that came with the descriptors `fds`, which its `{"fd": k}`
+/// patterns name (that each is named, [`Descriptors::unnamed`] says).
+pub fn mismatch_with_fds(
+    pattern: &Json,
+    value: &Value,
+    fingerprint: &str,
+    path: &str,
+    fds: &Descriptors<'_>,
+) -> Option<String> {
     let found = || Some(format!("{path}: expected {pattern}, got {}", show(value)));
     let matches = match (pattern, value) {
         (Json::Null, Value::Nil) => true,
@@ -151,11 +235,9 @@ pub fn mismatch(pattern: &Json, value: &Value, fingerprint: &str, path: &str) ->
             if p.len() != v.len() {
                 return found();
             }
-            return p
-                .iter()
-                .zip(v)
-                .enumerate()
-                .find_map(|(i, (p, v))| mismatch(p, v, fingerprint, &format!("{path}[{i}]")));
+            return p.iter().zip(v).enumerate().find_map(|(i, (p, v))| {
+                mismatch_with_fds(p, v, fingerprint, &format!("{path}[{i}]"), fds)
+            });
         }
         (Json::Object(tagged), _) => {
             let (tag, arg) = tagged
@@ -164,7 +246,14 @@ pub fn mismatch(pattern: &Json, value: &Value, fingerprint: &str, path: &str) ->
                 .filter(|_| tagged.len() == 1)
                 .unwrap_or_else(|| panic!("{path}: not a pattern: {pattern}"));
             if tag == "map" {
-                return map_mismatch(arg, value, fingerprint, path);
+                return map_mismatch(arg, value, fingerprint, path, fds);
+            }
+            if tag == "fd" {
+                let pipe = arg.as_u64().expect("{\"fd\": k} names a pipe by number");
+                return match value.as_u64() {
+                    Some(index) => fds.name(index, pipe, path),
+                    None => found(),
+                };
             }
             !tagged_mismatch(tag, arg, value, fingerprint, path)
         }
@@ -211,7 +300,13 @@ fn tagged_mismatch(tag: &str, arg: &Json, value: &Value, fingerprint: &str, path
 }
 
 /// Maps match whatever their order: each expected entry by exactly one entry of the map.
-fn map_mismatch(entries: &Json, value: &Value, fingerprint: &str, path: &str) -> Option<String> {
+fn map_mismatch(
+    entries: &Json,
+    value: &Value,
+    fingerprint: &str,
+    path: &str,
+    fds: &Descriptors<'_>,
+) -> Option<String> {
     let expected: Vec<(Json, &Json)> = match entries {
         Json::Object(fields) => fields
             .iter()
@@ -242,11 +337,12 @@ fn map_mismatch(entries: &Json, value: &Value, fingerprint: &str, path: &str) ->
             return Some(format!("{path}: no key {key} in {}", show(value)));
         };
         let (k, v) = unmatched.remove(at);
-        if let Some(why) = mismatch(
+        if let Some(why) = mismatch_with_fds(
             value_pattern,
             v,
             fingerprint,
             &format!("{path}.{}", show(k)),
+            fds,
         ) {
             return Some(why);
         }

@@ -202,7 +202,9 @@ pub struct CallArgs {
     /// The method's spec name
     pub method: String,
     /// One JSON value per parameter: `'"text"'`, `42`, `'{"id": "1"}'`; binary as base64 or
-    /// `'"@path"'`
+    /// `'"@path"'`; fd as `'"@path"'` (the file, opened read-write if allowed, else read-only).
+    /// A received fd prints as `{"fd": KIND, "target": LINK}`: KIND is file, directory, pipe,
+    /// socket, character device, block device or other; LINK its /proc/self/fd link
     #[arg(value_name = "JSON_ARGS", allow_negative_numbers = true)]
     pub args: Vec<String>,
     #[command(flatten)]

@@ -8,8 +8,11 @@
 //! come out valid but unformatted: the scaffold stage formats them with the
 //! user's rustfmt.
 //!
-//! A spec using `fd` is refused ([`RustCodegenError::FdUnsupported`]) until the Rust runtime
-//! passes descriptors: generating code that cannot carry them would only fail later.
+//! `fd` is `medium_runtime::Fd`. Models and event payloads holding one ([`FdHolders`]) derive
+//! only what an owned descriptor allows (`Debug` and serde), since it can be neither cloned nor
+//! compared; every other type derives what it always did.
+//!
+//! [`FdHolders`]: crate::check::FdHolders
 
 mod names;
 mod protocol;
@@ -24,27 +27,6 @@ use crate::templates::{Template, TemplateError};
 
 use names::ProtocolNames;
 
-/// Why Rust code could not be generated for a spec.
-#[derive(Debug, thiserror::Error)]
-pub enum RustCodegenError {
-    /// The spec uses `fd` (where: the words of [`CheckedSpec::first_fd_use`]).
-    #[error(
-        "the Rust generator does not support `fd` yet ({0} is an `fd`); for now, only the \
-         Python runtime passes file descriptors: `cargo medium gen python`"
-    )]
-    FdUnsupported(String),
-    #[error(transparent)]
-    Template(#[from] TemplateError),
-}
-
-/// Refuses a spec the Rust generator cannot serve yet.
-fn supported(spec: &CheckedSpec) -> Result<(), RustCodegenError> {
-    match spec.first_fd_use() {
-        Some(place) => Err(RustCodegenError::FdUnsupported(place)),
-        None => Ok(()),
-    }
-}
-
 /// Where a protocol crate records the spec it was generated from: the canonical spec under an
 /// `@generated` comment, which `lib.rs` embeds and `sync` reads back to report what changed.
 pub const RECORDED_SPEC: &str = "src/spec.lmspc";
@@ -54,8 +36,7 @@ pub const RECORDED_SPEC: &str = "src/spec.lmspc";
 pub fn protocol_crate(
     spec: &CheckedSpec,
     names: &CrateNames,
-) -> Result<GeneratedCrate, RustCodegenError> {
-    supported(spec)?;
+) -> Result<GeneratedCrate, TemplateError> {
     let manifest = CrateManifest::inheriting(vec![Dependency::Runtime]);
     let cargo_toml = manifest.render(
         Template::ProtocolManifest,
@@ -84,27 +65,22 @@ pub fn protocol_crate(
 pub fn daemon_crate(
     spec: &CheckedSpec,
     names: &CrateNames,
-) -> Result<GeneratedCrate, RustCodegenError> {
-    supported(spec)?;
-    Ok(user_crates::render(
+) -> Result<GeneratedCrate, TemplateError> {
+    user_crates::render(
         user_crates::UserCrate::Daemon,
         spec,
         &ProtocolNames::new(spec),
         names,
-    )?)
+    )
 }
 
 /// The user-owned example app crate (a binary that connects, calls the first method and
 /// prints events), rendered from `templates/app`.
-pub fn app_crate(
-    spec: &CheckedSpec,
-    names: &CrateNames,
-) -> Result<GeneratedCrate, RustCodegenError> {
-    supported(spec)?;
-    Ok(user_crates::render(
+pub fn app_crate(spec: &CheckedSpec, names: &CrateNames) -> Result<GeneratedCrate, TemplateError> {
+    user_crates::render(
         user_crates::UserCrate::App,
         spec,
         &ProtocolNames::new(spec),
         names,
-    )?)
+    )
 }

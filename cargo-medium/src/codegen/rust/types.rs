@@ -4,7 +4,9 @@
 //! for templates and as tokens for the protocol crate.
 //!
 //! `binary` is `medium_runtime::Binary` (msgpack bin by itself, and received without a copy)
-//! wherever a value is owned; a client method or event emitter borrows it as `&[u8]`.
+//! wherever a value is owned; a client method or event emitter borrows it as `&[u8]`. `fd` is
+//! `medium_runtime::Fd`, borrowed as `&Fd`: sending duplicates the descriptor, so the caller
+//! keeps theirs.
 
 use std::fmt;
 
@@ -86,6 +88,7 @@ pub(crate) struct TypeStyle<'a> {
     string: &'a str,
     vec: &'a str,
     binary: &'a str,
+    fd: &'a str,
     /// Prefix of model names, e.g. `crate::` or `protocol::`.
     model_prefix: &'a str,
     names: &'a ProtocolNames,
@@ -98,6 +101,7 @@ impl<'a> TypeStyle<'a> {
             string: "::std::string::String",
             vec: "::std::vec::Vec",
             binary: "::medium_runtime::Binary",
+            fd: "::medium_runtime::Fd",
             model_prefix: "crate::",
             names,
         }
@@ -109,6 +113,7 @@ impl<'a> TypeStyle<'a> {
             string: "String",
             vec: "Vec",
             binary: "medium_runtime::Binary",
+            fd: "medium_runtime::Fd",
             model_prefix: "protocol::",
             names,
         }
@@ -125,6 +130,7 @@ impl<'a> TypeStyle<'a> {
         match ty {
             Type::Primitive(Primitive::Binary) => RustType::path(self.binary),
             Type::Primitive(Primitive::String) => RustType::path(self.string),
+            Type::Primitive(Primitive::Fd) => RustType::path(self.fd),
             Type::Primitive(p) => RustType::path(scalar(*p)),
             Type::Model(name) => self.model(name),
             Type::List(inner) => self.vec_of(self.owned(inner)),
@@ -143,6 +149,7 @@ impl<'a> TypeStyle<'a> {
                 RustType::reference(RustType::Slice(Box::new(RustType::path("u8"))))
             }
             Type::Primitive(Primitive::String) => RustType::reference(RustType::path("str")),
+            Type::Primitive(Primitive::Fd) => RustType::reference(RustType::path(self.fd)),
             Type::Primitive(p) => RustType::path(scalar(*p)),
             Type::Model(name) => RustType::reference(self.model(name)),
             Type::List(inner) => RustType::reference(RustType::Slice(Box::new(self.owned(inner)))),
@@ -156,7 +163,7 @@ pub(crate) fn is_binary(ty: &Type) -> bool {
     matches!(ty, Type::Primitive(Primitive::Binary))
 }
 
-/// Rust's name for a primitive that is neither `string` nor `binary`.
+/// Rust's name for a primitive that is neither `string`, `binary` nor `fd`.
 fn scalar(primitive: Primitive) -> &'static str {
     match primitive {
         Primitive::Boolean => "bool",
@@ -173,7 +180,7 @@ fn scalar(primitive: Primitive) -> &'static str {
         // The callers spell these per position and style; this is the generated spelling.
         Primitive::String => "::std::string::String",
         Primitive::Binary => "::medium_runtime::Binary",
-        Primitive::Fd => unreachable!("the Rust generator refuses specs using `fd` first"),
+        Primitive::Fd => "::medium_runtime::Fd",
     }
 }
 

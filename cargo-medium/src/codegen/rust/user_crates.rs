@@ -10,7 +10,7 @@ use minijinja::{Value, context};
 
 use super::names::{NameTable, ProtocolNames, field_names, unraw};
 use super::types::TypeStyle;
-use crate::check::{CheckedSpec, Primitive, Type};
+use crate::check::{CheckedSpec, FdHolders, Primitive, Type};
 use crate::codegen::{CrateManifest, CrateNames, Dependency, GeneratedCrate, GeneratedFile};
 use crate::templates::{Template, TemplateError};
 
@@ -131,7 +131,6 @@ fn daemon_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames
 }
 
 fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -> Value {
-    let ty = TypeStyle::user(names);
     // The locals and bindings `main` has besides the event streams.
     let mut locals = NameTable::with_reserved(&["connection", "err", "event", "socket", "value"]);
     // Each event's stream lives in a local named after it.
@@ -146,6 +145,11 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
             }
         })
         .collect();
+    let placeholders = Placeholders {
+        spec,
+        ty: TypeStyle::user(names),
+        fd_holders: FdHolders::of(spec),
+    };
     let first = spec
         .methods
         .first()
@@ -154,7 +158,7 @@ fn app_context(spec: &CheckedSpec, names: &ProtocolNames, crates: &CrateNames) -
             let args: Vec<String> = method
                 .params
                 .iter()
-                .map(|param| placeholder(&ty, &param.ty))
+                .map(|param| placeholders.argument(&param.ty))
                 .collect();
             context! {
                 method => name.rust,
@@ -182,15 +186,50 @@ fn doc_lines(doc: &[String]) -> Vec<&str> {
     }
 }
 
-/// A placeholder argument of a client method's parameter type.
-fn placeholder(ty: &TypeStyle<'_>, param: &Type) -> String {
-    match param {
-        Type::Primitive(Primitive::Boolean) => "false".to_owned(),
-        Type::Primitive(Primitive::Float | Primitive::Double) => "0.0".to_owned(),
-        Type::Primitive(Primitive::String) => "\"example\"".to_owned(),
-        Type::Primitive(Primitive::Binary) | Type::List(_) => "&[]".to_owned(),
-        Type::Primitive(_) => "0".to_owned(),
-        Type::Model(name) => format!("&{}::default()", ty.model(name)),
+/// The app's placeholder for an `fd`: `/dev/null`, which every system has.
+const PLACEHOLDER_FD: &str =
+    "medium_runtime::Fd::from(std::fs::File::open(\"/dev/null\").expect(\"/dev/null opens\"))";
+
+/// Makes up the placeholder arguments of the app's first call.
+struct Placeholders<'a> {
+    spec: &'a CheckedSpec,
+    ty: TypeStyle<'a>,
+    fd_holders: FdHolders<'a>,
+}
+
+impl Placeholders<'_> {
+    /// A placeholder argument of a client method's parameter type (borrowed, as the client
+    /// method takes it).
+    fn argument(&self, param: &Type) -> String {
+        match param {
+            Type::Primitive(Primitive::Boolean) => "false".to_owned(),
+            Type::Primitive(Primitive::Float | Primitive::Double) => "0.0".to_owned(),
+            Type::Primitive(Primitive::String) => "\"example\"".to_owned(),
+            Type::Primitive(Primitive::Binary) | Type::List(_) => "&[]".to_owned(),
+            Type::Primitive(Primitive::Fd) | Type::Model(_) => format!("&{}", self.owned(param)),
+            Type::Primitive(_) => "0".to_owned(),
+        }
+    }
+
+    /// An owned placeholder value: the type's default, which a type holding an `fd` has not,
+    /// so a descriptor is `/dev/null` and a model holding one is written out field by field.
+    fn owned(&self, ty: &Type) -> String {
+        match ty {
+            Type::Primitive(Primitive::Fd) => PLACEHOLDER_FD.to_owned(),
+            Type::Model(name) if self.fd_holders.holds(ty) => {
+                let model = self
+                    .spec
+                    .model(name)
+                    .expect("a checked spec's models resolve");
+                let fields = model.fields.iter().zip(field_names(&model.fields));
+                let fields: Vec<String> = fields
+                    .map(|(field, named)| format!("{}: {}", named.rust, self.owned(&field.ty)))
+                    .collect();
+                format!("{} {{ {} }}", self.ty.model(name), fields.join(", "))
+            }
+            Type::Model(name) => format!("{}::default()", self.ty.model(name)),
+            _ => "Default::default()".to_owned(),
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! `cargo medium call METHOD [JSON_ARGS…]`: introspects the daemon, converts the arguments by
-//! the types its spec declares (rejecting bad ones before anything is sent), calls with the
-//! daemon's own fingerprint and prints the result as pretty JSON. An exception or a protocol
+//! the types its spec declares (rejecting bad ones before anything is sent; an `fd` is a file
+//! opened from `"@path"`), calls with the daemon's own fingerprint and prints the result as
+//! pretty JSON, a received descriptor as its kind and target. An exception or a protocol
 //! error is a failure (exit 101); so is a call the method's `@allow` rule does not admit, reported
 //! with the daemon's message alone ("uid 1000 may not call `delete_student`").
 
 use anyhow::anyhow;
-use cargo_medium::inspect::{encode_arguments, protocol_info, to_json};
+use cargo_medium::inspect::{Reply, decoding_reply, encode_arguments, protocol_info};
 use cargo_medium::shell::Shell;
 use medium_runtime::{CallError, NoException};
 
@@ -33,9 +34,12 @@ pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         protocol_info(&introspection, &spec),
         &socket,
     )?;
-    match client.call::<_, rmpv::Value, NoException>(&method.name, &arguments) {
-        Ok(value) => {
-            let json = serde_json::to_string_pretty(&to_json(&value))?;
+    let reply = decoding_reply(&spec, method.returns.as_ref(), || {
+        client.call::<_, Reply, NoException>(&method.name, &arguments)
+    });
+    match reply {
+        Ok(Reply(json)) => {
+            let json = serde_json::to_string_pretty(&json)?;
             shell.out(&format!("{json}\n"))?;
             Ok(())
         }

@@ -18,9 +18,14 @@ impl Generator<'_> {
             let doc = spec_doc(&event.doc);
             let name = ident(&name.rust);
             let fields = self.struct_fields(&event.params, false);
+            let derives = if self.holds_fd(&event.params) {
+                quote!(Debug, serde::Deserialize)
+            } else {
+                quote!(Debug, Clone, PartialEq, serde::Deserialize)
+            };
             quote! {
                 #doc
-                #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+                #[derive(#derives)]
                 #[serde(crate = "::medium_runtime::serde")]
                 pub struct #name { #fields }
             }

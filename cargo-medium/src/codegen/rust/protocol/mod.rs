@@ -28,7 +28,7 @@ use rust_file::rust_file;
 
 use super::names::{Named, ProtocolNames};
 use super::types::TypeStyle;
-use crate::check::{Allow, AllowRule, CheckedSpec, Field, Method};
+use crate::check::{Allow, AllowRule, CheckedSpec, FdHolders, Field, Method};
 use crate::codegen::{GENERATOR, GeneratedFile};
 
 /// The recorded spec's file name ([`super::RECORDED_SPEC`]), next to the module that embeds it.
@@ -39,6 +39,8 @@ pub(super) struct Generator<'a> {
     spec: &'a CheckedSpec,
     names: ProtocolNames,
     ty: TypeStyle<'a>,
+    /// The models holding an `fd`, which derive less.
+    fd_holders: FdHolders<'a>,
 }
 
 impl<'a> Generator<'a> {
@@ -49,6 +51,7 @@ impl<'a> Generator<'a> {
             spec,
             names: names.clone(),
             ty: TypeStyle::generated(names),
+            fd_holders: FdHolders::of(spec),
         };
         let rust = |path: &str, tokens: TokenStream| {
             GeneratedFile::new(path, rust_file(&generator.header(), tokens))
@@ -100,6 +103,11 @@ impl<'a> Generator<'a> {
                 quote!(#name: #ty)
             })
             .collect()
+    }
+
+    /// Whether a struct with these fields holds an `fd`, so it cannot be cloned or compared.
+    fn holds_fd(&self, fields: &[Field]) -> bool {
+        fields.iter().any(|field| self.fd_holders.holds(&field.ty))
     }
 
     /// What a method returns: its type, or `()`.
@@ -181,6 +189,7 @@ impl<'a> Generator<'a> {
         };
         let events = self.spec.events.iter().map(|event| &event.name);
         let access = self.access();
+        let uses_fd = self.spec.uses_fd();
         quote! {
             #module_docs
 
@@ -201,6 +210,7 @@ impl<'a> Generator<'a> {
                 spec: SPEC,
                 events: &[#(#events),*],
                 access: &[#(#access),*],
+                uses_fd: #uses_fd,
             };
         }
     }

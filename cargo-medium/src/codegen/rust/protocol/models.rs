@@ -19,9 +19,22 @@ impl Generator<'_> {
             let doc = spec_doc(&model.doc);
             let name = ident(&name.rust);
             let fields = self.struct_fields(&model.fields, true);
+            // An owned descriptor can be neither cloned, compared nor made up.
+            let derives = if self.holds_fd(&model.fields) {
+                quote!(Debug, serde::Serialize, serde::Deserialize)
+            } else {
+                quote!(
+                    Debug,
+                    Clone,
+                    Default,
+                    PartialEq,
+                    serde::Serialize,
+                    serde::Deserialize
+                )
+            };
             quote! {
                 #doc
-                #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+                #[derive(#derives)]
                 #[serde(crate = "::medium_runtime::serde", deny_unknown_fields)]
                 pub struct #name { #fields }
             }
