@@ -151,7 +151,7 @@ pub fn feed_server_descriptors(input: &[u8], handshake: bool, fd: bool) {
     let info = if fd { &FUZZ_FD } else { &FUZZ };
     let mut chunks = Vec::new();
     if handshake {
-        chunks.push((0, Bytes::from(message::hello(&PeerIdentity::of(info)))));
+        chunks.push((0, message::hello(&PeerIdentity::of(info))));
     }
     let mut rest = input;
     while let [n, len, tail @ ..] = rest {
