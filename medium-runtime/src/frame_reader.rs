@@ -16,9 +16,10 @@ use tokio::io::Interest;
 use tokio::net::unix::OwnedReadHalf;
 use tokio_util::codec::Decoder;
 
-use crate::ancillary::{self, ControlBuffer, InFlight, Received, ReceivedFds};
+use crate::ancillary::{self, ControlBuffer, InFlight, MAX_FDS_PER_FRAME, Received, ReceivedFds};
 use crate::error::Error;
 use crate::frame::PREFIX_LEN;
+use crate::protocol_info::ProtocolInfo;
 
 /// Read buffer of a fresh connection (as `FramedRead`'s).
 const INITIAL_CAPACITY: usize = 8 * 1024;
@@ -30,6 +31,18 @@ pub(crate) struct FdLimits {
     pub(crate) accepted: bool,
     pub(crate) per_frame: usize,
     pub(crate) in_flight: usize,
+}
+
+impl FdLimits {
+    /// The limits of a connection of protocol `info` with these options' values (the per-frame
+    /// limit capped at [`MAX_FDS_PER_FRAME`]).
+    pub(crate) fn new(info: &ProtocolInfo, per_frame: usize, in_flight: usize) -> FdLimits {
+        FdLimits {
+            accepted: info.uses_fd,
+            per_frame: per_frame.min(MAX_FDS_PER_FRAME),
+            in_flight,
+        }
+    }
 }
 
 /// Frames of one connection, each with the descriptors attributed to it.
