@@ -23,9 +23,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::ancillary::{
-    DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME, MAX_FDS_PER_FRAME, ReceivedFds,
-};
+use crate::ancillary::{DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME, ReceivedFds};
 use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
@@ -703,11 +701,11 @@ impl Endpoint {
     /// Runs the handshake on a connected stream and starts its writer task.
     async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
         let (read, mut write) = stream.into_split();
-        let limits = FdLimits {
-            accepted: self.info.uses_fd,
-            per_frame: self.options.max_fds_per_frame.min(MAX_FDS_PER_FRAME),
-            in_flight: self.options.max_fds_in_flight,
-        };
+        let limits = FdLimits::new(
+            self.info,
+            self.options.max_fds_per_frame,
+            self.options.max_fds_in_flight,
+        );
         let decoder = SkippingDecoder::new(self.options.max_frame_len);
         let mut frames = FrameReader::new(read, decoder, limits);
         handshake(

@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::access::{self, AccessPolicy, PeerAccess};
-use crate::ancillary::{MAX_FDS_PER_FRAME, ReceivedFds};
+use crate::ancillary::ReceivedFds;
 use crate::application::{Application, PeerCredentials};
 use crate::daemon::DaemonOptions;
 use crate::dispatch::{Call, Dispatch};
@@ -134,11 +134,11 @@ async fn serve_admitted<D: Dispatch>(
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
         let (read, mut write) = stream.into_split();
-        let limits = FdLimits {
-            accepted: cx.info.uses_fd,
-            per_frame: cx.options.max_fds_per_frame.min(MAX_FDS_PER_FRAME),
-            in_flight: cx.options.max_fds_in_flight,
-        };
+        let limits = FdLimits::new(
+            cx.info,
+            cx.options.max_fds_per_frame,
+            cx.options.max_fds_in_flight,
+        );
         let decoder = FrameDecoder::new(cx.options.max_frame_len);
         let mut frames = FrameReader::new(read, decoder, limits);
         let shutdown = cx.handle.shared.shutdown.clone();
