@@ -165,6 +165,7 @@ fn run(args: &[String]) -> Result<(), BoxError> {
         spec: "",
         events: &["student_added"],
         access: &[],
+        uses_fd: false,
     }));
     let runtime = tokio::runtime::Runtime::new()?;
     match (mode.as_str(), rest) {

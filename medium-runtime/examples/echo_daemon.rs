@@ -36,6 +36,7 @@ event echoed(text: string)
 ",
     events: &["echoed"],
     access: &[],
+    uses_fd: false,
 };
 
 struct Echo;

@@ -28,6 +28,7 @@ const SOAK: ProtocolInfo = ProtocolInfo {
     spec: "",
     events: &["echoed"],
     access: &[],
+    uses_fd: false,
 };
 
 /// Applications running at once; each reconnects after every session.

@@ -285,6 +285,7 @@ mod tests {
                 allow: &[Allow::Gid(50)],
             },
         ],
+        uses_fd: false,
     };
 
     #[test]

@@ -19,16 +19,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::ancillary::{
+    DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME, MAX_FDS_PER_FRAME, ReceivedFds,
+};
 use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
+use crate::fd::{self, Rejected};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
+use crate::frame_reader::{FdLimits, FrameReader};
 use crate::lossy::LossySender;
 use crate::message::{self, SkippedFrame, ToApp};
 use crate::outbox::{Outbox, OutboxSender};
@@ -60,6 +63,14 @@ pub struct ClientOptions {
     /// once per level): the call fails, or the event stream yields an error, with
     /// `rmp_serde::decode::Error::DepthLimitExceeded`; the connection carries on.
     pub max_nesting_depth: usize,
+    /// Most file descriptors one frame from the daemon may carry (default
+    /// [`DEFAULT_MAX_FDS_PER_FRAME`], 32; at most 253, the kernel's `SCM_MAX_FD`). More close
+    /// the connection ([`Error::BadDescriptors`]), the descriptors closed (PROTOCOL.md §3.1).
+    pub max_fds_per_frame: usize,
+    /// Most file descriptors received on the connection and not yet handed to the application
+    /// (a call's result, an event taken from its stream; default
+    /// [`DEFAULT_MAX_FDS_IN_FLIGHT`], 256). More close the connection.
+    pub max_fds_in_flight: usize,
 }
 
 impl Default for ClientOptions {
@@ -72,6 +83,8 @@ impl Default for ClientOptions {
             event_buffer: 1024,
             auto_reconnect: None,
             max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
+            max_fds_per_frame: DEFAULT_MAX_FDS_PER_FRAME,
+            max_fds_in_flight: DEFAULT_MAX_FDS_IN_FLIGHT,
         }
     }
 }
@@ -144,18 +157,21 @@ enum CloseReason {
     Fatal(ProtocolError),
     /// Automatic reconnection gave up; shared by every call and stream that reports it.
     ReconnectFailed(Arc<Error>),
+    /// The daemon attached descriptors where none may be (PROTOCOL.md §3.1).
+    BadDescriptors(String),
 }
 
 /// A call's outcome as the reader task hands it over.
 #[derive(Debug)]
 enum Response {
-    Value(CheckedValue),
+    /// A value, with the descriptors attached to its frame.
+    Value(CheckedValue, ReceivedFds),
     Exception(RemoteException),
     Error(ProtocolError),
 }
 
 /// Incoming frames of one connection.
-type Frames = FramedRead<OwnedReadHalf, SkippingDecoder>;
+type Frames = FrameReader<SkippingDecoder>;
 
 impl Client {
     /// Connects to the daemon at [`socket_path`]`(info)`.
@@ -310,10 +326,20 @@ impl Client {
         let response = link.reply(id).await;
         std::mem::forget(pending);
         match response? {
-            Response::Value(value) => value
-                .map_err(rmp_serde::decode::Error::from)
-                .and_then(|value| value_decoder::value(&value))
-                .map_err(|e| Error::Decode(e).into()),
+            Response::Value(value, fds) => {
+                let decode = || {
+                    value
+                        .map_err(rmp_serde::decode::Error::from)
+                        .and_then(|value| value_decoder::value(&value))
+                };
+                fd::decode_with_set(fds.fds, decode).map_err(|e| match e {
+                    Rejected::Shape(e) => Error::Decode(e).into(),
+                    Rejected::Descriptors(why) => CallError::Protocol(ProtocolError::new(
+                        ErrorCode::BadDescriptors,
+                        format!("descriptors of the reply disagree with its value: {why}"),
+                    )),
+                })
+            }
             Response::Exception(e) => Err(match E::from_remote(e) {
                 Ok(typed) => CallError::Exception(typed),
                 Err(unknown) => CallError::UnknownException(unknown),
@@ -351,7 +377,11 @@ impl Client {
         let response = link.reply(id).await;
         std::mem::forget(pending);
         match response? {
-            Response::Value(_) => Ok(EventStream::new(rx, subscription)),
+            Response::Value(_, fds) if !fds.is_empty() => Err(Error::BadDescriptors(format!(
+                "{} descriptor(s) attached to the acknowledgement of `{event}`",
+                fds.len()
+            ))),
+            Response::Value(..) => Ok(EventStream::new(rx, subscription)),
             Response::Error(reason) => {
                 subscription.refused();
                 Err(Error::Subscribe {
@@ -584,7 +614,7 @@ impl Routes {
             return;
         };
         match response {
-            Response::Value(_) => {
+            Response::Value(..) => {
                 let subscribers = self.subscriptions.get(&event).into_iter().flatten();
                 for (_, subscriber) in subscribers.filter(|(id, _)| streams.contains(id)) {
                     subscriber.send(EventItem::Reconnected, EventItem::Lagged);
@@ -616,6 +646,7 @@ impl Routes {
         match &self.close_reason {
             Some(CloseReason::Fatal(reason)) => Error::Rejected(reason.clone()),
             Some(CloseReason::ReconnectFailed(reason)) => Error::ReconnectFailed(reason.clone()),
+            Some(CloseReason::BadDescriptors(why)) => Error::BadDescriptors(why.clone()),
             None => Error::ConnectionClosed,
         }
     }
@@ -672,7 +703,13 @@ impl Endpoint {
     /// Runs the handshake on a connected stream and starts its writer task.
     async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
         let (read, mut write) = stream.into_split();
-        let mut frames = FramedRead::new(read, SkippingDecoder::new(self.options.max_frame_len));
+        let limits = FdLimits {
+            accepted: self.info.uses_fd,
+            per_frame: self.options.max_fds_per_frame.min(MAX_FDS_PER_FRAME),
+            in_flight: self.options.max_fds_in_flight,
+        };
+        let decoder = SkippingDecoder::new(self.options.max_frame_len);
+        let mut frames = FrameReader::new(read, decoder, limits);
         handshake(
             &mut frames,
             &mut write,
@@ -745,7 +782,7 @@ async fn handshake(
         // A daemon that refuses the connection (not allowed, too many connections) may close it
         // before the hello arrives: its reason is then already waiting to be read.
         let refusal = match tokio::time::timeout(timeout, frames.next()).await {
-            Ok(Some(Ok(Incoming::Frame(frame)))) => match ToApp::decode(&frame, 0) {
+            Ok(Some(Ok((Incoming::Frame(frame), _)))) => match ToApp::decode(&frame, 0) {
                 Ok(ToApp::Fatal(error)) => Some(error),
                 _ => None,
             },
@@ -768,13 +805,19 @@ async fn handshake(
             ));
         }
         Ok(Some(Err(e))) => return Err(not_medium(format!("unexpected answer ({e})"))),
-        Ok(Some(Ok(Incoming::Skipped { len, max, .. }))) => {
+        Ok(Some(Ok((_, fds)))) if !fds.is_empty() => {
+            return Err(not_medium(format!(
+                "{} descriptor(s) attached to the handshake answer",
+                fds.len()
+            )));
+        }
+        Ok(Some(Ok((Incoming::Skipped { len, max, .. }, _)))) => {
             return Err(not_medium(format!(
                 "unexpected answer ({})",
                 Error::FrameTooLarge { len, max }
             )));
         }
-        Ok(Some(Ok(Incoming::Frame(frame)))) => {
+        Ok(Some(Ok((Incoming::Frame(frame), _)))) => {
             // A handshake answer carries no value, so no depth to allow.
             ToApp::decode(&frame, 0).map_err(|e| not_medium(format!("unexpected answer ({e})")))?
         }
@@ -812,7 +855,7 @@ async fn supervise(
         let fatal = read_loop(frames, &routes, &closer, endpoint.options.max_nesting_depth).await;
         let auto = match &endpoint.options.auto_reconnect {
             Some(auto) if !closer.is_cancelled() => auto,
-            _ => return lock(&routes).close(fatal.map(CloseReason::Fatal)),
+            _ => return lock(&routes).close(fatal),
         };
         tracing::warn!("connection to the daemon lost; reconnecting");
         lock(&routes).lose_connection();
@@ -850,6 +893,7 @@ enum Arrival {
     Event {
         name: String,
         args: CheckedValue,
+        fds: ReceivedFds,
     },
     Lagged(u64),
     Skipped {
@@ -857,29 +901,49 @@ enum Arrival {
         max: usize,
         head: Bytes,
     },
-    /// The connection ends; with the reason the daemon gave, if any.
-    End(Option<ProtocolError>),
+    /// The connection ends; with the reason, if the daemon gave one or it sent descriptors
+    /// where none may be.
+    End(Option<CloseReason>),
 }
 
 impl Arrival {
-    fn of(frame: Option<Result<Incoming, Error>>, max_nesting_depth: usize) -> Arrival {
-        let message = match frame {
-            Some(Ok(Incoming::Frame(frame))) => ToApp::decode(&frame, max_nesting_depth),
-            Some(Ok(Incoming::Skipped { len, max, head })) => {
+    fn of(
+        frame: Option<Result<(Incoming, ReceivedFds), Error>>,
+        max_nesting_depth: usize,
+    ) -> Arrival {
+        // A skipped frame's descriptors are closed with it.
+        let (message, fds) = match frame {
+            Some(Ok((Incoming::Frame(frame), fds))) => {
+                (ToApp::decode(&frame, max_nesting_depth), fds)
+            }
+            Some(Ok((Incoming::Skipped { len, max, head }, _))) => {
                 return Arrival::Skipped { len, max, head };
             }
-            Some(Err(e)) => Err(e),
+            Some(Err(e)) => (Err(e), ReceivedFds::default()),
             None => return Arrival::End(None),
         };
         match message {
-            Ok(ToApp::Fatal(error)) => {
-                tracing::warn!(%error, "daemon closed the connection");
-                Arrival::End(Some(error))
-            }
             Ok(ToApp::Value { id, value }) => Arrival::Reply {
                 id,
-                response: Response::Value(value),
+                response: Response::Value(value, fds),
             },
+            Ok(ToApp::Event { name, args }) => Arrival::Event { name, args, fds },
+            Ok(message) if !fds.is_empty() => {
+                let why = format!(
+                    "{} descriptor(s) attached to a message that carries no values: {message:?}",
+                    fds.len()
+                );
+                tracing::warn!(%why, "closing the connection");
+                Arrival::End(Some(CloseReason::BadDescriptors(why)))
+            }
+            Err(Error::BadDescriptors(why)) => {
+                tracing::warn!(%why, "closing the connection");
+                Arrival::End(Some(CloseReason::BadDescriptors(why)))
+            }
+            Ok(ToApp::Fatal(error)) => {
+                tracing::warn!(%error, "daemon closed the connection");
+                Arrival::End(Some(CloseReason::Fatal(error)))
+            }
             Ok(ToApp::Exception { id, exception }) => Arrival::Reply {
                 id,
                 response: Response::Exception(exception),
@@ -888,7 +952,6 @@ impl Arrival {
                 id,
                 response: Response::Error(error),
             },
-            Ok(ToApp::Event { name, args }) => Arrival::Event { name, args },
             Ok(ToApp::Lagged(dropped)) => Arrival::Lagged(dropped),
             Ok(other) => {
                 tracing::warn!(message = ?other, "unexpected message from daemon");
@@ -910,7 +973,7 @@ async fn read_loop(
     routes: &Mutex<Routes>,
     closer: &CancellationToken,
     max_nesting_depth: usize,
-) -> Option<ProtocolError> {
+) -> Option<CloseReason> {
     let mut arrivals = Vec::new();
     let mut wake = Vec::new();
     loop {
@@ -948,7 +1011,7 @@ fn route(
     routes: &mut Routes,
     arrival: Arrival,
     wake: &mut Vec<Waker>,
-) -> Option<Option<ProtocolError>> {
+) -> Option<Option<CloseReason>> {
     match arrival {
         Arrival::End(reason) => return Some(reason),
         Arrival::Skipped { len, max, head } => {
@@ -957,9 +1020,15 @@ fn route(
             }
         }
         Arrival::Reply { id, response } => routes.answer(id, response, wake),
-        Arrival::Event { name, args } => {
+        Arrival::Event { name, args, fds } => {
+            // Every stream of the event shares the set; each takes duplicates, or the set
+            // itself when it is the last to hold it.
+            let fds = (!fds.is_empty()).then(|| Arc::new(fds));
             for (_, subscriber) in routes.subscriptions.get(&name).into_iter().flatten() {
-                subscriber.send(EventItem::Event(args.clone()), EventItem::Lagged);
+                subscriber.send(
+                    EventItem::Event(args.clone(), fds.clone()),
+                    EventItem::Lagged,
+                );
             }
         }
         Arrival::Lagged(dropped) => {

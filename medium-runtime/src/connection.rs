@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -14,20 +14,21 @@ use futures::future::{BoxFuture, CatchUnwind};
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::access::{self, AccessPolicy, PeerAccess};
+use crate::ancillary::{MAX_FDS_PER_FRAME, ReceivedFds};
 use crate::application::{Application, PeerCredentials};
 use crate::daemon::DaemonOptions;
 use crate::dispatch::{Call, Dispatch};
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::FrameDecoder;
+use crate::frame_reader::{FdLimits, FrameReader};
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
@@ -60,7 +61,7 @@ pub(crate) struct Context<D> {
     pub(crate) refusal_warnings: RefusalWarnings,
 }
 
-type Frames = FramedRead<OwnedReadHalf, FrameDecoder>;
+type Frames = FrameReader<FrameDecoder>;
 
 /// Takes a freshly accepted connection: serves it if its peer is allowed and within the
 /// connection limits, refuses it with a `FATAL` frame otherwise. Never waits, so the accept
@@ -133,7 +134,13 @@ async fn serve_admitted<D: Dispatch>(
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
         let (read, mut write) = stream.into_split();
-        let mut frames = FramedRead::new(read, FrameDecoder::new(cx.options.max_frame_len));
+        let limits = FdLimits {
+            accepted: cx.info.uses_fd,
+            per_frame: cx.options.max_fds_per_frame.min(MAX_FDS_PER_FRAME),
+            in_flight: cx.options.max_fds_in_flight,
+        };
+        let decoder = FrameDecoder::new(cx.options.max_frame_len);
+        let mut frames = FrameReader::new(read, decoder, limits);
         let shutdown = cx.handle.shared.shutdown.clone();
         let handshake = tokio::select! {
             result = handshake(&mut frames, &mut write, cx.info, &cx.options) => result,
@@ -320,7 +327,10 @@ async fn handshake(
         (frame, Err(HandshakeEnd::Refused { app, wire_version }))
     };
     // The frame to answer with, and how the handshake ends once it is written.
-    let decoded = first.and_then(|f| ToDaemon::decode(&f, options.max_nesting_depth));
+    let decoded = first.and_then(|(frame, fds)| {
+        no_descriptors(&fds, "the handshake")?;
+        ToDaemon::decode(&frame, options.max_nesting_depth)
+    });
     let (frame, outcome) = match decoded {
         Ok(ToDaemon::Hello { version, identity }) if version != WIRE_VERSION => refused(
             ErrorCode::UnsupportedVersion,
@@ -380,9 +390,22 @@ async fn handshake(
 fn fatal_for(e: &Error) -> Bytes {
     let code = match e {
         Error::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+        Error::BadDescriptors(_) => ErrorCode::BadDescriptors,
         _ => ErrorCode::Malformed,
     };
     message::fatal(&ProtocolError::new(code, e.to_string()))
+}
+
+/// `Err` when descriptors came with a message that carries no values (`what`): they are
+/// closed, and the connection ends with `FATAL` 15.
+fn no_descriptors(fds: &ReceivedFds, what: &str) -> Result<(), Error> {
+    if fds.is_empty() {
+        return Ok(());
+    }
+    Err(Error::BadDescriptors(format!(
+        "{} descriptor(s) attached to {what}, which carries no values",
+        fds.len()
+    )))
 }
 
 /// What one connection may have running at once: a number of calls, and a number of bytes of
@@ -472,10 +495,12 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         };
         peer.outbox.cork();
         let mut frame_len = 0;
+        let mut fds = ReceivedFds::default();
         let message = match frame {
             None => return,
-            Some(Ok(frame)) => {
+            Some(Ok((frame, attached))) => {
                 frame_len = frame.len();
+                fds = attached;
                 ToDaemon::decode(&frame, cx.options.max_nesting_depth)
             }
             Some(Err(Error::Io(e))) => {
@@ -491,6 +516,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
+                if builtin && let Err(error) = no_descriptors(&fds, "a BUILTIN request") {
+                    disconnect(peer, &error);
+                    return;
+                }
                 if !check(&requests, id, peer) {
                     return;
                 }
@@ -532,6 +561,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     method,
                     args,
                     builtin,
+                    fds,
                 };
                 start_call(cx, peer, &budget, &requests, request).await;
             }
@@ -540,6 +570,15 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 event,
                 subscribe,
             }) => {
+                let what = if subscribe {
+                    "a SUBSCRIBE"
+                } else {
+                    "an UNSUBSCRIBE"
+                };
+                if let Err(error) = no_descriptors(&fds, what) {
+                    disconnect(peer, &error);
+                    return;
+                }
                 // Answered at once, yet its id must not be one a call still holds.
                 if !check(&requests, id, peer) {
                     return;
@@ -655,6 +694,8 @@ struct Request {
     method: FrameStr,
     args: Bytes,
     builtin: bool,
+    /// The descriptors attached to its frame.
+    fds: ReceivedFds,
 }
 
 /// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
@@ -673,6 +714,7 @@ async fn start_call<D: Dispatch>(
         method,
         args,
         builtin,
+        fds,
     } = request;
     let max_frame_len = cx.options.max_frame_len;
     let reply_frame = move |reply: Reply| reply.into_frame(id, max_frame_len);
@@ -681,7 +723,7 @@ async fn start_call<D: Dispatch>(
             .send(reply_frame(builtin_reply(cx.info, &method)));
         return;
     }
-    let mut handling = match Handling::dispatch(cx, peer, id, method, args) {
+    let mut handling = match Handling::dispatch(cx, peer, id, method, args, fds) {
         Ok(handling) => handling,
         Err(reply) => {
             peer.outbox.send(reply_frame(reply));
@@ -734,6 +776,7 @@ impl Handling {
         id: u64,
         method: FrameStr,
         args: Bytes,
+        fds: ReceivedFds,
     ) -> Result<Handling, Reply> {
         let span = tracing::debug_span!("call", id, %method);
         let call = Call {
@@ -741,6 +784,8 @@ impl Handling {
             args,
             application: peer.application.clone(),
             daemon: cx.handle.clone(),
+            fds: Mutex::new(fds.fds),
+            _fds_held: fds.hold,
         };
         let dispatch = cx.dispatch.clone();
         let dispatched = span

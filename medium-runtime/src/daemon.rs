@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::access::AccessPolicy;
+use crate::ancillary::{DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME};
 use crate::connection::{self, Context};
 use crate::dispatch::Dispatch;
 use crate::error::{BoxError, Error};
@@ -95,6 +96,16 @@ pub struct DaemonOptions {
     /// recurses once per level); a deeper call gets `ERROR` code `Malformed`, and the connection
     /// carries on.
     pub max_nesting_depth: usize,
+    /// Most file descriptors one frame may carry (default
+    /// [`DEFAULT_MAX_FDS_PER_FRAME`](crate::DEFAULT_MAX_FDS_PER_FRAME), 32; at most 253, the
+    /// kernel's `SCM_MAX_FD`, whatever is set). A peer attaching more gets `FATAL` code
+    /// `BadDescriptors` and is disconnected, the descriptors closed (PROTOCOL.md §3.1).
+    pub max_fds_per_frame: usize,
+    /// Most file descriptors of one connection received and not yet handed to a handler, or
+    /// held by calls still running (default
+    /// [`DEFAULT_MAX_FDS_IN_FLIGHT`](crate::DEFAULT_MAX_FDS_IN_FLIGHT), 256); over it the peer
+    /// gets `FATAL` code `BadDescriptors` and is disconnected.
+    pub max_fds_in_flight: usize,
 }
 
 impl Default for DaemonOptions {
@@ -111,6 +122,8 @@ impl Default for DaemonOptions {
             max_connections: None,
             max_connections_per_uid: 1024,
             max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
+            max_fds_per_frame: DEFAULT_MAX_FDS_PER_FRAME,
+            max_fds_in_flight: DEFAULT_MAX_FDS_IN_FLIGHT,
         }
     }
 }

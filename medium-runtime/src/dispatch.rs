@@ -1,13 +1,17 @@
 //! The seam between the runtime and a service: the runtime decodes a call frame into a `Call`
 //! and asks the service's `Dispatch` for a future producing the `Reply`.
 
-use std::sync::Arc;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
+use crate::ancillary::FdHold;
 use crate::application::Application;
+use crate::exception::{ErrorCode, ProtocolError};
+use crate::fd::{self, Rejected};
 use crate::handle::DaemonHandle;
 use crate::message::FrameStr;
 use crate::reply::{self, Reply};
@@ -30,6 +34,10 @@ pub struct Call {
     pub(crate) args: Bytes,
     pub(crate) application: Application,
     pub(crate) daemon: DaemonHandle,
+    /// The descriptors attached to the call's frame, until its arguments take them.
+    pub(crate) fds: Mutex<Vec<OwnedFd>>,
+    /// Counts them in the connection's `max_fds_in_flight` while the call runs.
+    pub(crate) _fds_held: Option<FdHold>,
 }
 
 impl Call {
@@ -44,9 +52,19 @@ impl Call {
     }
 
     /// Decodes the arguments as [`crate::decode_args`] does, except that a [`crate::Binary`]
-    /// among them is a slice of the received frame rather than a copy.
+    /// among them is a slice of the received frame rather than a copy, and each
+    /// [`Fd`](crate::Fd) takes its descriptor from those attached to the call (once: a second
+    /// decode finds them taken). Indices that disagree with the attached descriptors give the
+    /// `BadDescriptors` reply (code 15) and close them all (PROTOCOL.md §3.1).
     pub fn decode_args<T: DeserializeOwned>(&self) -> Result<T, Reply> {
-        value_decoder::arguments(&self.args).map_err(reply::bad_arguments)
+        let fds = std::mem::take(&mut *self.fds.lock().unwrap_or_else(PoisonError::into_inner));
+        fd::decode_with_set(fds, || value_decoder::arguments(&self.args)).map_err(|e| match e {
+            Rejected::Shape(e) => reply::bad_arguments(e),
+            Rejected::Descriptors(why) => Reply::protocol_error(ProtocolError::new(
+                ErrorCode::BadDescriptors,
+                format!("descriptors of the call disagree with its arguments: {why}"),
+            )),
+        })
     }
 
     /// The application that made the call.

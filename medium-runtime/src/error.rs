@@ -147,6 +147,11 @@ pub enum Error {
     /// A frame did not hold a valid message.
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// File descriptors came where none may (PROTOCOL.md §3.1): in the middle of a frame, with
+    /// a message that carries no values, on a protocol without `fd`, lost (`MSG_CTRUNC`) or
+    /// over a limit. The connection ends (the daemon sends `FATAL` code 15 first).
+    #[error("bad descriptors: {0}")]
+    BadDescriptors(String),
     /// A value could not be decoded into the expected Rust type.
     #[error("could not decode value: {0}")]
     Decode(rmp_serde::decode::Error),

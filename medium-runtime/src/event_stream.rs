@@ -1,6 +1,7 @@
 //! `EventStream`: the typed stream of one subscribed event on a client connection.
 
 use std::marker::PhantomData;
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -9,8 +10,10 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use crate::ancillary::ReceivedFds;
 use crate::client::Link;
 use crate::error::Error;
+use crate::fd::{self, Rejected};
 use crate::value_decoder;
 use crate::well_formed::CheckedValue;
 
@@ -27,6 +30,10 @@ pub enum EventError {
     /// The event's arguments did not decode into the expected type.
     #[error("could not decode event: {0}")]
     Decode(rmp_serde::decode::Error),
+    /// The descriptors attached to the event disagree with its `fd` values (PROTOCOL.md §3.1);
+    /// they were closed.
+    #[error("descriptors of the event disagree with its arguments: {0}")]
+    BadDescriptors(String),
     /// The connection dropped and [`crate::AutoReconnect`] restored it: events fired while
     /// disconnected were missed.
     #[error(
@@ -48,7 +55,8 @@ impl From<rmp_serde::decode::Error> for EventError {
 /// What the connection's reader hands a stream.
 #[derive(Debug)]
 pub(crate) enum EventItem {
-    Event(CheckedValue),
+    /// Arguments, and the descriptors attached to the event, shared by the event's streams.
+    Event(CheckedValue, Option<Arc<ReceivedFds>>),
     Lagged(u64),
     Reconnected,
 }
@@ -113,11 +121,7 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Ready(match ready!(self.rx.poll_recv(cx)) {
-            Some(EventItem::Event(args)) => Some(
-                args.map_err(rmp_serde::decode::Error::from)
-                    .and_then(|args| value_decoder::arguments(&args))
-                    .map_err(EventError::from),
-            ),
+            Some(EventItem::Event(args, fds)) => Some(decode_event(args, fds)),
             Some(EventItem::Lagged(dropped)) => Some(Err(EventError::Lagged { dropped })),
             Some(EventItem::Reconnected) => Some(Err(EventError::Reconnected)),
             // Read from the connection rather than queued, so a full buffer cannot lose it.
@@ -128,4 +132,32 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
                 .map(|e| Err(EventError::ReconnectFailed(e))),
         })
     }
+}
+
+/// Decodes an event's arguments with its descriptors: the set itself when this stream is the
+/// last holding it, duplicates otherwise.
+fn decode_event<T: DeserializeOwned>(
+    args: CheckedValue,
+    fds: Option<Arc<ReceivedFds>>,
+) -> Result<T, EventError> {
+    let fds = match fds.map(Arc::try_unwrap) {
+        None => Vec::new(),
+        Some(Ok(set)) => set.fds,
+        Some(Err(shared)) => shared
+            .fds
+            .iter()
+            .map(OwnedFd::try_clone)
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                EventError::BadDescriptors(format!("cannot duplicate the event's descriptors: {e}"))
+            })?,
+    };
+    let decode = || {
+        args.map_err(rmp_serde::decode::Error::from)
+            .and_then(|args| value_decoder::arguments(&args))
+    };
+    fd::decode_with_set(fds, decode).map_err(|e| match e {
+        Rejected::Shape(e) => EventError::Decode(e),
+        Rejected::Descriptors(why) => EventError::BadDescriptors(why),
+    })
 }

@@ -72,6 +72,11 @@ pub enum ErrorCode {
     /// is refused before its arguments are decoded or its handler runs, a subscription is not
     /// stored. The connection stays open.
     Forbidden,
+    /// 15: file descriptors that do not fit (PROTOCOL.md §3.1). For `ERROR`: a call's `fd`
+    /// indices disagree with the descriptors attached to its frame (closed; the connection
+    /// stays open). For `FATAL`: descriptors in the middle of a frame, on a message that carries
+    /// no values or a protocol without `fd`, lost, or over a limit.
+    BadDescriptors,
     /// A code this runtime does not know (sent by a newer peer).
     Other(u32),
 }
@@ -94,6 +99,7 @@ impl ErrorCode {
             ErrorCode::UnknownEvent => 12,
             ErrorCode::HandshakeTimeout => 13,
             ErrorCode::Forbidden => 14,
+            ErrorCode::BadDescriptors => 15,
             ErrorCode::Other(code) => code,
         }
     }
@@ -115,6 +121,7 @@ impl ErrorCode {
             12 => ErrorCode::UnknownEvent,
             13 => ErrorCode::HandshakeTimeout,
             14 => ErrorCode::Forbidden,
+            15 => ErrorCode::BadDescriptors,
             other => ErrorCode::Other(other),
         }
     }

@@ -132,7 +132,6 @@ struct ReceivedSet {
 /// Runs `encode` (one synchronous encode of a frame) and returns, beside its result, the
 /// descriptors of every `Fd` it serialized, in index order. Empty when it serialized none, and
 /// then nothing was allocated.
-#[allow(dead_code, reason = "the transport wires it in next")]
 pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
     let outer = ATTACHED.replace(Some(Vec::new()));
     let _restore = Restore(&ATTACHED, outer);
@@ -143,7 +142,6 @@ pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
 /// What decoding values with a lent set left (PROTOCOL.md §3.1: the set agrees with the values
 /// when every descriptor is referenced exactly once).
 #[derive(Debug)]
-#[allow(dead_code, reason = "the transport wires it in next")]
 pub(crate) struct Leftovers {
     /// Descriptors no value took; closed when dropped.
     pub(crate) untaken: Vec<OwnedFd>,
@@ -151,7 +149,6 @@ pub(crate) struct Leftovers {
     pub(crate) bad_index: bool,
 }
 
-#[allow(dead_code, reason = "the transport wires it in next")]
 impl Leftovers {
     /// Whether every descriptor was taken exactly once and every index was good.
     pub(crate) fn agree(&self) -> bool {
@@ -162,7 +159,6 @@ impl Leftovers {
 /// Runs `decode` (one synchronous decode of the values of a frame that arrived with
 /// `descriptors`) with the set lent to every `Fd` it produces. If `decode` panics, the lent
 /// descriptors are closed.
-#[allow(dead_code, reason = "the transport wires it in next")]
 pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) -> (T, Leftovers) {
     let set = ReceivedSet {
         descriptors: descriptors.into_iter().map(Some).collect(),
@@ -220,6 +216,35 @@ impl<'de> Deserialize<'de> for Fd {
                 }
             }
         })
+    }
+}
+
+/// Why values received with a set of descriptors were not taken.
+#[derive(Debug)]
+pub(crate) enum Rejected {
+    /// The value's shape is wrong (as without descriptors), e.g. an `fd` that is not an
+    /// unsigned integer.
+    Shape(rmp_serde::decode::Error),
+    /// The value's `fd` indices and the set disagree (PROTOCOL.md §3.1, code 15).
+    Descriptors(String),
+}
+
+/// Decodes received values with their frame's set lent to them, and checks that every
+/// descriptor was taken exactly once. On any failure every descriptor is closed (those values
+/// took are dropped with them).
+pub(crate) fn decode_with_set<T>(
+    descriptors: Vec<OwnedFd>,
+    decode: impl FnOnce() -> Result<T, rmp_serde::decode::Error>,
+) -> Result<T, Rejected> {
+    let (decoded, leftovers) = lending(descriptors, decode);
+    match decoded {
+        Ok(value) if leftovers.agree() => Ok(value),
+        Ok(_) => Err(Rejected::Descriptors(format!(
+            "{} attached descriptor(s) referenced by no `fd` value",
+            leftovers.untaken.len()
+        ))),
+        Err(e) if leftovers.bad_index => Err(Rejected::Descriptors(e.to_string())),
+        Err(e) => Err(Rejected::Shape(e)),
     }
 }
 

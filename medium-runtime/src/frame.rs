@@ -6,12 +6,15 @@
 
 use std::cell::Cell;
 use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
-use crate::binary;
+use crate::ancillary::MAX_FDS_PER_FRAME;
 use crate::error::Error;
+use crate::{binary, fd};
 
 /// Bytes of the length prefix.
 pub(crate) const PREFIX_LEN: usize = 4;
@@ -173,9 +176,18 @@ impl Decoder for SkippingDecoder {
     }
 }
 
-/// An outgoing frame (length prefix included): one buffer, or chunks to write back to back.
+/// An outgoing frame (length prefix included): one buffer, or chunks to write back to back,
+/// and the descriptors attached to it, if any (PROTOCOL.md §3.1). The set is shared by the
+/// clones of an event frame sent to many connections, and closed when the last is dropped.
 #[derive(Debug, Clone)]
-pub(crate) enum OutFrame {
+pub(crate) struct OutFrame {
+    bytes: OutBytes,
+    /// Not sent yet; `None` once the frame's first bytes went out with them.
+    fds: Option<Arc<[OwnedFd]>>,
+}
+
+#[derive(Debug, Clone)]
+enum OutBytes {
     Whole(Bytes),
     /// A frame holding large binaries: the bytes around them, and their own buffers.
     Chunks(Vec<Bytes>),
@@ -184,25 +196,34 @@ pub(crate) enum OutFrame {
 impl OutFrame {
     /// Bytes of the whole frame, prefix included.
     pub(crate) fn len(&self) -> usize {
-        match self {
-            OutFrame::Whole(bytes) => bytes.len(),
-            OutFrame::Chunks(chunks) => chunks.iter().map(Bytes::len).sum(),
+        match &self.bytes {
+            OutBytes::Whole(bytes) => bytes.len(),
+            OutBytes::Chunks(chunks) => chunks.iter().map(Bytes::len).sum(),
         }
     }
 
     /// Its chunks, in order.
     pub(crate) fn chunks(&self) -> &[Bytes] {
-        match self {
-            OutFrame::Whole(bytes) => std::slice::from_ref(bytes),
-            OutFrame::Chunks(chunks) => chunks,
+        match &self.bytes {
+            OutBytes::Whole(bytes) => std::slice::from_ref(bytes),
+            OutBytes::Chunks(chunks) => chunks,
         }
     }
 
-    /// Drops the first `n` bytes (written already).
+    /// The descriptors to send with the frame's first bytes; `None` when it has none, or they
+    /// went already.
+    pub(crate) fn fds(&self) -> Option<&[OwnedFd]> {
+        self.fds.as_deref()
+    }
+
+    /// Drops the first `n` bytes (written already), and the descriptors, which went with them.
     pub(crate) fn advance(&mut self, mut n: usize) {
-        match self {
-            OutFrame::Whole(bytes) => bytes.advance(n),
-            OutFrame::Chunks(chunks) => {
+        if n > 0 {
+            self.fds = None;
+        }
+        match &mut self.bytes {
+            OutBytes::Whole(bytes) => bytes.advance(n),
+            OutBytes::Chunks(chunks) => {
                 let mut whole = 0;
                 while let Some(chunk) = chunks.get(whole)
                     && chunk.len() <= n
@@ -218,19 +239,34 @@ impl OutFrame {
         }
     }
 
-    /// The frame as one buffer: free for a frame of one chunk, a copy otherwise (for frames
-    /// that hold no large binary, or paths where a copy does not matter).
+    /// The bytes as one buffer: free for a frame of one chunk, a copy otherwise (for frames
+    /// that hold no large binary, or paths where a copy does not matter). Descriptors are
+    /// dropped (closed): only for frames that carry none.
     pub(crate) fn into_contiguous(self) -> Bytes {
-        match self {
-            OutFrame::Whole(bytes) => bytes,
-            OutFrame::Chunks(chunks) => chunks.concat().into(),
+        match self.bytes {
+            OutBytes::Whole(bytes) => bytes,
+            OutBytes::Chunks(chunks) => chunks.concat().into(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl OutFrame {
+    /// A frame of `chunks` with `fds` attached, as `FrameWriter` builds one.
+    pub(crate) fn of_chunks(chunks: Vec<Bytes>, fds: Vec<OwnedFd>) -> OutFrame {
+        OutFrame {
+            bytes: OutBytes::Chunks(chunks),
+            fds: (!fds.is_empty()).then(|| Arc::from(fds)),
         }
     }
 }
 
 impl From<Bytes> for OutFrame {
     fn from(bytes: Bytes) -> OutFrame {
-        OutFrame::Whole(bytes)
+        OutFrame {
+            bytes: OutBytes::Whole(bytes),
+            fds: None,
+        }
     }
 }
 
@@ -242,6 +278,8 @@ pub(crate) struct FrameWriter {
     kept: Vec<(Vec<u8>, Bytes)>,
     /// Bytes written after the last large binary kept.
     buf: Vec<u8>,
+    /// Duplicates of the descriptors of the `Fd`s written, in index order.
+    fds: Vec<OwnedFd>,
 }
 
 thread_local! {
@@ -267,6 +305,7 @@ impl FrameWriter {
         FrameWriter {
             kept: Vec::new(),
             buf,
+            fds: Vec::new(),
         }
     }
 
@@ -283,12 +322,28 @@ impl FrameWriter {
         SCRATCH.with(|slot| slot.set(scratch));
     }
 
-    /// Serializes `value` (MessagePack, structs as maps) into the frame.
+    /// Serializes `value` (MessagePack, structs as maps) into the frame, and attaches a
+    /// duplicate of each [`Fd`](crate::Fd) in it. More than [`MAX_FDS_PER_FRAME`] is an error.
     pub(crate) fn value<T: serde::Serialize + ?Sized>(
         &mut self,
         value: &T,
     ) -> Result<(), rmp_serde::encode::Error> {
-        binary::encoding_frame(|| rmp_serde::encode::write_named(self, value))
+        let (written, fds) = fd::attaching(|| {
+            binary::encoding_frame(|| rmp_serde::encode::write_named(&mut *self, value))
+        });
+        written?;
+        if self.fds.len() + fds.len() > MAX_FDS_PER_FRAME {
+            return Err(rmp_serde::encode::Error::Syntax(format!(
+                "{} descriptors in one frame exceed the limit of {MAX_FDS_PER_FRAME} (SCM_MAX_FD)",
+                self.fds.len() + fds.len()
+            )));
+        }
+        if self.fds.is_empty() {
+            self.fds = fds;
+        } else {
+            self.fds.extend(fds);
+        }
+        Ok(())
     }
 
     /// The frame's first bytes: prefix, then the body's start (for fields filled in late).
@@ -311,8 +366,12 @@ impl FrameWriter {
         let body = u32::try_from(self.body_len()).unwrap_or(u32::MAX);
         self.head_mut()[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
         self.settle();
+        let fds = (!self.fds.is_empty()).then(|| Arc::from(self.fds));
         if self.kept.is_empty() {
-            return OutFrame::Whole(Bytes::from(self.buf));
+            return OutFrame {
+                bytes: OutBytes::Whole(Bytes::from(self.buf)),
+                fds,
+            };
         }
         let mut chunks = Vec::with_capacity(2 * self.kept.len() + 1);
         for (before, large) in self.kept {
@@ -322,7 +381,10 @@ impl FrameWriter {
         if !self.buf.is_empty() {
             chunks.push(Bytes::from(self.buf));
         }
-        OutFrame::Chunks(chunks)
+        OutFrame {
+            bytes: OutBytes::Chunks(chunks),
+            fds,
+        }
     }
 }
 
@@ -422,7 +484,7 @@ mod tests {
         let mut w = FrameWriter::new();
         w.value(&("a", &large, 1u8)).unwrap();
         let frame = w.finish();
-        let OutFrame::Chunks(chunks) = &frame else {
+        let OutBytes::Chunks(chunks) = &frame.bytes else {
             panic!("{frame:?}");
         };
         assert_eq!(chunks.len(), 3);
@@ -439,16 +501,19 @@ mod tests {
         let small = Binary::from(vec![3; binary::LARGE_BINARY - 1]);
         let mut w = FrameWriter::new();
         w.value(&(&small,)).unwrap();
-        assert!(matches!(w.finish(), OutFrame::Whole(_)));
+        assert!(matches!(w.finish().bytes, OutBytes::Whole(_)));
     }
 
     #[test]
     fn an_out_frame_advances_across_chunks() {
-        let mut frame = OutFrame::Chunks(vec![
-            Bytes::from_static(b"ab"),
-            Bytes::from_static(b"cde"),
-            Bytes::from_static(b"f"),
-        ]);
+        let mut frame = OutFrame {
+            bytes: OutBytes::Chunks(vec![
+                Bytes::from_static(b"ab"),
+                Bytes::from_static(b"cde"),
+                Bytes::from_static(b"f"),
+            ]),
+            fds: None,
+        };
         frame.advance(3);
         assert_eq!(frame.chunks(), [&b"de"[..], &b"f"[..]]);
         frame.advance(2);

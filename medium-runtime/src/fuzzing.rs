@@ -40,6 +40,7 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     spec: "",
     events: &["tick", "changed"],
     access: &[],
+    uses_fd: false,
 };
 
 thread_local! {

@@ -4,6 +4,7 @@
 //! can be written by hand against the same API. The wire format is specified in PROTOCOL.md.
 
 mod access;
+mod ancillary;
 mod application;
 mod binary;
 pub mod blocking;
@@ -16,6 +17,7 @@ mod event_stream;
 mod exception;
 mod fd;
 mod frame;
+mod frame_reader;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
@@ -35,6 +37,7 @@ mod thread_scope;
 mod value_decoder;
 mod well_formed;
 
+pub use ancillary::{DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME, MAX_FDS_PER_FRAME};
 pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredentials};
 pub use binary::Binary;
 pub use client::{Client, ClientOptions};

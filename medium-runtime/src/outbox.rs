@@ -5,7 +5,8 @@
 //! frames wait in the queue; uncorking writes them with one `writev`, again without a hop.
 //! Events may be dropped when the queue is full (with a lagged notice later); everything else is
 //! always queued. A frame may be several chunks (a large binary kept out of the frame buffer):
-//! they go out in the same `writev`.
+//! they go out in the same `writev`. A frame with descriptors is written alone, by a `sendmsg`
+//! that starts with its first byte (PROTOCOL.md §3.1); a batch stops before it.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
@@ -14,9 +15,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
 use bytes::{Buf, Bytes};
+use tokio::io::Interest;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Notify;
 
+use crate::ancillary;
 use crate::frame::OutFrame;
 use crate::lossy::{Delivery, LagCounter};
 
@@ -204,12 +207,7 @@ impl Outbox {
 
     async fn write_batch(&self, batch: &mut Batch) -> std::io::Result<()> {
         while batch.has_remaining() {
-            let result = {
-                let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
-                let n = batch.chunks_vectored(&mut slices);
-                self.socket.try_write_vectored(&slices[..n])
-            };
-            match result {
+            match write_some(&self.socket, &batch.frames) {
                 Ok(written) => batch.advance(written),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.socket.writable().await?,
                 Err(e) => return Err(e),
@@ -346,25 +344,42 @@ impl Drop for OutboxSender {
     }
 }
 
-/// Writes what the socket takes now of the first frames of `frames` (up to a batch) with one
-/// `writev`, and drops what was written; a socket that takes nothing now is no error.
+/// Writes what the socket takes now of the first frames of `frames` (up to a batch), and drops
+/// what was written; a socket that takes nothing now is no error.
 fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Result<()> {
-    let written = {
-        let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
-        let n = io_slices(frames, &mut slices);
-        match socket.try_write_vectored(&slices[..n]) {
-            Ok(written) => written,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(e),
-        }
+    let written = match write_some(socket, frames) {
+        Ok(written) => written,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
     };
     drop_written(frames, written);
     Ok(())
 }
 
-/// Points `dst` at the chunks of the first frames of `frames`; returns how many it filled.
+/// One write of the first frames of `frames`: a `sendmsg` of the first frame alone when it has
+/// descriptors still to send, else one `writev` of the frames up to the next one that has.
+fn write_some(socket: &OwnedWriteHalf, frames: &VecDeque<OutFrame>) -> std::io::Result<usize> {
+    if let Some(front) = frames.front()
+        && let Some(fds) = front.fds()
+    {
+        let fd = socket.as_ref().as_raw_fd();
+        return socket.as_ref().try_io(Interest::WRITABLE, || {
+            ancillary::send(fd, front.chunks(), fds)
+        });
+    }
+    let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
+    let n = io_slices(frames, &mut slices);
+    socket.try_write_vectored(&slices[..n])
+}
+
+/// Points `dst` at the chunks of the first frames of `frames`, up to the first (after the
+/// first) with descriptors to send; returns how many it filled.
 fn io_slices<'a>(frames: &'a VecDeque<OutFrame>, dst: &mut [IoSlice<'a>]) -> usize {
-    let chunks = frames.iter().flat_map(OutFrame::chunks);
+    let chunks = frames
+        .iter()
+        .enumerate()
+        .take_while(|(i, frame)| *i == 0 || frame.fds().is_none())
+        .flat_map(|(_, frame)| frame.chunks());
     let mut n = 0;
     for (slot, chunk) in dst.iter_mut().zip(chunks) {
         *slot = IoSlice::new(chunk);
@@ -559,7 +574,7 @@ mod tests {
     fn batch_advances_across_the_chunks_of_a_frame() {
         let mut batch = Batch::default();
         batch.frames.push_back(frame("a").into());
-        let chunked = OutFrame::Chunks(vec![frame("bc"), frame("def"), frame("g")]);
+        let chunked = OutFrame::of_chunks(vec![frame("bc"), frame("def"), frame("g")], Vec::new());
         batch.frames.push_back(chunked);
         let mut slices = [IoSlice::new(&[]); 8];
         assert_eq!(batch.chunks_vectored(&mut slices), 4);

@@ -23,6 +23,10 @@ pub struct ProtocolInfo {
     /// An item without one is open to anyone who can connect. Only a daemon enforces them
     /// (PROTOCOL.md §7.1); a client's are informational.
     pub access: &'static [AccessRule],
+    /// Whether the spec uses `fd` anywhere (a parameter, return value, model field or event
+    /// argument). Without it, every descriptor a peer attaches is refused (PROTOCOL.md §3.1:
+    /// `FATAL` 15 from a daemon, the connection closed by a client).
+    pub uses_fd: bool,
 }
 
 /// One term of an `@allow` rule.

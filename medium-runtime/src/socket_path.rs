@@ -51,6 +51,7 @@ mod tests {
         spec: "",
         events: &[],
         access: &[],
+        uses_fd: false,
     };
     const NO_BASE: ProtocolInfo = ProtocolInfo {
         socket_base: None,

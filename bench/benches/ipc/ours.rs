@@ -32,6 +32,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     spec: "",
     events: &["student_added"],
     access: &[],
+    uses_fd: false,
 };
 
 /// Socket file of our daemon inside the bench's directory.

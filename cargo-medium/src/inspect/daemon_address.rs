@@ -27,6 +27,7 @@ pub fn socket_for_spec(spec: &CheckedSpec) -> Result<PathBuf, DaemonAddressError
         spec: "",
         events: events(spec),
         access: &[],
+        uses_fd: false,
     };
     medium_runtime::socket_path(&info).map_err(|source| DaemonAddressError {
         namespace: spec.namespace.clone(),
@@ -47,6 +48,7 @@ pub fn protocol_info(daemon: &Introspection, spec: &CheckedSpec) -> &'static Pro
         events: events(spec),
         // A client's: only the daemon enforces `@allow` rules.
         access: &[],
+        uses_fd: spec.uses_fd(),
     }))
 }
 

@@ -46,6 +46,7 @@ static INFO: ProtocolInfo = ProtocolInfo {
     spec: SPEC,
     events: &["announced"],
     access: &[],
+    uses_fd: false,
 };
 
 /// The same daemon rebuilt from a changed spec.

@@ -14,6 +14,7 @@ pub const ECHO: ProtocolInfo = ProtocolInfo {
     spec: "",
     events: &["echoed"],
     access: &[],
+    uses_fd: false,
 };
 
 /// The example binary, which `cargo test` builds next to this test binary.

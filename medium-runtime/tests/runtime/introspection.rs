@@ -16,6 +16,7 @@ const OTHER_SPEC: ProtocolInfo = ProtocolInfo {
     spec: "namespace com.example.other\nclass Other\nmethod ping(): string\n",
     events: &[],
     access: &[],
+    uses_fd: false,
 };
 
 /// Body of `[4, id, request, []]`.

@@ -6,6 +6,7 @@ mod apps;
 mod auto_reconnect;
 mod binary;
 mod calls;
+mod descriptors;
 mod echo_process;
 mod errors;
 mod events;

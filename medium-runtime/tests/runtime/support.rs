@@ -25,6 +25,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
         "added", "removed", "ping", "big", "n", "tick", "news", "mine", "changed",
     ],
     access: &[],
+    uses_fd: false,
 };
 
 /// The exceptions of the test protocol, as generated code would write them.

@@ -189,6 +189,7 @@ impl<'a> Generator<'a> {
         };
         let events = self.spec.events.iter().map(|event| &event.name);
         let access = self.access();
+        let uses_fd = self.spec.uses_fd();
         quote! {
             #module_docs
 
@@ -209,6 +210,7 @@ impl<'a> Generator<'a> {
                 spec: SPEC,
                 events: &[#(#events),*],
                 access: &[#(#access),*],
+                uses_fd: #uses_fd,
             };
         }
     }
