@@ -5,6 +5,7 @@
 
 mod access_rules;
 mod conformance_vectors;
+mod file_descriptors;
 mod fingerprint_mismatch;
 mod forwarded_socket;
 mod generated_code_compiles;
