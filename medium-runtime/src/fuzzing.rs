@@ -4,27 +4,32 @@
 //! in-process socket pair, on a current-thread runtime shared by all inputs. Nothing here may
 //! sleep or time out: a hang is a finding.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use serde::de::IgnoredAny;
+use tokio::io::Interest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::access::AccessPolicy;
+use crate::ancillary;
 use crate::client::{Client, ClientOptions};
 use crate::connection::{self, Context};
 use crate::daemon::DaemonOptions;
 use crate::dispatch::{Call, Dispatch};
 use crate::error::PeerIdentity;
 use crate::exception::NoException;
+use crate::fd::Fd;
 use crate::frame::PREFIX_LEN;
 use crate::handle::DaemonHandle;
 use crate::limits::{ConnectionLimits, RefusalWarnings};
@@ -41,6 +46,12 @@ const FUZZ: ProtocolInfo = ProtocolInfo {
     events: &["tick", "changed"],
     access: &[],
     uses_fd: false,
+};
+
+/// `FUZZ` with `fd` in its spec: the daemon takes descriptors on calls.
+const FUZZ_FD: ProtocolInfo = ProtocolInfo {
+    uses_fd: true,
+    ..FUZZ
 };
 
 thread_local! {
@@ -86,6 +97,14 @@ impl Dispatch for FuzzService {
                 }
             }
             .boxed(),
+            // Takes the call's descriptors (a list of `fd`) and gives one back.
+            "fds" => async move {
+                match call.decode_args::<(Vec<Fd>,)>() {
+                    Ok((mut fds,)) => Reply::value(&fds.pop()),
+                    Err(reply) => reply,
+                }
+            }
+            .boxed(),
             "later" => async move {
                 tokio::task::yield_now().await;
                 Reply::value(&call.args().len())
@@ -108,50 +127,147 @@ impl Dispatch for FuzzService {
 /// Panics if the daemon panics, or if its answer is not a sequence of whole frames that each
 /// decode as a daemon → application message with nothing after a `FATAL`.
 pub fn feed_server(input: &[u8], handshake: bool) {
-    block_on(async {
-        let (daemon_end, app_end) = UnixStream::pair().expect("socketpair");
-        let cx = Arc::new(Context {
-            info: &FUZZ,
-            options: DaemonOptions {
-                // Long enough never to fire: input ends with end-of-stream anyway.
-                handshake_timeout: Duration::from_secs(60),
-                ..DaemonOptions::default()
-            },
-            dispatch: Arc::new(FuzzService),
-            access: AccessPolicy::resolve(&FUZZ).expect("no group to resolve"),
-            handle: DaemonHandle::new(FUZZ.events),
-            calls: TaskTracker::new(),
-            tasks: TaskTracker::new(),
-            hard_stop: CancellationToken::new(),
-            limits: ConnectionLimits::new(1, 1),
-            refusals: Arc::new(Semaphore::new(1)),
-            refusal_warnings: RefusalWarnings::default(),
-        });
-        let app = async {
-            let (mut read, mut write) = app_end.into_split();
-            let mut sent = Vec::with_capacity(input.len() + 128);
-            if handshake {
-                sent.extend_from_slice(&message::hello(&PeerIdentity::of(&FUZZ)));
-            }
-            sent.extend_from_slice(input);
-            let sending = async {
-                // The daemon may hang up before taking everything: that is a valid outcome.
-                let _ = write.write_all(&sent).await;
-                let _ = write.shutdown().await;
-            };
-            let mut answer = Vec::new();
-            let (_, read) = tokio::join!(sending, read.read_to_end(&mut answer));
-            // A reset connection still ends the exchange; what arrived before it is checked.
-            drop(read);
-            answer
+    let mut sent = Vec::with_capacity(input.len() + 128);
+    if handshake {
+        sent.extend_from_slice(&message::hello(&PeerIdentity::of(&FUZZ)));
+    }
+    sent.extend_from_slice(input);
+    let answer = block_on(serve_one(&FUZZ, async |write: &mut OwnedWriteHalf| {
+        // The daemon may hang up before taking everything: that is a valid outcome.
+        let _ = write.write_all(&sent).await;
+    }));
+    check_daemon_answer(&answer);
+}
+
+/// Like [`feed_server`], with descriptors attached: `input` is a sequence of chunks, each sent
+/// by one `sendmsg` with its descriptors (fresh pipe read ends), as a byte `n` (`n & 0x80`: `n
+/// & 0x3f` descriptors, else none), a byte `len`, then `len` bytes (what is left when fewer).
+/// `fd` says whether the protocol uses `fd`.
+///
+/// Panics as `feed_server` does, and when a descriptor sent is still open anywhere in the
+/// daemon once the connection and its calls are over (its pipe's write end still has a
+/// reader).
+pub fn feed_server_descriptors(input: &[u8], handshake: bool, fd: bool) {
+    let info = if fd { &FUZZ_FD } else { &FUZZ };
+    let mut chunks = Vec::new();
+    if handshake {
+        chunks.push((0, message::hello(&PeerIdentity::of(info))));
+    }
+    let mut rest = input;
+    while let [n, len, tail @ ..] = rest {
+        let (chunk, after) = tail.split_at((*len as usize).min(tail.len()));
+        let fds = if n & 0x80 == 0 {
+            0
+        } else {
+            usize::from(n & 0x3f)
         };
-        let ((), answer) = tokio::join!(connection::serve(daemon_end, cx.clone()), app);
-        cx.calls.close();
-        cx.calls.wait().await;
-        cx.tasks.close();
-        cx.tasks.wait().await;
-        check_daemon_answer(&answer);
+        chunks.push((fds, Bytes::copy_from_slice(chunk)));
+        rest = after;
+    }
+    let mut writers = Vec::new();
+    let answer = block_on(serve_one(info, async |write: &mut OwnedWriteHalf| {
+        for (n, chunk) in &chunks {
+            let (readers, ends): (Vec<OwnedFd>, Vec<OwnedFd>) = (0..*n).map(|_| pipe()).unzip();
+            writers.extend(ends);
+            if send_chunk(write, chunk.clone(), &readers).await.is_err() {
+                return;
+            }
+        }
+    }));
+    check_daemon_answer(&answer);
+    for writer in &writers {
+        assert!(
+            !has_reader(writer),
+            "a descriptor sent to the daemon is still open"
+        );
+    }
+}
+
+/// Sends `chunk` with `fds` attached to its first byte: one `sendmsg`, then plain writes.
+async fn send_chunk(
+    write: &mut OwnedWriteHalf,
+    mut chunk: Bytes,
+    fds: &[OwnedFd],
+) -> std::io::Result<()> {
+    if !fds.is_empty() {
+        let socket = write.as_ref();
+        let fd = socket.as_raw_fd();
+        let sent = socket
+            .async_io(Interest::WRITABLE, || {
+                ancillary::send(fd, std::slice::from_ref(&chunk), fds)
+            })
+            .await?;
+        chunk.advance(sent);
+    }
+    write.write_all(&chunk).await
+}
+
+/// A pipe, both ends close-on-exec: (read end, write end).
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut ends = [0; 2];
+    // SAFETY: `ends` has room for the two descriptors pipe2 writes.
+    let made = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(made, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both are fresh descriptors nothing else owns.
+    unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) }
+}
+
+/// Whether a read end of the pipe whose write end is `writer` is open anywhere (else `poll`
+/// reports `POLLERR` on the write end).
+fn has_reader(writer: &OwnedFd) -> bool {
+    let mut poll = libc::pollfd {
+        fd: writer.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout never blocks.
+    unsafe { libc::poll(&mut poll, 1, 0) };
+    poll.revents & libc::POLLERR == 0
+}
+
+/// Serves one daemon connection of `info` whose application `send`s, then closes its sending
+/// side and reads everything the daemon answers; returns that once the connection and every
+/// task it started are over.
+async fn serve_one(
+    info: &'static ProtocolInfo,
+    send: impl AsyncFnOnce(&mut OwnedWriteHalf),
+) -> Vec<u8> {
+    let (daemon_end, app_end) = UnixStream::pair().expect("socketpair");
+    let cx = Arc::new(Context {
+        info,
+        options: DaemonOptions {
+            // Long enough never to fire: input ends with end-of-stream anyway.
+            handshake_timeout: Duration::from_secs(60),
+            ..DaemonOptions::default()
+        },
+        dispatch: Arc::new(FuzzService),
+        access: AccessPolicy::resolve(info).expect("no group to resolve"),
+        handle: DaemonHandle::new(info.events),
+        calls: TaskTracker::new(),
+        tasks: TaskTracker::new(),
+        hard_stop: CancellationToken::new(),
+        limits: ConnectionLimits::new(1, 1),
+        refusals: Arc::new(Semaphore::new(1)),
+        refusal_warnings: RefusalWarnings::default(),
     });
+    let app = async {
+        let (mut read, mut write) = app_end.into_split();
+        let sending = async {
+            send(&mut write).await;
+            let _ = write.shutdown().await;
+        };
+        let mut answer = Vec::new();
+        let (_, read) = tokio::join!(sending, read.read_to_end(&mut answer));
+        // A reset connection still ends the exchange; what arrived before it is checked.
+        drop(read);
+        answer
+    };
+    let ((), answer) = tokio::join!(connection::serve(daemon_end, cx.clone()), app);
+    cx.calls.close();
+    cx.calls.wait().await;
+    cx.tasks.close();
+    cx.tasks.wait().await;
+    answer
 }
 
 /// Checks that `bytes` is a sequence of whole, decodable daemon frames, `FATAL` only last.

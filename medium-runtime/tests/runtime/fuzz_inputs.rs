@@ -2,7 +2,7 @@
 //! fuzzing harness itself is tested and every crashing input a fuzz run finds stays fixed.
 //! `(input, handshake)` pairs; see `fuzz/README.md`.
 
-use medium_runtime::fuzzing::{feed_client, feed_server};
+use medium_runtime::fuzzing::{feed_client, feed_server, feed_server_descriptors};
 
 use crate::support::frame;
 
@@ -103,4 +103,35 @@ fn deeply_nested_values_do_not_overflow_the_stack() {
         daemon.extend(frame(&body));
     }
     feed_client(&daemon, true);
+}
+
+/// One chunk of a `feed_server_descriptors` input: `bytes` sent with `fds` descriptors.
+fn chunk(fds: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut chunk = vec![if fds == 0 { 0 } else { 0x80 | fds }, bytes.len() as u8];
+    chunk.extend_from_slice(bytes);
+    chunk
+}
+
+#[test]
+fn daemon_side_closes_every_descriptor_of_seed_inputs() {
+    let call = frame(b"\x94\x01\x01\xa3fds\x91\x92\x00\x01");
+    let (head, rest) = call.split_at(5);
+    let inputs = [
+        // Two descriptors, each taken once: one comes back in the reply.
+        chunk(2, &call),
+        // Three: one no index refers to (ERROR 15), then the connection goes on.
+        [chunk(3, &call), chunk(2, &call)].concat(),
+        // In the middle of a frame, over the per-frame limit, far over the control buffer.
+        [chunk(0, head), chunk(1, rest)].concat(),
+        chunk(33, &call),
+        chunk(63, &call),
+        // With a subscription, and with garbage.
+        chunk(1, &frame(b"\x93\x02\x06\xa4tick")),
+        chunk(1, b"\xff\xff"),
+    ];
+    for input in &inputs {
+        for (handshake, fd) in [(true, true), (true, false), (false, true)] {
+            feed_server_descriptors(input, handshake, fd);
+        }
+    }
 }
