@@ -221,6 +221,27 @@ async fn many_calls_with_descriptors_in_flight_at_once_each_get_their_own() {
 }
 
 #[tokio::test]
+async fn calls_sent_together_each_attach_their_own_descriptor() {
+    let daemon = FdDaemon::start().await;
+    let client = daemon.client().await;
+    // Pending calls go out through the writer's batches: each frame with a descriptor alone.
+    let calls = (0..100).map(|i| {
+        let client = client.clone();
+        async move {
+            let (mut reader, writer) = pipe();
+            client
+                .call::<_, (), NoException>("write_into", &(Fd::from(writer), format!("{i}")))
+                .await
+                .unwrap();
+            let mut text = String::new();
+            reader.read_to_string(&mut text).unwrap();
+            assert_eq!(text, i.to_string());
+        }
+    });
+    futures::future::join_all(calls).await;
+}
+
+#[tokio::test]
 async fn an_event_carries_its_descriptor_to_every_subscriber() {
     let daemon = FdDaemon::start().await;
     let first = daemon.client().await;
