@@ -80,13 +80,26 @@ impl<D: Decoder<Error = Error> + Unpin> FrameReader<D> {
         self.buf.reserve(1);
         let (buf, control) = (&mut self.buf, &mut self.control);
         let fd = self.socket.as_ref().as_raw_fd();
+        // A read that did not fill the buffer and brought no descriptors emptied the socket
+        // (the kernel stops a read early only after a message with descriptors): readiness is
+        // cleared then (by answering `WouldBlock` to `try_io`, the result kept aside), as
+        // tokio's own reads do, so the next poll waits instead of spending a `recvmsg` on
+        // `EAGAIN`.
+        let mut short = None;
         let read = self.socket.as_ref().try_io(Interest::READABLE, || {
-            ancillary::receive(fd, buf.spare_capacity_mut(), control)
+            let spare = buf.spare_capacity_mut();
+            let room = spare.len();
+            let received = ancillary::receive(fd, spare, control)?;
+            if received.len > 0 && received.len < room && received.fds.is_empty() {
+                short = Some(received);
+                return Err(ErrorKind::WouldBlock.into());
+            }
+            Ok(received)
         });
-        let received = match read {
-            Ok(received) => received,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
-            Err(e) => return Err(Error::Io(e)),
+        let received = match (read, short) {
+            (_, Some(received)) | (Ok(received), None) => received,
+            (Err(e), None) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+            (Err(e), None) => return Err(Error::Io(e)),
         };
         let Received {
             len,
@@ -269,6 +282,25 @@ mod tests {
         }
     }
 
+    /// Polls `frames` (which yields nothing: a frame is incomplete) until it has read all
+    /// `peer` sent, so what is sent next comes in a read of its own.
+    async fn read_all_sent(
+        frames: &mut FrameReader<FrameDecoder>,
+        peer: &std::os::unix::net::UnixStream,
+    ) {
+        loop {
+            assert!(futures::poll!(frames.next()).is_pending());
+            let mut unread: libc::c_int = 0;
+            // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int.
+            unsafe { libc::ioctl(peer.as_raw_fd(), libc::TIOCOUTQ, &mut unread) };
+            if unread == 0 {
+                return;
+            }
+            // Lets the runtime's driver see the socket readable.
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn descriptors_go_to_the_last_frame_beginning_in_their_read() {
         let (mut frames, peer) = reader_and_peer();
@@ -296,7 +328,7 @@ mod tests {
     async fn a_prefix_split_across_reads_still_counts_where_its_frame_begins() {
         let (mut frames, peer) = reader_and_peer();
         send(&peer, b"\0\0", &[descriptor()]);
-        let _ = futures::poll!(frames.next());
+        read_all_sent(&mut frames, &peer).await;
         send(&peer, b"\0\x01x\0\0\0\x01y", &[]);
         let (first, fds) = frames.next().await.unwrap().unwrap();
         assert_eq!((first, fds.len()), (Bytes::from_static(b"x"), 1));
@@ -304,7 +336,7 @@ mod tests {
         assert_eq!((second, fds.len()), (Bytes::from_static(b"y"), 0));
         // Descriptors with bytes in which no frame begins: the middle of a frame.
         send(&peer, b"\0\0\0\x02", &[]);
-        let _ = futures::poll!(frames.next());
+        read_all_sent(&mut frames, &peer).await;
         send(&peer, b"zz", &[descriptor()]);
         let error = frames.next().await.unwrap().unwrap_err();
         assert!(
