@@ -6,12 +6,13 @@
 //! writes into; get a model with a list of files, and send one; and both receive one event
 //! carrying a file (two subscribers, each with its own descriptor). The daemons hold no more
 //! descriptors once the apps are gone. `cargo medium call` passes a file as `"@path"` and
-//! prints the files it receives.
+//! prints the files it receives, and `cargo medium monitor` those of events.
 //!
 //! The Python parts are skipped, saying so, only when `python3` is absent.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{
@@ -80,7 +81,9 @@ fn files_pipes_bundles_and_events_carry_descriptors_between_rust_and_python() {
 
     let mut daemon = rust("daemon");
     descriptors_scenario(&mut daemon, &|| [rust("app"), second_app()]);
-    cargo_medium_call_passes_and_prints_descriptors(&sockets.path().join(NAMESPACE), folder);
+    let socket = sockets.path().join(NAMESPACE).join("socket");
+    cargo_medium_call_passes_and_prints_descriptors(&socket, folder);
+    cargo_medium_monitor_prints_descriptors(&socket, folder);
     drop(daemon);
 
     if python.is_none() {
@@ -154,27 +157,9 @@ fn wait_until_open_descriptors(pid: u32, count: usize) {
 
 /// `cargo medium call` against the running daemon: a file it opens prints as a file and its
 /// path, `"@path"` passes a file the daemon writes into, and files inside a model print alike.
-fn cargo_medium_call_passes_and_prints_descriptors(socket_dir: &Path, folder: &Path) {
-    let socket = socket_dir.join("socket");
-    let call = |args: &[&str]| -> String {
-        run_ok(
-            "cargo medium call",
-            cargo_medium(folder)
-                .arg("call")
-                .arg("--socket")
-                .arg(&socket)
-                .args(args)
-                .output()
-                .expect("cargo-medium runs"),
-        )
-    };
-    let file = |name: &str| -> serde_json::Value {
-        let path: PathBuf = folder.canonicalize().unwrap().join(name);
-        serde_json::json!({"fd": "file", "target": path.display().to_string()})
-    };
-    let json = |text: String| -> serde_json::Value {
-        serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
-    };
+fn cargo_medium_call_passes_and_prints_descriptors(socket: &Path, folder: &Path) {
+    let call = |args: &[&str]| call(socket, folder, args);
+    let file = |name: &str| described_file(folder, name);
     assert_eq!(
         json(call(&["open_file", "\"hello.txt\""])),
         file("hello.txt")
@@ -194,4 +179,55 @@ fn cargo_medium_call_passes_and_prints_descriptors(socket_dir: &Path, folder: &P
         std::fs::read_to_string(&sink).unwrap(),
         "written by the daemon"
     );
+}
+
+/// `cargo medium monitor` prints an event's file as a call's, while the daemon is asked to
+/// fire it until the monitor (subscribed by then) prints it.
+fn cargo_medium_monitor_prints_descriptors(socket: &Path, folder: &Path) {
+    let mut monitor = Spawned::spawn(
+        "cargo medium monitor",
+        cargo_medium(folder)
+            .args(["monitor", "log_opened", "--socket"])
+            .arg(socket),
+    );
+    let printed = AtomicBool::new(false);
+    let line = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !printed.load(Ordering::SeqCst) {
+                call(socket, folder, &["announce", "\"watched\""]);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let line = monitor.wait_for_line("event line", |_| true);
+        printed.store(true, Ordering::SeqCst);
+        line
+    });
+    assert_eq!(
+        json(line)["args"],
+        serde_json::json!({"log": described_file(folder, "log"), "label": "watched"})
+    );
+}
+
+/// `cargo medium call ARGS…` against `socket`; its stdout.
+fn call(socket: &Path, folder: &Path, args: &[&str]) -> String {
+    run_ok(
+        "cargo medium call",
+        cargo_medium(folder)
+            .arg("call")
+            .arg("--socket")
+            .arg(socket)
+            .args(args)
+            .output()
+            .expect("cargo-medium runs"),
+    )
+}
+
+/// How `cargo medium` prints a descriptor of the file `name` of `folder`.
+fn described_file(folder: &Path, name: &str) -> serde_json::Value {
+    let path: PathBuf = folder.canonicalize().unwrap().join(name);
+    serde_json::json!({"fd": "file", "target": path.display().to_string()})
+}
+
+fn json(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
 }

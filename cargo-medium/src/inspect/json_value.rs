@@ -47,12 +47,12 @@ fn float(f: f64) -> Json {
     Number::from_f64(f).map_or(Json::Null, Json::Number)
 }
 
-/// One monitor line: `{"time": …, "event": "name", "args": {param: value, …}}`. `time` is
-/// seconds since the Unix epoch. Arguments beyond the declared parameters (a daemon built from
-/// another spec) are kept under their position.
-pub fn event_line(event: &Event, args: &Value, time: f64) -> Json {
-    let values: &[Value] = match args {
-        Value::Array(items) => items,
+/// One monitor line: `{"time": …, "event": "name", "args": {param: value, …}}`, from the
+/// event's arguments as JSON. `time` is seconds since the Unix epoch. Arguments beyond the
+/// declared parameters (a daemon built from another spec) are kept under their position.
+pub fn event_line(event: &Event, args: &Json, time: f64) -> Json {
+    let values: &[Json] = match args {
+        Json::Array(items) => items,
         other => std::slice::from_ref(other),
     };
     let mut named = Map::new();
@@ -61,7 +61,7 @@ pub fn event_line(event: &Event, args: &Value, time: f64) -> Json {
             .params
             .get(i)
             .map_or_else(|| i.to_string(), |p| p.name.clone());
-        named.insert(name, to_json(value));
+        named.insert(name, value.clone());
     }
     let mut line = Map::new();
     line.insert("time".into(), float(time));
@@ -103,7 +103,7 @@ mod tests {
             "namespace a.b\nclass E\nevent moved(x: int32, label: string)\n",
         )
         .unwrap();
-        let args = Value::Array(vec![Value::from(4), "here".into()]);
+        let args = to_json(&Value::Array(vec![Value::from(4), "here".into()]));
         assert_eq!(
             event_line(&spec.events[0], &args, 1.5).to_string(),
             r#"{"time":1.5,"event":"moved","args":{"x":4,"label":"here"}}"#

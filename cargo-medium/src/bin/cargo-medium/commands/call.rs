@@ -6,7 +6,7 @@
 //! with the daemon's message alone ("uid 1000 may not call `delete_student`").
 
 use anyhow::anyhow;
-use cargo_medium::inspect::{Reply, decoding_reply, encode_arguments, protocol_info};
+use cargo_medium::inspect::{Received, decoding_reply, encode_arguments, protocol_info};
 use cargo_medium::shell::Shell;
 use medium_runtime::{CallError, NoException};
 
@@ -35,10 +35,10 @@ pub fn run(args: &CallArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::R
         &socket,
     )?;
     let reply = decoding_reply(&spec, method.returns.as_ref(), || {
-        client.call::<_, Reply, NoException>(&method.name, &arguments)
+        client.call::<_, Received, NoException>(&method.name, &arguments)
     });
     match reply {
-        Ok(Reply(json)) => {
+        Ok(Received(json)) => {
             let json = serde_json::to_string_pretty(&json)?;
             shell.out(&format!("{json}\n"))?;
             Ok(())

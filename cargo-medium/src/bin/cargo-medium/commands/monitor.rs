@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::anyhow;
 use cargo_medium::check::Event;
-use cargo_medium::inspect::{event_line, protocol_info};
+use cargo_medium::inspect::{Received, decoding_event_args, event_line, protocol_info};
 use cargo_medium::shell::Shell;
 use futures::StreamExt;
 use medium_runtime::{
@@ -66,9 +66,13 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
         };
         let client = Client::connect_with(protocol_info(&introspection, &spec), options).await?;
         // Every subscription is confirmed before the monitor says it is listening.
-        let client = &client;
+        let (client, spec) = (&client, &spec);
         let subscribed = events.iter().map(|event| async move {
-            let stream = client.subscribe::<rmpv::Value>(&event.name).await?;
+            let mut stream = client.subscribe::<Received>(&event.name).await?;
+            // Each event is decoded as it is polled, by its parameters' types.
+            let stream = futures::stream::poll_fn(move |cx| {
+                decoding_event_args(spec, event, || stream.poll_next_unpin(cx))
+            });
             Ok::<_, medium_runtime::Error>(stream.map(move |item| (*event, item)))
         });
         let streams = futures::future::try_join_all(subscribed).await?;
@@ -108,7 +112,7 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow
                 }
             };
             match item {
-                Ok(args) => {
+                Ok(Received(args)) => {
                     let line = event_line(event, &args, now());
                     shell.out(&format!("{line}\n"))?;
                 }

@@ -1,16 +1,18 @@
-//! A call's reply as JSON, decoded by the method's return type so that each `fd` in it takes
-//! its descriptor from the frame (an untaken descriptor would fail the call, PROTOCOL.md §3.1)
-//! and prints as what it is:
+//! A call's reply or an event's arguments as JSON, decoded by their spec types so that each
+//! `fd` in them takes its descriptor from the frame (an untaken descriptor would fail the call
+//! or the event, PROTOCOL.md §3.1) and prints as what it is:
 //! `{"fd": "file", "target": "/var/log/x.log"}`, where `fd` is the kind (`file`, `directory`,
 //! `pipe`, `socket`, `character device`, `block device`, `other`) and `target` the descriptor's
 //! `/proc/self/fd` link (`pipe:[1234]`, `/memfd:x (deleted)`…; `null` where there is no
 //! `/proc`). The descriptor is closed once described. Values holding no `fd` print as
 //! [`to_json`] prints them.
 //!
-//! The runtime decodes a reply into a `DeserializeOwned` type, which cannot carry the spec;
-//! [`decoding_reply`] lends it to [`Reply`] through a thread-local for the one call, as the
-//! runtime lends a frame's descriptors. A blocking client's call decodes its reply on the
-//! calling thread (inside `block_on`); without a lent type, decoding fails and says so.
+//! The runtime decodes into a `DeserializeOwned` type, which cannot carry the spec;
+//! [`decoding_reply`] and [`decoding_event_args`] lend the types to [`Received`] through a
+//! thread-local while a call runs or an event stream is polled, as the runtime lends a frame's
+//! descriptors. A blocking client's call decodes its reply on the calling thread (inside
+//! `block_on`), an event stream each event as it is polled; without lent types, decoding fails
+//! and says so.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -25,12 +27,19 @@ use rmpv::Value;
 use serde_json::{Map, Value as Json, json};
 
 use super::to_json;
-use crate::check::{CheckedSpec, FdHolders, Type};
+use crate::check::{CheckedSpec, Event, FdHolders, Field, Type};
 
-/// What a call returns, lent to [`Reply`] while its reply is decoded.
+/// The types of what is decoded, lent to [`Received`].
 struct Expected {
     spec: CheckedSpec,
-    returns: Option<Type>,
+    shape: Shape,
+}
+
+enum Shape {
+    /// A call's reply: what the method returns (`None`: nothing).
+    Reply(Option<Type>),
+    /// An event's arguments: its parameters.
+    EventArgs(Vec<Field>),
 }
 
 thread_local! {
@@ -38,43 +47,87 @@ thread_local! {
 }
 
 /// Runs `call` (one call of a method returning `returns`, `None` for nothing), decoding its
-/// [`Reply`] by that type.
+/// reply, a [`Received`], by that type.
 pub fn decoding_reply<T>(
     spec: &CheckedSpec,
     returns: Option<&Type>,
     call: impl FnOnce() -> T,
 ) -> T {
+    lending(spec, Shape::Reply(returns.cloned()), call)
+}
+
+/// Runs `poll` (a poll of `event`'s stream), decoding the arguments it yields, a [`Received`]
+/// array, by the event's parameters.
+pub fn decoding_event_args<T>(spec: &CheckedSpec, event: &Event, poll: impl FnOnce() -> T) -> T {
+    lending(spec, Shape::EventArgs(event.params.clone()), poll)
+}
+
+fn lending<T>(spec: &CheckedSpec, shape: Shape, decode: impl FnOnce() -> T) -> T {
     let expected = Expected {
         spec: spec.clone(),
-        returns: returns.cloned(),
+        shape,
     };
     let outer = EXPECTED.replace(Some(expected));
-    let result = call();
+    let result = decode();
     EXPECTED.set(outer);
     result
 }
 
-/// A reply's value as JSON, descriptors described (see the module docs).
+/// A received value as JSON, descriptors described (see the module docs).
 #[derive(Debug)]
-pub struct Reply(pub Json);
+pub struct Received(pub Json);
 
-impl<'de> Deserialize<'de> for Reply {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Reply, D::Error> {
+impl<'de> Deserialize<'de> for Received {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Received, D::Error> {
         EXPECTED.with_borrow(|expected| {
             let expected = expected.as_ref().ok_or_else(|| {
-                de::Error::custom("a reply decoded outside `decoding_reply` has no type")
+                de::Error::custom(
+                    "a value decoded outside `decoding_reply` or `decoding_event_args` has no type",
+                )
             })?;
-            let Some(returns) = &expected.returns else {
-                return Value::deserialize(deserializer).map(|value| Reply(to_json(&value)));
-            };
             let holders = FdHolders::of(&expected.spec);
-            let typed = Typed {
+            let typed = |ty| Typed {
                 spec: &expected.spec,
                 holders: &holders,
-                ty: returns,
+                ty,
             };
-            typed.deserialize(deserializer).map(Reply)
+            match &expected.shape {
+                Shape::Reply(Some(returns)) => typed(returns).deserialize(deserializer),
+                Shape::EventArgs(params) if params.iter().any(|p| holders.holds(&p.ty)) => {
+                    let types = params.iter().map(|param| typed(&param.ty)).collect();
+                    deserializer.deserialize_seq(Arguments(types))
+                }
+                Shape::Reply(None) | Shape::EventArgs(_) => {
+                    Value::deserialize(deserializer).map(|value| to_json(&value))
+                }
+            }
+            .map(Received)
         })
+    }
+}
+
+/// Decodes an event's arguments, each by its parameter's type; any beyond them as they are.
+struct Arguments<'a>(Vec<Typed<'a>>);
+
+impl<'de> de::Visitor<'de> for Arguments<'_> {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an array of {} arguments", self.0.len())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Json, A::Error> {
+        let mut args = Vec::new();
+        for typed in self.0 {
+            match items.next_element_seed(typed)? {
+                Some(value) => args.push(value),
+                None => return Ok(Json::Array(args)),
+            }
+        }
+        while let Some(value) = items.next_element::<Value>()? {
+            args.push(to_json(&value));
+        }
+        Ok(Json::Array(args))
     }
 }
 
