@@ -182,3 +182,4 @@ def test_the_connection_ending_mid_call_fails_every_waiting_caller(
         reads = reads_of(connection)
         assert [size for _, size in reads] in ([0], [-1]), reads
         assert reads[0][0].startswith("caller "), reads
+

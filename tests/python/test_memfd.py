@@ -85,3 +85,18 @@ def test_the_sender_cannot_change_a_sealed_memfd_after_sending() -> None:
             os.pwrite(fd.fileno(), b"X", 0)
         with mapped_sealed(fd) as view:
             assert view[:] == b"fixed"
+
+
+def test_close_ends_the_clients_watcher_at_once(serve: Any) -> None:
+    # Its watcher may be waiting without looking at the socket (after a caller read, or once it
+    # saw the hang-up): `close()` must still end it, and with it its wake-up pair of sockets,
+    # or they stay open until the process ends.
+    daemon = BlobsDaemon()
+    serve(daemon)
+    for attempt in range(60):
+        connection = blobs.BlobsConnection(daemon.socket_path)
+        call(connection, 4096)
+        watcher = connection._watcher
+        connection.close()
+        watcher.join(timeout=2)
+        assert not watcher.is_alive(), f"attempt {attempt}: the watcher outlived close()"

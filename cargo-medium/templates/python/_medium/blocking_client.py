@@ -260,7 +260,8 @@ class Client(_ClientCore):
         hung_up, watching_socket = sock_fd < 0, False
         while True:
             with self._lock:
-                ended = self._ended
+                # `close()` ends the watch too, whoever would have read the connection's end.
+                ended = self._ended if self._ended is not None else self._closed
                 read = ended is None and self._reading is None and (hung_up or self._watched())
                 if read:
                     self._reading = _WATCHER
@@ -489,6 +490,9 @@ class Client(_ClientCore):
         """Closes the connection: pending calls fail, event iterators end, reconnecting stops."""
         self._closing.set()
         self._shut(ConnectionClosed(f"connection to {self.path} was closed"))
+        # The watcher may be waiting without looking at the socket (while a caller read, or
+        # after it saw the hang-up): woken, it sees the close and ends, closing its wake-up pair.
+        self._wake_the_watcher()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
