@@ -516,9 +516,12 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 args,
                 builtin,
             }) => {
-                if builtin && let Err(error) = no_descriptors(&fds, "a BUILTIN request") {
-                    disconnect(peer, &error);
-                    return;
+                // Not a let chain: those need Rust 1.88, and the runtime supports 1.85.
+                if builtin {
+                    if let Err(error) = no_descriptors(&fds, "a BUILTIN request") {
+                        disconnect(peer, &error);
+                        return;
+                    }
                 }
                 if !check(&requests, id, peer) {
                     return;
