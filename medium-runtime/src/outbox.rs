@@ -359,9 +359,7 @@ fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<OutFrame>) -> std::i
 /// One write of the first frames of `frames`: a `sendmsg` of the first frame alone when it has
 /// descriptors still to send, else one `writev` of the frames up to the next one that has.
 fn write_some(socket: &OwnedWriteHalf, frames: &VecDeque<OutFrame>) -> std::io::Result<usize> {
-    if let Some(front) = frames.front()
-        && let Some(fds) = front.fds()
-    {
+    if let Some((front, fds)) = frames.front().and_then(|f| Some((f, f.fds()?))) {
         let fd = socket.as_ref().as_raw_fd();
         return socket.as_ref().try_io(Interest::WRITABLE, || {
             ancillary::send(fd, front.chunks(), fds)
