@@ -123,7 +123,13 @@ impl<D: Decoder<Error = Error> + Unpin> FrameReader<D> {
         unsafe { self.buf.set_len(self.buf.len() + len) };
         let start = self.received;
         self.received += len as u64;
-        let last_start = self.walk_frame_starts(start);
+        // Only a protocol with `fd` attributes descriptors; on any other, descriptors end the
+        // connection wherever they arrive, so its reads skip the walk over frame prefixes.
+        let last_start = if self.limits.accepted {
+            self.walk_frame_starts(start)
+        } else {
+            None
+        };
         self.readable = true;
         if len == 0 {
             self.eof = true;
