@@ -1,5 +1,7 @@
 //! `DaemonHandle`: the cheap, clonable view of a daemon that handlers and background work use
-//! to list applications, emit events and request shutdown. Emitting never waits on a client.
+//! to list applications, emit events and request shutdown. `emit` never waits on a client (an
+//! application that falls behind misses events and is told it lagged); `emit_paced` waits for
+//! room instead, so a burst goes at the pace of the slowest subscriber and nothing is lost.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,7 +20,7 @@ use crate::peer::Peer;
 /// How many connect/disconnect notifications a slow `application_events` stream may fall behind.
 const APP_EVENT_BUFFER: usize = 1024;
 
-/// Why `DaemonHandle::emit` or `DaemonHandle::emit_to` sent an event to nobody.
+/// Why `DaemonHandle::emit`, `emit_to` or their paced twins sent an event to nobody.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmitError {
@@ -126,11 +128,7 @@ impl DaemonHandle {
     /// to nobody.
     pub fn emit<A: Serialize + ?Sized>(&self, event: &str, args: &A) -> Result<usize, EmitError> {
         let (index, frame) = self.encode_event(event, args)?;
-        let peers = self.read_peers();
-        Ok(peers
-            .values()
-            .filter(|p| p.offer_event(index, &frame))
-            .count())
+        Ok(self.offer_to_subscribers(index, &frame))
     }
 
     /// Queues the event to one application. `Ok(false)` when it is not subscribed to `event` or
@@ -141,13 +139,70 @@ impl DaemonHandle {
         event: &str,
         args: &A,
     ) -> Result<bool, EmitError> {
-        let peer = self
-            .read_peers()
-            .get(&app)
-            .cloned()
-            .ok_or(EmitError::NotConnected(app))?;
+        let peer = self.peer(app)?;
         let (index, frame) = self.encode_event(event, args)?;
         Ok(peer.offer_event(index, &frame))
+    }
+
+    /// Like [`DaemonHandle::emit`], but first waits while the event queue of any application
+    /// subscribed to `event` is at least half full (`DaemonOptions::event_queue_len`), so a
+    /// burst of events goes at the pace of its subscribers instead of piling up, and none is
+    /// dropped for lack of room (as long as every emitter of the event is paced). The price: an
+    /// application that stops reading holds the emitter up until it reads again or disconnects
+    /// (a closed connection stops counting at once). Cancelling the future before it returns
+    /// sends the event to nobody.
+    pub async fn emit_paced<A: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &A,
+    ) -> Result<usize, EmitError> {
+        let (index, frame) = self.encode_event(event, args)?;
+        loop {
+            // The lock is not held while waiting, so find one connection behind, then wait.
+            let behind = self
+                .read_peers()
+                .values()
+                .find(|p| p.is_behind(index))
+                .cloned();
+            match behind {
+                Some(peer) => peer.outbox.wait_for_pace().await,
+                None => break,
+            }
+        }
+        Ok(self.offer_to_subscribers(index, &frame))
+    }
+
+    /// Like [`DaemonHandle::emit_to`], but first waits while the application's event queue is
+    /// at least half full, as [`DaemonHandle::emit_paced`] does.
+    pub async fn emit_to_paced<A: Serialize + ?Sized>(
+        &self,
+        app: ApplicationId,
+        event: &str,
+        args: &A,
+    ) -> Result<bool, EmitError> {
+        let peer = self.peer(app)?;
+        let (index, frame) = self.encode_event(event, args)?;
+        while peer.is_behind(index) {
+            peer.outbox.wait_for_pace().await;
+        }
+        Ok(peer.offer_event(index, &frame))
+    }
+
+    /// Queues `frame` to every application subscribed to the event at `index`; how many did.
+    fn offer_to_subscribers(&self, index: usize, frame: &OutFrame) -> usize {
+        let peers = self.read_peers();
+        peers
+            .values()
+            .filter(|p| p.offer_event(index, frame))
+            .count()
+    }
+
+    /// The connection of `app`.
+    fn peer(&self, app: ApplicationId) -> Result<Arc<Peer>, EmitError> {
+        self.read_peers()
+            .get(&app)
+            .cloned()
+            .ok_or(EmitError::NotConnected(app))
     }
 
     /// The index of `event` in `ProtocolInfo::events`, and its frame.

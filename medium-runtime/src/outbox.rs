@@ -4,7 +4,7 @@
 //! frames per `writev`. While the connection's reader is corked (it has more calls buffered),
 //! frames wait in the queue; uncorking writes them with one `writev`, again without a hop.
 //! Events may be dropped when the queue is full (with a lagged notice later); everything else is
-//! always queued. A frame may be several chunks (a large binary kept out of the frame buffer):
+//! always queued. A paced emitter waits instead, until the queue is below half its capacity. A frame may be several chunks (a large binary kept out of the frame buffer):
 //! they go out in the same `writev`. A frame with descriptors is written alone, by a `sendmsg`
 //! that starts with its first byte (PROTOCOL.md §3.1); a batch stops before it.
 
@@ -35,7 +35,12 @@ pub(crate) struct Outbox {
     /// A cork holds back fewer frames than this: at most one batch, and never a full queue (a
     /// reader waiting for room would wait on frames nobody writes).
     cork_limit: usize,
+    /// A paced emitter waits while this many frames or more are queued: half the capacity,
+    /// so an event it queues then always has room, and the writer has a batch in hand.
+    pace_limit: usize,
     wake_writer: Notify,
+    /// Notified when queued frames leave: the reader waits here for room, paced emitters for
+    /// the pace limit.
     room: Notify,
 }
 
@@ -75,6 +80,7 @@ impl Outbox {
             socket,
             capacity,
             cork_limit: capacity.min(MAX_BATCH_FRAMES),
+            pace_limit: capacity / 2,
             wake_writer: Notify::new(),
             room: Notify::new(),
         });
@@ -101,7 +107,7 @@ impl Outbox {
         if state.writer_busy || state.closed || state.queue.is_empty() {
             return;
         }
-        let was_full = state.queue.len() >= self.capacity;
+        let was_waited_on = state.queue.len() >= self.pace_limit;
         if let Err(e) = write_now(&self.socket, &mut state.queue) {
             tracing::debug!(error = %e, "write failed");
             self.fail(state);
@@ -109,7 +115,7 @@ impl Outbox {
         }
         if !state.queue.is_empty() {
             self.wake(state);
-        } else if was_full {
+        } else if was_waited_on {
             self.room.notify_waiters();
         }
     }
@@ -297,27 +303,43 @@ impl OutboxSender {
         future.await
     }
 
-    /// Waits until the queue is below capacity (or the connection closed). Looks first, as
-    /// a waiter costs the `Notify`'s lock twice and there is usually room.
+    /// Waits until the queue is below capacity (or the connection closed).
     pub(crate) async fn wait_for_room(&self) {
-        if self.has_room() {
+        self.wait_for_fewer_than(self.0.capacity).await;
+    }
+
+    /// Whether a paced emitter must wait before queueing an event: the queue is at the pace
+    /// limit (half its capacity) and the connection open.
+    pub(crate) fn is_behind(&self) -> bool {
+        !self.has_fewer_than(self.0.pace_limit)
+    }
+
+    /// Waits until the queue is below the pace limit (or the connection closed).
+    pub(crate) async fn wait_for_pace(&self) {
+        self.wait_for_fewer_than(self.0.pace_limit).await;
+    }
+
+    /// Waits until fewer than `limit` frames are queued (or the connection closed). Looks
+    /// first, as a waiter costs the `Notify`'s lock twice and there is usually room.
+    async fn wait_for_fewer_than(&self, limit: usize) {
+        if self.has_fewer_than(limit) {
             return;
         }
         loop {
             let notified = self.0.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.has_room() {
+            if self.has_fewer_than(limit) {
                 return;
             }
             notified.await;
         }
     }
 
-    /// Whether the queue is below capacity (or the connection closed).
-    fn has_room(&self) -> bool {
+    /// Whether fewer than `limit` frames are queued (or the connection closed).
+    fn has_fewer_than(&self, limit: usize) -> bool {
         let state = self.0.lock();
-        state.closed || state.queue.len() < self.0.capacity
+        state.closed || state.queue.len() < limit
     }
 
     /// Closes the connection's write side now, discarding anything queued.

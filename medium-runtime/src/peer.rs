@@ -42,14 +42,23 @@ impl Peer {
         }
     }
 
+    /// Whether the application subscribed to the event at `index` and a paced emitter of it
+    /// must wait for this connection (`OutboxSender::is_behind`).
+    pub(crate) fn is_behind(&self, index: usize) -> bool {
+        self.subscribed(index) && self.outbox.is_behind()
+    }
+
+    fn subscribed(&self, index: usize) -> bool {
+        self.subscribed
+            .get(index)
+            .is_some_and(|flag| flag.load(Ordering::Acquire))
+    }
+
     /// Queues an encoded event frame if the application subscribed to the event at `index`.
     /// Returns whether it was queued. Costs no lock for an application not subscribed, and only
     /// the outbox's for one that is.
     pub(crate) fn offer_event(&self, index: usize, frame: &OutFrame) -> bool {
-        let Some(flag) = self.subscribed.get(index) else {
-            return false;
-        };
-        let subscribed = || flag.load(Ordering::Acquire);
+        let subscribed = || self.subscribed(index);
         subscribed()
             && self
                 .outbox

@@ -1,7 +1,10 @@
 //! Events: to all subscribers, to one application, only when subscribed, and what a slow
-//! consumer costs everyone else (nothing) and itself (a lagged notice). How subscribing itself
+//! consumer costs everyone else (nothing) and itself (a lagged notice); paced emitters, which
+//! a slow consumer holds up instead, until it reads again or leaves. How subscribing itself
 //! works is in `subscriptions`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -11,7 +14,7 @@ use medium_runtime::{
 use serde_bytes::ByteBuf;
 use tokio::io::AsyncWriteExt;
 
-use crate::support::{TestDaemon, frame, raw_client, read_frame};
+use crate::support::{TestDaemon, eventually, frame, raw_client, read_frame};
 
 /// A call answered after a stream was dropped proves the daemon has handled the unsubscribe
 /// that went out before it (unsubscribing is not awaited), and that every event emitted before
@@ -110,16 +113,7 @@ async fn slow_consumer_does_not_delay_others_and_is_told_how_much_it_lagged() {
         ..DaemonOptions::default()
     })
     .await;
-    // The slow consumer: subscribes, reads the acknowledgement, then stops reading.
-    let mut slow = raw_client(&daemon.path).await;
-    let subscribe = [0x93, 0x02, 0x01, 0xa3, b'b', b'i', b'g'];
-    slow.write_all(&frame(&subscribe)).await.unwrap();
-    assert_eq!(
-        read_frame(&mut slow).await.unwrap(),
-        [0x93, 0x02, 0x01, 0xc0],
-        "VALUE nil acknowledges the subscription"
-    );
-
+    let mut slow = stalled_big_subscriber(&daemon).await;
     let fast = daemon.client().await;
     let mut events = fast.subscribe::<(ByteBuf,)>("big").await.unwrap();
     let payload = ByteBuf::from(vec![1u8; 64 * 1024]);
@@ -273,4 +267,131 @@ async fn an_event_not_in_the_protocol_is_an_error_to_the_emitter() {
         "{err:?}"
     );
     assert_eq!(err.to_string(), "no event `nope` in this daemon's protocol");
+}
+
+/// The slow consumer: a raw application that subscribes to `big`, reads the acknowledgement,
+/// then stops reading.
+async fn stalled_big_subscriber(daemon: &TestDaemon) -> tokio::net::UnixStream {
+    let mut slow = raw_client(&daemon.path).await;
+    let subscribe = [0x93, 0x02, 0x01, 0xa3, b'b', b'i', b'g'];
+    slow.write_all(&frame(&subscribe)).await.unwrap();
+    assert_eq!(
+        read_frame(&mut slow).await.unwrap(),
+        [0x93, 0x02, 0x01, 0xc0],
+        "VALUE nil acknowledges the subscription"
+    );
+    slow
+}
+
+/// Emits `big(i, 64 KiB)` for `i` in `0..events` with `emit_paced`, counting the emits done.
+fn paced_emitter(
+    daemon: &TestDaemon,
+    events: u32,
+) -> (
+    Arc<AtomicUsize>,
+    tokio::task::JoinHandle<Result<Vec<usize>, EmitError>>,
+) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let handle = daemon.handle.clone();
+    let counter = done.clone();
+    let emitter = tokio::spawn(async move {
+        let payload = ByteBuf::from(vec![1u8; 64 * 1024]);
+        let mut reached = Vec::new();
+        for i in 0..events {
+            reached.push(handle.emit_paced("big", &(i, &payload)).await?);
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(reached)
+    });
+    (done, emitter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_emit_waits_for_a_slow_application_and_delivers_every_event_in_order() {
+    const QUEUE: usize = 8;
+    const EVENTS: u32 = 100;
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        event_queue_len: QUEUE,
+        ..DaemonOptions::default()
+    })
+    .await;
+    let mut slow = stalled_big_subscriber(&daemon).await;
+    let (done, emitter) = paced_emitter(&daemon, EVENTS);
+
+    // Held back: half the queue, plus what the writer has in hand and the kernel's socket
+    // buffer absorbed; `emit` would have gone through all 100 (dropping most).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let emitted = done.load(Ordering::SeqCst);
+    assert!(
+        emitted <= QUEUE / 2 + 16,
+        "{emitted} paced events emitted to a stalled application"
+    );
+    assert!(!emitter.is_finished());
+
+    // The application reads again: every event, in order, and no lagged notice.
+    for i in 0..EVENTS {
+        let event = tokio::time::timeout(Duration::from_secs(5), read_frame(&mut slow))
+            .await
+            .expect("event within 5 s")
+            .expect("connection open");
+        assert_eq!(
+            &event[..7],
+            b"\x93\x05\xa3big\x92",
+            "event {i}: {:02x?}",
+            &event[..7]
+        );
+        let seq: u32 = rmp::decode::read_int(&mut &event[7..]).unwrap();
+        assert_eq!(seq, i);
+    }
+    let reached = emitter.await.unwrap().unwrap();
+    assert!(reached.iter().all(|&n| n == 1), "{reached:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_application_stops_holding_paced_emits_up() {
+    const QUEUE: usize = 8;
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        event_queue_len: QUEUE,
+        ..DaemonOptions::default()
+    })
+    .await;
+    let slow = stalled_big_subscriber(&daemon).await;
+    let fast = daemon.client().await;
+    let mut events = fast.subscribe::<(u32, ByteBuf)>("big").await.unwrap();
+    let id = daemon.handle.applications()[0].id();
+    let (done, emitter) = paced_emitter(&daemon, 1000);
+    eventually(|| done.load(Ordering::SeqCst) > 0).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!emitter.is_finished(), "held up by the stalled application");
+    // One application's paced emitter waits for it too.
+    let payload = ByteBuf::from(vec![2u8; 64 * 1024]);
+    let to_slow = tokio::spawn({
+        let handle = daemon.handle.clone();
+        async move { handle.emit_to_paced(id, "big", &(0u32, &payload)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!to_slow.is_finished(), "held up by the stalled application");
+
+    drop(slow);
+    let reached = tokio::time::timeout(Duration::from_secs(10), emitter)
+        .await
+        .expect("the paced emitter finishes once the stalled application is gone")
+        .unwrap()
+        .unwrap();
+    // The fast application got them all (it reads them at its pace), the closed one not.
+    assert_eq!(reached.last(), Some(&1));
+    let mut received = 0;
+    while received < 1000 {
+        let (seq, _) = next(&mut events).await;
+        assert_eq!(seq, received);
+        received += 1;
+    }
+    let sent = tokio::time::timeout(Duration::from_secs(5), to_slow)
+        .await
+        .expect("emit_to_paced returns once its application is gone")
+        .unwrap();
+    assert!(
+        matches!(sent, Ok(false) | Err(EmitError::NotConnected(_))),
+        "{sent:?}"
+    );
 }
