@@ -1,7 +1,8 @@
 //! Values survive a real round trip through the generated code: a daemon implementing the
 //! generated trait and the async and blocking clients, over a Unix socket, for the spec with
 //! the trickiest encodings (`tests/specs/valid/lists.lmspc`: nested lists, lists of models,
-//! `binary` alone and in lists, a call without arguments, an event with lists, an exception).
+//! `binary` alone and in lists, a call without arguments, an event with lists, an exception),
+//! and the paced event emitters.
 
 use cargo_medium::check::check_source;
 use cargo_medium::codegen::{CrateNames, GeneratedFile, rust};
@@ -25,7 +26,8 @@ impl protocol::Lists for Echo {
         Ok(rows)
     }
     async fn models(&self, cx: &Cx, items: Vec<protocol::Tagged>) -> Res<Vec<protocol::Tagged>> {
-        cx.events().batch(&items, &[Binary::from(vec![1, 2])])?;
+        // The paced emitter (it waits while a subscriber's queue is half full, never here).
+        cx.events().batch_paced(&items, &[Binary::from(vec![1, 2])]).await?;
         Ok(items)
     }
     async fn blobs(&self, _cx: &Cx, items: Vec<Binary>) -> Res<Vec<Binary>> {
@@ -89,6 +91,11 @@ async fn main() {
     let batch = batches.next().await.expect("an event").expect("a valid event");
     assert_eq!(batch.items, items);
     assert_eq!(batch.raw, [Binary::from(vec![1, 2])]);
+    // The paced emitter to one application.
+    let app = events.applications()[0].id();
+    assert!(events.to(app).batch_paced(&[], &[Binary::from(vec![3])]).await.unwrap());
+    let batch = batches.next().await.expect("an event").expect("a valid event");
+    assert_eq!((batch.items, batch.raw), (vec![], vec![Binary::from(vec![3])]));
 
     let blocking_path = path.clone();
     let blocking = std::thread::spawn(move || {

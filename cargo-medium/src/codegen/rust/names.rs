@@ -171,6 +171,9 @@ pub(crate) struct ProtocolNames {
     pub(crate) methods: Vec<Named>,
     /// Event method names (connections, emitters).
     pub(crate) events_methods: Vec<Named>,
+    /// The emitters' paced twins of the event methods (`<event>_paced`), claimed after every
+    /// other method, so they never rename one.
+    pub(crate) events_paced: Vec<Named>,
     /// Event struct names in the `events` module.
     pub(crate) event_structs: Vec<Named>,
 }
@@ -225,6 +228,15 @@ impl ProtocolNames {
                 rust: functions.claim_avoiding(&snake(&event.name), EVENT_RESERVED),
             })
             .collect();
+        let events_paced = spec
+            .events
+            .iter()
+            .map(|event| Named {
+                wire: event.name.clone(),
+                rust: functions
+                    .claim_avoiding(&format!("{}_paced", snake(&event.name)), EVENT_RESERVED),
+            })
+            .collect();
 
         let mut structs = NameTable::default();
         let event_structs = spec
@@ -249,6 +261,7 @@ impl ProtocolNames {
             exceptions,
             methods,
             events_methods,
+            events_paced,
             event_structs,
         }
     }
@@ -376,6 +389,16 @@ mod tests {
         assert_eq!(
             rust(&names.events_methods),
             ["to_", "applications_", "run", "close"]
+        );
+    }
+
+    #[test]
+    fn paced_emitters_never_take_an_event_method_name() {
+        let names = ProtocolNames::new(&spec(&[], &[], &["tick", "tick_paced", "to"]));
+        assert_eq!(rust(&names.events_methods), ["tick", "tick_paced", "to_"]);
+        assert_eq!(
+            rust(&names.events_paced),
+            ["tick_paced_", "tick_paced_paced", "to_paced"]
         );
     }
 

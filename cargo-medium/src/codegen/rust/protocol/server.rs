@@ -169,10 +169,8 @@ impl Generator<'_> {
             " Fires `{class}` events to one application ([`{}::to`]).",
             n.events
         );
-        let to_all = self.spec.events.iter().zip(&n.events_methods);
-        let to_all = to_all.map(|(event, name)| self.emitter(event, name, false));
-        let to_one = self.spec.events.iter().zip(&n.events_methods);
-        let to_one = to_one.map(|(event, name)| self.emitter(event, name, true));
+        let to_all = self.emitter_pairs(false);
+        let to_one = self.emitter_pairs(true);
         quote! {
             #[doc = #events_doc]
             #[derive(Debug, Clone)]
@@ -226,8 +224,24 @@ impl Generator<'_> {
         }
     }
 
-    /// One event's emitting method, to all subscribed applications or to one.
-    fn emitter(&self, event: &Event, name: &Named, to_one: bool) -> TokenStream {
+    /// Each event's emitting method and its paced twin, to all subscribed applications or to
+    /// one.
+    fn emitter_pairs(&self, to_one: bool) -> impl Iterator<Item = TokenStream> + '_ {
+        let n = &self.names;
+        let events = self.spec.events.iter().zip(&n.events_methods);
+        events
+            .zip(&n.events_paced)
+            .flat_map(move |((event, name), paced)| {
+                [
+                    self.emitter(event, name, to_one, false),
+                    self.emitter(event, paced, to_one, true),
+                ]
+            })
+    }
+
+    /// One event's emitting method, to all subscribed applications or to one; `paced`, the
+    /// async one that waits for room rather than letting a lagging application miss the event.
+    fn emitter(&self, event: &Event, name: &Named, to_one: bool, paced: bool) -> TokenStream {
         let doc = doc_or(&event.doc, &format!("The `{}` event.", name.wire));
         let fires = if to_one {
             quote! {
@@ -241,27 +255,64 @@ impl Generator<'_> {
                 /// then nobody gets it.
             }
         };
+        let pacing = match (to_one, paced) {
+            (false, false) => quote! {
+                ///
+                /// Never waits: an application whose event queue is full misses the event and is told it
+                /// lagged.
+            },
+            (true, false) => quote! {
+                ///
+                /// Never waits: when the application's event queue is full it misses the event
+                /// (`Ok(false)`) and is told it lagged.
+            },
+            (false, true) => quote! {
+                ///
+                /// Waits first while the event queue of a subscribed application is at least half full
+                /// ([`rt::DaemonHandle::emit_paced`]): the event is never dropped for lack of room, and an
+                /// application that stops reading holds this up until it reads again or disconnects.
+            },
+            (true, true) => quote! {
+                ///
+                /// Waits first while the application's event queue is at least half full
+                /// ([`rt::DaemonHandle::emit_to_paced`]): the event is never dropped for lack of room,
+                /// and an application that stops reading holds this up until it reads again or
+                /// disconnects.
+            },
+        };
         let function = ident(&name.rust);
         let names = field_names(&event.params);
         let params = self.typed_params(&event.params, &names, Ownership::Borrowed);
         let args = self.args_tuple(&event.params, &names);
         let wire = &name.wire;
-        let (returns, emit) = if to_one {
-            (
+        let (returns, emit) = match (to_one, paced) {
+            (true, false) => (
                 quote!(result::Result<bool, rt::EmitError>),
                 quote!(rt::DaemonHandle::emit_to(&self.handle, self.application, #wire, &args)),
-            )
-        } else {
-            (
+            ),
+            (true, true) => (
+                quote!(result::Result<bool, rt::EmitError>),
+                quote!(
+                    rt::DaemonHandle::emit_to_paced(&self.handle, self.application, #wire, &args)
+                        .await
+                ),
+            ),
+            (false, false) => (
                 quote!(result::Result<usize, rt::EmitError>),
                 quote!(rt::DaemonHandle::emit(&self.handle, #wire, &args)),
-            )
+            ),
+            (false, true) => (
+                quote!(result::Result<usize, rt::EmitError>),
+                quote!(rt::DaemonHandle::emit_paced(&self.handle, #wire, &args).await),
+            ),
         };
+        let asyncness = paced.then(|| quote!(async));
         quote! {
             #doc
             ///
             #fires
-            pub fn #function(&self, #(#params),*) -> #returns {
+            #pacing
+            pub #asyncness fn #function(&self, #(#params),*) -> #returns {
                 #args
                 #emit
             }
