@@ -4,9 +4,10 @@
 //! frames per `writev`. While the connection's reader is corked (it has more calls buffered),
 //! frames wait in the queue; uncorking writes them with one `writev`, again without a hop.
 //! Events may be dropped when the queue is full (with a lagged notice later); everything else is
-//! always queued. A paced emitter waits instead, until the queue is below half its capacity. A frame may be several chunks (a large binary kept out of the frame buffer):
-//! they go out in the same `writev`. A frame with descriptors is written alone, by a `sendmsg`
-//! that starts with its first byte (PROTOCOL.md §3.1); a batch stops before it.
+//! always queued. A paced emitter waits instead, until the queue is below half its capacity.
+//! A frame may be several chunks (a large binary kept out of the frame buffer): they go out in
+//! the same `writev`. A frame with descriptors is written alone, by a `sendmsg` that starts
+//! with its first byte (PROTOCOL.md §3.1); a batch stops before it.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
