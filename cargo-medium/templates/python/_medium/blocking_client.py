@@ -60,7 +60,8 @@ class Subscription(Generic[T]):
         """Delivers `item`, which holds `fds` received descriptors."""
         notice = item is _END or isinstance(item, MediumError)
         if self._callback is not None and not notice:
-            self._client._release_fds(fds)  # the callback has them now
+            if fds:
+                self._client._release_fds(fds)  # the callback has them now
             try:
                 self._callback(item)
             except Exception:
@@ -304,19 +305,21 @@ class Client(_ClientCore):
         each read), the connection ends or `deadline` passes (`TimeoutError`); then hands the
         turn on."""
         ended: BaseException | None = None
-        frames, sock = self._frames, self._sock
+        frames, sock, dispatch = self._frames, self._sock, self._dispatch
         try:
-            while not done():
-                read = frames.frame()
-                if read is None:
-                    if frames.at_end:
-                        ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
+            while True:
+                # Every frame already read is routed before `done()` is looked at again: it
+                # is looked at once per read, not once per frame.
+                while (read := frames.frame()) is not None:
+                    ended = dispatch(read[0], read[2])
+                    if ended is not None:
                         return
-                    frames.fill(sock, deadline)
-                    continue
-                ended = self._dispatch(read[0], read[2])
-                if ended is not None:
+                if frames.at_end:
+                    ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
                     return
+                if done():
+                    return
+                frames.fill(sock, deadline)
         except TimeoutError:
             raise  # this caller's deadline (an `OSError`, but the connection goes on)
         except (OSError, ProtocolError) as err:

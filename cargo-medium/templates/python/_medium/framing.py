@@ -253,13 +253,17 @@ class FrameReader:
                 self._large_length = length
                 buffer.clear()
             return self._incomplete()
+        body: bytes | bytearray
         if length <= _READ_SIZE:
-            body = bytes(buffer[4 : 4 + length])
+            body = buffer[4 : 4 + length]  # a copy, which msgpack reads as it is
         else:
             # Copied once, through a view (a slice of the buffer would be a second copy).
             with memoryview(buffer) as view, view[4 : 4 + length] as part:
                 body = bytes(part)
-        self._consume(4 + length)
+        del buffer[: 4 + length]
+        self._base += 4 + length
+        if not self._attached:  # the usual case, written out: this runs for every frame
+            return decode_message(body, self.max_depth), length, []
         return self._decoded(body, start)
 
     def _large_frame(self) -> tuple[list[Any], int, list[Fd]] | None:
@@ -275,7 +279,7 @@ class FrameReader:
         self._base += 4 + len(body)
         return self._decoded(body, start)
 
-    def _decoded(self, body: bytes, start: int) -> tuple[list[Any], int, list[Fd]]:
+    def _decoded(self, body: bytes | bytearray, start: int) -> tuple[list[Any], int, list[Fd]]:
         """The frame beginning at stream offset `start` whose body is `body`."""
         fds = self._attached.pop(start, [])
         try:
