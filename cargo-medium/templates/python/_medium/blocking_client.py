@@ -404,6 +404,29 @@ class Client(_ClientCore):
             deadline = None if timeout is None else time.monotonic() + timeout
             call = _Call()
             while True:
+                # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
+                # the same event leave in the order they were decided.
+                with self._send_lock:
+                    with self._lock:
+                        ready = self._ready_for_call()
+                        if ready:
+                            self._pending[request_id] = (call, signature)
+                            if subscription is not None:
+                                subscribers = self._subscriptions.setdefault(
+                                    subscription.event, []
+                                )
+                                subscribers.append(subscription)
+                            sock = self._sock
+                    if ready:
+                        try:
+                            send_frame(sock, frame)
+                        except OSError as err:
+                            with self._lock:
+                                self._pending.pop(request_id, None)
+                            failed = f"connection to {self.path} failed: {err}"
+                            raise ConnectionClosed(failed) from err
+                        break
+                # Reconnecting, and calls wait for the daemon.
                 with self._lock:
                     while not self._ready_for_call():
                         remaining = None if deadline is None else deadline - time.monotonic()
@@ -411,29 +434,13 @@ class Client(_ClientCore):
                             back = f"the daemon at {self.path} was not back in time"
                             raise TimeoutError(f"{what}: {back}")
                         self._changed.wait(remaining)
-                # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
-                # the same event leave in the order they were decided.
-                with self._send_lock:
-                    with self._lock:
-                        if not self._ready_for_call():
-                            continue  # the connection dropped again meanwhile
-                        self._pending[request_id] = (call, signature)
-                        if subscription is not None:
-                            subscribers = self._subscriptions.setdefault(subscription.event, [])
-                            subscribers.append(subscription)
-                        sock = self._sock
-                    try:
-                        send_frame(sock, frame)
-                    except OSError as err:
-                        with self._lock:
-                            self._pending.pop(request_id, None)
-                        raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
-                break
             try:
                 return self._reply(call, deadline, what)
             finally:
-                with self._lock:
-                    self._pending.pop(request_id, None)
+                # Whatever completed the call took it out of `_pending` already.
+                if not call.done():
+                    with self._lock:
+                        self._pending.pop(request_id, None)
         finally:
             discard(frame)  # sent by now (closing again is nothing), or never to be sent
 

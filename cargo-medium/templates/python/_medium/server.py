@@ -123,12 +123,15 @@ def _claimed(text: str) -> str:
     return text.encode()[:_CLAIM_LEN].decode(errors="ignore")
 
 
+_REQUEST_LENGTHS = {CALL: 4, BUILTIN: 4, SUBSCRIBE: 3, UNSUBSCRIBE: 3}
+
+
 def _well_formed(message: list[Any]) -> bool:
     """Whether `message`, from an application, is a request with the shape PROTOCOL.md §4
     gives its kind: `[kind, id, name, args]` for a `CALL` or `BUILTIN` (the arguments are
     checked by the method's signature), `[kind, id, event]` for a `SUBSCRIBE` or
     `UNSUBSCRIBE`."""
-    length = {CALL: 4, BUILTIN: 4, SUBSCRIBE: 3, UNSUBSCRIBE: 3}.get(message[0])
+    length = _REQUEST_LENGTHS.get(message[0])
     return (
         len(message) == length
         and type(message[1]) is int
@@ -594,14 +597,11 @@ class Server:
         if kind not in (CALL, BUILTIN):
             self._subscription(connection, groups, kind == SUBSCRIBE, request_id, message[2])
             return False
-        # Counted from now until the handler returns (`_call`).
-        connection.hold_fds(len(fds))
         if turn.replies and not connection.has_budget(length):
             turn.send_replies()  # before waiting for calls handed on to end
-        # A call read while the queue filled up waits too: its reply would add to it.
-        cost = connection.start_call(request_id, length) if connection.wait_for_room() else None
+        # Its descriptors are counted from now until the handler returns (`_call`).
+        cost = connection.start_call(request_id, length, len(fds))
         if cost is None:
-            connection.release_fds(len(fds))
             return None
         return functools.partial(self._call, connection, message, cost, fds)
 
@@ -684,8 +684,7 @@ class Server:
             reply, attached = self._reply(connection, message, fds)
             answer(message[1], self._encode_reply(reply, attached))
         finally:
-            connection.release_fds(len(fds))
-            connection.end_call(cost)
+            connection.end_call(cost, len(fds))
 
     def _reply(
         self, connection: _Connection, message: list[Any], fds: list[Fd]

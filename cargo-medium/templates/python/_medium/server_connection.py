@@ -225,54 +225,54 @@ class _Connection:
     def wait_for_room(self) -> bool:
         """Waits while the outgoing queue is full; False when the daemon is stopping."""
         with self._state:
-            self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
+            if len(self._queue) >= self._capacity and not self._stopping:
+                self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
             return not self._stopping
 
-    def start_call(self, request_id: int, frame_len: int) -> int | None:
-        """Waits for room in the call budget for the call `request_id`, whose frame has
-        `frame_len` bytes, and takes it; returns the bytes to give back with `end_call`, or
-        None when the daemon is stopping. A frame larger than the byte budget takes all of
-        it: it runs alone."""
+    def start_call(self, request_id: int, frame_len: int, fds: int) -> int | None:
+        """Counts the `fds` received descriptors of the call `request_id` (`ProtocolError`
+        code 15 beyond `max_fds_in_flight`), then waits for room in the outgoing queue (its
+        reply will add to it) and in the call budget, whose frame has `frame_len` bytes, and
+        takes it; returns the bytes to give back with `end_call`, or None when the daemon is
+        stopping. A frame larger than the byte budget takes all of it: it runs alone."""
         cost = min(frame_len, self._max_bytes)
         with self._state:
-            self._state.wait_for(lambda: self._stopping or self._fits(cost))
-            if self._stopping:
-                return None
-            self._in_flight.add(request_id)
-            self._calls += 1
-            self._call_bytes += cost
-            return cost
-
-    def has_budget(self, frame_len: int) -> bool:
-        """Whether a call whose frame has `frame_len` bytes would start without waiting."""
-        with self._state:
-            return self._fits(min(frame_len, self._max_bytes))
-
-    def _fits(self, cost: int) -> bool:
-        """Whether the budget has room for a call costing `cost` bytes; `_state` held."""
-        return self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes
-
-    def end_call(self, cost: int) -> None:
-        with self._state:
-            self._calls -= 1
-            self._call_bytes -= cost
-            self._state.notify_all()
-
-    def hold_fds(self, count: int) -> None:
-        """Counts `count` received descriptors of a call until `release_fds`; `ProtocolError`
-        code 15 when that would exceed `max_fds_in_flight`."""
-        with self._state:
-            if self._fds_held + count > self._max_fds:
+            if self._fds_held + fds > self._max_fds:
                 raise ProtocolError(
                     BAD_DESCRIPTORS,
                     f"more than {self._max_fds} received file descriptors held by calls at once "
                     "(max_fds_in_flight)",
                 )
-            self._fds_held += count
+            if not self._may_start(cost):
+                self._state.wait_for(lambda: self._may_start(cost))
+            if self._stopping:
+                return None
+            self._fds_held += fds
+            self._in_flight.add(request_id)
+            self._calls += 1
+            self._call_bytes += cost
+            return cost
 
-    def release_fds(self, count: int) -> None:
+    def _may_start(self, cost: int) -> bool:
+        """Whether a call costing `cost` bytes may start (or the daemon is stopping)."""
+        return self._stopping or (len(self._queue) < self._capacity and self._fits(cost))
+
+    def has_budget(self, frame_len: int) -> bool:
+        """Whether a call whose frame has `frame_len` bytes would start without waiting."""
         with self._state:
-            self._fds_held -= count
+            return self._may_start(min(frame_len, self._max_bytes))
+
+    def _fits(self, cost: int) -> bool:
+        """Whether the budget has room for a call costing `cost` bytes; `_state` held."""
+        return self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes
+
+    def end_call(self, cost: int, fds: int) -> None:
+        """A call whose frame cost `cost` bytes and brought `fds` descriptors returned."""
+        with self._state:
+            self._calls -= 1
+            self._call_bytes -= cost
+            self._fds_held -= fds
+            self._state.notify_all()
 
     def stop_reading(self) -> None:
         """Shutdown: the reader stops (a blocked read sees the end of the stream) and runs
