@@ -336,7 +336,7 @@ class Client(_ClientCore):
             if ended is not None and self._ended is None:
                 self._ended = ended
             successor = None
-            if self._ended is None:
+            if self._ended is None and self._pending:
                 successor = next(
                     (
                         call

@@ -193,6 +193,11 @@ class FrameReader:
             self._discard -= dropped
             data = data[dropped:]
         self._buffer += data
+        if not self.room:
+            # No descriptor may come (they end the connection wherever they land), so nothing
+            # is attributed: the walk is skipped.
+            check_count(fds, 0)
+            return
         last_start = None
         start = self._scan
         while start < self._end:
@@ -226,10 +231,10 @@ class FrameReader:
     def frame(self) -> tuple[list[Any], int, list[Fd]] | None:
         """The next complete frame: its message, body length and descriptors; None when more
         bytes are needed (or, `at_end`, when the stream ended cleanly between frames)."""
-        if self._large is not None:
-            return self._large_frame()
         buffer = self._buffer
-        if self._discard or len(buffer) < 4:
+        if len(buffer) < 4 or self._discard or self._large is not None:
+            if self._large is not None:
+                return self._large_frame()
             return self._incomplete()
         length: int = struct.unpack_from(">I", buffer)[0]
         start = self._base
