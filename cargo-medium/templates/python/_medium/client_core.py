@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import itertools
 import os
 import threading
@@ -69,9 +70,10 @@ class ConnectionState(enum.Enum):
     """Closed for good: calls fail and event iterators have ended."""
 
 
+@functools.lru_cache(maxsize=256)
 def subscription_ack(event: str) -> Signature:
     """What a `SUBSCRIBE` of `event` is answered with: a `VALUE` of nil, like a method
-    returning nothing."""
+    returning nothing (made once per event: a signature writes out its checks)."""
     return Signature(f"subscribe to {event}", "", ())
 
 
