@@ -106,19 +106,18 @@ class _SlowCalls:
     One monitor thread looks at the turns every `TICK` seconds while calls run: a turn still
     running the call it ran at the previous look (so for at least `TICK`) sends the replies it
     holds and hands reading on (`_ReadingTurn.hand_off`); its thread stops reading once the
-    call returns. With no call run for a whole tick the monitor sleeps until the next call, so
-    an idle daemon has no thread waking up, and calls cost no wake-up either while it ticks."""
+    call returns. With no call run for a whole tick the monitor thread ends, and the next call
+    starts another, so an idle daemon has no thread waking up, and calls cost no wake-up
+    while it ticks."""
 
     TICK = 0.005
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._woken = threading.Condition(self._lock)
         # Each turn reading now, with its `started` at the monitor's last look.
         self._turns: dict[_ReadingTurn, int] = {}
-        # Whether the monitor sleeps until a call starts (read without the lock by `run`).
+        # Whether no monitor thread runs (read without the lock by `run`).
         self._idle = True
-        self._thread: threading.Thread | None = None
 
     def watch(self, turn: _ReadingTurn) -> None:
         with self._lock:
@@ -148,17 +147,19 @@ class _SlowCalls:
         return not handed_off
 
     def _wake(self) -> None:
+        """Starts the monitor thread, unless one runs."""
         with self._lock:
             if not self._idle:
                 return
-            self._idle = False
-            if self._thread is None:
-                self._thread = threading.Thread(
+            try:
+                monitor = threading.Thread(
                     target=self._monitor, name="medium slow calls", daemon=True
                 )
-                self._thread.start()
-            else:
-                self._woken.notify()
+                monitor.start()
+            except RuntimeError as err:  # out of threads: the next call tries again
+                _log.warning("cannot watch for slow calls: %s", err)
+                return
+            self._idle = False
 
     def _look(self, slow: list[tuple[_ReadingTurn, int]]) -> bool:
         """Notes each turn's calls, adding to `slow` those running the call they ran at the
@@ -179,11 +180,10 @@ class _SlowCalls:
             with self._lock:
                 if not self._look(slow):
                     self._idle = True
-                    # A call that started after the look saw the monitor awake: look again.
-                    if self._look(slow):
-                        self._idle = False
-                    while self._idle:
-                        self._woken.wait()
+                    # A call that started after the look saw the monitor running: look again.
+                    if not self._look(slow):
+                        return
+                    self._idle = False
             for turn, started in slow:
                 self._hand_off(turn, started)
 
