@@ -313,6 +313,58 @@ class Observed(Daemon):
         return super().get_student(application, id)
 
 
+def test_a_slow_call_blocks_neither_the_calls_read_with_it_nor_those_after_it(serve: Any) -> None:
+    """A connection's reading thread runs the calls it reads itself and holds the replies of
+    frames that arrived together, to send them together: once a call proves slow, its reply
+    waits alone, and the calls around it (read in the same system call, or sent later on the
+    same connection) are answered at once."""
+    daemon = Observed()
+    serve(daemon)
+    with raw_connection(daemon) as sock:
+        sock.sendall(
+            call_frame(1, "get_student", "before")
+            + call_frame(2, "get_student", "block-2")
+            + call_frame(3, "get_student", "after")
+        )
+        answered = {_medium.read_frame(sock)[1] for _ in range(2)}  # type: ignore[index]
+        assert answered == {1, 3}
+        sock.sendall(call_frame(4, "get_student", "later"))
+        assert _medium.read_frame(sock)[1] == 4  # type: ignore[index]
+        assert daemon.running == 1, "the slow call was not running meanwhile"
+        daemon.release.set()
+        assert _medium.read_frame(sock)[1] == 2  # type: ignore[index]
+        # One thread reads on (the one whose call was slow stopped reading): every call of a
+        # pipelined burst is answered once.
+        sock.sendall(b"".join(call_frame(n, "get_student", f"s{n}") for n in range(10, 60)))
+        replies = [_medium.read_frame(sock) for _ in range(50)]
+    assert sorted(r[1] for r in replies if r is not None) == list(range(10, 60))
+
+
+def test_the_slow_call_monitor_runs_only_while_calls_run(serve: Any) -> None:
+    """The thread that notices slow calls looks every few milliseconds while calls run, and
+    ends once none has run for a while: an idle daemon has no thread waking up."""
+
+    def monitors() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "medium slow calls"]
+
+    daemon = Observed()
+    serve(daemon)
+    with raw_connection(daemon) as sock:
+        sock.sendall(call_frame(1, "get_student", "block-1"))
+        wait_until(lambda: daemon.running == 1, "the call runs")
+        assert monitors(), "no monitor while a call runs"
+        daemon.release.set()
+        assert _medium.read_frame(sock) is not None
+        wait_until(lambda: not monitors(), "the monitor ends", timeout=1.0)
+        # The next call starts another.
+        daemon.release.clear()
+        sock.sendall(call_frame(2, "get_student", "block-2"))
+        wait_until(lambda: daemon.running == 1, "the call runs")
+        assert monitors(), "no monitor while a call runs"
+        daemon.release.set()
+        assert _medium.read_frame(sock) is not None
+
+
 # The byte budget as a number of the test's call frames (all the same length): 2.5 runs two.
 @pytest.mark.parametrize(("max_calls", "budget_in_frames", "cap"), [(4, None, 4), (256, 2.5, 2)])
 def test_calls_beyond_the_budget_wait_unread_while_other_clients_are_served(

@@ -60,7 +60,8 @@ class Subscription(Generic[T]):
         """Delivers `item`, which holds `fds` received descriptors."""
         notice = item is _END or isinstance(item, MediumError)
         if self._callback is not None and not notice:
-            self._client._release_fds(fds)  # the callback has them now
+            if fds:
+                self._client._release_fds(fds)  # the callback has them now
             try:
                 self._callback(item)
             except Exception:
@@ -304,19 +305,21 @@ class Client(_ClientCore):
         each read), the connection ends or `deadline` passes (`TimeoutError`); then hands the
         turn on."""
         ended: BaseException | None = None
-        frames, sock = self._frames, self._sock
+        frames, sock, dispatch = self._frames, self._sock, self._dispatch
         try:
-            while not done():
-                read = frames.frame()
-                if read is None:
-                    if frames.at_end:
-                        ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
+            while True:
+                # Every frame already read is routed before `done()` is looked at again: it
+                # is looked at once per read, not once per frame.
+                while (read := frames.frame()) is not None:
+                    ended = dispatch(read[0], read[2])
+                    if ended is not None:
                         return
-                    frames.fill(sock, deadline)
-                    continue
-                ended = self._dispatch(read[0], read[2])
-                if ended is not None:
+                if frames.at_end:
+                    ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
                     return
+                if done():
+                    return
+                frames.fill(sock, deadline)
         except TimeoutError:
             raise  # this caller's deadline (an `OSError`, but the connection goes on)
         except (OSError, ProtocolError) as err:
@@ -333,7 +336,7 @@ class Client(_ClientCore):
             if ended is not None and self._ended is None:
                 self._ended = ended
             successor = None
-            if self._ended is None:
+            if self._ended is None and self._pending:
                 successor = next(
                     (
                         call
@@ -401,6 +404,29 @@ class Client(_ClientCore):
             deadline = None if timeout is None else time.monotonic() + timeout
             call = _Call()
             while True:
+                # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
+                # the same event leave in the order they were decided.
+                with self._send_lock:
+                    with self._lock:
+                        ready = self._ready_for_call()
+                        if ready:
+                            self._pending[request_id] = (call, signature)
+                            if subscription is not None:
+                                subscribers = self._subscriptions.setdefault(
+                                    subscription.event, []
+                                )
+                                subscribers.append(subscription)
+                            sock = self._sock
+                    if ready:
+                        try:
+                            send_frame(sock, frame)
+                        except OSError as err:
+                            with self._lock:
+                                self._pending.pop(request_id, None)
+                            failed = f"connection to {self.path} failed: {err}"
+                            raise ConnectionClosed(failed) from err
+                        break
+                # Reconnecting, and calls wait for the daemon.
                 with self._lock:
                     while not self._ready_for_call():
                         remaining = None if deadline is None else deadline - time.monotonic()
@@ -408,29 +434,13 @@ class Client(_ClientCore):
                             back = f"the daemon at {self.path} was not back in time"
                             raise TimeoutError(f"{what}: {back}")
                         self._changed.wait(remaining)
-                # Registered and sent under `_send_lock`: a subscription and an `UNSUBSCRIBE` of
-                # the same event leave in the order they were decided.
-                with self._send_lock:
-                    with self._lock:
-                        if not self._ready_for_call():
-                            continue  # the connection dropped again meanwhile
-                        self._pending[request_id] = (call, signature)
-                        if subscription is not None:
-                            subscribers = self._subscriptions.setdefault(subscription.event, [])
-                            subscribers.append(subscription)
-                        sock = self._sock
-                    try:
-                        send_frame(sock, frame)
-                    except OSError as err:
-                        with self._lock:
-                            self._pending.pop(request_id, None)
-                        raise ConnectionClosed(f"connection to {self.path} failed: {err}") from err
-                break
             try:
                 return self._reply(call, deadline, what)
             finally:
-                with self._lock:
-                    self._pending.pop(request_id, None)
+                # Whatever completed the call took it out of `_pending` already.
+                if not call.done():
+                    with self._lock:
+                        self._pending.pop(request_id, None)
         finally:
             discard(frame)  # sent by now (closing again is nothing), or never to be sent
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import itertools
 import os
 import threading
@@ -69,9 +70,10 @@ class ConnectionState(enum.Enum):
     """Closed for good: calls fail and event iterators have ended."""
 
 
+@functools.lru_cache(maxsize=256)
 def subscription_ack(event: str) -> Signature:
     """What a `SUBSCRIBE` of `event` is answered with: a `VALUE` of nil, like a method
-    returning nothing."""
+    returning nothing (made once per event: a signature writes out its checks)."""
     return Signature(f"subscribe to {event}", "", ())
 
 
@@ -286,6 +288,11 @@ class _ClientCore:
         connection ends when it does (`FATAL`). A malformed message raises `ProtocolError`,
         which ends it too, as do descriptors on a message that carries no value."""
         kind = message[0]
+        if kind == EVENT and len(message) == 3 and type(message[1]) is str:
+            # Well-formed (what `_shape_is_valid` checks), looked at first: it is the message
+            # of which many arrive in a row.
+            self._deliver_event(message, list(fds) if fds else None)
+            return None
         if not _shape_is_valid(message):
             close_all(fds)
             raise ProtocolError(MALFORMED, f"malformed message of kind {kind} from the daemon")
@@ -320,10 +327,26 @@ class _ClientCore:
                 subscription._push(Lagged(message[1]))
         return None
 
-    def _deliver_event(self, message: list[Any], fds: list[Fd]) -> None:
+    def _deliver_event(self, message: list[Any], fds: list[Fd] | None) -> None:
         """Hands an `EVENT` to its subscriptions, each with its own descriptors (duplicates
         after the first). Those waiting unread in backlogs count against
         `max_fds_in_flight`; beyond it, `ProtocolError` code 15 ends the connection."""
+        if not fds:
+            # The usual case, without descriptors to count or duplicate (`event_item`
+            # written out: this runs for every event).
+            event = self._protocol.events.get(message[1])
+            if event is None:
+                return  # not an event of the spec: nobody subscribed to it
+            with self._lock:
+                subscribers = list(self._subscriptions.get(message[1], ()))
+            for subscription in subscribers:
+                try:
+                    args = event.decode_args(message[2])
+                    item = event.record(*args) if event.record is not None else tuple(args)
+                except ProtocolError as err:
+                    item = err  # reported on its subscriptions, which go on
+                subscription._push(item)
+            return
         with self._lock:
             subscribers = list(self._subscriptions.get(message[1], ()))
             waiting = len(fds) * len(subscribers)

@@ -13,6 +13,7 @@ I/O here."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import struct
 from typing import Any
 
@@ -67,6 +68,8 @@ _OPTIONS: dict[str, Any] = {
     "strict_map_key": False,
     "object_pairs_hook": _map,
 }
+# `msgpack.unpackb` with `_OPTIONS` (given once: spreading them costs on every frame).
+_unpack = functools.partial(msgpack.unpackb, **_OPTIONS)
 
 
 def _nests_deeper(value: Any, limit: int) -> bool:
@@ -95,41 +98,39 @@ _CONTAINERS = (list, dict, RejectedMap)
 # The first bytes of MessagePack arrays and maps (fixarray, fixmap, array 16/32, map 16/32).
 _CONTAINER_HEADS = bytes([*range(0x80, 0xA0), *range(0xDC, 0xE0)])
 _OTHER_BYTES = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
-# Bodies up to this size are counted before their elements are walked: counting is quick for
-# them, and walking a large body's elements is cheap beside decoding it anyway.
+# Whether an element of a message may nest deeper than the limit: every level takes a header
+# byte of its own, so a body with at most `limit` bytes that can be one (counting those inside
+# strings too) cannot. Bodies up to this size are counted before their elements are walked:
+# counting is quick for them, and walking a large body's elements is cheap beside decoding it
+# anyway.
 _COUNTED_BODY = 4096
-
-
-def _may_nest_deeper(body: bytes, limit: int) -> bool:
-    """Whether an element of the message `body` may nest more than `limit` arrays and maps:
-    every level takes a header byte of its own, so a body with at most `limit` bytes that can
-    be one (counting those inside strings too) cannot."""
-    if len(body) <= limit:
-        return False
-    return len(body) > _COUNTED_BODY or len(body.translate(None, _OTHER_BYTES)) > limit
 
 
 def too_deep(limit: int) -> Unreadable:
     return Unreadable(MALFORMED, f"value nests deeper than {limit} arrays and maps")
 
 
-def decode_message(body: bytes, max_depth: int) -> list[Any]:
+def decode_message(body: bytes | bytearray, max_depth: int) -> list[Any]:
     """The message `body` holds: an array starting with a non-negative integer kind tag. Each
     other element nesting deeper than `max_depth` is replaced by an `Unreadable`."""
     try:
-        message = msgpack.unpackb(body, **_OPTIONS)
+        message = _unpack(body)
     except Exception as err:
         message = _decode_with_scanner(body, max_depth, err)
-    if not isinstance(message, list) or not message or type(message[0]) is not int:
+    if type(message) is not list or not message or type(message[0]) is not int:
         raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
-    if _may_nest_deeper(body, max_depth):
+    # The count `_COUNTED_BODY` speaks of, written out: this runs for every frame.
+    size = len(body)
+    if size > max_depth and (
+        size > _COUNTED_BODY or len(body.translate(None, _OTHER_BYTES)) > max_depth
+    ):
         for index in range(1, len(message)):
             if _nests_deeper(message[index], max_depth):
                 message[index] = too_deep(max_depth)
     return message
 
 
-def _decode_with_scanner(body: bytes, max_depth: int, err: Exception) -> Any:
+def _decode_with_scanner(body: bytes | bytearray, max_depth: int, err: Exception) -> Any:
     """The message of a `body` msgpack refused (with `err`): `ProtocolError` code 6 unless the
     body is well-formed; then each element msgpack cannot decode becomes an `Unreadable`."""
     try:
@@ -161,7 +162,7 @@ _FIXED_SIZE = {
 _COUNT_FIELD = {0xDC: (2, 1), 0xDD: (4, 1), 0xDE: (2, 2), 0xDF: (4, 2)}
 
 
-def _item(body: bytes, pos: int) -> tuple[int, int]:
+def _item(body: bytes | bytearray, pos: int) -> tuple[int, int]:
     """Checks the item at `pos` (its header, and a scalar's payload); returns where the next
     item starts and how many items it contains (-1 for a scalar). Raises `ValueError`
     (`IndexError`) for a malformed (truncated) item."""
@@ -198,7 +199,7 @@ def _item(body: bytes, pos: int) -> tuple[int, int]:
     return end, -1
 
 
-def _text(body: bytes, pos: int, length: int) -> int:
+def _text(body: bytes | bytearray, pos: int, length: int) -> int:
     """The end of the `str` of `length` bytes at `pos`, checked to be UTF-8."""
     end = pos + length
     if end > len(body):
@@ -207,7 +208,7 @@ def _text(body: bytes, pos: int, length: int) -> int:
     return end
 
 
-def _skip(body: bytes, pos: int) -> tuple[int, int]:
+def _skip(body: bytes | bytearray, pos: int) -> tuple[int, int]:
     """Checks the value at `pos`; returns where it ends and how deeply it nests."""
     pending = [1]
     deepest = 0
@@ -223,7 +224,7 @@ def _skip(body: bytes, pos: int) -> tuple[int, int]:
     return pos, deepest
 
 
-def _scan(body: bytes) -> list[tuple[int, int, int]] | None:
+def _scan(body: bytes | bytearray) -> list[tuple[int, int, int]] | None:
     """Checks that `body` is exactly one well-formed value; when it is an array, returns the
     start, end and nesting depth of each of its elements (None otherwise)."""
     pos, count = _item(body, 0)

@@ -17,7 +17,7 @@ import fcntl
 import functools
 import os
 import socket
-from typing import IO, Any, Iterable
+from typing import IO, Any, Iterable, Union
 
 from .errors import ProtocolError
 from .wire import BAD_DESCRIPTORS, SCM_MAX_FD
@@ -138,7 +138,11 @@ class FdFrame:
         self.close()
 
 
-def send_frame(sock: socket.socket, frame: bytes | FdFrame) -> None:
+# A frame to write, or the rest of one that was written in part (a view: no copy of it).
+Outgoing = Union[bytes, memoryview, FdFrame]
+
+
+def send_frame(sock: socket.socket, frame: Outgoing) -> None:
     """Writes `frame` on a blocking socket: a frame with descriptors alone, one `sendmsg`
     carrying them with its first byte and the rest (if that was short) right after, as
     PROTOCOL.md §3.1 requires; its descriptors are closed once sent (or on failure)."""
@@ -153,10 +157,13 @@ def send_frame(sock: socket.socket, frame: bytes | FdFrame) -> None:
         frame.close()
 
 
-def send_without_waiting(sock: socket.socket, frame: bytes | FdFrame) -> bytes | FdFrame | None:
+def send_without_waiting(sock: socket.socket, frame: Outgoing) -> Outgoing | None:
     """Writes what `sock` takes of `frame` at once, blocking socket or not (`MSG_DONTWAIT`);
     returns the rest (None once all of it went). A frame's descriptors go with its first bytes
-    (and are then closed); its rest is plain bytes."""
+    (and are then closed); its rest is a view of its bytes (a copy of a large frame's rest
+    would cost as much as writing it, and the memory allocator may hand it back to the
+    system and take it again on every large frame)."""
+    data: bytes | memoryview
     try:
         if isinstance(frame, FdFrame):
             sent = sock.sendmsg(*frame.first_message(), socket.MSG_DONTWAIT)
@@ -167,10 +174,10 @@ def send_without_waiting(sock: socket.socket, frame: bytes | FdFrame) -> bytes |
             data = frame
     except (BlockingIOError, InterruptedError):
         return frame
-    return data[sent:] or None
+    return memoryview(data)[sent:] if sent < len(data) else None
 
 
-def discard(frame: bytes | FdFrame) -> None:
+def discard(frame: Outgoing) -> None:
     """Drops a frame that will not be sent: its descriptors are closed."""
     if isinstance(frame, FdFrame):
         frame.close()

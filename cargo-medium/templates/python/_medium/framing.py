@@ -27,6 +27,7 @@ from .decoding import decode_message
 from .descriptors import (
     Fd,
     FdFrame,
+    Outgoing,
     check_count,
     close_all,
     discard,
@@ -77,8 +78,31 @@ def encode_value_frame(
 
 
 _ENDED = "connection ended in the middle of a frame"
-# Most bytes one read asks for.
+# Most bytes one read asks for, and most bytes of frames joined for one write.
 _READ_SIZE = 1 << 16
+
+
+def coalesce(frames: list[Outgoing]) -> list[Outgoing]:
+    """`frames`, in order, with the frames without descriptors that follow each other joined
+    up to `_READ_SIZE` bytes, to be written with one system call each (a frame with
+    descriptors stays alone: PROTOCOL.md §3.1)."""
+    if len(frames) == 1:
+        return frames
+    joined: list[Outgoing] = []
+    run: list[bytes | memoryview] = []
+    size = 0
+    for frame in frames:
+        if run and (isinstance(frame, FdFrame) or size + len(frame) > _READ_SIZE):
+            joined.append(run[0] if len(run) == 1 else b"".join(run))
+            run, size = [], 0
+        if isinstance(frame, FdFrame):
+            joined.append(frame)
+        else:
+            run.append(frame)
+            size += len(frame)
+    if run:
+        joined.append(run[0] if len(run) == 1 else b"".join(run))
+    return joined
 
 
 class FrameReader:
@@ -96,7 +120,10 @@ class FrameReader:
     anything is allocated for the body, or, when `skip_oversized`, its bytes are discarded as
     they arrive and it stands for what `_skipped` says. More than `room` descriptors on one
     frame: code 15. The buffer grows with the bytes that arrive, never to an announced length
-    in advance. After an error, `close` drops the descriptors it holds."""
+    in advance: the rest of a frame of more than 64 KiB is kept as the chunks that arrive
+    (`_large`, nothing read past the frame) and joined once into its body, instead of growing
+    a buffer (which copies it as it grows). After an error, `close` drops the descriptors it
+    holds."""
 
     def __init__(
         self,
@@ -122,6 +149,11 @@ class FrameReader:
         # Descriptors by the stream offset of the frame they belong to.
         self._attached: dict[int, list[Fd]] = {}
         self.at_end = False
+        # The body of a large frame being read, as the chunks that arrived (the buffer is
+        # empty meanwhile), their size, and the frame's length.
+        self._large: list[bytes] | None = None
+        self._large_size = 0
+        self._large_length = 0
 
     def want(self) -> int:
         """How many bytes the next read asks for: up to 64 KiB, and for the rest of a larger
@@ -129,6 +161,9 @@ class FrameReader:
         the buffer at most doubles per read: it grows with what arrives, never to the
         announced length). Without `read_ahead`, nothing past the current frame."""
         buffered = len(self._buffer)
+        if self._large is not None:
+            missing = self._large_length - self._large_size
+            return min(missing, max(_READ_SIZE, self._large_size))
         if self._discard:
             return _READ_SIZE
         if buffered < 4:
@@ -148,11 +183,21 @@ class FrameReader:
             return
         first = self._end
         self._end += len(data)
+        if self._large is not None:
+            # All of it is the large frame's (nothing past it was asked for): no frame begins.
+            self._large.append(data)
+            self._large_size += len(data)
+            data = b""
         if self._discard:
             dropped = min(self._discard, len(data))
             self._discard -= dropped
             data = data[dropped:]
         self._buffer += data
+        if not self.room:
+            # No descriptor may come (they end the connection wherever they land), so nothing
+            # is attributed: the walk is skipped.
+            check_count(fds, 0)
+            return
         last_start = None
         start = self._scan
         while start < self._end:
@@ -172,11 +217,24 @@ class FrameReader:
             check_count(fds, self.room)
             self._attached[last_start] = fds
 
+    def ready(self) -> bool:
+        """Whether a whole frame waits in the buffer (`frame` takes it without reading)."""
+        buffer = self._buffer
+        if self._large is not None:
+            return self._large_size == self._large_length
+        return (
+            not self._discard
+            and len(buffer) >= 4
+            and len(buffer) >= 4 + struct.unpack_from(">I", buffer)[0]
+        )
+
     def frame(self) -> tuple[list[Any], int, list[Fd]] | None:
         """The next complete frame: its message, body length and descriptors; None when more
         bytes are needed (or, `at_end`, when the stream ended cleanly between frames)."""
         buffer = self._buffer
-        if self._discard or len(buffer) < 4:
+        if len(buffer) < 4 or self._discard or self._large is not None:
+            if self._large is not None:
+                return self._large_frame()
             return self._incomplete()
         length: int = struct.unpack_from(">I", buffer)[0]
         start = self._base
@@ -191,24 +249,53 @@ class FrameReader:
             close_all(self._attached.pop(start, ()))
             return _skipped(length, self.limit, head), length, []
         if len(buffer) < 4 + length:
+            if length > _READ_SIZE and not self.at_end:
+                # Its rest arrives as chunks (the buffer holds nothing past this frame: it is
+                # incomplete).
+                with memoryview(buffer) as view, view[4:] as part:
+                    self._large = [bytes(part)]
+                self._large_size = len(buffer) - 4
+                self._large_length = length
+                buffer.clear()
             return self._incomplete()
+        body: bytes | bytearray
         if length <= _READ_SIZE:
-            body = bytes(buffer[4 : 4 + length])
+            body = buffer[4 : 4 + length]  # a copy, which msgpack reads as it is
         else:
             # Copied once, through a view (a slice of the buffer would be a second copy).
             with memoryview(buffer) as view, view[4 : 4 + length] as part:
                 body = bytes(part)
-        self._consume(4 + length)
+        del buffer[: 4 + length]
+        self._base += 4 + length
+        if not self._attached:  # the usual case, written out: this runs for every frame
+            return decode_message(body, self.max_depth), length, []
+        return self._decoded(body, start)
+
+    def _large_frame(self) -> tuple[list[Any], int, list[Fd]] | None:
+        """The large frame being read, once all its bytes are in."""
+        chunks = self._large
+        assert chunks is not None
+        if self._large_size < self._large_length:
+            return self._incomplete()
+        self._large = None
+        body = b"".join(chunks)
+        del chunks[:]  # each chunk freed now, not with the list
+        start = self._base
+        self._base += 4 + len(body)
+        return self._decoded(body, start)
+
+    def _decoded(self, body: bytes | bytearray, start: int) -> tuple[list[Any], int, list[Fd]]:
+        """The frame beginning at stream offset `start` whose body is `body`."""
         fds = self._attached.pop(start, [])
         try:
-            return decode_message(body, self.max_depth), length, fds
+            return decode_message(body, self.max_depth), len(body), fds
         except BaseException:
             close_all(fds)
             raise
 
     def _incomplete(self) -> tuple[list[Any], int, list[Fd]] | None:
         """No frame yet: more bytes are needed, or the stream ended (in a frame: malformed)."""
-        if self.at_end and (self._buffer or self._discard):
+        if self.at_end and (self._buffer or self._discard or self._large is not None):
             raise ProtocolError(MALFORMED, _ENDED)
         return None
 
@@ -326,7 +413,7 @@ class AsyncSocket:
         sock.setblocking(False)
         self.sock = sock
         self._loop = asyncio.get_running_loop()
-        self._queue: deque[bytes | FdFrame] = deque()
+        self._queue: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
         self._flushed.set()
@@ -429,7 +516,7 @@ class AsyncSocket:
         else:
             self._flushed.set()
 
-    def _batch(self) -> bytes | FdFrame:
+    def _batch(self) -> Outgoing:
         """The next frames to write at once, taken from the queue: a frame with descriptors
         alone (PROTOCOL.md §3.1), else the frames without descriptors that follow each other,
         joined up to `_READ_SIZE` bytes."""

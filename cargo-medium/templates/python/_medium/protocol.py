@@ -16,7 +16,7 @@ from typing import Any, Callable
 from .decoding import Unreadable
 from .descriptors import Fd, ReceivedFds, close_all
 from .errors import ProtocolError, RemoteException
-from .values import NO_FDS, NOTHING, Type, carries_fds, found
+from .values import NO_FDS, NOTHING, Type, carries_fds, found, passes, written_out
 from .wire import BAD_ARGUMENTS
 
 def _drop(attached: list[int]) -> None:
@@ -50,6 +50,49 @@ class Signature:
     returns: Type = NOTHING
     record: Callable[..., Any] | None = None
     allow: tuple[Allow, ...] | None = None
+
+    def __post_init__(self) -> None:
+        """Writes out `encode_args` and `decode_args` for the parameters (`written_out`),
+        unless one may hold an `fd` (the general methods count descriptors). Arguments they
+        do not take in stride (a wrong count, a value to convert or refuse) go to the general
+        methods."""
+        if any(carries_fds(ty) for _, ty in self.params):
+            return
+        names = [f"a{index}" for index in range(len(self.params))]
+        unpack = [f"    {', '.join(names)}, = values"] if names else []
+        scope: dict[str, Any] = {
+            "general_encode": self.encode_args,
+            "general_decode": self.decode_args,
+            "NO_FDS": NO_FDS,
+        }
+        for index, (where, ty) in enumerate(self._checked_params):
+            scope[f"t{index}"], scope[f"w{index}"] = ty, where
+        checks: dict[str, list[str]] = {"encode": [], "decode": []}
+        for index, (_, ty) in enumerate(self.params):
+            for way, fds in (("encode", "[]"), ("decode", "NO_FDS")):
+                checks[way] += [
+                    f"    if not {passes(names[index], ty)}:",
+                    f"        {names[index]} = t{index}.{way}({names[index]}, w{index}, {fds})",
+                ]
+        result = f"    return [{', '.join(names)}]"
+        encode = [
+            "def encode_args(values, fds=None):",
+            f"    if len(values) != {len(names)}:",
+            "        return general_encode(values, fds)",
+            *unpack,
+            *checks["encode"],
+            result,
+        ]
+        decode = [
+            "def decode_args(values, fds=None):",
+            f"    if fds or type(values) is not list or len(values) != {len(names)}:",
+            "        return general_decode(values, fds)",
+            *unpack,
+            *checks["decode"],
+            result,
+        ]
+        object.__setattr__(self, "encode_args", written_out("encode_args", encode, dict(scope)))
+        object.__setattr__(self, "decode_args", written_out("decode_args", decode, scope))
 
     @functools.cached_property
     def _checked_params(self) -> tuple[tuple[str, Type], ...]:

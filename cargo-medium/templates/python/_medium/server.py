@@ -3,10 +3,11 @@
 """The threaded daemon: `Server`, the base of the generated `…ServerBase` classes. It binds
 the socket, accepts connections, runs the handshake, routes calls to handler methods and
 emits events, with the Rust daemon's limits and defaults (SECURITY.md) and the spec's
-`@allow` rules. Threads: a connection's requests are read by one thread at a time; the thread
-that read a call hands reading on to a pooled worker and runs the call itself (leader/follower:
-no thread started per call, and a slow handler blocks no other call); replies are written by
-the thread that has them when nothing is queued, else by the connection's writer thread.
+`@allow` rules. Threads: a connection's requests are read by one thread at a time, which runs
+each call it reads itself and sends the replies of frames that arrived together with one system
+call; a call running longer than a few milliseconds makes another thread take over the reading
+(`server_workers`), so a slow handler blocks no other call; replies are written by the thread
+that has them when nothing is queued, else by the connection's writer thread.
 Connections are counted from accept to close. File descriptors a call carries (PROTOCOL.md §3.1)
 are handed to its handler, or closed: refused calls, arguments that do not fit them (`ERROR`
 15), frames that may not carry any (`FATAL` 15)."""
@@ -33,7 +34,7 @@ from .framing import FrameReader, encode_frame, encode_value_frame, read_frame
 from .protocol import Protocol
 from .server_access import AccessRules, peer_groups
 from .server_connection import Application, _Connection
-from .server_workers import _Workers
+from .server_workers import _ReadingTurn, _SlowCalls, _Workers
 from .socket_location import socket_path
 from .wire import (
     BAD_DESCRIPTORS,
@@ -122,12 +123,15 @@ def _claimed(text: str) -> str:
     return text.encode()[:_CLAIM_LEN].decode(errors="ignore")
 
 
+_REQUEST_LENGTHS = {CALL: 4, BUILTIN: 4, SUBSCRIBE: 3, UNSUBSCRIBE: 3}
+
+
 def _well_formed(message: list[Any]) -> bool:
     """Whether `message`, from an application, is a request with the shape PROTOCOL.md §4
     gives its kind: `[kind, id, name, args]` for a `CALL` or `BUILTIN` (the arguments are
     checked by the method's signature), `[kind, id, event]` for a `SUBSCRIBE` or
     `UNSUBSCRIBE`."""
-    length = {CALL: 4, BUILTIN: 4, SUBSCRIBE: 3, UNSUBSCRIBE: 3}.get(message[0])
+    length = _REQUEST_LENGTHS.get(message[0])
     return (
         len(message) == length
         and type(message[1]) is int
@@ -163,7 +167,8 @@ def _make_private_folders(folder: str) -> None:
 
 class Server:
     """Serves a protocol on its socket, reading each application's requests on one thread
-    at a time and running each call on the thread that read it (see the module's docstring).
+    at a time and running each call on the thread that read it until it proves slow (see the
+    module's docstring).
     Generated `…ServerBase` classes derive from it.
 
     The limits are the Rust daemon's (SECURITY.md), with its defaults; override them as class
@@ -220,6 +225,7 @@ class Server:
         self._stopping = False
         self._listener: socket.socket | None = None
         self._workers = _Workers()
+        self._slow_calls = _SlowCalls()
         # Connections from accept to close, in total and per uid, under `_lock`.
         self._connection_count = 0
         self._per_uid: dict[int, int] = {}
@@ -415,11 +421,9 @@ class Server:
     ) -> None:
         """Serves `connection`, whose peer is in `groups`, on this thread: its handshake first
         when `reader` is None (a new connection), then its requests, until it ends (and is
-        closed here) or a call is read. Then reading goes on on a worker thread and this one
-        runs the call (leader/follower: the thread that read a call runs it, so its reply
-        leaves without waiting for another thread, and no thread is started per call)."""
+        closed here) or a call it runs proves slow, when another thread reads on."""
         final: bytes | None = None
-        call: Callable[[], None] | None = None
+        handed_off = False
         try:
             if reader is None:
                 if not self._handshake(connection):
@@ -429,19 +433,14 @@ class Server:
                         return
                     self._connections[connection.application.id] = connection
                 reader = self._reader()
-            call = self._read_loop(connection, groups, reader)
+            handed_off = self._read_loop(connection, groups, reader)
         except ProtocolError as err:
             final = encode_frame([FATAL, err.code, str(err)])
         except OSError:
             pass  # the application went away
         finally:
-            if call is None:
+            if not handed_off:
                 self._end(connection, final)
-        if call is not None:
-            try:
-                call()
-            except Exception:
-                _log.exception("a call failed outside its handler")
 
     def _end(self, connection: _Connection, final: bytes | None) -> None:
         """Closes `connection` after its last frame, `final` (a `FATAL`) if given; it no
@@ -517,27 +516,49 @@ class Server:
 
     def _read_loop(
         self, connection: _Connection, groups: frozenset[int], reader: FrameReader
-    ) -> Callable[[], None] | None:
-        """Reads the requests of `connection`, whose peer is in `groups`, answering those
-        answered at once, until it ends (None) or a call starts: reading then goes on on a
-        worker thread, and the call is returned for this thread to run."""
-        while connection.wait_for_room():
-            sized = reader.read(connection.sock)
-            if sized is None:
-                return None
-            message, length, fds = sized
-            try:
-                outcome = self._request(connection, groups, message, length, fds)
-                if callable(outcome):
-                    self._workers.submit(functools.partial(self._serve, connection, groups, reader))
-                    return outcome
-            except BaseException:
-                close_all(fds)
-                raise
-            close_all(fds)  # answered at once, or not run
-            if outcome is None:
-                return None
-        return None
+    ) -> bool:
+        """Reads the requests of `connection`, whose peer is in `groups`, running each call on
+        this thread, until it ends (False) or reading was handed on to another thread while a
+        call ran (True). The replies of the frames read together go out together, before
+        reading waits for more bytes."""
+        turn = _ReadingTurn(
+            connection, functools.partial(self._read_on, connection, groups, reader)
+        )
+        self._slow_calls.watch(turn)
+        try:
+            while True:
+                if turn.replies and not reader.ready():
+                    turn.send_replies()
+                if not connection.wait_for_room():
+                    return False
+                sized = reader.read(connection.sock)
+                if sized is None:
+                    return False
+                message, length, fds = sized
+                try:
+                    outcome = self._request(connection, groups, message, length, fds, turn)
+                except BaseException:
+                    close_all(fds)
+                    raise
+                if not callable(outcome):
+                    close_all(fds)  # answered at once, or not run
+                    if outcome is None:
+                        return False
+                    continue
+                # Nothing here keeps what the call received (its descriptors are the handler's
+                # to keep or drop) while this thread waits for the next frame.
+                del sized, message, fds
+                if not self._slow_calls.run(turn, outcome):
+                    return True
+                del outcome
+        finally:
+            self._slow_calls.unwatch(turn)
+            if not turn.handed_off:
+                turn.send_replies()
+
+    def _read_on(self, connection: _Connection, groups: frozenset[int], reader: FrameReader) -> None:
+        """Has a pooled thread take over reading `connection` (its reader proved slow)."""
+        self._workers.submit(functools.partial(self._serve, connection, groups, reader))
 
     def _request(
         self,
@@ -546,10 +567,12 @@ class Server:
         message: list[Any],
         length: int,
         fds: list[Fd],
-    ) -> Callable[[], None] | bool | None:
-        """Handles a request read from `connection`: when a call started, the call to run,
-        which took over `fds`, the descriptors attached to it; False when it was answered at
-        once; None when reading must stop (the daemon is stopping)."""
+        turn: _ReadingTurn,
+    ) -> Callable[[Callable[[int, Any], None]], None] | bool | None:
+        """Handles a request read from `connection` by `turn`: when a call started, the call
+        to run (given where its reply goes), which took over `fds`, the descriptors attached
+        to it; False when it was answered at once; None when reading must stop (the daemon is
+        stopping)."""
         kind = message[0]
         if not _well_formed(message):
             raise ProtocolError(MALFORMED, f"unexpected or malformed message of kind {kind}")
@@ -574,12 +597,11 @@ class Server:
         if kind not in (CALL, BUILTIN):
             self._subscription(connection, groups, kind == SUBSCRIBE, request_id, message[2])
             return False
-        # Counted from now until the handler returns (`_call`).
-        connection.hold_fds(len(fds))
-        # A call read while the queue filled up waits too: its reply would add to it.
-        cost = connection.start_call(request_id, length) if connection.wait_for_room() else None
+        if turn.replies and not connection.has_budget(length):
+            turn.send_replies()  # before waiting for calls handed on to end
+        # Its descriptors are counted from now until the handler returns (`_call`).
+        cost = connection.start_call(request_id, length, len(fds))
         if cost is None:
-            connection.release_fds(len(fds))
             return None
         return functools.partial(self._call, connection, message, cost, fds)
 
@@ -650,14 +672,19 @@ class Server:
         return False
 
     def _call(
-        self, connection: _Connection, message: list[Any], cost: int, fds: list[Fd]
+        self,
+        connection: _Connection,
+        message: list[Any],
+        cost: int,
+        fds: list[Fd],
+        answer: Callable[[int, Any], None],
     ) -> None:
+        """Runs a call and gives its reply frame to `answer`."""
         try:
             reply, attached = self._reply(connection, message, fds)
-            connection.answer(message[1], self._encode_reply(reply, attached))
+            answer(message[1], self._encode_reply(reply, attached))
         finally:
-            connection.release_fds(len(fds))
-            connection.end_call(cost)
+            connection.end_call(cost, len(fds))
 
     def _reply(
         self, connection: _Connection, message: list[Any], fds: list[Fd]

@@ -15,14 +15,11 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Union
 
-from .descriptors import FdFrame, discard, send_frame, send_without_waiting
+from .descriptors import Outgoing, discard, send_frame, send_without_waiting
 from .errors import ProtocolError
-from .framing import encode_frame
+from .framing import coalesce, encode_frame
 from .wire import BAD_DESCRIPTORS, LAGGED
-
-_Frame = Union[bytes, FdFrame]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +67,7 @@ class _Connection:
         self._max_fds = max_fds
         # Received descriptors of calls read and not finished (their handler has not returned).
         self._fds_held = 0
-        self._queue: deque[_Frame] = deque()
+        self._queue: deque[Outgoing] = deque()
         # Guards the connection's state. Threads wait on it for room in the queue, for the
         # call budget or for calls to end; the writer thread waits on `_to_write` (same lock),
         # woken only when it has something to do: a wake-up it does not need costs a thread
@@ -91,14 +88,14 @@ class _Connection:
         self.writer = threading.Thread(target=self._write_loop, daemon=True)
         self.writer.start()
 
-    def send(self, frame: _Frame) -> None:
+    def send(self, frame: Outgoing) -> None:
         """Queues a reply (never dropped)."""
         with self._state:
             direct = self._queue_frame(frame)
         if direct:
             self._write_now(frame)
 
-    def _queue_frame(self, frame: _Frame) -> bool:
+    def _queue_frame(self, frame: Outgoing) -> bool:
         """Queues `frame`, or returns True when the caller is to write it at once
         (`_write_now`, after releasing `_state`): nothing is queued or being written. Called
         with `_state` held."""
@@ -112,7 +109,7 @@ class _Connection:
         self._to_write.notify()
         return False
 
-    def _write_now(self, frame: _Frame) -> None:
+    def _write_now(self, frame: Outgoing) -> None:
         """Writes what the socket takes of `frame` without waiting (the caller set `_writing`),
         then, the same way, the frames queued meanwhile (another thread finding `_writing` set
         queued its own): what the socket does not take goes first in the queue, for the writer
@@ -140,7 +137,7 @@ class _Connection:
                 frame = self._queue.popleft()
                 self._state.notify_all()  # the reader may be waiting for room
 
-    def send_event(self, event: str, frame: _Frame) -> None:
+    def send_event(self, event: str, frame: Outgoing) -> None:
         """Queues `frame`, an `event`, if this connection subscribed to it and there is room;
         otherwise counts it as dropped, for the `LAGGED` before the next one that fits."""
         with self._state:
@@ -176,15 +173,20 @@ class _Connection:
         with self._state:
             return request_id in self._in_flight
 
-    def answer(self, request_id: int, frame: _Frame) -> None:
-        """Queues `frame`, the reply to the call `request_id`, whose id is then free again."""
+    def answer_all(self, replies: list[tuple[int, Outgoing]]) -> None:
+        """Queues the replies (request id, frame) in order, whose ids are then free again;
+        frames without descriptors that follow each other go out in one system call."""
+        frames = coalesce([frame for _, frame in replies])
         with self._state:
-            self._in_flight.discard(request_id)
-            direct = self._queue_frame(frame)
+            for request_id, _ in replies:
+                self._in_flight.discard(request_id)
+            direct = self._queue_frame(frames[0])
+            for frame in frames[1:]:
+                self._queue_frame(frame)  # queued: the first is being written or queued
         if direct:
-            self._write_now(frame)
+            self._write_now(frames[0])
 
-    def finish(self, final: _Frame | None = None) -> None:
+    def finish(self, final: Outgoing | None = None) -> None:
         """Queues `final` (a `FATAL`) as the last frame, if given; the writer then sends what
         is queued and closes the sending side."""
         with self._state:
@@ -223,48 +225,54 @@ class _Connection:
     def wait_for_room(self) -> bool:
         """Waits while the outgoing queue is full; False when the daemon is stopping."""
         with self._state:
-            self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
+            if len(self._queue) >= self._capacity and not self._stopping:
+                self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
             return not self._stopping
 
-    def start_call(self, request_id: int, frame_len: int) -> int | None:
-        """Waits for room in the call budget for the call `request_id`, whose frame has
-        `frame_len` bytes, and takes it; returns the bytes to give back with `end_call`, or
-        None when the daemon is stopping. A frame larger than the byte budget takes all of
-        it: it runs alone."""
+    def start_call(self, request_id: int, frame_len: int, fds: int) -> int | None:
+        """Counts the `fds` received descriptors of the call `request_id` (`ProtocolError`
+        code 15 beyond `max_fds_in_flight`), then waits for room in the outgoing queue (its
+        reply will add to it) and in the call budget, whose frame has `frame_len` bytes, and
+        takes it; returns the bytes to give back with `end_call`, or None when the daemon is
+        stopping. A frame larger than the byte budget takes all of it: it runs alone."""
         cost = min(frame_len, self._max_bytes)
         with self._state:
-            self._state.wait_for(
-                lambda: self._stopping
-                or (self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes)
-            )
-            if self._stopping:
-                return None
-            self._in_flight.add(request_id)
-            self._calls += 1
-            self._call_bytes += cost
-            return cost
-
-    def end_call(self, cost: int) -> None:
-        with self._state:
-            self._calls -= 1
-            self._call_bytes -= cost
-            self._state.notify_all()
-
-    def hold_fds(self, count: int) -> None:
-        """Counts `count` received descriptors of a call until `release_fds`; `ProtocolError`
-        code 15 when that would exceed `max_fds_in_flight`."""
-        with self._state:
-            if self._fds_held + count > self._max_fds:
+            if self._fds_held + fds > self._max_fds:
                 raise ProtocolError(
                     BAD_DESCRIPTORS,
                     f"more than {self._max_fds} received file descriptors held by calls at once "
                     "(max_fds_in_flight)",
                 )
-            self._fds_held += count
+            if not self._may_start(cost):
+                self._state.wait_for(lambda: self._may_start(cost))
+            if self._stopping:
+                return None
+            self._fds_held += fds
+            self._in_flight.add(request_id)
+            self._calls += 1
+            self._call_bytes += cost
+            return cost
 
-    def release_fds(self, count: int) -> None:
+    def _may_start(self, cost: int) -> bool:
+        """Whether a call costing `cost` bytes may start (or the daemon is stopping)."""
+        return self._stopping or (len(self._queue) < self._capacity and self._fits(cost))
+
+    def has_budget(self, frame_len: int) -> bool:
+        """Whether a call whose frame has `frame_len` bytes would start without waiting."""
         with self._state:
-            self._fds_held -= count
+            return self._may_start(min(frame_len, self._max_bytes))
+
+    def _fits(self, cost: int) -> bool:
+        """Whether the budget has room for a call costing `cost` bytes; `_state` held."""
+        return self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes
+
+    def end_call(self, cost: int, fds: int) -> None:
+        """A call whose frame cost `cost` bytes and brought `fds` descriptors returned."""
+        with self._state:
+            self._calls -= 1
+            self._call_bytes -= cost
+            self._fds_held -= fds
+            self._state.notify_all()
 
     def stop_reading(self) -> None:
         """Shutdown: the reader stops (a blocked read sees the end of the stream) and runs

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any
+from typing import Any, Callable
 
 from .decoding import RejectedMap
 from .descriptors import Fd, ReceivedFds, duplicate
@@ -153,6 +153,26 @@ class ListOf(Type):
         return [self.item.decode(v, f"{where}[{i}]", fds) for i, v in enumerate(raw)]
 
 
+def passes(name: str, ty: Type) -> str:
+    """Python source testing that the value in the variable `name`, of type `ty`, passes as it
+    is (`False` when every value of `ty` is converted), for `written_out` functions."""
+    if ty.unchanged is not None:
+        return f"type({name}) is {ty.unchanged.__name__}"
+    if isinstance(ty, Int):
+        return f"(type({name}) is int and {ty.low} <= {name} <= {ty.high})"
+    return "False"
+
+
+def written_out(name: str, lines: list[str], scope: dict[str, Any]) -> Callable[..., Any]:
+    """The function `name` that the Python source `lines` define, with `scope` in reach. A
+    model's or a signature's checks written out for its own fields (as `dataclasses` writes a
+    class's `__init__`): no loop and no call for a value that passes as it is, and no path an
+    error would name built unless a value needs converting."""
+    exec("\n".join(lines), scope)
+    function: Callable[..., Any] = scope[name]
+    return function
+
+
 class Model(Type):
     """A dataclass sent as a map from wire field name to value. `fields` is set once every
     model of the spec exists, since models may refer to each other in any order."""
@@ -168,8 +188,62 @@ class Model(Type):
         # received as unchanged, if it has one (`str`, `bytes`, `bool`). Such a value is
         # checked in place, without a call or the path an error would name.
         self._plan = tuple((wire, attr, ty, ty.unchanged) for wire, attr, ty in fields)
+        # The model's own `encode` and `decode` (`written_out`); what they do not take in
+        # stride goes to the general methods, which say what is wrong.
+        scope: dict[str, Any] = {
+            "cls": self.cls,
+            "NO_FDS": NO_FDS,
+            "general_encode": self._encode_checked,
+            "general_decode": self._decode_checked,
+        }
+        scope.update((f"t{index}", ty) for index, (_, _, ty) in enumerate(fields))
+        setattr(self, "encode", written_out("encode", self._encode_fields(), dict(scope)))
+        setattr(self, "decode", written_out("decode", self._decode_fields(), scope))
+
+    def _encode_fields(self) -> list[str]:
+        lines = [
+            "def encode(value, where, fds):",
+            "    if not isinstance(value, cls):",
+            "        return general_encode(value, where, fds)",
+        ]
+        for index, (_, attr, ty, _) in enumerate(self._plan):
+            lines.append(f"    f{index} = value.{attr}")
+            lines.append(f"    if not {passes(f'f{index}', ty)}:")
+            lines.append(f"        f{index} = t{index}.encode(f{index}, where + {'.' + attr!r}, fds)")
+        entries = ", ".join(f"{wire!r}: f{i}" for i, (wire, _, _, _) in enumerate(self._plan))
+        lines.append(f"    return {{{entries}}}")
+        return lines
+
+    def _decode_fields(self) -> list[str]:
+        lines = [
+            "def decode(raw, where, fds=NO_FDS):",
+            f"    if type(raw) is not dict or len(raw) != {len(self._plan)}:",
+            "        return general_decode(raw, where, fds)",
+        ]
+        if self._plan:
+            # All the model's fields and no other (as many entries as fields).
+            targets = ", ".join(f"f{i}" for i in range(len(self._plan)))
+            values = ", ".join(f"raw[{wire!r}]" for wire, _, _, _ in self._plan)
+            lines += [
+                "    try:",
+                f"        {targets}, = {values},",
+                "    except KeyError:",
+                "        return general_decode(raw, where, fds)",
+            ]
+        for index, (_, attr, ty, _) in enumerate(self._plan):
+            lines.append(f"    if not {passes(f'f{index}', ty)}:")
+            lines.append(f"        f{index} = t{index}.decode(f{index}, where + {'.' + attr!r}, fds)")
+        arguments = ", ".join(f"{attr}=f{i}" for i, (_, attr, _, _) in enumerate(self._plan))
+        lines.append(f"    return cls({arguments})")
+        return lines
 
     def encode(self, value: Any, where: str, fds: list[int]) -> Any:
+        return self._encode_checked(value, where, fds)
+
+    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
+        return self._decode_checked(raw, where, fds)
+
+    def _encode_checked(self, value: Any, where: str, fds: list[int]) -> Any:
         if not isinstance(value, self.cls):
             raise TypeError(f"{where}: expected {self.cls.__name__}, got {value!r}")
         encoded = {}
@@ -180,7 +254,7 @@ class Model(Type):
             encoded[wire] = field
         return encoded
 
-    def decode(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
+    def _decode_checked(self, raw: Any, where: str, fds: ReceivedFds = NO_FDS) -> Any:
         if type(raw) is not dict:
             raise _refuse(where, f"a {self.cls.__name__} (a map)", raw)
         values = {}
