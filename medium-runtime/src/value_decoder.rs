@@ -23,7 +23,6 @@
 use std::fmt;
 
 use bytes::Bytes;
-use rmp::Marker;
 use rmp_serde::decode::Error;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Error as _, Expected, MapAccess, SeqAccess,
@@ -159,46 +158,48 @@ impl<'de> Decoder<'de> {
     /// longer a message's arguments as a whole.
     fn head(&mut self) -> Result<Head<'de>, Error> {
         self.arguments = false;
-        let [marker] = self.array()?;
-        Ok(match Marker::from_u8(marker) {
-            Marker::Null => Head::Nil,
-            Marker::True => Head::Bool(true),
-            Marker::False => Head::Bool(false),
-            Marker::FixPos(v) => Head::Uint(v.into()),
-            Marker::U8 => Head::Uint(u8::from_be_bytes(self.array()?).into()),
-            Marker::U16 => Head::Uint(u16::from_be_bytes(self.array()?).into()),
-            Marker::U32 => Head::Uint(u32::from_be_bytes(self.array()?).into()),
-            Marker::U64 => Head::Uint(u64::from_be_bytes(self.array()?)),
-            Marker::FixNeg(v) => Head::Int(v.into()),
-            Marker::I8 => Head::Int(i8::from_be_bytes(self.array()?).into()),
-            Marker::I16 => Head::Int(i16::from_be_bytes(self.array()?).into()),
-            Marker::I32 => Head::Int(i32::from_be_bytes(self.array()?).into()),
-            Marker::I64 => Head::Int(i64::from_be_bytes(self.array()?)),
-            Marker::F32 => Head::F32(f32::from_be_bytes(self.array()?)),
-            Marker::F64 => Head::F64(f64::from_be_bytes(self.array()?)),
-            Marker::FixStr(len) => Head::Str(self.take(len.into())?),
-            Marker::Str8 => Head::Str(self.sized(1)?),
-            Marker::Str16 => Head::Str(self.sized(2)?),
-            Marker::Str32 => Head::Str(self.sized(4)?),
-            Marker::Bin8 => Head::Bin(self.sized(1)?),
-            Marker::Bin16 => Head::Bin(self.sized(2)?),
-            Marker::Bin32 => Head::Bin(self.sized(4)?),
-            Marker::FixArray(len) => Head::Array(len.into()),
-            Marker::Array16 => Head::Array(u16::from_be_bytes(self.array()?).into()),
-            Marker::Array32 => Head::Array(u32::from_be_bytes(self.array()?)),
-            Marker::FixMap(len) => Head::Map(len.into()),
-            Marker::Map16 => Head::Map(u16::from_be_bytes(self.array()?).into()),
-            Marker::Map32 => Head::Map(u32::from_be_bytes(self.array()?)),
-            // The type byte, then the payload.
-            Marker::FixExt1 => self.ext(1)?,
-            Marker::FixExt2 => self.ext(2)?,
-            Marker::FixExt4 => self.ext(4)?,
-            Marker::FixExt8 => self.ext(8)?,
-            Marker::FixExt16 => self.ext(16)?,
-            Marker::Ext8 => self.ext_sized(1)?,
-            Marker::Ext16 => self.ext_sized(2)?,
-            Marker::Ext32 => self.ext_sized(4)?,
-            Marker::Reserved => return Err(Error::custom("reserved marker 0xc1")),
+        let (&marker, rest) = self.rest.split_first().ok_or_else(truncated)?;
+        self.rest = rest;
+        // Matched on the byte itself (MessagePack's marker table), the fix* ranges first.
+        Ok(match marker {
+            0x00..=0x7f => Head::Uint(marker.into()),
+            0x80..=0x8f => Head::Map((marker & 0x0f).into()),
+            0x90..=0x9f => Head::Array((marker & 0x0f).into()),
+            0xa0..=0xbf => Head::Str(self.take((marker & 0x1f).into())?),
+            0xe0..=0xff => Head::Int((marker as i8).into()),
+            0xc0 => Head::Nil,
+            0xc1 => return Err(Error::custom("reserved marker 0xc1")),
+            0xc2 => Head::Bool(false),
+            0xc3 => Head::Bool(true),
+            0xc4 => Head::Bin(self.sized(1)?),
+            0xc5 => Head::Bin(self.sized(2)?),
+            0xc6 => Head::Bin(self.sized(4)?),
+            0xc7 => self.ext_sized(1)?,
+            0xc8 => self.ext_sized(2)?,
+            0xc9 => self.ext_sized(4)?,
+            0xca => Head::F32(f32::from_be_bytes(self.array()?)),
+            0xcb => Head::F64(f64::from_be_bytes(self.array()?)),
+            0xcc => Head::Uint(u8::from_be_bytes(self.array()?).into()),
+            0xcd => Head::Uint(u16::from_be_bytes(self.array()?).into()),
+            0xce => Head::Uint(u32::from_be_bytes(self.array()?).into()),
+            0xcf => Head::Uint(u64::from_be_bytes(self.array()?)),
+            0xd0 => Head::Int(i8::from_be_bytes(self.array()?).into()),
+            0xd1 => Head::Int(i16::from_be_bytes(self.array()?).into()),
+            0xd2 => Head::Int(i32::from_be_bytes(self.array()?).into()),
+            0xd3 => Head::Int(i64::from_be_bytes(self.array()?)),
+            // fixext 1, 2, 4, 8, 16: the type byte, then the payload.
+            0xd4 => self.ext(1)?,
+            0xd5 => self.ext(2)?,
+            0xd6 => self.ext(4)?,
+            0xd7 => self.ext(8)?,
+            0xd8 => self.ext(16)?,
+            0xd9 => Head::Str(self.sized(1)?),
+            0xda => Head::Str(self.sized(2)?),
+            0xdb => Head::Str(self.sized(4)?),
+            0xdc => Head::Array(u16::from_be_bytes(self.array()?).into()),
+            0xdd => Head::Array(u32::from_be_bytes(self.array()?)),
+            0xde => Head::Map(u16::from_be_bytes(self.array()?).into()),
+            0xdf => Head::Map(u32::from_be_bytes(self.array()?)),
         })
     }
 
@@ -270,7 +271,7 @@ impl<'de> Decoder<'de> {
         let mut entries = Entries {
             decoder: self,
             left: len,
-            key: None,
+            key_at: &[],
         };
         let value = visitor.visit_map(&mut entries)?;
         if entries.left > 0 {
@@ -411,8 +412,22 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
 struct Entries<'a, 'de> {
     decoder: &'a mut Decoder<'de>,
     left: u32,
-    /// The key of the entry being read, when it is a str: names the field in errors.
-    key: Option<&'de str>,
+    /// Where the key of the entry being read starts: on an error, a str key names the field.
+    /// Kept raw so that only a failing decode reads it a second time.
+    key_at: &'de [u8],
+}
+
+/// The str key at the start of `bytes`, if it is one (for error messages only).
+fn str_key(bytes: &[u8]) -> Option<&str> {
+    let mut peek = Decoder {
+        rest: bytes,
+        depth: 0,
+        arguments: false,
+    };
+    match peek.head() {
+        Ok(Head::Str(bytes)) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, 'de> {
@@ -426,31 +441,24 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
-        let mut peek = Decoder {
-            rest: self.decoder.rest,
-            depth: 0,
-            arguments: false,
-        };
-        self.key = match peek.head() {
-            Ok(Head::Str(bytes)) => std::str::from_utf8(bytes).ok(),
-            _ => None,
-        };
+        let key_at = self.decoder.rest;
+        self.key_at = key_at;
         // A str key the struct refuses is named by the struct's own error.
-        let key = self.key;
         seed.deserialize(&mut *self.decoder)
             .map(Some)
-            .map_err(|e| match key {
+            .map_err(|e| match str_key(key_at) {
                 Some(_) => e,
                 None => within(e, "a map key"),
             })
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let key = self.key.take();
-        seed.deserialize(&mut *self.decoder).map_err(|e| match key {
-            Some(key) => within(e, format_args!("field `{key}`")),
-            None => within(e, "a map value"),
-        })
+        let key_at = self.key_at;
+        seed.deserialize(&mut *self.decoder)
+            .map_err(|e| match str_key(key_at) {
+                Some(key) => within(e, format_args!("field `{key}`")),
+                None => within(e, "a map value"),
+            })
     }
 
     fn size_hint(&self) -> Option<usize> {
