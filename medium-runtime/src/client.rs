@@ -32,7 +32,7 @@ use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder}
 use crate::frame_reader::{FdLimits, FrameReader};
 use crate::lossy::LossySender;
 use crate::message::{self, SkippedFrame, ToApp};
-use crate::outbox::{Outbox, OutboxSender};
+use crate::outbox::{Outbox, OutboxSender, WriterWake};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
 use crate::socket_path::socket_path;
@@ -311,7 +311,8 @@ impl Client {
         // Removes the pending entry if this future is dropped (cancelled or timed out).
         let pending = PendingCall { link, id };
         // A lone call writes at once (lowest latency); calls made while others are pending go
-        // through the writer task, which sends all that piled up with one `writev`.
+        // through the writer task, which lets the other ready callers queue theirs first and
+        // sends them all with one `writev` (`WriterWake::Gathers`).
         let sent = if alone {
             out.send(frame)
         } else {
@@ -717,7 +718,7 @@ impl Endpoint {
         )
         .await?;
         // Only calls and subscriptions go out; the application bounds how many it makes.
-        let (out, writer) = Outbox::open(write, usize::MAX);
+        let (out, writer) = Outbox::open_with(write, usize::MAX, WriterWake::Gathers);
         tokio::spawn(writer.in_current_span());
         Ok((frames, Arc::new(out)))
     }

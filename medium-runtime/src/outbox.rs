@@ -7,7 +7,9 @@
 //! always queued. A paced emitter waits instead, until the queue is below half its capacity.
 //! A frame may be several chunks (a large binary kept out of the frame buffer): they go out in
 //! the same `writev`. A frame with descriptors is written alone, by a `sendmsg` that starts
-//! with its first byte (PROTOCOL.md §3.1); a batch stops before it.
+//! with its first byte (PROTOCOL.md §3.1); a batch stops before it. A client's writer, woken
+//! from idle, first lets the runtime run its other ready tasks once ([`WriterWake::Gathers`]),
+//! so that calls made in one burst by many tasks leave together.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
@@ -27,6 +29,19 @@ use crate::lossy::{Delivery, LagCounter};
 /// Frames coalesced into one write at most; bounds the iovec array and the time one write takes.
 const MAX_BATCH_FRAMES: usize = 64;
 
+/// What the writer task does first when woken from idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriterWake {
+    /// Writes what is queued at once. The daemon: its reader corks a burst of replies itself.
+    WritesAtOnce,
+    /// Yields to the runtime once, then writes. A client: the task that queued a call wakes the
+    /// writer, which tokio then runs next (its LIFO slot), before any other ready caller queued
+    /// its call: one write per call. After the yield, the runtime has run the other ready
+    /// tasks, whose calls join the same `writev`. Nothing is held meanwhile: a caller never
+    /// waits on the writer, and the writer on nobody but the runtime.
+    Gathers,
+}
+
 #[derive(Debug)]
 pub(crate) struct Outbox {
     state: Mutex<State>,
@@ -40,6 +55,7 @@ pub(crate) struct Outbox {
     /// so an event it queues then always has room, and the writer has a batch in hand.
     pace_limit: usize,
     wake_writer: Notify,
+    woken: WriterWake,
     /// Notified when queued frames leave: the reader waits here for room, paced emitters for
     /// the pace limit.
     room: Notify,
@@ -72,6 +88,15 @@ impl Outbox {
         socket: OwnedWriteHalf,
         capacity: usize,
     ) -> (OutboxSender, impl Future<Output = ()> + Send + 'static) {
+        Self::open_with(socket, capacity, WriterWake::WritesAtOnce)
+    }
+
+    /// Like [`Outbox::open`], with the writer doing `woken` first when woken from idle.
+    pub(crate) fn open_with(
+        socket: OwnedWriteHalf,
+        capacity: usize,
+        woken: WriterWake,
+    ) -> (OutboxSender, impl Future<Output = ()> + Send + 'static) {
         let capacity = capacity.max(2);
         let outbox = Arc::new(Outbox {
             state: Mutex::new(State {
@@ -83,6 +108,7 @@ impl Outbox {
             cork_limit: capacity.min(MAX_BATCH_FRAMES),
             pace_limit: capacity / 2,
             wake_writer: Notify::new(),
+            woken,
             room: Notify::new(),
         });
         (OutboxSender(outbox.clone()), outbox.run_writer())
@@ -200,6 +226,9 @@ impl Outbox {
             };
             if idle {
                 self.wake_writer.notified().await;
+                if self.woken == WriterWake::Gathers {
+                    tokio::task::yield_now().await;
+                }
                 continue;
             }
             self.room.notify_waiters();

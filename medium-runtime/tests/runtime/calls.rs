@@ -164,3 +164,52 @@ async fn blocking_client_works_from_a_plain_thread() {
         .unwrap();
     assert_eq!((tag, tick), (9, (5,)));
 }
+
+/// Polls a `sleep(ms, tag)` call once and keeps it without polling it again (as a `select!`
+/// branch that lost keeps its future): a call made meanwhile on the same client must complete,
+/// so the kept future must hold nothing other calls need (the socket's read turn, held-back
+/// writes). Then the kept call completes too, once polled.
+async fn a_kept_call_future_holds_up_no_other_call(client: &medium_runtime::Client, ms: u64) {
+    let args = (ms, 1u32);
+    let mut kept = Box::pin(client.call::<_, u32, NoException>("sleep", &args));
+    assert!(futures::poll!(kept.as_mut()).is_pending());
+    let tag: u32 = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.call::<_, _, NoException>("sleep", &(0u64, 2u32)),
+    )
+    .await
+    .expect("a call made while another is kept unpolled completes")
+    .unwrap();
+    assert_eq!(tag, 2);
+    let kept_tag = tokio::time::timeout(Duration::from_secs(5), kept)
+        .await
+        .expect("the kept call completes once polled")
+        .unwrap();
+    assert_eq!(kept_tag, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_call_kept_unpolled_holds_up_no_other_call() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon.client().await;
+    a_kept_call_future_holds_up_no_other_call(&client, 300).await;
+}
+
+/// The kept call is made while another is pending: it is queued for the writer task, which
+/// gathers a burst of calls (`WriterWake::Gathers`); the burst must leave without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_kept_unpolled_among_pending_ones_holds_up_no_other_call() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon.client().await;
+    let pending = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .call::<_, u32, NoException>("sleep", &(300u64, 3u32))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    a_kept_call_future_holds_up_no_other_call(&client, 0).await;
+    assert_eq!(pending.await.unwrap().unwrap(), 3);
+}
