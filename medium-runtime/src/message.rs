@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError, RemoteException};
 use crate::frame::{FrameWriter, OutFrame, PREFIX_LEN};
-use crate::well_formed::{self, CheckedValue, Nesting, TooDeep};
+use crate::well_formed::{self, CheckedFrame, CheckedValue, Nesting, TooDeep, WellFormed};
 
 /// Version of the wire protocol described in PROTOCOL.md. 2: subscriptions are requests with an
 /// id, answered like calls.
@@ -55,7 +55,8 @@ pub(crate) enum ToDaemon {
     Call {
         id: u64,
         method: FrameStr,
-        args: CheckedValue,
+        /// The arguments' bytes (not `WellFormed`: the daemon decodes them as any bytes).
+        args: Result<Bytes, TooDeep>,
         builtin: bool,
     },
     /// `subscribe`: a SUBSCRIBE (true) or UNSUBSCRIBE (false) request for `event`.
@@ -148,7 +149,7 @@ impl ToDaemon {
             (to_daemon::CALL | to_daemon::BUILTIN, 4) => ToDaemon::Call {
                 id: r.uint()?,
                 method: r.frame_str(frame)?,
-                args: r.value(frame)?,
+                args: r.value()?.map(WellFormed::into_bytes),
                 builtin: kind == to_daemon::BUILTIN,
             },
             (to_daemon::SUBSCRIBE | to_daemon::UNSUBSCRIBE, 3) => ToDaemon::Subscription {
@@ -186,7 +187,7 @@ impl ToApp {
             },
             (to_app::VALUE, 3) => ToApp::Value {
                 id: r.uint()?,
-                value: r.value(frame)?,
+                value: r.value()?,
             },
             (to_app::EXCEPTION, 4..) => ToApp::Exception {
                 id: r.uint()?,
@@ -201,7 +202,7 @@ impl ToApp {
             },
             (to_app::EVENT, 3) => ToApp::Event {
                 name: r.str()?.to_owned(),
-                args: r.value(frame)?,
+                args: r.value()?,
             },
             (to_app::LAGGED, 2) => ToApp::Lagged(r.uint()?),
             (to_app::FATAL, 3) => ToApp::Fatal(r.protocol_error()?),
@@ -444,6 +445,10 @@ fn malformed(what: impl Into<String>) -> Error {
 /// Reads the leading fields of a message, borrowing from the frame.
 struct Reader<'a> {
     buf: &'a [u8],
+    /// The whole frame body once `well_formed` checked it; `None` for a frame's first bytes.
+    checked: Option<CheckedFrame<'a>>,
+    /// Item heads read so far (see `CheckedFrame::after`).
+    heads: usize,
     /// Whether the message's value nests too deep, and the limit it was checked against.
     nesting: Nesting,
     max_nesting_depth: usize,
@@ -454,6 +459,8 @@ impl<'a> Reader<'a> {
     fn new(head: &'a [u8]) -> Reader<'a> {
         Reader {
             buf: head,
+            checked: None,
+            heads: 0,
             nesting: Nesting::WithinLimit,
             max_nesting_depth: usize::MAX,
         }
@@ -462,22 +469,27 @@ impl<'a> Reader<'a> {
     /// A reader of a whole frame body, once it is found to be one well-formed value whose
     /// message value (one level inside the message array) is checked against
     /// `max_nesting_depth`.
-    fn checked(frame: &'a [u8], max_nesting_depth: usize) -> Result<Reader<'a>, Error> {
-        let nesting = well_formed::check(frame, max_nesting_depth.saturating_add(1))
-            .map_err(|e| malformed(e.to_string()))?;
+    fn checked(frame: &'a Bytes, max_nesting_depth: usize) -> Result<Reader<'a>, Error> {
+        let (checked, nesting) =
+            well_formed::check_frame(frame, max_nesting_depth.saturating_add(1))
+                .map_err(|e| malformed(e.to_string()))?;
         Ok(Reader {
             buf: frame,
+            checked: Some(checked),
+            heads: 0,
             nesting,
             max_nesting_depth,
         })
     }
 
     fn array(&mut self) -> Result<u32, Error> {
+        self.heads += 1;
         rmp::decode::read_array_len(&mut self.buf)
             .map_err(|e| malformed(format!("expected an array: {e}")))
     }
 
     fn uint(&mut self) -> Result<u64, Error> {
+        self.heads += 1;
         rmp::decode::read_int(&mut self.buf)
             .map_err(|e| malformed(format!("expected an unsigned integer: {e}")))
     }
@@ -488,6 +500,7 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self) -> Result<&'a str, Error> {
+        self.heads += 1;
         let buf: &'a [u8] = self.buf;
         let (s, rest) = rmp::decode::read_str_from_slice(buf)
             .map_err(|e| malformed(format!("expected a string: {e}")))?;
@@ -516,12 +529,17 @@ impl<'a> Reader<'a> {
 
     /// The rest of the frame: the message's last element, a MessagePack value of any type
     /// (the only element that can nest, so the frame's depth is its depth).
-    fn value(&self, frame: &Bytes) -> Result<CheckedValue, Error> {
+    fn value(&self) -> Result<CheckedValue, Error> {
         if self.buf.is_empty() {
             return Err(malformed("message is missing its value"));
         }
+        let value = self
+            .checked
+            .and_then(|frame| frame.after(self.heads))
+            .filter(|value| value.bytes().len() == self.buf.len())
+            .ok_or_else(|| malformed("message value not at an item boundary"))?;
         match self.nesting {
-            Nesting::WithinLimit => Ok(Ok(frame.slice(frame.len() - self.buf.len()..))),
+            Nesting::WithinLimit => Ok(Ok(value)),
             Nesting::TooDeep => Ok(Err(TooDeep {
                 limit: self.max_nesting_depth,
             })),
@@ -639,7 +657,7 @@ mod tests {
         else {
             panic!("not a value");
         };
-        assert_eq!((id, &value.unwrap()[..]), (7, &[0xc0][..]));
+        assert_eq!((id, &value.unwrap().bytes()[..]), (7, &[0xc0][..]));
     }
 
     #[test]
@@ -651,7 +669,7 @@ mod tests {
         };
         assert_eq!(id, u64::MAX - 1);
         assert_eq!(
-            rmp_serde::from_slice::<String>(&value.unwrap()).unwrap(),
+            rmp_serde::from_slice::<String>(value.unwrap().bytes()).unwrap(),
             "ok"
         );
     }

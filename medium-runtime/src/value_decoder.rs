@@ -13,9 +13,12 @@
 //!
 //! Unknown and duplicate model keys are the struct's to refuse (generated models derive
 //! `deny_unknown_fields`; serde's derive refuses duplicates). Errors say where they happened
-//! (parameter, field or element) and what was found. The bytes come from a frame that
-//! `well_formed` checked, but nothing here relies on it: every read is bounds-checked and
-//! recursion is bounded. Pure, no I/O.
+//! (parameter, field or element) and what was found. Every read is bounds-checked and
+//! recursion is bounded, whatever the bytes. One thing is taken from `well_formed`: a `str` in
+//! bytes of the type `WellFormed` (which only its check makes) is not checked for UTF-8 again;
+//! other bytes (`decode_args`, a call's arguments) are. A struct's field names reach its
+//! visitor as bytes (`visit_borrowed_bytes`, which serde's derived visitors take as they take
+//! text), so they never need the check. Pure, no I/O.
 //!
 //! Decoding from the received frame's `Bytes` lends it to `Binary` (`binary::lend_frame`), so
 //! a decoded `Binary` is a slice of the frame rather than a copy.
@@ -33,28 +36,43 @@ use serde::de::{
 const MAX_DEPTH: usize = 1024;
 
 use crate::binary;
+use crate::well_formed::WellFormed;
 
 /// Decodes a message's arguments: an array with one element per parameter of `T` (a struct
 /// or a tuple). A `Binary` among them is a slice of `frame`.
 pub(crate) fn arguments<T: DeserializeOwned>(frame: &Bytes) -> Result<T, Error> {
-    binary::lend_frame(frame, || decode(frame, true))
+    binary::lend_frame(frame, || decode(frame, true, false))
+}
+
+/// Like [`arguments`], for arguments of a checked frame (an event's): their strs are not
+/// checked for UTF-8 again.
+pub(crate) fn checked_arguments<T: DeserializeOwned>(args: &WellFormed) -> Result<T, Error> {
+    let frame = args.bytes();
+    binary::lend_frame(frame, || decode(frame, true, true))
 }
 
 /// Like [`arguments`], for bytes that are not known to be a frame: a `Binary` is a copy.
 pub(crate) fn arguments_copied<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    decode(bytes, true)
+    decode(bytes, true, false)
 }
 
-/// Decodes a reply's value. A `Binary` in it is a slice of `frame`.
-pub(crate) fn value<T: DeserializeOwned>(frame: &Bytes) -> Result<T, Error> {
-    binary::lend_frame(frame, || decode(frame, false))
+/// Decodes a reply's value. A `Binary` in it is a slice of the frame.
+pub(crate) fn value<T: DeserializeOwned>(value: &WellFormed) -> Result<T, Error> {
+    let frame = value.bytes();
+    binary::lend_frame(frame, || decode(frame, false, true))
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8], arguments: bool) -> Result<T, Error> {
+/// `utf8_proven`: `bytes` are a [`WellFormed`]'s (see [`Decoder::text`]).
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    arguments: bool,
+    utf8_proven: bool,
+) -> Result<T, Error> {
     let mut decoder = Decoder {
         rest: bytes,
         depth: 0,
         arguments,
+        utf8_proven,
     };
     let value = T::deserialize(&mut decoder)?;
     if !decoder.rest.is_empty() {
@@ -71,6 +89,8 @@ struct Decoder<'de> {
     depth: usize,
     /// The next value is a whole message's arguments, so a struct is an array too.
     arguments: bool,
+    /// The bytes decoded are a [`WellFormed`]'s: every `str` item in them is UTF-8.
+    utf8_proven: bool,
 }
 
 /// One MessagePack item's header, with a scalar's value (a container's elements follow it).
@@ -302,9 +322,37 @@ impl<'de> Decoder<'de> {
         }
     }
 
+    /// A `str` item's bytes as text, checked to be UTF-8 unless they are known to be.
+    fn text(&self, bytes: &'de [u8]) -> Result<&'de str, Error> {
+        if self.utf8_proven {
+            // SAFETY: `bytes` is the payload of a `str` item of a `WellFormed` value, which
+            // `well_formed::check` found UTF-8. It is that item's payload because the decoder
+            // starts at the value's first item (a `WellFormed` starts where an item starts) and
+            // moves item by item (`head` reads an item's length as `well_formed::Item::of`
+            // does, and takes a scalar's, str's or bin's payload whole), so the items it reads
+            // are the ones `check` read.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        utf8(bytes)
+    }
+
     fn str<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
         match self.head()? {
-            Head::Str(bytes) => visitor.visit_borrowed_str(utf8(bytes)?),
+            Head::Str(bytes) => visitor.visit_borrowed_str(self.text(bytes)?),
+            other => Err(other.wrong(&visitor)),
+        }
+    }
+
+    /// A struct's field name (a model's map key): a `str`, handed over as its bytes, which
+    /// serde's derived field visitors match as they match text (so no `&str` is needed).
+    fn identifier<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        match self.head()? {
+            Head::Str(bytes) => {
+                if !self.utf8_proven {
+                    utf8(bytes)?;
+                }
+                visitor.visit_borrowed_bytes(bytes)
+            }
             other => Err(other.wrong(&visitor)),
         }
     }
@@ -423,6 +471,7 @@ fn str_key(bytes: &[u8]) -> Option<&str> {
         rest: bytes,
         depth: 0,
         arguments: false,
+        utf8_proven: false,
     };
     match peek.head() {
         Ok(Head::Str(bytes)) => std::str::from_utf8(bytes).ok(),
@@ -499,7 +548,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
             Head::Int(v) => visitor.visit_i64(v),
             Head::F32(v) => visitor.visit_f32(v),
             Head::F64(v) => visitor.visit_f64(v),
-            Head::Str(bytes) => visitor.visit_borrowed_str(utf8(bytes)?),
+            Head::Str(bytes) => visitor.visit_borrowed_str(self.text(bytes)?),
             Head::Bin(bytes) => visitor.visit_borrowed_bytes(bytes),
             Head::Array(len) => self.seq(len, Places::Elements, visitor),
             Head::Map(len) => self.map(len, visitor),
@@ -512,7 +561,8 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
     );
     by!(float: deserialize_f32 deserialize_f64);
-    by!(str: deserialize_char deserialize_str deserialize_string deserialize_identifier);
+    by!(str: deserialize_char deserialize_str deserialize_string);
+    by!(identifier: deserialize_identifier);
     by!(bytes: deserialize_bytes deserialize_byte_buf);
     by!(unit: deserialize_unit);
 
@@ -619,6 +669,7 @@ mod tests {
 
     use super::*;
     use crate::Binary;
+    use crate::well_formed::checked;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Model {
@@ -641,7 +692,7 @@ mod tests {
         let args = rmp_serde::to_vec_named(&(model(), "x", 7u64)).unwrap();
         let decoded: (Model, String, u64) = arguments_copied(&args).unwrap();
         assert_eq!(decoded, (model(), "x".into(), 7));
-        let value = Bytes::from(rmp_serde::to_vec_named(&model()).unwrap());
+        let value = checked(rmp_serde::to_vec_named(&model()).unwrap());
         assert_eq!(self::value::<Model>(&value).unwrap(), model());
     }
 
@@ -663,7 +714,7 @@ mod tests {
     #[test]
     fn bytes_after_the_value_are_refused() {
         assert_eq!(
-            value::<u8>(&Bytes::from_static(&[0x01, 0x02]))
+            arguments_copied::<u8>(&[0x01, 0x02])
                 .unwrap_err()
                 .to_string(),
             "1 byte after the value"
@@ -672,15 +723,12 @@ mod tests {
 
     #[test]
     fn floats_take_any_number_and_narrow_to_the_nearest() {
-        let f64_bytes = Bytes::from([&[0xcb][..], &0.1f64.to_be_bytes()].concat());
+        let f64_bytes = checked([&[0xcb][..], &0.1f64.to_be_bytes()].concat());
         assert_eq!(value::<f32>(&f64_bytes).unwrap(), 0.1f32);
-        assert_eq!(
-            value::<f64>(&Bytes::from_static(&[0xd0, 0x80])).unwrap(),
-            -128.0
-        );
+        assert_eq!(value::<f64>(&checked(&[0xd0, 0x80][..])).unwrap(), -128.0);
         let u64_max = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert_eq!(
-            value::<f32>(&Bytes::copy_from_slice(&u64_max)).unwrap(),
+            value::<f32>(&checked(u64_max.to_vec())).unwrap(),
             u64::MAX as f32
         );
     }
@@ -690,7 +738,7 @@ mod tests {
         // Far deeper than any stack could recurse.
         let mut deep = vec![0x91; 1_000_000];
         deep.push(0xc0);
-        value::<IgnoredAny>(&Bytes::from(deep)).unwrap();
+        value::<IgnoredAny>(&checked(deep)).unwrap();
     }
 
     #[test]

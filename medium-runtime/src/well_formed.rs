@@ -43,7 +43,71 @@ impl From<TooDeep> for rmp_serde::decode::Error {
 
 /// The value a message carries (a call's arguments, a reply's value, an event's arguments),
 /// taken from a well-formed frame: its bytes, or why they are not to be decoded.
-pub(crate) type CheckedValue = Result<Bytes, TooDeep>;
+pub(crate) type CheckedValue = Result<WellFormed, TooDeep>;
+
+/// Bytes that [`check`] found well-formed: whole MessagePack items, every `str` among them
+/// UTF-8. Only this module makes one (the whole of a checked frame body, or what follows some
+/// of its items, cut where an item starts: [`CheckedFrame::after`]), so a decoder reading them
+/// item by item from their start may take each `str` as UTF-8 without checking it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WellFormed(Bytes);
+
+impl WellFormed {
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    pub(crate) fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+/// A frame body that [`check_frame`] found well-formed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckedFrame<'a>(&'a Bytes);
+
+impl CheckedFrame<'_> {
+    /// What follows the first `heads` item heads of the body: a container's head is its marker
+    /// and length (its items follow it), any other item's head is the whole item. `None` when
+    /// the body has fewer. The cut is made by this module's own reading of the items, so it
+    /// falls where an item starts.
+    pub(crate) fn after(&self, heads: usize) -> Option<WellFormed> {
+        let mut rest: &[u8] = self.0;
+        for _ in 0..heads {
+            let (&marker, after) = rest.split_first()?;
+            rest = after;
+            match Item::of(marker, &mut rest)? {
+                Item::Scalar(len) | Item::Str(len) => rest = rest.get(len..)?,
+                Item::Container(_) => {}
+                Item::Reserved => return None,
+            }
+        }
+        Some(WellFormed(self.0.slice(self.0.len() - rest.len()..)))
+    }
+}
+
+/// [`check`] for a frame body, which is then known to be well-formed.
+pub(crate) fn check_frame(
+    body: &Bytes,
+    limit: usize,
+) -> Result<(CheckedFrame<'_>, Nesting), Malformed> {
+    let nesting = check(body, limit)?;
+    Ok((CheckedFrame(body), nesting))
+}
+
+/// `body`, which must be well-formed (any depth), as [`WellFormed`], for tests.
+#[cfg(test)]
+pub(crate) fn checked(body: impl Into<Bytes>) -> WellFormed {
+    let body = body.into();
+    check(&body, 0).expect("a well-formed value");
+    WellFormed(body)
+}
+
+/// Whether `text` is UTF-8; ASCII (the usual case: names, keys, ids) without `from_utf8`'s
+/// per-call cost.
+pub(crate) fn is_utf8(text: &[u8]) -> bool {
+    text.is_ascii() || std::str::from_utf8(text).is_ok()
+}
 
 /// Why a frame body is not exactly one well-formed MessagePack value. `at` is a byte offset
 /// into the body.
@@ -94,7 +158,7 @@ pub(crate) fn check(body: &[u8], limit: usize) -> Result<Nesting, Malformed> {
             }
             Item::Str(len) => {
                 let (text, after) = rest.split_at_checked(len).ok_or(Malformed::Truncated)?;
-                if std::str::from_utf8(text).is_err() {
+                if !is_utf8(text) {
                     return Err(Malformed::NotUtf8 { at });
                 }
                 rest = after;
