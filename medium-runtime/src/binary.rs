@@ -11,7 +11,7 @@
 //! the frame writer, handed the same bytes by `rmp_serde` right after their `bin` header,
 //! recognizes them by address and keeps them as a chunk of the frame instead of copying them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, Serializer};
 
-use crate::thread_scope::Restore;
+use crate::thread_scope::{Collecting, Collector, Restore};
 
 /// Smallest binary sent as a chunk of its own rather than copied into the frame: below it a
 /// copy costs less than an extra iovec and buffer reference.
@@ -129,12 +129,9 @@ impl PartialEq<Vec<u8>> for Binary {
 
 impl Serialize for Binary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0.len() >= LARGE_BINARY {
-            LARGE.with_borrow_mut(|large| {
-                if let Some(large) = large {
-                    large.push(self.0.clone());
-                }
-            });
+        if self.0.len() >= LARGE_BINARY && LARGE.is_open() {
+            // Open, so this cannot hand the clone back.
+            let _ = LARGE.push(self.0.clone());
         }
         serializer.serialize_bytes(&self.0)
     }
@@ -186,9 +183,18 @@ fn lies_inside(part: &[u8], whole: &[u8]) -> bool {
 thread_local! {
     /// The frame being decoded on this thread, if the runtime is decoding one.
     static FRAME: RefCell<Option<Bytes>> = const { RefCell::new(None) };
+    /// Whether the runtime is encoding a frame on this thread, and whether it met a large
+    /// binary (see `LARGE`).
+    static LARGE_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
     /// Large binaries serialized on this thread while the runtime encodes a frame.
-    static LARGE: RefCell<Option<Vec<Bytes>>> = const { RefCell::new(None) };
+    static LARGE_BINARIES: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
 }
+
+/// The large binaries of the frame being encoded on this thread.
+const LARGE: Collector<Bytes> = Collector {
+    state: &LARGE_STATE,
+    items: &LARGE_BINARIES,
+};
 
 /// Runs `decode` (one synchronous decode of values inside `frame`) with `frame` lent to every
 /// `Binary` it produces. Restores what was lent before, so nested use stays correct.
@@ -202,9 +208,9 @@ pub(crate) fn lend_frame<T>(frame: &Bytes, decode: impl FnOnce() -> T) -> T {
 /// meanwhile every `Binary` of at least [`LARGE_BINARY`] bytes serialized on this thread is
 /// recorded, so the writer can keep it as a chunk of its own.
 pub(crate) fn encoding_frame<T>(encode: impl FnOnce() -> T) -> T {
-    let outer = LARGE.replace(Some(Vec::new()));
-    let _restore = Restore(&LARGE, outer);
-    encode()
+    // What the scope collected is taken by `take_large` as the writer meets it; a binary it
+    // never met (a writer that does not call it) is dropped here.
+    LARGE.run(encode).0
 }
 
 /// The `Bytes` of the large `Binary` whose contents `data` is (the same memory, not merely
@@ -213,14 +219,16 @@ pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
     if data.len() < LARGE_BINARY {
         return None;
     }
-    LARGE.with_borrow_mut(|large| {
-        let large = large.as_mut()?;
-        // The one just serialized is last: `rmp_serde` writes its bytes right after its header.
-        let at = large
-            .iter()
-            .rposition(|b| b.as_ptr() == data.as_ptr() && b.len() == data.len())?;
-        Some(large.swap_remove(at))
-    })
+    LARGE
+        .with_items(|large| {
+            // The one just serialized is last: `rmp_serde` writes its bytes right after its
+            // header.
+            let at = large
+                .iter()
+                .rposition(|b| b.as_ptr() == data.as_ptr() && b.len() == data.len())?;
+            Some(large.swap_remove(at))
+        })
+        .flatten()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! Outside these scopes (for example `rmp_serde` or `serde_json` used directly) an `Fd` neither
 //! serializes nor deserializes: a descriptor has no meaning apart from its frame.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -28,7 +28,7 @@ use std::os::unix::net::UnixStream;
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{self, Serialize, Serializer};
 
-use crate::thread_scope::Restore;
+use crate::thread_scope::{Collecting, Collector, Restore, RestoreCell};
 
 /// An open file descriptor, owned: a spec `fd` value. Dropping it closes the descriptor.
 ///
@@ -115,10 +115,33 @@ impl From<Fd> for OwnedFd {
 }
 
 thread_local! {
-    /// The set of the frame being encoded on this thread, if the runtime is encoding one.
-    static ATTACHED: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
-    /// The set of the frame being decoded on this thread, if the runtime is decoding one.
+    /// Whether the runtime is encoding a frame on this thread, and whether any `Fd` was
+    /// serialized in it (see `ATTACHING`).
+    static ATTACHING_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
+    /// The set of the frame being encoded on this thread, once an `Fd` was serialized in it.
+    static ATTACHED: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
+    /// Whether the runtime is decoding a frame's values on this thread, and with what set.
+    static LENDING: Cell<Lending> = const { Cell::new(Lending::Outside) };
+    /// The set of the frame being decoded on this thread, when it has descriptors.
     static LENT: RefCell<Option<ReceivedSet>> = const { RefCell::new(None) };
+}
+
+/// The descriptors of the frame being encoded on this thread.
+const ATTACHING: Collector<OwnedFd> = Collector {
+    state: &ATTACHING_STATE,
+    items: &ATTACHED,
+};
+
+/// Where a thread stands with decoding values that may hold `Fd`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lending {
+    /// Not decoding a frame: an `Fd` does not deserialize.
+    Outside,
+    /// Decoding a frame that came without descriptors (the usual case, kept out of `LENT`):
+    /// any `fd` index is bad, and `bad_index` says whether one was met.
+    NoDescriptors { bad_index: bool },
+    /// Decoding a frame whose descriptors are in `LENT`.
+    Descriptors,
 }
 
 /// A received frame's descriptors while its values are decoded.
@@ -133,10 +156,7 @@ struct ReceivedSet {
 /// descriptors of every `Fd` it serialized, in index order. Empty when it serialized none, and
 /// then nothing was allocated.
 pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
-    let outer = ATTACHED.replace(Some(Vec::new()));
-    let _restore = Restore(&ATTACHED, outer);
-    let encoded = encode();
-    (encoded, ATTACHED.take().unwrap_or_default())
+    ATTACHING.run(encode)
 }
 
 /// What decoding values with a lent set left (PROTOCOL.md §3.1: the set agrees with the values
@@ -160,10 +180,25 @@ impl Leftovers {
 /// `descriptors`) with the set lent to every `Fd` it produces. If `decode` panics, the lent
 /// descriptors are closed.
 pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) -> (T, Leftovers) {
+    if descriptors.is_empty() {
+        let outer = LENDING.replace(Lending::NoDescriptors { bad_index: false });
+        let _restore = RestoreCell(&LENDING, outer);
+        let decoded = decode();
+        let bad_index = LENDING.get() == Lending::NoDescriptors { bad_index: true };
+        return (
+            decoded,
+            Leftovers {
+                untaken: Vec::new(),
+                bad_index,
+            },
+        );
+    }
     let set = ReceivedSet {
         descriptors: descriptors.into_iter().map(Some).collect(),
         bad_index: false,
     };
+    let outer_lending = LENDING.replace(Lending::Descriptors);
+    let _restore_lending = RestoreCell(&LENDING, outer_lending);
     let outer = LENT.replace(Some(set));
     let _restore = Restore(&LENT, outer);
     let decoded = decode();
@@ -177,19 +212,26 @@ pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) 
     (decoded, leftovers)
 }
 
+/// Why `index` takes no descriptor of a set of `len`.
+fn not_in_set<E: de::Error>(index: u64, len: usize) -> E {
+    de::Error::custom(format_args!(
+        "fd index {index} is not a descriptor of the frame's set of {len} \
+         (out of range or already taken)"
+    ))
+}
+
 impl Serialize for Fd {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let index = ATTACHED.with_borrow_mut(|attached| {
-            let attached = attached
-                .as_mut()
-                .ok_or_else(|| ser::Error::custom(OUTSIDE_THE_RUNTIME))?;
-            let duplicate = self
-                .0
-                .try_clone()
-                .map_err(|e| ser::Error::custom(format_args!("cannot duplicate {self:?}: {e}")))?;
-            attached.push(duplicate);
-            Ok(attached.len() - 1)
-        })?;
+        if !ATTACHING.is_open() {
+            return Err(ser::Error::custom(OUTSIDE_THE_RUNTIME));
+        }
+        let duplicate = self
+            .0
+            .try_clone()
+            .map_err(|e| ser::Error::custom(format_args!("cannot duplicate {self:?}: {e}")))?;
+        let index = ATTACHING
+            .push(duplicate)
+            .map_err(|_| ser::Error::custom(OUTSIDE_THE_RUNTIME))?;
         serializer.serialize_u64(index as u64)
     }
 }
@@ -197,6 +239,14 @@ impl Serialize for Fd {
 impl<'de> Deserialize<'de> for Fd {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fd, D::Error> {
         let index = u64::deserialize(deserializer)?;
+        match LENDING.get() {
+            Lending::Outside => return Err(de::Error::custom(OUTSIDE_THE_RUNTIME)),
+            Lending::NoDescriptors { .. } => {
+                LENDING.set(Lending::NoDescriptors { bad_index: true });
+                return Err(not_in_set(index, 0));
+            }
+            Lending::Descriptors => {}
+        }
         LENT.with_borrow_mut(|lent| {
             let set = lent
                 .as_mut()
@@ -208,11 +258,7 @@ impl<'de> Deserialize<'de> for Fd {
                 Some(fd) => Ok(Fd(fd)),
                 None => {
                     set.bad_index = true;
-                    Err(de::Error::custom(format_args!(
-                        "fd index {index} is not a descriptor of the frame's set of {} \
-                         (out of range or already taken)",
-                        set.descriptors.len()
-                    )))
+                    Err(not_in_set(index, set.descriptors.len()))
                 }
             }
         })
@@ -316,6 +362,39 @@ mod tests {
             );
             assert!(leftovers.bad_index && !leftovers.agree(), "{indices:?}");
         }
+        // A frame that came without descriptors has an empty set: any index is bad.
+        let bytes = rmp_serde::to_vec(&[0]).unwrap();
+        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let error = decoded.unwrap_err().to_string();
+        assert!(
+            error.contains("is not a descriptor of the frame's set of 0"),
+            "{error}"
+        );
+        assert!(leftovers.bad_index && !leftovers.agree());
+        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<u8>(&[7]));
+        assert_eq!(decoded.unwrap(), 7);
+        assert!(leftovers.agree());
+    }
+
+    #[test]
+    fn a_scope_inside_another_collects_apart_and_restores_the_outer_one() {
+        let (reader, writer) = pipe();
+        let (reader, writer) = (Fd::from(reader), Fd::from(writer));
+        let ((inner, outer_bytes), outer_fds) = attaching(|| {
+            let first = rmp_serde::to_vec(&reader).unwrap();
+            let (inner, inner_fds) = attaching(|| rmp_serde::to_vec(&(&writer, &writer)));
+            assert_eq!(inner_fds.len(), 2);
+            let second = rmp_serde::to_vec(&writer).unwrap();
+            (inner.unwrap(), [first, second].concat())
+        });
+        assert_eq!(outer_fds.len(), 2);
+        assert_eq!(inner, rmp_serde::to_vec(&(0, 1)).unwrap());
+        // The outer scope's indices go on where they were: 0, then 1.
+        assert_eq!(outer_bytes, [0, 1]);
+        assert!(
+            rmp_serde::to_vec(&reader).is_err(),
+            "outside every scope again"
+        );
     }
 
     #[test]
@@ -356,5 +435,6 @@ mod tests {
         let error = writer.write_all(b"z").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
         assert!(LENT.with_borrow(Option::is_none));
+        assert_eq!(LENDING.get(), Lending::Outside);
     }
 }
