@@ -12,7 +12,6 @@
 //! header costs nothing; a `bin` is skipped without reading it). Pure, no I/O.
 
 use bytes::Bytes;
-use rmp::Marker;
 
 /// Default deepest nesting of arrays and maps in a value: 128. A debug build spends about 3 KiB
 /// of stack per level decoding (measured: a 2 MiB thread overflows past about 600–700 levels),
@@ -213,41 +212,43 @@ enum Item {
 
 impl Item {
     /// The item `marker` starts, reading its length from `rest`; `None` when truncated.
+    /// Matched on the byte itself (MessagePack's marker table), the fix* ranges first.
+    #[inline(always)]
     fn of(marker: u8, rest: &mut &[u8]) -> Option<Item> {
-        let scalar = |len: u64| usize::try_from(len).ok().map(Item::Scalar);
-        let str = |len: u64| usize::try_from(len).ok().map(Item::Str);
-        match Marker::from_u8(marker) {
-            Marker::FixPos(_) | Marker::FixNeg(_) | Marker::Null | Marker::True | Marker::False => {
-                Some(Item::Scalar(0))
-            }
-            Marker::Reserved => Some(Item::Reserved),
-            Marker::U8 | Marker::I8 => Some(Item::Scalar(1)),
-            Marker::U16 | Marker::I16 => Some(Item::Scalar(2)),
-            Marker::U32 | Marker::I32 | Marker::F32 => Some(Item::Scalar(4)),
-            Marker::U64 | Marker::I64 | Marker::F64 => Some(Item::Scalar(8)),
-            Marker::FixStr(len) => Some(Item::Str(usize::from(len))),
-            Marker::Str8 => str(length(rest, 1)?),
-            Marker::Str16 => str(length(rest, 2)?),
-            Marker::Str32 => str(length(rest, 4)?),
-            Marker::Bin8 => scalar(length(rest, 1)?),
-            Marker::Bin16 => scalar(length(rest, 2)?),
-            Marker::Bin32 => scalar(length(rest, 4)?),
-            // An extension's payload follows its type byte.
-            Marker::FixExt1 => Some(Item::Scalar(2)),
-            Marker::FixExt2 => Some(Item::Scalar(3)),
-            Marker::FixExt4 => Some(Item::Scalar(5)),
-            Marker::FixExt8 => Some(Item::Scalar(9)),
-            Marker::FixExt16 => Some(Item::Scalar(17)),
-            Marker::Ext8 => scalar(length(rest, 1)? + 1),
-            Marker::Ext16 => scalar(length(rest, 2)? + 1),
-            Marker::Ext32 => scalar(length(rest, 4)? + 1),
-            Marker::FixArray(len) => Some(Item::Container(u64::from(len))),
-            Marker::Array16 => Some(Item::Container(length(rest, 2)?)),
-            Marker::Array32 => Some(Item::Container(length(rest, 4)?)),
-            Marker::FixMap(len) => Some(Item::Container(2 * u64::from(len))),
-            Marker::Map16 => Some(Item::Container(2 * length(rest, 2)?)),
-            Marker::Map32 => Some(Item::Container(2 * length(rest, 4)?)),
-        }
+        let len =
+            |rest: &mut &[u8], width| length(rest, width).and_then(|n| usize::try_from(n).ok());
+        // An extension's payload follows its type byte.
+        let ext = |rest: &mut &[u8], width| len(rest, width)?.checked_add(1).map(Item::Scalar);
+        Some(match marker {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Item::Scalar(0),
+            0x80..=0x8f => Item::Container(2 * u64::from(marker & 0x0f)),
+            0x90..=0x9f => Item::Container(u64::from(marker & 0x0f)),
+            0xa0..=0xbf => Item::Str(usize::from(marker & 0x1f)),
+            0xc1 => Item::Reserved,
+            0xc4 => Item::Scalar(len(rest, 1)?),
+            0xc5 => Item::Scalar(len(rest, 2)?),
+            0xc6 => Item::Scalar(len(rest, 4)?),
+            0xc7 => ext(rest, 1)?,
+            0xc8 => ext(rest, 2)?,
+            0xc9 => ext(rest, 4)?,
+            0xcc | 0xd0 => Item::Scalar(1),
+            0xcd | 0xd1 => Item::Scalar(2),
+            0xca | 0xce | 0xd2 => Item::Scalar(4),
+            0xcb | 0xcf | 0xd3 => Item::Scalar(8),
+            // fixext 1, 2, 4, 8, 16.
+            0xd4 => Item::Scalar(2),
+            0xd5 => Item::Scalar(3),
+            0xd6 => Item::Scalar(5),
+            0xd7 => Item::Scalar(9),
+            0xd8 => Item::Scalar(17),
+            0xd9 => Item::Str(len(rest, 1)?),
+            0xda => Item::Str(len(rest, 2)?),
+            0xdb => Item::Str(len(rest, 4)?),
+            0xdc => Item::Container(length(rest, 2)?),
+            0xdd => Item::Container(length(rest, 4)?),
+            0xde => Item::Container(2 * length(rest, 2)?),
+            0xdf => Item::Container(2 * length(rest, 4)?),
+        })
     }
 }
 
