@@ -389,7 +389,13 @@ impl FrameWriter {
 }
 
 impl Write for FrameWriter {
+    #[inline]
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        // Most writes are a marker or a short field (a few per value): straight into the buffer.
+        if data.len() < binary::LARGE_BINARY {
+            self.buf.extend_from_slice(data);
+            return Ok(data.len());
+        }
         match binary::take_large(data) {
             Some(large) => self.kept.push((std::mem::take(&mut self.buf), large)),
             None => self.buf.extend_from_slice(data),
@@ -397,6 +403,7 @@ impl Write for FrameWriter {
         Ok(data.len())
     }
 
+    #[inline]
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.write(data).map(drop)
     }
