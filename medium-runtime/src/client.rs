@@ -32,7 +32,7 @@ use crate::fd::{self, Rejected};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
 use crate::frame_reader::{FdLimits, FrameReader};
 use crate::lossy::LossySender;
-use crate::message::{self, SkippedFrame, ToApp};
+use crate::message::{self, FrameStr, SkippedFrame, ToApp};
 use crate::outbox::{Outbox, OutboxSender, WriterWake};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
@@ -914,7 +914,7 @@ enum Arrival {
         response: Response,
     },
     Event {
-        name: String,
+        name: FrameStr,
         args: CheckedValue,
         fds: ReceivedFds,
     },
@@ -1047,7 +1047,12 @@ fn route(
             // Every stream of the event shares the set; each takes duplicates, or the set
             // itself when it is the last to hold it.
             let fds = (!fds.is_empty()).then(|| Arc::new(fds));
-            for (_, subscriber) in routes.subscriptions.get(&name).into_iter().flatten() {
+            for (_, subscriber) in routes
+                .subscriptions
+                .get(name.as_str())
+                .into_iter()
+                .flatten()
+            {
                 subscriber.send(
                     EventItem::Event(args.clone(), fds.clone()),
                     EventItem::Lagged,

@@ -121,7 +121,8 @@ pub(crate) enum ToApp {
         error: ProtocolError,
     },
     Event {
-        name: String,
+        /// A slice of the frame: routing an event allocates nothing for its name.
+        name: FrameStr,
         args: CheckedValue,
     },
     Lagged(u64),
@@ -201,7 +202,7 @@ impl ToApp {
                 error: r.protocol_error()?,
             },
             (to_app::EVENT, 3) => ToApp::Event {
-                name: r.str()?.to_owned(),
+                name: r.frame_str(frame)?,
                 args: r.value()?,
             },
             (to_app::LAGGED, 2) => ToApp::Lagged(r.uint()?),
