@@ -125,20 +125,26 @@ struct Routes {
     /// Why the connection closed for good, if anyone said.
     close_reason: Option<CloseReason>,
     /// Requests sent on the live connection that wait for their reply, by id.
-    pending: HashMap<u64, Waiter, BuildHasherDefault<RequestIdHasher>>,
+    pending: HashMap<u64, Waiter, OwnKeys>,
     /// The streams of each event, by the id of the SUBSCRIBE that made them. Kept across
     /// reconnections, so streams outlive a daemon restart.
-    subscriptions: HashMap<String, Vec<(u64, LossySender<EventItem>)>>,
+    subscriptions: HashMap<String, Vec<(u64, LossySender<EventItem>)>, OwnKeys>,
 }
 
-/// Hashes the ids of `Routes::pending`: ids this client hands out in sequence, never the
-/// daemon's choice, so SipHash's defence against chosen keys buys nothing there. One multiply
-/// by an odd constant (Fibonacci hashing) spreads a run of ids over all of the table's bits:
-/// hashbrown takes the low bits as the bucket and the top 7 as its tag.
-#[derive(Debug, Default, Clone, Copy)]
-struct RequestIdHasher(u64);
+/// The hasher of maps whose keys only this client puts in: `Routes::pending` (request ids it
+/// hands out in sequence) and `Routes::subscriptions` (event names it subscribed to). The
+/// daemon chooses no key there (an event name it sends is only looked up, and lookups cannot
+/// crowd a table), so SipHash's defence against chosen keys buys nothing, at a cost paid per
+/// reply and per event.
+type OwnKeys = BuildHasherDefault<OwnKeyHasher>;
 
-impl Hasher for RequestIdHasher {
+/// One multiply by an odd constant per word or byte (Fibonacci hashing): a run of sequential
+/// ids spreads over all of the table's bits (hashbrown takes the low bits as the bucket and
+/// the top 7 as its tag).
+#[derive(Debug, Default, Clone, Copy)]
+struct OwnKeyHasher(u64);
+
+impl Hasher for OwnKeyHasher {
     fn write(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
@@ -247,7 +253,7 @@ impl Client {
             out: Some(out),
             close_reason: None,
             pending: HashMap::default(),
-            subscriptions: HashMap::new(),
+            subscriptions: HashMap::default(),
         }));
         let closer = CancellationToken::new();
         tokio::spawn(
