@@ -68,15 +68,22 @@ pub(crate) enum ToDaemon {
 }
 
 /// A string of a received frame (a method or event name), kept as a slice of the frame: a
-/// call's name costs no allocation of its own. Found to be UTF-8 when the frame was decoded.
+/// call's name costs no allocation of its own. Invariant: its bytes are UTF-8, since it is only
+/// made from a `&str` ([`FrameStr::of`], its one constructor; the field is private to this
+/// module) and `Bytes` never changes.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct FrameStr(Bytes);
 
 impl FrameStr {
+    /// `s`, which lies inside `frame`, as a slice of `frame`.
+    fn of(frame: &Bytes, s: &str) -> FrameStr {
+        FrameStr(frame.slice_ref(s.as_bytes()))
+    }
+
     pub(crate) fn as_str(&self) -> &str {
-        // Checked by `Reader::str` before the slice was taken; checking again (a name is
-        // short) keeps this free of `unsafe`.
-        std::str::from_utf8(&self.0).expect("a FrameStr is UTF-8 from its construction")
+        // SAFETY: the bytes are those of the `&str` it was made of (the type's invariant), so
+        // they are UTF-8; read per call and per event, so not checked again.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }
 
@@ -512,7 +519,7 @@ impl<'a> Reader<'a> {
     /// A string of `frame` (whose bytes this reader reads), sliced from it rather than copied.
     fn frame_str(&mut self, frame: &Bytes) -> Result<FrameStr, Error> {
         let s = self.str()?;
-        Ok(FrameStr(frame.slice_ref(s.as_bytes())))
+        Ok(FrameStr::of(frame, s))
     }
 
     fn identity(&mut self) -> Result<PeerIdentity, Error> {
