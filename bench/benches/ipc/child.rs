@@ -43,10 +43,21 @@ impl Role {
     }
 }
 
+/// Diagnostics: `IPC_BENCH_WRAP_<ROLE>` (e.g. `IPC_BENCH_WRAP_OURS`) names a command (words
+/// split on spaces) that the daemon child of that role runs under, e.g.
+/// `valgrind --tool=callgrind` to count its instructions per call. Such a child is asked to
+/// exit (its stdin closed) before it is killed, so the tool can write its report.
+const WRAP_PREFIX: &str = "IPC_BENCH_WRAP_";
+
+/// How long a wrapped child may take to exit once asked.
+const WRAPPED_EXIT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A running daemon child; killed when dropped.
 #[derive(Debug)]
 pub struct Daemon {
     child: Child,
+    /// Run under an `IPC_BENCH_WRAP_<ROLE>` command ([`WRAP_PREFIX`]).
+    wrapped: bool,
     /// Where the child counts its allocations.
     allocations: PathBuf,
 }
@@ -61,7 +72,17 @@ impl Daemon {
     /// last socket it binds) exists. Waiting on the path rather than connecting keeps the
     /// idle-memory reading free of any connection's traces.
     pub async fn spawn(role: Role, dir: &Path, ready: &Path) -> BenchResult<Daemon> {
-        let child = Command::new(std::env::current_exe()?)
+        let wrapper = std::env::var(format!("{WRAP_PREFIX}{}", role.as_str().to_uppercase())).ok();
+        let mut words = wrapper.iter().flat_map(|w| w.split_whitespace());
+        let mut command = match words.next() {
+            Some(tool) => {
+                let mut command = Command::new(tool);
+                command.args(words).arg(std::env::current_exe()?);
+                command
+            }
+            None => Command::new(std::env::current_exe()?),
+        };
+        let child = command
             .arg(CHILD_FLAG)
             .arg(role.as_str())
             .arg(dir)
@@ -71,6 +92,7 @@ impl Daemon {
             .spawn()?;
         let mut daemon = Daemon {
             child,
+            wrapped: wrapper.is_some(),
             allocations: allocations_file(role, dir),
         };
         let start = Instant::now();
@@ -106,6 +128,16 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if self.wrapped {
+            drop(self.child.stdin.take());
+            let start = Instant::now();
+            while start.elapsed() < WRAPPED_EXIT_TIMEOUT {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         // Already gone is fine: there is nothing else to clean up.
         let _ = self.child.kill();
         let _ = self.child.wait();
