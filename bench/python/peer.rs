@@ -17,13 +17,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use medium_runtime::futures::future::BoxFuture;
 use medium_runtime::{
-    BoxError, Call, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch, NoException,
-    ProtocolInfo, Reply, decode_args,
+    BoxError, Call, CallRunner, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch, NoException,
+    ProtocolInfo, Reply, Started, decode_args,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -53,22 +51,22 @@ const EMIT_BURST: u32 = 64;
 struct Service;
 
 impl Dispatch for Service {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         let reply = match call.method() {
             "get_student" => answer(&call, |(id,): (String,)| student(&id)),
             "echo_bytes" => answer(&call, |(data,): (ByteBuf,)| data),
             "fire" => match decode_args::<(u32,)>(call.args()) {
                 Ok((count,)) => {
                     let daemon = call.daemon().clone();
-                    return Some(Box::pin(async move {
-                        Reply::value(&fire(&daemon, count).await)
-                    }));
+                    return Some(
+                        runner.run(async move { Reply::value(&fire(&daemon, count).await) }),
+                    );
                 }
                 Err(reply) => reply,
             },
             _ => return None,
         };
-        Some(Box::pin(std::future::ready(reply)))
+        Some(runner.reply(reply))
     }
 }
 

@@ -12,13 +12,11 @@
 //! process.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use medium_runtime::{
-    Call, Daemon, Dispatch, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
+    Call, CallRunner, Daemon, Dispatch, NoException, ProtocolInfo, RemoteException, Reply, Started,
+    decode_args,
 };
 
 const ECHO: ProtocolInfo = ProtocolInfo {
@@ -42,47 +40,38 @@ event echoed(text: string)
 struct Echo;
 
 impl Dispatch for Echo {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         match call.method() {
-            "echo" => Some(
-                async move {
-                    match decode_args::<(String,)>(call.args()) {
-                        Ok((text,)) => {
-                            // The text came in one frame, but the event adds a few bytes to it.
-                            if let Err(e) = call.daemon().emit("echoed", &(&text,)) {
-                                eprintln!("echo daemon: cannot emit `echoed`: {e}");
-                            }
-                            Reply::from_result(Ok::<_, NoException>(text))
+            "echo" => Some(runner.run(async move {
+                match decode_args::<(String,)>(call.args()) {
+                    Ok((text,)) => {
+                        // The text came in one frame, but the event adds a few bytes to it.
+                        if let Err(e) = call.daemon().emit("echoed", &(&text,)) {
+                            eprintln!("echo daemon: cannot emit `echoed`: {e}");
                         }
-                        Err(reply) => reply,
+                        Reply::from_result(Ok::<_, NoException>(text))
                     }
+                    Err(reply) => reply,
                 }
-                .boxed(),
-            ),
-            "sleep" => Some(
-                async move {
-                    match decode_args::<(u64,)>(call.args()) {
-                        Ok((ms,)) => {
-                            tokio::time::sleep(Duration::from_millis(ms)).await;
-                            Reply::value(&ms)
-                        }
-                        Err(reply) => reply,
+            })),
+            "sleep" => Some(runner.run(async move {
+                match decode_args::<(u64,)>(call.args()) {
+                    Ok((ms,)) => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        Reply::value(&ms)
                     }
+                    Err(reply) => reply,
                 }
-                .boxed(),
-            ),
-            "fail" => Some(
-                async move {
-                    match decode_args::<(String,)>(call.args()) {
-                        Ok((message,)) => Reply::exception(RemoteException {
-                            name: "EchoFailed".to_owned(),
-                            message,
-                        }),
-                        Err(reply) => reply,
-                    }
+            })),
+            "fail" => Some(runner.run(async move {
+                match decode_args::<(String,)>(call.args()) {
+                    Ok((message,)) => Reply::exception(RemoteException {
+                        name: "EchoFailed".to_owned(),
+                        message,
+                    }),
+                    Err(reply) => reply,
                 }
-                .boxed(),
-            ),
+            })),
             _ => None,
         }
     }

@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
-use medium_runtime::{Call, Client, Daemon, Dispatch, NoException, ProtocolInfo, Reply};
+use futures::StreamExt;
+use medium_runtime::{
+    Call, CallRunner, Client, Daemon, Dispatch, NoException, ProtocolInfo, Reply, Started,
+};
 use serde_bytes::ByteBuf;
 
 const SOAK: ProtocolInfo = ProtocolInfo {
@@ -41,9 +42,9 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 struct Echo;
 
 impl Dispatch for Echo {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         (call.method() == "echo").then(|| {
-            async move {
+            runner.run(async move {
                 match medium_runtime::decode_args::<(ByteBuf,)>(call.args()) {
                     Ok((blob,)) => {
                         call.daemon()
@@ -53,8 +54,7 @@ impl Dispatch for Echo {
                     }
                     Err(reply) => reply,
                 }
-            }
-            .boxed()
+            })
         })
     }
 }

@@ -6,12 +6,11 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::future::{BoxFuture, CatchUnwind};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
@@ -24,11 +23,12 @@ use crate::access::{self, AccessPolicy, PeerAccess};
 use crate::ancillary::ReceivedFds;
 use crate::application::{Application, PeerCredentials};
 use crate::daemon::DaemonOptions;
-use crate::dispatch::{Call, Dispatch};
+use crate::dispatch::{Call, CallRunner, Dispatch, Started};
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::FrameDecoder;
 use crate::frame_reader::{FdLimits, FrameReader};
+use crate::future_slot::FutureSlot;
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
@@ -410,6 +410,7 @@ fn no_descriptors(fds: &ReceivedFds, what: &str) -> Result<(), Error> {
 
 /// What one connection may have running at once: a number of calls, and a number of bytes of
 /// their frames (a running call keeps its frame alive through its arguments).
+#[derive(Debug)]
 struct CallBudget {
     calls: Arc<Semaphore>,
     bytes: Arc<Semaphore>,
@@ -455,6 +456,16 @@ impl CallBudget {
             drop(self.acquire(frame_len).await?);
         }
         Some(())
+    }
+
+    /// Takes room for a call whose frame has `frame_len` bytes if there is some now (there is
+    /// after [`CallBudget::room_for`]: the reader is the budget's only taker).
+    fn take_now(&self, frame_len: usize) -> Option<CallPermit> {
+        let bytes = self.bytes_of(frame_len);
+        Some(CallPermit {
+            _call: self.calls.clone().try_acquire_owned().ok()?,
+            _bytes: self.bytes.clone().try_acquire_many_owned(bytes).ok()?,
+        })
     }
 
     /// Takes room for a call whose frame has `frame_len` bytes, waiting for it if need be.
@@ -720,103 +731,168 @@ async fn start_call<D: Dispatch>(
         fds,
     } = request;
     let max_frame_len = cx.options.max_frame_len;
-    let reply_frame = move |reply: Reply| reply.into_frame(id, max_frame_len);
     if builtin {
-        peer.outbox
-            .send(reply_frame(builtin_reply(cx.info, &method)));
+        let reply = builtin_reply(cx.info, &method);
+        peer.outbox.send(reply.into_frame(id, max_frame_len));
         return;
     }
-    let mut handling = match Handling::dispatch(cx, peer, id, method, args, fds) {
-        Ok(handling) => handling,
-        Err(reply) => {
-            peer.outbox.send(reply_frame(reply));
-            return;
-        }
+    let call = Call {
+        method: method.clone(),
+        args,
+        application: peer.application.clone(),
+        daemon: cx.handle.clone(),
+        fds: Mutex::new(fds.fds),
+        _fds_held: fds.hold,
     };
-    if let Poll::Ready(reply) = futures::poll!(&mut handling) {
-        peer.outbox.send(reply_frame(reply));
-        return;
-    }
-    // The reader checked the id and waited for room: neither can fail now.
-    let Ok(in_flight) = requests.claim(id) else {
-        return;
-    };
-    let Some(permit) = budget.acquire(frame_len).await else {
-        return;
-    };
-    let peer = peer.clone();
-    let hard_stop = cx.hard_stop.clone();
-    cx.calls.spawn(async move {
-        tokio::select! {
-            reply = handling => {
-                let frame = reply_frame(reply);
-                // Given back first: the peer may reuse the id as soon as it has the reply.
-                drop(in_flight);
-                peer.outbox.send(frame);
-            }
-            () = hard_stop.cancelled() => {}
-        }
-        drop(permit);
-    });
-}
-
-/// A dispatched call's handler future, its panics caught, polled inside the call's span. It is
-/// `Unpin` (`Dispatch` boxes the handler's future), so the reader polls it in place and moves it
-/// to a task of its own only if it has to wait: the call costs no allocation beyond the
-/// handler's.
-struct Handling {
-    future: CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Reply>>>,
-    method: FrameStr,
-    span: tracing::Span,
-}
-
-impl Handling {
-    /// Asks the service for the handler of call `id`; `Err` is the reply when there is none
-    /// (`UnknownMethod`) or `dispatch` panicked.
-    fn dispatch<D: Dispatch>(
-        cx: &Context<D>,
-        peer: &Peer,
-        id: u64,
-        method: FrameStr,
-        args: Bytes,
-        fds: ReceivedFds,
-    ) -> Result<Handling, Reply> {
-        let span = tracing::debug_span!("call", id, %method);
-        let call = Call {
-            method: method.clone(),
-            args,
-            application: peer.application.clone(),
-            daemon: cx.handle.clone(),
-            fds: Mutex::new(fds.fds),
-            _fds_held: fds.hold,
+    let mut call = Some(call);
+    // The handler's first poll needs the reader's waker: it is polled inside this poll.
+    std::future::poll_fn(|task| {
+        let Some(call) = call.take() else {
+            return Poll::Ready(());
         };
-        let dispatch = cx.dispatch.clone();
-        let dispatched = span
-            .in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.dispatch(call))));
-        match dispatched {
-            Ok(Some(future)) => Ok(Handling {
-                future: AssertUnwindSafe(future).catch_unwind(),
-                method,
-                span,
-            }),
-            Ok(None) => Err(Reply::protocol_error(ProtocolError::new(
+        let start = CallStart {
+            id,
+            frame_len,
+            method: &method,
+            span: call_span(id, &method),
+            waker: task.waker(),
+            peer,
+            budget,
+            requests,
+            calls: &cx.calls,
+            hard_stop: &cx.hard_stop,
+            max_frame_len,
+        };
+        let dispatched = start.span.clone().in_scope(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                cx.dispatch.dispatch(call, CallRunner(start))
+            }))
+        });
+        let reply = match dispatched {
+            Ok(Some(Started { .. })) => return Poll::Ready(()),
+            Ok(None) => Reply::protocol_error(ProtocolError::new(
                 ErrorCode::UnknownMethod,
                 format!("daemon has no method `{method}`"),
-            ))),
-            Err(_) => Err(span.in_scope(|| panicked(&method, "dispatch"))),
+            )),
+            Err(_) => panicked(&method, "dispatch"),
+        };
+        peer.outbox.send(reply.into_frame(id, max_frame_len));
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// What [`CallRunner::run`] needs to run one call's handler: the call, and the connection's
+/// reader that polls it first.
+#[derive(Debug)]
+pub(crate) struct CallStart<'a> {
+    id: u64,
+    frame_len: usize,
+    method: &'a FrameStr,
+    span: tracing::Span,
+    /// The reader's: the handler's first poll happens in the reader's.
+    waker: &'a Waker,
+    peer: &'a Arc<Peer>,
+    budget: &'a CallBudget,
+    requests: &'a Arc<RequestsInFlight>,
+    calls: &'a TaskTracker,
+    hard_stop: &'a CancellationToken,
+    max_frame_len: usize,
+}
+
+impl CallStart<'_> {
+    /// Polls `future` once: sends its reply if it is done, or moves it to a task of its own
+    /// that answers when it is, with the call's id and share of the budget taken meanwhile.
+    pub(crate) fn run<F>(self, future: F)
+    where
+        F: Future<Output = Reply> + Send + 'static,
+    {
+        let (id, max_frame_len) = (self.id, self.max_frame_len);
+        let mut handling = Handling {
+            slot: FutureSlot::new(future),
+            method: self.method.clone(),
+            span: self.span,
+            panicked: false,
+        };
+        let reply = match handling.poll_caught(&mut std::task::Context::from_waker(self.waker)) {
+            Poll::Ready(reply) => {
+                // Dropped before the reply leaves: a handler whose drop panics still gets its
+                // call one reply only (the dispatch's panic reply).
+                handling.recycle();
+                reply
+            }
+            Poll::Pending => {
+                // The reader checked the id and waited for room: neither can fail now.
+                let Ok(in_flight) = self.requests.claim(id) else {
+                    return;
+                };
+                let Some(permit) = self.budget.take_now(self.frame_len) else {
+                    return;
+                };
+                let peer = self.peer.clone();
+                let hard_stop = self.hard_stop.clone();
+                self.calls.spawn(async move {
+                    tokio::select! {
+                        reply = std::future::poll_fn(|task| handling.poll_caught(task)) => {
+                            handling.recycle();
+                            let frame = reply.into_frame(id, max_frame_len);
+                            // Given back first: the peer may reuse the id as soon as it has
+                            // the reply.
+                            drop(in_flight);
+                            peer.outbox.send(frame);
+                        }
+                        () = hard_stop.cancelled() => {}
+                    }
+                    drop(permit);
+                });
+                return;
+            }
+        };
+        self.peer.outbox.send(reply.into_frame(id, max_frame_len));
+    }
+}
+
+/// A call's handler future, in a box of its own (`Unpin`: the reader polls it in place and moves
+/// it to a task of its own only if it has to wait), polled inside the call's span.
+struct Handling<F> {
+    slot: FutureSlot<F>,
+    method: FrameStr,
+    span: tracing::Span,
+    /// The future panicked: it is dropped, never recycled.
+    panicked: bool,
+}
+
+impl<F: Future<Output = Reply> + 'static> Handling<F> {
+    /// Polls the handler, its panics caught (a panic is the `HandlerPanicked` reply).
+    fn poll_caught(&mut self, task: &mut std::task::Context<'_>) -> Poll<Reply> {
+        let _entered = self.span.enter();
+        let slot = &mut self.slot;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| slot.poll(task))) {
+            Ok(polled) => polled,
+            Err(_) => {
+                self.panicked = true;
+                Poll::Ready(panicked(&self.method, "handler"))
+            }
+        }
+    }
+
+    /// Drops the done future, giving its box back for reuse unless it panicked.
+    fn recycle(self) {
+        if !self.panicked {
+            self.slot.recycle();
         }
     }
 }
 
-impl Future for Handling {
-    type Output = Reply;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Reply> {
-        let this = &mut *self;
-        let _entered = this.span.enter();
-        this.future
-            .poll_unpin(cx)
-            .map(|outcome| outcome.unwrap_or_else(|_| panicked(&this.method, "handler")))
+/// The span a call's handler runs in, when a subscriber records `DEBUG` spans. Otherwise none is
+/// made at all: even a disabled span costs a few hundred instructions per call (more with
+/// tracing's `log` feature, which makes a disabled span look for a logger), about what a
+/// hand-written server spends on its whole frame handling.
+fn call_span(id: u64, method: &str) -> tracing::Span {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug_span!("call", id, method)
+    } else {
+        tracing::Span::none()
     }
 }
 

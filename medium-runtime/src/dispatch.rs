@@ -1,15 +1,16 @@
 //! The seam between the runtime and a service: the runtime decodes a call frame into a `Call`
-//! and asks the service's `Dispatch` for a future producing the `Reply`.
+//! and the service's `Dispatch` hands the future producing its `Reply` to the call's
+//! `CallRunner`.
 
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::ancillary::FdHold;
 use crate::application::Application;
+use crate::connection::CallStart;
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::fd::{self, Rejected};
 use crate::handle::DaemonHandle;
@@ -19,13 +20,40 @@ use crate::value_decoder;
 
 /// Routes calls to a service. Generated code implements it; so can a hand-written service.
 pub trait Dispatch: Send + Sync + 'static {
-    /// Returns the future that handles `call`, or `None` when there is no such method (the
-    /// runtime then replies `UnknownMethod`). The runtime polls the future once on the
-    /// connection's reader and, if it is not done, moves it to its own task, so a slow handler
-    /// never blocks other calls (a handler that blocks its thread without awaiting still does).
-    /// A panic, here or in the future, becomes a `HandlerPanicked` reply.
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>>;
+    /// Hands the future that handles `call` to `runner` and returns what [`CallRunner::run`]
+    /// gives, or returns `None` when there is no such method (the runtime then replies
+    /// `UnknownMethod`). The runtime polls the future once right away and, if it is not done,
+    /// moves it to its own task, so a slow handler never blocks other calls (a handler that
+    /// blocks its thread without awaiting still does). A panic, here or in the future, becomes
+    /// a `HandlerPanicked` reply.
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started>;
 }
+
+/// Runs the future that handles one call: [`Dispatch::dispatch`] gets one per call. Taking the
+/// future's own type (not a boxed one) lets the runtime keep it in a box it reuses: a call whose
+/// handler is done at its first poll costs no allocation for its future.
+#[derive(Debug)]
+pub struct CallRunner<'a>(pub(crate) CallStart<'a>);
+
+impl CallRunner<'_> {
+    /// Runs `future`, whose output is the call's reply.
+    pub fn run<F>(self, future: F) -> Started
+    where
+        F: Future<Output = Reply> + Send + 'static,
+    {
+        self.0.run(future);
+        Started(())
+    }
+
+    /// Answers with `reply`, made without waiting for anything.
+    pub fn reply(self, reply: Reply) -> Started {
+        self.run(std::future::ready(reply))
+    }
+}
+
+/// Proof that [`CallRunner::run`] ran a call's handler: only it makes one.
+#[derive(Debug)]
+pub struct Started(());
 
 /// One incoming method call.
 #[derive(Debug)]

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use serde::de::IgnoredAny;
 use tokio::io::Interest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,7 +25,7 @@ use crate::ancillary;
 use crate::client::{Client, ClientOptions};
 use crate::connection::{self, Context};
 use crate::daemon::DaemonOptions;
-use crate::dispatch::{Call, Dispatch};
+use crate::dispatch::{Call, CallRunner, Dispatch, Started};
 use crate::error::PeerIdentity;
 use crate::exception::NoException;
 use crate::fd::Fd;
@@ -81,43 +80,39 @@ struct FuzzModel {
 struct FuzzService;
 
 impl Dispatch for FuzzService {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
-        Some(match call.method() {
-            "echo" => async move {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
+        let future = match call.method() {
+            "echo" => runner.run(async move {
                 match decode_args::<(String,)>(call.args()) {
                     Ok((text,)) => Reply::value(&text),
                     Err(reply) => reply,
                 }
-            }
-            .boxed(),
-            "model" => async move {
+            }),
+            "model" => runner.run(async move {
                 match decode_args::<(FuzzModel,)>(call.args()) {
                     Ok((model,)) => Reply::value(&model),
                     Err(reply) => reply,
                 }
-            }
-            .boxed(),
+            }),
             // Takes the call's descriptors (a list of `fd`) and gives one back.
-            "fds" => async move {
+            "fds" => runner.run(async move {
                 match call.decode_args::<(Vec<Fd>,)>() {
                     Ok((mut fds,)) => Reply::value(&fds.pop()),
                     Err(reply) => reply,
                 }
-            }
-            .boxed(),
-            "later" => async move {
+            }),
+            "later" => runner.run(async move {
                 tokio::task::yield_now().await;
                 Reply::value(&call.args().len())
-            }
-            .boxed(),
-            "emit" => async move {
+            }),
+            "emit" => runner.run(async move {
                 // Cannot fail: `tick` is FUZZ's and its arguments are small.
                 let sent = call.daemon().emit("tick", &(call.args().len(),));
                 Reply::value(&sent.ok())
-            }
-            .boxed(),
+            }),
             _ => return None,
-        })
+        };
+        Some(future)
     }
 }
 

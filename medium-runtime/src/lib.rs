@@ -18,6 +18,7 @@ mod exception;
 mod fd;
 mod frame;
 mod frame_reader;
+mod future_slot;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
@@ -42,7 +43,7 @@ pub use application::{Application, ApplicationEvent, ApplicationId, PeerCredenti
 pub use binary::Binary;
 pub use client::{Client, ClientOptions};
 pub use daemon::{Daemon, DaemonOptions};
-pub use dispatch::{Call, Dispatch};
+pub use dispatch::{Call, CallRunner, Dispatch, Started};
 pub use error::{BoxError, Error, PeerIdentity};
 pub use event_stream::{EventError, EventStream};
 pub use exception::{

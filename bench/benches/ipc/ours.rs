@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use medium_runtime::{
-    Binary, Call, CallError, Client, ClientOptions, Daemon as RuntimeDaemon, DaemonHandle,
-    DaemonOptions, Dispatch, EventError, Fd, NoException, ProtocolInfo, Reply,
+    Binary, Call, CallError, CallRunner, Client, ClientOptions, Daemon as RuntimeDaemon,
+    DaemonHandle, DaemonOptions, Dispatch, EventError, Fd, NoException, ProtocolInfo, Reply,
+    Started,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -58,44 +58,46 @@ const EMIT_BURST: u32 = 64;
 struct BenchService;
 
 impl Dispatch for BenchService {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
-        match call.method() {
-            "get_student" => Some(handle(
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
+        Some(match call.method() {
+            "get_student" => handle(
                 &call,
+                runner,
                 |(id,): (String,)| async move { student(&id) },
-            )),
-            "echo_bytes" => Some(handle(&call, |(data,): (Binary,)| async move { data })),
-            "sum_bytes" => Some(handle(&call, |(data,): (Binary,)| async move {
+            ),
+            "echo_bytes" => handle(&call, runner, |(data,): (Binary,)| async move { data }),
+            "sum_bytes" => handle(&call, runner, |(data,): (Binary,)| async move {
                 checksum(&data)
-            })),
+            }),
             // A descriptor that is not a sealed memfd gets the checksum of nothing: the bench
             // sends only sealed ones.
-            "sum_fd" => Some(handle(&call, |(blob,): (Fd,)| async move {
+            "sum_fd" => handle(&call, runner, |(blob,): (Fd,)| async move {
                 Sealed::map(&blob).map_or(0, |sealed| checksum(sealed.bytes()))
-            })),
+            }),
             "fire" => {
                 let daemon = call.daemon().clone();
-                Some(handle(&call, |(count,): (u32,)| async move {
+                handle(&call, runner, |(count,): (u32,)| async move {
                     fire(&daemon, count).await
-                }))
+                })
             }
-            _ => None,
-        }
+            _ => return None,
+        })
     }
 }
 
-/// Decodes the call's arguments and runs `handler` on them in the returned future.
+/// Decodes the call's arguments and runs `handler` on them in the future given to `runner`.
 fn handle<A, T, F>(
     call: &Call,
+    runner: CallRunner<'_>,
     handler: impl FnOnce(A) -> F + Send + 'static,
-) -> BoxFuture<'static, Reply>
+) -> Started
 where
     A: DeserializeOwned + Send + 'static,
     T: Serialize,
     F: Future<Output = T> + Send,
 {
     let args = call.decode_args::<A>();
-    Box::pin(async move {
+    runner.run(async move {
         match args {
             Ok(args) => Reply::from_result::<T, NoException>(Ok(handler(args).await)),
             Err(reply) => reply,

@@ -6,15 +6,12 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command as StdCommand, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use medium_runtime::{
-    AccessItem, AccessRule, Allow, Call, Daemon, Dispatch, NoException, ProtocolInfo,
-    RemoteException, Reply, decode_args,
+    AccessItem, AccessRule, Allow, Call, CallRunner, Daemon, Dispatch, NoException, ProtocolInfo,
+    RemoteException, Reply, Started, decode_args,
 };
 use predicates::prelude::*;
 
@@ -95,35 +92,32 @@ struct Service {
 }
 
 impl Dispatch for Service {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         let calls_before = self.calls.fetch_add(1, Ordering::SeqCst);
-        Some(
-            async move {
-                let args = match decode_args::<Vec<rmpv::Value>>(call.args()) {
-                    Ok(args) => args,
-                    Err(reply) => return reply,
-                };
-                match call.method() {
-                    "fail" => Reply::exception(RemoteException {
-                        name: "NotFound".into(),
-                        message: args[0].as_str().unwrap_or_default().into(),
-                    }),
-                    "add" => Reply::value(
-                        &(args[0].as_i64().unwrap_or(0) + args[1].as_i64().unwrap_or(0)),
-                    ),
-                    "announce" => {
-                        let reached = call
-                            .daemon()
-                            .emit("announced", &(&args[0], &args[1]))
-                            .expect("`announced` is in the spec and its arguments are small");
-                        Reply::value(&u32::try_from(reached).unwrap_or(u32::MAX))
-                    }
-                    "calls_received" => Reply::value(&calls_before),
-                    _ => Reply::value(&args[0]),
+        Some(runner.run(async move {
+            let args = match decode_args::<Vec<rmpv::Value>>(call.args()) {
+                Ok(args) => args,
+                Err(reply) => return reply,
+            };
+            match call.method() {
+                "fail" => Reply::exception(RemoteException {
+                    name: "NotFound".into(),
+                    message: args[0].as_str().unwrap_or_default().into(),
+                }),
+                "add" => {
+                    Reply::value(&(args[0].as_i64().unwrap_or(0) + args[1].as_i64().unwrap_or(0)))
                 }
+                "announce" => {
+                    let reached = call
+                        .daemon()
+                        .emit("announced", &(&args[0], &args[1]))
+                        .expect("`announced` is in the spec and its arguments are small");
+                    Reply::value(&u32::try_from(reached).unwrap_or(u32::MAX))
+                }
+                "calls_received" => Reply::value(&calls_before),
+                _ => Reply::value(&args[0]),
             }
-            .boxed(),
-        )
+        }))
     }
 }
 

@@ -12,10 +12,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::future::BoxFuture;
 use medium_runtime::{
-    AccessItem, AccessRule, Allow, Call, CallError, Daemon, DaemonHandle, DaemonOptions, Dispatch,
-    Error, ErrorCode, NoException, ProtocolInfo, Reply,
+    AccessItem, AccessRule, Allow, Call, CallError, CallRunner, Daemon, DaemonHandle,
+    DaemonOptions, Dispatch, Error, ErrorCode, NoException, ProtocolInfo, Started,
 };
 
 use crate::support::{
@@ -59,9 +58,9 @@ fn not_my_uid() -> &'static [Allow] {
 struct Counting(Arc<AtomicUsize>);
 
 impl Dispatch for Counting {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Arc::new(TestService).dispatch(call)
+        TestService.dispatch(call, runner)
     }
 }
 

@@ -2,14 +2,13 @@
 //! argument is a slice of the received frame, and a large `Binary` reply is written from the
 //! handler's own buffer (still alive while the peer has not read it) rather than from a copy.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::FutureExt;
-use futures::future::BoxFuture;
-use medium_runtime::{Binary, Call, Daemon, Dispatch, NoException, Reply, decode_args};
+use medium_runtime::{
+    Binary, Call, CallRunner, Daemon, Dispatch, NoException, Reply, Started, decode_args,
+};
 use tokio::io::AsyncWriteExt;
 
 use crate::support::{INFO, call_body, frame, raw_client, read_frame, wait_for_socket};
@@ -38,7 +37,7 @@ impl Drop for Tracked {
 struct BinaryService;
 
 impl Dispatch for BinaryService {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         let reply = match call.method() {
             // Whether the argument is a slice of the call's frame, decoded both ways.
             "inside" => {
@@ -54,7 +53,7 @@ impl Dispatch for BinaryService {
             }
             _ => return None,
         };
-        Some(async move { reply }.boxed())
+        Some(runner.reply(reply))
     }
 }
 

@@ -8,14 +8,13 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream as StdStream;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use medium_runtime::{
-    Call, CallError, Client, ClientOptions, Daemon, DaemonOptions, Dispatch, Error, ErrorCode, Fd,
-    NoException, ProtocolInfo, Reply,
+    Call, CallError, CallRunner, Client, ClientOptions, Daemon, DaemonOptions, Dispatch, Error,
+    ErrorCode, Fd, NoException, ProtocolInfo, Reply, Started,
 };
 
 use crate::support::{eventually, frame, wait_for_socket};
@@ -50,8 +49,8 @@ where
 }
 
 impl Dispatch for FdService {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
-        Some(match call.method() {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
+        let future = match call.method() {
             // A pipe's read end with `text` waiting in it.
             "pipe_with" => handle(call, |_, (text,): (String,)| {
                 let (reader, mut writer) = pipe();
@@ -83,7 +82,8 @@ impl Dispatch for FdService {
             }
             .boxed(),
             _ => return None,
-        })
+        };
+        Some(runner.run(future))
     }
 }
 

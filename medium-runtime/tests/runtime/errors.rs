@@ -62,6 +62,34 @@ async fn not_implemented_names_the_method() {
     assert_eq!(message, "daemon does not implement `unfinished` yet");
 }
 
+/// A handler that panics after it moved to a task of its own is answered too, and the next
+/// calls of the same method (whose futures may reuse a box) are served as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_panic_after_waiting_is_reported_and_the_method_still_serves() {
+    let daemon = TestDaemon::start().await;
+    let client = daemon.client().await;
+    for ms in [5u64, 0, 5] {
+        let err = client
+            .call::<_, (), NoException>("panic_later", &(ms,))
+            .await
+            .unwrap_err();
+        match err {
+            CallError::Protocol(e) => {
+                assert_eq!(e.code, ErrorCode::HandlerPanicked);
+                assert_eq!(e.message, "daemon handler for `panic_later` panicked");
+            }
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+    }
+    for tag in 1..4u32 {
+        let got: u32 = client
+            .call::<_, _, NoException>("sleep", &(u64::from(tag % 2), tag))
+            .await
+            .unwrap();
+        assert_eq!(got, tag);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_handler_error_is_a_protocol_error() {
     let (code, message) = protocol_error("broken", &()).await;

@@ -5,14 +5,12 @@
 //! only) and yields a decode error for a rejected event (the stream goes on).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use medium_runtime::{
-    Call, CallError, Client, Daemon, Dispatch, Error, EventError, EventStream, NoException, Reply,
-    decode_args,
+    Call, CallError, CallRunner, Client, Daemon, Dispatch, Error, EventError, EventStream,
+    NoException, Reply, Started, decode_args,
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -49,7 +47,7 @@ fn takes<T: DeserializeOwned + Serialize>(call: &Call) -> Reply {
 }
 
 impl Dispatch for Strict {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         let reply = match call.method() {
             "boolean" => takes::<bool>(&call),
             "int8" => takes::<i8>(&call),
@@ -72,7 +70,7 @@ impl Dispatch for Strict {
             },
             _ => return None,
         };
-        Some(futures::future::ready(reply).boxed())
+        Some(runner.reply(reply))
     }
 }
 

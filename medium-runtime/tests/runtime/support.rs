@@ -2,14 +2,14 @@
 //! its own temp dir, and raw-socket helpers for speaking (or abusing) the wire format.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use medium_runtime::{
-    Call, Client, ClientOptions, Daemon, DaemonHandle, DaemonOptions, Dispatch, ExceptionSet,
-    HandlerError, NoException, ProtocolInfo, RemoteException, Reply, decode_args,
+    Call, CallRunner, Client, ClientOptions, Daemon, DaemonHandle, DaemonOptions, Dispatch,
+    ExceptionSet, HandlerError, NoException, ProtocolInfo, RemoteException, Reply, Started,
+    decode_args,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -82,8 +82,8 @@ where
 }
 
 impl Dispatch for TestService {
-    fn dispatch(self: Arc<Self>, call: Call) -> Option<BoxFuture<'static, Reply>> {
-        Some(match call.method() {
+    fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
+        let future = match call.method() {
             "echo_all" => handle(call, |_, (v,): (AllTypes,)| async move { Ok(v) }),
             "raw_args" => {
                 let raw = serde_bytes::ByteBuf::from(call.args().to_vec());
@@ -122,6 +122,14 @@ impl Dispatch for TestService {
                 }
                 Ok(())
             }),
+            // Panics after waiting `ms`, in the task the call moved to.
+            "panic_later" => handle(call, |_, (ms,): (u64,)| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                if true {
+                    panic!("handler bug after waiting");
+                }
+                Ok(())
+            }),
             // Panics in `dispatch` itself, before any future exists.
             "panic_in_dispatch" => panic!("dispatch bug"),
             "whoami" => handle(call, |call, (): ()| async move {
@@ -146,7 +154,8 @@ impl Dispatch for TestService {
                 Ok(call.daemon().emit_to(id, "big", &(&bytes,))?)
             }),
             _ => return None,
-        })
+        };
+        Some(runner.run(future))
     }
 }
 

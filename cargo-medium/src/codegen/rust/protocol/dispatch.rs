@@ -22,7 +22,7 @@ impl Generator<'_> {
         let body = if self.spec.methods.is_empty() {
             // The spec declares no methods: every call is unknown.
             quote! {
-                let _ = (&self.service, call);
+                let _ = (&self.service, call, runner);
                 None
             }
         } else {
@@ -31,7 +31,7 @@ impl Generator<'_> {
             quote! {
                 let service = Arc::clone(&self.service);
                 match call.method() {
-                    #(#wire => Some(#handlers(service, call)),)*
+                    #(#wire => Some(runner.run(#handlers(service, call))),)*
                     _ => None,
                 }
             }
@@ -59,9 +59,10 @@ impl Generator<'_> {
 
             impl<S: crate::#service> rt::Dispatch for Dispatcher<S> {
                 fn dispatch(
-                    self: Arc<Self>,
+                    &self,
                     call: rt::Call,
-                ) -> Option<rt::futures::future::BoxFuture<'static, rt::Reply>> {
+                    runner: rt::CallRunner<'_>,
+                ) -> Option<rt::Started> {
                     #body
                 }
             }
@@ -71,7 +72,7 @@ impl Generator<'_> {
     }
 
     /// The function that decodes one method's arguments, runs the handler and encodes the
-    /// reply.
+    /// reply: an `async fn`, whose future the runtime keeps in a box it reuses.
     fn handler(&self, method: &Method, name: &Named) -> TokenStream {
         let service = ident(&self.names.service);
         let context = ident(&self.names.context);
@@ -108,15 +109,10 @@ impl Generator<'_> {
             quote!(<S as crate::#service>::#method_ident(&service, &cx, #(args.#args),*).await);
         quote! {
             #[doc = #doc]
-            fn #function<S: crate::#service>(
-                service: Arc<S>,
-                call: rt::Call,
-            ) -> rt::futures::future::BoxFuture<'static, rt::Reply> {
-                Box::pin(async move {
-                    #decode
-                    let cx = crate::#context::from_call(&call);
-                    rt::Reply::from_handler(#reply)
-                })
+            async fn #function<S: crate::#service>(service: Arc<S>, call: rt::Call) -> rt::Reply {
+                #decode
+                let cx = crate::#context::from_call(&call);
+                rt::Reply::from_handler(#reply)
             }
         }
     }
