@@ -451,11 +451,16 @@ impl CallBudget {
     /// room is still there when [`CallBudget::acquire`] takes it for a call that has to wait.
     /// `None` once the budget is closed.
     async fn room_for(&self, frame_len: usize) -> Option<()> {
-        let bytes = self.bytes_of(frame_len) as usize;
-        if self.calls.available_permits() == 0 || self.bytes.available_permits() < bytes {
+        if !self.has_room(frame_len) {
             drop(self.acquire(frame_len).await?);
         }
         Some(())
+    }
+
+    /// Whether there is room now for a call whose frame has `frame_len` bytes.
+    fn has_room(&self, frame_len: usize) -> bool {
+        self.calls.available_permits() > 0
+            && self.bytes.available_permits() >= self.bytes_of(frame_len) as usize
     }
 
     /// Takes room for a call whose frame has `frame_len` bytes if there is some now (there is
@@ -564,11 +569,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     }
                 };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
-                let Some(Some(())) =
-                    unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
-                else {
-                    return;
-                };
+                if !budget.has_room(frame_len) {
+                    let Some(Some(())) =
+                        unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
+                    else {
+                        return;
+                    };
+                }
                 let request = Request {
                     id,
                     frame_len,
@@ -763,11 +770,11 @@ async fn start_call<D: Dispatch>(
             hard_stop: &cx.hard_stop,
             max_frame_len,
         };
-        let dispatched = start.span.clone().in_scope(|| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                cx.dispatch.dispatch(call, CallRunner(start))
-            }))
-        });
+        let span = start.span.clone();
+        let _entered = span.enter();
+        let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            cx.dispatch.dispatch(call, CallRunner(start))
+        }));
         let reply = match dispatched {
             Ok(Some(Started { .. })) => return Poll::Ready(()),
             Ok(None) => Reply::protocol_error(ProtocolError::new(
