@@ -28,7 +28,7 @@ use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError};
 use crate::frame::FrameDecoder;
 use crate::frame_reader::{FdLimits, FrameReader};
-use crate::future_slot::FutureSlot;
+use crate::future_slot::{FutureSlot, WaitingHandler};
 use crate::handle::DaemonHandle;
 use crate::introspection::builtin_reply;
 use crate::limits::{ConnectionLimits, ConnectionSlot, RefusalWarnings};
@@ -814,80 +814,75 @@ impl CallStart<'_> {
     where
         F: Future<Output = Reply> + Send + 'static,
     {
-        let (id, max_frame_len) = (self.id, self.max_frame_len);
-        let mut handling = Handling {
-            slot: FutureSlot::new(future),
-            method: self.method.clone(),
-            span: self.span,
-            panicked: false,
-        };
-        let reply = match handling.poll_caught(&mut std::task::Context::from_waker(self.waker)) {
-            Poll::Ready(reply) => {
+        let mut slot = FutureSlot::new(future);
+        let mut task = std::task::Context::from_waker(self.waker);
+        match poll_caught(&self.span, self.method, || slot.poll(&mut task)) {
+            Poll::Ready(caught) => {
                 // Dropped before the reply leaves: a handler whose drop panics still gets its
-                // call one reply only (the dispatch's panic reply).
-                handling.recycle();
-                reply
-            }
-            Poll::Pending => {
-                // The reader checked the id and waited for room: neither can fail now.
-                let Ok(in_flight) = self.requests.claim(id) else {
-                    return;
-                };
-                let Some(permit) = self.budget.take_now(self.frame_len) else {
-                    return;
-                };
-                let peer = self.peer.clone();
-                let hard_stop = self.hard_stop.clone();
-                self.calls.spawn(async move {
-                    tokio::select! {
-                        reply = std::future::poll_fn(|task| handling.poll_caught(task)) => {
-                            handling.recycle();
-                            let frame = reply.into_frame(id, max_frame_len);
-                            // Given back first: the peer may reuse the id as soon as it has
-                            // the reply.
-                            drop(in_flight);
-                            peer.outbox.send(frame);
-                        }
-                        () = hard_stop.cancelled() => {}
+                // call one reply only (the dispatch's panic reply). A future that panicked is
+                // dropped with its box.
+                let reply = match caught {
+                    Ok(reply) => {
+                        slot.recycle();
+                        reply
                     }
-                    drop(permit);
-                });
-                return;
+                    Err(panicked) => panicked,
+                };
+                self.peer
+                    .outbox
+                    .send(reply.into_frame(self.id, self.max_frame_len));
             }
+            Poll::Pending => self.continue_as_task(slot.into_waiting()),
+        }
+    }
+
+    /// Moves a handler that has to wait to a task of its own. Not generic: one task type
+    /// for every handler.
+    fn continue_as_task(self, mut handler: WaitingHandler<Reply>) {
+        let (id, max_frame_len) = (self.id, self.max_frame_len);
+        // The reader checked the id and waited for room: neither can fail now.
+        let Ok(in_flight) = self.requests.claim(id) else {
+            return;
         };
-        self.peer.outbox.send(reply.into_frame(id, max_frame_len));
-    }
-}
-
-/// A call's handler future, in a box of its own (`Unpin`: the reader polls it in place and moves
-/// it to a task of its own only if it has to wait), polled inside the call's span.
-struct Handling<F> {
-    slot: FutureSlot<F>,
-    method: FrameStr,
-    span: tracing::Span,
-    /// The future panicked: it is dropped, never recycled.
-    panicked: bool,
-}
-
-impl<F: Future<Output = Reply> + 'static> Handling<F> {
-    /// Polls the handler, its panics caught (a panic is the `HandlerPanicked` reply).
-    fn poll_caught(&mut self, task: &mut std::task::Context<'_>) -> Poll<Reply> {
-        let _entered = self.span.enter();
-        let slot = &mut self.slot;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| slot.poll(task))) {
-            Ok(polled) => polled,
-            Err(_) => {
-                self.panicked = true;
-                Poll::Ready(panicked(&self.method, "handler"))
+        let Some(permit) = self.budget.take_now(self.frame_len) else {
+            return;
+        };
+        let peer = self.peer.clone();
+        let hard_stop = self.hard_stop.clone();
+        let (method, span) = (self.method.clone(), self.span);
+        self.calls.spawn(async move {
+            let handling = std::future::poll_fn(|task| {
+                poll_caught(&span, &method, || handler.as_mut().poll(task))
+            });
+            tokio::select! {
+                caught = handling => {
+                    let frame = caught.unwrap_or_else(|panicked| panicked)
+                        .into_frame(id, max_frame_len);
+                    // Given back first: the peer may reuse the id as soon as it has the reply.
+                    drop(in_flight);
+                    peer.outbox.send(frame);
+                }
+                () = hard_stop.cancelled() => {}
             }
-        }
+            drop(permit);
+        });
     }
+}
 
-    /// Drops the done future, giving its box back for reuse unless it panicked.
-    fn recycle(self) {
-        if !self.panicked {
-            self.slot.recycle();
-        }
+/// Polls a call's handler (`poll`) inside the call's span, its panics caught: `Err` is the
+/// `HandlerPanicked` reply for a handler that panicked.
+fn poll_caught(
+    span: &tracing::Span,
+    method: &FrameStr,
+    poll: impl FnOnce() -> Poll<Option<Reply>>,
+) -> Poll<Result<Reply, Reply>> {
+    let _entered = span.enter();
+    match std::panic::catch_unwind(AssertUnwindSafe(poll)) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(Some(reply))) => Poll::Ready(Ok(reply)),
+        // A handler is polled until it is done, never after.
+        Ok(Poll::Ready(None)) => unreachable!("a call's handler polled after it was done"),
+        Err(_) => Poll::Ready(Err(panicked(method, "handler"))),
     }
 }
 
