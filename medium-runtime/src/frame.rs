@@ -346,6 +346,18 @@ impl FrameWriter {
         Ok(())
     }
 
+    /// Writes `data`, of at least [`LARGE_BINARY`](binary::LARGE_BINARY) bytes: kept as a chunk
+    /// of its own if it is a large `Binary` being serialized. Out of line, so that the inlined
+    /// `write` stays small enough for rmp's writers to inline it with their own helpers.
+    #[cold]
+    #[inline(never)]
+    fn write_large(&mut self, data: &[u8]) {
+        match binary::take_large(data) {
+            Some(large) => self.kept.push((std::mem::take(&mut self.buf), large)),
+            None => self.buf.extend_from_slice(data),
+        }
+    }
+
     /// The frame's first bytes: prefix, then the body's start (for fields filled in late).
     pub(crate) fn head_mut(&mut self) -> &mut [u8] {
         match self.kept.first_mut() {
@@ -394,11 +406,8 @@ impl Write for FrameWriter {
         // Most writes are a marker or a short field (a few per value): straight into the buffer.
         if data.len() < binary::LARGE_BINARY {
             self.buf.extend_from_slice(data);
-            return Ok(data.len());
-        }
-        match binary::take_large(data) {
-            Some(large) => self.kept.push((std::mem::take(&mut self.buf), large)),
-            None => self.buf.extend_from_slice(data),
+        } else {
+            self.write_large(data);
         }
         Ok(data.len())
     }
