@@ -498,6 +498,9 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let access = cx.access.for_peer(cx.info, &peer.application);
     let requests = Arc::new(RequestsInFlight::default());
     let shutdown = cx.handle.shared.shutdown.clone();
+    // This task's waker, for the first poll of each call's handler (a task's waker wakes it
+    // for good, so one clone serves the whole connection).
+    let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
@@ -584,7 +587,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     builtin,
                     fds,
                 };
-                start_call(cx, peer, &budget, &requests, request).await;
+                start_call(cx, peer, &budget, &requests, request, &reader);
             }
             Ok(ToDaemon::Subscription {
                 id,
@@ -719,15 +722,18 @@ struct Request {
     fds: ReceivedFds,
 }
 
-/// Runs a call's handler: polled once right here, so a handler that finishes at once costs no
-/// task switch, and takes neither its id nor its share of the budget (no other request is read
-/// meanwhile); one that has to wait takes both and continues as its own task.
-async fn start_call<D: Dispatch>(
+/// Runs a call's handler: polled once right here (with `reader`, the reader task's waker), so a
+/// handler that finishes at once costs no task switch, and takes neither its id nor its share
+/// of the budget (no other request is read meanwhile); one that has to wait takes both and
+/// continues as its own task. Not `async`: the reader's future, which every connection keeps,
+/// holds no call's state.
+fn start_call<D: Dispatch>(
     cx: &Arc<Context<D>>,
     peer: &Arc<Peer>,
     budget: &CallBudget,
     requests: &Arc<RequestsInFlight>,
     request: Request,
+    reader: &Waker,
 ) {
     let Request {
         id,
@@ -751,42 +757,33 @@ async fn start_call<D: Dispatch>(
         fds: Mutex::new(fds.fds),
         _fds_held: fds.hold,
     };
-    let mut call = Some(call);
-    // The handler's first poll needs the reader's waker: it is polled inside this poll.
-    std::future::poll_fn(|task| {
-        let Some(call) = call.take() else {
-            return Poll::Ready(());
-        };
-        let start = CallStart {
-            id,
-            frame_len,
-            method: &method,
-            span: call_span(id, &method),
-            waker: task.waker(),
-            peer,
-            budget,
-            requests,
-            calls: &cx.calls,
-            hard_stop: &cx.hard_stop,
-            max_frame_len,
-        };
-        let span = start.span.clone();
-        let _entered = span.enter();
-        let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            cx.dispatch.dispatch(call, CallRunner(start))
-        }));
-        let reply = match dispatched {
-            Ok(Some(Started { .. })) => return Poll::Ready(()),
-            Ok(None) => Reply::protocol_error(ProtocolError::new(
-                ErrorCode::UnknownMethod,
-                format!("daemon has no method `{method}`"),
-            )),
-            Err(_) => panicked(&method, "dispatch"),
-        };
-        peer.outbox.send(reply.into_frame(id, max_frame_len));
-        Poll::Ready(())
-    })
-    .await;
+    let start = CallStart {
+        id,
+        frame_len,
+        method: &method,
+        span: call_span(id, &method),
+        waker: reader,
+        peer,
+        budget,
+        requests,
+        calls: &cx.calls,
+        hard_stop: &cx.hard_stop,
+        max_frame_len,
+    };
+    let span = start.span.clone();
+    let _entered = span.enter();
+    let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        cx.dispatch.dispatch(call, CallRunner(start))
+    }));
+    let reply = match dispatched {
+        Ok(Some(Started { .. })) => return,
+        Ok(None) => Reply::protocol_error(ProtocolError::new(
+            ErrorCode::UnknownMethod,
+            format!("daemon has no method `{method}`"),
+        )),
+        Err(_) => panicked(&method, "dispatch"),
+    };
+    peer.outbox.send(reply.into_frame(id, max_frame_len));
 }
 
 /// What [`CallRunner::run`] needs to run one call's handler: the call, and the connection's
