@@ -498,9 +498,6 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let access = cx.access.for_peer(cx.info, &peer.application);
     let requests = Arc::new(RequestsInFlight::default());
     let shutdown = cx.handle.shared.shutdown.clone();
-    // This task's waker, for the first poll of each call's handler (a task's waker wakes it
-    // for good, so one clone serves the whole connection).
-    let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
@@ -587,6 +584,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     builtin,
                     fds,
                 };
+                // This task's waker, for the handler's first poll. Fetched here, where the
+                // reader's future already holds the call's parts (the budget wait above), so
+                // it makes no connection's future larger.
+                let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
                 start_call(cx, peer, &budget, &requests, request, &reader);
             }
             Ok(ToDaemon::Subscription {
