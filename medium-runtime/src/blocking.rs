@@ -28,7 +28,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the daemon at [`crate::socket_path`]`(info)`.
+    /// Connects to the daemon at [`crate::socket_path()`]`(info)`.
     pub fn connect(info: &'static ProtocolInfo) -> Result<Client, Error> {
         Client::connect_with(info, ClientOptions::default())
     }

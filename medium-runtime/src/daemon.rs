@@ -97,13 +97,13 @@ pub struct DaemonOptions {
     /// carries on.
     pub max_nesting_depth: usize,
     /// Most file descriptors one frame may carry (default
-    /// [`DEFAULT_MAX_FDS_PER_FRAME`](crate::DEFAULT_MAX_FDS_PER_FRAME), 32; at most 253, the
+    /// [`DEFAULT_MAX_FDS_PER_FRAME`], 32; at most 253, the
     /// kernel's `SCM_MAX_FD`, whatever is set). A peer attaching more gets `FATAL` code
     /// `BadDescriptors` and is disconnected, the descriptors closed (PROTOCOL.md §3.1).
     pub max_fds_per_frame: usize,
     /// Most file descriptors of one connection received and not yet handed to a handler, or
     /// held by calls still running (default
-    /// [`DEFAULT_MAX_FDS_IN_FLIGHT`](crate::DEFAULT_MAX_FDS_IN_FLIGHT), 256); over it the peer
+    /// [`DEFAULT_MAX_FDS_IN_FLIGHT`], 256); over it the peer
     /// gets `FATAL` code `BadDescriptors` and is disconnected.
     pub max_fds_in_flight: usize,
 }

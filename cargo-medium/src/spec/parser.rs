@@ -1,4 +1,4 @@
-//! Runs the pest grammar (`grammar.pest`) and lowers its parse tree into the [`ast`] types,
+//! Runs the pest grammar (`grammar.pest`) and lowers its parse tree into the [`ast`](super::ast) types,
 //! attaching doc comments to the item or member directly below them.
 
 use pest::Parser as _;

@@ -1,7 +1,7 @@
 //! The generated protocol crate: one emitter per file, all driven by a [`Generator`] that
 //! holds the spec and the names computed once for it.
 //!
-//! Each emitter builds its file as tokens (`quote!`); [`rust_file`] lays them out with
+//! Each emitter builds its file as tokens (`quote!`); [`rust_file()`] lays them out with
 //! prettyplease, so the text depends on neither the installed toolchain nor the user's rustfmt
 //! configuration. `lib.rs` declares every module `#[rustfmt::skip]`, and holds nothing that
 //! rustfmt could lay out differently under another configuration.
