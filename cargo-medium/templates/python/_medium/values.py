@@ -160,6 +160,8 @@ def passes(name: str, ty: Type) -> str:
         return f"type({name}) is {ty.unchanged.__name__}"
     if isinstance(ty, Int):
         return f"(type({name}) is int and {ty.low} <= {name} <= {ty.high})"
+    if isinstance(ty, Float) and not ty.narrow:
+        return f"type({name}) is float"  # a `double` received as a float is taken as it is
     return "False"
 
 
