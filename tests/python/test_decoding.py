@@ -5,6 +5,7 @@ connection."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -75,6 +76,18 @@ def test_a_well_formed_element_msgpack_cannot_decode_is_unreadable(element: byte
     assert isinstance(message[2], decoding.Unreadable) and message[2].code == code
 
 
+@pytest.mark.parametrize(
+    "key",
+    [b"\x01", b"\xc4\x01a", b"\xc0", b"\xc3", b"\xcb" + bytes(8), b"\x91\x01", b"\x81\xa1a\x01"],
+    ids=["int", "bin", "nil", "bool", "float", "array", "map"],
+)
+def test_a_map_with_any_key_that_is_not_a_str_is_a_rejected_map(key: bytes) -> None:
+    # Beside a `str` key, first or last: one key of another type rejects the map.
+    for entries in (key + b"\x01\xa1b\x02", b"\xa1b\x02" + key + b"\x01"):
+        (_, value) = decoding.decode_message(b"\x92\x02\x82" + entries, 128)
+        assert isinstance(value, decoding.RejectedMap) and "not a str" in value.problem
+
+
 def test_maps_with_duplicate_or_non_str_keys_are_rejected_maps_and_depth_counts_them() -> None:
     duplicate = b"\x82\xa1a\x01\xa1a\x02"
     (_, value) = decoding.decode_message(b"\x92\x02" + duplicate, 128)
@@ -108,3 +121,23 @@ def test_a_large_frame_is_read_in_steps_that_double_at_most_what_arrived(read_ah
         received += len(chunk)
     assert read[0] == [2, 1, payload]
     assert len(wants) <= 8
+
+
+def test_a_model_decodes_its_fields_by_name_whatever_order_its_class_declares_them_in() -> None:
+    @dataclasses.dataclass
+    class Pair:
+        second: str
+        first: int
+
+    model = _medium.Model(Pair)
+    model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
+    assert model.decode({"second": "b", "first": 1}, "pair") == Pair(second="b", first=1)
+
+    @dataclasses.dataclass
+    class Ordered:
+        first: int
+        second: str
+
+    model = _medium.Model(Ordered)
+    model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
+    assert model.decode({"second": "b", "first": 1}, "pair") == Ordered(first=1, second="b")
