@@ -325,11 +325,18 @@ class Client(_ClientCore):
         try:
             while True:
                 # Every frame already read is routed before `done()` is looked at again: it
-                # is looked at once per read, not once per frame.
-                while (read := frames.frame()) is not None:
+                # is looked at once per read, not once per frame. Most are decoded in runs
+                # (`messages`); `frame` takes the others, one at a time.
+                for message in frames.messages():
+                    ended = dispatch(message)
+                    if ended is not None:
+                        return
+                read = frames.frame()
+                if read is not None:
                     ended = dispatch(read[0], read[2])
                     if ended is not None:
                         return
+                    continue
                 if frames.at_end:
                     ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
                     return

@@ -66,7 +66,7 @@ _OPTIONS: dict[str, Any] = {
     "object_pairs_hook": _map,
 }
 # `msgpack.unpackb` with `_OPTIONS` (given once: spreading them costs on every frame).
-_unpack = functools.partial(msgpack.unpackb, **_OPTIONS)
+unpack_body = functools.partial(msgpack.unpackb, **_OPTIONS)
 
 
 def _nests_deeper(value: Any, limit: int) -> bool:
@@ -94,13 +94,13 @@ _CONTAINERS = (list, dict, RejectedMap)
 
 # The first bytes of MessagePack arrays and maps (fixarray, fixmap, array 16/32, map 16/32).
 _CONTAINER_HEADS = bytes([*range(0x80, 0xA0), *range(0xDC, 0xE0)])
-_OTHER_BYTES = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
+NOT_CONTAINER_HEADS = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
 # Whether an element of a message may nest deeper than the limit: every level takes a header
 # byte of its own, so a body with at most `limit` bytes that can be one (counting those inside
 # strings too) cannot. Bodies up to this size are counted before their elements are walked:
 # counting is quick for them, and walking a large body's elements is cheap beside decoding it
 # anyway.
-_COUNTED_BODY = 4096
+COUNTED_BODY = 4096
 
 
 def too_deep(limit: int) -> Unreadable:
@@ -111,15 +111,15 @@ def decode_message(body: bytes | bytearray, max_depth: int) -> list[Any]:
     """The message `body` holds: an array starting with a non-negative integer kind tag. Each
     other element nesting deeper than `max_depth` is replaced by an `Unreadable`."""
     try:
-        message = _unpack(body)
+        message = unpack_body(body)
     except Exception as err:
         message = _decode_with_scanner(body, max_depth, err)
     if type(message) is not list or not message or type(message[0]) is not int:
         raise ProtocolError(MALFORMED, "message is not an array starting with a kind tag")
-    # The count `_COUNTED_BODY` speaks of, written out: this runs for every frame.
+    # The count `COUNTED_BODY` speaks of, written out: this runs for every frame.
     size = len(body)
     if size > max_depth and (
-        size > _COUNTED_BODY or len(body.translate(None, _OTHER_BYTES)) > max_depth
+        size > COUNTED_BODY or len(body.translate(None, NOT_CONTAINER_HEADS)) > max_depth
     ):
         for index in range(1, len(message)):
             if _nests_deeper(message[index], max_depth):
