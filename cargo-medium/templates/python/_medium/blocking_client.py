@@ -321,16 +321,15 @@ class Client(_ClientCore):
         each read), the connection ends or `deadline` passes (`TimeoutError`); then hands the
         turn on."""
         ended: BaseException | None = None
-        frames, sock, dispatch = self._frames, self._sock, self._dispatch
+        frames, sock, route, dispatch = self._frames, self._sock, self._route, self._dispatch
         try:
             while True:
                 # Every frame already read is routed before `done()` is looked at again: it
                 # is looked at once per read, not once per frame. Most are decoded in runs
                 # (`messages`); `frame` takes the others, one at a time.
-                for message in frames.messages():
-                    ended = dispatch(message)
-                    if ended is not None:
-                        return
+                ended = route(frames.messages())
+                if ended is not None:
+                    return
                 read = frames.frame()
                 if read is not None:
                     ended = dispatch(read[0], read[2])

@@ -301,24 +301,24 @@ class _ClientCore:
         with self._lock:
             self._remove_subscription(subscription)
 
-    def _dispatch(self, message: list[Any], fds: Sequence[Fd] = ()) -> BaseException | None:
-        """Routes a message from the daemon and the descriptors attached to it; returns why the
-        connection ends when it does (`FATAL`). A malformed message raises `ProtocolError`,
-        which ends it too, as do descriptors on a message that carries no value."""
-        kind = message[0]
-        if kind == EVENT and len(message) == 3 and type(message[1]) is str:
-            # Well-formed (what `_shape_is_valid` checks), looked at first: it is the message
-            # of which many arrive in a row.
-            if fds:
-                self._deliver_event(message, list(fds))
-                return None
-            # The usual case, without descriptors to count or duplicate, written out (this
-            # runs for every event): its subscriptions are read without the lock (a tuple
-            # never changed), and a callback taking the arguments is called with them.
-            event = self._protocol.events.get(message[1])
+    def _route(self, messages: list[list[Any]]) -> BaseException | None:
+        """Routes `messages`, which carry no descriptors, in order, as `_dispatch` does;
+        returns why the connection ends when one ends it (the rest are not routed)."""
+        events, subscriptions = self._protocol.events, self._subscriptions
+        for message in messages:
+            if message[0] != EVENT or len(message) != 3 or type(message[1]) is not str:
+                ended = self._dispatch(message)
+                if ended is not None:
+                    return ended
+                continue
+            # A well-formed `EVENT` (what `_shape_is_valid` checks), the message of which
+            # many arrive in a row, routed here (no call per event): its subscriptions are
+            # read without the lock (a tuple never changed), and a callback taking the
+            # arguments is called with them.
+            event = events.get(message[1])
             if event is None:
-                return None  # not an event of the spec: nobody subscribed to it
-            for subscription in self._subscriptions.get(message[1], ()):
+                continue  # not an event of the spec: nobody subscribed to it
+            for subscription in subscriptions.get(message[1], ()):
                 try:
                     args = event.decode_args(message[2])
                 except ProtocolError as err:
@@ -332,7 +332,18 @@ class _ClientCore:
                     call(*args)
                 except Exception:
                     subscription._callback_failed()
-            return None
+        return None
+
+    def _dispatch(self, message: list[Any], fds: Sequence[Fd] = ()) -> BaseException | None:
+        """Routes a message from the daemon and the descriptors attached to it; returns why the
+        connection ends when it does (`FATAL`). A malformed message raises `ProtocolError`,
+        which ends it too, as do descriptors on a message that carries no value."""
+        kind = message[0]
+        if kind == EVENT and len(message) == 3 and type(message[1]) is str:
+            if fds:
+                self._deliver_event(message, list(fds))
+                return None
+            return self._route([message])
         if not _shape_is_valid(message):
             close_all(fds)
             raise ProtocolError(MALFORMED, f"malformed message of kind {kind} from the daemon")

@@ -94,7 +94,9 @@ _CONTAINERS = (list, dict, RejectedMap)
 
 # The first bytes of MessagePack arrays and maps (fixarray, fixmap, array 16/32, map 16/32).
 _CONTAINER_HEADS = bytes([*range(0x80, 0xA0), *range(0xDC, 0xE0)])
-NOT_CONTAINER_HEADS = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
+# Maps each of those to 1, every other byte to 0: `body.translate(...).count(1)` counts them
+# (cheaper than deleting the other bytes).
+CONTAINER_HEADS_AS_ONES = bytes(int(b in _CONTAINER_HEADS) for b in range(256))
 # Whether an element of a message may nest deeper than the limit: every level takes a header
 # byte of its own, so a body with at most `limit` bytes that can be one (counting those inside
 # strings too) cannot. Bodies up to this size are counted before their elements are walked:
@@ -119,7 +121,7 @@ def decode_message(body: bytes | bytearray, max_depth: int) -> list[Any]:
     # The count `COUNTED_BODY` speaks of, written out: this runs for every frame.
     size = len(body)
     if size > max_depth and (
-        size > COUNTED_BODY or len(body.translate(None, NOT_CONTAINER_HEADS)) > max_depth
+        size > COUNTED_BODY or body.translate(CONTAINER_HEADS_AS_ONES).count(1) > max_depth
     ):
         for index in range(1, len(message)):
             if _nests_deeper(message[index], max_depth):

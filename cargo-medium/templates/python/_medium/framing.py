@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import msgpack  # type: ignore[import-untyped]
 
-from .decoding import COUNTED_BODY, NOT_CONTAINER_HEADS, decode_message, unpack_body
+from .decoding import COUNTED_BODY, CONTAINER_HEADS_AS_ONES, decode_message, unpack_body
 from .descriptors import (
     Fd,
     FdFrame,
@@ -302,7 +302,7 @@ class FrameReader:
                     length > max_depth
                     and (
                         length > COUNTED_BODY
-                        or len(body.translate(None, NOT_CONTAINER_HEADS)) > max_depth
+                        or body.translate(CONTAINER_HEADS_AS_ONES).count(1) > max_depth
                     )
                 )
             ):
