@@ -125,22 +125,20 @@ def test_a_large_frame_is_read_in_steps_that_double_at_most_what_arrived(read_ah
 
 def test_a_model_decodes_its_fields_by_name_whatever_order_its_class_declares_them_in() -> None:
     @dataclasses.dataclass
-    class Pair:
+    class Reversed:
         second: str
         first: int
-
-    model = _medium.Model(Pair)
-    model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
-    assert model.decode({"second": "b", "first": 1}, "pair") == Pair(second="b", first=1)
 
     @dataclasses.dataclass
     class Ordered:
         first: int
         second: str
 
-    model = _medium.Model(Ordered)
-    model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
-    assert model.decode({"second": "b", "first": 1}, "pair") == Ordered(first=1, second="b")
+    # Built by position for `Ordered` (its `__init__` order), by keyword for `Reversed`.
+    for cls in (Reversed, Ordered):
+        model = _medium.Model(cls)
+        model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
+        assert model.decode({"second": "b", "first": 1}, "pair") == cls(first=1, second="b")
 
 
 def test_a_run_of_frames_decodes_as_frame_by_frame_and_leaves_the_others_to_frame() -> None:
