@@ -327,9 +327,11 @@ class Client(_ClientCore):
                 # Every frame already read is routed before `done()` is looked at again: it
                 # is looked at once per read, not once per frame. Most are decoded in runs
                 # (`messages`); `frame` takes the others, one at a time.
-                ended = route(frames.messages())
-                if ended is not None:
-                    return
+                run = frames.messages()
+                if run:
+                    ended = route(run)
+                    if ended is not None:
+                        return
                 read = frames.frame()
                 if read is not None:
                     ended = dispatch(read[0], read[2])
