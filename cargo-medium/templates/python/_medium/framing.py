@@ -273,8 +273,9 @@ class FrameReader:
 
     def messages(self) -> list[list[Any]]:
         """The messages of the whole frames at the head of the buffer, in order, up to the
-        first one `frame` must take: one over the limit or over 64 KiB, one that does not
-        decode (`frame` raises its error), or any while descriptors wait for their frame.
+        first one `frame` must take: one over the limit or over 64 KiB, one msgpack refuses,
+        that is not a message or that may nest too deeply (`frame` reads what it can of it, or
+        raises its error), or any while descriptors wait for their frame.
         A reader that read many frames at once decodes them with one call, not one each."""
         taken: list[list[Any]] = []
         buffer = self._buffer
