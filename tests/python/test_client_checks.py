@@ -267,6 +267,40 @@ def test_an_event_of_the_wrong_shape_is_reported_on_its_subscription_which_goes_
     asyncio.run(scenario())
 
 
+def test_a_callback_gets_the_arguments_and_its_subscription_the_events_of_the_wrong_shape(
+    play: Callable[..., PlayedDaemon], caplog: pytest.LogCaptureFixture
+) -> None:
+    # `on_<event>` asks `subscribe` for a callback taking the arguments (`unpacked`): it is
+    # called with them as they are decoded, no record made; what is not an event goes to
+    # `get()`, and a callback raising is logged while the events after it still arrive.
+    arrived: list[tuple[Any, ...]] = []
+    got_both = threading.Event()
+
+    def on_event(*args: Any) -> None:
+        arrived.append(args)
+        if len(arrived) == 2:
+            got_both.set()
+        if len(arrived) == 1:
+            raise RuntimeError("the callback failed")
+
+    daemon = play(subscription_answer(EVENTS + event(packed([4.5, STUDENT]))))
+    with ss.StudentSystemConnection(path=daemon.path, timeout=5) as connection:
+        subscription = connection.subscribe("student_added", on_event, unpacked=True)
+        for expected in ("expected a uint8", "takes 2 arguments", "nests deeper than 128"):
+            with pytest.raises(ss.ProtocolError, match=expected):
+                subscription.get(5)
+        assert got_both.wait(5)
+        assert arrived == [(3.0, ada()), (4.5, ada())]
+        assert "the `student_added` callback failed" in caplog.text
+        subscription.close()
+        with pytest.raises(ss.ConnectionClosed):
+            subscription.get(5)
+        with connection.on_student_added(lambda time, info: None) as generated:
+            assert generated._call is not None  # the callback itself, given the arguments
+        # Answered after both `UNSUBSCRIBE`s: the played daemon writes nothing once closed.
+        assert connection.update_student(ada()) is None
+
+
 def test_subscribing_to_an_event_the_daemon_does_not_have_raises_error_12(serve: Any) -> None:
     serve(Daemon())
     message = "no event `nope` in com.pcthingz.libmedium.student.StudentSystem"

@@ -5,6 +5,7 @@ connection."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -75,6 +76,18 @@ def test_a_well_formed_element_msgpack_cannot_decode_is_unreadable(element: byte
     assert isinstance(message[2], decoding.Unreadable) and message[2].code == code
 
 
+@pytest.mark.parametrize(
+    "key",
+    [b"\x01", b"\xc4\x01a", b"\xc0", b"\xc3", b"\xcb" + bytes(8), b"\x91\x01", b"\x81\xa1a\x01"],
+    ids=["int", "bin", "nil", "bool", "float", "array", "map"],
+)
+def test_a_map_with_any_key_that_is_not_a_str_is_a_rejected_map(key: bytes) -> None:
+    # Beside a `str` key, first or last: one key of another type rejects the map.
+    for entries in (key + b"\x01\xa1b\x02", b"\xa1b\x02" + key + b"\x01"):
+        (_, value) = decoding.decode_message(b"\x92\x02\x82" + entries, 128)
+        assert isinstance(value, decoding.RejectedMap) and "not a str" in value.problem
+
+
 def test_maps_with_duplicate_or_non_str_keys_are_rejected_maps_and_depth_counts_them() -> None:
     duplicate = b"\x82\xa1a\x01\xa1a\x02"
     (_, value) = decoding.decode_message(b"\x92\x02" + duplicate, 128)
@@ -108,3 +121,66 @@ def test_a_large_frame_is_read_in_steps_that_double_at_most_what_arrived(read_ah
         received += len(chunk)
     assert read[0] == [2, 1, payload]
     assert len(wants) <= 8
+
+
+def test_a_model_decodes_its_fields_by_name_whatever_order_its_class_declares_them_in() -> None:
+    @dataclasses.dataclass
+    class Reversed:
+        second: str
+        first: int
+
+    @dataclasses.dataclass
+    class Ordered:
+        first: int
+        second: str
+
+    # Built by position for `Ordered` (its `__init__` order), by keyword for `Reversed`.
+    for cls in (Reversed, Ordered):
+        model = _medium.Model(cls)
+        model.define(("first", "first", _medium.UINT8), ("second", "second", _medium.STRING))
+        assert model.decode({"second": "b", "first": 1}, "pair") == cls(first=1, second="b")
+
+
+def test_a_run_of_frames_decodes_as_frame_by_frame_and_leaves_the_others_to_frame() -> None:
+    # `messages` takes the whole frames at the head that decode into messages and cannot
+    # nest too deeply; `frame` takes each of the others (a value nesting deeper than the
+    # limit, one msgpack refuses, a frame over the limit, a malformed body), and what a
+    # reader gives, taking turns, is what `frame` alone gives, frame by frame.
+    def framed(body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + body
+
+    def message(index: int) -> bytes:
+        return framed(msgpack.packb([_medium.EVENT, "student_added", [float(index), {"id": "s"}]]))
+
+    others = [
+        framed(b"\x93\x05\xadstudent_added" + b"\x91" * 200 + b"\xc0"),  # too deep: Unreadable
+        framed(b"\x93\x05\xadstudent_added\xd4\xff\x00"),  # msgpack refuses ext -1 of 1 byte
+        framed(msgpack.packb([_medium.EVENT, "student_added", "x" * 2000])),  # over the limit
+        framed(b"\x92\x05"),  # ends in the middle of the array: malformed
+    ]
+    stream = b"".join(message(2 * i) + message(2 * i + 1) + other for i, other in enumerate(others))
+
+    one_by_one = _medium.client_reader(0, limit=1000)
+    one_by_one.feed(stream, [])
+    expected: list[Any] = []
+    with pytest.raises(_medium.ProtocolError) as alone:
+        while (read := one_by_one.frame()) is not None:
+            expected.append(read[0])
+
+    in_runs = _medium.client_reader(0, limit=1000)
+    in_runs.feed(stream, [])
+    taken: list[Any] = []
+    runs: list[int] = []
+    with pytest.raises(_medium.ProtocolError) as raised:
+        while True:
+            run = in_runs.messages()
+            runs.append(len(run))
+            taken += run
+            read = in_runs.frame()
+            assert read is not None
+            taken.append(read[0])
+    assert taken == expected and len(taken) == 11
+    assert runs == [2, 2, 2, 2]  # every other frame went to `frame`
+    assert isinstance(taken[2][2], decoding.Unreadable)
+    assert taken[8] == [_medium.LAGGED, 1]  # the event over the limit, skipped
+    assert (raised.value.code, str(raised.value)) == (alone.value.code, str(alone.value))

@@ -417,7 +417,7 @@ fn connection(spec: &CheckedSpec, names: &PythonNames, out: &mut String) {
              ) -> Subscription[{record}]:\n        \
              \"\"\"Calls `callback` with the arguments of each `{event}`, on the connection's\n        \
              reader thread (so it must not block). `close()` the result to stop.\"\"\"\n        \
-             return self.subscribe({wire}, lambda event: callback(*event))\n",
+             return self.subscribe({wire}, callback, unpacked=True)\n",
             event = event.name,
             types = callback_types.join(", "),
         );

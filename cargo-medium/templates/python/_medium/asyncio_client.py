@@ -36,6 +36,8 @@ class AsyncSubscription(Generic[T]):
         self.event = event
         self._backlog = _Backlog(client._release_fds)
         self._ready = asyncio.Event()
+        # No callback: every event goes to the backlog (see `Subscription._call`).
+        self._call = None
 
     def _push(self, item: Any, fds: int = 0) -> None:
         """Delivers `item`, which holds `fds` received descriptors."""
@@ -210,7 +212,7 @@ class AsyncClient(_ClientCore):
                 if self._ready_for_call():
                     self._pending[request_id] = (future, signature)
                     if subscription is not None:
-                        self._subscriptions.setdefault(subscription.event, []).append(subscription)
+                        self._add_subscription(subscription)
                     break
             await self._changed.wait()
         # Not drained: the reply is awaited at once (one suspension per call), and a failed
@@ -251,9 +253,8 @@ class AsyncClient(_ClientCore):
     def _unsubscribe(self, subscription: AsyncSubscription[Any]) -> None:
         """Stops delivering to `subscription`; the daemon is told (its answer is not waited
         for) when it was the event's last one."""
-        subscribers = self._subscriptions.get(subscription.event, [])
-        if subscription in subscribers:
-            subscribers.remove(subscription)
+        with self._lock:
+            subscribers = self._remove_subscription(subscription)
         if not subscribers and self._state is ConnectionState.CONNECTED:
             message = [UNSUBSCRIBE, next(self._ids), subscription.event]
             try:

@@ -49,10 +49,22 @@ class Subscription(Generic[T]):
     the end.
     """
 
-    def __init__(self, client: Client, event: str, callback: Callable[[T], None] | None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        event: str,
+        callback: Callable[..., None] | None,
+        unpacked: bool = False,
+    ) -> None:
         self._client = client
         self.event = event
-        self._callback = callback
+        # A callback taking the event's arguments (`unpacked`) is called with them as they are
+        # decoded (`_call`: no record made for it); `_callback` takes the event's record.
+        self._call = callback if unpacked else None
+        self._callback: Callable[[Any], None] | None = callback
+        if self._call is not None:
+            call = self._call
+            self._callback = lambda item: call(*item)
         self._backlog = _Backlog(client._release_fds)
         self._ready = threading.Condition()
 
@@ -65,12 +77,16 @@ class Subscription(Generic[T]):
             try:
                 self._callback(item)
             except Exception:
-                # The reading thread must go on routing replies whatever a callback does.
-                _log.exception("the `%s` callback failed", self.event)
+                self._callback_failed()
             return
         with self._ready:
             if self._backlog.push(item, fds):
                 self._ready.notify_all()
+
+    def _callback_failed(self) -> None:
+        """The callback raised (called where it is caught): logged, and nothing else, since
+        the reading thread must go on routing replies whatever a callback does."""
+        _log.exception("the `%s` callback failed", self.event)
 
     def get(self, timeout: float | None = None) -> T:
         """The next occurrence; `TimeoutError` after `timeout` seconds, `ConnectionClosed` when
@@ -305,15 +321,23 @@ class Client(_ClientCore):
         each read), the connection ends or `deadline` passes (`TimeoutError`); then hands the
         turn on."""
         ended: BaseException | None = None
-        frames, sock, dispatch = self._frames, self._sock, self._dispatch
+        frames, sock, route, dispatch = self._frames, self._sock, self._route, self._dispatch
         try:
             while True:
                 # Every frame already read is routed before `done()` is looked at again: it
-                # is looked at once per read, not once per frame.
-                while (read := frames.frame()) is not None:
+                # is looked at once per read, not once per frame. Most are decoded in runs
+                # (`messages`); `frame` takes the others, one at a time.
+                run = frames.messages()
+                if run:
+                    ended = route(run)
+                    if ended is not None:
+                        return
+                read = frames.frame()
+                if read is not None:
                     ended = dispatch(read[0], read[2])
                     if ended is not None:
                         return
+                    continue
                 if frames.at_end:
                     ended = ConnectionClosed(f"daemon at {self.path} closed the connection")
                     return
@@ -412,10 +436,7 @@ class Client(_ClientCore):
                         if ready:
                             self._pending[request_id] = (call, signature)
                             if subscription is not None:
-                                subscribers = self._subscriptions.setdefault(
-                                    subscription.event, []
-                                )
-                                subscribers.append(subscription)
+                                self._add_subscription(subscription)
                             sock = self._sock
                     if ready:
                         try:
@@ -464,12 +485,16 @@ class Client(_ClientCore):
         except TimeoutError:
             raise TimeoutError(f"{what} got no reply from {self.path} in time") from None
 
-    def subscribe(self, event: str, callback: Callable[[Any], None] | None = None) -> Subscription[Any]:
+    def subscribe(
+        self, event: str, callback: Callable[..., None] | None = None, unpacked: bool = False
+    ) -> Subscription[Any]:
         """Starts receiving `event` (the generated event methods call this): returns once the
-        daemon acknowledged it, so every event it fires from then on arrives. Raises
+        daemon acknowledged it, so every event it fires from then on arrives. `callback`, if
+        given, is called with each event's record, or with its arguments when `unpacked`
+        (what the generated `on_<event>` methods ask for). Raises
         `ProtocolError` code 12 (`UNKNOWN_EVENT`) when the daemon has no such event,
         `Forbidden` (code 14) when the event's `@allow` rule does not let this process in."""
-        subscription: Subscription[Any] = Subscription(self, event, callback)
+        subscription: Subscription[Any] = Subscription(self, event, callback, unpacked)
         request = self._subscribe_request(event)
         try:
             self._request(*request, None, f"subscribing to `{event}`", subscription)
@@ -485,9 +510,7 @@ class Client(_ClientCore):
         frame = encode_frame([UNSUBSCRIBE, next(self._ids), subscription.event])
         with self._send_lock:
             with self._lock:
-                subscribers = self._subscriptions.get(subscription.event, [])
-                if subscription in subscribers:
-                    subscribers.remove(subscription)
+                subscribers = self._remove_subscription(subscription)
                 if subscribers or self._closed or self._state is not ConnectionState.CONNECTED:
                     return
                 sock = self._sock

@@ -210,7 +210,9 @@ class _ClientCore:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[_Future, Signature]] = {}
-        self._subscriptions: dict[str, list[Any]] = {}
+        # Each event's subscriptions, as a tuple replaced (never changed) under `_lock`: routing
+        # an event reads it without the lock and without a copy (a dict lookup is atomic).
+        self._subscriptions: dict[str, tuple[Any, ...]] = {}
         # The resubscriptions after a reconnection not acknowledged yet: request id → event.
         self._resubscribing: dict[int, str] = {}
         self._closed: BaseException | None = None
@@ -242,6 +244,24 @@ class _ClientCore:
         if count:
             with self._lock:
                 self._fds_waiting -= count
+
+    def _add_subscription(self, subscription: Any) -> None:
+        """Starts delivering `subscription.event` to `subscription`; called with `_lock` held."""
+        event = subscription.event
+        self._subscriptions[event] = (*self._subscriptions.get(event, ()), subscription)
+
+    def _remove_subscription(self, subscription: Any) -> tuple[Any, ...]:
+        """Stops delivering to `subscription` (if it was delivered to); returns the event's
+        subscriptions left. Called with `_lock` held."""
+        event = subscription.event
+        subscribers = self._subscriptions.get(event, ())
+        if subscription in subscribers:
+            subscribers = tuple(s for s in subscribers if s is not subscription)
+            if subscribers:
+                self._subscriptions[event] = subscribers
+            else:
+                del self._subscriptions[event]
+        return subscribers
 
     def _every_subscription(self) -> list[Any]:
         return [s for subscribers in self._subscriptions.values() for s in subscribers]
@@ -279,9 +299,40 @@ class _ClientCore:
     def _forget(self, subscription: Any) -> None:
         """Drops `subscription`, which did not start (its `SUBSCRIBE` failed)."""
         with self._lock:
-            subscribers = self._subscriptions.get(subscription.event, [])
-            if subscription in subscribers:
-                subscribers.remove(subscription)
+            self._remove_subscription(subscription)
+
+    def _route(self, messages: list[list[Any]]) -> BaseException | None:
+        """Routes `messages`, which carry no descriptors, in order, as `_dispatch` does;
+        returns why the connection ends when one ends it (the rest are not routed)."""
+        events, subscriptions = self._protocol.events, self._subscriptions
+        for message in messages:
+            if message[0] != EVENT or len(message) != 3 or type(message[1]) is not str:
+                ended = self._dispatch(message)
+                if ended is not None:
+                    return ended
+                continue
+            # A well-formed `EVENT` (what `_shape_is_valid` checks), the message of which
+            # many arrive in a row, routed here (no call per event): its subscriptions are
+            # read without the lock (a tuple never changed), and a callback taking the
+            # arguments is called with them.
+            event = events.get(message[1])
+            if event is None:
+                continue  # not an event of the spec: nobody subscribed to it
+            for subscription in subscriptions.get(message[1], ()):
+                try:
+                    args = event.decode_args(message[2])
+                except ProtocolError as err:
+                    subscription._push(err)  # reported on its subscriptions, which go on
+                    continue
+                call = subscription._call
+                if call is None:
+                    subscription._push(event.record(*args) if event.record else tuple(args))
+                    continue
+                try:
+                    call(*args)
+                except Exception:
+                    subscription._callback_failed()
+        return None
 
     def _dispatch(self, message: list[Any], fds: Sequence[Fd] = ()) -> BaseException | None:
         """Routes a message from the daemon and the descriptors attached to it; returns why the
@@ -289,10 +340,10 @@ class _ClientCore:
         which ends it too, as do descriptors on a message that carries no value."""
         kind = message[0]
         if kind == EVENT and len(message) == 3 and type(message[1]) is str:
-            # Well-formed (what `_shape_is_valid` checks), looked at first: it is the message
-            # of which many arrive in a row.
-            self._deliver_event(message, list(fds) if fds else None)
-            return None
+            if fds:
+                self._deliver_event(message, list(fds))
+                return None
+            return self._route([message])
         if not _shape_is_valid(message):
             close_all(fds)
             raise ProtocolError(MALFORMED, f"malformed message of kind {kind} from the daemon")
@@ -318,8 +369,6 @@ class _ClientCore:
                 future.set_result(outcome)
             else:
                 future.set_exception(outcome)
-        elif kind == EVENT:
-            self._deliver_event(message, list(fds))
         elif kind == LAGGED:
             with self._lock:
                 every = self._every_subscription()
@@ -327,28 +376,12 @@ class _ClientCore:
                 subscription._push(Lagged(message[1]))
         return None
 
-    def _deliver_event(self, message: list[Any], fds: list[Fd] | None) -> None:
-        """Hands an `EVENT` to its subscriptions, each with its own descriptors (duplicates
-        after the first). Those waiting unread in backlogs count against
+    def _deliver_event(self, message: list[Any], fds: list[Fd]) -> None:
+        """Hands an `EVENT` carrying `fds` to its subscriptions, each with its own descriptors
+        (duplicates after the first). Those waiting unread in backlogs count against
         `max_fds_in_flight`; beyond it, `ProtocolError` code 15 ends the connection."""
-        if not fds:
-            # The usual case, without descriptors to count or duplicate (`event_item`
-            # written out: this runs for every event).
-            event = self._protocol.events.get(message[1])
-            if event is None:
-                return  # not an event of the spec: nobody subscribed to it
-            with self._lock:
-                subscribers = list(self._subscriptions.get(message[1], ()))
-            for subscription in subscribers:
-                try:
-                    args = event.decode_args(message[2])
-                    item = event.record(*args) if event.record is not None else tuple(args)
-                except ProtocolError as err:
-                    item = err  # reported on its subscriptions, which go on
-                subscription._push(item)
-            return
         with self._lock:
-            subscribers = list(self._subscriptions.get(message[1], ()))
+            subscribers = self._subscriptions.get(message[1], ())
             waiting = len(fds) * len(subscribers)
             over = self._fds_waiting + waiting > self.max_fds_in_flight
             if not over:
@@ -377,9 +410,7 @@ class _ClientCore:
         """The daemon answered the resubscription to `event` after a reconnection: its
         subscriptions raise `Reconnected` (or the error the daemon answered with) once."""
         ok, outcome = reply_outcome(self._protocol, subscription_ack(event), ack)
-        with self._lock:
-            subscribers = list(self._subscriptions.get(event, ()))
-        for subscription in subscribers:
+        for subscription in self._subscriptions.get(event, ()):
             subscription._push(Reconnected() if ok else outcome)
 
     def _lose_connection(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import msgpack  # type: ignore[import-untyped]
 
-from .decoding import decode_message
+from .decoding import COUNTED_BODY, CONTAINER_HEADS_AS_ONES, decode_message, unpack_body
 from .descriptors import (
     Fd,
     FdFrame,
@@ -270,6 +270,50 @@ class FrameReader:
         if not self._attached:  # the usual case, written out: this runs for every frame
             return decode_message(body, self.max_depth), length, []
         return self._decoded(body, start)
+
+    def messages(self) -> list[list[Any]]:
+        """The messages of the whole frames at the head of the buffer, in order, up to the
+        first one `frame` must take: one over the limit or over 64 KiB, one msgpack refuses,
+        that is not a message or that may nest too deeply (`frame` reads what it can of it, or
+        raises its error), or any while descriptors wait for their frame.
+        A reader that read many frames at once decodes them with one call, not one each."""
+        taken: list[list[Any]] = []
+        buffer = self._buffer
+        if self._attached or self._discard or self._large is not None:
+            return taken
+        limit, max_depth, end = min(self.limit, _READ_SIZE), self.max_depth, len(buffer)
+        at = 0
+        while at + 4 <= end:
+            length: int = struct.unpack_from(">I", buffer, at)[0]
+            start = at + 4
+            if length > limit or start + length > end:
+                break
+            # `decode_message` written out for a body that decodes into a message and cannot
+            # nest too deeply (the count it makes first); it takes any other (in `frame`).
+            body = buffer[start : start + length]
+            try:
+                message = unpack_body(body)
+            except Exception:
+                break
+            if (
+                type(message) is not list
+                or not message
+                or type(message[0]) is not int
+                or (
+                    length > max_depth
+                    and (
+                        length > COUNTED_BODY
+                        or body.translate(CONTAINER_HEADS_AS_ONES).count(1) > max_depth
+                    )
+                )
+            ):
+                break
+            taken.append(message)
+            at = start + length
+        if at:
+            del buffer[:at]
+            self._base += at
+        return taken
 
     def _large_frame(self) -> tuple[list[Any], int, list[Fd]] | None:
         """The large frame being read, once all its bytes are in."""

@@ -12,6 +12,7 @@ index names from the frame's `ReceivedFds`. Other types pass `fds` along or igno
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import struct
 from typing import Any, Callable
@@ -160,6 +161,8 @@ def passes(name: str, ty: Type) -> str:
         return f"type({name}) is {ty.unchanged.__name__}"
     if isinstance(ty, Int):
         return f"(type({name}) is int and {ty.low} <= {name} <= {ty.high})"
+    if isinstance(ty, Float) and not ty.narrow:
+        return f"type({name}) is float"  # a `double` received as a float is taken as it is
     return "False"
 
 
@@ -233,7 +236,15 @@ class Model(Type):
         for index, (_, attr, ty, _) in enumerate(self._plan):
             lines.append(f"    if not {passes(f'f{index}', ty)}:")
             lines.append(f"        f{index} = t{index}.decode(f{index}, where + {'.' + attr!r}, fds)")
-        arguments = ", ".join(f"{attr}=f{i}" for i, (_, attr, _, _) in enumerate(self._plan))
+        attrs = [attr for _, attr, _, _ in self._plan]
+        # Passed by position when that is the order `__init__` takes them in (a dataclass's
+        # field order): cheaper than by keyword.
+        by_position = dataclasses.is_dataclass(self.cls) and attrs == [
+            field.name for field in dataclasses.fields(self.cls) if field.init and not field.kw_only
+        ]
+        arguments = ", ".join(
+            f"f{i}" if by_position else f"{attr}=f{i}" for i, attr in enumerate(attrs)
+        )
         lines.append(f"    return cls({arguments})")
         return lines
 
