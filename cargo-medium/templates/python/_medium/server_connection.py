@@ -261,16 +261,16 @@ class _Connection:
 
     def _may_start(self, cost: int) -> bool:
         """Whether a call costing `cost` bytes may start (or the daemon is stopping)."""
-        return self._stopping or (len(self._queue) < self._capacity and self._fits(cost))
+        return self._stopping or (
+            len(self._queue) < self._capacity
+            and self._calls < self._max_calls
+            and self._call_bytes + cost <= self._max_bytes
+        )
 
     def has_budget(self, frame_len: int) -> bool:
         """Whether a call whose frame has `frame_len` bytes would start without waiting."""
         with self._lock:
             return self._may_start(min(frame_len, self._max_bytes))
-
-    def _fits(self, cost: int) -> bool:
-        """Whether the budget has room for a call costing `cost` bytes; `_lock` held."""
-        return self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes
 
     def _wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
         """`_state.wait_for`, counted in `_waiting`; called with `_lock` held."""
@@ -291,7 +291,8 @@ class _Connection:
             self._calls -= 1
             self._call_bytes -= cost
             self._fds_held -= fds
-            self._wake_waiting()
+            if self._waiting:  # `_wake_waiting` written out: this runs for every call
+                self._state.notify_all()
 
     def stop_reading(self) -> None:
         """Shutdown: the reader stops (a blocked read sees the end of the stream) and runs
