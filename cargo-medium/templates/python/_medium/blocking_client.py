@@ -459,7 +459,7 @@ class Client(_ClientCore):
                 return self._reply(call, deadline, what)
             finally:
                 # Whatever completed the call took it out of `_pending` already.
-                if not call.done():
+                if not call._done:
                     with self._lock:
                         self._pending.pop(request_id, None)
         finally:

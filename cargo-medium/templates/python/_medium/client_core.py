@@ -306,6 +306,11 @@ class _ClientCore:
         returns why the connection ends when one ends it (the rest are not routed)."""
         events, subscriptions = self._protocol.events, self._subscriptions
         for message in messages:
+            if message[0] == VALUE and len(message) == 3 and type(message[1]) is int:
+                # A well-formed `VALUE` (what `_shape_is_valid` checks), the message of every
+                # call, answered here (one call less per reply).
+                self._answer(message, ())
+                continue
             if message[0] != EVENT or len(message) != 3 or type(message[1]) is not str:
                 ended = self._dispatch(message)
                 if ended is not None:
@@ -355,26 +360,31 @@ class _ClientCore:
         if kind == FATAL:
             return ProtocolError(message[1], f"daemon closed the connection: {message[2]}")
         if kind in (VALUE, EXCEPTION, ERROR):
-            with self._lock:
-                entry = self._pending.pop(message[1], None)
-                resubscribed = self._resubscribing.pop(message[1], None)
-            if resubscribed is not None:
-                self._resubscribed(resubscribed, message)
-            if entry is None or entry[0].done():
-                close_all(fds)
-                return None  # a reply to a call that timed out or was cancelled, or ignored
-            future, signature = entry
-            ok, outcome = reply_outcome(self._protocol, signature, message, list(fds))
-            if ok:
-                future.set_result(outcome)
-            else:
-                future.set_exception(outcome)
+            self._answer(message, fds)
         elif kind == LAGGED:
             with self._lock:
                 every = self._every_subscription()
             for subscription in every:
                 subscription._push(Lagged(message[1]))
         return None
+
+    def _answer(self, message: list[Any], fds: Sequence[Fd]) -> None:
+        """Completes the request a well-formed `VALUE`, `EXCEPTION` or `ERROR` answers, with
+        `fds`, the descriptors attached to it (closed when no call takes them)."""
+        with self._lock:
+            entry = self._pending.pop(message[1], None)
+            resubscribed = self._resubscribing.pop(message[1], None)
+        if resubscribed is not None:
+            self._resubscribed(resubscribed, message)
+        if entry is None or entry[0].done():
+            close_all(fds)
+            return  # a reply to a call that timed out or was cancelled, or ignored
+        future, signature = entry
+        ok, outcome = reply_outcome(self._protocol, signature, message, list(fds))
+        if ok:
+            future.set_result(outcome)
+        else:
+            future.set_exception(outcome)
 
     def _deliver_event(self, message: list[Any], fds: list[Fd]) -> None:
         """Hands an `EVENT` carrying `fds` to its subscriptions, each with its own descriptors

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import deque
+from typing import Callable
 
 from .descriptors import Outgoing, discard, send_frame, send_without_waiting
 from .errors import ProtocolError
@@ -56,7 +57,7 @@ class _Connection:
     ) -> None:
         self.sock = sock
         self.application = application
-        # Events of the spec it subscribed to; guarded by `_state`, like the queue, so an
+        # Events of the spec it subscribed to; guarded by `_lock`, like the queue, so an
         # acknowledgement and the events around it are queued in the order they happened.
         self._subscriptions: set[str] = set()
         # Ids of its calls running now (PROTOCOL.md §4: unique among requests in flight).
@@ -72,8 +73,13 @@ class _Connection:
         # call budget or for calls to end; the writer thread waits on `_to_write` (same lock),
         # woken only when it has something to do: a wake-up it does not need costs a thread
         # switch, and most frames are written by the thread that has them.
-        lock = threading.RLock()
+        # Taken directly where nothing waits or is woken: a `Condition`'s `with` costs two
+        # Python calls more per use, and a call takes the lock about six times.
+        self._lock = lock = threading.RLock()
         self._state = threading.Condition(lock)
+        # Threads waiting on `_state`, under `_lock`: the reply of every call would otherwise
+        # wake a `Condition` nobody waits on (two Python calls each time).
+        self._waiting = 0
         self._to_write = threading.Condition(lock)
         self._dropped = 0
         # No more frames are queued; the writer ends once the queue is empty.
@@ -90,15 +96,15 @@ class _Connection:
 
     def send(self, frame: Outgoing) -> None:
         """Queues a reply (never dropped)."""
-        with self._state:
+        with self._lock:
             direct = self._queue_frame(frame)
         if direct:
             self._write_now(frame)
 
     def _queue_frame(self, frame: Outgoing) -> bool:
         """Queues `frame`, or returns True when the caller is to write it at once
-        (`_write_now`, after releasing `_state`): nothing is queued or being written. Called
-        with `_state` held."""
+        (`_write_now`, after releasing `_lock`): nothing is queued or being written. Called
+        with `_lock` held."""
         if self._finished:
             discard(frame)
             return False  # the connection is closing: late replies are discarded
@@ -123,7 +129,7 @@ class _Connection:
                 failed = True
             else:
                 failed = False
-            with self._state:
+            with self._lock:
                 if rest is not None:
                     self._queue.appendleft(rest)
                 if failed:
@@ -132,15 +138,15 @@ class _Connection:
                     self._writing = False
                     if self._queue or self._finished:
                         self._to_write.notify()
-                    self._state.notify_all()  # the reader may be waiting for room
+                    self._wake_waiting()  # the reader may be waiting for room
                     return
                 frame = self._queue.popleft()
-                self._state.notify_all()  # the reader may be waiting for room
+                self._wake_waiting()  # the reader may be waiting for room
 
     def send_event(self, event: str, frame: Outgoing) -> None:
         """Queues `frame`, an `event`, if this connection subscribed to it and there is room;
         otherwise counts it as dropped, for the `LAGGED` before the next one that fits."""
-        with self._state:
+        with self._lock:
             if self._finished or event not in self._subscriptions:
                 discard(frame)
                 return
@@ -159,7 +165,7 @@ class _Connection:
         """Subscribes to `event` or unsubscribes from it, and queues `ack`, its
         acknowledgement, at the same instant: every event emitted after the acknowledgement
         was queued is sent (subscribing), none is (unsubscribing)."""
-        with self._state:
+        with self._lock:
             if subscribed:
                 self._subscriptions.add(event)
             else:
@@ -170,14 +176,14 @@ class _Connection:
 
     def in_flight(self, request_id: int) -> bool:
         """Whether a call with `request_id` is running (or waiting for the call budget)."""
-        with self._state:
+        with self._lock:
             return request_id in self._in_flight
 
     def answer_all(self, replies: list[tuple[int, Outgoing]]) -> None:
         """Queues the replies (request id, frame) in order, whose ids are then free again;
         frames without descriptors that follow each other go out in one system call."""
         frames = coalesce([frame for _, frame in replies])
-        with self._state:
+        with self._lock:
             for request_id, _ in replies:
                 self._in_flight.discard(request_id)
             direct = self._queue_frame(frames[0])
@@ -189,7 +195,7 @@ class _Connection:
     def finish(self, final: Outgoing | None = None) -> None:
         """Queues `final` (a `FATAL`) as the last frame, if given; the writer then sends what
         is queued and closes the sending side."""
-        with self._state:
+        with self._lock:
             if not self._finished and final is not None:
                 self._queue.append(final)
             self._finished = True
@@ -197,7 +203,7 @@ class _Connection:
 
     def _write_loop(self) -> None:
         while True:
-            with self._state:
+            with self._lock:
                 self._to_write.wait_for(
                     lambda: (bool(self._queue) or self._finished) and not self._writing
                 )
@@ -205,15 +211,15 @@ class _Connection:
                     break
                 frame = self._queue.popleft()
                 self._writing = True
-                self._state.notify_all()  # the reader may be waiting for room
+                self._wake_waiting()  # the reader may be waiting for room
             try:
                 send_frame(self.sock, frame)
             except OSError:
                 break
             finally:
-                with self._state:
+                with self._lock:
                     self._writing = False
-        with self._state:
+        with self._lock:
             self._finished = True  # what is queued now is never sent
             while self._queue:
                 discard(self._queue.popleft())
@@ -224,9 +230,9 @@ class _Connection:
 
     def wait_for_room(self) -> bool:
         """Waits while the outgoing queue is full; False when the daemon is stopping."""
-        with self._state:
+        with self._lock:
             if len(self._queue) >= self._capacity and not self._stopping:
-                self._state.wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
+                self._wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
             return not self._stopping
 
     def start_call(self, request_id: int, frame_len: int, fds: int) -> int | None:
@@ -236,7 +242,7 @@ class _Connection:
         takes it; returns the bytes to give back with `end_call`, or None when the daemon is
         stopping. A frame larger than the byte budget takes all of it: it runs alone."""
         cost = min(frame_len, self._max_bytes)
-        with self._state:
+        with self._lock:
             if self._fds_held + fds > self._max_fds:
                 raise ProtocolError(
                     BAD_DESCRIPTORS,
@@ -244,7 +250,7 @@ class _Connection:
                     "(max_fds_in_flight)",
                 )
             if not self._may_start(cost):
-                self._state.wait_for(lambda: self._may_start(cost))
+                self._wait_for(lambda: self._may_start(cost))
             if self._stopping:
                 return None
             self._fds_held += fds
@@ -255,31 +261,45 @@ class _Connection:
 
     def _may_start(self, cost: int) -> bool:
         """Whether a call costing `cost` bytes may start (or the daemon is stopping)."""
-        return self._stopping or (len(self._queue) < self._capacity and self._fits(cost))
+        return self._stopping or (
+            len(self._queue) < self._capacity
+            and self._calls < self._max_calls
+            and self._call_bytes + cost <= self._max_bytes
+        )
 
     def has_budget(self, frame_len: int) -> bool:
         """Whether a call whose frame has `frame_len` bytes would start without waiting."""
-        with self._state:
+        with self._lock:
             return self._may_start(min(frame_len, self._max_bytes))
 
-    def _fits(self, cost: int) -> bool:
-        """Whether the budget has room for a call costing `cost` bytes; `_state` held."""
-        return self._calls < self._max_calls and self._call_bytes + cost <= self._max_bytes
+    def _wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
+        """`_state.wait_for`, counted in `_waiting`; called with `_lock` held."""
+        self._waiting += 1
+        try:
+            return self._state.wait_for(predicate, timeout)
+        finally:
+            self._waiting -= 1
+
+    def _wake_waiting(self) -> None:
+        """Wakes the threads waiting on `_state`, if any; called with `_lock` held."""
+        if self._waiting:
+            self._state.notify_all()
 
     def end_call(self, cost: int, fds: int) -> None:
         """A call whose frame cost `cost` bytes and brought `fds` descriptors returned."""
-        with self._state:
+        with self._lock:
             self._calls -= 1
             self._call_bytes -= cost
             self._fds_held -= fds
-            self._state.notify_all()
+            if self._waiting:  # `_wake_waiting` written out: this runs for every call
+                self._state.notify_all()
 
     def stop_reading(self) -> None:
         """Shutdown: the reader stops (a blocked read sees the end of the stream) and runs
         nothing more; calls already running go on."""
-        with self._state:
+        with self._lock:
             self._stopping = True
-            self._state.notify_all()
+            self._wake_waiting()
         try:
             self.sock.shutdown(socket.SHUT_RD)
         except OSError:
@@ -287,8 +307,8 @@ class _Connection:
 
     def wait_for_calls(self, deadline: float) -> None:
         """Waits until no call of this connection runs, or until `deadline`."""
-        with self._state:
-            self._state.wait_for(lambda: self._calls == 0, max(deadline - time.monotonic(), 0))
+        with self._lock:
+            self._wait_for(lambda: self._calls == 0, max(deadline - time.monotonic(), 0))
 
     def close(self, deadline: float | None = None) -> None:
         """Lets the writer send what is queued (until `deadline`, if given), then closes the
