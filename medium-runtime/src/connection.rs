@@ -502,10 +502,12 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
         // buffered, the outbox stays corked so their replies leave in one write.
-        let next = async {
+        // Pinned here, in the reader's own future: passed by value it would be stored once more
+        // by each wrapper it goes through, in every connection's task.
+        let next = std::pin::pin!(async {
             peer.outbox.wait_for_room().await;
             frames.next().await
-        };
+        });
         let Some(frame) = unless_shutdown(peer, &shutdown, next).await else {
             return;
         };
@@ -570,9 +572,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 };
                 // At the limit, stop reading: further calls wait unread (back-pressure).
                 if !budget.has_room(frame_len) {
-                    let Some(Some(())) =
-                        unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
-                    else {
+                    // Boxed: the wait is rare (the budget full), and unboxed its state would
+                    // be part of every connection's task for good.
+                    let waiting = Box::pin(async {
+                        let room = std::pin::pin!(budget.room_for(frame_len));
+                        unless_shutdown(peer, &shutdown, room).await
+                    });
+                    let Some(Some(())) = waiting.await else {
                         return;
                     };
                 }
@@ -626,11 +632,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
 
 /// Awaits `future`, or gives `None` once the daemon is shutting down. A future ready at once
 /// costs no shutdown waiter (registering one takes locks), only a look at the token; one that
-/// has to wait uncorks the outbox first: no reply is held while the reader waits.
+/// has to wait uncorks the outbox first: no reply is held while the reader waits. `future` is
+/// pinned by the caller, so this future holds a pointer to it, not a copy (futures moved into
+/// an `async fn` are stored again at each level).
 async fn unless_shutdown<F: Future>(
     peer: &Peer,
     shutdown: &CancellationToken,
-    future: F,
+    future: std::pin::Pin<&mut F>,
 ) -> Option<F::Output> {
     let mut waiting = std::pin::pin!(peer.outbox.uncork_before_waiting(future));
     if let Poll::Ready(output) = futures::poll!(waiting.as_mut()) {
