@@ -10,11 +10,12 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_util::future::FutureExt as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -152,17 +153,14 @@ async fn serve_admitted<D: Dispatch>(
         }
         let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
         let peer = Arc::new(Peer::new(application, outbox, cx.info.events.len()));
-        let hard_stop = cx.hard_stop.clone();
         let writer_slot = slot.clone();
+        // Combinators, not an `async` block: one moving `writer` into a `select!` stores it
+        // twice in the task every connection keeps.
         cx.tasks.spawn(
-            async move {
-                tokio::select! {
-                    () = writer => {}
-                    () = hard_stop.cancelled() => {}
-                }
-                drop(writer_slot);
-            }
-            .in_current_span(),
+            writer
+                .with_cancellation_token_owned(cx.hard_stop.clone())
+                .map(move |_| drop(writer_slot))
+                .in_current_span(),
         );
         tracing::info!("connected");
         cx.handle.attach(peer.clone());
