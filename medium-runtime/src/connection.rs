@@ -122,13 +122,15 @@ fn admit<D: Dispatch>(
 }
 
 /// Serves one admitted connection until the peer leaves, misbehaves or the daemon stops. The
-/// slot is held until the connection's socket is closed (by this task and the writer's).
-async fn serve_admitted<D: Dispatch>(
+/// slot is held until the connection's socket is closed (by this task and the writer's). Not an
+/// `async fn`: one would store its arguments beside the block that takes them, in the task
+/// every connection keeps.
+fn serve_admitted<D: Dispatch>(
     stream: UnixStream,
     application: Application,
     slot: ConnectionSlot,
     cx: Arc<Context<D>>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let id = application.id;
     let credentials = application.credentials;
     let slot = Arc::new(slot);
@@ -171,7 +173,6 @@ async fn serve_admitted<D: Dispatch>(
         tracing::info!("disconnected");
     }
     .instrument(span)
-    .await;
 }
 
 fn peer_allowed(options: &DaemonOptions, uid: u32) -> bool {
