@@ -503,11 +503,15 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // buffered, the outbox stays corked so their replies leave in one write.
         // Pinned here, in the reader's own future: passed by value it would be stored once more
         // by each wrapper it goes through, in every connection's task.
+        // With the frame comes this task's waker, for a call's handler's first poll: fetched
+        // in here, as an `await` later would keep the call's parts in every connection's task.
         let next = std::pin::pin!(async {
             peer.outbox.wait_for_room().await;
-            frames.next().await
+            let frame = frames.next().await;
+            let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
+            (frame, reader)
         });
-        let Some(frame) = unless_shutdown(peer, &shutdown, next).await else {
+        let Some((frame, reader)) = unless_shutdown(peer, &shutdown, next).await else {
             return;
         };
         peer.outbox.cork();
@@ -569,19 +573,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                         continue;
                     }
                 };
-                // At the limit, stop reading: further calls wait unread (back-pressure).
-                if !budget.has_room(frame_len) {
-                    // Boxed: the wait is rare (the budget full), and unboxed its state would
-                    // be part of every connection's task for good.
-                    let waiting = Box::pin(async {
-                        let room = std::pin::pin!(budget.room_for(frame_len));
-                        unless_shutdown(peer, &shutdown, room).await
-                    });
-                    let Some(Some(())) = waiting.await else {
-                        return;
-                    };
-                }
-                let request = Request {
+                let mut request = Request {
                     id,
                     frame_len,
                     method,
@@ -589,10 +581,21 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     builtin,
                     fds,
                 };
-                // This task's waker, for the handler's first poll. Fetched here, where the
-                // reader's future already holds the call's parts (the budget wait above), so
-                // it makes no connection's future larger.
-                let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
+                // At the limit, stop reading: further calls wait unread (back-pressure). The
+                // wait is boxed with the call it holds: it is rare (the budget full), and
+                // unboxed, its state and the call's would be part of every connection's task.
+                if !budget.has_room(frame_len) {
+                    let (budget, shutdown) = (&budget, &shutdown);
+                    let waiting = Box::pin(async move {
+                        let room = std::pin::pin!(budget.room_for(frame_len));
+                        let room = unless_shutdown(peer, shutdown, room).await.flatten();
+                        room.map(|()| request)
+                    });
+                    let Some(waited) = waiting.await else {
+                        return;
+                    };
+                    request = waited;
+                }
                 start_call(cx, peer, &budget, &requests, request, &reader);
             }
             Ok(ToDaemon::Subscription {
