@@ -10,11 +10,12 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_util::future::FutureExt as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -121,13 +122,15 @@ fn admit<D: Dispatch>(
 }
 
 /// Serves one admitted connection until the peer leaves, misbehaves or the daemon stops. The
-/// slot is held until the connection's socket is closed (by this task and the writer's).
-async fn serve_admitted<D: Dispatch>(
+/// slot is held until the connection's socket is closed (by this task and the writer's). Not an
+/// `async fn`: one would store its arguments beside the block that takes them, in the task
+/// every connection keeps.
+fn serve_admitted<D: Dispatch>(
     stream: UnixStream,
     application: Application,
     slot: ConnectionSlot,
     cx: Arc<Context<D>>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let id = application.id;
     let credentials = application.credentials;
     let slot = Arc::new(slot);
@@ -152,17 +155,14 @@ async fn serve_admitted<D: Dispatch>(
         }
         let (outbox, writer) = Outbox::open(write, cx.options.event_queue_len);
         let peer = Arc::new(Peer::new(application, outbox, cx.info.events.len()));
-        let hard_stop = cx.hard_stop.clone();
         let writer_slot = slot.clone();
+        // Combinators, not an `async` block: one moving `writer` into a `select!` stores it
+        // twice in the task every connection keeps.
         cx.tasks.spawn(
-            async move {
-                tokio::select! {
-                    () = writer => {}
-                    () = hard_stop.cancelled() => {}
-                }
-                drop(writer_slot);
-            }
-            .in_current_span(),
+            writer
+                .with_cancellation_token_owned(cx.hard_stop.clone())
+                .map(move |_| drop(writer_slot))
+                .in_current_span(),
         );
         tracing::info!("connected");
         cx.handle.attach(peer.clone());
@@ -173,7 +173,6 @@ async fn serve_admitted<D: Dispatch>(
         tracing::info!("disconnected");
     }
     .instrument(span)
-    .await;
 }
 
 fn peer_allowed(options: &DaemonOptions, uid: u32) -> bool {
@@ -502,11 +501,17 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
         // buffered, the outbox stays corked so their replies leave in one write.
-        let next = async {
+        // Pinned here, in the reader's own future: passed by value it would be stored once more
+        // by each wrapper it goes through, in every connection's task.
+        // With the frame comes this task's waker, for a call's handler's first poll: fetched
+        // in here, as an `await` later would keep the call's parts in every connection's task.
+        let next = std::pin::pin!(async {
             peer.outbox.wait_for_room().await;
-            frames.next().await
-        };
-        let Some(frame) = unless_shutdown(peer, &shutdown, next).await else {
+            let frame = frames.next().await;
+            let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
+            (frame, reader)
+        });
+        let Some((frame, reader)) = unless_shutdown(peer, &shutdown, next).await else {
             return;
         };
         peer.outbox.cork();
@@ -568,15 +573,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                         continue;
                     }
                 };
-                // At the limit, stop reading: further calls wait unread (back-pressure).
-                if !budget.has_room(frame_len) {
-                    let Some(Some(())) =
-                        unless_shutdown(peer, &shutdown, budget.room_for(frame_len)).await
-                    else {
-                        return;
-                    };
-                }
-                let request = Request {
+                let mut request = Request {
                     id,
                     frame_len,
                     method,
@@ -584,10 +581,21 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     builtin,
                     fds,
                 };
-                // This task's waker, for the handler's first poll. Fetched here, where the
-                // reader's future already holds the call's parts (the budget wait above), so
-                // it makes no connection's future larger.
-                let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
+                // At the limit, stop reading: further calls wait unread (back-pressure). The
+                // wait is boxed with the call it holds: it is rare (the budget full), and
+                // unboxed, its state and the call's would be part of every connection's task.
+                if !budget.has_room(frame_len) {
+                    let (budget, shutdown) = (&budget, &shutdown);
+                    let waiting = Box::pin(async move {
+                        let room = std::pin::pin!(budget.room_for(frame_len));
+                        let room = unless_shutdown(peer, shutdown, room).await.flatten();
+                        room.map(|()| request)
+                    });
+                    let Some(waited) = waiting.await else {
+                        return;
+                    };
+                    request = waited;
+                }
                 start_call(cx, peer, &budget, &requests, request, &reader);
             }
             Ok(ToDaemon::Subscription {
@@ -626,11 +634,13 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
 
 /// Awaits `future`, or gives `None` once the daemon is shutting down. A future ready at once
 /// costs no shutdown waiter (registering one takes locks), only a look at the token; one that
-/// has to wait uncorks the outbox first: no reply is held while the reader waits.
+/// has to wait uncorks the outbox first: no reply is held while the reader waits. `future` is
+/// pinned by the caller, so this future holds a pointer to it, not a copy (futures moved into
+/// an `async fn` are stored again at each level).
 async fn unless_shutdown<F: Future>(
     peer: &Peer,
     shutdown: &CancellationToken,
-    future: F,
+    future: std::pin::Pin<&mut F>,
 ) -> Option<F::Output> {
     let mut waiting = std::pin::pin!(peer.outbox.uncork_before_waiting(future));
     if let Poll::Ready(output) = futures::poll!(waiting.as_mut()) {
