@@ -51,8 +51,11 @@ impl CallRunner<'_> {
     }
 }
 
-/// Proof that [`CallRunner::run`] ran a call's handler: only it makes one.
+/// Proof that [`CallRunner::run`] ran a call's handler: only it makes one. Return it from
+/// [`Dispatch::dispatch`] as `Some(started)`; returning `None` after running a handler would
+/// answer the call twice (its handler's reply, then `UnknownMethod`).
 #[derive(Debug)]
+#[must_use = "return it from `Dispatch::dispatch` as `Some(started)`: `None` also answers `UnknownMethod`"]
 pub struct Started(());
 
 /// One incoming method call.
