@@ -62,6 +62,30 @@ pub(crate) struct Context<D> {
     pub(crate) refusal_warnings: RefusalWarnings,
 }
 
+impl<D: Dispatch> Context<D> {
+    /// The context of a daemon serving one connection at a time, for harnesses that drive
+    /// [`serve`] or [`admit`] directly (the fuzz harness, tests) rather than through `Daemon`.
+    pub(crate) fn serving_one(
+        info: &'static ProtocolInfo,
+        options: DaemonOptions,
+        dispatch: D,
+    ) -> Arc<Context<D>> {
+        Arc::new(Context {
+            info,
+            options,
+            dispatch: Arc::new(dispatch),
+            access: AccessPolicy::resolve(info).expect("no group to resolve"),
+            handle: DaemonHandle::new(info.events),
+            calls: TaskTracker::new(),
+            tasks: TaskTracker::new(),
+            hard_stop: CancellationToken::new(),
+            limits: ConnectionLimits::new(1, 1),
+            refusals: Arc::new(Semaphore::new(1)),
+            refusal_warnings: RefusalWarnings::default(),
+        })
+    }
+}
+
 type Frames = FrameReader<FrameDecoder>;
 
 /// Takes a freshly accepted connection: serves it if its peer is allowed and within the
@@ -944,19 +968,7 @@ mod tests {
     /// was found (a debug build), 1,104 after.
     #[tokio::test]
     async fn the_future_each_connection_keeps_stays_small() {
-        let cx = Arc::new(Context {
-            info: &INFO,
-            options: DaemonOptions::default(),
-            dispatch: Arc::new(NoMethods),
-            access: AccessPolicy::resolve(&INFO).expect("no group to resolve"),
-            handle: DaemonHandle::new(INFO.events),
-            calls: TaskTracker::new(),
-            tasks: TaskTracker::new(),
-            hard_stop: CancellationToken::new(),
-            limits: ConnectionLimits::new(1, 1),
-            refusals: Arc::new(Semaphore::new(1)),
-            refusal_warnings: RefusalWarnings::default(),
-        });
+        let cx = Context::serving_one(&INFO, DaemonOptions::default(), NoMethods);
         let (daemon_end, _app_end) = UnixStream::pair().expect("socketpair");
         let serving = admit(daemon_end, &cx).expect("admitted: our own uid, a free slot");
         let size = size_of_val(&serving);

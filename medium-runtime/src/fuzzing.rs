@@ -6,7 +6,6 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
@@ -16,11 +15,7 @@ use tokio::io::Interest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::access::AccessPolicy;
 use crate::ancillary;
 use crate::client::{Client, ClientOptions};
 use crate::connection::{self, Context};
@@ -30,8 +25,6 @@ use crate::error::PeerIdentity;
 use crate::exception::NoException;
 use crate::fd::Fd;
 use crate::frame::PREFIX_LEN;
-use crate::handle::DaemonHandle;
-use crate::limits::{ConnectionLimits, RefusalWarnings};
 use crate::message::{self, ToApp};
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::{Reply, decode_args};
@@ -228,23 +221,12 @@ async fn serve_one(
     send: impl AsyncFnOnce(&mut OwnedWriteHalf),
 ) -> Vec<u8> {
     let (daemon_end, app_end) = UnixStream::pair().expect("socketpair");
-    let cx = Arc::new(Context {
-        info,
-        options: DaemonOptions {
-            // Long enough never to fire: input ends with end-of-stream anyway.
-            handshake_timeout: Duration::from_secs(60),
-            ..DaemonOptions::default()
-        },
-        dispatch: Arc::new(FuzzService),
-        access: AccessPolicy::resolve(info).expect("no group to resolve"),
-        handle: DaemonHandle::new(info.events),
-        calls: TaskTracker::new(),
-        tasks: TaskTracker::new(),
-        hard_stop: CancellationToken::new(),
-        limits: ConnectionLimits::new(1, 1),
-        refusals: Arc::new(Semaphore::new(1)),
-        refusal_warnings: RefusalWarnings::default(),
-    });
+    let options = DaemonOptions {
+        // Long enough never to fire: input ends with end-of-stream anyway.
+        handshake_timeout: Duration::from_secs(60),
+        ..DaemonOptions::default()
+    };
+    let cx = Context::serving_one(info, options, FuzzService);
     let app = async {
         let (mut read, mut write) = app_end.into_split();
         let sending = async {
