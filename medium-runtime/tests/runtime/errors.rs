@@ -1,6 +1,6 @@
 //! Failure paths of a call: typed exceptions and every protocol error.
 
-use medium_runtime::{CallError, ErrorCode, NoException};
+use medium_runtime::{CallError, Client, ErrorCode, NoException};
 
 use crate::support::{TestDaemon, TestError};
 
@@ -41,6 +41,17 @@ async fn protocol_error(method: &str, args: &impl serde::Serialize) -> (ErrorCod
     }
 }
 
+/// Calls `method`, whose handler panics, and checks the daemon answered `HandlerPanicked`.
+async fn assert_handler_panicked(client: &Client, method: &str, args: &impl serde::Serialize) {
+    match client.call::<_, (), NoException>(method, args).await {
+        Err(CallError::Protocol(e)) => {
+            assert_eq!(e.code, ErrorCode::HandlerPanicked);
+            assert_eq!(e.message, format!("daemon handler for `{method}` panicked"));
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_method_is_a_protocol_error() {
     let (code, message) = protocol_error("no_such_method", &()).await;
@@ -69,17 +80,7 @@ async fn handler_panic_after_waiting_is_reported_and_the_method_still_serves() {
     let daemon = TestDaemon::start().await;
     let client = daemon.client().await;
     for ms in [5u64, 0, 5] {
-        let err = client
-            .call::<_, (), NoException>("panic_later", &(ms,))
-            .await
-            .unwrap_err();
-        match err {
-            CallError::Protocol(e) => {
-                assert_eq!(e.code, ErrorCode::HandlerPanicked);
-                assert_eq!(e.message, "daemon handler for `panic_later` panicked");
-            }
-            other => panic!("expected a protocol error, got {other:?}"),
-        }
+        assert_handler_panicked(&client, "panic_later", &(ms,)).await;
     }
     for tag in 1..4u32 {
         let got: u32 = client
@@ -101,17 +102,7 @@ async fn internal_handler_error_is_a_protocol_error() {
 async fn handler_panic_is_reported_and_the_next_call_is_served() {
     let daemon = TestDaemon::start().await;
     let client = daemon.client().await;
-    let err = client
-        .call::<_, (), NoException>("panic", &())
-        .await
-        .unwrap_err();
-    match err {
-        CallError::Protocol(e) => {
-            assert_eq!(e.code, ErrorCode::HandlerPanicked);
-            assert_eq!(e.message, "daemon handler for `panic` panicked");
-        }
-        other => panic!("expected a protocol error, got {other:?}"),
-    }
+    assert_handler_panicked(&client, "panic", &()).await;
     let tag: u32 = client
         .call::<_, _, NoException>("sleep", &(0u64, 4u32))
         .await
