@@ -1005,9 +1005,14 @@ async fn read_loop(
 ) -> Option<CloseReason> {
     let mut arrivals = Vec::new();
     let mut wake = Vec::new();
+    // Made once and kept registered with the token: a new one every turn would join and leave
+    // the token's waiter list (a lock each) per read. `biased`: no random branch order (a
+    // thread-local RNG per turn), the close checked first.
+    let mut cancelled = std::pin::pin!(closer.cancelled());
     loop {
         let frame = tokio::select! {
-            () = closer.cancelled() => return None,
+            biased;
+            () = &mut cancelled => return None,
             frame = frames.next() => frame,
         };
         arrivals.push(Arrival::of(frame, max_nesting_depth));
