@@ -16,6 +16,7 @@ use std::io::{self, ErrorKind, IoSlice, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -79,21 +80,25 @@ impl WriteHalf {
     }
 
     /// Waits until the socket may have room, on a second descriptor of it registered for this
-    /// wait alone.
-    pub(crate) async fn writable(&self) -> io::Result<()> {
-        let second = match self.0.get_ref().try_clone() {
-            Ok(second) => OwnedFd::from(second),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                tokio::time::sleep(RETRY_WITHOUT_DESCRIPTOR).await;
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        // SAFETY: as in `split`, for the `OwnedFd`, owned by the registration.
-        let registered = unsafe { AsyncFd::register_with_interest(second, Interest::WRITABLE) }
-            .map_err(|e| e.into_parts().1)?;
-        registered.writable().await?.retain_ready();
-        Ok(())
+    /// wait alone. Boxed: the wait is rare, and its state (a registration and the runtime's
+    /// readiness future) would otherwise enlarge every future that may write, such as the task
+    /// each connection keeps.
+    pub(crate) fn writable(&self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            let second = match self.0.get_ref().try_clone() {
+                Ok(second) => OwnedFd::from(second),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    tokio::time::sleep(RETRY_WITHOUT_DESCRIPTOR).await;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            // SAFETY: as in `split`, for the `OwnedFd`, owned by the registration.
+            let registered = unsafe { AsyncFd::register_with_interest(second, Interest::WRITABLE) }
+                .map_err(|e| e.into_parts().1)?;
+            registered.writable().await?.retain_ready();
+            Ok(())
+        })
     }
 
     /// Writes all of `bytes`, waiting for room as needed.
