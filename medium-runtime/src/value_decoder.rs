@@ -336,25 +336,45 @@ impl<'de> Decoder<'de> {
         utf8(bytes)
     }
 
-    fn str<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
-        match self.head()? {
-            Head::Str(bytes) => visitor.visit_borrowed_str(self.text(bytes)?),
-            other => Err(other.wrong(&visitor)),
+    /// The next item's payload when it is a whole fixstr (field names and most text), read
+    /// without building a [`Head`]; anything else, truncated or not, is left to `head`.
+    #[inline]
+    fn fixstr(&mut self) -> Option<&'de [u8]> {
+        let (&marker, rest) = self.rest.split_first()?;
+        if !(0xa0..=0xbf).contains(&marker) {
+            return None;
         }
+        let (bytes, rest) = rest.split_at_checked(usize::from(marker & 0x1f))?;
+        self.rest = rest;
+        self.arguments = false;
+        Some(bytes)
+    }
+
+    /// The payload of the next item, which must be a `str` (else `expected` says what was).
+    #[inline(always)]
+    fn str_payload(&mut self, expected: &dyn Expected) -> Result<&'de [u8], Error> {
+        if let Some(bytes) = self.fixstr() {
+            return Ok(bytes);
+        }
+        match self.head()? {
+            Head::Str(bytes) => Ok(bytes),
+            other => Err(other.wrong(expected)),
+        }
+    }
+
+    fn str<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
+        let bytes = self.str_payload(&visitor)?;
+        visitor.visit_borrowed_str(self.text(bytes)?)
     }
 
     /// A struct's field name (a model's map key): a `str`, handed over as its bytes, which
     /// serde's derived field visitors match as they match text (so no `&str` is needed).
     fn identifier<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
-        match self.head()? {
-            Head::Str(bytes) => {
-                if !self.utf8_proven {
-                    utf8(bytes)?;
-                }
-                visitor.visit_borrowed_bytes(bytes)
-            }
-            other => Err(other.wrong(&visitor)),
+        let bytes = self.str_payload(&visitor)?;
+        if !self.utf8_proven {
+            utf8(bytes)?;
         }
+        visitor.visit_borrowed_bytes(bytes)
     }
 
     fn bytes<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
