@@ -858,13 +858,17 @@ impl CallStart<'_> {
             Poll::Ready(caught) => {
                 // Dropped before the reply leaves: a handler whose drop panics still gets its
                 // call one reply only (the dispatch's panic reply). A future that panicked is
-                // dropped with its box.
+                // dropped with its box, and a panic of its drop is caught too: its call already
+                // has its reply, the `HandlerPanicked` one.
                 let reply = match caught {
                     Ok(reply) => {
                         slot.recycle();
                         reply
                     }
-                    Err(panicked) => panicked,
+                    Err(panicked) => {
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| drop(slot)));
+                        panicked
+                    }
                 };
                 self.peer
                     .outbox

@@ -1,8 +1,9 @@
 //! Failure paths of a call: typed exceptions and every protocol error.
 
 use medium_runtime::{CallError, Client, ErrorCode, NoException};
+use tokio::io::AsyncWriteExt;
 
-use crate::support::{TestDaemon, TestError};
+use crate::support::{Answer, TestDaemon, TestError, call_body, frame, raw_client, read_frame};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exception_reaches_the_client_typed() {
@@ -108,4 +109,36 @@ async fn handler_panic_is_reported_and_the_next_call_is_served() {
         .await
         .unwrap();
     assert_eq!(tag, 4);
+}
+
+/// A handler future that panics, then panics again when it is dropped, still gets its call one
+/// reply: the next frame on the connection is the next call's own reply, not a second one for
+/// the panicked call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_again_when_dropped_gets_one_reply() {
+    let daemon = TestDaemon::start().await;
+    let mut s = raw_client(&daemon.path).await;
+    let panics = call_body(1, "panic_in_poll_and_drop", &[0x90]);
+    let next = call_body(2, "sleep", &[0x92, 0x00, 0x07]);
+    s.write_all(&[frame(&panics), frame(&next)].concat())
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(Answer::of(&read_frame(&mut s).await.expect("a reply")));
+    }
+    assert_eq!(
+        answers,
+        [
+            Answer::Error {
+                id: 1,
+                code: ErrorCode::HandlerPanicked.as_u32(),
+                message: "daemon handler for `panic_in_poll_and_drop` panicked".into(),
+            },
+            Answer::Value {
+                id: 2,
+                value: vec![0x07]
+            },
+        ]
+    );
 }

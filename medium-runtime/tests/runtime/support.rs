@@ -132,6 +132,7 @@ impl Dispatch for TestService {
             }),
             // Panics in `dispatch` itself, before any future exists.
             "panic_in_dispatch" => panic!("dispatch bug"),
+            "panic_in_poll_and_drop" => return Some(runner.run(PanicsInPollAndDrop)),
             "whoami" => handle(call, |call, (): ()| async move {
                 let creds = call.application().credentials();
                 Ok(Whoami {
@@ -156,6 +157,27 @@ impl Dispatch for TestService {
             _ => return None,
         };
         Some(runner.run(future))
+    }
+}
+
+/// A handler future that panics when polled and again when dropped (a hand-written future can:
+/// its poll's panic does not drop it).
+struct PanicsInPollAndDrop;
+
+impl Future for PanicsInPollAndDrop {
+    type Output = Reply;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Reply> {
+        panic!("handler bug in poll")
+    }
+}
+
+impl Drop for PanicsInPollAndDrop {
+    fn drop(&mut self) {
+        panic!("handler bug in drop")
     }
 }
 
