@@ -526,7 +526,6 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let budget = CallBudget::new(&cx.options);
     let access = cx.access.for_peer(cx.info, &peer.application);
     let requests = Arc::new(RequestsInFlight::default());
-    let shutdown = cx.handle.shared.shutdown.clone();
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
@@ -541,7 +540,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
             let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
             (frame, reader)
         });
-        let Some((frame, reader)) = unless_shutdown(peer, &shutdown, next).await else {
+        let Some((frame, reader)) = unless_shutdown(peer, &cx.handle, next).await else {
             return;
         };
         peer.outbox.cork();
@@ -615,10 +614,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                 // wait is boxed with the call it holds: it is rare (the budget full), and
                 // unboxed, its state and the call's would be part of every connection's task.
                 if !budget.has_room(frame_len) {
-                    let (budget, shutdown) = (&budget, &shutdown);
+                    let (budget, daemon) = (&budget, &cx.handle);
                     let waiting = Box::pin(async move {
                         let room = std::pin::pin!(budget.room_for(frame_len));
-                        let room = unless_shutdown(peer, shutdown, room).await.flatten();
+                        let room = unless_shutdown(peer, daemon, room).await.flatten();
                         room.map(|()| request)
                     });
                     let Some(waited) = waiting.await else {
@@ -662,25 +661,28 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     }
 }
 
-/// Awaits `future`, or gives `None` once the daemon is shutting down. A future ready at once
-/// costs no shutdown waiter (registering one takes locks), only a look at the token; one that
-/// has to wait uncorks the outbox first: no reply is held while the reader waits. `future` is
-/// pinned by the caller, so this future holds a pointer to it, not a copy (futures moved into
-/// an `async fn` are stored again at each level).
+/// Awaits `future`, or gives `None` once the daemon stops its readers (it is shutting down).
+/// Each poll leaves the reader's waker with its `Peer` (`DaemonHandle::stop_readers` wakes it)
+/// and looks at a flag: no shutdown waiter per wait (registering one on the token takes locks,
+/// and the reader waits for every frame it reads one by one). A future that has to wait
+/// uncorks the outbox first: no reply is held while the reader waits. `future` is pinned by
+/// the caller, so this future holds a pointer to it, not a copy (futures moved into an `async
+/// fn` are stored again at each level).
 async fn unless_shutdown<F: Future>(
     peer: &Peer,
-    shutdown: &CancellationToken,
+    daemon: &DaemonHandle,
     future: std::pin::Pin<&mut F>,
 ) -> Option<F::Output> {
     let mut waiting = std::pin::pin!(peer.outbox.uncork_before_waiting(future));
-    if let Poll::Ready(output) = futures::poll!(waiting.as_mut()) {
-        return (!shutdown.is_cancelled()).then_some(output);
-    }
-    tokio::select! {
-        biased;
-        () = shutdown.cancelled() => None,
-        output = waiting => Some(output),
-    }
+    std::future::poll_fn(|task| {
+        // Left before the look: a stop after the look wakes this task.
+        peer.reader.register(task.waker());
+        if daemon.stops_readers() {
+            return Poll::Ready(None);
+        }
+        waiting.as_mut().poll(task).map(Some)
+    })
+    .await
 }
 
 /// Answers call `id` with `error` at once, its handler never run.

@@ -267,6 +267,7 @@ impl<D: Dispatch> Daemon<D> {
         }
         tracing::info!("shutting down");
         shutdown.cancel();
+        self.handle.stop_readers();
         drop(listener);
         if let Listening::Bound(path) = &listening {
             if let Err(e) = std::fs::remove_file(path) {

@@ -4,7 +4,7 @@
 //! room instead, so a burst goes at the pace of the slowest subscriber and nothing is lost.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use futures::stream::BoxStream;
@@ -65,6 +65,9 @@ pub(crate) struct Shared {
     /// `ProtocolInfo::events`: a subscription is an index into it.
     pub(crate) events: &'static [&'static str],
     pub(crate) shutdown: CancellationToken,
+    /// Set once the daemon shuts down, just before its connections' readers are woken to
+    /// stop (`stop_readers`): a reader reads nothing more once it finds it set.
+    readers_stopped: AtomicBool,
     /// `DaemonOptions::max_frame_len`, set when serving starts.
     pub(crate) max_frame_len: AtomicUsize,
     next_id: AtomicU64,
@@ -79,6 +82,7 @@ impl DaemonHandle {
                 app_events: broadcast::channel(APP_EVENT_BUFFER).0,
                 events,
                 shutdown: CancellationToken::new(),
+                readers_stopped: AtomicBool::new(false),
                 max_frame_len: AtomicUsize::new(DEFAULT_MAX_FRAME_LEN),
                 next_id: AtomicU64::new(1),
             }),
@@ -87,6 +91,23 @@ impl DaemonHandle {
 
     pub(crate) fn next_application_id(&self) -> ApplicationId {
         ApplicationId(self.shared.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Stops every connection's reader: they read no further request (the daemon is shutting
+    /// down). A reader that waits is woken through its `Peer::reader`; one of a connection
+    /// attached after this finds the flag set at its first wait.
+    pub(crate) fn stop_readers(&self) {
+        // SeqCst, as the readers' look: one that found it unset left its waker before, and a
+        // peer not yet in the map when they are woken is attached after the store.
+        self.shared.readers_stopped.store(true, Ordering::SeqCst);
+        for peer in self.read_peers().values() {
+            peer.reader.wake();
+        }
+    }
+
+    /// Whether connections' readers are to stop (see [`DaemonHandle::stop_readers`]).
+    pub(crate) fn stops_readers(&self) -> bool {
+        self.shared.readers_stopped.load(Ordering::SeqCst)
     }
 
     /// Registers a connection that finished its handshake and announces it.

@@ -6,6 +6,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::task::AtomicWaker;
+
 use crate::application::Application;
 use crate::frame::OutFrame;
 use crate::lossy::Delivery;
@@ -20,6 +22,9 @@ pub(crate) struct Peer {
     /// Whether the application subscribed to each event, by its index in
     /// `ProtocolInfo::events`.
     subscribed: Box<[AtomicBool]>,
+    /// The connection's reader task while it waits, woken when the daemon stops its readers
+    /// (`DaemonHandle::stop_readers`).
+    pub(crate) reader: AtomicWaker,
 }
 
 impl Peer {
@@ -29,6 +34,7 @@ impl Peer {
             application,
             outbox,
             subscribed: (0..event_count).map(|_| AtomicBool::new(false)).collect(),
+            reader: AtomicWaker::new(),
         }
     }
 
