@@ -20,12 +20,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use medium_runtime::{
-    BoxError, Call, CallRunner, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch, NoException,
-    ProtocolInfo, Reply, Started, decode_args,
+    Binary, BoxError, Call, CallRunner, Client, Daemon, DaemonHandle, DaemonOptions, Dispatch,
+    NoException, ProtocolInfo, Reply, Started, decode_args,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_bytes::ByteBuf;
 
 // The payloads of the IPC bench, so both benches move the same bytes.
 #[path = "../benches/ipc/student.rs"]
@@ -54,7 +53,7 @@ impl Dispatch for Service {
     fn dispatch(&self, call: Call, runner: CallRunner<'_>) -> Option<Started> {
         let reply = match call.method() {
             "get_student" => answer(&call, |(id,): (String,)| student(&id)),
-            "echo_bytes" => answer(&call, |(data,): (ByteBuf,)| data),
+            "echo_bytes" => answer(&call, |(data,): (Binary,)| data),
             "fire" => match decode_args::<(u32,)>(call.args()) {
                 Ok((count,)) => {
                     let daemon = call.daemon().clone();
@@ -180,9 +179,9 @@ async fn get_student(client: &Client) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn echo_bytes(client: &Client, data: &[u8]) -> Result<(), BoxError> {
-    let back: ByteBuf = client
-        .call::<_, _, NoException>("echo_bytes", &(serde_bytes::Bytes::new(data),))
+async fn echo_bytes(client: &Client, data: &Binary) -> Result<(), BoxError> {
+    let back: Binary = client
+        .call::<_, _, NoException>("echo_bytes", &(data,))
         .await?;
     if back.len() != data.len() {
         return Err(format!("echo_bytes returned {} bytes", back.len()).into());
@@ -224,7 +223,7 @@ async fn call(
             }
         }
         Case::Bulk => {
-            let data = vec![0xa5; BULK_LEN];
+            let data = Binary::from(vec![0xa5; BULK_LEN]);
             for _ in 0..count {
                 echo_bytes(&client, &data).await?;
             }
