@@ -18,7 +18,6 @@ use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +35,7 @@ use crate::message::{self, FrameStr, SkippedFrame, ToApp};
 use crate::outbox::{Outbox, OutboxSender, WriterWake};
 use crate::protocol_info::ProtocolInfo;
 use crate::reconnect::{AutoReconnect, ConnectionState, OutageCalls, ReconnectPolicy, retry};
+use crate::socket_halves::{self, WriteHalf};
 use crate::socket_path::socket_path;
 use crate::value_decoder;
 use crate::well_formed::{CheckedValue, DEFAULT_MAX_NESTING_DEPTH};
@@ -731,7 +731,7 @@ impl Endpoint {
 
     /// Runs the handshake on a connected stream and starts its writer task.
     async fn open(&self, stream: UnixStream) -> Result<(Frames, Arc<OutboxSender>), Error> {
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = socket_halves::split(stream).map_err(Error::Io)?;
         let limits = FdLimits::new(
             self.info,
             self.options.max_fds_per_frame,
@@ -798,7 +798,7 @@ fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
 /// Sends the hello and reads the answer.
 async fn handshake(
     frames: &mut Frames,
-    write: &mut tokio::net::unix::OwnedWriteHalf,
+    write: &mut WriteHalf,
     path: &Path,
     app: PeerIdentity,
     timeout: Duration,

@@ -13,7 +13,6 @@ use bytes::Bytes;
 use futures::{FutureExt as _, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::future::FutureExt as _;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +38,7 @@ use crate::peer::Peer;
 use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
 use crate::requests_in_flight::RequestsInFlight;
+use crate::socket_halves::{self, WriteHalf};
 
 /// What every connection of one daemon shares.
 #[derive(Debug)]
@@ -160,7 +160,13 @@ fn serve_admitted<D: Dispatch>(
     let slot = Arc::new(slot);
     let span = tracing::info_span!("connection", %id, pid = credentials.pid, uid = credentials.uid);
     async move {
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = match socket_halves::split(stream) {
+            Ok(halves) => halves,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot register the connection's socket; dropping it");
+                return;
+            }
+        };
         let limits = FdLimits::new(
             cx.info,
             cx.options.max_fds_per_frame,
@@ -324,7 +330,7 @@ fn claimed(text: &str) -> &str {
 /// Reads the hello and answers it. `Err` says why the connection goes no further.
 async fn handshake(
     frames: &mut Frames,
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     info: &ProtocolInfo,
     options: &DaemonOptions,
 ) -> Result<(), HandshakeEnd> {

@@ -12,14 +12,13 @@ use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
 use futures::Stream;
-use tokio::io::Interest;
-use tokio::net::unix::OwnedReadHalf;
 use tokio_util::codec::Decoder;
 
 use crate::ancillary::{self, ControlBuffer, InFlight, MAX_FDS_PER_FRAME, Received, ReceivedFds};
 use crate::error::Error;
 use crate::frame::PREFIX_LEN;
 use crate::protocol_info::ProtocolInfo;
+use crate::socket_halves::ReadHalf;
 
 /// Read buffer of a fresh connection (as `FramedRead`'s).
 const INITIAL_CAPACITY: usize = 8 * 1024;
@@ -48,7 +47,7 @@ impl FdLimits {
 /// Frames of one connection, each with the descriptors attributed to it.
 #[derive(Debug)]
 pub(crate) struct FrameReader<D> {
-    socket: OwnedReadHalf,
+    socket: ReadHalf,
     decoder: D,
     buf: BytesMut,
     control: ControlBuffer,
@@ -70,7 +69,7 @@ pub(crate) struct FrameReader<D> {
 }
 
 impl<D: Decoder<Error = Error> + Unpin> FrameReader<D> {
-    pub(crate) fn new(socket: OwnedReadHalf, decoder: D, limits: FdLimits) -> FrameReader<D> {
+    pub(crate) fn new(socket: ReadHalf, decoder: D, limits: FdLimits) -> FrameReader<D> {
         FrameReader {
             socket,
             decoder,
@@ -92,14 +91,14 @@ impl<D: Decoder<Error = Error> + Unpin> FrameReader<D> {
     fn read(&mut self) -> Result<bool, Error> {
         self.buf.reserve(1);
         let (buf, control) = (&mut self.buf, &mut self.control);
-        let fd = self.socket.as_ref().as_raw_fd();
+        let fd = self.socket.as_raw_fd();
         // A read that did not fill the buffer and brought no descriptors emptied the socket
         // (the kernel stops a read early only after a message with descriptors): readiness is
         // cleared then (by answering `WouldBlock` to `try_io`, the result kept aside), as
         // tokio's own reads do, so the next poll waits instead of spending a `recvmsg` on
         // `EAGAIN`.
         let mut short = None;
-        let read = self.socket.as_ref().try_io(Interest::READABLE, || {
+        let read = self.socket.try_read_with(|| {
             let spare = buf.spare_capacity_mut();
             let room = spare.len();
             let received = ancillary::receive(fd, spare, control)?;
@@ -249,7 +248,7 @@ impl<D: Decoder<Error = Error> + Unpin> Stream for FrameReader<D> {
                     None => this.readable = false,
                 }
             }
-            if let Err(e) = ready!(this.socket.as_ref().poll_read_ready(cx)) {
+            if let Err(e) = ready!(this.socket.poll_read_ready(cx)) {
                 this.done = true;
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
@@ -270,6 +269,7 @@ mod tests {
 
     use super::*;
     use crate::frame::FrameDecoder;
+    use crate::socket_halves;
 
     const LIMITS: FdLimits = FdLimits {
         accepted: true,
@@ -285,7 +285,8 @@ mod tests {
         let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
         ours.set_nonblocking(true).unwrap();
         // Dropping the write half only shuts down this side's writing.
-        let (read, _) = tokio::net::UnixStream::from_std(ours).unwrap().into_split();
+        let (read, _) =
+            socket_halves::split(tokio::net::UnixStream::from_std(ours).unwrap()).unwrap();
         (
             FrameReader::new(read, FrameDecoder::new(1024), LIMITS),
             peer,

@@ -33,6 +33,7 @@ mod protocol_info;
 mod reconnect;
 mod reply;
 mod requests_in_flight;
+mod socket_halves;
 mod socket_path;
 mod thread_scope;
 mod value_decoder;

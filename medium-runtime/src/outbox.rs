@@ -18,13 +18,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
 use bytes::{Buf, Bytes};
-use tokio::io::Interest;
-use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use crate::ancillary;
 use crate::frame::OutFrame;
 use crate::lossy::{Delivery, LagCounter};
+use crate::socket_halves::WriteHalf;
 
 /// Frames coalesced into one write at most; bounds the iovec array and the time one write takes.
 const MAX_BATCH_FRAMES: usize = 64;
@@ -45,7 +44,7 @@ pub(crate) enum WriterWake {
 #[derive(Debug)]
 pub(crate) struct Outbox {
     state: Mutex<State>,
-    socket: OwnedWriteHalf,
+    socket: WriteHalf,
     /// Frames queued beyond this count make events drop and the reader wait.
     capacity: usize,
     /// A cork holds back fewer frames than this: at most one batch, and never a full queue (a
@@ -85,7 +84,7 @@ pub(crate) struct OutboxSender(Arc<Outbox>);
 impl Outbox {
     /// The outbox and the writer task's future; the caller spawns the future.
     pub(crate) fn open(
-        socket: OwnedWriteHalf,
+        socket: WriteHalf,
         capacity: usize,
     ) -> (OutboxSender, impl Future<Output = ()> + Send + 'static) {
         Self::open_with(socket, capacity, WriterWake::WritesAtOnce)
@@ -93,7 +92,7 @@ impl Outbox {
 
     /// Like [`Outbox::open`], with the writer doing `woken` first when woken from idle.
     pub(crate) fn open_with(
-        socket: OwnedWriteHalf,
+        socket: WriteHalf,
         capacity: usize,
         woken: WriterWake,
     ) -> (OutboxSender, impl Future<Output = ()> + Send + 'static) {
@@ -198,7 +197,7 @@ impl Outbox {
         // SAFETY: the fd belongs to `self.socket`, alive for the call; shutdown has no memory
         // effects. Errors (e.g. already disconnected) do not matter here.
         unsafe {
-            libc::shutdown(self.socket.as_ref().as_raw_fd(), libc::SHUT_WR);
+            libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_WR);
         }
     }
 
@@ -398,7 +397,7 @@ impl Drop for OutboxSender {
 
 /// Writes what the socket takes now of the first frames of `frames` (up to a batch), and drops
 /// what was written; a socket that takes nothing now is no error.
-fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Result<()> {
+fn write_now(socket: &WriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Result<()> {
     let written = match write_some(socket, frames) {
         Ok(written) => written,
         Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
@@ -410,12 +409,9 @@ fn write_now(socket: &OwnedWriteHalf, frames: &mut VecDeque<OutFrame>) -> std::i
 
 /// One write of the first frames of `frames`: a `sendmsg` of the first frame alone when it has
 /// descriptors still to send, else one `writev` of the frames up to the next one that has.
-fn write_some(socket: &OwnedWriteHalf, frames: &VecDeque<OutFrame>) -> std::io::Result<usize> {
+fn write_some(socket: &WriteHalf, frames: &VecDeque<OutFrame>) -> std::io::Result<usize> {
     if let Some((front, fds)) = frames.front().and_then(|f| Some((f, f.fds()?))) {
-        let fd = socket.as_ref().as_raw_fd();
-        return socket.as_ref().try_io(Interest::WRITABLE, || {
-            ancillary::send(fd, front.chunks(), fds)
-        });
+        return ancillary::send(socket.as_raw_fd(), front.chunks(), fds);
     }
     let mut slices = [IoSlice::new(&[]); MAX_BATCH_FRAMES];
     let n = io_slices(frames, &mut slices);
@@ -488,11 +484,12 @@ mod tests {
     use tokio::net::unix::OwnedReadHalf;
 
     use super::*;
+    use crate::socket_halves;
 
     /// An outbox on one end of a socket pair, its writer running; the other end to read from.
     fn outbox(capacity: usize) -> (OutboxSender, OwnedReadHalf) {
         let (ours, theirs) = UnixStream::pair().expect("socket pair");
-        let (_, write) = ours.into_split();
+        let (_, write) = socket_halves::split(ours).expect("split");
         let (sender, writer) = Outbox::open(write, capacity);
         tokio::spawn(writer);
         let (read, _) = theirs.into_split();
@@ -537,7 +534,7 @@ mod tests {
     #[tokio::test]
     async fn uncorking_writes_the_held_frames_itself() {
         let (ours, theirs) = UnixStream::pair().expect("socket pair");
-        let (_, write) = ours.into_split();
+        let (_, write) = socket_halves::split(ours).expect("split");
         // The writer task never runs: whatever arrives was written by the uncorking sender.
         let (out, _writer) = Outbox::open(write, 16);
         let (mut read, _) = theirs.into_split();
