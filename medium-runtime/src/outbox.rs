@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -53,6 +54,12 @@ pub(crate) struct Outbox {
     /// A paced emitter waits while this many frames or more are queued: half the capacity,
     /// so an event it queues then always has room, and the writer has a batch in hand.
     pace_limit: usize,
+    /// Frames stay queued without waking the writer, until `uncork` (or `cork_limit`). Set
+    /// without the state's lock (the reader corks at every frame, mostly corked already), read
+    /// under it: a sender that sees it unset just before a cork writes as it would have just
+    /// before; `uncork` clears it before it takes the lock to flush, so a sender that saw it
+    /// set has its frame flushed then.
+    corked: AtomicBool,
     wake_writer: Notify,
     woken: WriterWake,
     /// Notified when queued frames leave: the reader waits here for room, paced emitters for
@@ -73,8 +80,6 @@ struct State {
     /// The writer task owns the socket: it has frames in hand or queued. While false and the
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
-    /// Frames stay queued without waking the writer, until `uncork` (or `cork_limit`).
-    corked: bool,
     closed: bool,
     /// A final frame is queued: nothing more is accepted, and the writer closes the socket's
     /// write side once the queue is drained.
@@ -137,11 +142,16 @@ impl Outbox {
             capacity,
             cork_limit: capacity.min(MAX_BATCH_FRAMES),
             pace_limit: capacity / 2,
+            corked: AtomicBool::new(false),
             wake_writer: Notify::new(),
             woken,
             room: Notify::new(),
         });
         (OutboxSender(outbox.clone()), outbox.run_writer())
+    }
+
+    fn is_corked(&self) -> bool {
+        self.corked.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -156,7 +166,7 @@ impl Outbox {
 
     /// Flushes, unless the cork holds what is queued (fewer frames than its limit).
     fn flush_unless_corked(&self, state: &mut State) {
-        if !state.corked || state.queued() >= self.cork_limit {
+        if !self.is_corked() || state.queued() >= self.cork_limit {
             self.flush(state);
         }
     }
@@ -173,7 +183,7 @@ impl Outbox {
         let written = if state.tail.is_empty() {
             write_now(&self.socket, &mut state.queue)
         } else {
-            write_tail(&self.socket, state)
+            write_tail(&self.socket, state, self.is_corked())
         };
         if let Err(e) = written {
             tracing::debug!(error = %e, "write failed");
@@ -190,7 +200,7 @@ impl Outbox {
     /// Queues for the writer, waking it unless the cork holds the frame back.
     fn queue(&self, state: &mut State, frame: OutFrame) {
         state.push(frame);
-        if !state.corked || state.queued() >= self.cork_limit {
+        if !self.is_corked() || state.queued() >= self.cork_limit {
             self.wake(state);
         }
     }
@@ -374,14 +384,14 @@ impl OutboxSender {
     /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
     /// daemon's reader corks while it has more calls buffered, so their replies go out together.
     pub(crate) fn cork(&self) {
-        self.0.lock().corked = true;
+        self.0.corked.store(true, Ordering::Relaxed);
     }
 
     /// Sends what the cork held, directly (one `writev`) when the socket takes it. Must come
     /// before the corking task waits for anything.
     pub(crate) fn uncork(&self) {
+        self.0.corked.store(false, Ordering::Relaxed);
         let mut state = self.0.lock();
-        state.corked = false;
         self.0.flush(&mut state);
         if state.tail.is_empty() {
             state.tail = Vec::new();
@@ -477,7 +487,7 @@ fn write_now(socket: &WriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Re
 /// Writes what the socket takes now of `state`'s tail; what it does not take goes to the
 /// queue, for the writer. An emptied tail keeps its allocation only while corked (more frames
 /// are coming): an idle connection keeps none.
-fn write_tail(socket: &WriteHalf, state: &mut State) -> std::io::Result<()> {
+fn write_tail(socket: &WriteHalf, state: &mut State, corked: bool) -> std::io::Result<()> {
     let written = match socket.try_write(&state.tail) {
         Ok(written) => written,
         Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
@@ -486,7 +496,7 @@ fn write_tail(socket: &WriteHalf, state: &mut State) -> std::io::Result<()> {
     if written < state.tail.len() {
         state.tail.drain(..written);
         state.seal_tail();
-    } else if state.corked {
+    } else if corked {
         state.tail.clear();
         state.tail_frames = 0;
     } else {
