@@ -789,7 +789,7 @@ fn start_call<D: Dispatch>(
     let max_frame_len = cx.options.max_frame_len;
     if builtin {
         let reply = builtin_reply(cx.info, &method);
-        peer.outbox.send(reply.into_frame(id, max_frame_len));
+        reply.send(id, max_frame_len, &peer.outbox);
         return;
     }
     let call = Call {
@@ -826,7 +826,7 @@ fn start_call<D: Dispatch>(
         )),
         Err(_) => panicked(&method, "dispatch"),
     };
-    peer.outbox.send(reply.into_frame(id, max_frame_len));
+    reply.send(id, max_frame_len, &peer.outbox);
 }
 
 /// What [`CallRunner::run`] needs to run one call's handler: the call, and the connection's
@@ -872,9 +872,7 @@ impl CallStart<'_> {
                         panicked
                     }
                 };
-                self.peer
-                    .outbox
-                    .send(reply.into_frame(self.id, self.max_frame_len));
+                reply.send(self.id, self.max_frame_len, &self.peer.outbox);
             }
             Poll::Pending => self.continue_as_task(slot.into_waiting()),
         }
@@ -900,11 +898,10 @@ impl CallStart<'_> {
             });
             tokio::select! {
                 caught = handling => {
-                    let frame = caught.unwrap_or_else(|panicked| panicked)
-                        .into_frame(id, max_frame_len);
+                    let reply = caught.unwrap_or_else(|panicked| panicked);
                     // Given back first: the peer may reuse the id as soon as it has the reply.
                     drop(in_flight);
-                    peer.outbox.send(frame);
+                    reply.send(id, max_frame_len, &peer.outbox);
                 }
                 () = hard_stop.cancelled() => {}
             }

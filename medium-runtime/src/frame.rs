@@ -372,6 +372,29 @@ impl FrameWriter {
         kept + self.buf.len() - PREFIX_LEN
     }
 
+    /// The frame's bytes, its prefix filled in, lent to `send` when they are one buffer
+    /// without descriptors no larger than a thread keeps for encoding: that buffer then becomes
+    /// this thread's encoding buffer again, so the frame costs no allocation of its own (`send`
+    /// copies it where it goes). Any other frame is handed back finished.
+    pub(crate) fn finish_lent<R>(mut self, send: impl FnOnce(&[u8]) -> R) -> Result<R, OutFrame> {
+        if !self.kept.is_empty() || !self.fds.is_empty() || self.buf.capacity() > SCRATCH_KEEP {
+            return Err(self.finish());
+        }
+        let body = u32::try_from(self.body_len()).unwrap_or(u32::MAX);
+        self.buf[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
+        let sent = send(&self.buf);
+        let buf = std::mem::take(&mut self.buf);
+        SCRATCH.with(|slot| {
+            let kept = slot.take();
+            slot.set(if kept.capacity() >= buf.capacity() {
+                kept
+            } else {
+                buf
+            });
+        });
+        Ok(sent)
+    }
+
     /// The frame, its prefix filled in.
     pub(crate) fn finish(mut self) -> OutFrame {
         // Bodies are bounded by the frame limit (at most u32::MAX) before they are sent.

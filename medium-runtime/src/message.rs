@@ -392,8 +392,9 @@ impl ValueFrame {
             .write_all(&VALUE_HEADER[PREFIX_LEN..])
             .expect("writing to a frame cannot fail");
         frame.value(value)?;
-        // Out of this thread's buffer now: the reply may be finished on another thread.
-        frame.settle();
+        // Still in this thread's encoding buffer: a reply is usually sent right away, its
+        // bytes copied into the connection's write buffer and the buffer given back
+        // ([`ValueFrame::finish_lent`]). Finished on another thread, it becomes that thread's.
         Ok(ValueFrame(frame))
     }
 
@@ -403,8 +404,23 @@ impl ValueFrame {
     }
 
     pub(crate) fn finish(mut self, id: u64) -> OutFrame {
-        self.0.head_mut()[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
+        self.stamp(id);
         self.0.finish()
+    }
+
+    /// The frame for request `id` lent to `send`, or handed back finished (see
+    /// [`FrameWriter::finish_lent`]).
+    pub(crate) fn finish_lent<R>(
+        mut self,
+        id: u64,
+        send: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, OutFrame> {
+        self.stamp(id);
+        self.0.finish_lent(send)
+    }
+
+    fn stamp(&mut self, id: u64) {
+        self.0.head_mut()[VALUE_ID_AT..VALUE_ID_AT + 8].copy_from_slice(&id.to_be_bytes());
     }
 }
 

@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -53,6 +54,12 @@ pub(crate) struct Outbox {
     /// A paced emitter waits while this many frames or more are queued: half the capacity,
     /// so an event it queues then always has room, and the writer has a batch in hand.
     pace_limit: usize,
+    /// Frames stay queued without waking the writer, until `uncork` (or `cork_limit`). Set
+    /// without the state's lock (the reader corks at every frame, mostly corked already), read
+    /// under it: a sender that sees it unset just before a cork writes as it would have just
+    /// before; `uncork` clears it before it takes the lock to flush, so a sender that saw it
+    /// set has its frame flushed then.
+    corked: AtomicBool,
     wake_writer: Notify,
     woken: WriterWake,
     /// Notified when queued frames leave: the reader waits here for room, paced emitters for
@@ -63,17 +70,46 @@ pub(crate) struct Outbox {
 #[derive(Debug, Default)]
 struct State {
     queue: VecDeque<OutFrame>,
+    /// Frames sent as bytes ([`OutboxSender::send_bytes`]) while the sender writes directly,
+    /// back to back: one write buffer instead of a frame each. Only while `queue` is empty:
+    /// frames queued after them move them into the queue first, as one frame
+    /// ([`State::seal_tail`]), so the order stays that of sending.
+    tail: Vec<u8>,
+    /// Frames in `tail`: they count as queued (room, the cork's limit, events' room).
+    tail_frames: usize,
     /// The writer task owns the socket: it has frames in hand or queued. While false and the
     /// queue is empty, a sender may write directly.
     writer_busy: bool,
-    /// Frames stay queued without waking the writer, until `uncork` (or `cork_limit`).
-    corked: bool,
     closed: bool,
     /// A final frame is queued: nothing more is accepted, and the writer closes the socket's
     /// write side once the queue is drained.
     sealed: bool,
     senders: usize,
     lag: LagCounter,
+}
+
+impl State {
+    /// Frames waiting, in the queue or in the tail.
+    fn queued(&self) -> usize {
+        self.queue.len() + self.tail_frames
+    }
+
+    /// Queues `frame` after everything sent before it.
+    fn push(&mut self, frame: OutFrame) {
+        self.seal_tail();
+        self.queue.push_back(frame);
+    }
+
+    /// Moves the tail's frames into the queue, as one frame. Its allocation goes with them: a
+    /// tail is sealed only when frames pile up for the writer task (rare), and what the
+    /// writer holds is bounded by a batch plus one cork's worth of tail.
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let tail = std::mem::take(&mut self.tail);
+            self.queue.push_back(Bytes::from(tail).into());
+        }
+        self.tail_frames = 0;
+    }
 }
 
 /// A handle that sends through an [`Outbox`]. When the last one is dropped, the writer flushes
@@ -106,11 +142,16 @@ impl Outbox {
             capacity,
             cork_limit: capacity.min(MAX_BATCH_FRAMES),
             pace_limit: capacity / 2,
+            corked: AtomicBool::new(false),
             wake_writer: Notify::new(),
             woken,
             room: Notify::new(),
         });
         (OutboxSender(outbox.clone()), outbox.run_writer())
+    }
+
+    fn is_corked(&self) -> bool {
+        self.corked.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -119,8 +160,13 @@ impl Outbox {
 
     /// Queues `frame` and, unless the cork holds it, writes directly what the socket takes.
     fn write_or_queue(&self, state: &mut State, frame: OutFrame) {
-        state.queue.push_back(frame);
-        if !state.corked || state.queue.len() >= self.cork_limit {
+        state.push(frame);
+        self.flush_unless_corked(state);
+    }
+
+    /// Flushes, unless the cork holds what is queued (fewer frames than its limit).
+    fn flush_unless_corked(&self, state: &mut State) {
+        if !self.is_corked() || state.queued() >= self.cork_limit {
             self.flush(state);
         }
     }
@@ -130,11 +176,16 @@ impl Outbox {
     /// in order. What the socket does not take at once goes to the writer. The state lock,
     /// held meanwhile, keeps other senders' frames out of the middle of this write.
     fn flush(&self, state: &mut State) {
-        if state.writer_busy || state.closed || state.queue.is_empty() {
+        if state.writer_busy || state.closed || state.queued() == 0 {
             return;
         }
-        let was_waited_on = state.queue.len() >= self.pace_limit;
-        if let Err(e) = write_now(&self.socket, &mut state.queue) {
+        let was_waited_on = state.queued() >= self.pace_limit;
+        let written = if state.tail.is_empty() {
+            write_now(&self.socket, &mut state.queue)
+        } else {
+            write_tail(&self.socket, state, self.is_corked())
+        };
+        if let Err(e) = written {
             tracing::debug!(error = %e, "write failed");
             self.fail(state);
             return;
@@ -148,8 +199,8 @@ impl Outbox {
 
     /// Queues for the writer, waking it unless the cork holds the frame back.
     fn queue(&self, state: &mut State, frame: OutFrame) {
-        state.queue.push_back(frame);
-        if !state.corked || state.queue.len() >= self.cork_limit {
+        state.push(frame);
+        if !self.is_corked() || state.queued() >= self.cork_limit {
             self.wake(state);
         }
     }
@@ -165,7 +216,7 @@ impl Outbox {
         if state.closed || state.sealed {
             return Delivery::Closed;
         }
-        let free = self.capacity.saturating_sub(state.queue.len());
+        let free = self.capacity.saturating_sub(state.queued());
         match state.lag.admit(free) {
             None => Delivery::Dropped,
             Some(dropped) => {
@@ -189,6 +240,8 @@ impl Outbox {
     fn fail(&self, state: &mut State) {
         state.closed = true;
         state.queue.clear();
+        state.tail = Vec::new();
+        state.tail_frames = 0;
         self.wake_writer.notify_one();
         self.room.notify_waiters();
     }
@@ -206,6 +259,8 @@ impl Outbox {
         loop {
             let idle = {
                 let mut state = self.lock();
+                // The writer takes frames from the queue only.
+                state.seal_tail();
                 if state.closed || (state.queue.is_empty() && (state.senders == 0 || state.sealed))
                 {
                     break;
@@ -265,6 +320,25 @@ impl OutboxSender {
         true
     }
 
+    /// Like [`OutboxSender::send`], for a frame given as its bytes, which are copied: into the
+    /// write buffer the connection's frames share while the sender writes directly (no
+    /// allocation per frame), else into a frame of their own.
+    pub(crate) fn send_bytes(&self, frame: &[u8]) -> bool {
+        let mut state = self.0.lock();
+        if state.closed || state.sealed {
+            return false;
+        }
+        if state.writer_busy || !state.queue.is_empty() {
+            self.0
+                .write_or_queue(&mut state, Bytes::copy_from_slice(frame).into());
+        } else {
+            state.tail.extend_from_slice(frame);
+            state.tail_frames += 1;
+            self.0.flush_unless_corked(&mut state);
+        }
+        true
+    }
+
     /// Like [`OutboxSender::send`], but always through the writer task, so that frames sent in
     /// a burst share its `writev`s.
     pub(crate) fn send_queued(&self, frame: impl Into<OutFrame>) -> bool {
@@ -310,15 +384,18 @@ impl OutboxSender {
     /// Holds frames back in the queue (up to a batch) until [`OutboxSender::uncork`]: the
     /// daemon's reader corks while it has more calls buffered, so their replies go out together.
     pub(crate) fn cork(&self) {
-        self.0.lock().corked = true;
+        self.0.corked.store(true, Ordering::Relaxed);
     }
 
     /// Sends what the cork held, directly (one `writev`) when the socket takes it. Must come
     /// before the corking task waits for anything.
     pub(crate) fn uncork(&self) {
+        self.0.corked.store(false, Ordering::Relaxed);
         let mut state = self.0.lock();
-        state.corked = false;
         self.0.flush(&mut state);
+        if state.tail.is_empty() {
+            state.tail = Vec::new();
+        }
     }
 
     /// Awaits `future`, uncorking first if it cannot finish at once: frames are never held
@@ -368,7 +445,7 @@ impl OutboxSender {
     /// Whether fewer than `limit` frames are queued (or the connection closed).
     fn has_fewer_than(&self, limit: usize) -> bool {
         let state = self.0.lock();
-        state.closed || state.queue.len() < limit
+        state.closed || state.queued() < limit
     }
 
     /// Closes the connection's write side now, discarding anything queued.
@@ -404,6 +481,28 @@ fn write_now(socket: &WriteHalf, frames: &mut VecDeque<OutFrame>) -> std::io::Re
         Err(e) => return Err(e),
     };
     drop_written(frames, written);
+    Ok(())
+}
+
+/// Writes what the socket takes now of `state`'s tail; what it does not take goes to the
+/// queue, for the writer. An emptied tail keeps its allocation only while corked (more frames
+/// are coming): an idle connection keeps none.
+fn write_tail(socket: &WriteHalf, state: &mut State, corked: bool) -> std::io::Result<()> {
+    let written = match socket.try_write(&state.tail) {
+        Ok(written) => written,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if written < state.tail.len() {
+        state.tail.drain(..written);
+        state.seal_tail();
+    } else if corked {
+        state.tail.clear();
+        state.tail_frames = 0;
+    } else {
+        state.tail = Vec::new();
+        state.tail_frames = 0;
+    }
     Ok(())
 }
 
@@ -548,6 +647,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn frames_sent_as_bytes_leave_in_order_with_the_others_and_no_buffer_is_kept() {
+        let (out, mut read) = outbox(16);
+        out.cork();
+        assert!(out.send_bytes(b"a"));
+        assert!(out.send_bytes(b"b"));
+        assert!(out.send(frame("c")));
+        assert!(out.send_bytes(b"d"));
+        assert_eq!(
+            out.send_lossy_if(|| true, frame("e"), |_| frame("!")),
+            Some(Delivery::Queued)
+        );
+        assert!(out.send_bytes(b"f"));
+        assert_eq!(arrived(&mut read).await, b"");
+        out.uncork();
+        assert_eq!(arrived(&mut read).await, b"abcdef");
+        out.cork();
+        assert!(out.send_bytes(b"g"));
+        out.uncork();
+        assert_eq!(arrived(&mut read).await, b"g");
+        assert_eq!(
+            out.0.lock().tail.capacity(),
+            0,
+            "an idle connection keeps its buffer"
+        );
+    }
+
+    #[tokio::test]
+    async fn bytes_the_socket_does_not_take_at_once_reach_the_peer_in_order() {
+        let (out, mut read) = outbox(1024);
+        // Far more than a socket buffer: the direct writes fill it, the writer does the rest.
+        let frames: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 20_000]).collect();
+        for frame in &frames {
+            assert!(out.send_bytes(frame));
+        }
+        drop(out);
+        let mut all = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), read.read_to_end(&mut all))
+            .await
+            .expect("write side closed")
+            .expect("read");
+        assert!(all == frames.concat(), "{} bytes arrived", all.len());
+    }
+
+    #[tokio::test]
     async fn a_cork_holds_back_less_than_a_batch() {
         let (out, mut read) = outbox(1024);
         out.cork();
@@ -561,16 +704,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_cork_never_holds_a_full_queue() {
-        let (out, mut read) = outbox(3);
-        out.cork();
-        for _ in 0..3 {
-            out.send(frame("r"));
+        // Frames sent as bytes count one by one too.
+        let sends: [fn(&OutboxSender) -> bool; 2] =
+            [|out| out.send(frame("r")), |out| out.send_bytes(b"r")];
+        for send in sends {
+            let (out, mut read) = outbox(3);
+            out.cork();
+            for _ in 0..3 {
+                send(&out);
+            }
+            // The reader waits for room before each read: it must not wait on held frames.
+            tokio::time::timeout(Duration::from_secs(5), out.wait_for_room())
+                .await
+                .expect("room");
+            assert_eq!(arrived(&mut read).await, b"rrr");
         }
-        // The reader waits for room before each read: it must not wait on held frames.
-        tokio::time::timeout(Duration::from_secs(5), out.wait_for_room())
-            .await
-            .expect("room");
-        assert_eq!(arrived(&mut read).await, b"rrr");
     }
 
     #[tokio::test]

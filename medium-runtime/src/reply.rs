@@ -9,6 +9,7 @@ use crate::exception::{ErrorCode, ExceptionSet, ProtocolError, RemoteException};
 use crate::frame::{OutFrame, PREFIX_LEN};
 use crate::handle::EmitError;
 use crate::message::{self, ValueFrame};
+use crate::outbox::OutboxSender;
 use crate::value_decoder;
 
 /// The outcome of one dispatched call. Build it with the constructors below.
@@ -100,6 +101,18 @@ impl Reply {
             ErrorCode::NotImplemented,
             format!("daemon does not implement `{method}` yet"),
         ))
+    }
+
+    /// Sends the reply to request `id` through `outbox` (see [`Reply::into_frame`]): a value
+    /// that fits one encoding buffer is copied into the connection's write buffer, with no
+    /// frame of its own. Returns false if the connection is closed.
+    pub(crate) fn send(self, id: u64, max_frame_len: usize, outbox: &OutboxSender) -> bool {
+        match self.0 {
+            ReplyKind::Value(frame) if frame.body_len() <= max_frame_len => frame
+                .finish_lent(id, |bytes| outbox.send_bytes(bytes))
+                .unwrap_or_else(|frame| outbox.send(frame)),
+            kind => outbox.send(Reply(kind).into_frame(id, max_frame_len)),
+        }
     }
 
     /// The complete reply frame for request `id`. A reply of any kind whose body is over
