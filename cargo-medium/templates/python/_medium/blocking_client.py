@@ -140,13 +140,18 @@ class _Call:
     (`done`, `set_result`, `set_exception`). Its thread sleeps on a lock of its own, released
     by `wake` when the reply is in or the reading turn is handed to it: a wake-up only says
     "look again" (several may merge into one), so the thread re-checks under the client's
-    lock. Cheaper than `concurrent.futures.Future`, which makes a `Condition` per call."""
+    lock. Cheaper than `concurrent.futures.Future`, which makes a `Condition` per call.
+
+    The lock is made only when the thread is about to sleep (`arm`, under the client's lock),
+    not for a call that reads its own reply (most calls): a `wake` before it exists is lost,
+    which is safe because `arm` writes the lock before the thread looks at `_done` and the
+    reading turn again, while a completion writes `_done` before looking at the lock (the GIL
+    orders the two), and a turn is handed on under the client's lock."""
 
     __slots__ = ("_wakeup", "_done", "_value", "_error")
 
     def __init__(self) -> None:
-        self._wakeup = threading.Lock()
-        self._wakeup.acquire()
+        self._wakeup: threading.Lock | None = None
         self._done = False
         self._value: Any = None
         self._error: BaseException | None = None
@@ -165,13 +170,25 @@ class _Call:
         self.wake()
 
     def wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            return  # not armed: the thread looks before it sleeps
         try:
-            self._wakeup.release()
+            wakeup.release()
         except RuntimeError:
             pass  # already woken, not yet looked
 
+    def arm(self) -> None:
+        """Makes the lock `sleep` waits on, if not made yet; called under the client's lock
+        before `_done` and the reading turn are looked at."""
+        if self._wakeup is None:
+            wakeup = threading.Lock()
+            wakeup.acquire()
+            self._wakeup = wakeup
+
     def sleep(self, timeout: float | None) -> bool:
-        """Waits for a wake-up; False after `timeout` seconds without one."""
+        """Waits for a wake-up (after `arm`); False after `timeout` seconds without one."""
+        assert self._wakeup is not None
         return self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
 
     def outcome(self) -> Any:
@@ -471,11 +488,15 @@ class Client(_ClientCore):
         try:
             while True:
                 with self._lock:
-                    if call.done():
+                    if call._done:
                         return call.outcome()
                     read = self._reading is None and self._ended is None
                     if read:
                         self._reading = call
+                    else:
+                        call.arm()
+                        if call._done:  # completed since `_done` was looked at
+                            return call.outcome()
                 if read:
                     self._read_turn(call, call.done, deadline)
                     continue
