@@ -499,6 +499,9 @@ class Client(_ClientCore):
                             return call.outcome()
                 if read:
                     self._read_turn(call, call.done, deadline)
+                    if call._done:
+                        # Its outcome was written before `_done`: no lock needed to take it.
+                        return call.outcome()
                     continue
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or not call.sleep(remaining):
