@@ -389,7 +389,9 @@ class Client(_ClientCore):
             if successor is not None:
                 successor.wake()
             tell_watcher = self._ended is not None or (
-                successor is None and (self._watcher_blind or self._watched())
+                # (`_subscriptions` holds only events with subscriptions: no call when empty.)
+                successor is None
+                and (self._watcher_blind or (bool(self._subscriptions) and self._watched()))
             )
         if tell_watcher:
             self._wake_the_watcher()
@@ -480,7 +482,8 @@ class Client(_ClientCore):
                     with self._lock:
                         self._pending.pop(request_id, None)
         finally:
-            discard(frame)  # sent by now (closing again is nothing), or never to be sent
+            if type(frame) is not bytes:  # (no call for the frame of most calls)
+                discard(frame)  # sent by now (closing again is nothing), or never to be sent
 
     def _reply(self, call: _Call, deadline: float | None, what: str) -> Any:
         """The outcome of `call`: read on this thread while nobody else reads, else waited for
