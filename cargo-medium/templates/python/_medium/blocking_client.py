@@ -140,13 +140,18 @@ class _Call:
     (`done`, `set_result`, `set_exception`). Its thread sleeps on a lock of its own, released
     by `wake` when the reply is in or the reading turn is handed to it: a wake-up only says
     "look again" (several may merge into one), so the thread re-checks under the client's
-    lock. Cheaper than `concurrent.futures.Future`, which makes a `Condition` per call."""
+    lock. Cheaper than `concurrent.futures.Future`, which makes a `Condition` per call.
+
+    The lock is made only when the thread is about to sleep (`arm`, under the client's lock),
+    not for a call that reads its own reply (most calls): a `wake` before it exists is lost,
+    which is safe because `arm` writes the lock before the thread looks at `_done` and the
+    reading turn again, while a completion writes `_done` before looking at the lock (the GIL
+    orders the two), and a turn is handed on under the client's lock."""
 
     __slots__ = ("_wakeup", "_done", "_value", "_error")
 
     def __init__(self) -> None:
-        self._wakeup = threading.Lock()
-        self._wakeup.acquire()
+        self._wakeup: threading.Lock | None = None
         self._done = False
         self._value: Any = None
         self._error: BaseException | None = None
@@ -165,13 +170,25 @@ class _Call:
         self.wake()
 
     def wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            return  # not armed: the thread looks before it sleeps
         try:
-            self._wakeup.release()
+            wakeup.release()
         except RuntimeError:
             pass  # already woken, not yet looked
 
+    def arm(self) -> None:
+        """Makes the lock `sleep` waits on, if not made yet; called under the client's lock
+        before `_done` and the reading turn are looked at."""
+        if self._wakeup is None:
+            wakeup = threading.Lock()
+            wakeup.acquire()
+            self._wakeup = wakeup
+
     def sleep(self, timeout: float | None) -> bool:
-        """Waits for a wake-up; False after `timeout` seconds without one."""
+        """Waits for a wake-up (after `arm`); False after `timeout` seconds without one."""
+        assert self._wakeup is not None
         return self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
 
     def outcome(self) -> Any:
@@ -372,7 +389,9 @@ class Client(_ClientCore):
             if successor is not None:
                 successor.wake()
             tell_watcher = self._ended is not None or (
-                successor is None and (self._watcher_blind or self._watched())
+                # (`_subscriptions` holds only events with subscriptions: no call when empty.)
+                successor is None
+                and (self._watcher_blind or (bool(self._subscriptions) and self._watched()))
             )
         if tell_watcher:
             self._wake_the_watcher()
@@ -463,7 +482,8 @@ class Client(_ClientCore):
                     with self._lock:
                         self._pending.pop(request_id, None)
         finally:
-            discard(frame)  # sent by now (closing again is nothing), or never to be sent
+            if type(frame) is not bytes:  # (no call for the frame of most calls)
+                discard(frame)  # sent by now (closing again is nothing), or never to be sent
 
     def _reply(self, call: _Call, deadline: float | None, what: str) -> Any:
         """The outcome of `call`: read on this thread while nobody else reads, else waited for
@@ -471,13 +491,20 @@ class Client(_ClientCore):
         try:
             while True:
                 with self._lock:
-                    if call.done():
+                    if call._done:
                         return call.outcome()
                     read = self._reading is None and self._ended is None
                     if read:
                         self._reading = call
+                    else:
+                        call.arm()
+                        if call._done:  # completed since `_done` was looked at
+                            return call.outcome()
                 if read:
                     self._read_turn(call, call.done, deadline)
+                    if call._done:
+                        # Its outcome was written before `_done`: no lock needed to take it.
+                        return call.outcome()
                     continue
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or not call.sleep(remaining):

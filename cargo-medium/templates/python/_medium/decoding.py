@@ -13,7 +13,6 @@ I/O here."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import struct
 from typing import Any
 
@@ -65,8 +64,12 @@ _OPTIONS: dict[str, Any] = {
     "strict_map_key": False,
     "object_pairs_hook": _map,
 }
-# `msgpack.unpackb` with `_OPTIONS` (given once: spreading them costs on every frame).
-unpack_body = functools.partial(msgpack.unpackb, **_OPTIONS)
+
+
+def unpack_body(body: bytes | bytearray) -> Any:
+    """`msgpack.unpackb` with `_OPTIONS`, written out: spreading them costs on every frame, and
+    a `functools.partial` holding them copies them into a new dict on every call."""
+    return msgpack.unpackb(body, raw=False, strict_map_key=False, object_pairs_hook=_map)
 
 
 def _nests_deeper(value: Any, limit: int) -> bool:
