@@ -309,7 +309,10 @@ impl Client {
         let Some(after) = timeout else {
             return self.call_untimed(method, args).await;
         };
-        tokio::time::timeout(after, self.call_untimed(method, args))
+        // Boxed so that the `Sleep` a timeout needs costs nothing to calls without one: an
+        // `async fn` lays out all its branches' futures in one, and a pipelining caller moves
+        // each call future (`FuturesUnordered::push`).
+        Box::pin(tokio::time::timeout(after, self.call_untimed(method, args)))
             .await
             .unwrap_or_else(|_| {
                 Err(Error::Timeout {
@@ -582,9 +585,10 @@ impl Link {
             };
             // `wait_for` looks at the current state first, so a change made since the lock was
             // released is not missed. The sender lives in `routes`, which `self` keeps alive.
-            let _ = changes
-                .wait_for(|state| *state != ConnectionState::Reconnecting)
-                .await;
+            // Boxed so that only a call waiting out an outage carries this future (see
+            // `Client::call_inner`).
+            let _ =
+                Box::pin(changes.wait_for(|state| *state != ConnectionState::Reconnecting)).await;
         }
     }
 
