@@ -4,6 +4,7 @@ serving."""
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import socket
 import subprocess
@@ -125,3 +126,22 @@ def test_a_daemon_out_of_file_descriptors_backs_off_and_serves_again(
         assert connection.get_student("s1").first_name == "Bo"
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(5) == 0
+
+
+def test_a_daemon_stops_on_sigterm_delivered_to_any_of_its_threads(
+    start_daemon: StartDaemon,
+) -> None:
+    # The kernel hands a process's signal to any thread that does not block it; Python runs
+    # the handler on the main thread, which must not stay asleep in `accept` meanwhile.
+    tgkill = getattr(ctypes.CDLL(None, use_errno=True), "tgkill", None)
+    if tgkill is None:
+        pytest.skip("this libc has no tgkill")
+    daemon = start_daemon()
+    with ss.StudentSystemConnection(timeout=5) as connection:
+        assert connection.get_student("s1").first_name == "Bo"  # a thread serves it now
+        tasks = Path(f"/proc/{daemon.pid}/task")
+        others = [int(tid.name) for tid in tasks.iterdir() if int(tid.name) != daemon.pid]
+        assert others, "the daemon runs no thread besides its main one"
+        assert tgkill(daemon.pid, others[0], signal.SIGTERM) == 0, ctypes.get_errno()
+        assert daemon.wait(5) == 0
+    assert daemon.communicate()[0].endswith("stopped\n")

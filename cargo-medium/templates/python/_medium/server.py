@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 import resource
+import select
 import signal
 import socket
 import stat
@@ -310,8 +311,11 @@ class Server:
                 self.stop()
 
         threading.Thread(target=background, name="medium run()", daemon=True).start()
+        wakeup = _SignalWakeup.install()
         try:
             while not self._stop.is_set():
+                if wakeup is not None and not wakeup.wait_for(listener):
+                    continue  # a signal: its handler has run by now
                 try:
                     sock, _ = listener.accept()
                 except OSError as err:
@@ -323,6 +327,8 @@ class Server:
                     continue
                 self._accepted(sock, max_connections)
         finally:
+            if wakeup is not None:
+                wakeup.uninstall()
             try:
                 os.unlink(self.socket_path)
             except FileNotFoundError:
@@ -765,3 +771,49 @@ class Server:
         finally:
             if isinstance(frame, FdFrame):
                 frame.close()
+
+
+class _SignalWakeup:
+    """Wakes the accept loop for a signal. The kernel hands a process's signal to any thread
+    that does not block it, and Python runs the handler on the main thread only when that
+    thread next runs Python code: asleep in `accept`, it would not (a SIGTERM caught by a
+    connection's thread left the daemon serving). Python's C handler, on whichever thread,
+    writes to the wakeup descriptor, which the loop polls beside the listener."""
+
+    def __init__(self, receive: socket.socket, send: socket.socket, previous: int) -> None:
+        self._receive = receive
+        self._send = send
+        self._previous = previous
+
+    @classmethod
+    def install(cls) -> _SignalWakeup | None:
+        """Installed on the main thread only (the only one Python lets set it, and the one
+        the handlers run on); None elsewhere."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        receive, send = socket.socketpair()
+        receive.setblocking(False)
+        send.setblocking(False)
+        previous = signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
+        return cls(receive, send, previous)
+
+    def wait_for(self, listener: socket.socket) -> bool:
+        """Waits until `listener` has a connection (or is shut down): True; False when a
+        signal came first (the wakeup bytes are drained)."""
+        poller = select.poll()
+        poller.register(listener, select.POLLIN)
+        poller.register(self._receive, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll()}
+        if self._receive.fileno() in ready:
+            try:
+                while self._receive.recv(64):
+                    pass
+            except BlockingIOError:
+                pass
+        return listener.fileno() in ready
+
+    def uninstall(self) -> None:
+        """Puts back the wakeup descriptor that was set before."""
+        signal.set_wakeup_fd(self._previous)
+        self._receive.close()
+        self._send.close()
