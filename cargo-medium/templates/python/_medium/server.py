@@ -298,7 +298,8 @@ class Server:
         self._refusals = threading.BoundedSemaphore(refusals_at_once(max_connections))
         listener = self._bind()
         self._listener = listener
-        if threading.current_thread() is threading.main_thread():
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        if on_main_thread:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: self.stop())
         failure: list[BaseException] = []
@@ -311,10 +312,11 @@ class Server:
                 self.stop()
 
         threading.Thread(target=background, name="medium run()", daemon=True).start()
-        wakeup = _SignalWakeup.install()
+        # Only where the handlers above are installed (Python sets a wakeup on the main thread).
+        wakeup = _SignalWakeup(listener) if on_main_thread else None
         try:
             while not self._stop.is_set():
-                if wakeup is not None and not wakeup.wait_for(listener):
+                if wakeup is not None and not wakeup.wait():
                     continue  # a signal: its handler has run by now
                 try:
                     sock, _ = listener.accept()
@@ -780,37 +782,28 @@ class _SignalWakeup:
     connection's thread left the daemon serving). Python's C handler, on whichever thread,
     writes to the wakeup descriptor, which the loop polls beside the listener."""
 
-    def __init__(self, receive: socket.socket, send: socket.socket, previous: int) -> None:
-        self._receive = receive
-        self._send = send
-        self._previous = previous
+    def __init__(self, listener: socket.socket) -> None:
+        """Sets the wakeup descriptor (on the main thread: the only one Python lets set it)."""
+        self._listener = listener
+        self._receive, self._send = socket.socketpair()
+        self._receive.setblocking(False)
+        self._send.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._send.fileno(), warn_on_full_buffer=False)
+        self._poller = select.poll()
+        self._poller.register(listener, select.POLLIN)
+        self._poller.register(self._receive, select.POLLIN)
 
-    @classmethod
-    def install(cls) -> _SignalWakeup | None:
-        """Installed on the main thread only (the only one Python lets set it, and the one
-        the handlers run on); None elsewhere."""
-        if threading.current_thread() is not threading.main_thread():
-            return None
-        receive, send = socket.socketpair()
-        receive.setblocking(False)
-        send.setblocking(False)
-        previous = signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
-        return cls(receive, send, previous)
-
-    def wait_for(self, listener: socket.socket) -> bool:
-        """Waits until `listener` has a connection (or is shut down): True; False when a
+    def wait(self) -> bool:
+        """Waits until the listener has a connection (or is shut down): True; False when a
         signal came first (the wakeup bytes are drained)."""
-        poller = select.poll()
-        poller.register(listener, select.POLLIN)
-        poller.register(self._receive, select.POLLIN)
-        ready = {fd for fd, _ in poller.poll()}
+        ready = {fd for fd, _ in self._poller.poll()}
         if self._receive.fileno() in ready:
             try:
                 while self._receive.recv(64):
                     pass
             except BlockingIOError:
                 pass
-        return listener.fileno() in ready
+        return self._listener.fileno() in ready
 
     def uninstall(self) -> None:
         """Puts back the wakeup descriptor that was set before."""
