@@ -381,15 +381,6 @@ class _ClientCore:
             close_all(fds)
             return  # a reply to a call that timed out or was cancelled, or ignored
         future, signature = entry
-        if message[0] == VALUE and not fds:
-            # `reply_outcome` written out for the reply of most calls (one call less each).
-            try:
-                value = signature.decode_result(message[2])
-            except ProtocolError as err:
-                future.set_exception(err)
-                return
-            future.set_result(value)
-            return
         ok, outcome = reply_outcome(self._protocol, signature, message, list(fds))
         if ok:
             future.set_result(outcome)
