@@ -418,33 +418,22 @@ def test_a_client_that_does_not_read_loses_events_with_lagged_and_is_read_no_fur
         idle.sendall(call_frame(2, "get_student", "probe-2"))
         time.sleep(0.3)
         assert "probe-2" not in daemon.requested
-        # What reaches it is in order, and every gap is announced by a `LAGGED` counting the
-        # events lost in it. Gaps can be more than one: the writer thread takes a frame off
-        # the queue before the socket has room for it, and if it is scheduled only after
-        # events were dropped, the next event fits again.
-        received = 0
-        next_n = 0
-        lost = 0
+        # One gap, however late the daemon's writer thread ran: a frame counts in the queue
+        # until the socket took all of it, so no room appears while the client reads nothing.
+        ids: list[str] = []
         while True:
             frame = _medium.read_frame(idle)
             assert frame is not None
             if frame[0] == _medium.EVENT:
-                n = int(frame[2][1]["id"].removeprefix("s"))
-                assert n - next_n == lost, f"s{n} after s{next_n - 1} and LAGGED {lost}"
-                received += 1
-                next_n = n + 1
-                lost = 0
-            elif frame[0] == _medium.LAGGED:
-                assert lost == 0, "two LAGGED frames without an event between them"
-                lost = frame[1]
+                ids.append(frame[2][1]["id"])
             else:
                 assert frame[:2] == [_medium.EXCEPTION, 2]
                 break
         assert "probe-2" in daemon.requested
-        assert lost == 0 and received < 40
-        # The next event that fits says how many were lost since the last one that reached it.
+        # What reached it is in order; the next event that fits says how many were lost.
+        assert ids == [f"s{n}" for n in range(len(ids))] and len(ids) < 40
         busy.update_student(ss.Student(**{**big.__dict__, "id": "last"}))
-        assert _medium.read_frame(idle) == [_medium.LAGGED, 40 - next_n]
+        assert _medium.read_frame(idle) == [_medium.LAGGED, 40 - len(ids)]
         last = _medium.read_frame(idle)
         assert last is not None and last[:2] == [_medium.EVENT, "student_added"]
         assert last[2][1]["id"] == "last"

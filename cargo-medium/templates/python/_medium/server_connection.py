@@ -41,8 +41,10 @@ class _Connection:
     outbox does; what the socket does not take at once is queued, first, for the writer
     thread, which drains the queue one frame at a time. Events are dropped (and counted,
     then reported with `LAGGED` before the next one that fits) while it holds `capacity`
-    frames; replies never are. Incoming: the reader waits before reading more while the queue
-    is full, and before running a call while the calls already running use up the budget
+    frames, queued or being written; replies never are. A frame counts until the socket took
+    all of it, so room appears only as the application reads, however the writer thread is
+    scheduled. Incoming: the reader waits before reading more while the queue is full, and
+    before running a call while the calls already running use up the budget
     (`max_calls` calls, `max_bytes` bytes of their frames), so further calls wait unread in
     the socket."""
 
@@ -150,7 +152,7 @@ class _Connection:
             if self._finished or event not in self._subscriptions:
                 discard(frame)
                 return
-            if len(self._queue) >= self._capacity:
+            if self._held() >= self._capacity:
                 self._dropped += 1
                 discard(frame)
                 return
@@ -211,7 +213,6 @@ class _Connection:
                     break
                 frame = self._queue.popleft()
                 self._writing = True
-                self._wake_waiting()  # the reader may be waiting for room
             try:
                 send_frame(self.sock, frame)
             except OSError:
@@ -219,6 +220,7 @@ class _Connection:
             finally:
                 with self._lock:
                     self._writing = False
+                    self._wake_waiting()  # the reader may be waiting for room
         with self._lock:
             self._finished = True  # what is queued now is never sent
             while self._queue:
@@ -231,8 +233,8 @@ class _Connection:
     def wait_for_room(self) -> bool:
         """Waits while the outgoing queue is full; False when the daemon is stopping."""
         with self._lock:
-            if len(self._queue) >= self._capacity and not self._stopping:
-                self._wait_for(lambda: len(self._queue) < self._capacity or self._stopping)
+            if self._held() >= self._capacity and not self._stopping:
+                self._wait_for(lambda: self._held() < self._capacity or self._stopping)
             return not self._stopping
 
     def start_call(self, request_id: int, frame_len: int, fds: int) -> int | None:
@@ -262,10 +264,14 @@ class _Connection:
     def _may_start(self, cost: int) -> bool:
         """Whether a call costing `cost` bytes may start (or the daemon is stopping)."""
         return self._stopping or (
-            len(self._queue) < self._capacity
+            self._held() < self._capacity
             and self._calls < self._max_calls
             and self._call_bytes + cost <= self._max_bytes
         )
+
+    def _held(self) -> int:
+        """Frames queued or being written; called with `_lock` held."""
+        return len(self._queue) + self._writing
 
     def has_budget(self, frame_len: int) -> bool:
         """Whether a call whose frame has `frame_len` bytes would start without waiting."""
