@@ -73,21 +73,22 @@ def test_sigterm_lets_a_call_in_flight_finish_within_the_grace_period(
 ) -> None:
     daemon = start_daemon(grace_period=5.0)
     path = socket_dir / ss.NAMESPACE / "socket"
-    call = CallInFlight(daemon, "slow-1")
+    call = CallInFlight(daemon, "slow-2")
     daemon.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
-    # The socket goes at once, while the call still runs: nobody new can connect.
+    # The socket goes at once, while the call (2 s) still runs: nobody new can connect. The
+    # bound leaves room for a loaded machine (the suite runs beside cargo builds in CI).
     while path.exists():
-        assert time.monotonic() - stopped_at < 0.5, "the socket outlived SIGTERM"
+        assert time.monotonic() - stopped_at < 1.5, "the socket outlived SIGTERM"
         time.sleep(0.01)
     assert call.thread.is_alive()
     with pytest.raises(ss.DaemonNotRunning):
         ss.StudentSystemConnection()
     # The call finishes and its reply goes out; then the daemon exits.
     outcome = call.result()
-    assert isinstance(outcome, ss.Student) and outcome.id == "slow-1"
+    assert isinstance(outcome, ss.Student) and outcome.id == "slow-2"
     assert daemon.wait(5) == 0
-    assert time.monotonic() - stopped_at < 4.0
+    assert time.monotonic() - stopped_at < 4.5
     assert daemon.communicate()[0] == "stopped\n"
 
 
