@@ -39,6 +39,7 @@ use crate::protocol_info::ProtocolInfo;
 use crate::reply::Reply;
 use crate::requests_in_flight::RequestsInFlight;
 use crate::socket_halves::{self, WriteHalf};
+use crate::well_formed::WellFormed;
 
 /// What every connection of one daemon shares.
 #[derive(Debug)]
@@ -759,7 +760,7 @@ struct Request {
     /// Its frame's length, counted against the connection's byte budget while it runs.
     frame_len: usize,
     method: FrameStr,
-    args: Bytes,
+    args: WellFormed,
     builtin: bool,
     /// The descriptors attached to its frame.
     fds: ReceivedFds,

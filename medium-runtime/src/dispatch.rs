@@ -5,7 +5,6 @@
 use std::os::fd::OwnedFd;
 use std::sync::{Mutex, PoisonError};
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::ancillary::FdHold;
@@ -17,6 +16,7 @@ use crate::handle::DaemonHandle;
 use crate::message::FrameStr;
 use crate::reply::{self, Reply};
 use crate::value_decoder;
+use crate::well_formed::WellFormed;
 
 /// Routes calls to a service. Generated code implements it; so can a hand-written service.
 pub trait Dispatch: Send + Sync + 'static {
@@ -62,7 +62,7 @@ pub struct Started(());
 #[derive(Debug)]
 pub struct Call {
     pub(crate) method: FrameStr,
-    pub(crate) args: Bytes,
+    pub(crate) args: WellFormed,
     pub(crate) application: Application,
     pub(crate) daemon: DaemonHandle,
     /// The descriptors attached to the call's frame, until its arguments take them.
@@ -79,7 +79,7 @@ impl Call {
 
     /// The arguments: one MessagePack array, decode with [`Call::decode_args`].
     pub fn args(&self) -> &[u8] {
-        &self.args
+        self.args.bytes()
     }
 
     /// Decodes the arguments as [`crate::decode_args`] does, except that a [`crate::Binary`]

@@ -154,7 +154,7 @@ fn decode_event<T: DeserializeOwned>(
     };
     let decode = || {
         args.map_err(rmp_serde::decode::Error::from)
-            .and_then(|args| value_decoder::checked_arguments(&args))
+            .and_then(|args| value_decoder::arguments(&args))
     };
     fd::decode_with_set(fds, decode).map_err(|e| match e {
         Rejected::Shape(e) => EventError::Decode(e),

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, PeerIdentity};
 use crate::exception::{ErrorCode, ProtocolError, RemoteException};
 use crate::frame::{FrameWriter, OutFrame, PREFIX_LEN};
-use crate::well_formed::{self, CheckedFrame, CheckedValue, Nesting, TooDeep, WellFormed};
+use crate::well_formed::{self, CheckedFrame, CheckedValue, Nesting, TooDeep};
 
 /// Version of the wire protocol described in PROTOCOL.md. 2: subscriptions are requests with an
 /// id, answered like calls.
@@ -55,8 +55,7 @@ pub(crate) enum ToDaemon {
     Call {
         id: u64,
         method: FrameStr,
-        /// The arguments' bytes (not `WellFormed`: the daemon decodes them as any bytes).
-        args: Result<Bytes, TooDeep>,
+        args: CheckedValue,
         builtin: bool,
     },
     /// `subscribe`: a SUBSCRIBE (true) or UNSUBSCRIBE (false) request for `event`.
@@ -157,7 +156,7 @@ impl ToDaemon {
             (to_daemon::CALL | to_daemon::BUILTIN, 4) => ToDaemon::Call {
                 id: r.uint()?,
                 method: r.frame_str(frame)?,
-                args: r.value()?.map(WellFormed::into_bytes),
+                args: r.value()?,
                 builtin: kind == to_daemon::BUILTIN,
             },
             (to_daemon::SUBSCRIBE | to_daemon::UNSUBSCRIBE, 3) => ToDaemon::Subscription {
@@ -462,6 +461,20 @@ impl FrameBuf {
 
 // ---- decoding -------------------------------------------------------------------------------
 
+/// The `str` item at the start of `buf`, bytes of a frame body that `well_formed` checked, read
+/// by a [`Reader`] item by item from the body's start; and what follows it. `None` when the
+/// item is not a whole `str` (the caller then reads it the checking way, for its error).
+fn proven_str(buf: &[u8]) -> Option<(&str, &[u8])> {
+    let mut rest = buf;
+    let len = rmp::decode::read_str_len(&mut rest).ok()?;
+    let (text, rest) = rest.split_at_checked(usize::try_from(len).ok()?)?;
+    // SAFETY: `text` is the payload of a `str` item of a body `well_formed::check` found
+    // well-formed, so UTF-8: the reader starts at the body's first item and takes every item
+    // whole (an array's head, an integer, a str), so the items it reads are the ones `check`
+    // read. Names are read per call and per event, hence not checked again.
+    Some((unsafe { std::str::from_utf8_unchecked(text) }, rest))
+}
+
 fn malformed(what: impl Into<String>) -> Error {
     Error::Malformed(what.into())
 }
@@ -526,6 +539,12 @@ impl<'a> Reader<'a> {
     fn str(&mut self) -> Result<&'a str, Error> {
         self.heads += 1;
         let buf: &'a [u8] = self.buf;
+        if self.checked.is_some() {
+            if let Some((s, rest)) = proven_str(buf) {
+                self.buf = rest;
+                return Ok(s);
+            }
+        }
         let (s, rest) = rmp::decode::read_str_from_slice(buf)
             .map_err(|e| malformed(format!("expected a string: {e}")))?;
         self.buf = rest;
@@ -631,7 +650,7 @@ mod tests {
             panic!("not a call");
         };
         assert_eq!((id, method.as_str(), builtin), (7, "get", false));
-        let decoded: (String, u8) = rmp_serde::from_slice(&args.unwrap()).unwrap();
+        let decoded: (String, u8) = rmp_serde::from_slice(args.unwrap().bytes()).unwrap();
         assert_eq!(decoded, ("x".to_owned(), 3));
     }
 
@@ -648,7 +667,7 @@ mod tests {
             panic!("not a call");
         };
         assert_eq!((id, method.as_str(), builtin), (9, "introspect", true));
-        assert_eq!(&args.unwrap()[..], [0x90]);
+        assert_eq!(&args.unwrap().bytes()[..], [0x90]);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! (parameter, field or element) and what was found. Every read is bounds-checked and
 //! recursion is bounded, whatever the bytes. One thing is taken from `well_formed`: a `str` in
 //! bytes of the type `WellFormed` (which only its check makes) is not checked for UTF-8 again;
-//! other bytes (`decode_args`, a call's arguments) are. A struct's field names reach its
+//! other bytes (`decode_args`) are. A struct's field names reach its
 //! visitor as bytes (`visit_borrowed_bytes`, which serde's derived visitors take as they take
 //! text), so they never need the check. Pure, no I/O.
 //!
@@ -25,7 +25,6 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use rmp_serde::decode::Error;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Error as _, Expected, MapAccess, SeqAccess,
@@ -38,15 +37,10 @@ const MAX_DEPTH: usize = 1024;
 use crate::binary;
 use crate::well_formed::WellFormed;
 
-/// Decodes a message's arguments: an array with one element per parameter of `T` (a struct
-/// or a tuple). A `Binary` among them is a slice of `frame`.
-pub(crate) fn arguments<T: DeserializeOwned>(frame: &Bytes) -> Result<T, Error> {
-    binary::lend_frame(frame, || decode(frame, true, false))
-}
-
-/// Like [`arguments`], for arguments of a checked frame (an event's): their strs are not
-/// checked for UTF-8 again.
-pub(crate) fn checked_arguments<T: DeserializeOwned>(args: &WellFormed) -> Result<T, Error> {
+/// Decodes a message's arguments (a call's or an event's): an array with one element per
+/// parameter of `T` (a struct or a tuple). A `Binary` among them is a slice of the frame; their
+/// strs are not checked for UTF-8 again.
+pub(crate) fn arguments<T: DeserializeOwned>(args: &WellFormed) -> Result<T, Error> {
     let frame = args.bytes();
     binary::lend_frame(frame, || decode(frame, true, true))
 }
@@ -688,6 +682,8 @@ mod tests {
     use serde::de::IgnoredAny;
 
     use super::*;
+    use bytes::Bytes;
+
     use crate::Binary;
     use crate::well_formed::checked;
 
@@ -764,7 +760,7 @@ mod tests {
     #[test]
     fn a_binary_is_a_slice_of_the_frame_and_takes_only_bin() {
         let frame = Bytes::from(rmp_serde::to_vec(&(Binary::from(vec![4; 1000]), 1u8)).unwrap());
-        let (binary, _): (Binary, u8) = arguments(&frame).unwrap();
+        let (binary, _): (Binary, u8) = arguments(&checked(frame.clone())).unwrap();
         let inside = frame.as_ptr_range();
         assert!(inside.contains(&binary.as_ptr()), "copied out of the frame");
         assert_eq!(binary, vec![4; 1000]);
@@ -772,7 +768,9 @@ mod tests {
         assert!(!inside.contains(&copied.as_ptr()));
         // An array of small integers is a `Vec<u8>`'s other spelling, never a binary's.
         let array = Bytes::from(rmp_serde::to_vec(&(vec![1u8, 2], 1u8)).unwrap());
-        let error = arguments::<(Binary, u8)>(&array).unwrap_err().to_string();
+        let error = arguments::<(Binary, u8)>(&checked(array))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("argument 0") && error.contains("a bin"),
             "{error}"

@@ -55,10 +55,6 @@ impl WellFormed {
     pub(crate) fn bytes(&self) -> &Bytes {
         &self.0
     }
-
-    pub(crate) fn into_bytes(self) -> Bytes {
-        self.0
-    }
 }
 
 /// A frame body that [`check_frame`] found well-formed.
