@@ -527,23 +527,42 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
     let budget = CallBudget::new(&cx.options);
     let access = cx.access.for_peer(cx.info, &peer.application);
     let requests = Arc::new(RequestsInFlight::default());
+    // This task's waker, for a call's handler's first poll, once a read has fetched it.
+    let mut reader: Option<Waker> = None;
     loop {
         // Not reading while the outgoing queue is full is what bounds the replies a peer that
         // does not read can pile up: replies are never dropped. While more frames are already
-        // buffered, the outbox stays corked so their replies leave in one write.
-        // Pinned here, in the reader's own future: passed by value it would be stored once more
-        // by each wrapper it goes through, in every connection's task.
-        // With the frame comes this task's waker, for a call's handler's first poll: fetched
-        // in here, as an `await` later would keep the call's parts in every connection's task.
-        let next = std::pin::pin!(async {
-            peer.outbox.wait_for_room().await;
-            let frame = frames.next().await;
-            let reader = std::future::poll_fn(|task| Poll::Ready(task.waker().clone())).await;
-            (frame, reader)
-        });
-        let Some((frame, reader)) = unless_shutdown(peer, &cx.handle, next).await else {
-            return;
+        // buffered, the outbox stays corked so their replies leave in one write, and they are
+        // taken as they are, without the wait below: the same checks, none of its futures.
+        let buffered = match &reader {
+            Some(_) if !cx.handle.stops_readers() && peer.outbox.has_room() => {
+                frames.next_buffered()
+            }
+            _ => None,
         };
+        let frame = match buffered {
+            Some(frame) => frame,
+            None => {
+                // Pinned here, in the reader's own future: passed by value it would be stored
+                // once more by each wrapper it goes through, in every connection's task. The
+                // waker is fetched in here, as an `await` later would keep the call's parts in
+                // every connection's task.
+                let next = std::pin::pin!(async {
+                    peer.outbox.wait_for_room().await;
+                    let frame = frames.next().await;
+                    let waker = std::future::poll_fn(|task| Poll::Ready(task.waker().clone()));
+                    (frame, waker.await)
+                });
+                let Some((frame, waker)) = unless_shutdown(peer, &cx.handle, next).await else {
+                    return;
+                };
+                reader = Some(waker);
+                frame
+            }
+        };
+        let reader = reader
+            .as_ref()
+            .expect("a frame is taken from the buffer only once a read fetched the waker");
         peer.outbox.cork();
         let mut frame_len = 0;
         let mut fds = ReceivedFds::default();
@@ -626,7 +645,7 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
                     };
                     request = waited;
                 }
-                start_call(cx, peer, &budget, &requests, request, &reader);
+                start_call(cx, peer, &budget, &requests, request, reader);
             }
             Ok(ToDaemon::Subscription {
                 id,

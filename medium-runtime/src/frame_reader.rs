@@ -212,6 +212,34 @@ impl<D: Decoder<Error = Error> + Unpin> FrameReader<D> {
         }
     }
 
+    /// What the stream gives next when it needs no read for it: a frame whole in what was
+    /// read, the error that ends the stream, or its end (`Some(None)`). `None` when the next
+    /// item needs a read. The daemon's reader takes frames this way while they are buffered,
+    /// without a wait (and its futures) per frame.
+    pub(crate) fn next_buffered(&mut self) -> Option<Option<<Self as Stream>::Item>> {
+        if self.done {
+            return Some(None);
+        }
+        if !self.readable {
+            return None;
+        }
+        match self.decode() {
+            Some(Ok(item)) => Some(Some(Ok((item, self.take_set())))),
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Some(Err(e)))
+            }
+            None if self.eof => {
+                self.done = true;
+                Some(None)
+            }
+            None => {
+                self.readable = false;
+                None
+            }
+        }
+    }
+
     /// The next whole frame already received, if any.
     fn decode(&mut self) -> Option<Result<D::Item, Error>> {
         let before = self.buf.len();
@@ -231,22 +259,8 @@ impl<D: Decoder<Error = Error> + Unpin> Stream for FrameReader<D> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if this.done {
-                return Poll::Ready(None);
-            }
-            if this.readable {
-                match this.decode() {
-                    Some(Ok(item)) => return Poll::Ready(Some(Ok((item, this.take_set())))),
-                    Some(Err(e)) => {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    None if this.eof => {
-                        this.done = true;
-                        return Poll::Ready(None);
-                    }
-                    None => this.readable = false,
-                }
+            if let Some(next) = this.next_buffered() {
+                return Poll::Ready(next);
             }
             if let Err(e) = ready!(this.socket.poll_read_ready(cx)) {
                 this.done = true;

@@ -409,6 +409,12 @@ impl OutboxSender {
         future.await
     }
 
+    /// Whether the queue is below capacity (or the connection closed): `wait_for_room` would
+    /// not wait.
+    pub(crate) fn has_room(&self) -> bool {
+        self.has_fewer_than(self.0.capacity)
+    }
+
     /// Waits until the queue is below capacity (or the connection closed).
     pub(crate) async fn wait_for_room(&self) {
         self.wait_for_fewer_than(self.0.capacity).await;

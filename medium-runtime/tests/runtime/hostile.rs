@@ -8,7 +8,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::support::{
-    Answer, INFO, TestDaemon, call_body, frame, hello_body, raw_call, raw_client, read_frame,
+    Answer, INFO, TestDaemon, call_body, eventually, frame, hello_body, raw_call, raw_client,
+    read_frame, runs,
 };
 
 /// Runs `attack` against the daemon and checks that an existing and a new client still work.
@@ -212,6 +213,46 @@ async fn client_that_never_reads_its_replies_is_throttled_not_buffered() {
         .await
         .unwrap();
     assert_eq!(tag, 6);
+}
+
+/// Calls that arrive together, in one read, are not all run when their replies find no room:
+/// the daemon takes each buffered frame only while its outgoing queue has room, as it does
+/// before a read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_calls_wait_unread_while_the_queue_is_full() {
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        event_queue_len: 4,
+        ..DaemonOptions::default()
+    })
+    .await;
+    let mut flood = raw_client(&daemon.path).await;
+    // 64 calls in one write, each answered with 256 KiB: the socket holds a few replies, the
+    // queue four more, and then the daemon must stop taking calls.
+    let key = "buffered_calls_wait_unread_while_the_queue_is_full";
+    let mut args = Vec::new();
+    rmp::encode::write_array_len(&mut args, 2).unwrap();
+    rmp::encode::write_str(&mut args, key).unwrap();
+    rmp::encode::write_uint(&mut args, 256 << 10).unwrap();
+    let calls: Vec<u8> = (1..=64)
+        .flat_map(|id| frame(&call_body(id, "counted", &args)))
+        .collect();
+    flood.write_all(&calls).await.unwrap();
+    eventually(|| runs(key) > 0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ran = runs(key);
+    assert!(
+        ran <= 16,
+        "{ran} of 64 calls ran while their replies had no room"
+    );
+    // Held back, not refused: once read, every call is answered.
+    for _ in 0..64 {
+        let reply = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut flood))
+            .await
+            .expect("a reply")
+            .expect("a frame");
+        assert_eq!(&reply[..2], &[0x93, 0x02], "a VALUE reply");
+    }
+    assert_eq!(runs(key), 64);
 }
 
 /// A call whose frame is not exactly one well-formed MessagePack value, however valid its

@@ -1,7 +1,9 @@
 //! Shared test fixtures: a hand-written service (no code generation), a daemon on a socket in
 //! its own temp dir, and raw-socket helpers for speaking (or abusing) the wire format.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -60,6 +62,18 @@ pub struct Whoami {
     pub uid: u32,
     pub gid: u32,
     pub groups: Option<Vec<u32>>,
+}
+
+/// Runs of the `counted` method per key (tests run in parallel: each uses a key of its own).
+static RUNS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+
+/// How many times `counted` ran with `key`.
+pub fn runs(key: &str) -> usize {
+    RUNS.lock()
+        .unwrap()
+        .as_ref()
+        .and_then(|runs| runs.get(key).copied())
+        .unwrap_or(0)
 }
 
 /// A service implemented directly against `Dispatch`, the way generated code does it.
@@ -153,6 +167,16 @@ impl Dispatch for TestService {
                 let id = call.application().id();
                 let bytes = serde_bytes::ByteBuf::from(vec![0u8; len]);
                 Ok(call.daemon().emit_to(id, "big", &(&bytes,))?)
+            }),
+            // Counts its runs under `key` (see `runs`) and answers `len` bytes.
+            "counted" => handle(call, |_, (key, len): (String, usize)| async move {
+                *RUNS
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_default()
+                    .entry(key)
+                    .or_default() += 1;
+                Ok(serde_bytes::ByteBuf::from(vec![0u8; len]))
             }),
             _ => return None,
         };
