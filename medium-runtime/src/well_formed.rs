@@ -133,18 +133,61 @@ pub(crate) enum Nesting {
 /// depth 2; map keys count like values). A value too deep is still scanned to its end, so
 /// malformed input is reported as such however deep it is.
 pub(crate) fn check(body: &[u8], limit: usize) -> Result<Nesting, Malformed> {
-    // Items left in each open container while within the limit (for the depth), and items
-    // still expected in all (for the end): every item takes at least one byte, so more
-    // expected than bytes left is truncated, which also keeps the count from overflowing.
-    let mut open = Open::default();
-    let mut expected: u64 = 1;
-    let mut nesting = Nesting::WithinLimit;
-    let mut rest = body;
-    while expected > 0 {
-        let at = body.len() - rest.len();
-        let (&marker, after) = rest.split_first().ok_or(Malformed::Truncated)?;
-        rest = after;
-        expected -= 1;
+    let mut scan = Scan {
+        body,
+        rest: body,
+        expected: 1,
+    };
+    // Items left in the innermost open container (at first: the one top-level value), and in
+    // each container around it; `outer.len` containers are open.
+    let mut left: u64 = 1;
+    let mut outer = Open::default();
+    while scan.expected > 0 {
+        if let Some(items) = scan.item()? {
+            if outer.len >= limit {
+                // Too deep: the rest is only checked to be well-formed.
+                while scan.expected > 0 {
+                    scan.item()?;
+                }
+                return scan.end(Nesting::TooDeep);
+            }
+            if items > 0 {
+                outer.push(left - 1);
+                left = items;
+                continue;
+            }
+        }
+        // One item is complete: count it off its container, and every container it completes
+        // off the one around it.
+        left -= 1;
+        while left == 0 {
+            match outer.pop() {
+                Some(around) => left = around,
+                None => break,
+            }
+        }
+    }
+    scan.end(Nesting::WithinLimit)
+}
+
+/// Reading a body item by item. Every item takes at least one byte, so more items expected
+/// (in all open containers) than bytes left is truncated, which also keeps the count from
+/// overflowing.
+struct Scan<'a> {
+    body: &'a [u8],
+    rest: &'a [u8],
+    /// Items still expected until the value ends.
+    expected: u64,
+}
+
+impl Scan<'_> {
+    /// Reads the next item: a container's head (`Some` of its item count, counted as expected)
+    /// or a whole scalar or str (`None`).
+    #[inline(always)]
+    fn item(&mut self) -> Result<Option<u64>, Malformed> {
+        let at = self.body.len() - self.rest.len();
+        let (&marker, mut rest) = self.rest.split_first().ok_or(Malformed::Truncated)?;
+        self.expected -= 1;
         let items = match Item::of(marker, &mut rest).ok_or(Malformed::Truncated)? {
             Item::Reserved => return Err(Malformed::ReservedMarker { at }),
             Item::Scalar(len) => {
@@ -160,40 +203,24 @@ pub(crate) fn check(body: &[u8], limit: usize) -> Result<Nesting, Malformed> {
                 None
             }
             Item::Container(items) => {
-                expected += items;
-                if expected > rest.len() as u64 {
+                self.expected += items;
+                if self.expected > rest.len() as u64 {
                     return Err(Malformed::Truncated);
                 }
                 Some(items)
             }
         };
-        if nesting == Nesting::TooDeep {
-            continue;
-        }
-        if let Some(items) = items {
-            if open.len >= limit {
-                nesting = Nesting::TooDeep;
-                continue;
-            }
-            if items > 0 {
-                open.push(items);
-                continue;
-            }
-        }
-        // One item is complete: count it off its container, and every container it completes
-        // off the one around it.
-        while let Some(left) = open.last_mut() {
-            *left -= 1;
-            if *left > 0 {
-                break;
-            }
-            open.pop();
+        self.rest = rest;
+        Ok(items)
+    }
+
+    /// `nesting`, once the value ended: nothing may follow it.
+    fn end(&self, nesting: Nesting) -> Result<Nesting, Malformed> {
+        match self.rest.len() {
+            0 => Ok(nesting),
+            extra => Err(Malformed::BytesAfterValue { extra }),
         }
     }
-    if !rest.is_empty() {
-        return Err(Malformed::BytesAfterValue { extra: rest.len() });
-    }
-    Ok(nesting)
 }
 
 /// What a marker starts: a scalar with this many bytes after its header, a `str` of this many
@@ -273,18 +300,11 @@ impl Open {
         self.len += 1;
     }
 
-    fn last_mut(&mut self) -> Option<&mut u64> {
-        let last = self.len.checked_sub(1)?;
-        match self.inline.get_mut(last) {
-            Some(slot) => Some(slot),
-            None => self.deeper.last_mut(),
-        }
-    }
-
-    fn pop(&mut self) {
-        self.len -= 1;
-        if self.len >= INLINE {
-            self.deeper.pop();
+    fn pop(&mut self) -> Option<u64> {
+        self.len = self.len.checked_sub(1)?;
+        match self.inline.get(self.len) {
+            Some(&items) => Some(items),
+            None => self.deeper.pop(),
         }
     }
 }
@@ -512,5 +532,115 @@ mod tests {
             photo: serde_bytes::ByteBuf::from(vec![0x91; 4096]),
         };
         assert_eq!(depth(&encode(&(vec![&student, &student],))), 5);
+    }
+
+    /// `check` by recursion, a different walk to compare with: the same items in the same
+    /// order, the same count of items still expected (for `Truncated`), the depth reached by
+    /// each branch.
+    fn recursive(body: &[u8], limit: usize) -> Result<Nesting, Malformed> {
+        struct Walk<'a> {
+            body: &'a [u8],
+            rest: &'a [u8],
+            expected: u64,
+            deepest: usize,
+        }
+        impl Walk<'_> {
+            fn value(&mut self, depth: usize) -> Result<(), Malformed> {
+                let at = self.body.len() - self.rest.len();
+                let (&marker, mut rest) = self.rest.split_first().ok_or(Malformed::Truncated)?;
+                self.expected -= 1;
+                match Item::of(marker, &mut rest).ok_or(Malformed::Truncated)? {
+                    Item::Reserved => return Err(Malformed::ReservedMarker { at }),
+                    Item::Scalar(len) => self.rest = rest.get(len..).ok_or(Malformed::Truncated)?,
+                    Item::Str(len) => {
+                        let text = rest.get(..len).ok_or(Malformed::Truncated)?;
+                        if std::str::from_utf8(text).is_err() {
+                            return Err(Malformed::NotUtf8 { at });
+                        }
+                        self.rest = &rest[len..];
+                    }
+                    Item::Container(items) => {
+                        self.expected += items;
+                        if self.expected > rest.len() as u64 {
+                            return Err(Malformed::Truncated);
+                        }
+                        self.rest = rest;
+                        self.deepest = self.deepest.max(depth + 1);
+                        for _ in 0..items {
+                            self.value(depth + 1)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+        let mut walk = Walk {
+            body,
+            rest: body,
+            expected: 1,
+            deepest: 0,
+        };
+        walk.value(0)?;
+        if !walk.rest.is_empty() {
+            return Err(Malformed::BytesAfterValue {
+                extra: walk.rest.len(),
+            });
+        }
+        Ok(if walk.deepest > limit {
+            Nesting::TooDeep
+        } else {
+            Nesting::WithinLimit
+        })
+    }
+
+    #[test]
+    fn agrees_with_a_recursive_walk_on_damaged_frames() {
+        #[derive(serde::Serialize)]
+        struct Student {
+            id: String,
+            first_name: String,
+            age: u8,
+            photo: serde_bytes::ByteBuf,
+            grades: Vec<Vec<f64>>,
+        }
+        let student = Student {
+            id: "s-000042".into(),
+            first_name: "Zoë".into(),
+            age: 36,
+            photo: serde_bytes::ByteBuf::from(vec![0x91; 8]),
+            grades: vec![vec![1.5], vec![]],
+        };
+        let frames = [
+            encode(&(2u8, 77u32, &student)),
+            encode(&(5u8, "student_added", (1.25f64, [&student, &student]))),
+            arrays(6),
+        ];
+        let markers = [
+            0x00, 0x7f, 0x80, 0x81, 0x91, 0x92, 0xa3, 0xc0, 0xc1, 0xc4, 0xd9, 0xdc,
+        ];
+        let mut cases = 0;
+        for frame in &frames {
+            for at in 0..=frame.len() {
+                let mut damaged = vec![frame[..at].to_vec(), [&frame[..], &[0xc0]].concat()];
+                for &marker in &markers {
+                    let mut changed = frame.clone();
+                    if let Some(byte) = changed.get_mut(at) {
+                        *byte = marker;
+                        damaged.push(changed);
+                    }
+                }
+                for body in &damaged {
+                    for limit in 0..8 {
+                        assert_eq!(
+                            check(body, limit),
+                            recursive(body, limit),
+                            "{body:x?} {limit}"
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 10_000, "{cases}");
     }
 }
