@@ -28,7 +28,7 @@ use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
 use crate::fd::{self, Rejected};
-use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, PREFIX_LEN, SkippingDecoder};
+use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, SkippingDecoder};
 use crate::frame_reader::{FdLimits, FrameReader};
 use crate::lossy::LossySender;
 use crate::message::{self, FrameStr, SkippedFrame, ToApp};
@@ -333,9 +333,9 @@ impl Client {
         let id = link.endpoint.next_request_id();
         let frame = message::call(id, method, args).map_err(Error::Encode)?;
         let max = link.endpoint.options.max_frame_len;
-        if frame.len() - PREFIX_LEN > max {
+        if frame.body_len() > max {
             return Err(Error::FrameTooLarge {
-                len: frame.len() - PREFIX_LEN,
+                len: frame.body_len(),
                 max,
             }
             .into());
@@ -345,11 +345,16 @@ impl Client {
         let pending = PendingCall { link, id };
         // A lone call writes at once (lowest latency); calls made while others are pending go
         // through the writer task, which lets the other ready callers queue theirs first and
-        // sends them all with one `writev` (`WriterWake::Gathers`).
+        // sends them all with one `writev` (`WriterWake::Gathers`). A frame of one buffer is
+        // copied into the outbox rather than allocated.
         let sent = if alone {
-            out.send(frame)
+            frame
+                .finish_lent(|bytes| out.send_bytes(bytes))
+                .unwrap_or_else(|frame| out.send(frame))
         } else {
-            out.send_queued(frame)
+            frame
+                .finish_lent(|bytes| out.send_queued_bytes(bytes))
+                .unwrap_or_else(|frame| out.send_queued(frame))
         };
         drop(out);
         if !sent {

@@ -263,16 +263,19 @@ pub(crate) fn hello(identity: &PeerIdentity) -> Bytes {
 }
 
 /// A call frame; `Err` when the arguments do not serialize.
+///
+/// Left unfinished, still in this thread's encoding buffer: a call is usually sent right away,
+/// its bytes copied into the connection's outbox ([`FrameWriter::finish_lent`]).
 pub(crate) fn call<A: Serialize + ?Sized>(
     id: u64,
     method: &str,
     args: &A,
-) -> Result<OutFrame, rmp_serde::encode::Error> {
+) -> Result<FrameWriter, rmp_serde::encode::Error> {
     let mut f = FrameBuf::new(4, to_daemon::CALL);
     f.uint(id);
     f.str(method);
     f.0.value(args)?;
-    Ok(f.0.finish())
+    Ok(f.0)
 }
 
 /// A built-in request without arguments, e.g. introspection.
@@ -639,7 +642,7 @@ mod tests {
 
     #[test]
     fn call_round_trips_with_args_borrowed_from_the_frame() {
-        let frame = body(call(7, "get", &("x", 3u8)).unwrap());
+        let frame = body(call(7, "get", &("x", 3u8)).unwrap().finish());
         let ToDaemon::Call {
             id,
             method,
@@ -719,7 +722,7 @@ mod tests {
 
     #[test]
     fn a_calls_method_name_is_a_slice_of_its_frame() {
-        let frame = body(call(1, "get_student", &("x",)).unwrap());
+        let frame = body(call(1, "get_student", &("x",)).unwrap().finish());
         let Ok(ToDaemon::Call { method, .. }) = ToDaemon::decode(&frame, DEFAULT_MAX_NESTING_DEPTH)
         else {
             panic!("not a call");

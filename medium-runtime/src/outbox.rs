@@ -70,8 +70,9 @@ pub(crate) struct Outbox {
 #[derive(Debug, Default)]
 struct State {
     queue: VecDeque<OutFrame>,
-    /// Frames sent as bytes ([`OutboxSender::send_bytes`]) while the sender writes directly,
-    /// back to back: one write buffer instead of a frame each. Only while `queue` is empty:
+    /// Frames sent as bytes, back to back: one write buffer instead of a frame each. Either the
+    /// sender writes it directly ([`OutboxSender::send_bytes`]), or the writer task takes it
+    /// as one frame ([`OutboxSender::send_queued_bytes`]). Only while `queue` is empty:
     /// frames queued after them move them into the queue first, as one frame
     /// ([`State::seal_tail`]), so the order stays that of sending.
     tail: Vec<u8>,
@@ -200,6 +201,11 @@ impl Outbox {
     /// Queues for the writer, waking it unless the cork holds the frame back.
     fn queue(&self, state: &mut State, frame: OutFrame) {
         state.push(frame);
+        self.wake_unless_corked(state);
+    }
+
+    /// Hands the queue to the writer, unless the cork holds what is queued.
+    fn wake_unless_corked(&self, state: &mut State) {
         if !self.is_corked() || state.queued() >= self.cork_limit {
             self.wake(state);
         }
@@ -347,6 +353,25 @@ impl OutboxSender {
             return false;
         }
         self.0.queue(&mut state, frame.into());
+        true
+    }
+
+    /// Like [`OutboxSender::send_queued`], for a frame given as its bytes, which are copied: into
+    /// the tail, which the writer task takes as one frame with every frame sent meanwhile (a
+    /// burst of calls costs no allocation per frame), or, behind frames already queued, into a
+    /// frame of their own.
+    pub(crate) fn send_queued_bytes(&self, frame: &[u8]) -> bool {
+        let mut state = self.0.lock();
+        if state.closed || state.sealed {
+            return false;
+        }
+        if state.queue.is_empty() {
+            state.tail.extend_from_slice(frame);
+            state.tail_frames += 1;
+        } else {
+            state.push(Bytes::copy_from_slice(frame).into());
+        }
+        self.0.wake_unless_corked(&mut state);
         true
     }
 
@@ -751,6 +776,22 @@ mod tests {
             .expect("write side closed")
             .expect("read");
         assert_eq!(all, b"aF");
+    }
+
+    #[tokio::test]
+    async fn frames_queued_as_bytes_leave_in_order_with_the_others() {
+        let (out, mut read) = outbox(16);
+        assert!(out.send_queued_bytes(b"a"));
+        assert!(out.send_queued(frame("b")));
+        assert!(out.send_queued_bytes(b"c"));
+        assert!(out.send_bytes(b"d"));
+        assert!(out.send_queued_bytes(b"e"));
+        assert_eq!(arrived(&mut read).await, b"abcde");
+        // The queue is empty again: these share the tail, which the writer takes whole.
+        assert!(out.send_queued_bytes(b"f"));
+        assert!(out.send_queued_bytes(b"g"));
+        assert_eq!(out.0.lock().tail_frames, 2);
+        assert_eq!(arrived(&mut read).await, b"fg");
     }
 
     #[tokio::test]
