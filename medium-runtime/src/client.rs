@@ -6,6 +6,7 @@
 //! connection stays usable.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -523,18 +524,21 @@ impl Link {
     fn reply(&self, id: u64) -> impl Future<Output = Result<Response, Error>> + '_ {
         std::future::poll_fn(move |cx| {
             let mut routes = self.routes();
-            let Some(Waiter::Caller(slot)) = routes.pending.get_mut(&id) else {
-                return Poll::Ready(Err(routes.closed_error()));
-            };
-            if let Some(response) = slot.response.take() {
-                routes.pending.remove(&id);
-                return Poll::Ready(Ok(response));
+            // One lookup, whether the slot is then removed or kept.
+            if let Entry::Occupied(mut entry) = routes.pending.entry(id)
+                && let Waiter::Caller(slot) = entry.get_mut()
+            {
+                if let Some(response) = slot.response.take() {
+                    entry.remove();
+                    return Poll::Ready(Ok(response));
+                }
+                match &mut slot.waker {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    None => slot.waker = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
             }
-            match &mut slot.waker {
-                Some(waker) => waker.clone_from(cx.waker()),
-                None => slot.waker = Some(cx.waker().clone()),
-            }
-            Poll::Pending
+            Poll::Ready(Err(routes.closed_error()))
         })
     }
 
