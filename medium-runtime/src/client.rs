@@ -524,21 +524,23 @@ impl Link {
     fn reply(&self, id: u64) -> impl Future<Output = Result<Response, Error>> + '_ {
         std::future::poll_fn(move |cx| {
             let mut routes = self.routes();
-            // One lookup, whether the slot is then removed or kept.
-            if let Entry::Occupied(mut entry) = routes.pending.entry(id)
-                && let Waiter::Caller(slot) = entry.get_mut()
-            {
-                if let Some(response) = slot.response.take() {
-                    entry.remove();
-                    return Poll::Ready(Ok(response));
-                }
-                match &mut slot.waker {
-                    Some(waker) => waker.clone_from(cx.waker()),
-                    None => slot.waker = Some(cx.waker().clone()),
-                }
-                return Poll::Pending;
+            // One lookup, whether the slot is then removed or kept. Not a let chain: those
+            // need Rust 1.88, and the runtime supports 1.85.
+            let Entry::Occupied(mut entry) = routes.pending.entry(id) else {
+                return Poll::Ready(Err(routes.closed_error()));
+            };
+            let Waiter::Caller(slot) = entry.get_mut() else {
+                return Poll::Ready(Err(routes.closed_error()));
+            };
+            if let Some(response) = slot.response.take() {
+                entry.remove();
+                return Poll::Ready(Ok(response));
             }
-            Poll::Ready(Err(routes.closed_error()))
+            match &mut slot.waker {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => slot.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
         })
     }
 

@@ -534,11 +534,10 @@ async fn read_loop<D: Dispatch>(frames: &mut Frames, peer: &Arc<Peer>, cx: &Arc<
         // does not read can pile up: replies are never dropped. While more frames are already
         // buffered, the outbox stays corked so their replies leave in one write, and they are
         // taken as they are, without the wait below: the same checks, none of its futures.
-        let buffered = match &reader {
-            Some(_) if !cx.handle.stops_readers() && peer.outbox.has_room() => {
-                frames.next_buffered()
-            }
-            _ => None,
+        let buffered = if reader.is_some() && !cx.handle.stops_readers() && peer.outbox.has_room() {
+            frames.next_buffered()
+        } else {
+            None
         };
         let frame = match buffered {
             Some(frame) => frame,
