@@ -811,30 +811,32 @@ fn start_call<D: Dispatch>(
         reply.send(id, max_frame_len, &peer.outbox);
         return;
     }
-    let call = Call {
-        method: method.clone(),
-        args,
-        application: peer.application.clone(),
-        daemon: cx.handle.clone(),
-        fds: Mutex::new(fds.fds),
-        _fds_held: fds.hold,
-    };
-    let start = CallStart {
-        id,
-        frame_len,
-        method: &method,
-        span: call_span(id, &method),
-        waker: reader,
-        peer,
-        budget,
-        requests,
-        calls: &cx.calls,
-        hard_stop: &cx.hard_stop,
-        max_frame_len,
-    };
-    let span = start.span.clone();
+    let span = call_span(id, &method);
     let _entered = span.enter();
+    // The call and its runner are made in the closure, where they are handed on: made outside,
+    // each would be copied into it, and again into `catch_unwind`.
     let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let call = Call {
+            method: method.clone(),
+            args,
+            application: peer.application.clone(),
+            daemon: cx.handle.clone(),
+            fds: Mutex::new(fds.fds),
+            _fds_held: fds.hold,
+        };
+        let start = CallStart {
+            id,
+            frame_len,
+            method: &method,
+            span: span.clone(),
+            waker: reader,
+            peer,
+            budget,
+            requests,
+            calls: &cx.calls,
+            hard_stop: &cx.hard_stop,
+            max_frame_len,
+        };
         cx.dispatch.dispatch(call, CallRunner(start))
     }));
     let reply = match dispatched {
