@@ -14,7 +14,7 @@ use crate::counters::{ATTACH_TIME, SyscallCounter, Syscalls, allocations};
 use crate::handwritten::HandwrittenSide;
 use crate::ours::{Big, OursSide};
 use crate::raw::RawSide;
-use crate::report::{Against, Better, CaseResult, Goal};
+use crate::report::{Against, Better, CaseResult, Goal, human};
 use crate::side::{BenchResult, FanOut, Side};
 use crate::stats::{median, per_second, percentile_us};
 use crate::student::{STUDENT_ID, Student, StudentAdded, student};
@@ -114,6 +114,9 @@ pub struct Bench {
 enum Who {
     Ours,
     Other(Against),
+    /// An implementation measured beside the table's, for comparison: its figure, and ours
+    /// against it, are notes (named so), not columns.
+    Aside(&'static str),
 }
 
 /// One implementation's run of a case, boxed so that the sides' different futures can take
@@ -160,6 +163,17 @@ fn summarize<T>(
             Who::Other(Against::Floor) => result.baseline = figure,
             Who::Other(Against::Handwritten) => result.handwritten = figure,
             Who::Other(Against::Tarpc) => result.tarpc = figure,
+            Who::Aside(_) => {}
+        }
+    }
+    for (who, reps) in measured {
+        if let Who::Aside(name) = who {
+            let figure = summary(reps);
+            result.notes.push(format!(
+                "{name}: {} {unit}; ours / it: {:.2}",
+                human(figure),
+                result.ours / figure
+            ));
         }
     }
     result
@@ -173,6 +187,10 @@ fn median_rate<T>(rate: impl Fn(&T) -> f64) -> impl Fn(&[T]) -> f64 {
 const FLOOR: Who = Who::Other(Against::Floor);
 const HANDWRITTEN: Who = Who::Other(Against::Handwritten);
 const TARPC: Who = Who::Other(Against::Tarpc);
+/// The hand-written RPC's multiplexer (`callers_64_1conn`'s) keeping calls in flight from one
+/// task as ours does: the hand-written pipeline is a loop with no future per call, no
+/// pending-call map and no reader task, which a client that callers share cannot be.
+const MULTIPLEXER: Who = Who::Aside("hand-written multiplexer, same calls in flight");
 
 /// What one workload cost per call: allocations in this process, syscalls here and in the
 /// daemon child.
@@ -468,6 +486,9 @@ impl Bench {
                 run(Who::Ours, || self.ours.pipelined(1, WINDOW, calls)),
                 run(HANDWRITTEN, || self.handwritten.pipelined(1, WINDOW, calls)),
                 run(TARPC, || self.tarpc.pipelined(WINDOW, calls)),
+                run(MULTIPLEXER, || {
+                    self.handwritten.pipelined_multiplexed(WINDOW, calls)
+                }),
             ],
         )
         .await?;
@@ -617,6 +638,7 @@ fn name_of(who: Who) -> &'static str {
         Who::Other(Against::Floor) => "floor",
         Who::Other(Against::Handwritten) => "handwritten",
         Who::Other(Against::Tarpc) => "tarpc",
+        Who::Aside(name) => name,
     }
 }
 

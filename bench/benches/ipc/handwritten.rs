@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::child::{Daemon, Role};
-use crate::side::{BenchResult, FanOut, StudentClient, Tally, concurrent_callers};
+use crate::side::{BenchResult, FanOut, StudentClient, Tally, concurrent_callers, keep_in_flight};
 use crate::student::{STUDENT_ID, Student, StudentAdded, student, student_added};
 use crate::wire::{BULK_LEN, FrameReader};
 
@@ -225,6 +225,19 @@ impl HandwrittenSide {
         while let Some(done) = tasks.join_next().await {
             done??;
         }
+        Ok(start.elapsed())
+    }
+
+    /// One multiplexed connection (as [`HandwrittenSide::callers`]') kept `window` calls in
+    /// flight from one task until `calls` replies arrived, as ours is: the wall time.
+    pub async fn pipelined_multiplexed(
+        &self,
+        window: usize,
+        calls: usize,
+    ) -> BenchResult<Duration> {
+        let client = Multiplexer::connect(&self.path).await?;
+        let start = Instant::now();
+        tokio::spawn(async move { keep_in_flight(&client, window, calls).await }).await??;
         Ok(start.elapsed())
     }
 

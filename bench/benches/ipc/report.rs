@@ -155,7 +155,7 @@ fn json_number(value: Option<f64>) -> String {
 }
 
 /// A figure for people: 4 significant digits at most, no exponent.
-fn human(value: f64) -> String {
+pub fn human(value: f64) -> String {
     match value.abs() {
         v if v >= 1000.0 => format!("{value:.0}"),
         v if v >= 100.0 => format!("{value:.1}"),
