@@ -574,16 +574,14 @@ impl<'a> Reader<'a> {
     }
 
     /// The rest of the frame: the message's last element, a MessagePack value of any type
-    /// (the only element that can nest, so the frame's depth is its depth).
+    /// (the only element that can nest, so the frame's depth is its depth). Only for the last
+    /// element of a message array whose length was matched exactly, every element before it
+    /// read by this reader (see `CheckedFrame::last_item`).
     fn value(&self) -> Result<CheckedValue, Error> {
-        if self.buf.is_empty() {
+        let Some(frame) = self.checked.filter(|_| !self.buf.is_empty()) else {
             return Err(malformed("message is missing its value"));
-        }
-        let value = self
-            .checked
-            .and_then(|frame| frame.after(self.heads))
-            .filter(|value| value.bytes().len() == self.buf.len())
-            .ok_or_else(|| malformed("message value not at an item boundary"))?;
+        };
+        let value = frame.last_item(self.heads, self.buf.len());
         match self.nesting {
             Nesting::WithinLimit => Ok(Ok(value)),
             Nesting::TooDeep => Ok(Err(TooDeep {

@@ -45,9 +45,9 @@ impl From<TooDeep> for rmp_serde::decode::Error {
 pub(crate) type CheckedValue = Result<WellFormed, TooDeep>;
 
 /// Bytes that [`check`] found well-formed: whole MessagePack items, every `str` among them
-/// UTF-8. Only this module makes one (the whole of a checked frame body, or what follows some
-/// of its items, cut where an item starts: [`CheckedFrame::after`]), so a decoder reading them
-/// item by item from their start may take each `str` as UTF-8 without checking it again.
+/// UTF-8. Only this module makes one (the whole of a checked frame body, or its last item:
+/// [`CheckedFrame::last_item`]), so a decoder reading them item by item from their start may
+/// take each `str` as UTF-8 without checking it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WellFormed(Bytes);
 
@@ -62,11 +62,24 @@ impl WellFormed {
 pub(crate) struct CheckedFrame<'a>(&'a Bytes);
 
 impl CheckedFrame<'_> {
-    /// What follows the first `heads` item heads of the body: a container's head is its marker
-    /// and length (its items follow it), any other item's head is the whole item. `None` when
-    /// the body has fewer. The cut is made by this module's own reading of the items, so it
-    /// falls where an item starts.
-    pub(crate) fn after(&self, heads: usize) -> Option<WellFormed> {
+    /// The body's last `len` bytes, for a reader that read the body from its start, `heads`
+    /// item heads in all, each taken whole (a container's head is its marker and length, any
+    /// other item's head is the whole item), up to the last item of the body's outer array.
+    /// The items it read are then the ones [`check`] read, so its position is where `check`
+    /// found an item to start, and what is left, the body being one value, is that one item.
+    /// Not walked again (about 100 instructions per frame), but in debug builds (tests, fuzzing).
+    pub(crate) fn last_item(&self, heads: usize, len: usize) -> WellFormed {
+        debug_assert!(
+            self.after(heads)
+                .is_some_and(|after| after.0.len() == len && len > 0),
+            "a reader's last item is not where `check` found one"
+        );
+        WellFormed(self.0.slice(self.0.len() - len..))
+    }
+
+    /// What follows the first `heads` item heads of the body (heads as above), by this
+    /// module's own reading of the items. `None` when the body has fewer.
+    fn after(&self, heads: usize) -> Option<WellFormed> {
         let mut rest: &[u8] = self.0;
         for _ in 0..heads {
             let (&marker, after) = rest.split_first()?;
