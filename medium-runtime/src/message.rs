@@ -487,7 +487,7 @@ struct Reader<'a> {
     buf: &'a [u8],
     /// The whole frame body once `well_formed` checked it; `None` for a frame's first bytes.
     checked: Option<CheckedFrame<'a>>,
-    /// Item heads read so far (see `CheckedFrame::after`).
+    /// Item heads read so far (see `CheckedFrame::last_item`).
     heads: usize,
     /// Whether the message's value nests too deep, and the limit it was checked against.
     nesting: Nesting,
