@@ -3,8 +3,8 @@
 //! Received: when the runtime decodes a frame (`value_decoder`), a `Binary` is a slice of the
 //! received frame's `Bytes`, not a copy. Serde's `Visitor` only ever sees a `&[u8]`, so the
 //! decoder lends the frame's `Bytes` through a thread-local for the duration of one synchronous
-//! decode ([`lend_frame`]); the visitor slices it when the bytes lie inside it, and copies them
-//! otherwise (any other deserializer, e.g. `rmp_serde` directly).
+//! decode (`thread_scope::decoding`); the visitor slices it when the bytes lie inside it, and
+//! copies them otherwise (any other deserializer, e.g. `rmp_serde` directly).
 //!
 //! Sent: a `Binary` of at least [`LARGE_BINARY`] bytes is not copied into its frame. While the
 //! runtime encodes a frame ([`encoding_frame`]), serializing such a `Binary` records its `Bytes`;
@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, Serializer};
 
-use crate::thread_scope::{Collecting, Collector, Restore};
+use crate::thread_scope::{self, Collecting, Collector};
 
 /// Smallest binary sent as a chunk of its own rather than copied into the frame: below it a
 /// copy costs less than an extra iovec and buffer reference.
@@ -153,14 +153,13 @@ impl<'de> Visitor<'de> for BinaryVisitor {
     }
 
     fn visit_borrowed_bytes<E: de::Error>(self, bytes: &'de [u8]) -> Result<Binary, E> {
-        let sliced = FRAME.with_borrow(|frame| {
-            frame
-                .as_ref()
-                .filter(|frame| lies_inside(bytes, frame))
-                .map(|frame| frame.slice_ref(bytes))
+        let sliced = thread_scope::with_lent_frame(|frame| {
+            lies_inside(bytes, frame).then(|| frame.slice_ref(bytes))
         });
         Ok(Binary(
-            sliced.unwrap_or_else(|| Bytes::copy_from_slice(bytes)),
+            sliced
+                .flatten()
+                .unwrap_or_else(|| Bytes::copy_from_slice(bytes)),
         ))
     }
 
@@ -181,8 +180,6 @@ fn lies_inside(part: &[u8], whole: &[u8]) -> bool {
 }
 
 thread_local! {
-    /// The frame being decoded on this thread, if the runtime is decoding one.
-    static FRAME: RefCell<Option<Bytes>> = const { RefCell::new(None) };
     /// Whether the runtime is encoding a frame on this thread, and whether it met a large
     /// binary (see `LARGE`).
     static LARGE_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
@@ -195,14 +192,6 @@ const LARGE: Collector<Bytes> = Collector {
     state: &LARGE_STATE,
     items: &LARGE_BINARIES,
 };
-
-/// Runs `decode` (one synchronous decode of values inside `frame`) with `frame` lent to every
-/// `Binary` it produces. Restores what was lent before, so nested use stays correct.
-pub(crate) fn lend_frame<T>(frame: &Bytes, decode: impl FnOnce() -> T) -> T {
-    let outer = FRAME.replace(Some(frame.clone()));
-    let _restore = Restore(&FRAME, outer);
-    decode()
-}
 
 /// Runs `encode` (one synchronous encode of a frame into a writer that calls [`take_large`]):
 /// meanwhile every `Binary` of at least [`LARGE_BINARY`] bytes serialized on this thread is
@@ -234,6 +223,11 @@ pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `decode` with `frame` lent, as the runtime decodes a received frame's values.
+    fn lend_frame<T>(frame: &Bytes, decode: impl FnOnce() -> T) -> T {
+        crate::fd::lending(frame, Vec::new(), decode).0
+    }
 
     #[test]
     fn decoding_inside_a_lent_frame_slices_it() {

@@ -25,10 +25,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{self, Serialize, Serializer};
 
-use crate::thread_scope::{Collecting, Collector, Restore, RestoreCell};
+use crate::thread_scope::{self, Collecting, Collector, Lending, Restore};
 
 /// An open file descriptor, owned: a spec `fd` value. Dropping it closes the descriptor.
 ///
@@ -120,9 +121,8 @@ thread_local! {
     static ATTACHING_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
     /// The set of the frame being encoded on this thread, once an `Fd` was serialized in it.
     static ATTACHED: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
-    /// Whether the runtime is decoding a frame's values on this thread, and with what set.
-    static LENDING: Cell<Lending> = const { Cell::new(Lending::Outside) };
-    /// The set of the frame being decoded on this thread, when it has descriptors.
+    /// The set of the frame being decoded on this thread, when it has descriptors (the decode
+    /// scope, `thread_scope::decoding`, then says `Lending::Descriptors`).
     static LENT: RefCell<Option<ReceivedSet>> = const { RefCell::new(None) };
 }
 
@@ -131,18 +131,6 @@ const ATTACHING: Collector<OwnedFd> = Collector {
     state: &ATTACHING_STATE,
     items: &ATTACHED,
 };
-
-/// Where a thread stands with decoding values that may hold `Fd`s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lending {
-    /// Not decoding a frame: an `Fd` does not deserialize.
-    Outside,
-    /// Decoding a frame that came without descriptors (the usual case, kept out of `LENT`):
-    /// any `fd` index is bad, and `bad_index` says whether one was met.
-    NoDescriptors { bad_index: bool },
-    /// Decoding a frame whose descriptors are in `LENT`.
-    Descriptors,
-}
 
 /// A received frame's descriptors while its values are decoded.
 struct ReceivedSet {
@@ -176,20 +164,23 @@ impl Leftovers {
     }
 }
 
-/// Runs `decode` (one synchronous decode of the values of a frame that arrived with
-/// `descriptors`) with the set lent to every `Fd` it produces. If `decode` panics, the lent
-/// descriptors are closed.
-pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) -> (T, Leftovers) {
+/// Runs `decode` (one synchronous decode of values inside `frame`, which arrived with
+/// `descriptors`) with the set lent to every `Fd` it produces, and `frame` to every `Binary`
+/// (`thread_scope::decoding`, one scope for both). If `decode` panics, the lent descriptors are
+/// closed.
+pub(crate) fn lending<T>(
+    frame: &Bytes,
+    descriptors: Vec<OwnedFd>,
+    decode: impl FnOnce() -> T,
+) -> (T, Leftovers) {
     if descriptors.is_empty() {
-        let outer = LENDING.replace(Lending::NoDescriptors { bad_index: false });
-        let _restore = RestoreCell(&LENDING, outer);
-        let decoded = decode();
-        let bad_index = LENDING.get() == Lending::NoDescriptors { bad_index: true };
+        let (decoded, lending) =
+            thread_scope::decoding(frame, Lending::NoDescriptors { bad_index: false }, decode);
         return (
             decoded,
             Leftovers {
                 untaken: Vec::new(),
-                bad_index,
+                bad_index: lending == Lending::NoDescriptors { bad_index: true },
             },
         );
     }
@@ -197,11 +188,9 @@ pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) 
         descriptors: descriptors.into_iter().map(Some).collect(),
         bad_index: false,
     };
-    let outer_lending = LENDING.replace(Lending::Descriptors);
-    let _restore_lending = RestoreCell(&LENDING, outer_lending);
     let outer = LENT.replace(Some(set));
     let _restore = Restore(&LENT, outer);
-    let decoded = decode();
+    let (decoded, _) = thread_scope::decoding(frame, Lending::Descriptors, decode);
     let set = LENT
         .take()
         .expect("the lent set stays in place while decoding");
@@ -239,13 +228,13 @@ impl Serialize for Fd {
 impl<'de> Deserialize<'de> for Fd {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fd, D::Error> {
         let index = u64::deserialize(deserializer)?;
-        match LENDING.get() {
-            Lending::Outside => return Err(de::Error::custom(OUTSIDE_THE_RUNTIME)),
-            Lending::NoDescriptors { .. } => {
-                LENDING.set(Lending::NoDescriptors { bad_index: true });
+        match thread_scope::lent_descriptors() {
+            None => return Err(de::Error::custom(OUTSIDE_THE_RUNTIME)),
+            Some(Lending::NoDescriptors { .. }) => {
+                thread_scope::set_lent_descriptors(Lending::NoDescriptors { bad_index: true });
                 return Err(not_in_set(index, 0));
             }
-            Lending::Descriptors => {}
+            Some(Lending::Descriptors) => {}
         }
         LENT.with_borrow_mut(|lent| {
             let set = lent
@@ -275,14 +264,25 @@ pub(crate) enum Rejected {
     Descriptors(String),
 }
 
-/// Decodes received values with their frame's set lent to them, and checks that every
-/// descriptor was taken exactly once. On any failure every descriptor is closed (those values
-/// took are dropped with them).
+/// The reason alone: the caller says what was rejected.
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejected::Shape(e) => e.fmt(f),
+            Rejected::Descriptors(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Decodes received values with their frame and its set lent to them ([`lending`]), and checks
+/// that every descriptor was taken exactly once. On any failure every descriptor is closed
+/// (those values took are dropped with them).
 pub(crate) fn decode_with_set<T>(
+    frame: &Bytes,
     descriptors: Vec<OwnedFd>,
     decode: impl FnOnce() -> Result<T, rmp_serde::decode::Error>,
 ) -> Result<T, Rejected> {
-    let (decoded, leftovers) = lending(descriptors, decode);
+    let (decoded, leftovers) = lending(frame, descriptors, decode);
     match decoded {
         Ok(value) if leftovers.agree() => Ok(value),
         Ok(_) => Err(Rejected::Descriptors(format!(
@@ -337,7 +337,9 @@ mod tests {
         let (other, _) = pipe();
         let set = vec![OwnedFd::from(other), OwnedFd::from(reader)];
         let bytes = rmp_serde::to_vec(&[1]).unwrap();
-        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), set, || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         let mut reader = decoded.unwrap().pop().unwrap().into_file();
         assert_eq!(leftovers.untaken.len(), 1);
         assert!(!leftovers.bad_index && !leftovers.agree());
@@ -352,7 +354,7 @@ mod tests {
         for indices in [vec![1], vec![0, 0]] {
             let (reader, _writer) = pipe();
             let bytes = rmp_serde::to_vec(&indices).unwrap();
-            let (decoded, leftovers) = lending(vec![OwnedFd::from(reader)], || {
+            let (decoded, leftovers) = lending(&Bytes::new(), vec![OwnedFd::from(reader)], || {
                 rmp_serde::from_slice::<Vec<Fd>>(&bytes)
             });
             let error = decoded.unwrap_err().to_string();
@@ -364,14 +366,18 @@ mod tests {
         }
         // A frame that came without descriptors has an empty set: any index is bad.
         let bytes = rmp_serde::to_vec(&[0]).unwrap();
-        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), Vec::new(), || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         let error = decoded.unwrap_err().to_string();
         assert!(
             error.contains("is not a descriptor of the frame's set of 0"),
             "{error}"
         );
         assert!(leftovers.bad_index && !leftovers.agree());
-        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<u8>(&[7]));
+        let (decoded, leftovers) = lending(&Bytes::new(), Vec::new(), || {
+            rmp_serde::from_slice::<u8>(&[7])
+        });
         assert_eq!(decoded.unwrap(), 7);
         assert!(leftovers.agree());
     }
@@ -402,7 +408,9 @@ mod tests {
         let (reader, writer) = pipe();
         let set = vec![OwnedFd::from(reader), OwnedFd::from(writer)];
         let bytes = rmp_serde::to_vec(&[1, 0]).unwrap();
-        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), set, || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         assert_eq!(decoded.unwrap().len(), 2);
         assert!(leftovers.agree());
     }
@@ -428,13 +436,15 @@ mod tests {
     fn a_panicking_decode_closes_the_lent_descriptors_and_restores_the_scope() {
         let (reader, mut writer) = pipe();
         let caught = std::panic::catch_unwind(move || {
-            lending(vec![OwnedFd::from(reader)], || panic!("decoder bug"))
+            lending(&Bytes::new(), vec![OwnedFd::from(reader)], || {
+                panic!("decoder bug")
+            })
         });
         assert!(caught.is_err());
         // The read end is closed: writing to the pipe now fails with EPIPE.
         let error = writer.write_all(b"z").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
         assert!(LENT.with_borrow(Option::is_none));
-        assert_eq!(LENDING.get(), Lending::Outside);
+        assert_eq!(thread_scope::lent_descriptors(), None);
     }
 }

@@ -3,12 +3,16 @@
 //! Serde gives a `Serialize`/`Deserialize` impl no context, so the runtime lends what a value
 //! needs beside its bytes (a received frame's memory, its descriptors) through thread-locals set
 //! for the span of one encode or decode (`binary`, `fd`). Every frame goes through such scopes,
-//! so the common case costs little: [`Collector`] keeps whether a scope is open in a `Cell` (no
-//! destructor, so a plain thread-local access) and touches its item list only once something
-//! is collected.
+//! so the common case costs little: a decode's scope ([`decoding`]) is one `Cell` holding a
+//! pointer to the frame and how its descriptors stand (no destructor, so a plain thread-local
+//! access to open it and one to close it), and [`Collector`] keeps whether a scope is open in a
+//! `Cell` and touches its item list only once something is collected.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::thread::LocalKey;
+
+use bytes::Bytes;
 
 /// Puts a thread-local back as it was when dropped, even if the encode or decode panics: what
 /// the scope put there is dropped then.
@@ -123,5 +127,113 @@ impl<T: 'static> Drop for Scope<'_, T> {
         if self.outer == Collecting::Some {
             items.set(std::mem::take(&mut self.stashed));
         }
+    }
+}
+
+thread_local! {
+    /// What the runtime lends the values of the frame it is decoding on this thread, if it is
+    /// decoding one.
+    static DECODING: Cell<Option<Lent>> = const { Cell::new(None) };
+}
+
+/// What one decode lends its values.
+#[derive(Clone, Copy)]
+struct Lent {
+    /// The received frame, for `Binary` to slice. Only [`decoding`] sets it, from a `&Bytes`
+    /// borrowed for as long as it stays set. A pointer rather than a clone: cloning a `Bytes` is
+    /// an atomic increment (and a decrement to drop it), which every decode would pay, while a
+    /// `Binary` is rarely decoded.
+    frame: NonNull<Bytes>,
+    descriptors: Lending,
+}
+
+/// How the descriptors of the frame being decoded stand (see `fd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lending {
+    /// The frame came without descriptors (the usual case, kept out of `fd`'s lent set): any
+    /// `fd` index is bad, and `bad_index` says whether one was met.
+    NoDescriptors { bad_index: bool },
+    /// The frame's descriptors are in `fd`'s lent set.
+    Descriptors,
+}
+
+/// Runs `decode` (one synchronous decode of values inside `frame`) with `frame` lent to every
+/// `Binary` and `descriptors` to every `Fd` it decodes, and returns, beside its result, how the
+/// descriptors stand after it. The scope this opens inside another is the only one seen until
+/// it ends; the outer one is back then, panics included.
+pub(crate) fn decoding<T>(
+    frame: &Bytes,
+    descriptors: Lending,
+    decode: impl FnOnce() -> T,
+) -> (T, Lending) {
+    let lent = Lent {
+        frame: NonNull::from(frame),
+        descriptors,
+    };
+    let outer = DECODING.replace(Some(lent));
+    let _restore = RestoreCell(&DECODING, outer);
+    let decoded = decode();
+    // Still this scope's: any scope `decode` opened has ended.
+    let descriptors = DECODING.get().map_or(descriptors, |lent| lent.descriptors);
+    (decoded, descriptors)
+}
+
+/// Runs `f` on the frame lent to the decode running on this thread; `None` outside a decode.
+pub(crate) fn with_lent_frame<R>(f: impl FnOnce(&Bytes) -> R) -> Option<R> {
+    let lent = DECODING.get()?;
+    // SAFETY: `decoding` set `frame` from a `&Bytes` that stays borrowed until its scope ends,
+    // and that scope is still open: scopes end in the reverse order they open (each is a call
+    // frame of `decoding` on this thread's stack), so it outlives this call, and `f` cannot
+    // keep the reference beyond it.
+    Some(f(unsafe { lent.frame.as_ref() }))
+}
+
+/// How the descriptors of the frame being decoded on this thread stand; `None` outside a
+/// decode.
+pub(crate) fn lent_descriptors() -> Option<Lending> {
+    DECODING.get().map(|lent| lent.descriptors)
+}
+
+/// Records how the descriptors of the frame being decoded on this thread stand now (nothing
+/// outside a decode).
+pub(crate) fn set_lent_descriptors(descriptors: Lending) {
+    if let Some(lent) = DECODING.get() {
+        DECODING.set(Some(Lent {
+            descriptors,
+            ..lent
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lent_frame() -> Option<Bytes> {
+        with_lent_frame(Bytes::clone)
+    }
+
+    #[test]
+    fn a_decode_scope_inside_another_is_the_one_seen_until_it_ends_panics_included() {
+        let outer = Bytes::from_static(b"outer");
+        let inner = Bytes::from_static(b"inner");
+        let no_descriptors = Lending::NoDescriptors { bad_index: false };
+        let ((), lending) = decoding(&outer, no_descriptors, || {
+            let ((), lending) = decoding(&inner, Lending::Descriptors, || {
+                assert_eq!(lent_frame(), Some(inner.clone()));
+                assert_eq!(lent_descriptors(), Some(Lending::Descriptors));
+            });
+            assert_eq!(lending, Lending::Descriptors);
+            let caught = std::panic::catch_unwind(|| {
+                decoding(&inner, Lending::Descriptors, || panic!("decoder bug"))
+            });
+            assert!(caught.is_err());
+            assert_eq!(lent_frame(), Some(outer.clone()));
+            assert_eq!(lent_descriptors(), Some(no_descriptors));
+            set_lent_descriptors(Lending::NoDescriptors { bad_index: true });
+        });
+        assert_eq!(lending, Lending::NoDescriptors { bad_index: true });
+        assert_eq!(lent_frame(), None);
+        assert_eq!(lent_descriptors(), None);
     }
 }
