@@ -7,11 +7,11 @@
 //! copies them otherwise (any other deserializer, e.g. `rmp_serde` directly).
 //!
 //! Sent: a `Binary` of at least [`LARGE_BINARY`] bytes is not copied into its frame. While the
-//! runtime encodes a frame ([`encoding_frame`]), serializing such a `Binary` records its `Bytes`;
-//! the frame writer, handed the same bytes by `rmp_serde` right after their `bin` header,
-//! recognizes them by address and keeps them as a chunk of the frame instead of copying them.
+//! runtime encodes a frame (`thread_scope::encoding`), serializing such a `Binary` records its
+//! `Bytes`; the frame writer, handed the same bytes by `rmp_serde` right after their `bin`
+//! header, recognizes them by address and keeps them as a chunk of the frame instead of copying
+//! them.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, Serializer};
 
-use crate::thread_scope::{self, Collecting, Collector};
+use crate::thread_scope::{self, LARGE};
 
 /// Smallest binary sent as a chunk of its own rather than copied into the frame: below it a
 /// copy costs less than an extra iovec and buffer reference.
@@ -179,31 +179,8 @@ fn lies_inside(part: &[u8], whole: &[u8]) -> bool {
     whole.start <= part.start && part.end <= whole.end
 }
 
-thread_local! {
-    /// Whether the runtime is encoding a frame on this thread, and whether it met a large
-    /// binary (see `LARGE`).
-    static LARGE_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
-    /// Large binaries serialized on this thread while the runtime encodes a frame.
-    static LARGE_BINARIES: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The large binaries of the frame being encoded on this thread.
-const LARGE: Collector<Bytes> = Collector {
-    state: &LARGE_STATE,
-    items: &LARGE_BINARIES,
-};
-
-/// Runs `encode` (one synchronous encode of a frame into a writer that calls [`take_large`]):
-/// meanwhile every `Binary` of at least [`LARGE_BINARY`] bytes serialized on this thread is
-/// recorded, so the writer can keep it as a chunk of its own.
-pub(crate) fn encoding_frame<T>(encode: impl FnOnce() -> T) -> T {
-    // What the scope collected is taken by `take_large` as the writer meets it; a binary it
-    // never met (a writer that does not call it) is dropped here.
-    LARGE.run(encode).0
-}
-
 /// The `Bytes` of the large `Binary` whose contents `data` is (the same memory, not merely
-/// equal bytes), if one was serialized during the current [`encoding_frame`].
+/// equal bytes), if one was serialized in the frame being encoded on this thread.
 pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
     if data.len() < LARGE_BINARY {
         return None;
@@ -262,7 +239,7 @@ mod tests {
         let small = Binary::from(vec![1, 2, 3]);
         let large = Binary::from(vec![0; LARGE_BINARY]);
         let copy = large.to_vec();
-        let encoded = encoding_frame(|| {
+        let (encoded, _) = thread_scope::encoding(|| {
             let encoded = rmp_serde::to_vec(&(&small, &large)).unwrap();
             assert!(take_large(&small).is_none());
             assert!(

@@ -6,10 +6,10 @@
 //! [`Binary`](crate::Binary), the runtime hands the descriptors to and from serde through
 //! thread-locals scoped to one synchronous encode or decode:
 //!
-//! - encoding ([`attaching`]): serializing an `Fd` duplicates it (`F_DUPFD_CLOEXEC`) into the
-//!   frame's set and writes its index. The frame owns its duplicates and closes them once they
-//!   are sent (or the frame is dropped), so the caller's `Fd` is never lent to the send and an
-//!   event sent to many connections shares one set;
+//! - encoding (`thread_scope::encoding`): serializing an `Fd` duplicates it (`F_DUPFD_CLOEXEC`)
+//!   into the frame's set and writes its index. The frame owns its duplicates and closes them
+//!   once they are sent (or the frame is dropped), so the caller's `Fd` is never lent to the
+//!   send and an event sent to many connections shares one set;
 //! - decoding ([`lending`]): deserializing an `Fd` takes the descriptor at its index out of the
 //!   received set. An index out of range or taken twice fails the decode, and marks the set as
 //!   disagreeing with its values, as does a descriptor no value took; the descriptors left over
@@ -18,7 +18,7 @@
 //! Outside these scopes (for example `rmp_serde` or `serde_json` used directly) an `Fd` neither
 //! serializes nor deserializes: a descriptor has no meaning apart from its frame.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -29,7 +29,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{self, Serialize, Serializer};
 
-use crate::thread_scope::{self, Collecting, Collector, Lending, Restore};
+use crate::thread_scope::{self, ATTACHING, Lending, Restore};
 
 /// An open file descriptor, owned: a spec `fd` value. Dropping it closes the descriptor.
 ///
@@ -116,21 +116,10 @@ impl From<Fd> for OwnedFd {
 }
 
 thread_local! {
-    /// Whether the runtime is encoding a frame on this thread, and whether any `Fd` was
-    /// serialized in it (see `ATTACHING`).
-    static ATTACHING_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
-    /// The set of the frame being encoded on this thread, once an `Fd` was serialized in it.
-    static ATTACHED: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
     /// The set of the frame being decoded on this thread, when it has descriptors (the decode
     /// scope, `thread_scope::decoding`, then says `Lending::Descriptors`).
     static LENT: RefCell<Option<ReceivedSet>> = const { RefCell::new(None) };
 }
-
-/// The descriptors of the frame being encoded on this thread.
-const ATTACHING: Collector<OwnedFd> = Collector {
-    state: &ATTACHING_STATE,
-    items: &ATTACHED,
-};
 
 /// A received frame's descriptors while its values are decoded.
 struct ReceivedSet {
@@ -138,13 +127,6 @@ struct ReceivedSet {
     descriptors: Vec<Option<OwnedFd>>,
     /// Whether a value's index was out of range or taken twice.
     bad_index: bool,
-}
-
-/// Runs `encode` (one synchronous encode of a frame) and returns, beside its result, the
-/// descriptors of every `Fd` it serialized, in index order. Empty when it serialized none, and
-/// then nothing was allocated.
-pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
-    ATTACHING.run(encode)
 }
 
 /// What decoding values with a lent set left (PROTOCOL.md §3.1: the set agrees with the values
@@ -314,7 +296,7 @@ mod tests {
     }
 
     fn encode(value: &impl Serialize) -> (Vec<u8>, Vec<OwnedFd>) {
-        let (bytes, attached) = attaching(|| rmp_serde::to_vec(value));
+        let (bytes, attached) = thread_scope::encoding(|| rmp_serde::to_vec(value));
         (bytes.unwrap(), attached)
     }
 
@@ -386,9 +368,10 @@ mod tests {
     fn a_scope_inside_another_collects_apart_and_restores_the_outer_one() {
         let (reader, writer) = pipe();
         let (reader, writer) = (Fd::from(reader), Fd::from(writer));
-        let ((inner, outer_bytes), outer_fds) = attaching(|| {
+        let ((inner, outer_bytes), outer_fds) = thread_scope::encoding(|| {
             let first = rmp_serde::to_vec(&reader).unwrap();
-            let (inner, inner_fds) = attaching(|| rmp_serde::to_vec(&(&writer, &writer)));
+            let (inner, inner_fds) =
+                thread_scope::encoding(|| rmp_serde::to_vec(&(&writer, &writer)));
             assert_eq!(inner_fds.len(), 2);
             let second = rmp_serde::to_vec(&writer).unwrap();
             (inner.unwrap(), [first, second].concat())
