@@ -225,10 +225,8 @@ impl OutFrame {
             OutBytes::Whole(bytes) => bytes.advance(n),
             OutBytes::Chunks(chunks) => {
                 let mut whole = 0;
-                while let Some(chunk) = chunks.get(whole)
-                    && chunk.len() <= n
-                {
-                    n -= chunk.len();
+                while let Some(len) = chunks.get(whole).map(Bytes::len).filter(|&len| len <= n) {
+                    n -= len;
                     whole += 1;
                 }
                 chunks.drain(..whole);
