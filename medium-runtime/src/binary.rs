@@ -3,15 +3,15 @@
 //! Received: when the runtime decodes a frame (`value_decoder`), a `Binary` is a slice of the
 //! received frame's `Bytes`, not a copy. Serde's `Visitor` only ever sees a `&[u8]`, so the
 //! decoder lends the frame's `Bytes` through a thread-local for the duration of one synchronous
-//! decode ([`lend_frame`]); the visitor slices it when the bytes lie inside it, and copies them
-//! otherwise (any other deserializer, e.g. `rmp_serde` directly).
+//! decode (`thread_scope::decoding`); the visitor slices it when the bytes lie inside it, and
+//! copies them otherwise (any other deserializer, e.g. `rmp_serde` directly).
 //!
 //! Sent: a `Binary` of at least [`LARGE_BINARY`] bytes is not copied into its frame. While the
-//! runtime encodes a frame ([`encoding_frame`]), serializing such a `Binary` records its `Bytes`;
-//! the frame writer, handed the same bytes by `rmp_serde` right after their `bin` header,
-//! recognizes them by address and keeps them as a chunk of the frame instead of copying them.
+//! runtime encodes a frame (`thread_scope::encoding`), serializing such a `Binary` records its
+//! `Bytes`; the frame writer, handed the same bytes by `rmp_serde` right after their `bin`
+//! header, recognizes them by address and keeps them as a chunk of the frame instead of copying
+//! them.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, Serializer};
 
-use crate::thread_scope::{Collecting, Collector, Restore};
+use crate::thread_scope::{self, LARGE};
 
 /// Smallest binary sent as a chunk of its own rather than copied into the frame: below it a
 /// copy costs less than an extra iovec and buffer reference.
@@ -153,14 +153,13 @@ impl<'de> Visitor<'de> for BinaryVisitor {
     }
 
     fn visit_borrowed_bytes<E: de::Error>(self, bytes: &'de [u8]) -> Result<Binary, E> {
-        let sliced = FRAME.with_borrow(|frame| {
-            frame
-                .as_ref()
-                .filter(|frame| lies_inside(bytes, frame))
-                .map(|frame| frame.slice_ref(bytes))
+        let sliced = thread_scope::with_lent_frame(|frame| {
+            lies_inside(bytes, frame).then(|| frame.slice_ref(bytes))
         });
         Ok(Binary(
-            sliced.unwrap_or_else(|| Bytes::copy_from_slice(bytes)),
+            sliced
+                .flatten()
+                .unwrap_or_else(|| Bytes::copy_from_slice(bytes)),
         ))
     }
 
@@ -180,41 +179,8 @@ fn lies_inside(part: &[u8], whole: &[u8]) -> bool {
     whole.start <= part.start && part.end <= whole.end
 }
 
-thread_local! {
-    /// The frame being decoded on this thread, if the runtime is decoding one.
-    static FRAME: RefCell<Option<Bytes>> = const { RefCell::new(None) };
-    /// Whether the runtime is encoding a frame on this thread, and whether it met a large
-    /// binary (see `LARGE`).
-    static LARGE_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
-    /// Large binaries serialized on this thread while the runtime encodes a frame.
-    static LARGE_BINARIES: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The large binaries of the frame being encoded on this thread.
-const LARGE: Collector<Bytes> = Collector {
-    state: &LARGE_STATE,
-    items: &LARGE_BINARIES,
-};
-
-/// Runs `decode` (one synchronous decode of values inside `frame`) with `frame` lent to every
-/// `Binary` it produces. Restores what was lent before, so nested use stays correct.
-pub(crate) fn lend_frame<T>(frame: &Bytes, decode: impl FnOnce() -> T) -> T {
-    let outer = FRAME.replace(Some(frame.clone()));
-    let _restore = Restore(&FRAME, outer);
-    decode()
-}
-
-/// Runs `encode` (one synchronous encode of a frame into a writer that calls [`take_large`]):
-/// meanwhile every `Binary` of at least [`LARGE_BINARY`] bytes serialized on this thread is
-/// recorded, so the writer can keep it as a chunk of its own.
-pub(crate) fn encoding_frame<T>(encode: impl FnOnce() -> T) -> T {
-    // What the scope collected is taken by `take_large` as the writer meets it; a binary it
-    // never met (a writer that does not call it) is dropped here.
-    LARGE.run(encode).0
-}
-
 /// The `Bytes` of the large `Binary` whose contents `data` is (the same memory, not merely
-/// equal bytes), if one was serialized during the current [`encoding_frame`].
+/// equal bytes), if one was serialized in the frame being encoded on this thread.
 pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
     if data.len() < LARGE_BINARY {
         return None;
@@ -234,6 +200,11 @@ pub(crate) fn take_large(data: &[u8]) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `decode` with `frame` lent, as the runtime decodes a received frame's values.
+    fn lend_frame<T>(frame: &Bytes, decode: impl FnOnce() -> T) -> T {
+        crate::fd::lending(frame, Vec::new(), decode).0
+    }
 
     #[test]
     fn decoding_inside_a_lent_frame_slices_it() {
@@ -268,7 +239,7 @@ mod tests {
         let small = Binary::from(vec![1, 2, 3]);
         let large = Binary::from(vec![0; LARGE_BINARY]);
         let copy = large.to_vec();
-        let encoded = encoding_frame(|| {
+        let (encoded, _) = thread_scope::encoding(|| {
             let encoded = rmp_serde::to_vec(&(&small, &large)).unwrap();
             assert!(take_large(&small).is_none());
             assert!(

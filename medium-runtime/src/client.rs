@@ -28,7 +28,7 @@ use crate::ancillary::{DEFAULT_MAX_FDS_IN_FLIGHT, DEFAULT_MAX_FDS_PER_FRAME, Rec
 use crate::error::{Error, PeerIdentity};
 use crate::event_stream::{EventItem, EventStream, Subscription};
 use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, RemoteException};
-use crate::fd::{self, Rejected};
+use crate::fd::Rejected;
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, SkippingDecoder};
 use crate::frame_reader::{FdLimits, FrameReader};
 use crate::lossy::LossySender;
@@ -364,20 +364,16 @@ impl Client {
         let response = link.reply(id).await;
         std::mem::forget(pending);
         match response? {
-            Response::Value(value, fds) => {
-                let decode = || {
-                    value
-                        .map_err(rmp_serde::decode::Error::from)
-                        .and_then(|value| value_decoder::value(&value))
-                };
-                fd::decode_with_set(fds.fds, decode).map_err(|e| match e {
+            Response::Value(value, fds) => value
+                .map_err(|e| Rejected::Shape(e.into()))
+                .and_then(|value| value_decoder::value(&value, fds.fds))
+                .map_err(|e| match e {
                     Rejected::Shape(e) => Error::Decode(e).into(),
                     Rejected::Descriptors(why) => CallError::Protocol(ProtocolError::new(
                         ErrorCode::BadDescriptors,
                         format!("descriptors of the reply disagree with its value: {why}"),
                     )),
-                })
-            }
+                }),
             Response::Exception(e) => Err(match E::from_remote(e) {
                 Ok(typed) => CallError::Exception(typed),
                 Err(unknown) => CallError::UnknownException(unknown),

@@ -11,7 +11,7 @@ use crate::ancillary::FdHold;
 use crate::application::Application;
 use crate::connection::CallStart;
 use crate::exception::{ErrorCode, ProtocolError};
-use crate::fd::{self, Rejected};
+use crate::fd::Rejected;
 use crate::handle::DaemonHandle;
 use crate::message::FrameStr;
 use crate::reply::{self, Reply};
@@ -89,7 +89,7 @@ impl Call {
     /// `BadDescriptors` reply (code 15) and close them all (PROTOCOL.md §3.1).
     pub fn decode_args<T: DeserializeOwned>(&self) -> Result<T, Reply> {
         let fds = std::mem::take(&mut *self.fds.lock().unwrap_or_else(PoisonError::into_inner));
-        fd::decode_with_set(fds, || value_decoder::arguments(&self.args)).map_err(|e| match e {
+        value_decoder::arguments(&self.args, fds).map_err(|e| match e {
             Rejected::Shape(e) => reply::bad_arguments(e),
             Rejected::Descriptors(why) => Reply::protocol_error(ProtocolError::new(
                 ErrorCode::BadDescriptors,

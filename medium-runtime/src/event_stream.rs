@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::ancillary::ReceivedFds;
 use crate::client::Link;
 use crate::error::Error;
-use crate::fd::{self, Rejected};
+use crate::fd::Rejected;
 use crate::value_decoder;
 use crate::well_formed::CheckedValue;
 
@@ -152,12 +152,10 @@ fn decode_event<T: DeserializeOwned>(
                 EventError::BadDescriptors(format!("cannot duplicate the event's descriptors: {e}"))
             })?,
     };
-    let decode = || {
-        args.map_err(rmp_serde::decode::Error::from)
-            .and_then(|args| value_decoder::arguments(&args))
-    };
-    fd::decode_with_set(fds, decode).map_err(|e| match e {
-        Rejected::Shape(e) => EventError::Decode(e),
-        Rejected::Descriptors(why) => EventError::BadDescriptors(why),
-    })
+    args.map_err(|e| Rejected::Shape(e.into()))
+        .and_then(|args| value_decoder::arguments(&args, fds))
+        .map_err(|e| match e {
+            Rejected::Shape(e) => EventError::Decode(e),
+            Rejected::Descriptors(why) => EventError::BadDescriptors(why),
+        })
 }

@@ -6,10 +6,10 @@
 //! [`Binary`](crate::Binary), the runtime hands the descriptors to and from serde through
 //! thread-locals scoped to one synchronous encode or decode:
 //!
-//! - encoding ([`attaching`]): serializing an `Fd` duplicates it (`F_DUPFD_CLOEXEC`) into the
-//!   frame's set and writes its index. The frame owns its duplicates and closes them once they
-//!   are sent (or the frame is dropped), so the caller's `Fd` is never lent to the send and an
-//!   event sent to many connections shares one set;
+//! - encoding (`thread_scope::encoding`): serializing an `Fd` duplicates it (`F_DUPFD_CLOEXEC`)
+//!   into the frame's set and writes its index. The frame owns its duplicates and closes them
+//!   once they are sent (or the frame is dropped), so the caller's `Fd` is never lent to the
+//!   send and an event sent to many connections shares one set;
 //! - decoding ([`lending`]): deserializing an `Fd` takes the descriptor at its index out of the
 //!   received set. An index out of range or taken twice fails the decode, and marks the set as
 //!   disagreeing with its values, as does a descriptor no value took; the descriptors left over
@@ -18,17 +18,18 @@
 //! Outside these scopes (for example `rmp_serde` or `serde_json` used directly) an `Fd` neither
 //! serializes nor deserializes: a descriptor has no meaning apart from its frame.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{self, Serialize, Serializer};
 
-use crate::thread_scope::{Collecting, Collector, Restore, RestoreCell};
+use crate::thread_scope::{self, ATTACHING, Lending, Restore};
 
 /// An open file descriptor, owned: a spec `fd` value. Dropping it closes the descriptor.
 ///
@@ -115,33 +116,9 @@ impl From<Fd> for OwnedFd {
 }
 
 thread_local! {
-    /// Whether the runtime is encoding a frame on this thread, and whether any `Fd` was
-    /// serialized in it (see `ATTACHING`).
-    static ATTACHING_STATE: Cell<Collecting> = const { Cell::new(Collecting::Outside) };
-    /// The set of the frame being encoded on this thread, once an `Fd` was serialized in it.
-    static ATTACHED: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
-    /// Whether the runtime is decoding a frame's values on this thread, and with what set.
-    static LENDING: Cell<Lending> = const { Cell::new(Lending::Outside) };
-    /// The set of the frame being decoded on this thread, when it has descriptors.
+    /// The set of the frame being decoded on this thread, when it has descriptors (the decode
+    /// scope, `thread_scope::decoding`, then says `Lending::Descriptors`).
     static LENT: RefCell<Option<ReceivedSet>> = const { RefCell::new(None) };
-}
-
-/// The descriptors of the frame being encoded on this thread.
-const ATTACHING: Collector<OwnedFd> = Collector {
-    state: &ATTACHING_STATE,
-    items: &ATTACHED,
-};
-
-/// Where a thread stands with decoding values that may hold `Fd`s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lending {
-    /// Not decoding a frame: an `Fd` does not deserialize.
-    Outside,
-    /// Decoding a frame that came without descriptors (the usual case, kept out of `LENT`):
-    /// any `fd` index is bad, and `bad_index` says whether one was met.
-    NoDescriptors { bad_index: bool },
-    /// Decoding a frame whose descriptors are in `LENT`.
-    Descriptors,
 }
 
 /// A received frame's descriptors while its values are decoded.
@@ -150,13 +127,6 @@ struct ReceivedSet {
     descriptors: Vec<Option<OwnedFd>>,
     /// Whether a value's index was out of range or taken twice.
     bad_index: bool,
-}
-
-/// Runs `encode` (one synchronous encode of a frame) and returns, beside its result, the
-/// descriptors of every `Fd` it serialized, in index order. Empty when it serialized none, and
-/// then nothing was allocated.
-pub(crate) fn attaching<T>(encode: impl FnOnce() -> T) -> (T, Vec<OwnedFd>) {
-    ATTACHING.run(encode)
 }
 
 /// What decoding values with a lent set left (PROTOCOL.md §3.1: the set agrees with the values
@@ -176,20 +146,23 @@ impl Leftovers {
     }
 }
 
-/// Runs `decode` (one synchronous decode of the values of a frame that arrived with
-/// `descriptors`) with the set lent to every `Fd` it produces. If `decode` panics, the lent
-/// descriptors are closed.
-pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) -> (T, Leftovers) {
+/// Runs `decode` (one synchronous decode of values inside `frame`, which arrived with
+/// `descriptors`) with the set lent to every `Fd` it produces, and `frame` to every `Binary`
+/// (`thread_scope::decoding`, one scope for both). If `decode` panics, the lent descriptors are
+/// closed.
+pub(crate) fn lending<T>(
+    frame: &Bytes,
+    descriptors: Vec<OwnedFd>,
+    decode: impl FnOnce() -> T,
+) -> (T, Leftovers) {
     if descriptors.is_empty() {
-        let outer = LENDING.replace(Lending::NoDescriptors { bad_index: false });
-        let _restore = RestoreCell(&LENDING, outer);
-        let decoded = decode();
-        let bad_index = LENDING.get() == Lending::NoDescriptors { bad_index: true };
+        let (decoded, lending) =
+            thread_scope::decoding(frame, Lending::NoDescriptors { bad_index: false }, decode);
         return (
             decoded,
             Leftovers {
                 untaken: Vec::new(),
-                bad_index,
+                bad_index: lending == Lending::NoDescriptors { bad_index: true },
             },
         );
     }
@@ -197,11 +170,9 @@ pub(crate) fn lending<T>(descriptors: Vec<OwnedFd>, decode: impl FnOnce() -> T) 
         descriptors: descriptors.into_iter().map(Some).collect(),
         bad_index: false,
     };
-    let outer_lending = LENDING.replace(Lending::Descriptors);
-    let _restore_lending = RestoreCell(&LENDING, outer_lending);
     let outer = LENT.replace(Some(set));
     let _restore = Restore(&LENT, outer);
-    let decoded = decode();
+    let (decoded, _) = thread_scope::decoding(frame, Lending::Descriptors, decode);
     let set = LENT
         .take()
         .expect("the lent set stays in place while decoding");
@@ -239,13 +210,13 @@ impl Serialize for Fd {
 impl<'de> Deserialize<'de> for Fd {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fd, D::Error> {
         let index = u64::deserialize(deserializer)?;
-        match LENDING.get() {
-            Lending::Outside => return Err(de::Error::custom(OUTSIDE_THE_RUNTIME)),
-            Lending::NoDescriptors { .. } => {
-                LENDING.set(Lending::NoDescriptors { bad_index: true });
+        match thread_scope::lent_descriptors() {
+            None => return Err(de::Error::custom(OUTSIDE_THE_RUNTIME)),
+            Some(Lending::NoDescriptors { .. }) => {
+                thread_scope::set_lent_descriptors(Lending::NoDescriptors { bad_index: true });
                 return Err(not_in_set(index, 0));
             }
-            Lending::Descriptors => {}
+            Some(Lending::Descriptors) => {}
         }
         LENT.with_borrow_mut(|lent| {
             let set = lent
@@ -275,14 +246,25 @@ pub(crate) enum Rejected {
     Descriptors(String),
 }
 
-/// Decodes received values with their frame's set lent to them, and checks that every
-/// descriptor was taken exactly once. On any failure every descriptor is closed (those values
-/// took are dropped with them).
+/// The reason alone: the caller says what was rejected.
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejected::Shape(e) => e.fmt(f),
+            Rejected::Descriptors(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Decodes received values with their frame and its set lent to them ([`lending`]), and checks
+/// that every descriptor was taken exactly once. On any failure every descriptor is closed
+/// (those values took are dropped with them).
 pub(crate) fn decode_with_set<T>(
+    frame: &Bytes,
     descriptors: Vec<OwnedFd>,
     decode: impl FnOnce() -> Result<T, rmp_serde::decode::Error>,
 ) -> Result<T, Rejected> {
-    let (decoded, leftovers) = lending(descriptors, decode);
+    let (decoded, leftovers) = lending(frame, descriptors, decode);
     match decoded {
         Ok(value) if leftovers.agree() => Ok(value),
         Ok(_) => Err(Rejected::Descriptors(format!(
@@ -314,7 +296,7 @@ mod tests {
     }
 
     fn encode(value: &impl Serialize) -> (Vec<u8>, Vec<OwnedFd>) {
-        let (bytes, attached) = attaching(|| rmp_serde::to_vec(value));
+        let (bytes, attached) = thread_scope::encoding(|| rmp_serde::to_vec(value));
         (bytes.unwrap(), attached)
     }
 
@@ -337,7 +319,9 @@ mod tests {
         let (other, _) = pipe();
         let set = vec![OwnedFd::from(other), OwnedFd::from(reader)];
         let bytes = rmp_serde::to_vec(&[1]).unwrap();
-        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), set, || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         let mut reader = decoded.unwrap().pop().unwrap().into_file();
         assert_eq!(leftovers.untaken.len(), 1);
         assert!(!leftovers.bad_index && !leftovers.agree());
@@ -352,7 +336,7 @@ mod tests {
         for indices in [vec![1], vec![0, 0]] {
             let (reader, _writer) = pipe();
             let bytes = rmp_serde::to_vec(&indices).unwrap();
-            let (decoded, leftovers) = lending(vec![OwnedFd::from(reader)], || {
+            let (decoded, leftovers) = lending(&Bytes::new(), vec![OwnedFd::from(reader)], || {
                 rmp_serde::from_slice::<Vec<Fd>>(&bytes)
             });
             let error = decoded.unwrap_err().to_string();
@@ -364,14 +348,18 @@ mod tests {
         }
         // A frame that came without descriptors has an empty set: any index is bad.
         let bytes = rmp_serde::to_vec(&[0]).unwrap();
-        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), Vec::new(), || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         let error = decoded.unwrap_err().to_string();
         assert!(
             error.contains("is not a descriptor of the frame's set of 0"),
             "{error}"
         );
         assert!(leftovers.bad_index && !leftovers.agree());
-        let (decoded, leftovers) = lending(Vec::new(), || rmp_serde::from_slice::<u8>(&[7]));
+        let (decoded, leftovers) = lending(&Bytes::new(), Vec::new(), || {
+            rmp_serde::from_slice::<u8>(&[7])
+        });
         assert_eq!(decoded.unwrap(), 7);
         assert!(leftovers.agree());
     }
@@ -380,9 +368,10 @@ mod tests {
     fn a_scope_inside_another_collects_apart_and_restores_the_outer_one() {
         let (reader, writer) = pipe();
         let (reader, writer) = (Fd::from(reader), Fd::from(writer));
-        let ((inner, outer_bytes), outer_fds) = attaching(|| {
+        let ((inner, outer_bytes), outer_fds) = thread_scope::encoding(|| {
             let first = rmp_serde::to_vec(&reader).unwrap();
-            let (inner, inner_fds) = attaching(|| rmp_serde::to_vec(&(&writer, &writer)));
+            let (inner, inner_fds) =
+                thread_scope::encoding(|| rmp_serde::to_vec(&(&writer, &writer)));
             assert_eq!(inner_fds.len(), 2);
             let second = rmp_serde::to_vec(&writer).unwrap();
             (inner.unwrap(), [first, second].concat())
@@ -402,7 +391,9 @@ mod tests {
         let (reader, writer) = pipe();
         let set = vec![OwnedFd::from(reader), OwnedFd::from(writer)];
         let bytes = rmp_serde::to_vec(&[1, 0]).unwrap();
-        let (decoded, leftovers) = lending(set, || rmp_serde::from_slice::<Vec<Fd>>(&bytes));
+        let (decoded, leftovers) = lending(&Bytes::new(), set, || {
+            rmp_serde::from_slice::<Vec<Fd>>(&bytes)
+        });
         assert_eq!(decoded.unwrap().len(), 2);
         assert!(leftovers.agree());
     }
@@ -428,13 +419,15 @@ mod tests {
     fn a_panicking_decode_closes_the_lent_descriptors_and_restores_the_scope() {
         let (reader, mut writer) = pipe();
         let caught = std::panic::catch_unwind(move || {
-            lending(vec![OwnedFd::from(reader)], || panic!("decoder bug"))
+            lending(&Bytes::new(), vec![OwnedFd::from(reader)], || {
+                panic!("decoder bug")
+            })
         });
         assert!(caught.is_err());
         // The read end is closed: writing to the pipe now fails with EPIPE.
         let error = writer.write_all(b"z").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
         assert!(LENT.with_borrow(Option::is_none));
-        assert_eq!(LENDING.get(), Lending::Outside);
+        assert_eq!(thread_scope::lent_descriptors(), None);
     }
 }

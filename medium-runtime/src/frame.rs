@@ -14,7 +14,7 @@ use tokio_util::codec::Decoder;
 
 use crate::ancillary::MAX_FDS_PER_FRAME;
 use crate::error::Error;
-use crate::{binary, fd};
+use crate::{binary, thread_scope};
 
 /// Bytes of the length prefix.
 pub(crate) const PREFIX_LEN: usize = 4;
@@ -326,9 +326,8 @@ impl FrameWriter {
         &mut self,
         value: &T,
     ) -> Result<(), rmp_serde::encode::Error> {
-        let (written, fds) = fd::attaching(|| {
-            binary::encoding_frame(|| rmp_serde::encode::write_named(&mut *self, value))
-        });
+        let (written, fds) =
+            thread_scope::encoding(|| rmp_serde::encode::write_named(&mut *self, value));
         written?;
         if self.fds.len() + fds.len() > MAX_FDS_PER_FRAME {
             return Err(rmp_serde::encode::Error::Syntax(format!(

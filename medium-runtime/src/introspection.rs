@@ -14,6 +14,7 @@ use tokio_util::codec::FramedRead;
 use crate::client::connect_stream;
 use crate::error::Error;
 use crate::exception::{ErrorCode, ProtocolError};
+use crate::fd::Rejected;
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::message::{self, ToApp, WIRE_VERSION};
 use crate::protocol_info::ProtocolInfo;
@@ -111,8 +112,8 @@ pub async fn introspect(path: impl AsRef<Path>) -> Result<Introspection, Error> 
         .map_err(|e| not_medium(format!("unexpected answer ({e})")))?
     {
         ToApp::Value { value, .. } => value
-            .map_err(rmp_serde::decode::Error::from)
-            .and_then(|value| value_decoder::value(&value))
+            .map_err(|e| Rejected::Shape(e.into()))
+            .and_then(|value| value_decoder::value(&value, Vec::new()))
             .map_err(|e| not_medium(format!("introspection answer does not decode ({e})"))),
         ToApp::Error { error, .. } | ToApp::Fatal(error) | ToApp::Refused { error, .. } => {
             Err(Error::Rejected(error))

@@ -20,10 +20,12 @@
 //! visitor as bytes (`visit_borrowed_bytes`, which serde's derived visitors take as they take
 //! text), so they never need the check. Pure, no I/O.
 //!
-//! Decoding from the received frame's `Bytes` lends it to `Binary` (`binary::lend_frame`), so
-//! a decoded `Binary` is a slice of the frame rather than a copy.
+//! Decoding a received frame's values lends them the frame's `Bytes` and descriptors
+//! (`fd::decode_with_set`): a decoded `Binary` is a slice of the frame rather than a copy, and
+//! an `Fd` takes its descriptor.
 
 use std::fmt;
+use std::os::fd::OwnedFd;
 
 use rmp_serde::decode::Error;
 use serde::de::{
@@ -34,15 +36,18 @@ use serde::de::{
 /// Deepest recursion, whatever the caller checked before (rmp_serde's own default).
 const MAX_DEPTH: usize = 1024;
 
-use crate::binary;
+use crate::fd::{self, Rejected};
 use crate::well_formed::WellFormed;
 
-/// Decodes a message's arguments (a call's or an event's): an array with one element per
-/// parameter of `T` (a struct or a tuple). A `Binary` among them is a slice of the frame; their
-/// strs are not checked for UTF-8 again.
-pub(crate) fn arguments<T: DeserializeOwned>(args: &WellFormed) -> Result<T, Error> {
+/// Decodes a message's arguments (a call's or an event's), received with `fds`: an array with
+/// one element per parameter of `T` (a struct or a tuple). A `Binary` among them is a slice of
+/// the frame, an `Fd` takes its descriptor; their strs are not checked for UTF-8 again.
+pub(crate) fn arguments<T: DeserializeOwned>(
+    args: &WellFormed,
+    fds: Vec<OwnedFd>,
+) -> Result<T, Rejected> {
     let frame = args.bytes();
-    binary::lend_frame(frame, || decode(frame, true, true))
+    fd::decode_with_set(frame, fds, || decode(frame, true, true))
 }
 
 /// Like [`arguments`], for bytes that are not known to be a frame: a `Binary` is a copy.
@@ -50,10 +55,13 @@ pub(crate) fn arguments_copied<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, E
     decode(bytes, true, false)
 }
 
-/// Decodes a reply's value. A `Binary` in it is a slice of the frame.
-pub(crate) fn value<T: DeserializeOwned>(value: &WellFormed) -> Result<T, Error> {
+/// Decodes a reply's value, received with `fds`, as [`arguments`] decodes arguments.
+pub(crate) fn value<T: DeserializeOwned>(
+    value: &WellFormed,
+    fds: Vec<OwnedFd>,
+) -> Result<T, Rejected> {
     let frame = value.bytes();
-    binary::lend_frame(frame, || decode(frame, false, true))
+    fd::decode_with_set(frame, fds, || decode(frame, false, true))
 }
 
 /// `utf8_proven`: `bytes` are a [`WellFormed`]'s (see [`Decoder::text`]).
@@ -709,7 +717,7 @@ mod tests {
         let decoded: (Model, String, u64) = arguments_copied(&args).unwrap();
         assert_eq!(decoded, (model(), "x".into(), 7));
         let value = checked(rmp_serde::to_vec_named(&model()).unwrap());
-        assert_eq!(self::value::<Model>(&value).unwrap(), model());
+        assert_eq!(self::value::<Model>(&value, Vec::new()).unwrap(), model());
     }
 
     #[test]
@@ -740,11 +748,14 @@ mod tests {
     #[test]
     fn floats_take_any_number_and_narrow_to_the_nearest() {
         let f64_bytes = checked([&[0xcb][..], &0.1f64.to_be_bytes()].concat());
-        assert_eq!(value::<f32>(&f64_bytes).unwrap(), 0.1f32);
-        assert_eq!(value::<f64>(&checked(&[0xd0, 0x80][..])).unwrap(), -128.0);
+        assert_eq!(value::<f32>(&f64_bytes, Vec::new()).unwrap(), 0.1f32);
+        assert_eq!(
+            value::<f64>(&checked(&[0xd0, 0x80][..]), Vec::new()).unwrap(),
+            -128.0
+        );
         let u64_max = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert_eq!(
-            value::<f32>(&checked(u64_max.to_vec())).unwrap(),
+            value::<f32>(&checked(u64_max.to_vec()), Vec::new()).unwrap(),
             u64::MAX as f32
         );
     }
@@ -754,13 +765,13 @@ mod tests {
         // Far deeper than any stack could recurse.
         let mut deep = vec![0x91; 1_000_000];
         deep.push(0xc0);
-        value::<IgnoredAny>(&checked(deep)).unwrap();
+        value::<IgnoredAny>(&checked(deep), Vec::new()).unwrap();
     }
 
     #[test]
     fn a_binary_is_a_slice_of_the_frame_and_takes_only_bin() {
         let frame = Bytes::from(rmp_serde::to_vec(&(Binary::from(vec![4; 1000]), 1u8)).unwrap());
-        let (binary, _): (Binary, u8) = arguments(&checked(frame.clone())).unwrap();
+        let (binary, _): (Binary, u8) = arguments(&checked(frame.clone()), Vec::new()).unwrap();
         let inside = frame.as_ptr_range();
         assert!(inside.contains(&binary.as_ptr()), "copied out of the frame");
         assert_eq!(binary, vec![4; 1000]);
@@ -768,7 +779,7 @@ mod tests {
         assert!(!inside.contains(&copied.as_ptr()));
         // An array of small integers is a `Vec<u8>`'s other spelling, never a binary's.
         let array = Bytes::from(rmp_serde::to_vec(&(vec![1u8, 2], 1u8)).unwrap());
-        let error = arguments::<(Binary, u8)>(&checked(array))
+        let error = arguments::<(Binary, u8)>(&checked(array), Vec::new())
             .unwrap_err()
             .to_string();
         assert!(
