@@ -253,11 +253,11 @@ impl WorkspaceManifest {
                     return Ok(false);
                 }
                 let mut value = value;
-                if let Some((_, last)) = inline.iter_mut().last() {
-                    if let Some(end) = last.decor().suffix().cloned() {
-                        last.decor_mut().set_suffix("");
-                        value.decor_mut().set_suffix(end);
-                    }
+                if let Some((_, last)) = inline.iter_mut().last()
+                    && let Some(end) = last.decor().suffix().cloned()
+                {
+                    last.decor_mut().set_suffix("");
+                    value.decor_mut().set_suffix(end);
                 }
                 inline.insert(key, value);
             }

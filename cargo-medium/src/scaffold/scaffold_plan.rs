@@ -145,10 +145,10 @@ impl Scaffold {
                         }
                     }
                 }
-                if let Some(dir) = python_dir.as_ref().map(|dir| root.join(dir)) {
-                    if !is_absent_or_empty(&dir) {
-                        return Err(ScaffoldError::PythonDirTaken(dir));
-                    }
+                if let Some(dir) = python_dir.as_ref().map(|dir| root.join(dir))
+                    && !is_absent_or_empty(&dir)
+                {
+                    return Err(ScaffoldError::PythonDirTaken(dir));
                 }
                 (spec_path, spec_copy)
             }

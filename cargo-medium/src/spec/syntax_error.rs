@@ -224,10 +224,10 @@ fn hint(text: &str, span: &Span, expected: &[Expected]) -> Option<String> {
     let found = &text[span.clone()];
     let before = &text[..span.start];
     let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-    if expected.contains(&Expected::Item) {
-        if let Some(keyword) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(found)) {
-            return Some(format!("keywords are lowercase: write `{keyword}`"));
-        }
+    if expected.contains(&Expected::Item)
+        && let Some(keyword) = KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(found))
+    {
+        return Some(format!("keywords are lowercase: write `{keyword}`"));
     }
     if expected.contains(&Expected::Type) && line.ends_with('*') && found.trim().is_empty() {
         return Some("write list types without spaces, e.g. `*string`".to_owned());

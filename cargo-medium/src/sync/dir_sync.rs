@@ -39,10 +39,11 @@ impl DirSync {
                 Err(source) => return Err(SyncError::Io { path, source }),
             };
             let unchanged = old.as_ref() == Some(&file.contents);
-            if let Some(old) = &old {
-                if !unchanged && !is_generated(old) {
-                    return Err(SyncError::UserFile(path));
-                }
+            if let Some(old) = &old
+                && !unchanged
+                && !is_generated(old)
+            {
+                return Err(SyncError::UserFile(path));
             }
             if !unchanged {
                 let (path, contents) = (path.clone(), file.contents.clone());
@@ -108,10 +109,10 @@ fn obsolete_files(
                 continue;
             }
             // Unreadable or binary files are not ours to judge, so they stay.
-            if let Ok(contents) = std::fs::read_to_string(&path) {
-                if is_generated(&contents) {
-                    obsolete.push((path, contents));
-                }
+            if let Ok(contents) = std::fs::read_to_string(&path)
+                && is_generated(&contents)
+            {
+                obsolete.push((path, contents));
             }
         }
     }

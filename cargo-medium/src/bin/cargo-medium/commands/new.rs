@@ -69,10 +69,11 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &mut Shell) -> anyhow::Re
         _ => None,
     };
     let git = args.vcs.unwrap_or(Vcs::Git) == Vcs::Git && enclosing_repository.is_none();
-    if scaffold.is_new_workspace() && git {
-        if let Err(err) = writer.init_git(scaffold.root()) {
-            shell.warn(with_causes(&err));
-        }
+    if scaffold.is_new_workspace()
+        && git
+        && let Err(err) = writer.init_git(scaffold.root())
+    {
+        shell.warn(with_causes(&err));
     }
 
     report(shell, &scaffold, &cwd, args.dry_run);
