@@ -430,10 +430,14 @@ impl ValueFrame {
 struct FrameBuf(FrameWriter);
 
 impl FrameBuf {
+    /// A message of `len` fields, the first `kind`. Every message is a fixarray (at most 15
+    /// fields) whose kind is a positive fixint: its head is these two bytes, written at once.
     fn new(len: u32, kind: u64) -> FrameBuf {
+        debug_assert!(len < 16 && kind < 128, "a message's head is two bytes");
         let mut f = FrameBuf(FrameWriter::new());
-        rmp::encode::write_array_len(&mut f.0, len).expect("writing to a frame cannot fail");
-        f.uint(kind);
+        let head = [0x90 | (len & 0x0f) as u8, (kind & 0x7f) as u8];
+        f.0.write_all(&head)
+            .expect("writing to a frame cannot fail");
         f
     }
 
