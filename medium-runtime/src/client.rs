@@ -16,6 +16,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::Either;
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -270,58 +271,64 @@ impl Client {
     }
 
     /// Calls `method` with positional `args` (a tuple), using the default call timeout.
-    pub async fn call<A, R, E>(&self, method: &str, args: &A) -> Result<R, CallError<E>>
+    pub fn call<'a, A, R, E>(
+        &'a self,
+        method: &'a str,
+        args: &'a A,
+    ) -> impl Future<Output = Result<R, CallError<E>>>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
         E: ExceptionSet,
     {
-        let timeout = self.link.endpoint.options.call_timeout;
-        self.call_inner(method, args, timeout).await
+        self.call_within(method, args, self.link.endpoint.options.call_timeout)
     }
 
     /// Calls `method`, failing with [`Error::Timeout`] if no reply comes within `timeout`
     /// (which includes any wait for a reconnection, see [`OutageCalls::Wait`]).
-    pub async fn call_with_timeout<A, R, E>(
-        &self,
-        method: &str,
-        args: &A,
+    pub fn call_with_timeout<'a, A, R, E>(
+        &'a self,
+        method: &'a str,
+        args: &'a A,
         timeout: Duration,
-    ) -> Result<R, CallError<E>>
+    ) -> impl Future<Output = Result<R, CallError<E>>>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
         E: ExceptionSet,
     {
-        self.call_inner(method, args, Some(timeout)).await
+        self.call_within(method, args, Some(timeout))
     }
 
-    async fn call_inner<A, R, E>(
-        &self,
-        method: &str,
-        args: &A,
+    /// The call's future itself, not one `async fn` around another: each level would store the
+    /// method, arguments and timeout again, and a pipelining caller moves every call future
+    /// (`FuturesUnordered::push` copies it three times). The `Sleep` a timeout needs is boxed,
+    /// so it costs nothing to calls without one.
+    fn call_within<'a, A, R, E>(
+        &'a self,
+        method: &'a str,
+        args: &'a A,
         timeout: Option<Duration>,
-    ) -> Result<R, CallError<E>>
+    ) -> impl Future<Output = Result<R, CallError<E>>>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
         E: ExceptionSet,
     {
         let Some(after) = timeout else {
-            return self.call_untimed(method, args).await;
+            return Either::Left(self.call_untimed(method, args));
         };
-        // Boxed so that the `Sleep` a timeout needs costs nothing to calls without one: an
-        // `async fn` lays out all its branches' futures in one, and a pipelining caller moves
-        // each call future (`FuturesUnordered::push`).
-        Box::pin(tokio::time::timeout(after, self.call_untimed(method, args)))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout {
-                    method: method.to_owned(),
-                    after,
-                }
-                .into())
-            })
+        Either::Right(Box::pin(async move {
+            tokio::time::timeout(after, self.call_untimed(method, args))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout {
+                        method: method.to_owned(),
+                        after,
+                    }
+                    .into())
+                })
+        }))
     }
 
     async fn call_untimed<A, R, E>(&self, method: &str, args: &A) -> Result<R, CallError<E>>
@@ -593,7 +600,7 @@ impl Link {
             // `wait_for` looks at the current state first, so a change made since the lock was
             // released is not missed. The sender lives in `routes`, which `self` keeps alive.
             // Boxed so that only a call waiting out an outage carries this future (see
-            // `Client::call_inner`).
+            // `Client::call_within`).
             let _ =
                 Box::pin(changes.wait_for(|state| *state != ConnectionState::Reconnecting)).await;
         }
