@@ -21,7 +21,7 @@ use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -32,7 +32,7 @@ use crate::exception::{CallError, ErrorCode, ExceptionSet, ProtocolError, Remote
 use crate::fd::Rejected;
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Incoming, SkippingDecoder};
 use crate::frame_reader::{FdLimits, FrameReader};
-use crate::lossy::LossySender;
+use crate::lossy::{LossySender, lossy_queue};
 use crate::message::{self, FrameStr, SkippedFrame, ToApp};
 use crate::outbox::{Outbox, OutboxSender, WriterWake};
 use crate::protocol_info::ProtocolInfo;
@@ -406,12 +406,10 @@ impl Client {
         event: &str,
     ) -> Result<EventStream<T>, Error> {
         let link = &self.link;
-        let (tx, rx) = mpsc::channel(link.endpoint.options.event_buffer.max(2));
+        let (sender, rx) = lossy_queue(link.endpoint.options.event_buffer.max(2));
         let id = link.endpoint.next_request_id();
         let frame = message::subscription(id, event, true);
-        let subscription = link
-            .add_subscriber(id, event, frame, LossySender::new(tx))
-            .await?;
+        let subscription = link.add_subscriber(id, event, frame, sender).await?;
         // Dropping this future before the answer forgets the request and the stream (which
         // unsubscribes).
         let pending = PendingCall { link, id };

@@ -8,12 +8,12 @@ use std::task::{Context, Poll, ready};
 
 use futures::Stream;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc;
 
 use crate::ancillary::ReceivedFds;
 use crate::client::Link;
 use crate::error::Error;
 use crate::fd::Rejected;
+use crate::lossy::LossyReceiver;
 use crate::value_decoder;
 use crate::well_formed::CheckedValue;
 
@@ -100,14 +100,14 @@ impl Drop for Subscription {
 /// parameters). Ends when the connection closes for good.
 #[derive(Debug)]
 pub struct EventStream<T> {
-    rx: mpsc::Receiver<EventItem>,
+    rx: LossyReceiver<EventItem>,
     /// Taken when the stream ends, which unsubscribes.
     subscription: Option<Subscription>,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> EventStream<T> {
-    pub(crate) fn new(rx: mpsc::Receiver<EventItem>, subscription: Subscription) -> Self {
+    pub(crate) fn new(rx: LossyReceiver<EventItem>, subscription: Subscription) -> Self {
         EventStream {
             rx,
             subscription: Some(subscription),
