@@ -316,8 +316,7 @@ impl FrameWriter {
             return;
         }
         let exact = self.buf.as_slice().to_vec();
-        let scratch = std::mem::replace(&mut self.buf, exact);
-        SCRATCH.with(|slot| slot.set(scratch));
+        give_back(std::mem::replace(&mut self.buf, exact));
     }
 
     /// Serializes `value` (MessagePack, structs as maps) into the frame, and attaches a
@@ -380,15 +379,7 @@ impl FrameWriter {
         let body = u32::try_from(self.body_len()).unwrap_or(u32::MAX);
         self.buf[..PREFIX_LEN].copy_from_slice(&body.to_be_bytes());
         let sent = send(&self.buf);
-        let buf = std::mem::take(&mut self.buf);
-        SCRATCH.with(|slot| {
-            let kept = slot.take();
-            slot.set(if kept.capacity() >= buf.capacity() {
-                kept
-            } else {
-                buf
-            });
-        });
+        give_back(std::mem::take(&mut self.buf));
         Ok(sent)
     }
 
@@ -418,6 +409,19 @@ impl FrameWriter {
             fds,
         }
     }
+}
+
+/// Makes `buf` this thread's encoding buffer again, unless the one there now (put back by an
+/// encode nested in this one) is larger.
+fn give_back(buf: Vec<u8>) {
+    SCRATCH.with(|slot| {
+        let kept = slot.take();
+        slot.set(if kept.capacity() >= buf.capacity() {
+            kept
+        } else {
+            buf
+        });
+    });
 }
 
 impl Write for FrameWriter {
