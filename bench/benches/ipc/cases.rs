@@ -611,6 +611,10 @@ impl Bench {
     pub async fn memory(&self) -> BenchResult<[CaseResult; 2]> {
         tokio::time::sleep(SETTLE).await;
         let idle = [self.raw.daemon().rss_kib()?, self.ours.daemon().rss_kib()?];
+        let split = [
+            self.raw.daemon().rss_split_kib()?,
+            self.ours.daemon().rss_split_kib()?,
+        ];
         let n = self.scale.idle_conns;
         let raw_loaded = loaded_rss(&self.raw, n).await?;
         let ours_loaded = loaded_rss(&self.ours, n).await?;
@@ -619,7 +623,13 @@ impl Bench {
         idle_rss.ours = idle[1] as f64;
         idle_rss.baseline = Some(idle[0] as f64);
         idle_rss.goals = vec![Goal::Below(5.0 * 1024.0)];
-        idle_rss.notes = vec!["daemon child process VmRSS before any connection".to_owned()];
+        idle_rss.notes = vec![
+            "daemon child process VmRSS before any connection".to_owned(),
+            format!(
+                "allocated (RssAnon) + mapped file pages (RssFile, mostly this bench binary's code): ours {} + {} KiB, floor {} + {} KiB",
+                split[1].0, split[1].1, split[0].0, split[0].1
+            ),
+        ];
         let mut per_conn_kib = CaseResult::new("per_conn_kib", "KiB", Better::Lower);
         per_conn_kib.ours = per_conn(ours_loaded, idle[1]);
         per_conn_kib.baseline = Some(per_conn(raw_loaded, idle[0]));

@@ -122,7 +122,19 @@ impl Daemon {
 
     /// The child's resident set size in KiB, from /proc.
     pub fn rss_kib(&self) -> BenchResult<u64> {
-        rss_kib(&format!("/proc/{}/status", self.child.id()))
+        self.status_kib("VmRSS")
+    }
+
+    /// The child's resident memory in KiB, split into what it allocated (`RssAnon`: heap and
+    /// stacks) and the pages of files it maps (`RssFile`: mostly this bench binary's code, so
+    /// it grows with the binary, whichever daemon the child runs).
+    pub fn rss_split_kib(&self) -> BenchResult<(u64, u64)> {
+        Ok((self.status_kib("RssAnon")?, self.status_kib("RssFile")?))
+    }
+
+    /// A `kB` figure of the child's /proc status.
+    fn status_kib(&self, field: &str) -> BenchResult<u64> {
+        status_kib(&format!("/proc/{}/status", self.child.id()), field)
     }
 }
 
@@ -144,13 +156,13 @@ impl Drop for Daemon {
     }
 }
 
-/// `VmRSS` of a /proc status file, in KiB.
-fn rss_kib(status_path: &str) -> BenchResult<u64> {
+/// The `field` (a `kB` figure, e.g. `VmRSS`) of a /proc status file, in KiB.
+fn status_kib(status_path: &str, field: &str) -> BenchResult<u64> {
     let status = std::fs::read_to_string(status_path)?;
     let line = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .ok_or_else(|| format!("no VmRSS in {status_path}"))?;
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .ok_or_else(|| format!("no {field} in {status_path}"))?;
     let kib = line.trim().trim_end_matches("kB").trim();
     Ok(kib.parse()?)
 }
