@@ -1,5 +1,6 @@
 //! Our side: a `medium_runtime::Daemon` with a hand-written `Dispatch` (no generated code)
-//! serving `get_student(id: string): Student`, `echo_bytes(data: binary): binary`,
+//! serving `get_student(id: string): Student`, `get_students(ids: list<string>):
+//! list<Student>`, `echo_bytes(data: binary): binary`,
 //! `fire(count: uint32): uint32`, which emits `student_added(time: double, info: Student)`
 //! `count` times, and `sum_bytes(data: binary): uint64` and `sum_fd(blob: fd): uint64`, which
 //! read a big payload sent as bytes or as a sealed memfd; and the client half using
@@ -65,6 +66,9 @@ impl Dispatch for BenchService {
                 runner,
                 |(id,): (String,)| async move { student(&id) },
             ),
+            "get_students" => handle(&call, runner, |(ids,): (Vec<String>,)| async move {
+                ids.iter().map(|id| student(id)).collect::<Vec<_>>()
+            }),
             "echo_bytes" => handle(&call, runner, |(data,): (Binary,)| async move { data }),
             "sum_bytes" => handle(&call, runner, |(data,): (Binary,)| async move {
                 checksum(&data)
@@ -211,6 +215,23 @@ impl OursSide {
             };
             if sum != expected {
                 return Err(format!("the daemon read a checksum of {sum}, not {expected}").into());
+            }
+        }
+        Ok(start.elapsed())
+    }
+
+    /// `calls` students asked for `batch` at a time, one `get_students` call per batch, one
+    /// batch after another: the wall time.
+    pub async fn batched(&self, batch: usize, calls: usize) -> BenchResult<Duration> {
+        let client = self.client().await?;
+        let ids = vec![STUDENT_ID; batch];
+        let start = Instant::now();
+        for _ in 0..calls / batch {
+            let students: Vec<Student> = client
+                .call::<_, _, NoException>("get_students", &(&ids,))
+                .await?;
+            if students.len() != batch {
+                return Err(format!("get_students returned {} students", students.len()).into());
             }
         }
         Ok(start.elapsed())
