@@ -812,7 +812,7 @@ fn start_call<D: Dispatch>(
         return;
     }
     let span = call_span(id, &method);
-    let _entered = span.enter();
+    let _entered = span.as_ref().map(tracing::Span::enter);
     // The call and its runner are made in the closure, where they are handed on: made outside,
     // each would be copied into it, and again into `catch_unwind`.
     let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -828,7 +828,7 @@ fn start_call<D: Dispatch>(
             id,
             frame_len,
             method: &method,
-            span: span.clone(),
+            span: span.as_ref(),
             waker: reader,
             peer,
             budget,
@@ -857,7 +857,8 @@ pub(crate) struct CallStart<'a> {
     id: u64,
     frame_len: usize,
     method: &'a FrameStr,
-    span: tracing::Span,
+    /// `None` when no subscriber records `DEBUG` spans ([`call_span`]).
+    span: Option<&'a tracing::Span>,
     /// The reader's: the handler's first poll happens in the reader's.
     waker: &'a Waker,
     peer: &'a Arc<Peer>,
@@ -877,7 +878,7 @@ impl CallStart<'_> {
     {
         let mut slot = FutureSlot::new(future);
         let mut task = std::task::Context::from_waker(self.waker);
-        match poll_caught(&self.span, self.method, || slot.poll(&mut task)) {
+        match poll_caught(self.span, self.method, || slot.poll(&mut task)) {
             Poll::Ready(caught) => {
                 // Dropped before the reply leaves: a handler whose drop panics still gets its
                 // call one reply only (the dispatch's panic reply). A future that panicked is
@@ -912,10 +913,10 @@ impl CallStart<'_> {
         };
         let peer = self.peer.clone();
         let hard_stop = self.hard_stop.clone();
-        let (method, span) = (self.method.clone(), self.span);
+        let (method, span) = (self.method.clone(), self.span.cloned());
         self.calls.spawn(async move {
             let handling = std::future::poll_fn(|task| {
-                poll_caught(&span, &method, || handler.as_mut().poll(task))
+                poll_caught(span.as_ref(), &method, || handler.as_mut().poll(task))
             });
             tokio::select! {
                 caught = handling => {
@@ -934,11 +935,11 @@ impl CallStart<'_> {
 /// Polls a call's handler (`poll`) inside the call's span, its panics caught: `Err` is the
 /// `HandlerPanicked` reply for a handler that panicked.
 fn poll_caught(
-    span: &tracing::Span,
+    span: Option<&tracing::Span>,
     method: &FrameStr,
     poll: impl FnOnce() -> Poll<Option<Reply>>,
 ) -> Poll<Result<Reply, Reply>> {
-    let _entered = span.enter();
+    let _entered = span.map(tracing::Span::enter);
     match std::panic::catch_unwind(AssertUnwindSafe(poll)) {
         Ok(Poll::Pending) => Poll::Pending,
         Ok(Poll::Ready(Some(reply))) => Poll::Ready(Ok(reply)),
@@ -949,15 +950,12 @@ fn poll_caught(
 }
 
 /// The span a call's handler runs in, when a subscriber records `DEBUG` spans. Otherwise none is
-/// made at all: even a disabled span costs a few hundred instructions per call (more with
-/// tracing's `log` feature, which makes a disabled span look for a logger), about what a
-/// hand-written server spends on its whole frame handling.
-fn call_span(id: u64, method: &str) -> tracing::Span {
-    if tracing::enabled!(tracing::Level::DEBUG) {
-        tracing::debug_span!("call", id, method)
-    } else {
-        tracing::Span::none()
-    }
+/// made at all, not even `Span::none()`: a disabled span costs a few hundred instructions per
+/// call (more with tracing's `log` feature, which makes a disabled span look for a logger),
+/// about what a hand-written server spends on its whole frame handling, and a `Span::none()`
+/// still costs its drop and each enter and exit.
+fn call_span(id: u64, method: &str) -> Option<tracing::Span> {
+    tracing::enabled!(tracing::Level::DEBUG).then(|| tracing::debug_span!("call", id, method))
 }
 
 /// The `HandlerPanicked` reply for `method`, whose `what` (dispatch or handler) panicked.

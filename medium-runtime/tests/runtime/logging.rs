@@ -1,7 +1,8 @@
 //! What a daemon logs, captured with a `tracing` layer: ordinary connects and disconnects at
 //! INFO with the peer's pid and uid; an introspection (`cargo medium describe`, `call`,
-//! `monitor`) at DEBUG, since it is no failure; a refused application at WARN with both
-//! fingerprints; and failing `accept`s at most once a second.
+//! `monitor`) at DEBUG, since it is no failure; a handler's logs inside its call's span; a
+//! refused application at WARN with both fingerprints; and failing `accept`s at most once a
+//! second.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -9,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use medium_runtime::{Client, Daemon, DaemonHandle, ProtocolInfo};
+use medium_runtime::{
+    CallError, Client, Daemon, DaemonHandle, ErrorCode, NoException, ProtocolInfo,
+};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
@@ -141,6 +144,37 @@ async fn an_introspection_is_logged_at_debug_and_not_as_a_failure() {
         .filter(|e| e.level <= Level::INFO && e.field("id").is_some())
         .collect();
     assert!(loud.is_empty(), "{loud:#?}");
+}
+
+/// With `DEBUG` spans recorded, what a handler logs carries its call's span: the request id
+/// and the method, whether the handler was polled by the connection's reader (done at once) or
+/// in the task it moved to (it had to wait). Without a subscriber recording them no span is
+/// made at all, so a lost span would go unnoticed elsewhere.
+#[tokio::test]
+async fn a_handler_logs_inside_its_call_span() {
+    let (logs, _guard) = capture();
+    let d = TestDaemon::start().await;
+    let client = d.client().await;
+    let panicked = |reply: Result<(), CallError<NoException>>| matches!(reply, Err(CallError::Protocol(e)) if e.code == ErrorCode::HandlerPanicked);
+    assert!(panicked(client.call("panic", &()).await));
+    assert!(panicked(client.call("panic_later", &(5u64,)).await));
+    let panics: Vec<_> = logs
+        .events()
+        .into_iter()
+        .filter(|e| e.message == "handler panicked")
+        .collect();
+    assert_eq!(panics.len(), 2, "{panics:#?}");
+    let ids: Vec<_> = panics
+        .iter()
+        .map(|e| {
+            // The call span's `id` (the request's, a number) covers the connection span's
+            // (`app#N`).
+            let id = e.field("id").expect("an id field");
+            id.parse::<u64>()
+                .unwrap_or_else(|_| panic!("not a request id: {id}"))
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
 }
 
 #[tokio::test]
