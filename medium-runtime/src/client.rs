@@ -1074,16 +1074,16 @@ fn route(
             // Every stream of the event shares the set; each takes duplicates, or the set
             // itself when it is the last to hold it.
             let fds = (!fds.is_empty()).then(|| Arc::new(fds));
-            for (_, subscriber) in routes
-                .subscriptions
-                .get(name.as_str())
-                .into_iter()
-                .flatten()
-            {
-                subscriber.send(
-                    EventItem::Event(args.clone(), fds.clone()),
-                    EventItem::Lagged,
-                );
+            let subscribers = routes.subscriptions.get(name.as_str());
+            // The last stream takes the event itself: with one stream, nothing is cloned.
+            if let Some(((_, last), others)) = subscribers.and_then(|s| s.split_last()) {
+                for (_, subscriber) in others {
+                    subscriber.send(
+                        EventItem::Event(args.clone(), fds.clone()),
+                        EventItem::Lagged,
+                    );
+                }
+                last.send(EventItem::Event(args, fds), EventItem::Lagged);
             }
         }
         Arrival::Lagged(dropped) => {
